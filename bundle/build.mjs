@@ -1,0 +1,65 @@
+// Builds the engine: esbuild bundles core/ into one CommonJS file, then Node's SEA machinery
+// turns that file into one native executable (bundle/dist/azbackup[.exe]).
+// Runs on the pinned Node 24 (npm scripts put node_modules/.bin first on PATH).
+import { build } from 'esbuild';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'bundle', 'dist');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+if (!process.version.startsWith('v24.')) {
+  console.error(`build: expected the pinned Node 24, got ${process.version}; run through npm (npm run build)`);
+  process.exit(1);
+}
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+
+const bundleFile = join(dist, 'azbackup.cjs');
+await build({
+  entryPoints: [join(root, 'core', 'main.ts')],
+  outfile: bundleFile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node24',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  sourcemap: false,
+  // ESM dependencies (yargs) read import.meta.url, which a CommonJS bundle lacks: point it at the executable.
+  banner: { js: "var __azbImportMetaUrl = require('node:url').pathToFileURL(process.execPath).href;" },
+  define: { AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__azbImportMetaUrl' },
+  logLevel: 'warning',
+});
+
+// SEA: execArgvExtension "none" so NODE_OPTIONS on a server cannot inject code into the agent.
+const blobFile = join(dist, 'azbackup.blob');
+const seaConfig = join(dist, 'sea-config.json');
+writeFileSync(seaConfig, JSON.stringify({
+  main: bundleFile,
+  output: blobFile,
+  disableExperimentalSEAWarning: true,
+  execArgvExtension: 'none',
+  useCodeCache: true,
+}, null, 2));
+execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
+
+const exe = join(dist, process.platform === 'win32' ? 'azbackup.exe' : 'azbackup');
+copyFileSync(process.execPath, exe);
+chmodSync(exe, 0o755);
+const postjectArgs = [exe, 'NODE_SEA_BLOB', blobFile, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'];
+if (process.platform === 'darwin') postjectArgs.push('--macho-segment-name', 'NODE_SEA');
+const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
+// postject warns about ELF note sections it cannot name; harmless, so only other output is shown.
+const injected = spawnSync(process.execPath, [postject, ...postjectArgs], { encoding: 'utf8' });
+const noise = /Can't find string offset for section name/;
+const shown = `${injected.stdout}${injected.stderr}`.split('\n').filter((l) => l && !noise.test(l));
+if (injected.status !== 0) { console.error(shown.join('\n')); process.exit(1); }
+rmSync(blobFile);
+rmSync(seaConfig);
+console.log(`build: ${exe} (engine ${pkg.version}, Node ${process.version})`);

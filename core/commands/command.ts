@@ -1,0 +1,24 @@
+// The contract every engine command fulfils, whether it is reached through `azbackup rpc` (JSON request)
+// or through the CLI (yargs options): validated args in, events out through the sink, an exit code back.
+import type { EventSink, HumanFormat } from '../protocol/events.js';
+
+/** Everything a command may use while it runs. */
+export interface CommandContext {
+  sink: EventSink;
+  /** Secret values by name (passwords). Never echoed; never put into an event or an error. */
+  secrets: Readonly<Record<string, string>>;
+  debug: boolean;
+}
+
+/** One engine command. `run` returns the exit code (0 ok, 3 with warnings, 4 not compliant). */
+export interface Command<Args = Record<string, unknown>> {
+  /** Dotted name used in requests, e.g. "cert.new". */
+  name: string;
+  /** $id of the JSON Schema for args (core/schemas/args.<name>.schema.json). */
+  argsSchema: string;
+  /** Names of the secrets the command accepts. Any other secret in a request is refused. */
+  secrets: readonly string[];
+  /** Text rendering for the human CLI. */
+  human?: HumanFormat;
+  run(ctx: CommandContext, args: Args): Promise<number>;
+}

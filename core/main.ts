@@ -1,0 +1,11 @@
+// Entry point of the engine executable.
+import { main } from './cli/app.js';
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    // Last line of defence: never a raw stack on stdout, one parseable line instead.
+    process.stderr.write(`azbackup: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,35 @@
+// Runs one command with validated args and turns every failure into exactly one `error` event.
+// Both entry points (rpc request and CLI) come through here, so behaviour is the same for both.
+import type { Command } from '../commands/command.js';
+import { AzbError, toAzbError } from './errors.js';
+import type { EventSink } from './events.js';
+import { describeErrors, validator } from './schemas.js';
+
+export interface RunOptions {
+  secrets?: Record<string, string>;
+  debug?: boolean;
+}
+
+/** Validates `args` against the command's schema, runs it, and returns the process exit code. */
+export async function runCommand(command: Command<never>, args: unknown, sink: EventSink, opts: RunOptions = {}): Promise<number> {
+  try {
+    const validate = validator(command.argsSchema);
+    if (!validate(args)) {
+      throw new AzbError('AZB_ARGS_INVALID', `Invalid arguments for '${command.name}': ${describeErrors(validate.errors, 'args')}.`, {
+        target: command.name, hint: `See 'azbackup ${command.name.replace('.', ' ')} --help'.`,
+      });
+    }
+    const secrets = opts.secrets ?? {};
+    for (const name of Object.keys(secrets)) {
+      if (!command.secrets.includes(name)) {
+        throw new AzbError('AZB_ARGS_INVALID', `Command '${command.name}' takes no secret named '${name}'.`, { target: command.name });
+      }
+    }
+    const code = await command.run({ sink, secrets, debug: opts.debug === true }, args as never);
+    return code === 0 && sink.warnings > 0 ? 3 : code;
+  } catch (err) {
+    const e = toAzbError(err);
+    sink.error(e, opts.debug && err instanceof Error ? err.stack : undefined);
+    return e.exitCode;
+  }
+}

@@ -1,0 +1,106 @@
+// Stable error codes and the one error class that crosses the process boundary as an `error` event.
+// A code never changes meaning once released; the PowerShell module turns it into the ErrorId.
+
+/** PowerShell ErrorCategory names the engine may use (the module maps them 1:1). */
+export type ErrorCategory =
+  | 'InvalidArgument' | 'InvalidData' | 'InvalidOperation' | 'ObjectNotFound' | 'ResourceExists'
+  | 'PermissionDenied' | 'AuthenticationError' | 'ProtocolError' | 'NotImplemented'
+  | 'ResourceUnavailable' | 'OperationStopped' | 'SecurityError' | 'NotSpecified';
+
+/** Process exit codes, documented in README ("Exit codes"). */
+export const ExitCode = {
+  Ok: 0,
+  Failed: 1,
+  BadRequest: 2,
+  CompletedWithWarnings: 3,
+  NotCompliant: 4,
+} as const;
+
+interface CodeInfo { category: ErrorCategory; exit: number }
+
+/** Every error code the engine emits, with its PowerShell category and process exit code. */
+export const ERROR_CODES = {
+  // Request / protocol
+  AZB_REQUEST_INVALID_JSON: { category: 'ProtocolError', exit: ExitCode.BadRequest },
+  AZB_REQUEST_INVALID: { category: 'ProtocolError', exit: ExitCode.BadRequest },
+  AZB_REQUEST_TOO_LARGE: { category: 'ProtocolError', exit: ExitCode.BadRequest },
+  AZB_PROTOCOL_UNSUPPORTED: { category: 'ProtocolError', exit: ExitCode.BadRequest },
+  AZB_COMMAND_UNKNOWN: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_ARGS_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_USAGE: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_SECRET_SOURCE: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  // Files
+  AZB_FILE_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_PATH_IS_DIRECTORY: { category: 'InvalidArgument', exit: ExitCode.Failed },
+  AZB_FILE_ACCESS_DENIED: { category: 'PermissionDenied', exit: ExitCode.Failed },
+  AZB_FILE_EXISTS: { category: 'ResourceExists', exit: ExitCode.Failed },
+  AZB_DIRECTORY_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_IO: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  // Certificates
+  AZB_CERT_KEY_TOO_SHORT: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_CERT_KEY_SIZE_UNSUPPORTED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_CERT_VALIDITY_TOO_LONG: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_CERT_VALIDITY_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_CERT_SUBJECT_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_CERT_PASSWORD_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_CERT_PASSWORD_WRONG: { category: 'AuthenticationError', exit: ExitCode.Failed },
+  AZB_CERT_UNREADABLE: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_CERT_NO_CERTIFICATE: { category: 'InvalidData', exit: ExitCode.Failed },
+  // Engine
+  AZB_INTERNAL: { category: 'NotSpecified', exit: ExitCode.Failed },
+} as const satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Details an error may carry; none of them may contain a secret. */
+export interface ErrorDetails {
+  /** What the user should do about it, in one sentence. */
+  hint?: string;
+  /** The thing the error is about (a path, a command, a parameter name). */
+  target?: string;
+}
+
+/** The engine's error: a stable code, a message saying what was wrong, and a hint saying what to do. */
+export class AzbError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly target: string | undefined;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message);
+    this.name = 'AzbError';
+    this.code = code;
+    this.hint = details.hint;
+    this.target = details.target;
+  }
+
+  get category(): ErrorCategory { return ERROR_CODES[this.code].category; }
+  get exitCode(): number { return ERROR_CODES[this.code].exit; }
+}
+
+/** Wraps anything thrown into an AzbError; unknown errors become AZB_INTERNAL (message only, no stack). */
+export function toAzbError(err: unknown): AzbError {
+  if (err instanceof AzbError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AzbError('AZB_INTERNAL', `Internal error: ${message}`, {
+    hint: 'Run again with --debug for details and report it if it persists.',
+  });
+}
+
+/** Maps a Node file-system error (ENOENT, EACCES, EISDIR, EEXIST) on `path` to a coded error. */
+export function fileError(err: unknown, path: string, what = 'File'): AzbError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return new AzbError('AZB_FILE_NOT_FOUND', `${what} not found: ${path}`, { target: path, hint: 'Check the path and try again.' });
+    case 'EISDIR':
+      return new AzbError('AZB_PATH_IS_DIRECTORY', `${path} is a directory, not a file.`, { target: path, hint: 'Give the path of a file.' });
+    case 'EACCES':
+    case 'EPERM':
+      return new AzbError('AZB_FILE_ACCESS_DENIED', `Access denied: ${path}`, { target: path, hint: 'Run with an account that may read or write this path.' });
+    case 'EEXIST':
+      return new AzbError('AZB_FILE_EXISTS', `${what} already exists: ${path}`, { target: path, hint: 'Choose another name, or use -Force / --force to replace it.' });
+    default:
+      return new AzbError('AZB_IO', `I/O error on ${path}: ${code ?? (err as Error)?.message ?? 'unknown'}`, { target: path });
+  }
+}

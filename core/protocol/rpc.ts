@@ -1,0 +1,77 @@
+// `azbackup rpc`: one JSON request on stdin, NDJSON events on stdout. This is how the PowerShell module
+// talks to the engine; secrets travel in the request's `secrets` object and nowhere else.
+import { COMMANDS } from '../commands/index.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '../version.js';
+import { runCommand } from './dispatch.js';
+import { AzbError } from './errors.js';
+import { JsonSink, type EventSink } from './events.js';
+import { describeErrors, validator } from './schemas.js';
+
+/** Largest request accepted; requests carry parameters, never data. */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
+interface Request { protocolVersion: number; command: string; args: Record<string, unknown>; secrets?: Record<string, string> }
+
+/** Parses and checks a request; throws a coded error describing what is wrong. */
+export function parseRequest(text: string): Request {
+  if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) {
+    throw new AzbError('AZB_REQUEST_TOO_LARGE', `The request is larger than ${MAX_REQUEST_BYTES} bytes.`, { hint: 'Send parameters only.' });
+  }
+  let req: unknown;
+  try {
+    req = JSON.parse(text);
+  } catch (err) {
+    // JSON.parse quotes the input in its message; the input may hold secrets, so keep only the position.
+    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new AzbError('AZB_REQUEST_INVALID_JSON', `The request is not valid JSON${pos ? ` (at position ${pos})` : ''}.`, {
+      hint: 'Send one JSON object {protocolVersion, command, args} on stdin.',
+    });
+  }
+  const validate = validator('azbackup:request');
+  if (!validate(req)) {
+    throw new AzbError('AZB_REQUEST_INVALID', `The request is malformed: ${describeErrors(validate.errors, 'request')}.`, {
+      hint: 'Send one JSON object {protocolVersion, command, args, secrets?} on stdin.',
+    });
+  }
+  const r = req as Request;
+  if (!SUPPORTED_PROTOCOL_VERSIONS.includes(r.protocolVersion)) {
+    throw new AzbError('AZB_PROTOCOL_UNSUPPORTED', `Protocol version ${r.protocolVersion} is not supported by this engine (supports ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}).`, {
+      hint: 'Install matching versions of the AzBackup module and engine.',
+    });
+  }
+  return r;
+}
+
+/** Handles one request text and returns the exit code. */
+export async function handleRequest(text: string, sink: EventSink = new JsonSink(), debug = false): Promise<number> {
+  let req: Request;
+  try {
+    req = parseRequest(text);
+  } catch (err) {
+    const e = err as AzbError;
+    sink.error(e);
+    return e.exitCode;
+  }
+  const command = COMMANDS.get(req.command);
+  if (!command) {
+    const e = new AzbError('AZB_COMMAND_UNKNOWN', `Unknown command '${req.command}'.`, {
+      target: req.command, hint: `Known commands: ${[...COMMANDS.keys()].join(', ')}.`,
+    });
+    sink.error(e);
+    return e.exitCode;
+  }
+  return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, debug });
+}
+
+/** Reads all of stdin (bounded). */
+export async function readStdin(limit = MAX_REQUEST_BYTES + 1): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > limit) break;
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,62 @@
+// The protocol's JSON Schemas (core/schemas/) compiled with ajv. The engine validates every request
+// and its args here; the tests validate every event and result against the same files.
+import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import request from '../schemas/request.schema.json' with { type: 'json' };
+import event from '../schemas/event.schema.json' with { type: 'json' };
+import eventProgress from '../schemas/event.progress.schema.json' with { type: 'json' };
+import eventLog from '../schemas/event.log.schema.json' with { type: 'json' };
+import eventWarning from '../schemas/event.warning.schema.json' with { type: 'json' };
+import eventItem from '../schemas/event.item.schema.json' with { type: 'json' };
+import eventResult from '../schemas/event.result.schema.json' with { type: 'json' };
+import eventError from '../schemas/event.error.schema.json' with { type: 'json' };
+import argsVersion from '../schemas/args.version.schema.json' with { type: 'json' };
+import argsCertNew from '../schemas/args.cert.new.schema.json' with { type: 'json' };
+import argsCertTest from '../schemas/args.cert.test.schema.json' with { type: 'json' };
+import resultVersion from '../schemas/result.Version.schema.json' with { type: 'json' };
+import resultCertificate from '../schemas/result.Certificate.schema.json' with { type: 'json' };
+import resultCertificateRule from '../schemas/result.CertificateRule.schema.json' with { type: 'json' };
+import resultCertificateTest from '../schemas/result.CertificateTest.schema.json' with { type: 'json' };
+
+/** Every schema of the protocol, keyed by $id. */
+export const ALL_SCHEMAS: readonly { $id: string }[] = [
+  request, event, eventProgress, eventLog, eventWarning, eventItem, eventResult, eventError,
+  argsVersion, argsCertNew, argsCertTest,
+  resultVersion, resultCertificate, resultCertificateRule, resultCertificateTest,
+];
+
+// ajv-formats is published as CommonJS with a default export property.
+type AddFormats = (ajv: Ajv, formats: string[]) => Ajv;
+const addFormats: AddFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats));
+
+let ajv: Ajv | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+/** Returns the validator for a schema $id (compiled once, on first use, to keep start-up small). */
+export function validator(id: string): ValidateFunction {
+  let fn = compiled.get(id);
+  if (fn) return fn;
+  if (!ajv) {
+    ajv = new Ajv({ allErrors: true, strict: true, schemas: ALL_SCHEMAS as object[] });
+    addFormats(ajv, ['date-time']);
+  }
+  fn = ajv.getSchema(id);
+  if (!fn) throw new Error(`no schema ${id}`);
+  compiled.set(id, fn);
+  return fn;
+}
+
+/** True when a schema with this $id exists. */
+export function hasSchema(id: string): boolean {
+  return ALL_SCHEMAS.some((s) => s.$id === id);
+}
+
+/** Human-readable summary of ajv errors. Never includes the offending values (they may be secrets). */
+export function describeErrors(errors: ErrorObject[] | null | undefined, root = ''): string {
+  if (!errors || errors.length === 0) return 'invalid';
+  return errors.map((e) => {
+    const where = `${root}${e.instancePath}` || '(root)';
+    if (e.keyword === 'additionalProperties') return `${where}: unknown property '${String(e.params['additionalProperty'])}'`;
+    return `${where} ${e.message ?? 'is invalid'}`;
+  }).join('; ');
+}
