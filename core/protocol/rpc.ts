@@ -63,15 +63,15 @@ export async function handleRequest(text: string, sink: EventSink = new JsonSink
   return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, debug });
 }
 
-/** Reads all of stdin (bounded). */
+/** Reads stdin up to just over `limit` bytes, so an oversized request is detected without reading it all. */
 export async function readStdin(limit = MAX_REQUEST_BYTES + 1): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of process.stdin) {
     const b = chunk as Buffer;
     size += b.length;
-    if (size > limit) break;
     chunks.push(b);
+    if (size > limit) break; // enough to know it is too large; the rest is never read
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,0 +1,107 @@
+// The human/scripting CLI of the built executable: --version, --help, text and --json output, exit codes.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { onlyError, requireEngine, resultOf, runEngine } from '../helpers/engine.js';
+import { writeTestCertificate } from '../helpers/certs.js';
+import { tempDir } from '../helpers/tmp.js';
+import pkg from '../../package.json' with { type: 'json' };
+
+describe('azbackup CLI', () => {
+  const dir = tempDir();
+  const pwFile = join(dir, 'pfx.pw');
+  writeFileSync(pwFile, 'cli-pfx-password\n');
+
+  it('--version prints engine and protocol version on one line', async () => {
+    const run = await runEngine(['--version'], { json: false });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^azbackup ${pkg.version.replace(/\./g, '\\.')} \\(protocol 1; node v24\\.\\d+\\.\\d+; \\S+\\)\\n$`));
+  });
+
+  it('--version --json gives the Version result the module probes', async () => {
+    const run = await runEngine(['--version', '--json']);
+    expect(resultOf(run, 'Version')).toMatchObject({ engineVersion: pkg.version, protocolVersion: 1 });
+  });
+
+  it.each([[[]], [['cert']], [['cert', 'new']], [['cert', 'test']], [['rpc']], [['version']]])('--help works for %o', async (words) => {
+    const run = await runEngine([...words, '--help'], { json: false });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('azbackup');
+    expect(run.stdout).toContain('--json');
+  });
+
+  it('creates and tests a certificate in text mode, password from a file', async () => {
+    const made = await runEngine(['cert', 'new', '--subject', 'CN=cli01', '-o', dir, '--password-file', pwFile], { json: false });
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/thumbprint\s+: [0-9A-F]{40}/);
+    const tested = await runEngine(['cert', 'test', join(dir, 'cli01.pfx'), '--password-file', pwFile, '--require-private-key'], { json: false });
+    expect(tested.code).toBe(0);
+    expect(tested.stdout).toContain('meets every AzBackup requirement');
+    expect(tested.stdout.match(/^ OK /gm)).toHaveLength(6);
+  });
+
+  it('takes the password from AZBACKUP_CERT_PASSWORD and from stdin', async () => {
+    const a = await runEngine(['cert', 'new', '--subject', 'CN=envpw', '-o', dir, '--json'], { env: { AZBACKUP_CERT_PASSWORD: 'env-password' } });
+    expect(a.code).toBe(0);
+    const b = await runEngine(['cert', 'test', join(dir, 'envpw.pfx'), '--password-stdin', '--json'], { stdin: 'env-password\n' });
+    expect(resultOf(b, 'CertificateTest')).toMatchObject({ compliant: true, hasPrivateKey: true });
+  });
+
+  it('--json emits progress, log, item and result events that match their schemas', async () => {
+    const run = await runEngine(['cert', 'new', '--subject', 'CN=json01', '-o', dir, '--key-format', 'pem', '--json']);
+    expect(run.code).toBe(3); // completed with a warning: unencrypted PEM key
+    const types = new Set(run.events.map((e) => e.type));
+    expect([...types].sort()).toEqual(['log', 'progress', 'result', 'warning']);
+    const cert = resultOf(run, 'Certificate');
+    if (process.platform !== 'win32') expect(statSync(cert['privateKeyPath'] as string).mode & 0o777).toBe(0o600);
+    const tested = await runEngine(['cert', 'test', cert['certificatePath'] as string, '--json', '--verbose']);
+    expect(tested.events.filter((e) => e.type === 'item')).toHaveLength(6);
+  });
+
+  it('exits 4 when a certificate fails a rule, with the failed rules named', async () => {
+    const bad = writeTestCertificate(dir, 'weak', { bits: 1024 });
+    const run = await runEngine(['cert', 'test', bad.cerPath, '--json']);
+    expect(run.code).toBe(4);
+    expect(resultOf(run, 'CertificateTest')).toMatchObject({ compliant: false, failedRules: ['RsaKeySize'] });
+  });
+
+  it.each([
+    [['cert', 'new', '--subject', 'CN=x', '--key-size', '1024', '--password-file', 'PWFILE'], 'AZB_CERT_KEY_TOO_SHORT', 2],
+    [['cert', 'new', '--subject', 'CN=x', '--validity-days', '1825', '--password-file', 'PWFILE'], 'AZB_CERT_VALIDITY_TOO_LONG', 2],
+    [['cert', 'new', '--subject', 'CN=x'], 'AZB_CERT_PASSWORD_REQUIRED', 2],
+    [['cert', 'new', '--subject', 'CN=x', '--password-file', 'DIR/absent.pw'], 'AZB_FILE_NOT_FOUND', 1],
+    [['cert', 'test', 'DIR/absent.cer'], 'AZB_FILE_NOT_FOUND', 1],
+    [['cert', 'test', 'DIR'], 'AZB_PATH_IS_DIRECTORY', 1],
+    [['cert', 'frobnicate'], 'AZB_USAGE', 2],
+    [['--no-such-option'], 'AZB_USAGE', 2],
+  ])('%o fails with %s', async (args, code, exit) => {
+    const run = await runEngine([...args.map((a) => a.replace('PWFILE', pwFile).replace('DIR', dir)), '--json'], { cwd: dir });
+    expect(onlyError(run).code).toBe(code);
+    expect(run.code).toBe(exit);
+  });
+
+  it('prints errors for people on stderr with code and hint, no stack unless --debug', async () => {
+    const run = await runEngine(['cert', 'test', join(dir, 'absent.cer')], { json: false });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^azbackup: error AZB_FILE_NOT_FOUND: Certificate file not found: .*absent\.cer\n  hint: /);
+    expect(run.stderr).not.toMatch(/\bat .*\.cjs/);
+    const dbg = await runEngine(['cert', 'test', join(dir, 'absent.cer'), '--debug', '--json']);
+    expect(onlyError(dbg).stack).toContain('AzbError');
+  });
+
+  it('ignores NODE_OPTIONS: nothing can be injected into the agent', async () => {
+    const evil = join(dir, 'evil.cjs');
+    const marker = join(dir, 'pwned');
+    writeFileSync(evil, `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x');`);
+    const run = await runEngine(['--version'], { json: false, env: { NODE_OPTIONS: `--require ${evil}` } });
+    expect(run.code).toBe(0);
+    expect(() => readFileSync(marker)).toThrow();
+  });
+
+  it('is one self-contained executable that runs from any directory', () => {
+    const out = execFileSync(requireEngine(), ['--version'], { cwd: '/', env: { PATH: '/usr/bin:/bin' } }).toString();
+    expect(out).toMatch(/^azbackup /);
+  });
+});

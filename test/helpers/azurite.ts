@@ -1,0 +1,86 @@
+// Starts a real Azurite blob service on a free 127.0.0.1 port for a test file, and stops it afterwards.
+// The Azure-backend tests build on this; nothing talks to a real cloud.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Azurite's documented development account (public, not a secret). */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface AzuriteServer {
+  port: number;
+  /** Blob endpoint, e.g. http://127.0.0.1:41234/devstoreaccount1 */
+  blobEndpoint: string;
+  connectionString: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, deadlineMs: number, output: () => string): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`Azurite exited with code ${child.exitCode}: ${output()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Azurite did not listen on 127.0.0.1:${port} within ${deadlineMs} ms: ${output()}`);
+}
+
+/** Starts Azurite (blob service only) with its data in a fresh temp folder. */
+export async function startAzurite(): Promise<AzuriteServer> {
+  const require = createRequire(import.meta.url);
+  const main = join(require.resolve('azurite/package.json'), '..', 'dist', 'src', 'blob', 'main.js');
+  const location = mkdtempSync(join(tmpdir(), 'azb-azurite-'));
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    let output = '';
+    const child = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--skipApiVersionCheck', '--loose', '--silent'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+    try {
+      await waitForPort(port, child, 20_000, () => output);
+    } catch (err) {
+      child.kill('SIGKILL');
+      if (attempt < 2 && /EADDRINUSE/.test(output)) continue; // the free port was taken meanwhile
+      rmSync(location, { recursive: true, force: true });
+      throw err;
+    }
+    const blobEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+    return {
+      port,
+      blobEndpoint,
+      connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
+      async stop() {
+        if (child.exitCode === null) {
+          const exited = new Promise((r) => child.once('exit', r));
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(timer);
+        }
+        rmSync(location, { recursive: true, force: true });
+      },
+    };
+  }
+}
