@@ -47,7 +47,7 @@ writeFileSync(seaConfig, JSON.stringify({
   execArgvExtension: 'none',
   useCodeCache: true,
 }, null, 2));
-execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
+execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 const exe = join(dist, process.platform === 'win32' ? 'azbackup.exe' : 'azbackup');
 copyFileSync(process.execPath, exe);

@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('validity-days', { type: 'number', describe: 'Days the certificate is valid (default 365, at most 3 years)' })
         .option('key-format', { choices: ['pfx', 'pem'] as const, describe: 'Private key file: pfx (default, needs a password) or pem' })
         .option('force', { type: 'boolean', describe: 'Replace existing files of the same name' })
-        .example("AZBACKUP_CERT_PASSWORD_FILE= azbackup cert new --subject 'CN=srv01' --password-file ./pfx.pw", 'Create srv01.cer and srv01.pfx')
+        .example("azbackup cert new --subject 'CN=srv01' --password-file ./pfx.pw", 'Create srv01.cer and srv01.pfx')
         .example("azbackup cert new --subject 'CN=srv01' --key-format pem -o /etc/azbackup", 'Create srv01.cer and srv01.key (mode 0600)'), 'pfx'),
       async (a) => {
         const secrets = await certPassword(a);

@@ -1,0 +1,18 @@
+# Runs every *.Tests.ps1 under pester/ with Pester 5 and writes a JSON summary (passed/failed/skipped).
+param([Parameter(Mandatory)][string]$SummaryPath)
+$ErrorActionPreference = 'Stop'
+Import-Module Pester -RequiredVersion 5.7.1
+$configuration = New-PesterConfiguration
+$configuration.Run.Path = $PSScriptRoot
+$configuration.Run.PassThru = $true
+$configuration.Output.Verbosity = 'Detailed'
+$configuration.Should.ErrorAction = 'Stop'
+$result = Invoke-Pester -Configuration $configuration
+$null = New-Item -ItemType Directory -Path (Split-Path $SummaryPath) -Force
+[ordered]@{
+    passed  = $result.PassedCount
+    failed  = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+    skipped = $result.SkippedCount + $result.NotRunCount
+} | ConvertTo-Json | Set-Content -LiteralPath $SummaryPath
+if ($result.Result -ne 'Passed') { exit 1 }
+exit 0

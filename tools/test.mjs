@@ -1,0 +1,40 @@
+// `npm test`: build the engine, run vitest (engine) and Pester (module and cmdlets) against it, then
+// print one closing line "N passed, N failed". Skipped tests fail the run: none are expected.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const results = join(root, '.tools', 'results');
+rmSync(results, { recursive: true, force: true });
+mkdirSync(results, { recursive: true });
+const node = process.execPath; // the pinned Node 24 (npm puts node_modules/.bin first on PATH)
+
+function step(name, args) {
+  console.log(`\n=== ${name} ===`);
+  const r = spawnSync(node, args, { cwd: root, stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
+const buildStatus = step('build', [join(root, 'bundle', 'build.mjs')]);
+if (buildStatus !== 0) { console.log('\n0 passed, 1 failed (build failed)'); process.exit(1); }
+
+const vitestJson = join(results, 'vitest.json');
+step('vitest (engine)', [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`]);
+const pesterJson = join(results, 'pester.json');
+step('pester (module and cmdlets)', [join(root, 'tools', 'pester.mjs'), pesterJson]);
+
+function read(file, pick) {
+  if (!existsSync(file)) return { passed: 0, failed: 1, skipped: 0, missing: true };
+  return pick(JSON.parse(readFileSync(file, 'utf8')));
+}
+const v = read(vitestJson, (j) => ({ passed: j.numPassedTests, failed: j.numFailedTests + (j.numFailedTestSuites ?? 0) + (j.numRuntimeErrorTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests }));
+const p = read(pesterJson, (j) => j);
+const passed = v.passed + p.passed;
+const failed = v.failed + p.failed + v.skipped + p.skipped + (passed === 0 ? 1 : 0);
+console.log(`\nvitest: ${v.passed} passed, ${v.failed} failed, ${v.skipped} skipped${v.missing ? ' (no results: vitest did not finish)' : ''}`);
+console.log(`pester: ${p.passed} passed, ${p.failed} failed, ${p.skipped} skipped${p.missing ? ' (no results: pester did not finish)' : ''}`);
+if (v.skipped + p.skipped > 0) console.log('skipped tests count as failures: no test is expected to skip');
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
