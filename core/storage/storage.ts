@@ -1,0 +1,73 @@
+// The object store a vault lives in: the small interface every backend (local folder, memory,
+// Azure Blob) implements, and the few errors they all translate their native errors into.
+// See core/FORMAT.md section 2 for the guarantees each backend must give.
+
+/** Name and size of a stored object. */
+export interface ObjectInfo {
+  /** Full object name, `/`-separated, relative to the store root (e.g. "servers/ab/packs/cd/cd12…"). */
+  name: string;
+  size: number;
+}
+
+/** A byte range of an object. */
+export interface ByteRange { offset: number; length: number }
+
+/** What kind of failure a store reports. Each backend maps its native errors onto these. */
+export type StorageErrorKind =
+  | 'not-found'    // the object does not exist (never used for any other failure)
+  | 'exists'       // create-only put on a name that is taken
+  | 'bad-range'    // the range lies outside the object
+  | 'invalid-name' // the name is not a valid object name
+  | 'denied'       // permission / authorization failure
+  | 'unavailable'  // the store cannot be reached (missing root, network)
+  | 'io';          // anything else
+
+/** The one error type stores throw. `cause` keeps the native error for --debug. */
+export class StorageError extends Error {
+  constructor(readonly kind: StorageErrorKind, readonly objectName: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** True when `err` is a StorageError of the given kind. */
+export function isStorageError(err: unknown, kind?: StorageErrorKind): err is StorageError {
+  return err instanceof StorageError && (kind === undefined || err.kind === kind);
+}
+
+/**
+ * A flat object store. Names are `/`-separated relative paths of non-empty segments made of
+ * [A-Za-z0-9._-] (no segment "." or ".."); anything else is `invalid-name`.
+ */
+export interface ObjectStore {
+  /** Where the store is, for messages (a folder path or a container URL without credentials). */
+  readonly location: string;
+  /** Create-only write: `exists` if the name is taken; readers never see a partial object. */
+  put(name: string, data: Uint8Array): Promise<void>;
+  /** Whole object, or `range` of it. `not-found` when absent; `bad-range` when the range lies outside. */
+  get(name: string, range?: ByteRange): Promise<Buffer>;
+  /** Size of an object, or undefined when it does not exist. */
+  stat(name: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose name starts with `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Removes an object; removing an absent one is not an error. */
+  delete(name: string): Promise<void>;
+  /** Releases resources; the store is not used afterwards. */
+  close(): Promise<void>;
+}
+
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** Throws `invalid-name` unless `name` is a valid object name. Backends call this first. */
+export function checkObjectName(name: string): void {
+  const segments = name.split('/');
+  if (name.length === 0 || name.length > 1024 || segments.some((s) => !SEGMENT.test(s) || s === '.' || s === '..')) {
+    throw new StorageError('invalid-name', name, `invalid object name '${name}'`);
+  }
+}
+
+/** Throws `invalid-name` unless `prefix` is "" or a valid name, optionally ending in "/". */
+export function checkObjectPrefix(prefix: string): void {
+  if (prefix === '') return;
+  checkObjectName(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+}
