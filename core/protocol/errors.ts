@@ -14,6 +14,7 @@ export const ExitCode = {
   BadRequest: 2,
   CompletedWithWarnings: 3,
   NotCompliant: 4,
+  Cancelled: 5,
 } as const;
 
 interface CodeInfo { category: ErrorCategory; exit: number }
@@ -46,6 +47,39 @@ export const ERROR_CODES = {
   AZB_CERT_PASSWORD_WRONG: { category: 'AuthenticationError', exit: ExitCode.Failed },
   AZB_CERT_UNREADABLE: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_CERT_NO_CERTIFICATE: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_CERT_NOT_COMPLIANT: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_CERT_NOT_IN_VAULT: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_CERT_PRIVATE_KEY_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  // Vaults and servers
+  AZB_VAULT_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_VAULT_NOT_A_VAULT: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_VAULT_EXISTS: { category: 'ResourceExists', exit: ExitCode.Failed },
+  AZB_VAULT_VERSION_UNSUPPORTED: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_VAULT_LOCATION_UNSUPPORTED: { category: 'NotImplemented', exit: ExitCode.BadRequest },
+  AZB_VAULT_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_VAULT_ACCESS_DENIED: { category: 'PermissionDenied', exit: ExitCode.Failed },
+  AZB_VAULT_IO: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_VAULT_LOCKED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_BACKUP_RUNNING: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_OBJECT_DAMAGED: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_SERVER_NOT_REGISTERED: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_SERVER_ALREADY_REGISTERED: { category: 'ResourceExists', exit: ExitCode.Failed },
+  AZB_SERVER_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_SERVER_AMBIGUOUS: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_PASSPHRASE_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_PASSPHRASE_TOO_SHORT: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_PASSPHRASE_WRONG: { category: 'AuthenticationError', exit: ExitCode.Failed },
+  AZB_CACHE_FULL: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_CACHE_UNUSABLE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_HOME_UNUSABLE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  // Backup and restore
+  AZB_SOURCE_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_POINT_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_POINT_TAMPERED: { category: 'SecurityError', exit: ExitCode.Failed },
+  AZB_ITEM_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_RESTORE_TARGET_NOT_WRITABLE: { category: 'PermissionDenied', exit: ExitCode.Failed },
+  AZB_JOB_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_CANCELLED: { category: 'OperationStopped', exit: ExitCode.Cancelled },
   // Engine
   AZB_INTERNAL: { category: 'NotSpecified', exit: ExitCode.Failed },
 } as const satisfies Record<string, CodeInfo>;

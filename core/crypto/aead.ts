@@ -1,0 +1,30 @@
+// AES-256-GCM with random 96-bit nonces: the one authenticated cipher of the vault format.
+// Layout of every ciphertext: nonce(12) | ciphertext | tag(16).
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/** Bytes added by encrypt(). */
+export const AEAD_OVERHEAD = 12 + 16;
+
+/** Encrypts `plain` (one or more parts, concatenated) with associated data `aad`. */
+export function encrypt(key: Buffer, aad: Uint8Array, ...plain: Uint8Array[]): Buffer {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  const parts = [nonce];
+  for (const p of plain) parts.push(cipher.update(p));
+  parts.push(cipher.final(), cipher.getAuthTag());
+  return Buffer.concat(parts);
+}
+
+/** Decrypts and authenticates; returns undefined when the data or the AAD was altered (or the key is wrong). */
+export function decrypt(key: Buffer, aad: Uint8Array, sealed: Uint8Array): Buffer | undefined {
+  if (sealed.length < AEAD_OVERHEAD) return undefined;
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);
+  } catch {
+    return undefined;
+  }
+}

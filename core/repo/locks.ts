@@ -1,0 +1,127 @@
+// Locks of a server namespace (FORMAT.md section 10): backup (one at a time, readers allowed),
+// read (shared) and exclusive (prune, point removal). Objects under locks/ are the only ones rewritten.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { AzbError } from '../protocol/errors.js';
+import { isStorageError } from '../storage/storage.js';
+import { vaultError } from './storage-errors.js';
+import type { ServerRepo } from './server.js';
+
+/** Kind of lock. */
+export type LockType = 'read' | 'backup' | 'exclusive';
+
+/** Contents of a lock object. */
+export interface LockRecord { type: LockType; hostname: string; pid: number; created: string; refreshed: string; operation: string }
+
+/** How often a holder refreshes its lock. */
+export const LOCK_REFRESH_MS = 5 * 60 * 1000;
+/** A lock not refreshed for this long is stale. */
+export const LOCK_STALE_MS = 30 * 60 * 1000;
+
+/** Whether holding `held` forbids taking `wanted`. */
+export function conflicts(held: LockType, wanted: LockType): boolean {
+  if (held === 'exclusive' || wanted === 'exclusive') return true;
+  return held === 'backup' && wanted === 'backup';
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether a lock can be ignored: not refreshed for 30 minutes, or held by a dead process on this host. */
+export function isStale(lock: LockRecord, now = Date.now(), thisHost = hostname()): boolean {
+  if (now - Date.parse(lock.refreshed) > LOCK_STALE_MS) return true;
+  return lock.hostname === thisHost && lock.pid !== process.pid && !pidAlive(lock.pid);
+}
+
+/** A held lock. release() must be called (finally); refresh runs on a timer until then. */
+export class Lock {
+  private timer: NodeJS.Timeout | undefined;
+  private released = false;
+  constructor(private readonly repo: ServerRepo, private name: string, private readonly record: LockRecord) {
+    this.timer = setInterval(() => { void this.refresh().catch(() => undefined); }, LOCK_REFRESH_MS);
+    this.timer.unref();
+  }
+
+  /** Writes a fresh lock object and removes the previous one. */
+  async refresh(): Promise<void> {
+    if (this.released) return;
+    const fresh = { ...this.record, refreshed: new Date().toISOString() };
+    const name = `${this.repo.prefix}locks/${randomBytes(16).toString('hex')}`;
+    await this.repo.vault.store.put(name, Buffer.from(JSON.stringify(fresh)));
+    const old = this.name;
+    this.name = name;
+    await this.repo.vault.store.delete(old);
+  }
+
+  /** Removes the lock. Safe to call twice. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.repo.vault.store.delete(this.name).catch(() => undefined);
+  }
+}
+
+async function readLocks(repo: ServerRepo, except?: string): Promise<{ name: string; lock: LockRecord }[]> {
+  const out: { name: string; lock: LockRecord }[] = [];
+  try {
+    for await (const o of repo.vault.store.list(`${repo.prefix}locks/`)) {
+      if (o.name === except) continue;
+      try {
+        out.push({ name: o.name, lock: JSON.parse((await repo.vault.store.get(o.name)).toString('utf8')) as LockRecord });
+      } catch (err) {
+        if (isStorageError(err, 'not-found')) continue; // released meanwhile
+        if (isStorageError(err)) throw err;
+        // An unreadable lock object is treated as held until it goes stale by its age.
+        out.push({ name: o.name, lock: { type: 'exclusive', hostname: '?', pid: 0, created: new Date(0).toISOString(), refreshed: new Date().toISOString(), operation: 'unknown' } });
+      }
+    }
+  } catch (err) {
+    throw vaultError(err, repo.location, 'the lock list');
+  }
+  return out;
+}
+
+function refusal(wanted: LockType, holder: LockRecord): AzbError {
+  const who = `${holder.operation} on ${holder.hostname} (pid ${holder.pid}, since ${holder.created})`;
+  if (wanted === 'backup' && holder.type === 'backup') {
+    return new AzbError('AZB_BACKUP_RUNNING', `A backup of this server is already running: ${who}.`, { hint: 'Wait for it to finish, or stop it with Stop-AzBackupJob.' });
+  }
+  return new AzbError('AZB_VAULT_LOCKED', `The server namespace is locked by ${holder.type === 'exclusive' ? 'an exclusive' : 'a'} ${who}.`, {
+    hint: 'Wait for that operation to finish. A lock is ignored once it is 30 minutes old without refresh, or when its process is gone.',
+  });
+}
+
+/** Takes a lock, or refuses with AZB_BACKUP_RUNNING / AZB_VAULT_LOCKED. Stale locks are removed. */
+export async function acquireLock(repo: ServerRepo, type: LockType, operation: string): Promise<Lock> {
+  const check = async (except?: string) => {
+    for (const { name, lock } of await readLocks(repo, except)) {
+      if (isStale(lock)) { await repo.vault.store.delete(name).catch(() => undefined); continue; }
+      if (conflicts(lock.type, type)) return lock;
+    }
+    return undefined;
+  };
+  const before = await check();
+  if (before) throw refusal(type, before);
+  const now = new Date().toISOString();
+  const record: LockRecord = { type, hostname: hostname(), pid: process.pid, created: now, refreshed: now, operation };
+  const name = `${repo.prefix}locks/${randomBytes(16).toString('hex')}`;
+  try {
+    await repo.vault.store.put(name, Buffer.from(JSON.stringify(record)));
+  } catch (err) {
+    throw vaultError(err, repo.location, 'a lock');
+  }
+  // Someone may have taken a conflicting lock between our check and our put: look again.
+  const after = await check(name);
+  if (after) {
+    await repo.vault.store.delete(name).catch(() => undefined);
+    throw refusal(type, after);
+  }
+  return new Lock(repo, name, record);
+}

@@ -1,0 +1,21 @@
+// Turns object-store failures into the engine's coded errors, naming the vault object involved.
+import { AzbError } from '../protocol/errors.js';
+import { isStorageError } from '../storage/storage.js';
+
+/** Maps a StorageError (or anything) met while working on `what` to an AzbError. Not-found is left to the caller. */
+export function vaultError(err: unknown, location: string, what: string): AzbError {
+  if (err instanceof AzbError) return err;
+  if (isStorageError(err)) {
+    switch (err.kind) {
+      case 'denied':
+        return new AzbError('AZB_VAULT_ACCESS_DENIED', `Access denied to ${what} in the vault at ${location}.`, { target: err.objectName, hint: 'Run with an account that may read and write the vault.' });
+      case 'unavailable':
+        return new AzbError('AZB_VAULT_NOT_FOUND', `The vault at ${location} cannot be reached.`, { target: location, hint: 'Check the vault location.' });
+      case 'not-found':
+        return new AzbError('AZB_OBJECT_DAMAGED', `${what} is missing from the vault at ${location} (${err.objectName}).`, { target: err.objectName, hint: "Run 'azbackup check' to see what is affected." });
+      default:
+        return new AzbError('AZB_VAULT_IO', `Error on ${what} in the vault at ${location}: ${err.message}`, { target: err.objectName, hint: 'Check the storage and try again.' });
+    }
+  }
+  return new AzbError('AZB_VAULT_IO', `Error on ${what} in the vault at ${location}: ${(err as Error)?.message ?? String(err)}`, { target: location });
+}
