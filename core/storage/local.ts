@@ -1,0 +1,238 @@
+// The vault as a local (or mounted network) folder: one file per object, `/` in a name becomes a
+// folder level. Create-only puts write a temp file next to the target and hard-link it into place,
+// because link() fails with EEXIST instead of replacing (rename() would silently overwrite).
+import { randomBytes } from 'node:crypto';
+import { link, lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import {
+  StorageError, checkObjectName, checkObjectPrefix,
+  type ByteRange, type ObjectInfo, type ObjectStore, type StorageErrorKind,
+} from './storage.js';
+
+/** Name start of in-flight temp files; such files are never objects and list() never reports them. */
+export const TEMP_PREFIX = '.tmp-';
+
+/** How many lstat() calls list() has in flight at once (a pack folder may hold thousands of files). */
+const STAT_BATCH = 64;
+
+/** Opens the vault folder `root`: `unavailable` when it does not exist or is not a folder. */
+export async function openLocalFolderStore(root: string): Promise<LocalFolderStore> {
+  const location = resolve(root);
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(location)).isDirectory();
+  } catch (err) {
+    const code = errnoOf(err);
+    const kind: StorageErrorKind = code === 'EACCES' || code === 'EPERM' ? 'denied' : 'unavailable';
+    throw new StorageError(kind, '', `Cannot open vault folder ${location}: ${code ?? String(err)}`, { cause: err });
+  }
+  if (!isDirectory) throw new StorageError('unavailable', '', `Vault path ${location} is not a folder`);
+  return new LocalFolderStore(location);
+}
+
+/** ObjectStore over a folder. Use openLocalFolderStore, which checks the folder first. */
+export class LocalFolderStore implements ObjectStore {
+  /** `location` must be the absolute path of an existing folder. */
+  constructor(readonly location: string) {}
+
+  async put(name: string, data: Uint8Array): Promise<void> {
+    checkName(name);
+    const path = this.pathOf(name);
+    const dir = dirname(path);
+    // Same folder as the target: link() cannot cross file systems.
+    const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+    try {
+      const fh = await this.createTemp(name, tmp);
+      try {
+        await fh.writeFile(data);
+        await fh.sync(); // the data must be on disk before the name points at it
+      } finally {
+        await fh.close();
+      }
+      try {
+        await link(tmp, path);
+      } catch (err) {
+        if (errnoOf(err) === 'EEXIST') throw new StorageError('exists', name, `Object already exists: ${name}`, { cause: err });
+        throw err;
+      }
+    } catch (err) {
+      // ENOENT while writing means the store vanished underneath us, not a missing object.
+      throw nativeError(err, name, 'write', 'io');
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    await syncFolder(dir);
+  }
+
+  async get(name: string, range?: ByteRange): Promise<Buffer> {
+    checkName(name);
+    let fh: FileHandle;
+    try {
+      fh = await open(this.pathOf(name), 'r');
+    } catch (err) {
+      // ENOENT is `not-found` only while the root is there: a gone root (unplugged disk) is `unavailable`.
+      if (errnoOf(err) === 'ENOENT') await this.ensureRoot(name);
+      throw nativeError(err, name, 'read');
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new StorageError('io', name, `Not a file: ${this.pathOf(name)}`);
+      if (range === undefined) return await fh.readFile();
+      checkRange(name, range, st.size);
+      const buf = Buffer.alloc(range.length);
+      let done = 0;
+      while (done < range.length) {
+        const { bytesRead } = await fh.read(buf, done, range.length - done, range.offset + done);
+        // Objects are never rewritten, so a short read means the file was damaged under us.
+        if (bytesRead === 0) throw new StorageError('io', name, `Object ${name} ended early while reading`);
+        done += bytesRead;
+      }
+      return buf;
+    } catch (err) {
+      throw nativeError(err, name, 'read');
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async stat(name: string): Promise<ObjectInfo | undefined> {
+    checkName(name);
+    try {
+      const st = await stat(this.pathOf(name));
+      if (!st.isFile()) throw new StorageError('io', name, `Not a file: ${this.pathOf(name)}`);
+      return { name, size: st.size };
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') {
+        await this.ensureRoot(name);
+        return undefined;
+      }
+      throw nativeError(err, name, 'stat');
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    checkObjectPrefix(prefix);
+    // Only the folder the prefix points into is read; `partial` filters its entries, and below
+    // them every entry matches.
+    const cut = prefix.lastIndexOf('/') + 1;
+    const base = prefix.slice(0, cut);
+    const partial = prefix.slice(cut);
+    const pending = [base];
+    for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
+      const dir = this.pathOf(rel);
+      let entries: string[];
+      try {
+        entries = await readdir(dir);
+      } catch (err) {
+        const code = errnoOf(err);
+        // Nothing under the prefix (ENOTDIR: an object sits where the folder would be).
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+          if (rel === base) await this.ensureRoot(prefix);
+          continue;
+        }
+        throw nativeError(err, prefix, 'list');
+      }
+      const names = entries.filter((n) => (rel !== base || n.startsWith(partial)) && isValidSegment(n));
+      for (let i = 0; i < names.length; i += STAT_BATCH) {
+        const batch = names.slice(i, i + STAT_BATCH);
+        const stats = await Promise.all(batch.map((n) => lstat(join(dir, n)).catch((err: unknown) => {
+          if (errnoOf(err) === 'ENOENT') return undefined; // deleted while we listed
+          throw nativeError(err, rel + n, 'list');
+        })));
+        for (const [j, n] of batch.entries()) {
+          const st = stats[j];
+          // Symlinks are skipped: a store never creates them, and following them could loop.
+          if (st?.isDirectory()) pending.push(`${rel}${n}/`);
+          else if (st?.isFile() && !n.startsWith(TEMP_PREFIX)) yield { name: rel + n, size: st.size };
+        }
+      }
+    }
+  }
+
+  async delete(name: string): Promise<void> {
+    checkName(name);
+    try {
+      await unlink(this.pathOf(name));
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return this.ensureRoot(name);
+      throw nativeError(err, name, 'delete');
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls.
+  }
+
+  /** Creates the temp file, and its folders when missing, but never the root: recreating the root of
+   * an unplugged disk would write the vault onto the mount point. */
+  private async createTemp(name: string, tmp: string): Promise<FileHandle> {
+    try {
+      return await open(tmp, 'wx');
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    }
+    await this.ensureRoot(name);
+    await mkdir(dirname(tmp), { recursive: true });
+    return open(tmp, 'wx');
+  }
+
+  /** File path of an object name, or folder path of a `/`-terminated prefix. */
+  private pathOf(name: string): string {
+    return join(this.location, ...name.split('/').filter((s) => s !== ''));
+  }
+
+  /** Throws `unavailable` unless the root folder is still there. */
+  private async ensureRoot(name: string): Promise<void> {
+    const ok = await stat(this.location).then((st) => st.isDirectory(), () => false);
+    if (!ok) throw new StorageError('unavailable', name, `Vault folder ${this.location} is no longer available`);
+  }
+}
+
+/** checkObjectName, plus the temp-file names: reading one could return a partly written object. */
+function checkName(name: string): void {
+  checkObjectName(name);
+  if (name.slice(name.lastIndexOf('/') + 1).startsWith(TEMP_PREFIX)) {
+    throw new StorageError('invalid-name', name, `Object names ending in a '${TEMP_PREFIX}…' segment are reserved: '${name}'`);
+  }
+}
+
+/** A folder entry can be (part of) an object name only if it is a valid name segment. */
+function isValidSegment(segment: string): boolean {
+  try {
+    checkObjectName(segment);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Throws `bad-range` unless `range` is whole numbers lying inside an object of `size` bytes. */
+function checkRange(name: string, { offset, length }: ByteRange, size: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+    throw new StorageError('bad-range', name, `Range ${offset}+${length} lies outside object ${name} (${size} bytes)`);
+  }
+}
+
+/** Flushes a folder's entries (the new link) to disk. Best effort: Windows cannot open a folder for fsync. */
+async function syncFolder(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  try {
+    const fh = await open(dir, 'r');
+    try { await fh.sync(); } finally { await fh.close(); }
+  } catch {
+    // Some file systems (network mounts) refuse fsync on a folder; the object is written regardless.
+  }
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Maps a Node fs error to a StorageError; only ENOENT becomes `notFound`, so nothing else looks absent. */
+function nativeError(err: unknown, name: string, action: string, notFound: StorageErrorKind = 'not-found'): StorageError {
+  if (err instanceof StorageError) return err;
+  const code = errnoOf(err);
+  const kind: StorageErrorKind = code === 'ENOENT' ? notFound : code === 'EACCES' || code === 'EPERM' ? 'denied' : 'io';
+  const what = kind === 'not-found' ? 'Object not found' : `Cannot ${action} object`;
+  return new StorageError(kind, name, `${what}: ${name} (${code ?? (err as Error)?.message ?? String(err)})`, { cause: err });
+}
