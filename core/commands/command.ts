@@ -8,6 +8,10 @@ export interface CommandContext {
   /** Secret values by name (passwords). Never echoed; never put into an event or an error. */
   secrets: Readonly<Record<string, string>>;
   debug: boolean;
+  /** Aborted when the process gets SIGINT/SIGTERM (Stop-AzBackupJob, Ctrl+C): stop at a safe point. */
+  signal: AbortSignal;
+  /** The process's stdin, for commands that back up a stream (`backup --stdin`). */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 /** One engine command. `run` returns the exit code (0 ok, 3 with warnings, 4 not compliant). */

@@ -8,6 +8,20 @@ import { describeErrors, validator } from './schemas.js';
 export interface RunOptions {
   secrets?: Record<string, string>;
   debug?: boolean;
+  signal?: AbortSignal;
+  stdin?: AsyncIterable<Uint8Array>;
+}
+
+/** Aborted on the first SIGINT or SIGTERM; a second one ends the process at once. */
+export function processSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
 }
 
 /** Validates `args` against the command's schema, runs it, and returns the process exit code. */
@@ -25,7 +39,8 @@ export async function runCommand(command: Command<never>, args: unknown, sink: E
         throw new AzbError('AZB_ARGS_INVALID', `Command '${command.name}' takes no secret named '${name}'.`, { target: command.name });
       }
     }
-    const code = await command.run({ sink, secrets, debug: opts.debug === true }, args as never);
+    const ctx = { sink, secrets, debug: opts.debug === true, signal: opts.signal ?? new AbortController().signal, ...(opts.stdin ? { stdin: opts.stdin } : {}) };
+    const code = await command.run(ctx, args as never);
     return code === 0 && sink.warnings > 0 ? 3 : code;
   } catch (err) {
     const e = toAzbError(err);

@@ -12,7 +12,7 @@ export interface TreeNode {
   mtimeNs: string;
   size?: number;
   content?: string[];
-  sparse?: [number, number][];
+  sparse?: boolean;
   hardlink?: string;
   subtree?: string;
   target?: string;

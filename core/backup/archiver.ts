@@ -1,0 +1,271 @@
+// One backup run: source → scan → chunker → blob saver (packs) → trees → index → recovery point.
+// Unchanged files cost one lstat (file cache); unreadable files are skipped and reported, never silently.
+import type { KeyObject } from 'node:crypto';
+import { open, readlink, statfs } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { chunkStream, gearTable } from '../chunker/fastcdc.js';
+import { AzbError } from '../protocol/errors.js';
+import type { EventSink } from '../protocol/events.js';
+import type { PointManifest, PointStats, ServerRepo } from '../repo/server.js';
+import { encodeTree, nameFields, type TreeNode } from '../repo/tree.js';
+import { BlobSaver } from './blob-saver.js';
+import { FileCache } from './file-cache.js';
+import { scanSources, showPath, type ScanEntry, type Skipped } from './scanner.js';
+
+/** What to back up and how. */
+export interface BackupOptions {
+  sources: string[];
+  excludes: string[];
+  /** Folder of this server's cache (metadata database). */
+  cacheDir: string;
+  signingKey: KeyObject;
+  tags: string[];
+  stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
+  signal: AbortSignal;
+  sink: EventSink;
+}
+
+/** Result of a backup run. */
+export interface BackupResult { pointId: string; manifest: PointManifest; skipped: Skipped[] }
+
+const READ_SIZE = 4 * 1024 * 1024;
+
+/** Checks the cache location has free space for at least 10% of the data set. */
+export async function checkCacheSpace(cacheDir: string, dataBytes: number): Promise<void> {
+  let free: number;
+  try {
+    const s = await statfs(cacheDir);
+    free = Number(s.bavail) * Number(s.bsize);
+  } catch (err) {
+    throw new AzbError('AZB_CACHE_UNUSABLE', `The cache location ${cacheDir} cannot be used: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
+      target: cacheDir, hint: 'Give a writable --cache-dir (or AZBACKUP_CACHE).',
+    });
+  }
+  const needed = Math.ceil(dataBytes * 0.1);
+  if (free < needed) {
+    throw new AzbError('AZB_CACHE_FULL', `The cache location ${cacheDir} has ${formatBytes(free)} free; this backup needs at least ${formatBytes(needed)} (10% of ${formatBytes(dataBytes)}).`, {
+      target: cacheDir, hint: 'Free space there, or move the cache with --cache-dir / AZBACKUP_CACHE.',
+    });
+  }
+}
+
+/** 1536 → "1.5 KiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** Recovers packs a crashed backup uploaded but never indexed: reads their footers and indexes them. */
+export async function indexOrphanPacks(repo: ServerRepo, sink: EventSink): Promise<number> {
+  const listed = await repo.listPackIds();
+  const indexed = new Set(repo.index.packIds());
+  const orphans = [...listed.keys()].filter((id) => !indexed.has(id));
+  if (orphans.length === 0) return 0;
+  const packs = [];
+  for (const id of orphans) {
+    try {
+      packs.push(await repo.readPackBlobs(id));
+    } catch (err) {
+      sink.warning('AZB_PACK_UNREADABLE', `Pack ${id.slice(0, 12)}… left by an interrupted backup cannot be read and is ignored: ${(err as Error).message}`, repo.packObject(id));
+    }
+  }
+  for (const p of packs) repo.addPackToIndex(p);
+  if (packs.length > 0) await repo.saveIndex(packs);
+  sink.log(`Indexed ${packs.length} pack(s) left by an interrupted backup; their data is not uploaded again.`);
+  return packs.length;
+}
+
+function checkCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new AzbError('AZB_CANCELLED', 'The backup was cancelled; no recovery point was written. Data already uploaded is reused by the next backup.', { hint: 'Run the backup again when ready.' });
+}
+
+function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type']): TreeNode {
+  const node: TreeNode = { ...nameFields(name), type, mode: Number(e.st.mode & 0o7777n), mtimeNs: e.st.mtimeNs.toString() };
+  if (process.platform !== 'win32') { node.uid = Number(e.st.uid); node.gid = Number(e.st.gid); }
+  return node;
+}
+
+/** Runs one backup of the sources (or of stdin) and writes a recovery point. */
+export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<BackupResult> {
+  const started = Date.now();
+  const { sink, signal } = opts;
+  const gear = gearTable(repo.keys.chunker);
+  const params = repo.config.chunker;
+
+  sink.progress('Backup', 'Reading the vault index', 0);
+  await repo.loadIndex();
+  await indexOrphanPacks(repo, sink);
+  checkCancelled(signal);
+
+  const scan = opts.stdin
+    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[] }
+    : await scanSources(opts.sources, opts.excludes, (files, bytes) => sink.progress('Backup', `Scanning: ${files} files, ${formatBytes(bytes)}`, 0));
+  checkCancelled(signal);
+  await checkCacheSpace(opts.cacheDir, scan.bytes);
+
+  const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
+  const skipped: Skipped[] = [...scan.skipped];
+  for (const s of scan.skipped) sink.warning('AZB_FILE_SKIPPED', `Skipped ${s.path}: ${s.reason}`, s.path);
+
+  const cache = new FileCache(`${opts.cacheDir}/files.db`);
+  const saver = new BlobSaver(repo);
+  const hardlinks = new Set<string>();
+  let filesDone = 0;
+  let bytesDone = 0;
+  let lastProgress = 0;
+  const progress = (current: string) => {
+    const now = Date.now();
+    if (now - lastProgress < 250) return;
+    lastProgress = now;
+    const elapsed = (now - started) / 1000;
+    const rate = bytesDone / Math.max(elapsed, 0.001);
+    const left = Math.max(scan.bytes - bytesDone, 0);
+    const pct = scan.bytes > 0 ? (bytesDone / scan.bytes) * 100 : (scan.files > 0 ? (filesDone / scan.files) * 100 : 0);
+    const eta = rate > 0 && scan.bytes > 0 ? ` ETA ${Math.ceil(left / rate)} s` : '';
+    sink.progress('Backup', `${filesDone}/${scan.files} files, ${formatBytes(bytesDone)}/${formatBytes(scan.bytes)} at ${formatBytes(rate)}/s${eta}`, Math.min(pct, 99), current);
+  };
+
+  async function contentOf(source: AsyncIterable<Uint8Array>, current: string): Promise<string[]> {
+    const content: string[] = [];
+    for await (const chunk of chunkStream(source, params, gear)) {
+      checkCancelled(signal);
+      const id = await saver.save('data', chunk);
+      content.push(id.toString('hex'));
+      stats.bytesRead += chunk.length;
+      bytesDone += chunk.length;
+      progress(current);
+    }
+    return content;
+  }
+
+  async function saveFile(e: ScanEntry, name: Buffer): Promise<TreeNode | undefined> {
+    const node = baseNode(name, e, 'file');
+    node.size = Number(e.st.size);
+    const shown = showPath(e.path);
+    if (e.st.nlink > 1n) {
+      const key = `${e.st.dev}:${e.st.ino}`;
+      node.hardlink = key;
+      if (hardlinks.has(key)) { filesDone++; stats.filesUnchanged++; return node; } // content stored once, with the first link
+    }
+    const sparse = e.st.blocks * 512n < e.st.size;
+    const cached = cache.get(e.path);
+    const unchanged = cached !== undefined && cached.dev === String(e.st.dev) && cached.ino === String(e.st.ino) && cached.size === node.size
+      && cached.mtimeNs === e.st.mtimeNs.toString() && cached.ctimeNs === e.st.ctimeNs.toString()
+      && cached.content.every((id) => saver.has(Buffer.from(id, 'hex')));
+    if (unchanged) {
+      node.content = cached.content;
+      if (cached.sparse) node.sparse = true;
+      stats.filesUnchanged++;
+    } else {
+      let fh;
+      try {
+        fh = await open(e.path, 'r');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'error';
+        skipped.push({ path: shown, reason: code });
+        stats.filesSkipped++;
+        sink.warning('AZB_FILE_SKIPPED', `Skipped ${shown}: ${code === 'ENOENT' ? 'removed during the backup' : code}`, shown);
+        return undefined;
+      }
+      try {
+        const handle = fh;
+        const reads = (async function* () {
+          for (;;) {
+            const buf = Buffer.allocUnsafe(READ_SIZE);
+            const { bytesRead } = await handle.read(buf, 0, READ_SIZE, null);
+            if (bytesRead === 0) return;
+            yield buf.subarray(0, bytesRead);
+          }
+        })();
+        node.content = await contentOf(reads, shown);
+        const after = await handle.stat({ bigint: true });
+        if (after.mtimeNs !== e.st.mtimeNs || after.size !== e.st.size) {
+          sink.warning('AZB_FILE_CHANGED', `${shown} changed while it was read; the recovery point may hold a mix of old and new content.`, shown);
+        }
+      } catch (err) {
+        if (err instanceof AzbError) throw err;
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        skipped.push({ path: shown, reason: code });
+        stats.filesSkipped++;
+        sink.warning('AZB_FILE_SKIPPED', `Skipped ${shown}: read error ${code}`, shown);
+        return undefined;
+      } finally {
+        await fh.close();
+      }
+      if (sparse) node.sparse = true;
+      if (cached) stats.filesChanged++; else stats.filesNew++;
+      cache.put(e.path, { dev: String(e.st.dev), ino: String(e.st.ino), size: node.size, mtimeNs: e.st.mtimeNs.toString(), ctimeNs: e.st.ctimeNs.toString(), content: node.content, sparse });
+    }
+    if (node.hardlink) hardlinks.add(node.hardlink);
+    filesDone++;
+    if (unchanged) bytesDone += node.size; // read files were counted chunk by chunk
+    progress(shown);
+    return node;
+  }
+
+  async function saveEntry(e: ScanEntry, name: Buffer): Promise<TreeNode | undefined> {
+    checkCancelled(signal);
+    if (e.kind === 'file') return saveFile(e, name);
+    if (e.kind === 'symlink') {
+      const node = baseNode(name, e, 'symlink');
+      try {
+        const target = await readlink(e.path, { encoding: 'buffer' });
+        const text = nameFields(target);
+        if (text.name !== undefined) node.target = text.name; else node.targetB64 = text.nameB64;
+      } catch (err) {
+        skipped.push({ path: showPath(e.path), reason: (err as NodeJS.ErrnoException).code ?? 'error' });
+        stats.filesSkipped++;
+        return undefined;
+      }
+      return node;
+    }
+    const node = baseNode(name, e, 'dir');
+    node.subtree = await saveDir(e.children ?? []);
+    stats.dirs++;
+    return node;
+  }
+
+  async function saveDir(children: ScanEntry[]): Promise<string> {
+    const nodes: TreeNode[] = [];
+    for (const c of children) {
+      const n = await saveEntry(c, c.name);
+      if (n) nodes.push(n);
+    }
+    return (await saver.save('tree', encodeTree(nodes))).toString('hex');
+  }
+
+  let complete = false;
+  try {
+    const rootNodes: TreeNode[] = [];
+    if (opts.stdin) {
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const content = await contentOf(opts.stdin.stream, opts.stdin.name);
+      const size = content.length === 0 ? 0 : stats.bytesRead;
+      rootNodes.push({ name: opts.stdin.name, type: 'file', mode: 0o600, mtimeNs: now.toString(), size, content, ...(process.platform !== 'win32' ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } : {}) });
+      stats.filesNew++;
+    } else {
+      for (const r of scan.roots) {
+        const n = await saveEntry(r.entry, Buffer.from(r.source.replace(/\\/g, '/'), 'utf8'));
+        if (n) rootNodes.push(n);
+      }
+    }
+    const rootTree = (await saver.save('tree', encodeTree(rootNodes))).toString('hex');
+    await saver.finish(true);
+    complete = true;
+    Object.assign(stats, { bytesAdded: saver.stats.bytesAdded, bytesStored: saver.stats.bytesStored, blobsAdded: saver.stats.blobsAdded, durationMs: Date.now() - started });
+    const manifest: PointManifest = {
+      version: 1, serverId: repo.serverId, hostname: repo.record.hostname || hostname(), time: new Date().toISOString(),
+      sources: opts.stdin ? [opts.stdin.name] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
+    };
+    checkCancelled(signal);
+    const pointId = await repo.savePoint(manifest, opts.signingKey);
+    sink.progress('Backup', 'Done', 100);
+    return { pointId, manifest, skipped };
+  } finally {
+    if (!complete) await saver.finish(false).catch(() => undefined);
+    cache.close();
+  }
+}

@@ -1,0 +1,106 @@
+// Stores blobs: dedup against the index, encode, fill packs, upload them with bounded concurrency,
+// and write index files as it goes (every 8 packs or 5 minutes) so an interrupted backup resumes.
+import { PackWriter, encodeBlobBody } from '../repo/pack.js';
+import type { BlobType } from '../repo/blob-index.js';
+import type { IndexedPack, ServerRepo } from '../repo/server.js';
+
+/** Counters of what was added to the vault. */
+export interface SaverStats { blobsAdded: number; bytesAdded: number; bytesStored: number; packsUploaded: number }
+
+/** Packs uploaded at once. */
+const UPLOADS_IN_FLIGHT = 2;
+/** Index file after this many packs… */
+const INDEX_EVERY_PACKS = 8;
+/** …or this much time. */
+const INDEX_EVERY_MS = 5 * 60 * 1000;
+
+/** Saves blobs of one backup run. Call finish() at the end (also after a cancel) to index what was uploaded. */
+export class BlobSaver {
+  readonly stats: SaverStats = { blobsAdded: 0, bytesAdded: 0, bytesStored: 0, packsUploaded: 0 };
+  private writer: PackWriter | undefined;
+  private readonly pending = new Set<string>();
+  private readonly uploads = new Set<Promise<void>>();
+  private uploadError: unknown;
+  private readonly newPacks: IndexedPack[] = [];
+  private unindexed: IndexedPack[] = [];
+  private readonly partialIndexes: string[] = [];
+  private lastIndexAt = Date.now();
+
+  constructor(private readonly repo: ServerRepo) {}
+
+  /** Whether a blob with this ID is already stored or on its way. */
+  has(id: Buffer): boolean {
+    return this.repo.index.has(id) || this.pending.has(id.toString('hex'));
+  }
+
+  /** Stores a blob unless it is already there; returns its ID. */
+  async save(type: BlobType, data: Buffer, knownId?: Buffer): Promise<Buffer> {
+    if (this.uploadError) throw this.uploadError;
+    const id = knownId ?? this.repo.blobId(data);
+    if (this.has(id)) return id;
+    const encoded = encodeBlobBody(data);
+    if (this.writer && !this.writer.fits(encoded.body.length)) await this.closePack();
+    this.writer ??= new PackWriter(this.repo.keys);
+    const stored = this.writer.add(type, id, encoded, data.length);
+    this.pending.add(id.toString('hex'));
+    this.stats.blobsAdded++;
+    this.stats.bytesAdded += data.length;
+    this.stats.bytesStored += stored;
+    return id;
+  }
+
+  private async closePack(): Promise<void> {
+    const writer = this.writer;
+    this.writer = undefined;
+    if (!writer || writer.count === 0) return;
+    const pack = writer.finish();
+    while (this.uploads.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.uploads);
+    if (this.uploadError) throw this.uploadError;
+    const upload = (async () => {
+      await this.repo.savePack(pack);
+      for (const b of pack.blobs) this.pending.delete(b.id);
+      const indexed: IndexedPack = { id: pack.id, size: pack.data.length, blobs: pack.blobs };
+      this.newPacks.push(indexed);
+      this.unindexed.push(indexed);
+      this.stats.packsUploaded++;
+      if (this.unindexed.length >= INDEX_EVERY_PACKS || Date.now() - this.lastIndexAt > INDEX_EVERY_MS) await this.writePartialIndex();
+    })().catch((err: unknown) => { this.uploadError ??= err; });
+    this.uploads.add(upload);
+    void upload.finally(() => this.uploads.delete(upload));
+  }
+
+  private async writePartialIndex(): Promise<void> {
+    if (this.unindexed.length === 0) return;
+    const packs = this.unindexed;
+    this.unindexed = [];
+    this.lastIndexAt = Date.now();
+    this.partialIndexes.push(await this.repo.saveIndex(packs));
+  }
+
+  /** Uploads the last pack and waits for every upload. */
+  async flush(): Promise<void> {
+    await this.closePack();
+    while (this.uploads.size > 0) await Promise.race(this.uploads);
+    if (this.uploadError) throw this.uploadError;
+  }
+
+  /**
+   * Makes everything uploaded durable in one index file that supersedes the partial ones of this run.
+   * After a failure or cancel, `complete` is false: only what was uploaded is indexed.
+   */
+  async finish(complete: boolean): Promise<void> {
+    if (complete) await this.flush();
+    else {
+      this.writer = undefined; // blobs not yet in an uploaded pack are simply dropped
+      while (this.uploads.size > 0) await Promise.race(this.uploads);
+    }
+    if (this.newPacks.length === 0) return;
+    if (this.partialIndexes.length === 0 || !complete) {
+      await this.writePartialIndex();
+      return;
+    }
+    this.unindexed = [];
+    await this.repo.saveIndex(this.newPacks, [...this.partialIndexes]);
+    for (const id of this.partialIndexes) await this.repo.vault.store.delete(this.repo.indexObject(id)).catch(() => undefined);
+  }
+}

@@ -1,0 +1,110 @@
+// `register`: this server proves it holds the private key of an uploaded certificate and creates its own
+// namespace, encrypted with its passphrase. `passphrase set` changes that passphrase.
+import { randomInt } from 'node:crypto';
+import { mkdir, open, statfs } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { resolve } from 'node:path';
+import { loadCertificateFile, thumbprintOf } from '../cert/load.js';
+import { evaluateRules } from '../cert/rules.js';
+import { cacheDir, findRegistration, saveRegistration } from '../config/home.js';
+import { AzbError, fileError } from '../protocol/errors.js';
+import { checkNewPassphrase, registerServer } from '../repo/server.js';
+import { getCertificate } from '../repo/vault.js';
+import type { Command } from './command.js';
+import { openServerFor, openVaultFor, type VaultArgs } from './context.js';
+
+/** Least free space required in the cache location at registration. */
+const MIN_CACHE_FREE = 256 * 1024 * 1024;
+const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/** A random passphrase: 6 groups of 5 characters from a 32-letter alphabet (150 bits). */
+export function generatePassphrase(): string {
+  return Array.from({ length: 6 }, () => Array.from({ length: 5 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('')).join('-');
+}
+
+async function writeSecretFile(path: string, text: string): Promise<void> {
+  try {
+    const fh = await open(path, 'wx', 0o600);
+    try { await fh.writeFile(text + '\n'); await fh.sync(); } finally { await fh.close(); }
+  } catch (err) {
+    throw fileError(err, path, 'Passphrase file');
+  }
+}
+
+async function checkCacheLocation(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const s = await statfs(dir);
+    if (Number(s.bavail) * Number(s.bsize) < MIN_CACHE_FREE) {
+      throw new AzbError('AZB_CACHE_FULL', `The cache location ${dir} has less than 256 MiB free.`, { target: dir, hint: 'Free space there, or choose another with --cache-dir / AZBACKUP_CACHE.' });
+    }
+  } catch (err) {
+    if (err instanceof AzbError) throw err;
+    throw new AzbError('AZB_CACHE_UNUSABLE', `The cache location ${dir} cannot be used: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { target: dir, hint: 'Give a writable --cache-dir.' });
+  }
+}
+
+export interface RegisterArgs extends VaultArgs { certificate: string; hostname?: string; generatePassphrase?: boolean; passphraseFile?: string }
+
+export const registerCommand: Command<RegisterArgs> = {
+  name: 'register',
+  argsSchema: 'azbackup:args.register',
+  secrets: ['passphrase', 'password'],
+  async run(ctx, args) {
+    // Everything is checked before anything is written to the vault.
+    let passphrase = ctx.secrets['passphrase'];
+    if (args.generatePassphrase) {
+      if (passphrase) throw new AzbError('AZB_ARGS_INVALID', 'Give a passphrase or ask for a generated one, not both.', { target: 'passphrase' });
+      if (!args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseFile / --passphrase-out: a new file, readable by its owner only.' });
+      passphrase = generatePassphrase();
+    }
+    passphrase = checkNewPassphrase(passphrase);
+    const cert = await loadCertificateFile(args.certificate, ctx.secrets['password']);
+    if (!cert.privateKey) {
+      throw new AzbError('AZB_CERT_PRIVATE_KEY_REQUIRED', `${args.certificate} holds no private key; registration must prove the server holds it.`, {
+        target: args.certificate, hint: 'Give the .pfx (with -CertificatePassword) or the PEM file with the key.',
+      });
+    }
+    const failed = evaluateRules(cert.facts, true).filter((r) => !r.passed);
+    if (failed.length > 0) {
+      throw new AzbError('AZB_CERT_NOT_COMPLIANT', `${args.certificate} does not meet the vault's requirements: ${failed.map((f) => f.rule).join(', ')}.`, { target: args.certificate, hint: 'Check it with Test-AzBackupCertificate -RequirePrivateKey.' });
+    }
+    const vault = await openVaultFor(args);
+    const thumbprint = thumbprintOf(cert.x509);
+    if (!(await getCertificate(vault, thumbprint))) {
+      throw new AzbError('AZB_CERT_NOT_IN_VAULT', `Certificate ${thumbprint} has not been uploaded to the vault at ${vault.store.location}.`, {
+        target: thumbprint, hint: 'Upload its .cer first with Add-AzBackupVaultCertificate / azbackup vault add-cert.',
+      });
+    }
+    const existing = await findRegistration(vault.manifest.vaultId);
+    if (existing) {
+      throw new AzbError('AZB_SERVER_ALREADY_REGISTERED', `This server is already registered with this vault as ${existing.hostname} (${existing.serverId.slice(0, 12)}…).`, {
+        target: vault.store.location, hint: 'Use the existing registration; to start over, remove the registration file from the AzBackup home folder.',
+      });
+    }
+    await checkCacheLocation(cacheDir(args.cacheDir));
+    if (args.generatePassphrase) await writeSecretFile(resolve(args.passphraseFile!), passphrase);
+
+    const host = args.hostname ?? osHostname();
+    const { record, masterKey } = await registerServer(vault, { hostname: host, thumbprint, privateKey: cert.privateKey, passphrase });
+    const registration = { vaultId: vault.manifest.vaultId, vault: vault.store.location, serverId: record.serverId, hostname: host, certificate: thumbprint, registered: record.created };
+    await saveRegistration(registration, cert.privateKey, masterKey);
+    ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', `Keep the passphrase${args.generatePassphrase ? ` saved in ${resolve(args.passphraseFile!)}` : ''} in a safe place away from this server. It is not stored in the vault: if it is lost, the backups of this server cannot be recovered by anyone.`);
+    ctx.sink.result('Registration', { ...registration, ...(args.generatePassphrase ? { passphraseFile: resolve(args.passphraseFile!) } : {}) });
+    return 0;
+  },
+};
+
+export const passphraseSetCommand: Command<VaultArgs> = {
+  name: 'passphrase.set',
+  argsSchema: 'azbackup:args.passphrase.set',
+  secrets: ['passphrase', 'newPassphrase'],
+  async run(ctx, args) {
+    const next = checkNewPassphrase(ctx.secrets['newPassphrase']);
+    const { repo } = await openServerFor(ctx, args);
+    await repo.changePassphrase(next);
+    ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', 'The old passphrase no longer opens this server. Keep the new one in a safe place: without it the backups cannot be recovered.');
+    ctx.sink.result('PassphraseChange', { serverId: repo.serverId, hostname: repo.record.hostname, vault: repo.location, changed: new Date().toISOString() });
+    return 0;
+  },
+};

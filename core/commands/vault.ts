@@ -1,0 +1,88 @@
+// `vault create`, `vault add-cert`, `vault certs`, `servers`: the vault and what its servers share.
+import { resolve } from 'node:path';
+import { loadCertificateFile, subjectOf, thumbprintOf } from '../cert/load.js';
+import { evaluateRules } from '../cert/rules.js';
+import { findRegistration } from '../config/home.js';
+import { AzbError } from '../protocol/errors.js';
+import { listServers, verifyRegistration } from '../repo/server.js';
+import { createVault, getCertificate, listCertificates, putCertificate } from '../repo/vault.js';
+import type { Command } from './command.js';
+import { openStore, openVaultFor, type VaultArgs } from './context.js';
+
+export const vaultCreateCommand: Command<{ vault: string }> = {
+  name: 'vault.create',
+  argsSchema: 'azbackup:args.vault.create',
+  secrets: [],
+  async run(ctx, args) {
+    const location = /^[a-z][a-z0-9+.-]*:\/\//i.test(args.vault) ? args.vault : resolve(args.vault);
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+      const { mkdir } = await import('node:fs/promises');
+      try { await mkdir(location, { recursive: true }); } catch (err) {
+        throw new AzbError('AZB_VAULT_ACCESS_DENIED', `Cannot create the vault folder ${location}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { target: location, hint: 'Give a folder this account can create.' });
+      }
+    }
+    const vault = await createVault(await openStore(location));
+    ctx.sink.result('Vault', { vaultId: vault.manifest.vaultId, vault: location, formatVersion: vault.manifest.version, created: vault.manifest.created });
+    return 0;
+  },
+};
+
+export const vaultAddCertCommand: Command<VaultArgs & { path: string }> = {
+  name: 'vault.add-cert',
+  argsSchema: 'azbackup:args.vault.add-cert',
+  secrets: ['password'],
+  async run(ctx, args) {
+    const cert = await loadCertificateFile(args.path, ctx.secrets['password']);
+    const failed = evaluateRules(cert.facts, false).filter((r) => !r.passed);
+    if (failed.length > 0) {
+      throw new AzbError('AZB_CERT_NOT_COMPLIANT', `${args.path} does not meet the vault's requirements: ${failed.map((f) => `${f.rule} (${f.detail})`).join('; ')}`, {
+        target: args.path, hint: 'Create a compliant certificate with New-AzBackupCertificate; check one with Test-AzBackupCertificate.',
+      });
+    }
+    const vault = await openVaultFor(args);
+    const thumbprint = thumbprintOf(cert.x509);
+    // Only the public certificate goes to the vault, never a private key.
+    const uploaded = await putCertificate(vault, thumbprint, cert.x509.raw);
+    if (!uploaded) ctx.sink.log(`Certificate ${thumbprint} was already in the vault.`);
+    ctx.sink.result('VaultCertificate', {
+      thumbprint, subject: subjectOf(cert.x509), notBefore: cert.facts.notBefore.toISOString(), notAfter: cert.facts.notAfter.toISOString(),
+      keySize: cert.facts.keyBits ?? 0, vault: vault.store.location, uploaded,
+    });
+    return 0;
+  },
+};
+
+export const vaultCertsCommand: Command<VaultArgs> = {
+  name: 'vault.certs',
+  argsSchema: 'azbackup:args.vault.certs',
+  secrets: [],
+  async run(ctx, args) {
+    const vault = await openVaultFor(args);
+    for (const thumbprint of await listCertificates(vault)) {
+      const x = await getCertificate(vault, thumbprint);
+      if (!x) continue;
+      ctx.sink.item('VaultCertificate', {
+        thumbprint, subject: subjectOf(x), notBefore: x.validFromDate.toISOString(), notAfter: x.validToDate.toISOString(),
+        keySize: x.publicKey.asymmetricKeyDetails?.modulusLength ?? 0, vault: vault.store.location, uploaded: true,
+      });
+    }
+    return 0;
+  },
+};
+
+export const serversCommand: Command<VaultArgs> = {
+  name: 'servers',
+  argsSchema: 'azbackup:args.servers',
+  secrets: [],
+  async run(ctx, args) {
+    const vault = await openVaultFor(args);
+    const mine = await findRegistration(vault.manifest.vaultId);
+    for (const s of await listServers(vault)) {
+      ctx.sink.item('Server', {
+        serverId: s.serverId, hostname: s.hostname, created: s.created, certificate: s.certificate,
+        proofValid: await verifyRegistration(vault, s), thisServer: mine?.serverId === s.serverId, vault: vault.store.location,
+      });
+    }
+    return 0;
+  },
+};

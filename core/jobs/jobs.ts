@@ -1,0 +1,99 @@
+// Job history (node:sqlite in the configuration home): every backup, restore, check and prune is a job
+// with a status, times, statistics and errors; a running job can be stopped from another process.
+import { DatabaseSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { homeDir } from '../config/home.js';
+import { AzbError } from '../protocol/errors.js';
+
+/** Job states, as the MARS agent names them. */
+export type JobStatus = 'InProgress' | 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled';
+
+/** One job as returned to the user. */
+export interface JobRecord {
+  jobId: string; operation: string; status: JobStatus; vault: string; serverId: string | null;
+  startTime: string; endTime: string | null; pid: number; hostname: string;
+  stats: Record<string, unknown> | null; errors: { code: string; message: string }[]; warnings: number;
+}
+
+let db: DatabaseSync | undefined;
+
+function open(): DatabaseSync {
+  if (db) return db;
+  const dir = homeDir();
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    db = new DatabaseSync(join(dir, 'jobs.db'));
+    db.exec(`PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, operation TEXT, status TEXT, vault TEXT, server_id TEXT, start_time TEXT, end_time TEXT,
+        pid INTEGER, hostname TEXT, stats TEXT, errors TEXT, warnings INTEGER);
+      CREATE INDEX IF NOT EXISTS jobs_start ON jobs(start_time);`);
+  } catch (err) {
+    throw new AzbError('AZB_HOME_UNUSABLE', `The job history in ${dir} cannot be opened: ${(err as Error).message}.`, { target: dir, hint: 'Set AZBACKUP_HOME to a folder this account can write.' });
+  }
+  return db;
+}
+
+function toRecord(r: Record<string, unknown>): JobRecord {
+  return {
+    jobId: String(r['id']), operation: String(r['operation']), status: r['status'] as JobStatus, vault: String(r['vault']),
+    serverId: (r['server_id'] as string | null) ?? null, startTime: String(r['start_time']), endTime: (r['end_time'] as string | null) ?? null,
+    pid: Number(r['pid']), hostname: String(r['hostname']),
+    stats: r['stats'] ? JSON.parse(String(r['stats'])) as Record<string, unknown> : null,
+    errors: r['errors'] ? JSON.parse(String(r['errors'])) as { code: string; message: string }[] : [],
+    warnings: Number(r['warnings'] ?? 0),
+  };
+}
+
+/** Records the start of a job and returns its ID. */
+export function startJob(operation: string, vault: string, serverId: string | null): string {
+  const id = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
+  open().prepare('INSERT INTO jobs (id, operation, status, vault, server_id, start_time, pid, hostname, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)')
+    .run(id, operation, 'InProgress', vault, serverId, new Date().toISOString(), process.pid, hostname());
+  return id;
+}
+
+/** Records the end of a job. */
+export function finishJob(id: string, status: JobStatus, stats: Record<string, unknown> | null, errors: { code: string; message: string }[], warnings: number): void {
+  open().prepare('UPDATE jobs SET status = ?, end_time = ?, stats = ?, errors = ?, warnings = ? WHERE id = ?')
+    .run(status, new Date().toISOString(), stats ? JSON.stringify(stats) : null, JSON.stringify(errors), warnings, id);
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** Jobs, newest first; jobs whose process died are reported (and recorded) as Failed. */
+export function listJobs(o: { previous?: number; status?: JobStatus; jobId?: string } = {}): JobRecord[] {
+  const d = open();
+  const rows = (o.jobId
+    ? d.prepare('SELECT * FROM jobs WHERE id = ?').all(o.jobId)
+    : d.prepare('SELECT * FROM jobs ORDER BY start_time DESC, id DESC').all()) as Record<string, unknown>[];
+  const jobs = rows.map(toRecord).map((j) => {
+    if (j.status === 'InProgress' && j.hostname === hostname() && !alive(j.pid)) {
+      finishJob(j.jobId, 'Failed', j.stats, [{ code: 'AZB_JOB_ABANDONED', message: 'The engine process ended without finishing the job.' }], j.warnings);
+      return { ...j, status: 'Failed' as JobStatus, errors: [{ code: 'AZB_JOB_ABANDONED', message: 'The engine process ended without finishing the job.' }] };
+    }
+    return j;
+  });
+  const filtered = o.status ? jobs.filter((j) => j.status === o.status) : jobs;
+  return o.previous !== undefined ? filtered.slice(0, o.previous) : filtered;
+}
+
+/** Asks a running job to stop (SIGTERM to its engine process); it ends as Cancelled at a safe point. */
+export function stopJob(jobId: string): JobRecord {
+  const job = listJobs({ jobId })[0];
+  if (!job) throw new AzbError('AZB_JOB_NOT_FOUND', `No job ${jobId}.`, { target: jobId, hint: 'List jobs with Get-AzBackupJob / azbackup jobs.' });
+  if (job.status !== 'InProgress') return job;
+  if (job.hostname !== hostname()) throw new AzbError('AZB_JOB_NOT_FOUND', `Job ${jobId} runs on ${job.hostname}; stop it there.`, { target: jobId });
+  try { process.kill(job.pid, 'SIGTERM'); } catch { /* ended meanwhile */ }
+  return job;
+}
+
+/** Closes the database (tests). */
+export function closeJobs(): void {
+  db?.close();
+  db = undefined;
+}

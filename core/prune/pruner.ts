@@ -1,0 +1,72 @@
+// Prune (FORMAT.md section 10): under an exclusive lock, keep every pack that holds a blob reachable
+// from a recovery point, write one index for them superseding all others, then delete the rest —
+// index files first, packs last, so no index ever names a deleted pack.
+import { AzbError } from '../protocol/errors.js';
+import type { EventSink } from '../protocol/events.js';
+import { decodeTree } from '../repo/tree.js';
+import type { IndexedPack, ServerRepo } from '../repo/server.js';
+import { vaultError } from '../repo/storage-errors.js';
+
+/** What prune did (or would do, with dryRun). */
+export interface PruneStats { points: number; packsKept: number; packsDeleted: number; bytesFreed: number; indexFilesDeleted: number; dryRun: boolean }
+
+/** Blob IDs (hex) reachable from every recovery point. A tree that cannot be read stops the prune. */
+export async function reachableBlobs(repo: ServerRepo, signal: AbortSignal): Promise<{ blobs: Set<string>; points: number }> {
+  const points = await repo.readAllPoints();
+  const blobs = new Set<string>();
+  const stack = points.map((p) => p.manifest.tree);
+  while (stack.length > 0) {
+    if (signal.aborted) throw new AzbError('AZB_CANCELLED', 'Prune was cancelled before deleting anything.');
+    const id = stack.pop()!;
+    if (blobs.has(id)) continue;
+    blobs.add(id);
+    for (const n of decodeTree(await repo.readBlob(Buffer.from(id, 'hex'), 'tree'))) {
+      for (const c of n.content ?? []) blobs.add(c);
+      if (n.subtree && !blobs.has(n.subtree)) stack.push(n.subtree);
+    }
+  }
+  return { blobs, points: points.length };
+}
+
+/** Removes data no recovery point needs. The caller holds the exclusive lock. */
+export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: EventSink; signal: AbortSignal }): Promise<PruneStats> {
+  o.sink.progress('Prune', 'Reading the index', 0);
+  const files = await repo.loadIndex();
+  const superseded = new Set<string>();
+  for (const f of files.values()) for (const s of f.supersedes) superseded.add(s);
+  const indexed = new Map<string, IndexedPack>();
+  for (const [id, f] of files) if (!superseded.has(id)) for (const p of f.packs) indexed.set(p.id, p);
+
+  o.sink.progress('Prune', 'Finding the data recovery points use', 20);
+  const { blobs, points } = await reachableBlobs(repo, o.signal);
+  const listed = await repo.listPackIds();
+  const keep: IndexedPack[] = [];
+  const drop: string[] = [];
+  let bytesFreed = 0;
+  for (const [id, p] of indexed) {
+    if (p.blobs.some((b) => blobs.has(b.id))) keep.push(p);
+    else { drop.push(id); bytesFreed += listed.get(id) ?? 0; }
+  }
+  // Packs in no index were left by interrupted backups; nothing references them.
+  for (const [id, size] of listed) if (!indexed.has(id)) { drop.push(id); bytesFreed += size; }
+  const stats: PruneStats = { points, packsKept: keep.length, packsDeleted: drop.length, bytesFreed, indexFilesDeleted: files.size, dryRun: o.dryRun };
+  if (o.dryRun || (drop.length === 0 && files.size <= 1 && superseded.size === 0)) {
+    if (!o.dryRun) stats.indexFilesDeleted = 0;
+    return stats;
+  }
+  if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'Prune was cancelled before deleting anything.');
+
+  o.sink.progress('Prune', `Writing the new index (${keep.length} packs)`, 60);
+  const old = [...files.keys()];
+  const newIndex = await repo.saveIndex(keep, old);
+  o.sink.progress('Prune', `Deleting ${old.length} old index file(s) and ${drop.length} pack(s)`, 70);
+  try {
+    for (const id of old) if (id !== newIndex) await repo.vault.store.delete(repo.indexObject(id));
+    for (const id of drop) await repo.vault.store.delete(repo.packObject(id));
+  } catch (err) {
+    throw vaultError(err, repo.location, 'prune deletions');
+  }
+  stats.indexFilesDeleted = old.filter((id) => id !== newIndex).length;
+  o.sink.progress('Prune', 'Done', 100);
+  return stats;
+}

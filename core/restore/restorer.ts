@@ -1,0 +1,343 @@
+// Restore: recovery point → trees → blobs (verified against their IDs) → files written with positional
+// writes. Never writes outside the target: names from the point are checked, and nothing below the
+// target root is reached through a symbolic link, even when the recovery point is hostile or damaged.
+import { randomBytes } from 'node:crypto';
+import { constants as FS, type BigIntStats } from 'node:fs';
+import { chmod, lchown, link, lstat, mkdir, open, rename, symlink, unlink, utimes, lutimes } from 'node:fs/promises';
+import { AzbError } from '../protocol/errors.js';
+import type { EventSink } from '../protocol/events.js';
+import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
+import { decodeTree, displayName, isSafeEntryName, nodeNameBytes, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
+import { forEachLimit } from '../repo/server.js';
+
+/** What to do when the destination already exists (MARS default: CreateCopy). */
+export type ConflictAction = 'Overwrite' | 'Skip' | 'CreateCopy';
+
+/** What to restore and where. */
+export interface RestoreOptions {
+  point: RecoveryPoint;
+  /** Alternate location; undefined restores to the original location. */
+  target?: string;
+  /** Paths inside the point ("/data/docs/a.txt"); empty restores the whole point. */
+  items: string[];
+  conflict: ConflictAction;
+  signal: AbortSignal;
+  sink: EventSink;
+}
+
+/** Counters of a restore. */
+export interface RestoreStats { files: number; dirs: number; symlinks: number; bytes: number; skipped: number; copies: number; durationMs: number }
+
+const SLASH = 0x2f;
+const ZERO_BLOCK = 4096;
+
+function bytesJoin(dir: Buffer, name: Buffer): Buffer {
+  return dir.length > 0 && dir[dir.length - 1] === SLASH ? Buffer.concat([dir, name]) : Buffer.concat([dir, Buffer.from('/'), name]);
+}
+
+/** Splits a point path into components (empty components and "." dropped). */
+export function splitPointPath(path: string): Buffer[] {
+  return path.replace(/\\/g, '/').split('/').filter((c) => c !== '' && c !== '.').map((c) => Buffer.from(c, 'utf8'));
+}
+
+/** The node at a point path, with the root-relative components leading to it; throws AZB_ITEM_NOT_FOUND. */
+export async function resolveItem(repo: ServerRepo, point: RecoveryPoint, item: string): Promise<{ node: TreeNode; components: Buffer[] }> {
+  const want = splitPointPath(item);
+  const roots = decodeTree(await repo.readBlob(Buffer.from(point.manifest.tree, 'hex'), 'tree'));
+  for (const root of roots) {
+    const rootParts = splitPointPath(displayNameOf(root));
+    if (rootParts.length > want.length || !rootParts.every((p, i) => p.equals(want[i]!))) continue;
+    let node = root;
+    for (let i = rootParts.length; i < want.length; i++) {
+      if (node.type !== 'dir' || !node.subtree) { node = undefined as unknown as TreeNode; break; }
+      const children = decodeTree(await repo.readBlob(Buffer.from(node.subtree, 'hex'), 'tree'));
+      const next = children.find((c) => nodeNameBytes(c).equals(want[i]!));
+      if (!next) { node = undefined as unknown as TreeNode; break; }
+      node = next;
+    }
+    if (node) return { node, components: want };
+  }
+  throw new AzbError('AZB_ITEM_NOT_FOUND', `'${item}' is not in recovery point ${point.id.slice(0, 12)}….`, {
+    target: item, hint: "List the point's items with 'azbackup ls' / Get-AzRecoverableItem.",
+  });
+}
+
+function displayNameOf(n: TreeNode): string {
+  return n.name ?? nodeNameBytes(n).toString('utf8');
+}
+
+/** Restores items of a recovery point. */
+export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promise<RestoreStats> {
+  const started = Date.now();
+  const { sink, signal } = opts;
+  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, durationMs: 0 };
+  const isRoot = process.platform !== 'win32' && process.getuid?.() === 0;
+  const hardlinks = new Map<string, Buffer>();
+  const dirMeta: { path: Buffer; node: TreeNode }[] = [];
+  const fileJobs: { path: Buffer; node: TreeNode }[] = [];
+  let total = 0;
+
+  await repo.loadIndex();
+  const targetRoot = opts.target !== undefined ? Buffer.from(opts.target, 'utf8') : undefined;
+  if (targetRoot) await ensureTargetWritable(opts.target!);
+
+  const warnUnsafe = (where: string, why: string) => {
+    stats.skipped++;
+    sink.warning('AZB_RESTORE_UNSAFE_ENTRY', `Not restored: ${where} (${why}).`, where);
+  };
+
+  // Makes sure `dir` is a real directory (never a symlink) and creates it when missing.
+  async function realDir(dir: Buffer, node?: TreeNode): Promise<boolean> {
+    let st: BigIntStats | undefined;
+    try { st = await lstat(dir, { bigint: true }); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, dir); }
+    if (!st) {
+      try { await mkdir(dir, { mode: 0o700 }); } catch (err) { throw writeError(err, dir); }
+      stats.dirs++;
+      if (node) dirMeta.push({ path: dir, node });
+      return true;
+    }
+    if (!st.isDirectory()) return false;
+    if (node) dirMeta.push({ path: dir, node });
+    return true;
+  }
+
+  // Walks a node into `dest` (whose parent directory is already verified).
+  async function visit(node: TreeNode, dest: Buffer): Promise<void> {
+    if (signal.aborted) throw cancelled();
+    if (node.type === 'dir') {
+      if (!(await realDir(dest, node))) return warnUnsafe(dest.toString('utf8'), 'a non-directory is in the way');
+      const children = node.subtree ? decodeTree(await repo.readBlob(Buffer.from(node.subtree, 'hex'), 'tree')) : [];
+      const seen = new Set<string>();
+      for (const c of children) {
+        const name = nodeNameBytes(c);
+        const key = name.toString('hex');
+        if (!isSafeEntryName(name)) { warnUnsafe(`${dest.toString('utf8')}/${displayName(c)}`, 'unsafe name'); continue; }
+        if (seen.has(key)) { warnUnsafe(`${dest.toString('utf8')}/${displayName(c)}`, 'duplicate name'); continue; }
+        seen.add(key);
+        await visit(c, bytesJoin(dest, name));
+      }
+    } else if (node.type === 'file') {
+      fileJobs.push({ path: dest, node });
+      total += node.size ?? 0;
+    } else {
+      await restoreSymlink(node, dest);
+    }
+  }
+
+  async function restoreSymlink(node: TreeNode, dest: Buffer): Promise<void> {
+    const final = await resolveConflict(dest);
+    if (!final) return;
+    const tmp = tempName(final);
+    try {
+      await symlink(nodeTargetBytes(node), tmp);
+      if (isRoot && node.uid !== undefined) await lchown(tmp, node.uid, node.gid ?? 0).catch(() => undefined);
+      const t = Number(BigInt(node.mtimeNs) / 1000n) / 1e6;
+      await lutimes(tmp, t, t).catch(() => undefined);
+      await rename(tmp, final);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw writeError(err, final);
+    }
+    stats.symlinks++;
+  }
+
+  // Decides the final name for an entry that may already exist; undefined means skip it.
+  async function resolveConflict(dest: Buffer): Promise<Buffer | undefined> {
+    let exists = false;
+    try { await lstat(dest); exists = true; } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, dest); }
+    if (!exists || opts.conflict === 'Overwrite') return dest;
+    if (opts.conflict === 'Skip') { stats.skipped++; return undefined; }
+    for (let n = 1; ; n++) {
+      const candidate = copyName(dest, n);
+      try { await lstat(candidate); } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') { stats.copies++; return candidate; }
+        throw writeError(err, candidate);
+      }
+    }
+  }
+
+  let bytesDone = 0;
+  let lastProgress = 0;
+  async function restoreFile(job: { path: Buffer; node: TreeNode }): Promise<void> {
+    if (signal.aborted) throw cancelled();
+    const { node } = job;
+    if (node.hardlink && !node.content && !hardlinks.has(node.hardlink)) {
+      stats.skipped++;
+      sink.warning('AZB_RESTORE_LINK_SKIPPED', `Not restored: ${job.path.toString('utf8')} is a hard link to a file that was not restored.`, job.path.toString('utf8'));
+      return;
+    }
+    if (node.hardlink && !node.content) {
+      const final = await resolveConflict(job.path);
+      if (!final) return;
+      if (final.equals(job.path) && opts.conflict === 'Overwrite') await unlink(final).catch(() => undefined);
+      try { await link(hardlinks.get(node.hardlink)!, final); } catch (err) { throw writeError(err, final); }
+      stats.files++;
+      return;
+    }
+    const final = await resolveConflict(job.path);
+    if (!final) return;
+    const tmp = tempName(final);
+    // O_NOFOLLOW|O_EXCL: the temp name is new and never a link; rename() then replaces the final name itself.
+    let fh;
+    try {
+      fh = await open(tmp, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+    } catch (err) {
+      throw writeError(err, tmp);
+    }
+    let ok = false;
+    try {
+      let pos = 0;
+      for (const idHex of node.content ?? []) {
+        if (signal.aborted) throw cancelled();
+        const chunk = await repo.readBlob(Buffer.from(idHex, 'hex'), 'data');
+        if (node.sparse) await writeSparse(fh, chunk, pos); else await writeAll(fh, chunk, pos);
+        pos += chunk.length;
+        bytesDone += chunk.length;
+        if (Date.now() - lastProgress > 250) {
+          lastProgress = Date.now();
+          sink.progress('Restore', `${stats.files}/${fileJobs.length} files, ${bytesDone}/${total} bytes`, total > 0 ? Math.min(99, (bytesDone / total) * 100) : 0, final.toString('utf8'));
+        }
+      }
+      if (pos !== (node.size ?? 0)) {
+        throw new AzbError('AZB_OBJECT_DAMAGED', `${final.toString('utf8')}: the recovery point has ${pos} bytes for a file of ${node.size} bytes.`, { target: final.toString('utf8'), hint: "Run 'azbackup check --read-data'." });
+      }
+      await fh.truncate(pos);
+      if (isRoot && node.uid !== undefined) await fh.chown(node.uid, node.gid ?? 0);
+      await fh.chmod(node.mode & 0o7777);
+      const t = Number(BigInt(node.mtimeNs) / 1000n) / 1e6;
+      await fh.utimes(t, t);
+      ok = true;
+    } catch (err) {
+      if (err instanceof AzbError) throw err;
+      throw writeError(err, final);
+    } finally {
+      await fh.close();
+      if (!ok) await unlink(tmp).catch(() => undefined);
+    }
+    try { await rename(tmp, final); } catch (err) { await unlink(tmp).catch(() => undefined); throw writeError(err, final); }
+    if (node.hardlink) hardlinks.set(node.hardlink, final);
+    stats.files++;
+    stats.bytes += node.size ?? 0;
+  }
+
+  const items = opts.items.length > 0 ? opts.items : [];
+  const selected: { node: TreeNode; components: Buffer[] }[] = [];
+  if (items.length === 0) {
+    for (const root of decodeTree(await repo.readBlob(Buffer.from(opts.point.manifest.tree, 'hex'), 'tree'))) {
+      selected.push({ node: root, components: splitPointPath(displayNameOf(root)) });
+    }
+  } else {
+    for (const item of items) selected.push(await resolveItem(repo, opts.point, item));
+  }
+
+  for (const { node, components } of selected) {
+    if (components.length === 0 || !components.every(isSafeEntryName)) { warnUnsafe(components.map((c) => c.toString('utf8')).join('/'), 'unsafe path'); continue; }
+    // Original location: the parent path is the admin's own path and is created as needed.
+    // Alternate location: every component below the target must be a real directory.
+    let parent: Buffer;
+    if (targetRoot) {
+      parent = targetRoot;
+      let safe = true;
+      for (const c of components.slice(0, -1)) {
+        parent = bytesJoin(parent, c);
+        if (!(await realDir(parent))) { safe = false; break; }
+      }
+      if (!safe) { warnUnsafe(parent.toString('utf8'), 'a non-directory or link is in the way'); continue; }
+    } else {
+      parent = Buffer.from(process.platform === 'win32' ? '' : '/');
+      for (const c of components.slice(0, -1)) parent = bytesJoin(parent, c);
+      try { await mkdir(parent, { recursive: true }); } catch (err) { throw writeError(err, parent); }
+    }
+    await visit(node, bytesJoin(parent, components[components.length - 1]!));
+  }
+
+  // Hard links need their first file first: files with content go before links without.
+  fileJobs.sort((a, b) => Number(Boolean(a.node.hardlink && !a.node.content)) - Number(Boolean(b.node.hardlink && !b.node.content)));
+  const firsts = fileJobs.filter((j) => !(j.node.hardlink && !j.node.content));
+  const links = fileJobs.filter((j) => j.node.hardlink && !j.node.content);
+  await forEachLimit(firsts, 4, restoreFile);
+  for (const j of links) await restoreFile(j);
+
+  // Directory times and modes last (children change a directory's mtime), deepest first.
+  for (const { path, node } of dirMeta.reverse()) {
+    try {
+      if (isRoot && node.uid !== undefined) await lchown(path, node.uid, node.gid ?? 0);
+      await chmod(path, node.mode & 0o7777);
+      const t = Number(BigInt(node.mtimeNs) / 1000n) / 1e6;
+      await utimes(path, t, t);
+    } catch (err) {
+      sink.warning('AZB_RESTORE_METADATA', `Could not set owner, mode or time of ${path.toString('utf8')}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path.toString('utf8'));
+    }
+  }
+  stats.durationMs = Date.now() - started;
+  sink.progress('Restore', 'Done', 100);
+  return stats;
+}
+
+async function writeAll(fh: import('node:fs/promises').FileHandle, data: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
+    off += bytesWritten;
+  }
+}
+
+// Writes only the non-zero 4 KiB blocks, so holes stay holes (the final truncate sets the size).
+async function writeSparse(fh: import('node:fs/promises').FileHandle, data: Buffer, position: number): Promise<void> {
+  let runStart = -1;
+  for (let off = 0; off < data.length; off += ZERO_BLOCK) {
+    const end = Math.min(off + ZERO_BLOCK, data.length);
+    const zero = isZero(data, off, end);
+    if (!zero && runStart < 0) runStart = off;
+    if (zero && runStart >= 0) { await writeAll(fh, data.subarray(runStart, off), position + runStart); runStart = -1; }
+  }
+  if (runStart >= 0) await writeAll(fh, data.subarray(runStart), position + runStart);
+}
+
+function isZero(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+function tempName(final: Buffer): Buffer {
+  const slash = final.lastIndexOf(SLASH);
+  return Buffer.concat([final.subarray(0, slash + 1), Buffer.from(`.azb-restore-${randomBytes(6).toString('hex')}-`), final.subarray(slash + 1, slash + 1 + 100)]);
+}
+
+/** "report.txt" → "report (1).txt"; names without a dot get " (1)" appended. */
+export function copyName(dest: Buffer, n: number): Buffer {
+  const slash = dest.lastIndexOf(SLASH);
+  const dir = dest.subarray(0, slash + 1);
+  const name = dest.subarray(slash + 1);
+  const dot = name.lastIndexOf(0x2e);
+  const stem = dot > 0 ? name.subarray(0, dot) : name;
+  const ext = dot > 0 ? name.subarray(dot) : Buffer.alloc(0);
+  return Buffer.concat([dir, stem, Buffer.from(` (${n})`), ext]);
+}
+
+function cancelled(): AzbError {
+  return new AzbError('AZB_CANCELLED', 'The restore was cancelled; files restored so far are complete, the rest were not written.', { hint: 'Run the restore again with -Conflict Skip to finish it.' });
+}
+
+function writeError(err: unknown, path: Buffer): AzbError {
+  if (err instanceof AzbError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `Cannot write ${path.toString('utf8')}: ${code}.`, { target: path.toString('utf8'), hint: 'Restore to a location this account can write, or run with more rights.' });
+  }
+  return new AzbError('AZB_IO', `Cannot write ${path.toString('utf8')}: ${code ?? (err as Error).message}.`, { target: path.toString('utf8') });
+}
+
+async function ensureTargetWritable(target: string): Promise<void> {
+  try {
+    await mkdir(target, { recursive: true });
+    const probe = `${target}/.azb-write-test-${randomBytes(4).toString('hex')}`;
+    const fh = await open(probe, 'wx');
+    await fh.close();
+    await unlink(probe);
+  } catch (err) {
+    throw new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `The restore target ${target} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
+      target, hint: 'Give a folder this account can create files in.',
+    });
+  }
+}
