@@ -2,7 +2,7 @@
 // that an rpc request carries, then goes through the same dispatcher.
 import yargs, { type Argv } from 'yargs';
 import { COMMANDS } from '../commands/index.js';
-import { runCommand } from '../protocol/dispatch.js';
+import { processSignal, runCommand } from '../protocol/dispatch.js';
 import { AzbError } from '../protocol/errors.js';
 import { HumanSink, JsonSink, type EventSink } from '../protocol/events.js';
 import { handleRequest, readStdin } from '../protocol/rpc.js';
@@ -15,9 +15,24 @@ function sinkFor(name: string, g: GlobalOptions): EventSink {
   return g.json ? new JsonSink() : new HumanSink(COMMANDS.get(name)?.human, g.verbose || g.debug);
 }
 
-async function run(name: string, args: Record<string, unknown>, g: GlobalOptions, secrets: Record<string, string> = {}): Promise<number> {
+const signal = processSignal();
+
+async function run(name: string, args: Record<string, unknown>, g: GlobalOptions, secrets: Record<string, string> = {}, stdin?: AsyncIterable<Uint8Array>): Promise<number> {
   const sink = sinkFor(name, g);
-  return runCommand(COMMANDS.get(name)!, args, sink, { secrets, debug: g.debug });
+  return runCommand(COMMANDS.get(name)!, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}) });
+}
+
+interface VaultOptions { vault?: string | undefined; server?: string | undefined; cacheDir?: string | undefined; passphraseFile?: string | undefined; passphraseStdin?: boolean | undefined }
+
+function vaultArgs(a: VaultOptions): Record<string, unknown> {
+  return defined({ vault: a.vault, server: a.server, cacheDir: a.cacheDir });
+}
+
+/** The passphrase from AZBACKUP_PASSPHRASE, --passphrase-file or --passphrase-stdin (not when stdin carries data). */
+async function passphrase(a: VaultOptions, stdinIsData = false): Promise<Record<string, string>> {
+  if (stdinIsData && a.passphraseStdin) throw new AzbError('AZB_SECRET_SOURCE', 'stdin carries the data to back up; the passphrase cannot come from stdin too.', { hint: 'Use AZBACKUP_PASSPHRASE or --passphrase-file.' });
+  const p = await readSecret({ envName: 'AZBACKUP_PASSPHRASE', file: a.passphraseFile, stdin: a.passphraseStdin, label: 'passphrase' });
+  return p === undefined ? {} : { passphrase: p };
 }
 
 /** Drops undefined values so optional args are absent, not null. */
@@ -49,6 +64,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Show log messages' })
     .option('debug', { type: 'boolean', default: false, describe: 'Show debug logs and stack traces of errors' })
     .option('version', { type: 'boolean', describe: 'Print engine and protocol version' })
+    .option('vault', { type: 'string', describe: 'Vault location (default: the vault this server is registered with)' })
+    .option('server', { type: 'string', describe: "Work on another server's namespace (ID or host name)" })
+    .option('cache-dir', { type: 'string', describe: 'Cache location (default: AZBACKUP_CACHE or <home>/cache)' })
+    .option('passphrase-file', { type: 'string', describe: 'Read the passphrase from this file (or set AZBACKUP_PASSPHRASE)' })
+    .option('passphrase-stdin', { type: 'boolean', describe: 'Read the passphrase from stdin' })
     .command('version', 'Print engine and protocol version', (y) => y, async (a) => {
       exitCode = await run('version', {}, globals(a));
     })
@@ -80,8 +100,117 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('cert.test', defined({ path: a.path, requirePrivateKey: a.requirePrivateKey }), globals(a), secrets);
       })
       .demandCommand(1, 'Name a cert command: new or test.'))
+    .command('vault', 'Create a vault and manage its certificates', (y) => y
+      .command('create [path]', 'Create a new vault in an empty folder', (c) => c
+        .positional('path', { type: 'string', describe: 'Folder of the new vault (or --vault)' })
+        .example('azbackup vault create /mnt/backup/vault', 'Create a vault on a mounted disk'),
+      async (a) => {
+        const vault = a.path ?? a.vault;
+        if (!vault) throw new AzbError('AZB_VAULT_REQUIRED', 'Give the folder of the new vault.', { hint: 'azbackup vault create /path/to/vault' });
+        exitCode = await run('vault.create', { vault }, globals(a));
+      })
+      .command('add-cert <path>', 'Upload a certificate (.cer, or the public part of a .pem/.pfx) to the vault', (c) => passwordOptions(c
+        .positional('path', { type: 'string', demandOption: true, describe: 'Certificate file' })
+        .example('azbackup vault add-cert srv01.cer --vault /mnt/backup/vault', 'Allow the holder of srv01.pfx to register'), '.pfx'),
+      async (a) => {
+        exitCode = await run('vault.add-cert', defined({ ...vaultArgs(a), path: a.path }), globals(a), await certPassword(a));
+      })
+      .command('certs', 'List the certificates uploaded to the vault', (c) => c, async (a) => {
+        exitCode = await run('vault.certs', vaultArgs(a), globals(a));
+      })
+      .demandCommand(1, 'Name a vault command: create, add-cert or certs.'))
+    .command('servers', 'List the servers registered in the vault', (y) => y, async (a) => {
+      exitCode = await run('servers', vaultArgs(a), globals(a));
+    })
+    .command('register', 'Register this server with the vault: prove the certificate key, create its namespace', (y) => passwordOptions(y
+      .option('certificate', { type: 'string', demandOption: true, describe: 'The .pfx or PEM file with the private key of an uploaded certificate' })
+      .option('hostname', { type: 'string', describe: 'Name of this server in the vault (default: host name)' })
+      .option('generate-passphrase', { type: 'boolean', describe: 'Generate a strong passphrase and save it in --passphrase-out' })
+      .option('passphrase-out', { type: 'string', describe: 'New file (mode 0600) that receives the generated passphrase' })
+      .example('azbackup register --vault /mnt/v --certificate srv01.pfx --password-file pfx.pw --passphrase-file pass.txt', 'Register with a passphrase you chose')
+      .example('azbackup register --vault /mnt/v --certificate srv01.pfx --password-file pfx.pw --generate-passphrase --passphrase-out /root/azbackup-passphrase.txt', 'Register with a generated passphrase'), '.pfx'),
+    async (a) => {
+      const secrets = { ...(await certPassword(a)), ...(a.generatePassphrase ? {} : await passphrase(a)) };
+      exitCode = await run('register', defined({ ...vaultArgs(a), certificate: a.certificate, hostname: a.hostname, generatePassphrase: a.generatePassphrase, passphraseFile: a.passphraseOut }), globals(a), secrets);
+    })
+    .command('passphrase', 'Change the passphrase of a server', (y) => y
+      .command('set', 'Set a new passphrase (old one from AZBACKUP_PASSPHRASE / --passphrase-file)', (c) => c
+        .option('new-passphrase-file', { type: 'string', describe: 'File with the new passphrase (or AZBACKUP_NEW_PASSPHRASE)' }),
+      async (a) => {
+        const next = await readSecret({ envName: 'AZBACKUP_NEW_PASSPHRASE', file: a.newPassphraseFile, label: 'new passphrase' });
+        exitCode = await run('passphrase.set', vaultArgs(a), globals(a), { ...(await passphrase(a)), ...(next ? { newPassphrase: next } : {}) });
+      })
+      .demandCommand(1, 'Name a passphrase command: set.'))
+    .command('backup [paths..]', 'Back up files and folders (or stdin) into a new recovery point', (y) => y
+      .positional('paths', { type: 'string', array: true, describe: 'Files and folders to back up' })
+      .option('exclude', { type: 'string', array: true, describe: 'Glob of paths or names to leave out (repeatable)' })
+      .option('tag', { type: 'string', array: true, describe: 'Tag for the recovery point (repeatable)' })
+      .option('stdin', { type: 'boolean', describe: 'Back up standard input as one file' })
+      .option('stdin-name', { type: 'string', describe: 'File name for --stdin (default: stdin)' })
+      .example('azbackup backup /srv/data /etc --exclude "*.tmp"', 'Back up two folders')
+      .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file'),
+    async (a) => {
+      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude, tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
+    })
+    .command('points', 'List recovery points', (y) => y
+      .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })
+      .option('after', { type: 'string', describe: 'Only points after this time (ISO 8601)' })
+      .option('before', { type: 'string', describe: 'Only points before this time (ISO 8601)' })
+      .option('tag', { type: 'string', describe: 'Only points with this tag' }),
+    async (a) => {
+      exitCode = await run('points', defined({ ...vaultArgs(a), path: a.path, after: a.after, before: a.before, tag: a.tag }), globals(a), await passphrase(a));
+    })
+    .command('ls <point> [path]', 'List the items of a recovery point', (y) => y
+      .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest')" })
+      .positional('path', { type: 'string', describe: 'Folder inside the point' })
+      .option('recurse', { alias: 'r', type: 'boolean', describe: 'Also list the contents of sub-folders' })
+      .option('filter', { type: 'string', describe: 'Only items whose name matches this glob (searches the whole point)' }),
+    async (a) => {
+      exitCode = await run('ls', defined({ ...vaultArgs(a), point: a.point, path: a.path, recurse: a.recurse, filter: a.filter }), globals(a), await passphrase(a));
+    })
+    .command('restore <point> [items..]', 'Restore a recovery point, or items of it', (y) => y
+      .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest')" })
+      .positional('items', { type: 'string', array: true, describe: 'Paths inside the point (default: everything)' })
+      .option('target', { type: 'string', describe: 'Restore into this folder (default: the original location)' })
+      .option('conflict', { choices: ['Overwrite', 'Skip', 'CreateCopy'] as const, describe: 'When an item exists: Overwrite, Skip, or CreateCopy (default)' })
+      .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder'),
+    async (a) => {
+      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, conflict: a.conflict }), globals(a), await passphrase(a));
+    })
+    .command('check', 'Check the vault: structure, and with --read-data every byte', (y) => y
+      .option('read-data', { type: 'string', describe: 'Also read and verify data: all of it, or --read-data=PERCENT of the packs' }),
+    async (a) => {
+      let pct = 0;
+      if (a.readData !== undefined) {
+        const m = /^(\d{1,3})%?$/.exec(a.readData);
+        pct = a.readData === '' ? 100 : m ? Number(m[1]) : -1;
+        if (pct < 0 || pct > 100) throw new AzbError('AZB_USAGE', `--read-data takes a percentage from 1 to 100, not '${a.readData}'.`, { hint: 'Example: --read-data=10' });
+      }
+      exitCode = await run('check', defined({ ...vaultArgs(a), readDataPercent: pct }), globals(a), await passphrase(a));
+    })
+    .command('prune', 'Delete data that no recovery point needs', (y) => y
+      .option('dry-run', { type: 'boolean', describe: 'Only report what would be deleted' }),
+    async (a) => {
+      exitCode = await run('prune', defined({ ...vaultArgs(a), dryRun: a.dryRun }), globals(a), await passphrase(a));
+    })
+    .command('forget <point>', 'Remove a recovery point (its data goes with the next prune)', (y) => y
+      .positional('point', { type: 'string', demandOption: true, describe: 'Recovery point ID (or a unique prefix)' }),
+    async (a) => {
+      exitCode = await run('point.remove', defined({ ...vaultArgs(a), point: a.point }), globals(a), await passphrase(a));
+    })
+    .command('jobs', 'Show the job history of this machine', (y) => y
+      .option('previous', { type: 'number', describe: 'Only the N most recent jobs' })
+      .option('status', { choices: ['InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled'] as const, describe: 'Only jobs with this status' }),
+    async (a) => {
+      exitCode = await run('jobs', defined({ previous: a.previous, status: a.status }), globals(a));
+    })
+    .command('job', 'Control a job', (y) => y
+      .command('stop <jobId>', 'Cancel a running job cleanly', (c) => c.positional('jobId', { type: 'string', demandOption: true }), async (a) => {
+        exitCode = await run('job.stop', { jobId: a.jobId }, globals(a));
+      })
+      .demandCommand(1, 'Name a job command: stop.'))
     .command('rpc', 'Read one JSON request on stdin and write NDJSON events on stdout (used by the PowerShell module)', (y) => y, async (a) => {
-      exitCode = await handleRequest(await readStdin(), new JsonSink(), a.debug === true);
+      exitCode = await handleRequest(await readStdin(), new JsonSink(), a.debug === true, signal);
     })
     .demandCommand(1, 'Name a command.')
     .strict()

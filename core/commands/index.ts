@@ -4,8 +4,18 @@ import type { Command } from './command.js';
 import { versionCommand } from './version.js';
 import { certNewCommand } from './cert_new.js';
 import { certTestCommand } from './cert_test.js';
+import { serversCommand, vaultAddCertCommand, vaultCertsCommand, vaultCreateCommand } from './vault.js';
+import { passphraseSetCommand, registerCommand } from './register.js';
+import { backupCommand } from './backup.js';
+import { lsCommand, pointRemoveCommand, pointsCommand } from './points.js';
+import { restoreCommand } from './restore.js';
+import { checkCommand } from './check.js';
+import { pruneCommand } from './prune.js';
+import { jobStopCommand, jobsCommand } from './jobs.js';
 
 /** Every command the engine answers, by its request name. */
 export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Command<never>>(
-  [versionCommand, certNewCommand, certTestCommand].map((c) => [c.name, c as Command<never>]),
+  [versionCommand, certNewCommand, certTestCommand, vaultCreateCommand, vaultAddCertCommand, vaultCertsCommand, serversCommand,
+    registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, restoreCommand,
+    checkCommand, pruneCommand, jobsCommand, jobStopCommand].map((c) => [c.name, c as Command<never>]),
 );

@@ -41,7 +41,7 @@ export async function runCommand(command: Command<never>, args: unknown, sink: E
     }
     const ctx = { sink, secrets, debug: opts.debug === true, signal: opts.signal ?? new AbortController().signal, ...(opts.stdin ? { stdin: opts.stdin } : {}) };
     const code = await command.run(ctx, args as never);
-    return code === 0 && sink.warnings > 0 ? 3 : code;
+    return code;
   } catch (err) {
     const e = toAzbError(err);
     sink.error(e, opts.debug && err instanceof Error ? err.stack : undefined);

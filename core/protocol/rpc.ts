@@ -43,7 +43,7 @@ export function parseRequest(text: string): Request {
 }
 
 /** Handles one request text and returns the exit code. */
-export async function handleRequest(text: string, sink: EventSink = new JsonSink(), debug = false): Promise<number> {
+export async function handleRequest(text: string, sink: EventSink = new JsonSink(), debug = false, signal?: AbortSignal): Promise<number> {
   let req: Request;
   try {
     req = parseRequest(text);
@@ -60,7 +60,7 @@ export async function handleRequest(text: string, sink: EventSink = new JsonSink
     sink.error(e);
     return e.exitCode;
   }
-  return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, debug });
+  return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, debug, ...(signal ? { signal } : {}) });
 }
 
 /** Reads stdin up to just over `limit` bytes, so an oversized request is detected without reading it all. */

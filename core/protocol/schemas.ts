@@ -2,27 +2,53 @@
 // and its args here; the tests validate every event and result against the same files.
 import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import request from '../schemas/request.schema.json' with { type: 'json' };
-import event from '../schemas/event.schema.json' with { type: 'json' };
-import eventProgress from '../schemas/event.progress.schema.json' with { type: 'json' };
-import eventLog from '../schemas/event.log.schema.json' with { type: 'json' };
-import eventWarning from '../schemas/event.warning.schema.json' with { type: 'json' };
-import eventItem from '../schemas/event.item.schema.json' with { type: 'json' };
-import eventResult from '../schemas/event.result.schema.json' with { type: 'json' };
-import eventError from '../schemas/event.error.schema.json' with { type: 'json' };
-import argsVersion from '../schemas/args.version.schema.json' with { type: 'json' };
+import argsBackup from '../schemas/args.backup.schema.json' with { type: 'json' };
 import argsCertNew from '../schemas/args.cert.new.schema.json' with { type: 'json' };
 import argsCertTest from '../schemas/args.cert.test.schema.json' with { type: 'json' };
-import resultVersion from '../schemas/result.Version.schema.json' with { type: 'json' };
+import argsCheck from '../schemas/args.check.schema.json' with { type: 'json' };
+import argsJobStop from '../schemas/args.job.stop.schema.json' with { type: 'json' };
+import argsJobs from '../schemas/args.jobs.schema.json' with { type: 'json' };
+import argsLs from '../schemas/args.ls.schema.json' with { type: 'json' };
+import argsPassphraseSet from '../schemas/args.passphrase.set.schema.json' with { type: 'json' };
+import argsPointRemove from '../schemas/args.point.remove.schema.json' with { type: 'json' };
+import argsPoints from '../schemas/args.points.schema.json' with { type: 'json' };
+import argsPrune from '../schemas/args.prune.schema.json' with { type: 'json' };
+import argsRegister from '../schemas/args.register.schema.json' with { type: 'json' };
+import argsRestore from '../schemas/args.restore.schema.json' with { type: 'json' };
+import argsServers from '../schemas/args.servers.schema.json' with { type: 'json' };
+import argsVaultAddCert from '../schemas/args.vault.add-cert.schema.json' with { type: 'json' };
+import argsVaultCerts from '../schemas/args.vault.certs.schema.json' with { type: 'json' };
+import argsVaultCreate from '../schemas/args.vault.create.schema.json' with { type: 'json' };
+import argsVersion from '../schemas/args.version.schema.json' with { type: 'json' };
+import eventError from '../schemas/event.error.schema.json' with { type: 'json' };
+import eventItem from '../schemas/event.item.schema.json' with { type: 'json' };
+import eventLog from '../schemas/event.log.schema.json' with { type: 'json' };
+import eventProgress from '../schemas/event.progress.schema.json' with { type: 'json' };
+import eventResult from '../schemas/event.result.schema.json' with { type: 'json' };
+import event from '../schemas/event.schema.json' with { type: 'json' };
+import eventWarning from '../schemas/event.warning.schema.json' with { type: 'json' };
+import request from '../schemas/request.schema.json' with { type: 'json' };
 import resultCertificate from '../schemas/result.Certificate.schema.json' with { type: 'json' };
 import resultCertificateRule from '../schemas/result.CertificateRule.schema.json' with { type: 'json' };
 import resultCertificateTest from '../schemas/result.CertificateTest.schema.json' with { type: 'json' };
+import resultCheckProblem from '../schemas/result.CheckProblem.schema.json' with { type: 'json' };
+import resultCheckResult from '../schemas/result.CheckResult.schema.json' with { type: 'json' };
+import resultJob from '../schemas/result.Job.schema.json' with { type: 'json' };
+import resultPassphraseChange from '../schemas/result.PassphraseChange.schema.json' with { type: 'json' };
+import resultPruneResult from '../schemas/result.PruneResult.schema.json' with { type: 'json' };
+import resultRecoverableItem from '../schemas/result.RecoverableItem.schema.json' with { type: 'json' };
+import resultRecoveryPoint from '../schemas/result.RecoveryPoint.schema.json' with { type: 'json' };
+import resultRegistration from '../schemas/result.Registration.schema.json' with { type: 'json' };
+import resultRemovedRecoveryPoint from '../schemas/result.RemovedRecoveryPoint.schema.json' with { type: 'json' };
+import resultRestoreResult from '../schemas/result.RestoreResult.schema.json' with { type: 'json' };
+import resultServer from '../schemas/result.Server.schema.json' with { type: 'json' };
+import resultVault from '../schemas/result.Vault.schema.json' with { type: 'json' };
+import resultVaultCertificate from '../schemas/result.VaultCertificate.schema.json' with { type: 'json' };
+import resultVersion from '../schemas/result.Version.schema.json' with { type: 'json' };
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
-  request, event, eventProgress, eventLog, eventWarning, eventItem, eventResult, eventError,
-  argsVersion, argsCertNew, argsCertTest,
-  resultVersion, resultCertificate, resultCertificateRule, resultCertificateTest,
+  argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsVaultAddCert, argsVaultCerts, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.

@@ -255,8 +255,18 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   fileJobs.sort((a, b) => Number(Boolean(a.node.hardlink && !a.node.content)) - Number(Boolean(b.node.hardlink && !b.node.content)));
   const firsts = fileJobs.filter((j) => !(j.node.hardlink && !j.node.content));
   const links = fileJobs.filter((j) => j.node.hardlink && !j.node.content);
-  await forEachLimit(firsts, 4, restoreFile);
-  for (const j of links) await restoreFile(j);
+  // A damaged file is reported and skipped; the rest of the restore goes on.
+  const restoreOrReport = async (job: { path: Buffer; node: TreeNode }) => {
+    try {
+      await restoreFile(job);
+    } catch (err) {
+      if (!(err instanceof AzbError) || err.code !== 'AZB_OBJECT_DAMAGED') throw err;
+      stats.skipped++;
+      sink.warning('AZB_RESTORE_FILE_DAMAGED', `Not restored: ${job.path.toString('utf8')}: ${err.message}`, job.path.toString('utf8'));
+    }
+  };
+  await forEachLimit(firsts, 4, restoreOrReport);
+  for (const j of links) await restoreOrReport(j);
 
   // Directory times and modes last (children change a directory's mtime), deepest first.
   for (const { path, node } of dirMeta.reverse()) {

@@ -1,0 +1,45 @@
+// `backup`: files (or a stream from stdin) of this server into a new recovery point, as a job.
+import { isAbsolute, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { runBackup } from '../backup/archiver.js';
+import { AzbError, ExitCode } from '../protocol/errors.js';
+import { acquireLock } from '../repo/locks.js';
+import type { Command } from './command.js';
+import { asJob, openServerFor, serverCacheDir, signingKeyFor, type VaultArgs } from './context.js';
+import { pointData } from './points.js';
+
+export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string }
+
+export const backupCommand: Command<BackupArgs> = {
+  name: 'backup',
+  argsSchema: 'azbackup:args.backup',
+  secrets: ['passphrase'],
+  async run(ctx, args) {
+    const paths = (args.paths ?? []).map((p) => (isAbsolute(p) ? p : resolve(p)));
+    if (args.stdinName === undefined && paths.length === 0) throw new AzbError('AZB_ARGS_INVALID', 'Nothing to back up: give one or more paths, or a stream name for stdin.', { target: 'paths', hint: 'Example: azbackup backup /srv/data' });
+    if (args.stdinName !== undefined && paths.length > 0) throw new AzbError('AZB_ARGS_INVALID', 'Back up either paths or stdin, not both.', { target: 'paths' });
+    if (args.stdinName !== undefined && (!/^[^/\\\0]+$/.test(args.stdinName) || args.stdinName === '.' || args.stdinName === '..')) {
+      throw new AzbError('AZB_ARGS_INVALID', `'${args.stdinName}' is not a usable file name for the stream.`, { target: 'stdinName', hint: 'Give a plain file name such as db.sql.' });
+    }
+    const { vault, repo } = await openServerFor(ctx, args);
+    const signingKey = await signingKeyFor(repo);
+    const cacheDir = serverCacheDir(args, repo);
+    try { await mkdir(cacheDir, { recursive: true, mode: 0o700 }); } catch (err) {
+      throw new AzbError('AZB_CACHE_UNUSABLE', `Cannot create the cache folder ${cacheDir}: ${(err as NodeJS.ErrnoException).code}.`, { target: cacheDir, hint: 'Give a writable --cache-dir.' });
+    }
+    const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {
+      const lock = await acquireLock(repo, 'backup', 'backup');
+      try {
+        const r = await runBackup(repo, {
+          sources: paths, excludes: args.exclude ?? [], cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,
+          ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
+        });
+        return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };
+      } finally {
+        await lock.release();
+      }
+    });
+    ctx.sink.result('RecoveryPoint', pointData(vault.store.location, { id: result.pointId, manifest: result.manifest, certificate: repo.record.certificate }));
+    return result.skipped.length > 0 || ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
+  },
+};

@@ -1,0 +1,30 @@
+// `check`: verify a server namespace; with read-data, every byte of (a sample of) its packs.
+import { acquireLock } from '../repo/locks.js';
+import { runCheck } from '../check/checker.js';
+import { ExitCode } from '../protocol/errors.js';
+import type { Command } from './command.js';
+import { asJob, openServerFor, type VaultArgs } from './context.js';
+
+export const checkCommand: Command<VaultArgs & { readDataPercent?: number }> = {
+  name: 'check',
+  argsSchema: 'azbackup:args.check',
+  secrets: ['passphrase'],
+  human: {
+    item: (_k, d) => `DAMAGED ${String(d['object'])}: ${String(d['problem'])}${(d['affectedPoints'] as string[]).length ? `\n  affects points: ${(d['affectedPoints'] as string[]).map((p) => p.slice(0, 12)).join(', ')}` : ''}${(d['affectedFiles'] as string[]).length ? `\n  affects files: ${(d['affectedFiles'] as string[]).join(', ')}` : ''}`,
+    result: (_k, d) => (Number(d['problems']) === 0 ? `No problems found (${d['points']} recovery points, ${d['packs']} packs, ${d['packsRead']} packs read).` : `${d['problems']} problem(s) found.`),
+  },
+  async run(ctx, args) {
+    const { vault, repo } = await openServerFor(ctx, args);
+    const summary = await asJob(ctx, 'Check', vault.store.location, repo.serverId, async () => {
+      const lock = await acquireLock(repo, 'read', 'check');
+      try {
+        const r = await runCheck(repo, { readDataPercent: args.readDataPercent ?? 0, sink: ctx.sink, signal: ctx.signal });
+        return { stats: r.summary };
+      } finally {
+        await lock.release();
+      }
+    });
+    ctx.sink.result('CheckResult', { ...summary.stats, vault: vault.store.location });
+    return summary.stats.problems === 0 ? ExitCode.Ok : ExitCode.NotCompliant;
+  },
+};

@@ -1,0 +1,39 @@
+// `jobs`, `job stop`: the job history of this machine, and stopping a running job cleanly.
+import { listJobs, stopJob, type JobRecord, type JobStatus } from '../jobs/jobs.js';
+import { AzbError } from '../protocol/errors.js';
+import type { Command } from './command.js';
+
+function jobData(j: JobRecord): Record<string, unknown> {
+  return { ...j, serverId: j.serverId ?? '', endTime: j.endTime ?? '', stats: j.stats ?? {} };
+}
+
+export const jobsCommand: Command<{ previous?: number; status?: JobStatus; jobId?: string }> = {
+  name: 'jobs',
+  argsSchema: 'azbackup:args.jobs',
+  secrets: [],
+  human: { item: (_k, d) => `${String(d['jobId'])}  ${String(d['operation']).padEnd(8)} ${String(d['status']).padEnd(22)} ${String(d['startTime'])}` },
+  async run(ctx, args) {
+    const jobs = listJobs(args);
+    if (args.jobId && jobs.length === 0) throw new AzbError('AZB_JOB_NOT_FOUND', `No job ${args.jobId}.`, { target: args.jobId });
+    for (const j of jobs) ctx.sink.item('Job', jobData(j));
+    return 0;
+  },
+};
+
+export const jobStopCommand: Command<{ jobId: string }> = {
+  name: 'job.stop',
+  argsSchema: 'azbackup:args.job.stop',
+  secrets: [],
+  async run(ctx, args) {
+    const before = stopJob(args.jobId);
+    if (before.status !== 'InProgress') ctx.sink.log(`Job ${args.jobId} is not running (${before.status}).`);
+    // Wait (bounded) for the job to reach a final state, so the caller sees Cancelled.
+    let now = before;
+    for (let i = 0; i < 300 && now.status === 'InProgress'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      now = listJobs({ jobId: args.jobId })[0] ?? now;
+    }
+    ctx.sink.result('Job', jobData(now));
+    return 0;
+  },
+};

@@ -1,0 +1,125 @@
+// `points`, `ls`, `point remove`: browse recovery points and the items in them.
+import { AzbError } from '../protocol/errors.js';
+import { acquireLock } from '../repo/locks.js';
+import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
+import { decodeTree, displayName, type TreeNode } from '../repo/tree.js';
+import { resolveItem, splitPointPath } from '../restore/restorer.js';
+import type { Command } from './command.js';
+import { openServerFor, type VaultArgs } from './context.js';
+
+/** The flat form of a recovery point in events (binds by name to the next cmdlet). */
+export function pointData(vault: string, p: RecoveryPoint): Record<string, unknown> {
+  const s = p.manifest.stats;
+  return {
+    pointId: p.id, serverId: p.manifest.serverId, hostname: p.manifest.hostname, time: p.manifest.time, sources: p.manifest.sources, tags: p.manifest.tags,
+    filesNew: s.filesNew, filesChanged: s.filesChanged, filesUnchanged: s.filesUnchanged, filesSkipped: s.filesSkipped, dirs: s.dirs,
+    bytesRead: s.bytesRead, bytesAdded: s.bytesAdded, bytesStored: s.bytesStored, blobsAdded: s.blobsAdded, durationMs: s.durationMs, vault,
+  };
+}
+
+/** Finds a point by full ID, unique ID prefix (≥ 6 hex digits) or "latest". */
+export async function findPoint(repo: ServerRepo, ref: string): Promise<RecoveryPoint> {
+  const ids = await repo.listPointIds();
+  if (ref === 'latest') {
+    const all = await repo.readAllPoints();
+    const last = all[all.length - 1];
+    if (!last) throw new AzbError('AZB_POINT_NOT_FOUND', `Server ${repo.record.hostname} has no recovery point yet.`, { hint: 'Run a backup first.' });
+    return last;
+  }
+  const matches = /^[0-9a-f]{6,64}$/.test(ref) ? ids.filter((id) => id.startsWith(ref)) : [];
+  if (matches.length !== 1) {
+    throw new AzbError('AZB_POINT_NOT_FOUND', matches.length > 1 ? `'${ref}' matches ${matches.length} recovery points.` : `No recovery point '${ref}' for server ${repo.record.hostname}.`, {
+      target: ref, hint: "List points with Get-AzRecoveryPoint / 'azbackup points'; give more digits of the ID or 'latest'.",
+    });
+  }
+  return repo.readPoint(matches[0]!);
+}
+
+export interface PointsArgs extends VaultArgs { path?: string; after?: string; before?: string; tag?: string }
+
+export const pointsCommand: Command<PointsArgs> = {
+  name: 'points',
+  argsSchema: 'azbackup:args.points',
+  secrets: ['passphrase'],
+  human: { item: (_k, d) => `${String(d['pointId']).slice(0, 12)}  ${String(d['time'])}  ${String(d['hostname']).padEnd(16)} ${(d['sources'] as string[]).join(', ')}` },
+  async run(ctx, args) {
+    const { repo } = await openServerFor(ctx, args);
+    const after = args.after ? Date.parse(args.after) : undefined;
+    const before = args.before ? Date.parse(args.before) : undefined;
+    if ((args.after && Number.isNaN(after)) || (args.before && Number.isNaN(before))) throw new AzbError('AZB_ARGS_INVALID', 'After/Before must be dates (ISO 8601).', { target: args.after ? 'after' : 'before' });
+    const want = args.path ? splitPointPath(args.path) : undefined;
+    for (const p of await repo.readAllPoints()) {
+      const t = Date.parse(p.manifest.time);
+      if (after !== undefined && t < after) continue;
+      if (before !== undefined && t > before) continue;
+      if (args.tag && !p.manifest.tags.includes(args.tag)) continue;
+      if (want && !p.manifest.sources.some((s) => { const sp = splitPointPath(s); const n = Math.min(sp.length, want.length); return sp.slice(0, n).every((c, i) => c.equals(want[i]!)); })) continue;
+      ctx.sink.item('RecoveryPoint', pointData(repo.location, p));
+    }
+    return 0;
+  },
+};
+
+export interface LsArgs extends VaultArgs { point: string; path?: string; recurse?: boolean; filter?: string }
+
+function itemData(vault: string, point: RecoveryPoint, path: string, n: TreeNode): Record<string, unknown> {
+  const item: Record<string, unknown> = {
+    pointId: point.id, serverId: point.manifest.serverId, vault, path, name: displayName(n), type: n.type,
+    size: n.size ?? 0, mode: n.mode, modified: new Date(Number(BigInt(n.mtimeNs) / 1_000_000n)).toISOString(),
+  };
+  if (n.type === 'symlink') item['target'] = n.target ?? Buffer.from(n.targetB64 ?? '', 'base64').toString('utf8');
+  return item;
+}
+
+export const lsCommand: Command<LsArgs> = {
+  name: 'ls',
+  argsSchema: 'azbackup:args.ls',
+  secrets: ['passphrase'],
+  human: { item: (_k, d) => `${d['type'] === 'dir' ? 'd' : d['type'] === 'symlink' ? 'l' : '-'} ${String(d['size']).padStart(12)}  ${String(d['modified']).slice(0, 19)}  ${String(d['path'])}` },
+  async run(ctx, args) {
+    const { repo } = await openServerFor(ctx, args);
+    await repo.loadIndex();
+    const point = await findPoint(repo, args.point);
+    const glob = args.filter ? (await import('node:path')).matchesGlob : undefined;
+    const emit = (path: string, n: TreeNode) => {
+      if (glob && !glob(displayName(n), args.filter!)) return;
+      ctx.sink.item('RecoverableItem', itemData(repo.location, point, path, n));
+    };
+    const recurse = args.recurse === true || args.filter !== undefined;
+    const children = async (n: TreeNode) => (n.type === 'dir' && n.subtree ? decodeTree(await repo.readBlob(Buffer.from(n.subtree, 'hex'), 'tree')) : []);
+    const walk = async (path: string, nodes: TreeNode[]): Promise<void> => {
+      for (const n of nodes) {
+        const p = path === '' ? displayName(n) : `${path}/${displayName(n)}`;
+        emit(p, n);
+        if (recurse && n.type === 'dir') await walk(p, await children(n));
+      }
+    };
+    if (!args.path || splitPointPath(args.path).length === 0) {
+      await walk('', decodeTree(await repo.readBlob(Buffer.from(point.manifest.tree, 'hex'), 'tree')));
+    } else {
+      const { node } = await resolveItem(repo, point, args.path);
+      const base = '/' + splitPointPath(args.path).map((c) => c.toString('utf8')).join('/');
+      if (node.type === 'dir') await walk(base, await children(node)); else emit(base, node);
+    }
+    return 0;
+  },
+};
+
+export const pointRemoveCommand: Command<VaultArgs & { point: string }> = {
+  name: 'point.remove',
+  argsSchema: 'azbackup:args.point.remove',
+  secrets: ['passphrase'],
+  async run(ctx, args) {
+    const { repo } = await openServerFor(ctx, args);
+    const lock = await acquireLock(repo, 'exclusive', 'remove recovery point');
+    try {
+      const point = await findPoint(repo, args.point);
+      await repo.vault.store.delete(repo.pointObject(point.id));
+      ctx.sink.log('The data of the removed point stays in the vault until prune removes what no other point uses.');
+      ctx.sink.result('RemovedRecoveryPoint', { pointId: point.id, time: point.manifest.time, hostname: point.manifest.hostname, vault: repo.location });
+    } finally {
+      await lock.release();
+    }
+    return 0;
+  },
+};

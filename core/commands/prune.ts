@@ -1,0 +1,24 @@
+// `prune`: delete the data no recovery point needs, under an exclusive lock, as a job.
+import { acquireLock } from '../repo/locks.js';
+import { runPrune } from '../prune/pruner.js';
+import type { Command } from './command.js';
+import { asJob, openServerFor, type VaultArgs } from './context.js';
+
+export const pruneCommand: Command<VaultArgs & { dryRun?: boolean }> = {
+  name: 'prune',
+  argsSchema: 'azbackup:args.prune',
+  secrets: ['passphrase'],
+  async run(ctx, args) {
+    const { vault, repo } = await openServerFor(ctx, args);
+    const r = await asJob(ctx, 'Prune', vault.store.location, repo.serverId, async () => {
+      const lock = await acquireLock(repo, 'exclusive', 'prune');
+      try {
+        return { stats: await runPrune(repo, { dryRun: args.dryRun === true, sink: ctx.sink, signal: ctx.signal }) };
+      } finally {
+        await lock.release();
+      }
+    });
+    ctx.sink.result('PruneResult', { ...r.stats, vault: vault.store.location });
+    return 0;
+  },
+};

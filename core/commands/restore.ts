@@ -1,0 +1,33 @@
+// `restore`: items of a recovery point to their original location or to another folder, as a job.
+// Works for another server's points too: give --server and that server's passphrase.
+import { isAbsolute, resolve } from 'node:path';
+import { acquireLock } from '../repo/locks.js';
+import { runRestore, type ConflictAction } from '../restore/restorer.js';
+import type { Command } from './command.js';
+import { asJob, openServerFor, type VaultArgs } from './context.js';
+import { findPoint } from './points.js';
+
+export interface RestoreArgs extends VaultArgs { point: string; target?: string; items?: string[]; conflict?: ConflictAction }
+
+export const restoreCommand: Command<RestoreArgs> = {
+  name: 'restore',
+  argsSchema: 'azbackup:args.restore',
+  secrets: ['passphrase'],
+  async run(ctx, args) {
+    const { vault, repo } = await openServerFor(ctx, args);
+    const target = args.target === undefined ? undefined : isAbsolute(args.target) ? args.target : resolve(args.target);
+    const stats = await asJob(ctx, 'Restore', vault.store.location, repo.serverId, async () => {
+      const lock = await acquireLock(repo, 'read', 'restore');
+      try {
+        await repo.loadIndex();
+        const point = await findPoint(repo, args.point);
+        const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? 'CreateCopy', signal: ctx.signal, sink: ctx.sink });
+        return { stats: { ...s, pointId: point.id } };
+      } finally {
+        await lock.release();
+      }
+    });
+    ctx.sink.result('RestoreResult', { ...stats.stats, target: target ?? '(original location)', vault: vault.store.location });
+    return ctx.sink.warnings > 0 ? 3 : 0;
+  },
+};
