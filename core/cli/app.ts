@@ -5,7 +5,7 @@ import { COMMANDS } from '../commands/index.js';
 import { processSignal, runCommand } from '../protocol/dispatch.js';
 import { AzbError } from '../protocol/errors.js';
 import { HumanSink, JsonSink, type EventSink } from '../protocol/events.js';
-import { handleRequest, readStdin } from '../protocol/rpc.js';
+import { handleRequest, readRequest } from '../protocol/rpc.js';
 import { readSecret } from './secrets.js';
 import { versionLine } from '../commands/version.js';
 
@@ -210,7 +210,8 @@ export async function main(argv: string[]): Promise<number> {
       })
       .demandCommand(1, 'Name a job command: stop.'))
     .command('rpc', 'Read one JSON request on stdin and write NDJSON events on stdout (used by the PowerShell module)', (y) => y, async (a) => {
-      exitCode = await handleRequest(await readStdin(), new JsonSink(), a.debug === true, signal);
+      const { text, rest } = await readRequest();
+      exitCode = await handleRequest(text, new JsonSink(), a.debug === true, signal, rest);
     })
     .demandCommand(1, 'Name a command.')
     .strict()

@@ -43,7 +43,7 @@ export function parseRequest(text: string): Request {
 }
 
 /** Handles one request text and returns the exit code. */
-export async function handleRequest(text: string, sink: EventSink = new JsonSink(), debug = false, signal?: AbortSignal): Promise<number> {
+export async function handleRequest(text: string, sink: EventSink = new JsonSink(), debug = false, signal?: AbortSignal, stdin?: AsyncIterable<Uint8Array>): Promise<number> {
   let req: Request;
   try {
     req = parseRequest(text);
@@ -60,7 +60,43 @@ export async function handleRequest(text: string, sink: EventSink = new JsonSink
     sink.error(e);
     return e.exitCode;
   }
-  return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, debug, ...(signal ? { signal } : {}) });
+  return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, debug, ...(signal ? { signal } : {}), ...(stdin ? { stdin } : {}) });
+}
+
+/**
+ * Reads the request: the first line of stdin (the module sends compact JSON, one line). Whatever follows
+ * the newline is data for commands that back up a stream (`backup` with stdinName), returned as `rest`.
+ */
+export async function readRequest(input: AsyncIterable<Uint8Array> = process.stdin): Promise<{ text: string; rest: AsyncIterable<Uint8Array> }> {
+  const iterator = input[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  let leftover: Buffer | undefined;
+  let ended = false;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) { ended = true; break; }
+    const chunk = Buffer.from(next.value);
+    const nl = chunk.indexOf(0x0a);
+    if (nl >= 0) {
+      head.push(chunk.subarray(0, nl));
+      leftover = chunk.subarray(nl + 1);
+      break;
+    }
+    head.push(chunk);
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) break; // enough to know it is too large
+  }
+  const rest = (async function* () {
+    if (leftover && leftover.length > 0) yield leftover;
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  })();
+  return { text: Buffer.concat(head).toString('utf8'), rest };
 }
 
 /** Reads stdin up to just over `limit` bytes, so an oversized request is detected without reading it all. */
