@@ -1,0 +1,139 @@
+// Restore through the built engine: selections, locations, conflicts, other servers, and safety against
+// hostile or damaged recovery points.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { onlyError, resultOf } from '../helpers/engine.js';
+import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
+import { openStore } from '../../core/commands/context.js';
+import { openVault } from '../../core/repo/vault.js';
+import { openServer } from '../../core/repo/server.js';
+import { findRegistration, loadSigningKey } from '../../core/config/home.js';
+import { BlobSaver } from '../../core/backup/blob-saver.js';
+import { encodeTree, type TreeNode } from '../../core/repo/tree.js';
+
+async function withData(): Promise<{ fx: VaultFixture; src: string; pointId: string }> {
+  const fx = await registeredServer();
+  const src = join(fx.root, 'src');
+  mkdirSync(join(src, 'reports', '2026'), { recursive: true });
+  writeFileSync(join(src, 'reports', '2026', 'q1.txt'), 'first quarter\n');
+  writeFileSync(join(src, 'reports', '2026', 'q2.txt'), 'second quarter\n');
+  writeFileSync(join(src, 'notes.md'), '# notes\n');
+  const b = await fx.az(['backup', src]);
+  expect(b.code, b.stdout).toBe(0);
+  return { fx, src, pointId: String(resultOf(b, 'RecoveryPoint')['pointId']) };
+}
+
+describe('restore', () => {
+  it('restores chosen items, by ID prefix, to an alternate location', async () => {
+    const { fx, src, pointId } = await withData();
+    const target = join(fx.root, 'alt');
+    const r = await fx.az(['restore', pointId.slice(0, 10), join(src, 'reports', '2026', 'q2.txt'), '--target', target]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(resultOf(r, 'RestoreResult')).toMatchObject({ files: 1, pointId });
+    expect(readFileSync(join(target, src, 'reports', '2026', 'q2.txt'), 'utf8')).toBe('second quarter\n');
+    expect(existsSync(join(target, src, 'reports', '2026', 'q1.txt'))).toBe(false);
+    expect(existsSync(join(target, src, 'notes.md'))).toBe(false);
+  });
+
+  it('restores to the original location with CreateCopy (default), Skip and Overwrite', async () => {
+    const { fx, src } = await withData();
+    const q1 = join(src, 'reports', '2026', 'q1.txt');
+    writeFileSync(q1, 'edited after the backup\n');
+    expect(resultOf(await fx.az(['restore', 'latest', q1]), 'RestoreResult')).toMatchObject({ copies: 1 });
+    expect(readFileSync(q1, 'utf8')).toBe('edited after the backup\n');
+    expect(readFileSync(join(src, 'reports', '2026', 'q1 (1).txt'), 'utf8')).toBe('first quarter\n');
+    expect(resultOf(await fx.az(['restore', 'latest', q1, '--conflict', 'Skip']), 'RestoreResult')).toMatchObject({ files: 0, skipped: 1 });
+    expect(readFileSync(q1, 'utf8')).toBe('edited after the backup\n');
+    expect(resultOf(await fx.az(['restore', 'latest', q1, '--conflict', 'Overwrite']), 'RestoreResult')).toMatchObject({ files: 1 });
+    expect(readFileSync(q1, 'utf8')).toBe('first quarter\n');
+    // No temp files left behind.
+    expect(readdirSync(join(src, 'reports', '2026')).filter((n) => n.startsWith('.azb-'))).toEqual([]);
+  });
+
+  it('lists points and items, with recursion and name search', async () => {
+    const { fx, src, pointId } = await withData();
+    const points = (await fx.az(['points'])).events.filter((e) => e.type === 'item');
+    expect(points).toHaveLength(1);
+    const top = (await fx.az(['ls', 'latest'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: { path: string } }).data.path);
+    expect(top).toEqual([src]);
+    const all = (await fx.az(['ls', pointId, src, '--recurse'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: { path: string } }).data.path);
+    expect(all).toEqual([join(src, 'notes.md'), join(src, 'reports'), join(src, 'reports', '2026'), join(src, 'reports', '2026', 'q1.txt'), join(src, 'reports', '2026', 'q2.txt')]);
+    const found = (await fx.az(['ls', pointId, '--filter', 'q*.txt'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: { name: string } }).data.name);
+    expect(found).toEqual(['q1.txt', 'q2.txt']);
+    expect(onlyError(await fx.az(['ls', pointId, join(src, 'nope')])).code).toBe('AZB_ITEM_NOT_FOUND');
+    expect((await fx.az(['points', '--after', '2999-01-01'])).events.filter((e) => e.type === 'item')).toHaveLength(0);
+  });
+
+  it("restores another server's point on a second server, given that server's passphrase", async () => {
+    const { fx, src } = await withData();
+    const other = await registeredServer({ hostname: 'srv02', vault: fx.vault, passphrase: 'second server passphrase 99' });
+    // Without the first server's passphrase: refused.
+    expect(onlyError(await other.az(['restore', 'latest', '--server', 'srv01', '--target', join(other.root, 'x')])).code).toBe('AZB_PASSPHRASE_WRONG');
+    const target = join(other.root, 'from-srv01');
+    const r = await other.az(['restore', 'latest', '--server', 'srv01', '--target', target], { env: { AZBACKUP_PASSPHRASE: fx.passphrase } });
+    expect(r.code, r.stdout).toBe(0);
+    expect(readFileSync(join(target, src, 'notes.md'), 'utf8')).toBe('# notes\n');
+    // The second server cannot back up into the first server's namespace.
+    expect(onlyError(await other.az(['backup', src, '--server', 'srv01'], { env: { AZBACKUP_PASSPHRASE: fx.passphrase } })).code).toBe('AZB_SERVER_NOT_REGISTERED');
+  });
+
+  it.each([
+    ['an unknown recovery point', (fx: VaultFixture) => ['restore', 'abcdef123456', '--target', join(fx.root, 't')], 'AZB_POINT_NOT_FOUND'],
+    ['a target that is not writable', (fx: VaultFixture) => { writeFileSync(join(fx.root, 'file'), 'x'); return ['restore', 'latest', '--target', join(fx.root, 'file', 'sub')]; }, 'AZB_RESTORE_TARGET_NOT_WRITABLE'],
+    ['a wrong passphrase', (fx: VaultFixture) => ['restore', 'latest', '--target', join(fx.root, 't')], 'AZB_PASSPHRASE_WRONG'],
+  ])('refuses %s with a coded error and writes nothing to the vault', async (what, args, code) => {
+    const { fx } = await withData();
+    const before = listTree(fx.vault);
+    const env = what === 'a wrong passphrase' ? { AZBACKUP_PASSPHRASE: 'not the right passphrase!!' } : {};
+    expect(onlyError(await fx.az(args(fx), { env })).code).toBe(code);
+    expect(listTree(fx.vault).filter((f) => !f.includes('/locks/'))).toEqual(before.filter((f) => !f.includes('/locks/')));
+  });
+
+  it('never writes outside the target, even from a hostile recovery point', async () => {
+    const fx = await registeredServer();
+    const canary = join(fx.root, 'outside');
+    mkdirSync(canary);
+    // Craft a signed recovery point with every trick in its trees (as a compromised server could).
+    process.env['AZBACKUP_HOME'] = fx.home;
+    const vault = await openVault(await openStore(fx.vault));
+    const reg = (await findRegistration(vault.manifest.vaultId))!;
+    const repo = await openServer(vault, reg.serverId, fx.passphrase);
+    await repo.loadIndex();
+    const key = await loadSigningKey(reg, repo.masterKey);
+    const saver = new BlobSaver(repo);
+    const data = await saver.save('data', Buffer.from('pwned'));
+    const file = (name: string): TreeNode => ({ name, type: 'file', mode: 0o644, mtimeNs: '0', size: 5, content: [data.toString('hex')] });
+    const inner = await saver.save('tree', encodeTree([
+      file('..'), file('a/../../escape.txt'), file('dup'), { ...file('dup'), size: 5 },
+      { name: 'esc', type: 'symlink', mode: 0o777, mtimeNs: '0', target: canary },
+    ]));
+    const escDir = await saver.save('tree', encodeTree([file('through-link.txt')]));
+    const evilDir = await saver.save('tree', encodeTree([
+      { name: 'esc', type: 'dir', mode: 0o755, mtimeNs: '0', subtree: escDir.toString('hex') },
+    ]));
+    const root = await saver.save('tree', encodeTree([
+      { name: '/data', type: 'dir', mode: 0o755, mtimeNs: '0', subtree: inner.toString('hex') },
+      { name: '/data2', type: 'dir', mode: 0o755, mtimeNs: '0', subtree: evilDir.toString('hex') },
+      { ...file('/../../../../../../../tmp/azb-hostile-escape.txt') },
+      { ...file(`/${canary.replace(/^\//, '')}/rootname.txt`) },
+    ]));
+    await saver.finish(true);
+    const stats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: 0, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
+    await repo.savePoint({ version: 1, serverId: repo.serverId, hostname: 'srv01', time: new Date().toISOString(), sources: ['/data'], tree: root.toString('hex'), parent: null, tags: [], stats }, key);
+    // Pre-create the symlink trap inside the target as well: restore must not follow it.
+    const target = join(fx.root, 'target');
+    mkdirSync(join(target, 'data2'), { recursive: true });
+    symlinkSync(canary, join(target, 'data2', 'esc'));
+
+    const r = await fx.az(['restore', 'latest', '--target', target, '--conflict', 'Overwrite']);
+    expect([0, 3]).toContain(r.code);
+    const warnings = r.events.filter((e) => e.type === 'warning');
+    expect(warnings.length).toBeGreaterThanOrEqual(3);
+    expect(readdirSync(canary)).toEqual([]);
+    expect(existsSync('/tmp/azb-hostile-escape.txt')).toBe(false);
+    expect(existsSync(join(fx.root, 'escape.txt'))).toBe(false);
+    // The one legitimate file of the /data tree (the first "dup") was restored inside the target.
+    expect(readFileSync(join(target, 'data', 'dup'), 'utf8')).toBe('pwned');
+  });
+});
