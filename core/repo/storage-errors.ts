@@ -11,6 +11,8 @@ export function vaultError(err: unknown, location: string, what: string): AzbErr
         return new AzbError('AZB_VAULT_ACCESS_DENIED', `Access denied to ${what} in the vault at ${location}.`, { target: err.objectName, hint: 'Run with an account that may read and write the vault.' });
       case 'unavailable':
         return new AzbError('AZB_VAULT_NOT_FOUND', `The vault at ${location} cannot be reached.`, { target: location, hint: 'Check the vault location.' });
+      case 'bad-range':
+        return new AzbError('AZB_OBJECT_DAMAGED', `${what} is damaged: ${err.objectName} is shorter than the index says (truncated).`, { target: err.objectName, hint: "Run 'azbackup check' to see what is affected." });
       case 'not-found':
         return new AzbError('AZB_OBJECT_DAMAGED', `${what} is missing from the vault at ${location} (${err.objectName}).`, { target: err.objectName, hint: "Run 'azbackup check' to see what is affected." });
       default:

@@ -1,0 +1,76 @@
+// Check through the built engine: a healthy vault passes; one flipped byte anywhere is named with what it affects.
+import { mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resultOf } from '../helpers/engine.js';
+import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
+
+async function backedUp(): Promise<{ fx: VaultFixture; src: string }> {
+  const fx = await registeredServer();
+  const src = join(fx.root, 'src');
+  mkdirSync(join(src, 'sub'), { recursive: true });
+  writeFileSync(join(src, 'a.txt'), 'alpha\n'.repeat(50000));
+  writeFileSync(join(src, 'sub', 'b.bin'), Buffer.alloc(2_000_000, 3));
+  expect((await fx.az(['backup', src])).code).toBe(0);
+  return { fx, src };
+}
+
+function objects(fx: VaultFixture, part: string): string[] {
+  return listTree(fx.vault).map((l) => l.split(':')[0]!).filter((n) => n.includes(part));
+}
+
+function flip(path: string, at: (len: number) => number): void {
+  const b = readFileSync(path);
+  const i = at(b.length);
+  b[i] = b[i]! ^ 0x01;
+  writeFileSync(path, b);
+}
+
+const problemsOf = (run: Awaited<ReturnType<VaultFixture['az']>>) =>
+  run.events.filter((e) => e.type === 'item').map((e) => (e as { data: { object: string; problem: string; affectedFiles: string[]; affectedPoints: string[] } }).data);
+
+describe('check', () => {
+  it('passes a healthy vault, structure and every byte', async () => {
+    const { fx } = await backedUp();
+    const run = await fx.az(['check', '--read-data']);
+    expect(run.code, run.stdout).toBe(0);
+    expect(resultOf(run, 'CheckResult')).toMatchObject({ problems: 0, points: 1, readDataPercent: 100 });
+    expect(Number(resultOf(run, 'CheckResult')['packsRead'])).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['a pack (found by --read-data, with the affected files)', 'packs/', true],
+    ['an index file', 'index/', false],
+    ['a recovery point', 'points/', false],
+    ['an uploaded certificate', 'certificates/', false],
+    ['the server record', 'server.json', false],
+  ])('names %s with one byte flipped', async (_what, part, readData) => {
+    const { fx, src } = await backedUp();
+    const target = objects(fx, part)[0]!;
+    // In a pack, flip a byte of the first blob (a file's data); elsewhere, one in the middle.
+    flip(join(fx.vault, target), (len) => (part === 'packs/' ? 40 : Math.floor(len / 2)));
+    const run = await fx.az(['check', ...(readData ? ['--read-data'] : [])]);
+    expect(run.code, run.stdout).toBe(4);
+    const problems = problemsOf(run);
+    expect(problems.map((p) => p.object)).toContain(target);
+    if (part === 'packs/') {
+      const p = problems.find((x) => x.object === target)!;
+      expect(p.affectedPoints).toHaveLength(1);
+      expect(p.affectedFiles.some((f) => f.startsWith(src))).toBe(true);
+    }
+  });
+
+  it('finds a truncated pack without reading data, and restore reports the damaged file', async () => {
+    const { fx, src } = await backedUp();
+    const pack = objects(fx, 'packs/')[0]!;
+    truncateSync(join(fx.vault, pack), 100);
+    const run = await fx.az(['check']);
+    expect(run.code).toBe(4);
+    expect(problemsOf(run).map((p) => p.object)).toContain(pack);
+    const r = await fx.az(['restore', 'latest', '--target', join(fx.root, 'r')]);
+    expect(r.code === 1 || r.code === 3).toBe(true);
+    expect(r.events.some((e) => (e.type === 'warning' || e.type === 'error') && /damaged|missing/i.test(e.message))).toBe(true);
+    expect(readdirSync(join(fx.root)).includes('r') ? listTree(join(fx.root, 'r')).every((f) => !f.includes('.azb-restore-')) : true).toBe(true);
+    void src;
+  });
+});
