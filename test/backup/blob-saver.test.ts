@@ -1,0 +1,102 @@
+// Interrupted and concurrent backups through the built engine: a killed backup leaves no point and its
+// uploaded packs are reused; two backups of one server, or backup and prune, never run together.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ENGINE_PATH, onlyError, parseEvents, resultOf } from '../helpers/engine.js';
+import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
+
+const packs = (vault: string) => listTree(vault).filter((l) => l.includes('/packs/') && !l.includes('/.tmp-'));
+const packBytes = (vault: string) => packs(vault).reduce((n, l) => n + Number(l.split(':')[1]), 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function bigSource(fx: VaultFixture, mib: number): string {
+  const src = join(fx.root, 'src');
+  mkdirSync(src, { recursive: true });
+  for (let i = 0; i < mib / 8; i++) writeFileSync(join(src, `part${i}.bin`), randomBytes(8 * 1024 * 1024));
+  return src;
+}
+
+/** Starts a backup in the background; resolves with its exit code and stdout when it ends. */
+function startBackup(fx: VaultFixture, src: string) {
+  const child = spawn(ENGINE_PATH, ['backup', src, '--json'], { env: { ...process.env, ...fx.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout })));
+  return { child, done };
+}
+
+async function waitFor(cond: () => boolean, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await sleep(10);
+  }
+}
+
+describe('interrupted and concurrent backups', () => {
+  it('resumes after a kill: no recovery point from the killed run, no pack uploaded twice', async () => {
+    const fx = await registeredServer();
+    const src = bigSource(fx, 160);
+    const run = startBackup(fx, src);
+    await waitFor(() => packs(fx.vault).length >= 2);
+    run.child.kill('SIGKILL');
+    await run.done;
+    const pointsDir = readdirSync(fx.vault, { recursive: true }).map(String).filter((p) => p.includes('/points/') && !p.endsWith('/points'));
+    expect(pointsDir).toEqual([]);
+    const uploadedBefore = packs(fx.vault).length;
+    expect(uploadedBefore).toBeGreaterThanOrEqual(2);
+
+    const second = await fx.az(['backup', src]);
+    expect(second.code, second.stdout).toBe(0);
+    expect(second.events.some((e) => e.type === 'log' && /Indexed \d+ pack\(s\) left by an interrupted backup/.test(e.message))).toBe(true);
+    // Random data does not compress: every byte stored once means pack bytes ≈ data size.
+    expect(packBytes(fx.vault)).toBeLessThan(160 * 1024 * 1024 * 1.01 + 1024 * 1024);
+    const p = resultOf(second, 'RecoveryPoint');
+    expect(Number(p['bytesAdded'])).toBeLessThan(160 * 1024 * 1024);
+    // The killed run's job is reported as failed, not running forever.
+    const jobs = (await fx.az(['jobs'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: { status: string } }).data.status);
+    expect(jobs).toEqual(['Completed', 'Failed']);
+    const r = await fx.az(['restore', 'latest', join(src, 'part3.bin'), '--target', join(fx.root, 'r')]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(fx.root, 'r', src, 'part3.bin')).equals(readFileSync(join(src, 'part3.bin')))).toBe(true);
+  }, 120_000);
+
+  it('refuses a second backup of the same server while one runs', async () => {
+    const fx = await registeredServer();
+    const src = bigSource(fx, 96);
+    const first = startBackup(fx, src);
+    await waitFor(() => listTree(fx.vault).some((l) => l.includes('/locks/')));
+    const second = await fx.az(['backup', src]);
+    const end = await first.done;
+    expect(onlyError(second).code).toBe('AZB_BACKUP_RUNNING');
+    expect(end.code).toBe(0);
+  }, 120_000);
+
+  it('never loses data when prune runs during a backup', async () => {
+    const fx = await registeredServer();
+    const src = bigSource(fx, 64);
+    // An older point to forget, so prune has something to delete.
+    mkdirSync(join(fx.root, 'old'));
+    writeFileSync(join(fx.root, 'old', 'gone.bin'), randomBytes(1024 * 1024));
+    const old = String(resultOf(await fx.az(['backup', join(fx.root, 'old')]), 'RecoveryPoint')['pointId']);
+    await fx.az(['forget', old]);
+    const backup = startBackup(fx, src);
+    await waitFor(() => packs(fx.vault).length >= 2);
+    const prune = await fx.az(['prune']);
+    const b = await backup.done;
+    // Whichever got the lock first, the other was refused or ran after it; nothing is lost.
+    if (prune.code !== 0) expect(onlyError(prune).code).toBe('AZB_VAULT_LOCKED');
+    expect(b.code, b.stdout.slice(-500)).toBe(0);
+    expect((await fx.az(['prune'])).code).toBe(0);
+    const check = await fx.az(['check', '--read-data']);
+    expect(check.code, check.stdout.slice(-1000)).toBe(0);
+    const target = join(fx.root, 'r');
+    expect((await fx.az(['restore', 'latest', '--target', target])).code).toBe(0);
+    for (const f of readdirSync(src)) expect(readFileSync(join(target, src, f)).equals(readFileSync(join(src, f)))).toBe(true);
+    expect(existsSync(join(target, fx.root, 'old'))).toBe(false);
+    void parseEvents;
+  }, 120_000);
+});

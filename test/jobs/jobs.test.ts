@@ -1,0 +1,56 @@
+// Jobs through the built engine: history with statuses, and stopping a running backup cleanly.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ENGINE_PATH, onlyError, parseEvents, resultOf } from '../helpers/engine.js';
+import { listTree, registeredServer } from '../helpers/vault-fixture.js';
+
+describe('jobs', () => {
+  it('records each operation with its status and statistics', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.txt'), 'a');
+    await fx.az(['backup', src]);
+    await fx.az(['backup', join(fx.root, 'missing')]);
+    await fx.az(['check']);
+    const jobs = (await fx.az(['jobs'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    expect(jobs.map((j) => [j['operation'], j['status']])).toEqual([['Check', 'Completed'], ['Backup', 'Failed'], ['Backup', 'Completed']]);
+    expect(jobs[1]!['errors']).toEqual([expect.objectContaining({ code: 'AZB_SOURCE_NOT_FOUND' })]);
+    expect(jobs[2]!['stats']).toMatchObject({ filesNew: 1 });
+    const last = (await fx.az(['jobs', '--previous', '1'])).events.filter((e) => e.type === 'item');
+    expect(last).toHaveLength(1);
+    expect((await fx.az(['jobs', '--status', 'Failed'])).events.filter((e) => e.type === 'item')).toHaveLength(1);
+    expect((await fx.az(['jobs', '--status', 'Cancelled'])).events.filter((e) => e.type === 'item')).toHaveLength(0);
+    expect(onlyError(await fx.az(['job', 'stop', 'no-such-job'])).code).toBe('AZB_JOB_NOT_FOUND');
+  });
+
+  it('stops a running backup: the job ends Cancelled, no recovery point, the next backup works', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    for (let i = 0; i < 24; i++) writeFileSync(join(src, `p${i}.bin`), randomBytes(8 * 1024 * 1024));
+    const child = spawn(ENGINE_PATH, ['backup', src, '--json'], { env: { ...process.env, ...fx.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    const ended = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    let jobId: string | undefined;
+    for (let i = 0; i < 300 && !jobId; i++) {
+      const running = (await fx.az(['jobs', '--status', 'InProgress'])).events.filter((e) => e.type === 'item');
+      jobId = (running[0] as { data: { jobId: string } } | undefined)?.data.jobId;
+      if (!jobId) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(jobId).toBeDefined();
+    const stop = await fx.az(['job', 'stop', jobId!]);
+    expect(resultOf(stop, 'Job')).toMatchObject({ jobId, status: 'Cancelled' });
+    expect(await ended).toBe(5);
+    const err = parseEvents(stdout).find((e) => e.type === 'error');
+    expect(err).toMatchObject({ code: 'AZB_CANCELLED' });
+    expect(listTree(fx.vault).filter((l) => l.includes('/points/'))).toEqual([]);
+    expect(listTree(fx.vault).filter((l) => l.includes('/locks/'))).toEqual([]);
+    const next = await fx.az(['backup', src]);
+    expect(next.code, next.stdout.slice(-300)).toBe(0);
+  }, 120_000);
+});
