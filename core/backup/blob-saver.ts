@@ -1,6 +1,6 @@
 // Stores blobs: dedup against the index, encode, fill packs, upload them with bounded concurrency,
 // and write index files as it goes (every 8 packs or 5 minutes) so an interrupted backup resumes.
-import { PackWriter, encodeBlobBody } from '../repo/pack.js';
+import { PackWriter, encodeBlobBodyAsync } from '../repo/pack.js';
 import type { BlobType } from '../repo/blob-index.js';
 import type { IndexedPack, ServerRepo } from '../repo/server.js';
 
@@ -9,6 +9,8 @@ export interface SaverStats { blobsAdded: number; bytesAdded: number; bytesStore
 
 /** Packs uploaded at once. */
 const UPLOADS_IN_FLIGHT = 2;
+/** Blobs being compressed at once on the thread pool (bounds memory to a few chunks). */
+const ENCODES_IN_FLIGHT = 6;
 /** Index file after this many packs… */
 const INDEX_EVERY_PACKS = 8;
 /** …or this much time. */
@@ -20,6 +22,8 @@ export class BlobSaver {
   private writer: PackWriter | undefined;
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
+  private readonly encodes = new Set<Promise<void>>();
+  private readonly finished: import('../repo/pack.js').FinishedPack[] = [];
   private uploadError: unknown;
   private readonly newPacks: IndexedPack[] = [];
   private unindexed: IndexedPack[] = [];
@@ -33,40 +37,64 @@ export class BlobSaver {
     return this.repo.index.has(id) || this.pending.has(id.toString('hex'));
   }
 
-  /** Stores a blob unless it is already there; returns its ID. */
+  /**
+   * Stores a blob unless it is already there; returns its ID at once. Compression runs on the thread
+   * pool; the blob joins a pack when it is done. Waits only when too much is in flight.
+   */
   async save(type: BlobType, data: Buffer, knownId?: Buffer): Promise<Buffer> {
     if (this.uploadError) throw this.uploadError;
     const id = knownId ?? this.repo.blobId(data);
     if (this.has(id)) return id;
-    const encoded = encodeBlobBody(data);
-    if (this.writer && !this.writer.fits(encoded.body.length)) await this.closePack();
-    this.writer ??= new PackWriter(this.repo.keys);
-    const stored = this.writer.add(type, id, encoded, data.length);
     this.pending.add(id.toString('hex'));
     this.stats.blobsAdded++;
     this.stats.bytesAdded += data.length;
-    this.stats.bytesStored += stored;
+    const encode = encodeBlobBodyAsync(data).then((encoded) => { this.addEncoded(type, id, encoded, data.length); })
+      .catch((err: unknown) => { this.uploadError ??= err; });
+    this.encodes.add(encode);
+    void encode.finally(() => this.encodes.delete(encode));
+    while (this.encodes.size >= ENCODES_IN_FLIGHT) await Promise.race(this.encodes);
+    await this.startUploads();
+    if (this.uploadError) throw this.uploadError;
     return id;
   }
 
-  private async closePack(): Promise<void> {
+  // Runs synchronously (no await), so packs are filled one blob at a time whatever order encodes finish in.
+  private addEncoded(type: BlobType, id: Buffer, encoded: { flag: number; body: Uint8Array }, rawLength: number): void {
+    if (this.writer && !this.writer.fits(encoded.body.length)) this.sealPack();
+    this.writer ??= new PackWriter(this.repo.keys);
+    this.stats.bytesStored += this.writer.add(type, id, encoded, rawLength);
+  }
+
+  private sealPack(): void {
     const writer = this.writer;
     this.writer = undefined;
-    if (!writer || writer.count === 0) return;
-    const pack = writer.finish();
-    while (this.uploads.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.uploads);
-    if (this.uploadError) throw this.uploadError;
-    const upload = (async () => {
-      await this.repo.savePack(pack);
-      for (const b of pack.blobs) this.pending.delete(b.id);
-      const indexed: IndexedPack = { id: pack.id, size: pack.data.length, blobs: pack.blobs };
-      this.newPacks.push(indexed);
-      this.unindexed.push(indexed);
-      this.stats.packsUploaded++;
-      if (this.unindexed.length >= INDEX_EVERY_PACKS || Date.now() - this.lastIndexAt > INDEX_EVERY_MS) await this.writePartialIndex();
-    })().catch((err: unknown) => { this.uploadError ??= err; });
-    this.uploads.add(upload);
-    void upload.finally(() => this.uploads.delete(upload));
+    if (writer && writer.count > 0) this.finished.push(writer.finish());
+  }
+
+  private async closePack(): Promise<void> {
+    this.sealPack();
+    await this.startUploads();
+  }
+
+  // Starts uploads of sealed packs, waiting while too many are in flight.
+  private async startUploads(): Promise<void> {
+    while (this.finished.length > 0) {
+      while (this.uploads.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.uploads);
+      if (this.uploadError) throw this.uploadError;
+      const pack = this.finished.shift();
+      if (!pack) break;
+      const upload = (async () => {
+        await this.repo.savePack(pack);
+        for (const b of pack.blobs) this.pending.delete(b.id);
+        const indexed: IndexedPack = { id: pack.id, size: pack.data.length, blobs: pack.blobs };
+        this.newPacks.push(indexed);
+        this.unindexed.push(indexed);
+        this.stats.packsUploaded++;
+        if (this.unindexed.length >= INDEX_EVERY_PACKS || Date.now() - this.lastIndexAt > INDEX_EVERY_MS) await this.writePartialIndex();
+      })().catch((err: unknown) => { this.uploadError ??= err; });
+      this.uploads.add(upload);
+      void upload.finally(() => this.uploads.delete(upload));
+    }
   }
 
   private async writePartialIndex(): Promise<void> {
@@ -79,6 +107,8 @@ export class BlobSaver {
 
   /** Uploads the last pack and waits for every upload. */
   async flush(): Promise<void> {
+    while (this.encodes.size > 0) await Promise.race(this.encodes);
+    if (this.uploadError) throw this.uploadError;
     await this.closePack();
     while (this.uploads.size > 0) await Promise.race(this.uploads);
     if (this.uploadError) throw this.uploadError;
@@ -91,7 +121,10 @@ export class BlobSaver {
   async finish(complete: boolean): Promise<void> {
     if (complete) await this.flush();
     else {
-      this.writer = undefined; // blobs not yet in an uploaded pack are simply dropped
+      // Blobs not yet in an uploaded pack are dropped; packs already sealed may still go up.
+      while (this.encodes.size > 0) await Promise.race(this.encodes);
+      this.writer = undefined;
+      this.finished.length = 0;
       while (this.uploads.size > 0) await Promise.race(this.uploads);
     }
     if (this.newPacks.length === 0) return;

@@ -1,7 +1,8 @@
 // Packs (FORMAT.md section 7): many encrypted blobs in one object, with an encrypted footer listing
 // them so the index can always be rebuilt from the packs themselves.
 import { randomBytes } from 'node:crypto';
-import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { promisify } from 'node:util';
 import { AEAD_OVERHEAD, decrypt, encrypt } from '../crypto/aead.js';
 import { packKey, type DerivedKeys } from '../crypto/keys.js';
 import { storageId } from '../crypto/seal.js';
@@ -35,6 +36,20 @@ export function encodeBlobBody(chunk: Uint8Array, level = 3): { flag: number; bo
     if (sample.length > SAMPLE * 0.97) return { flag: FLAG_RAW, body: chunk };
   }
   const z = zstdCompressSync(chunk, params);
+  return z.length < chunk.length ? { flag: FLAG_ZSTD, body: z } : { flag: FLAG_RAW, body: chunk };
+}
+
+const zstdCompressAsync = promisify(zstdCompress) as (data: Uint8Array, options: object) => Promise<Buffer>;
+
+/** encodeBlobBody on the libuv thread pool, so compression runs beside chunking and hashing. */
+export async function encodeBlobBodyAsync(chunk: Uint8Array, level = 3): Promise<{ flag: number; body: Uint8Array }> {
+  if (chunk.length < 64) return { flag: FLAG_RAW, body: chunk };
+  const params = { params: { [zc.ZSTD_c_compressionLevel]: level } };
+  if (chunk.length > SAMPLE * 2) {
+    const sample = await zstdCompressAsync(chunk.subarray(0, SAMPLE), params);
+    if (sample.length > SAMPLE * 0.97) return { flag: FLAG_RAW, body: chunk };
+  }
+  const z = await zstdCompressAsync(chunk, params);
   return z.length < chunk.length ? { flag: FLAG_ZSTD, body: z } : { flag: FLAG_RAW, body: chunk };
 }
 

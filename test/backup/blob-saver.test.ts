@@ -57,7 +57,7 @@ describe('interrupted and concurrent backups', () => {
     const p = resultOf(second, 'RecoveryPoint');
     expect(Number(p['bytesAdded'])).toBeLessThan(160 * 1024 * 1024);
     // The killed run's job is reported as failed, not running forever.
-    const jobs = (await fx.az(['jobs'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: { status: string } }).data.status);
+    const jobs = (await fx.az(['jobs'])).events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: { status: string } }).data.status);
     expect(jobs).toEqual(['Completed', 'Failed']);
     const r = await fx.az(['restore', 'latest', join(src, 'part3.bin'), '--target', join(fx.root, 'r')]);
     expect(r.code).toBe(0);

@@ -27,7 +27,7 @@ function flip(path: string, at: (len: number) => number): void {
 }
 
 const problemsOf = (run: Awaited<ReturnType<VaultFixture['az']>>) =>
-  run.events.filter((e) => e.type === 'item').map((e) => (e as { data: { object: string; problem: string; affectedFiles: string[]; affectedPoints: string[] } }).data);
+  run.events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: { object: string; problem: string; affectedFiles: string[]; affectedPoints: string[] } }).data);
 
 describe('check', () => {
   it('passes a healthy vault, structure and every byte', async () => {

@@ -94,7 +94,7 @@ describe('vault and registration', () => {
     expect(onlyError(await stranger.az(['backup', src, '--vault', fx.vault])).code).toBe('AZB_SERVER_NOT_REGISTERED');
     const servers = (await fx.az(['servers'])).events.filter((e) => e.type === 'item');
     expect(servers).toHaveLength(1);
-    expect((servers[0] as { data: Record<string, unknown> }).data).toMatchObject({ hostname: 'srv01', proofValid: true, thisServer: true });
+    expect((servers[0] as unknown as { data: Record<string, unknown> }).data).toMatchObject({ hostname: 'srv01', proofValid: true, thisServer: true });
   });
 
   it('changes the passphrase: the old one stops working, data stays readable', async () => {

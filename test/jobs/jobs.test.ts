@@ -16,7 +16,7 @@ describe('jobs', () => {
     await fx.az(['backup', src]);
     await fx.az(['backup', join(fx.root, 'missing')]);
     await fx.az(['check']);
-    const jobs = (await fx.az(['jobs'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    const jobs = (await fx.az(['jobs'])).events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: Record<string, unknown> }).data);
     expect(jobs.map((j) => [j['operation'], j['status']])).toEqual([['Check', 'Completed'], ['Backup', 'Failed'], ['Backup', 'Completed']]);
     expect(jobs[1]!['errors']).toEqual([expect.objectContaining({ code: 'AZB_SOURCE_NOT_FOUND' })]);
     expect(jobs[2]!['stats']).toMatchObject({ filesNew: 1 });
@@ -39,7 +39,7 @@ describe('jobs', () => {
     let jobId: string | undefined;
     for (let i = 0; i < 300 && !jobId; i++) {
       const running = (await fx.az(['jobs', '--status', 'InProgress'])).events.filter((e) => e.type === 'item');
-      jobId = (running[0] as { data: { jobId: string } } | undefined)?.data.jobId;
+      jobId = (running[0] as unknown as { data: { jobId: string } } | undefined)?.data.jobId;
       if (!jobId) await new Promise((r) => setTimeout(r, 20));
     }
     expect(jobId).toBeDefined();

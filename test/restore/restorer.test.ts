@@ -55,11 +55,11 @@ describe('restore', () => {
     const { fx, src, pointId } = await withData();
     const points = (await fx.az(['points'])).events.filter((e) => e.type === 'item');
     expect(points).toHaveLength(1);
-    const top = (await fx.az(['ls', 'latest'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: { path: string } }).data.path);
+    const top = (await fx.az(['ls', 'latest'])).events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: { path: string } }).data.path);
     expect(top).toEqual([src]);
-    const all = (await fx.az(['ls', pointId, src, '--recurse'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: { path: string } }).data.path);
+    const all = (await fx.az(['ls', pointId, src, '--recurse'])).events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: { path: string } }).data.path);
     expect(all).toEqual([join(src, 'notes.md'), join(src, 'reports'), join(src, 'reports', '2026'), join(src, 'reports', '2026', 'q1.txt'), join(src, 'reports', '2026', 'q2.txt')]);
-    const found = (await fx.az(['ls', pointId, '--filter', 'q*.txt'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: { name: string } }).data.name);
+    const found = (await fx.az(['ls', pointId, '--filter', 'q*.txt'])).events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: { name: string } }).data.name);
     expect(found).toEqual(['q1.txt', 'q2.txt']);
     expect(onlyError(await fx.az(['ls', pointId, join(src, 'nope')])).code).toBe('AZB_ITEM_NOT_FOUND');
     expect((await fx.az(['points', '--after', '2999-01-01'])).events.filter((e) => e.type === 'item')).toHaveLength(0);
