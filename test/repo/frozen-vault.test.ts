@@ -1,0 +1,35 @@
+// Every build must read the frozen vaults of earlier format versions (test/fixtures/).
+import { cpSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resultOf, runEngine } from '../helpers/engine.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('frozen vault, format version 1', () => {
+  const root = tempDir('azb-frozen-');
+  const vault = join(root, 'vault-v1');
+  cpSync(join(import.meta.dirname, '..', 'fixtures', 'vault-v1'), vault, { recursive: true });
+  const env = { AZBACKUP_HOME: join(root, 'home'), AZBACKUP_CACHE: join(root, 'cache'), AZBACKUP_PASSPHRASE: 'frozen fixture passphrase v1' };
+  const az = (args: string[]) => runEngine([...args, '--vault', vault, '--server', 'fixture', '--json'], { env });
+
+  it('lists its recovery point and passes a full check', async () => {
+    const points = (await az(['points'])).events.filter((e) => e.type === 'item');
+    expect(points).toHaveLength(1);
+    expect((points[0] as unknown as { data: Record<string, unknown> }).data).toMatchObject({ hostname: 'fixture', tags: ['fixture'], sources: ['/tmp/azb-fixture-src'] });
+    const check = await az(['check', '--read-data']);
+    expect(check.code, check.stdout).toBe(0);
+    expect(resultOf(check, 'CheckResult')).toMatchObject({ problems: 0, points: 1 });
+  });
+
+  it('restores its files byte for byte, with names, links and times', async () => {
+    const target = join(root, 'restored');
+    const r = await az(['restore', 'latest', '--target', target]);
+    expect(r.code, r.stdout).toBe(0);
+    const base = join(target, 'tmp', 'azb-fixture-src');
+    expect(readFileSync(join(base, 'hello.txt'), 'utf8')).toBe('hello from format version 1\n');
+    expect(readFileSync(join(base, 'docs', 'note.md'), 'utf8')).toBe('second\n');
+    expect(readFileSync(Buffer.concat([Buffer.from(join(base, 'docs') + '/'), Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from('.txt')])).toString()).toBe('bytes\n');
+    expect(readlinkSync(join(base, 'link'))).toBe('hello.txt');
+    expect(statSync(join(base, 'hello.txt')).mtime.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+  });
+});
