@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { chunkStream, gearTable } from '../chunker/fastcdc.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
-import type { PointManifest, PointStats, ServerRepo } from '../repo/server.js';
+import { forEachLimit, type PointManifest, type PointStats, type ServerRepo } from '../repo/server.js';
 import { encodeTree, nameFields, type TreeNode } from '../repo/tree.js';
 import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
@@ -29,6 +29,8 @@ export interface BackupOptions {
 export interface BackupResult { pointId: string; manifest: PointManifest; skipped: Skipped[] }
 
 const READ_SIZE = 4 * 1024 * 1024;
+/** Files read at once within one folder. */
+const FILES_IN_FLIGHT = 4;
 
 /** Checks the cache location has free space for at least 10% of the data set. */
 export async function checkCacheSpace(cacheDir: string, dataBytes: number): Promise<void> {
@@ -149,6 +151,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       const key = `${e.st.dev}:${e.st.ino}`;
       node.hardlink = key;
       if (hardlinks.has(key)) { filesDone++; stats.filesUnchanged++; return node; } // content stored once, with the first link
+      hardlinks.add(key);
     }
     const sparse = e.st.blocks * 512n < e.st.size;
     const cached = cache.get(e.path);
@@ -172,12 +175,17 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       }
       try {
         const handle = fh;
+        // One read ahead: the disk works while the previous block is chunked and hashed.
         const reads = (async function* () {
+          let position = 0;
+          const readAt = (pos: number) => handle.read(Buffer.allocUnsafe(READ_SIZE), 0, READ_SIZE, pos);
+          let next = readAt(position);
           for (;;) {
-            const buf = Buffer.allocUnsafe(READ_SIZE);
-            const { bytesRead } = await handle.read(buf, 0, READ_SIZE, null);
+            const { bytesRead, buffer } = await next;
             if (bytesRead === 0) return;
-            yield buf.subarray(0, bytesRead);
+            position += bytesRead;
+            next = readAt(position);
+            yield buffer.subarray(0, bytesRead);
           }
         })();
         node.content = await contentOf(reads, shown);
@@ -199,7 +207,6 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       if (cached) stats.filesChanged++; else stats.filesNew++;
       cache.put(e.path, { dev: String(e.st.dev), ino: String(e.st.ino), size: node.size, mtimeNs: e.st.mtimeNs.toString(), ctimeNs: e.st.ctimeNs.toString(), content: node.content, sparse });
     }
-    if (node.hardlink) hardlinks.add(node.hardlink);
     filesDone++;
     if (unchanged) bytesDone += node.size; // read files were counted chunk by chunk
     progress(shown);
@@ -228,13 +235,14 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     return node;
   }
 
+  // Files of a folder are backed up a few at a time (small files are latency-bound); sub-folders one
+  // after another, so memory stays bounded by the depth of the tree.
   async function saveDir(children: ScanEntry[]): Promise<string> {
-    const nodes: TreeNode[] = [];
-    for (const c of children) {
-      const n = await saveEntry(c, c.name);
-      if (n) nodes.push(n);
-    }
-    return (await saver.save('tree', encodeTree(nodes))).toString('hex');
+    const nodes: (TreeNode | undefined)[] = new Array(children.length);
+    const files = children.map((c, i) => ({ c, i })).filter(({ c }) => c.kind !== 'dir');
+    await forEachLimit(files, FILES_IN_FLIGHT, async ({ c, i }) => { nodes[i] = await saveEntry(c, c.name); });
+    for (let i = 0; i < children.length; i++) if (children[i]!.kind === 'dir') nodes[i] = await saveEntry(children[i]!, children[i]!.name);
+    return (await saver.save('tree', encodeTree(nodes.filter((n): n is TreeNode => n !== undefined)))).toString('hex');
   }
 
   let complete = false;

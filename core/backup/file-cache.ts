@@ -19,6 +19,7 @@ export class FileCache {
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       this.db = new DatabaseSync(path);
+      this.db.exec('PRAGMA busy_timeout = 10000');
       this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
         CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, dev TEXT, ino TEXT, size INTEGER, mtime_ns TEXT, ctime_ns TEXT, content TEXT, sparse INTEGER) WITHOUT ROWID;`);
     } catch (err) {

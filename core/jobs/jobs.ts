@@ -26,7 +26,9 @@ function open(): DatabaseSync {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     db = new DatabaseSync(join(dir, 'jobs.db'));
-    db.exec(`PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;
+    // Several engine processes share the history: wait for each other's writes instead of failing.
+    db.exec('PRAGMA busy_timeout = 10000');
+    db.exec(`PRAGMA journal_mode = WAL;
       CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, operation TEXT, status TEXT, vault TEXT, server_id TEXT, start_time TEXT, end_time TEXT,
         pid INTEGER, hostname TEXT, stats TEXT, errors TEXT, warnings INTEGER);
       CREATE INDEX IF NOT EXISTS jobs_start ON jobs(start_time);`);
