@@ -9,9 +9,24 @@
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
     FunctionsToExport    = @(
+        'Add-AzBackupVaultCertificate'
         'Get-AzBackupEngine'
+        'Get-AzBackupJob'
+        'Get-AzBackupServer'
+        'Get-AzBackupVaultCertificate'
+        'Get-AzRecoverableItem'
+        'Get-AzRecoveryPoint'
         'New-AzBackupCertificate'
+        'New-AzBackupVault'
+        'Register-AzBackupServer'
+        'Remove-AzBackupUnusedData'
+        'Remove-AzRecoveryPoint'
+        'Set-AzBackupPassphrase'
+        'Start-AzBackup'
+        'Start-AzRecovery'
+        'Stop-AzBackupJob'
         'Test-AzBackupCertificate'
+        'Test-AzBackupVault'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

@@ -58,3 +58,112 @@ function New-FakeEngine {
     chmod +x $path
     $path
 }
+
+# ---- Vaults, servers and backups -------------------------------------------------------------------
+# The engine keeps registrations and the job history in $env:AZBACKUP_HOME: every test file works in
+# its own temp home and puts the previous environment back in AfterAll.
+
+function Save-AzBackupTestEnvironment {
+    $saved = @{}
+    foreach ($name in 'AZBACKUP_HOME', 'AZBACKUP_TEST_KDF', 'AZBACKUP_PASSPHRASE', 'AZBACKUP_CACHE') {
+        $saved[$name] = [System.Environment]::GetEnvironmentVariable($name)
+    }
+    # Tests start from a known state: fast key derivation, no passphrase from the environment.
+    $env:AZBACKUP_TEST_KDF = 'fast'
+    $env:AZBACKUP_PASSPHRASE = $null
+    $env:AZBACKUP_CACHE = $null
+    $saved
+}
+
+function Restore-AzBackupTestEnvironment([hashtable]$Saved) {
+    foreach ($name in $Saved.Keys) { [System.Environment]::SetEnvironmentVariable($name, $Saved[$name]) }
+}
+
+function New-TestHome {
+    <# Makes a new, empty AzBackup home under -Root, makes it the current one ($env:AZBACKUP_HOME) and returns its path. #>
+    param([Parameter(Mandatory)][string]$Root)
+    $path = Join-Path $Root ('home-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    $null = New-Item -ItemType Directory -Path $path -Force
+    $env:AZBACKUP_HOME = $path
+    $path
+}
+
+function New-TestBackupServer {
+    <#
+        In -Root: a new AzBackup home (made current), a vault (unless -Vault names an existing one), a
+        certificate uploaded to it, and this "machine" registered with a passphrase. Returns everything a
+        test needs: paths, the SecureStrings and the passphrase text, the registration.
+    #>
+    param(
+        [Parameter(Mandatory)][string]$Root,
+        [string]$Vault,
+        [string]$HostName = 'pester-srv'
+    )
+    $homePath = New-TestHome -Root $Root
+    if (-not $Vault) { $Vault = (New-AzBackupVault -Path (Join-Path $Root ('vault-' + [guid]::NewGuid().ToString('N').Substring(0, 8))) -ErrorAction Stop).Vault }
+    $pfxPassword = New-TestSecureString
+    $passphraseText = 'Pester passphrase ' + [guid]::NewGuid().ToString('N').Substring(0, 12)
+    $passphrase = New-TestSecureString $passphraseText
+    $certDir = Join-Path $Root ('certs-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    $null = New-Item -ItemType Directory -Path $certDir
+    $certificate = New-AzBackupCertificate -Subject "CN=$HostName" -OutputDirectory $certDir -PfxPassword $pfxPassword -ErrorAction Stop
+    $null = $certificate | Add-AzBackupVaultCertificate -Vault $Vault -ErrorAction Stop
+    $registration = Register-AzBackupServer -Vault $Vault -Certificate $certificate.PrivateKeyPath -CertificatePassword $pfxPassword `
+        -Passphrase $passphrase -HostName $HostName -WarningAction SilentlyContinue -ErrorAction Stop
+    [pscustomobject]@{
+        Root           = $Root
+        Home           = $homePath
+        Vault          = $Vault
+        Certificate    = $certificate
+        PfxPassword    = $pfxPassword
+        Passphrase     = $passphrase
+        PassphraseText = $passphraseText
+        Registration   = $registration
+        ServerId       = $registration.ServerId
+        HostName       = $HostName
+    }
+}
+
+function New-TestDataTree {
+    <#
+        A folder of files to back up: text, random binary (larger than one chunk), an empty file, names with
+        spaces and non-ASCII letters, and a nested folder. Trees made with different -Seed values share no
+        file content (except the empty file). Returns its full path.
+    #>
+    param([Parameter(Mandatory)][string]$Path, [int]$Seed = 1)
+    $null = New-Item -ItemType Directory -Path (Join-Path $Path 'sub/deeper') -Force
+    Set-Content -LiteralPath (Join-Path $Path 'a.txt') -Value "alpha $Seed" -NoNewline
+    Set-Content -LiteralPath (Join-Path $Path 'with space.txt') -Value "spaces $Seed"
+    Set-Content -LiteralPath (Join-Path $Path 'ünïcødé.txt') -Value "unicode $Seed"
+    $null = New-Item -ItemType File -Path (Join-Path $Path 'empty.dat') -Force
+    $bytes = [byte[]]::new(1500000)
+    [System.Random]::new($Seed).NextBytes($bytes)
+    [System.IO.File]::WriteAllBytes((Join-Path $Path 'sub/b.bin'), $bytes)
+    Set-Content -LiteralPath (Join-Path $Path 'sub/deeper/c.txt') -Value ((1..2000 | ForEach-Object { "line $_ of tree $Seed" }) -join "`n")
+    (Get-Item -LiteralPath $Path).FullName
+}
+
+function Get-TestTreeHash {
+    <# One line "relative/path SHA256" per file under -Path, sorted: equal strings mean identical trees. #>
+    param([Parameter(Mandatory)][string]$Path)
+    $base = (Get-Item -LiteralPath $Path).FullName.TrimEnd('/')
+    (Get-ChildItem -LiteralPath $base -Recurse -File -Force | Sort-Object FullName | ForEach-Object {
+        '{0} {1}' -f $_.FullName.Substring($base.Length), (Get-FileHash -LiteralPath $_.FullName -Algorithm SHA256).Hash
+    }) -join "`n"
+}
+
+function Get-TestPackFile {
+    <# The pack files of a server in a folder vault (servers/<id>/packs/xx/<id>), largest first. #>
+    param([Parameter(Mandatory)][string]$Vault, [Parameter(Mandatory)][string]$ServerId)
+    $packs = Join-Path $Vault "servers/$ServerId/packs"
+    if (-not (Test-Path -LiteralPath $packs)) { return }
+    Get-ChildItem -LiteralPath $packs -Recurse -File | Sort-Object Length -Descending
+}
+
+function Invoke-TestByteFlip {
+    <# Inverts one byte of a file in place (silent damage on the storage). #>
+    param([Parameter(Mandatory)][string]$Path, [int]$Offset = 200)
+    $bytes = [System.IO.File]::ReadAllBytes($Path)
+    $bytes[$Offset] = $bytes[$Offset] -bxor 0xFF
+    [System.IO.File]::WriteAllBytes($Path, $bytes)
+}

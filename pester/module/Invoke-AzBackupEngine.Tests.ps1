@@ -113,3 +113,86 @@ exec '$((Get-AzBackupEngine).Path)' "`$@"
         Get-Content -LiteralPath $log -Raw | Should -BeLike '*rpc*'
     }
 }
+
+Describe 'Streaming a command''s output to the engine (-FromCommand)' {
+    BeforeAll {
+        function script:New-StreamEngine {
+            <# A fake engine that saves the request line and the data after it, with a warning between. #>
+            param([Parameter(Mandatory)][string]$Directory)
+            $version = '{"type":"result","kind":"Version","data":{"engineVersion":"0.0.0-fake","protocolVersion":1,"nodeVersion":"v24.0.0","platform":"fake"}}'
+            $result = '{"type":"result","kind":"RecoveryPoint","data":{"pointId":"fake"}}'
+            $path = Join-Path $Directory ('stream-engine-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+            Set-Content -LiteralPath $path -Value @"
+#!/bin/sh
+if [ "`$1" = "--version" ]; then echo '$version'; exit 0; fi
+IFS= read -r request
+printf '%s' "`$request" > '$Directory/request.json'
+echo '{"type":"warning","code":"AZB_TEST_EARLY","message":"request read"}'
+cat > '$Directory/data.bin'
+echo finished > '$Directory/finished'
+echo '$result'
+"@
+            chmod +x $path
+            $path
+        }
+        $script:streamDir = Join-Path $dir 'stream'
+        $null = New-Item -ItemType Directory -Path $streamDir -Force
+        $script:payload = Join-Path $streamDir 'payload.bin'
+        $bytes = [byte[]]::new(3000000)
+        [System.Random]::new(7).NextBytes($bytes)
+        [System.IO.File]::WriteAllBytes($payload, $bytes)
+    }
+    BeforeEach {
+        Remove-Item -Path (Join-Path $streamDir '*') -Exclude 'payload.bin', 'stream-engine-*' -Force -ErrorAction SilentlyContinue
+    }
+    AfterEach { $env:AZBACKUP_ENGINE = $script:savedEngine }
+
+    It 'sends the request as the first line, then the command''s stdout byte for byte' {
+        $env:AZBACKUP_ENGINE = New-StreamEngine -Directory $streamDir
+        $out = Start-AzBackup -FromCommand 'cat' -ArgumentList $payload -StreamName 'payload.bin' -Passphrase (New-TestSecureString 'stream passphrase 123') -WarningAction SilentlyContinue
+        $out.PointId | Should -Be 'fake'
+        $request = Get-Content -LiteralPath (Join-Path $streamDir 'request.json') -Raw | ConvertFrom-Json
+        $request.command | Should -Be 'backup'
+        $request.args.stdinName | Should -Be 'payload.bin'
+        $request.args.PSObject.Properties.Name | Should -Not -Contain 'paths'
+        $request.secrets.passphrase | Should -Be 'stream passphrase 123'
+        (Get-FileHash -LiteralPath (Join-Path $streamDir 'data.bin')).Hash | Should -Be (Get-FileHash -LiteralPath $payload).Hash
+    }
+
+    It 'keeps passing on engine events while the command is still writing' {
+        $env:AZBACKUP_ENGINE = New-StreamEngine -Directory $streamDir
+        $events = Start-AzBackup -FromCommand 'sh' -ArgumentList '-c', 'echo start; sleep 2; echo end' -StreamName 'slow.txt' -Passphrase (New-TestSecureString 'stream passphrase 123') 3>&1 |
+            ForEach-Object { [pscustomobject]@{ At = [datetime]::UtcNow; Record = $_ } }
+        $warning = $events | Where-Object { $_.Record -is [System.Management.Automation.WarningRecord] }
+        $result = $events | Where-Object { $_.Record.PSObject.TypeNames -contains 'AzBackup.RecoveryPoint' }
+        $warning.Record.Message | Should -Be 'request read'
+        ($result.At - $warning.At).TotalSeconds | Should -BeGreaterThan 1.5
+        Get-Content -LiteralPath (Join-Path $streamDir 'data.bin') -Raw | Should -Be "start`nend`n"
+    }
+
+    It 'kills the engine before it sees the end of the data when the command fails' {
+        $env:AZBACKUP_ENGINE = New-StreamEngine -Directory $streamDir
+        $out = Start-AzBackup -FromCommand 'sh' -ArgumentList '-c', "cat '$payload'; exit 7" -StreamName 'x.bin' -Passphrase (New-TestSecureString 'stream passphrase 123') `
+            -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'AZB_SOURCE_COMMAND_FAILED,Start-AzBackup'
+        $errs[0].Exception.Message | Should -BeLike '*exit code 7*'
+        $errs[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+        Join-Path $streamDir 'finished' | Should -Not -Exist
+    }
+
+    It 'stops the command when the engine ends first, and reports the engine''s error' {
+        # This engine reads the request line only, refuses, and exits with the data unread.
+        $refusing = New-StreamEngine -Directory $streamDir
+        (Get-Content -LiteralPath $refusing -Raw) -replace '(?s)echo .\{"type":"warning".*$', (
+            "echo '{`"type`":`"error`",`"code`":`"AZB_TEST_REFUSED`",`"category`":`"InvalidOperation`",`"message`":`"Refused before reading.`",`"exitCode`":1}'`nexit 1`n") |
+            Set-Content -LiteralPath $refusing -NoNewline
+        $env:AZBACKUP_ENGINE = $refusing
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        $err = { Start-AzBackup -FromCommand 'sleep' -ArgumentList '30' -StreamName 'x.bin' -Passphrase (New-TestSecureString 'stream passphrase 123') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_TEST_REFUSED,Start-AzBackup' -PassThru
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 15
+        Get-Process -Name 'sleep' -ErrorAction SilentlyContinue | Where-Object { $_.Parent.Id -eq $PID } | Should -BeNullOrEmpty
+    }
+}

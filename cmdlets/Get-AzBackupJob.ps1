@@ -1,0 +1,51 @@
+function Get-AzBackupJob {
+    <#
+    .SYNOPSIS
+        Shows the backup, restore, check and prune jobs of this machine, newest first.
+    .DESCRIPTION
+        Every backup, restore, check and prune runs as a job recorded on this machine (in the AzBackup
+        home): its operation, status, start and end time, statistics and errors. Status is InProgress,
+        Completed, CompletedWithWarnings, Failed or Cancelled. A job whose engine process ended without
+        finishing it is reported as Failed (AZB_JOB_ABANDONED).
+    .PARAMETER Previous
+        Only the given number of most recent jobs (after -Status filtering).
+    .PARAMETER Status
+        Only jobs with this status: InProgress, Completed, CompletedWithWarnings, Failed or Cancelled.
+    .PARAMETER JobId
+        Only the job with this ID. Binds by property name.
+    .EXAMPLE
+        Get-AzBackupJob -Previous 5
+
+        The five most recent jobs.
+    .EXAMPLE
+        Get-AzBackupJob -Status Failed | Select-Object JobId, Operation, StartTime, Errors
+
+        Lists failed jobs with their errors.
+    .EXAMPLE
+        Get-AzBackupJob -Status InProgress | Stop-AzBackupJob
+
+        Stops every running job.
+    .OUTPUTS
+        AzBackup.Job
+    #>
+    [CmdletBinding()]
+    [OutputType('AzBackup.Job')]
+    param(
+        [ValidateRange(1, [int]::MaxValue)]
+        [int]$Previous,
+
+        [ValidateSet('InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled')]
+        [string]$Status,
+
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()]
+        [string]$JobId
+    )
+    process {
+        $arguments = @{}
+        if ($PSBoundParameters.ContainsKey('Previous')) { $arguments.previous = $Previous }
+        if ($Status) { $arguments.status = $Status }
+        if ($JobId) { $arguments.jobId = $JobId }
+        Invoke-AzBackupEngine -Command 'jobs' -Arguments $arguments -Caller $PSCmdlet -Output Items
+    }
+}

@@ -1,0 +1,71 @@
+function Get-AzRecoveryPoint {
+    <#
+    .SYNOPSIS
+        Lists the recovery points of a server, oldest first.
+    .DESCRIPTION
+        Returns one object per recovery point: its ID, server, time, the sources it holds, its tags and
+        the statistics of the backup that made it. The points are read from the vault and opened with
+        the server's passphrase. Pipe them to Get-AzRecoverableItem to browse their contents, or to
+        Start-AzRecovery to restore them.
+    .PARAMETER Vault
+        Vault location. Default: the vault this server is registered with (when it is registered with
+        exactly one).
+    .PARAMETER Server
+        Server whose points to list: its ID, an ID prefix of at least 8 characters, or its host name.
+        Default: this server. Another server's points need that server's passphrase.
+    .PARAMETER Path
+        Only points whose backed-up sources contain this path (a file or folder of the server; a relative
+        path is resolved against the current location).
+    .PARAMETER After
+        Only points made at or after this time.
+    .PARAMETER Before
+        Only points made at or before this time.
+    .PARAMETER Tag
+        Only points with this tag.
+    .PARAMETER Passphrase
+        The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .EXAMPLE
+        Get-AzRecoveryPoint -Passphrase $passphrase
+
+        Lists every recovery point of this server.
+    .EXAMPLE
+        Get-AzRecoveryPoint -After (Get-Date).AddDays(-7) -Tag nightly | Select-Object -Last 1
+
+        The newest nightly recovery point of the past week.
+    .EXAMPLE
+        Get-AzRecoveryPoint -Vault /mnt/backup/vault -Server srv02 -Passphrase $srv02Passphrase -Path /srv/data
+
+        Lists the points of another server that hold /srv/data.
+    .OUTPUTS
+        AzBackup.RecoveryPoint
+    #>
+    [CmdletBinding()]
+    [OutputType('AzBackup.RecoveryPoint')]
+    param(
+        [ValidateNotNullOrEmpty()]
+        [string]$Vault,
+
+        [Alias('ServerId')]
+        [ValidateNotNullOrEmpty()]
+        [string]$Server,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$Path,
+
+        [datetime]$After,
+
+        [datetime]$Before,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$Tag,
+
+        [securestring]$Passphrase
+    )
+    $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
+    if ($Path) { $arguments.path = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path) }
+    if ($PSBoundParameters.ContainsKey('After')) { $arguments.after = $After.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
+    if ($PSBoundParameters.ContainsKey('Before')) { $arguments.before = $Before.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
+    if ($Tag) { $arguments.tag = $Tag }
+    $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+    Invoke-AzBackupEngine -Command 'points' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items
+}

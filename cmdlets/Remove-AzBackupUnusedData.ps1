@@ -1,0 +1,50 @@
+function Remove-AzBackupUnusedData {
+    <#
+    .SYNOPSIS
+        Deletes the data in the vault that no recovery point of the server needs any more.
+    .DESCRIPTION
+        After recovery points are removed (Remove-AzRecoveryPoint), their data stays in the vault, since
+        it may be shared with other points. This cmdlet finds the packs (the files that hold the data)
+        that no remaining recovery point uses and deletes them, together with packs left by interrupted
+        backups; a pack that still holds any data a point needs is kept whole. It takes an exclusive
+        lock: no backup or restore of the server can run meanwhile. Runs as a job (see Get-AzBackupJob).
+        Asks for confirmation unless -Confirm:$false.
+    .PARAMETER Vault
+        Vault location. Default: the vault this server is registered with (when it is registered with
+        exactly one).
+    .PARAMETER Server
+        Server whose unused data to delete: its ID, an ID prefix of at least 8 characters, or its host
+        name. Default: this server.
+    .PARAMETER Passphrase
+        The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .EXAMPLE
+        Remove-AzBackupUnusedData -Confirm:$false
+
+        Frees the space of this server's removed recovery points and shows what was deleted.
+    .EXAMPLE
+        Remove-AzBackupUnusedData -Vault /mnt/backup/vault -Server srv02 -Passphrase $srv02Passphrase
+
+        Deletes the unused data of server srv02, after confirmation.
+    .OUTPUTS
+        AzBackup.PruneResult
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [OutputType('AzBackup.PruneResult')]
+    param(
+        [ValidateNotNullOrEmpty()]
+        [string]$Vault,
+
+        [Alias('ServerId')]
+        [ValidateNotNullOrEmpty()]
+        [string]$Server,
+
+        [securestring]$Passphrase
+    )
+    $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
+    $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+    $who = if ($Server) { "server $Server" } else { 'this server' }
+    $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
+    if ($PSCmdlet.ShouldProcess("$who$where", 'Delete the data no recovery point needs')) {
+        Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+    }
+}

@@ -1,0 +1,120 @@
+function Start-AzBackup {
+    <#
+    .SYNOPSIS
+        Backs up files and folders, or the output of a command, into a new recovery point.
+    .DESCRIPTION
+        Reads the given files and folders, splits them into content-defined chunks, and stores only the
+        chunks the vault does not have yet: compressed, then encrypted with this server's passphrase.
+        Files unchanged since the last backup are recognised from the cache and not read again. The new
+        recovery point records every file, folder and symbolic link with its metadata, and is signed
+        with this server's certificate key. The backup runs as a job (see Get-AzBackupJob).
+
+        With -FromCommand, the standard output of a native command (a database dump, an archive) is
+        backed up as one file named -StreamName, without a temporary file. If the command ends with a
+        non-zero exit code, the backup is stopped, no recovery point is written, and an error
+        AZB_SOURCE_COMMAND_FAILED names the command and its exit code. The command's error output is
+        shown with -Verbose.
+
+        Files that cannot be read are skipped with a warning; the job then ends CompletedWithWarnings.
+    .PARAMETER Path
+        Files and folders to back up. Relative paths are resolved against the current location.
+        Accepts pipeline input (strings, or FullName from Get-ChildItem); all of it goes into one
+        recovery point.
+    .PARAMETER Exclude
+        Globs of paths or names to leave out, e.g. '*.tmp' or '/srv/data/cache'.
+    .PARAMETER Tag
+        Tags for the recovery point (letters, digits and . _ : -, up to 64 characters each), to find it
+        later with Get-AzRecoveryPoint -Tag.
+    .PARAMETER FromCommand
+        Native command (a program on the PATH, or the path of an executable) whose standard output is
+        backed up as one file.
+    .PARAMETER ArgumentList
+        Arguments of -FromCommand, passed as they are (no shell is involved).
+    .PARAMETER StreamName
+        File name of the backed-up output in the recovery point, e.g. 'mydb.sql'.
+    .PARAMETER Vault
+        Vault location. Default: the vault this server is registered with (when it is registered with
+        exactly one).
+    .PARAMETER Passphrase
+        This server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .PARAMETER CacheDirectory
+        Cache location. Default: $env:AZBACKUP_CACHE, else the cache folder in the AzBackup home.
+    .EXAMPLE
+        Start-AzBackup -Path /srv/data, /etc -Exclude '*.tmp' -Passphrase $passphrase
+
+        Backs up two folders, leaving out temporary files, and shows the new recovery point.
+    .EXAMPLE
+        Start-AzBackup -FromCommand pg_dump -ArgumentList 'mydb' -StreamName mydb.sql -Tag nightly
+
+        Backs up a database dump straight from pg_dump's output, with the passphrase from
+        $env:AZBACKUP_PASSPHRASE.
+    .EXAMPLE
+        Get-ChildItem /srv/www -Directory | Start-AzBackup -Tag web -WhatIf
+
+        Shows which folders would be backed up, without backing up anything.
+    .OUTPUTS
+        AzBackup.RecoveryPoint
+    #>
+    [CmdletBinding(SupportsShouldProcess, DefaultParameterSetName = 'Path')]
+    [OutputType('AzBackup.RecoveryPoint')]
+    param(
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
+        [Alias('FullName')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Path,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Exclude,
+
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Tag,
+
+        [Parameter(Mandatory, ParameterSetName = 'Command')]
+        [ValidateNotNullOrEmpty()]
+        [string]$FromCommand,
+
+        [Parameter(ParameterSetName = 'Command')]
+        [AllowEmptyCollection()]
+        [string[]]$ArgumentList = @(),
+
+        [Parameter(Mandatory, ParameterSetName = 'Command')]
+        [ValidateNotNullOrEmpty()]
+        [string]$StreamName,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$Vault,
+
+        [securestring]$Passphrase,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$CacheDirectory
+    )
+    begin {
+        $paths = [System.Collections.Generic.List[string]]::new()
+    }
+    process {
+        foreach ($item in $Path) { $paths.Add($PSCmdlet.GetUnresolvedProviderPathFromPSPath($item)) }
+    }
+    end {
+        $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -CacheDirectory $CacheDirectory
+        if ($Tag) { $arguments.tags = @($Tag) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $target = if ($arguments.vault) { $arguments.vault } else { 'the vault this server is registered with' }
+        if ($PSCmdlet.ParameterSetName -eq 'Command') {
+            $arguments.stdinName = $StreamName
+            $commandLine = (@($FromCommand) + $ArgumentList) -join ' '
+            if ($PSCmdlet.ShouldProcess($target, "Back up the output of '$commandLine' as $StreamName")) {
+                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result `
+                    -InputCommand $FromCommand -InputArgumentList $ArgumentList
+            }
+        } else {
+            if ($paths.Count -eq 0) { return }
+            $arguments.paths = @($paths)
+            if ($Exclude) { $arguments.exclude = @($Exclude) }
+            if ($PSCmdlet.ShouldProcess($target, "Back up $($paths -join ', ')")) {
+                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+function Start-AzRecovery {
+    <#
+    .SYNOPSIS
+        Restores a recovery point, or items of it, to their original location or to another folder.
+    .DESCRIPTION
+        Restores files, folders and symbolic links with their contents, permissions and times. Every
+        chunk is decrypted and authenticated before it is written; a file whose data is damaged is not
+        restored and gives a warning.
+
+        Items piped from Get-AzRecoverableItem are collected, and each recovery point is restored with
+        one engine call once the pipeline ends. Without -Item (e.g. when recovery points are piped in
+        from Get-AzRecoveryPoint) the whole point is restored. An item inside another item that is
+        restored too is restored once, with its folder.
+
+        With -Target, items are restored below that folder under their full original path (for example
+        /srv/data/a.txt goes to <Target>/srv/data/a.txt). Without it they go back to where they were.
+        The restore runs as a job (see Get-AzBackupJob).
+    .PARAMETER PointId
+        Recovery point: its ID, a unique prefix of at least 6 hex digits, or 'latest'. Binds by property
+        name from Get-AzRecoveryPoint and Get-AzRecoverableItem.
+    .PARAMETER Item
+        Paths inside the recovery point to restore, as in the Path of Get-AzRecoverableItem's output
+        (binds by property name). Default: everything in the point.
+    .PARAMETER Target
+        Folder to restore into; created if needed. Default: the original location.
+    .PARAMETER Conflict
+        What to do when an item to restore already exists: CreateCopy (default; restore as "name (1).ext"),
+        Overwrite, or Skip.
+    .PARAMETER Vault
+        Vault location. Default: the vault this server is registered with (when it is registered with
+        exactly one). Binds by property name.
+    .PARAMETER Server
+        Server that made the point: its ID, an ID prefix of at least 8 characters, or its host name.
+        Default: this server. Binds by property name (ServerId).
+    .PARAMETER Passphrase
+        The passphrase of the server that made the point. If omitted, $env:AZBACKUP_PASSPHRASE is used
+        when set.
+    .EXAMPLE
+        Get-AzRecoveryPoint | Select-Object -Last 1 | Get-AzRecoverableItem -Path /srv/data -Filter '*.docx' | Start-AzRecovery -Target /tmp/restore
+
+        Restores the Word documents of the newest point into /tmp/restore.
+    .EXAMPLE
+        Start-AzRecovery -PointId latest -Conflict Overwrite -Confirm:$false
+
+        Puts everything in the newest point back where it was, replacing existing files.
+    .EXAMPLE
+        Start-AzRecovery -PointId 3fa9c1 -Item /etc/nginx -Target /tmp/nginx-restore -WhatIf
+
+        Shows what would be restored, without writing anything.
+    .OUTPUTS
+        AzBackup.RestoreResult
+    #>
+    [CmdletBinding(SupportsShouldProcess)]
+    [OutputType('AzBackup.RestoreResult')]
+    param(
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()]
+        [string]$PointId,
+
+        [Parameter(Position = 1, ValueFromPipelineByPropertyName)]
+        [Alias('Path')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$Item,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$Target,
+
+        [ValidateSet('Overwrite', 'Skip', 'CreateCopy')]
+        [string]$Conflict,
+
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()]
+        [string]$Vault,
+
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [Alias('ServerId')]
+        [ValidateNotNullOrEmpty()]
+        [string]$Server,
+
+        [securestring]$Passphrase
+    )
+    begin {
+        # One restore per recovery point (and vault and server), in the order the points first came.
+        $restores = [System.Collections.Specialized.OrderedDictionary]::new()
+    }
+    process {
+        $key = "$PointId|$Vault|$Server"
+        if (-not $restores.Contains($key)) {
+            $restores[$key] = [pscustomobject]@{ PointId = $PointId; Vault = $Vault; Server = $Server; Whole = $false; Items = [System.Collections.Generic.List[string]]::new() }
+        }
+        $restore = $restores[$key]
+        if ($Item) { foreach ($path in $Item) { $restore.Items.Add($path) } } else { $restore.Whole = $true }
+    }
+    end {
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        foreach ($restore in $restores.Values) {
+            $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $restore.Vault -Server $restore.Server
+            $arguments.point = $restore.PointId
+            if ($Target) { $arguments.target = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Target) }
+            if ($Conflict) { $arguments.conflict = $Conflict }
+            $what = 'everything'
+            if (-not $restore.Whole) {
+                # Each item once; an item inside a folder that is restored too comes with that folder.
+                $unique = [System.Collections.Generic.List[string]]::new()
+                $seen = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::Ordinal)
+                foreach ($path in $restore.Items) {
+                    $path = if ($path.Length -gt 1) { $path.TrimEnd('/') } else { $path }
+                    if ($seen.Add($path)) { $unique.Add($path) }
+                }
+                $items = @(foreach ($candidate in $unique) {
+                        $parent = $candidate
+                        $covered = $false
+                        while (-not $covered -and ($cut = $parent.LastIndexOf('/')) -gt 0) {
+                            $parent = $parent.Substring(0, $cut)
+                            $covered = $seen.Contains($parent)
+                        }
+                        if (-not $covered) { $candidate }
+                    })
+                $arguments.items = $items
+                $what = if ($items.Count -eq 1) { $items[0] } else { "$($items.Count) items" }
+            }
+            $where = if ($Target) { "to $($arguments.target)" } else { 'to the original location' }
+            if ($PSCmdlet.ShouldProcess("recovery point $($restore.PointId)", "Restore $what $where")) {
+                Invoke-AzBackupEngine -Command 'restore' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+            }
+        }
+    }
+}

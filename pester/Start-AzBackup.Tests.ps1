@@ -1,0 +1,195 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'helpers/TestHelpers.ps1')
+    Import-AzBackupTestModule
+    $script:savedEnv = Save-AzBackupTestEnvironment
+    $script:root = New-TestDirectory
+    $script:srv = New-TestBackupServer -Root $root -HostName 'backup-srv'
+    $script:data = New-TestDataTree -Path (Join-Path $root 'data')
+    $script:pp = $srv.Passphrase
+
+    function script:Get-PointCount { @(Get-AzRecoveryPoint -Passphrase $pp -ErrorAction Stop).Count }
+}
+AfterAll {
+    Restore-AzBackupTestEnvironment $script:savedEnv
+    Remove-Item -LiteralPath $script:root -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Start-AzBackup of files and folders' {
+    BeforeEach { $env:AZBACKUP_HOME = $srv.Home; $env:AZBACKUP_PASSPHRASE = $null }
+
+    It 'backs up a folder into a new typed AzBackup.RecoveryPoint' {
+        $point = Start-AzBackup -Path $data -Passphrase $pp -Tag 'first', 'pester'
+        $point.PSObject.TypeNames[0] | Should -Be 'AzBackup.RecoveryPoint'
+        $point.PointId | Should -Match '^[0-9a-f]{64}$'
+        $point.ServerId | Should -Be $srv.ServerId
+        $point.Hostname | Should -Be 'backup-srv'
+        $point.Time | Should -BeOfType [datetime]
+        $point.Sources | Should -Be @($data)
+        $point.Tags | Should -Be @('first', 'pester')
+        $point.FilesNew | Should -Be 6
+        $point.Dirs | Should -Be 3
+        $point.BytesRead | Should -Be ((Get-ChildItem -LiteralPath $data -Recurse -File | Measure-Object Length -Sum).Sum)
+        $point.BytesAdded | Should -BeGreaterThan 0
+        $point.Vault | Should -Be $srv.Vault
+        (Get-AzRecoveryPoint -Passphrase $pp).PointId | Should -Contain $point.PointId
+    }
+
+    It 'reads only what changed on the next backup' {
+        Set-Content -LiteralPath (Join-Path $data 'a.txt') -Value 'alpha changed' -NoNewline
+        $point = Start-AzBackup -Path $data -Passphrase $pp
+        $point.FilesChanged | Should -Be 1
+        $point.FilesUnchanged | Should -Be 5
+        $point.FilesNew | Should -Be 0
+        $point.BytesAdded | Should -BeLessThan 100000
+    }
+
+    It 'leaves out what -Exclude names' {
+        $point = Start-AzBackup -Path $data -Exclude '*.bin', 'deeper' -Passphrase $pp
+        $names = (Get-AzRecoverableItem -PointId $point.PointId -Recurse -Passphrase $pp).Name
+        $names | Should -Contain 'a.txt'
+        $names | Should -Not -Contain 'b.bin'
+        $names | Should -Not -Contain 'deeper'
+        $names | Should -Not -Contain 'c.txt'
+    }
+
+    It 'resolves relative paths and takes several paths from the pipeline into one point' {
+        Push-Location $data
+        try {
+            $point = Get-ChildItem -LiteralPath $data -Filter '*.txt' | Start-AzBackup -Passphrase $pp
+            $relative = Start-AzBackup -Path 'sub' -Passphrase $pp
+        } finally { Pop-Location }
+        @($point).Count | Should -Be 1
+        ($point.Sources | Sort-Object) | Should -Be (Get-ChildItem -LiteralPath $data -Filter '*.txt' | ForEach-Object FullName | Sort-Object)
+        $relative.Sources | Should -Be @(Join-Path $data 'sub')
+    }
+
+    It 'uses $env:AZBACKUP_PASSPHRASE when -Passphrase is not given' {
+        $before = Get-PointCount
+        $env:AZBACKUP_PASSPHRASE = $srv.PassphraseText
+        try { $point = Start-AzBackup -Path $data } finally { $env:AZBACKUP_PASSPHRASE = $null }
+        $point.PointId | Should -Match '^[0-9a-f]{64}$'
+        Get-PointCount | Should -Be ($before + 1)
+    }
+
+    It 'writes no recovery point with -WhatIf' {
+        $before = Get-PointCount
+        Start-AzBackup -Path $data -Passphrase $pp -WhatIf | Should -BeNullOrEmpty
+        Get-PointCount | Should -Be $before
+    }
+
+    It 'records the backup as a Completed job' {
+        $point = Start-AzBackup -Path $data -Passphrase $pp
+        $job = Get-AzBackupJob -Previous 1
+        $job.Operation | Should -Be 'Backup'
+        $job.Status | Should -Be 'Completed'
+        $job.Stats.pointId | Should -Be $point.PointId
+    }
+
+    It 'refuses <Case> with <Code> and writes no recovery point' -ForEach @(
+        @{ Case = 'a wrong passphrase'; Code = 'AZB_PASSPHRASE_WRONG'; Change = { @{ Passphrase = (New-TestSecureString 'this is not the passphrase') } } }
+        @{ Case = 'no passphrase'; Code = 'AZB_PASSPHRASE_REQUIRED'; Change = { @{ Passphrase = $null } } }
+        @{ Case = 'a missing source'; Code = 'AZB_SOURCE_NOT_FOUND'; Change = { @{ Path = @($data, (Join-Path $root 'no-such-folder')) } } }
+        @{ Case = 'a tag with a space'; Code = 'AZB_ARGS_INVALID'; Change = { @{ Tag = 'not valid' } } }
+    ) {
+        $before = Get-PointCount
+        $params = @{ Path = $data; Passphrase = $pp; ErrorAction = 'Stop' }
+        $extra = & $Change
+        foreach ($key in $extra.Keys) { if ($null -eq $extra[$key]) { $params.Remove($key) } else { $params[$key] = $extra[$key] } }
+        $err = { Start-AzBackup @params } | Should -Throw -ErrorId "$Code,Start-AzBackup" -PassThru
+        $err.ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+        Get-PointCount | Should -Be $before
+    }
+
+    It 'refuses to back up on a machine that is not registered with the vault' {
+        $null = New-TestHome -Root $root
+        $err = { Start-AzBackup -Vault $srv.Vault -Path $data -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_SERVER_NOT_REGISTERED,Start-AzBackup' -PassThru
+        $err.TargetObject | Should -Be $srv.Vault
+    }
+
+    It 'refuses <Case> with <Code>' -ForEach @(
+        @{ Case = 'a missing vault'; Code = 'AZB_VAULT_NOT_FOUND'; Folder = 'missing-vault' }
+        @{ Case = 'a folder that is not a vault'; Code = 'AZB_VAULT_NOT_A_VAULT'; Folder = 'data' }
+    ) {
+        { Start-AzBackup -Vault (Join-Path $root $Folder) -Path $data -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId "$Code,Start-AzBackup"
+    }
+}
+
+Describe 'Start-AzBackup -FromCommand' {
+    BeforeEach { $env:AZBACKUP_HOME = $srv.Home; $env:AZBACKUP_PASSPHRASE = $null }
+
+    It 'backs up the output of a native command as one file, restored byte for byte' {
+        $point = Start-AzBackup -FromCommand 'seq' -ArgumentList '1', '100000' -StreamName 'nums.txt' -Passphrase $pp -Tag 'stream'
+        $point.PSObject.TypeNames[0] | Should -Be 'AzBackup.RecoveryPoint'
+        $point.Sources | Should -Be @('nums.txt')
+        $point.FilesNew | Should -Be 1
+        $expected = Join-Path $root 'nums-expected.txt'
+        seq 1 100000 | Set-Content -LiteralPath $expected
+        $point.BytesRead | Should -Be (Get-Item -LiteralPath $expected).Length
+        $item = Get-AzRecoverableItem -PointId $point.PointId -Passphrase $pp
+        $item.Path | Should -Be 'nums.txt'
+        $item.Size | Should -Be (Get-Item -LiteralPath $expected).Length
+        $target = Join-Path $root 'restore-nums'
+        $null = $point | Start-AzRecovery -Target $target -Passphrase $pp
+        (Get-FileHash -LiteralPath (Join-Path $target 'nums.txt')).Hash | Should -Be (Get-FileHash -LiteralPath $expected).Hash
+    }
+
+    It 'passes binary output through untouched' {
+        $binary = Join-Path $data 'sub/b.bin'
+        $point = Start-AzBackup -FromCommand 'cat' -ArgumentList $binary -StreamName 'copy.bin' -Passphrase $pp
+        $target = Join-Path $root 'restore-bin'
+        $null = Start-AzRecovery -PointId $point.PointId -Target $target -Passphrase $pp
+        (Get-FileHash -LiteralPath (Join-Path $target 'copy.bin')).Hash | Should -Be (Get-FileHash -LiteralPath $binary).Hash
+    }
+
+    It 'stops the backup, writes no recovery point and names the command when it fails' {
+        $before = Get-PointCount
+        $Error.Clear()
+        $out = Start-AzBackup -FromCommand 'sh' -ArgumentList '-c', 'seq 1 200000; echo "dump failed: disk gone" >&2; exit 3' -StreamName 'broken.txt' `
+            -Passphrase $pp -ErrorVariable errs -ErrorAction SilentlyContinue -Verbose 4>&1
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'AZB_SOURCE_COMMAND_FAILED,Start-AzBackup'
+        $errs[0].Exception.Message | Should -BeLike "*'sh -c*exit code 3*no recovery point*"
+        $errs[0].TargetObject | Should -BeLike 'sh -c *'
+        # The command's stderr is verbose output, never an error record.
+        ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Contain 'sh: dump failed: disk gone'
+        $out | Where-Object { $_.PSObject.TypeNames -contains 'AzBackup.RecoveryPoint' } | Should -BeNullOrEmpty
+        $Error.Count | Should -Be 1
+        Get-PointCount | Should -Be $before
+        (Get-AzRecoverableItem -PointId latest -Passphrase $pp -ErrorAction SilentlyContinue).Path | Should -Not -Contain 'broken.txt'
+    }
+
+    It 'fails the same way when the command fails before writing anything' {
+        $before = Get-PointCount
+        { Start-AzBackup -FromCommand 'false' -StreamName 'nothing.txt' -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_SOURCE_COMMAND_FAILED,Start-AzBackup'
+        Get-PointCount | Should -Be $before
+    }
+
+    It 'says when the command does not exist' {
+        $err = { Start-AzBackup -FromCommand 'no-such-command-azb' -StreamName 'x.txt' -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_SOURCE_COMMAND_NOT_FOUND,Start-AzBackup' -PassThru
+        $err.TargetObject | Should -Be 'no-such-command-azb'
+    }
+
+    It 'reports the engine''s error and stops the command when the engine refuses (wrong passphrase)' {
+        $before = Get-PointCount
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        $err = { Start-AzBackup -FromCommand 'seq' -ArgumentList '1', '20000000' -StreamName 'big.txt' -Passphrase (New-TestSecureString 'wrong passphrase, long enough') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_PASSPHRASE_WRONG,Start-AzBackup' -PassThru
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 20
+        Get-PointCount | Should -Be $before
+    }
+
+    It 'refuses a stream name that is not a plain file name' {
+        { Start-AzBackup -FromCommand 'seq' -ArgumentList '1', '10' -StreamName 'a/b.txt' -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_ARGS_INVALID,Start-AzBackup'
+    }
+
+    It 'writes no recovery point with -WhatIf' {
+        $before = Get-PointCount
+        Start-AzBackup -FromCommand 'seq' -ArgumentList '1', '10' -StreamName 'w.txt' -Passphrase $pp -WhatIf | Should -BeNullOrEmpty
+        Get-PointCount | Should -Be $before
+    }
+}

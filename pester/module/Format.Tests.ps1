@@ -1,0 +1,50 @@
+# The table and list views of module/AzBackup.Format.ps1xml: every view is used, fits 80 columns, and
+# shows its values (too wide fixed widths make PowerShell print rows without values).
+BeforeDiscovery {
+    $script:samples = @(
+        @{ Kind = 'Vault'; Shape = 'List'; Shown = 'VaultId'; Data = @{ vaultId = '0f67f40bc1d35cd17cb81c0e3e11a589'; vault = '/mnt/backup/vault'; formatVersion = 1; created = [datetime]::UtcNow } }
+        @{ Kind = 'VaultCertificate'; Shape = 'Table'; Shown = 'E4BA2FD4099BCB4BCD671FAA0BEAD53D5DA226E6'; Data = @{ thumbprint = 'E4BA2FD4099BCB4BCD671FAA0BEAD53D5DA226E6'; subject = 'CN=srv01, O=Contoso'; notBefore = [datetime]::UtcNow; notAfter = [datetime]::UtcNow.AddDays(365); keySize = 2048; vault = '/v'; uploaded = $true } }
+        @{ Kind = 'Server'; Shape = 'Table'; Shown = '6e5f97dae9c4'; Data = @{ serverId = '6e5f97dae9c4d460c58c9b2b140f8cb689f9f530237c05d92623ecc0030c7d16'; hostname = 'srv01'; created = [datetime]::UtcNow; certificate = 'E4BA2FD4099BCB4BCD671FAA0BEAD53D5DA226E6'; proofValid = $true; thisServer = $true; vault = '/v' } }
+        @{ Kind = 'RecoveryPoint'; Shape = 'Table'; Shown = 'fe48b0c78099 '; Data = @{ pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; serverId = '6e5f97dae9c4d460c58c9b2b140f8cb689f9f530237c05d92623ecc0030c7d16'; hostname = 'srv01'; time = [datetime]::UtcNow; sources = @('/srv/data', '/etc'); tags = @(); filesNew = 1234; filesChanged = 0; filesUnchanged = 0; filesSkipped = 0; dirs = 3; bytesRead = 1; bytesAdded = 123456789; bytesStored = 1; blobsAdded = 1; durationMs = 1; vault = '/v' } }
+        @{ Kind = 'RecoverableItem'; Shape = 'Table'; Shown = '/srv/data/reports/2024/q1.docx'; Data = @{ pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; serverId = 'x'; vault = '/v'; path = '/srv/data/reports/2024/q1.docx'; name = 'q1.docx'; type = 'file'; size = 48213; mode = 420; modified = [datetime]::UtcNow } }
+        @{ Kind = 'RestoreResult'; Shape = 'List'; Shown = '/tmp/restore'; Data = @{ files = 3; dirs = 1; symlinks = 0; bytes = 10; skipped = 0; copies = 0; durationMs = 5; pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; target = '/tmp/restore'; vault = '/v' } }
+        @{ Kind = 'CheckProblem'; Shape = 'Table'; Shown = 'packs/f7/f7265dc8f26d'; Data = @{ object = 'servers/6e5f97dae9c4d460c58c9b2b140f8cb689f9f530237c05d92623ecc0030c7d16/packs/f7/f7265dc8f26db4761518e1fcf213ddad52512c669c0265528528df11ed7a5bc8'; problem = '1 blob(s) fail authentication'; affectedPoints = @('a', 'b'); affectedFiles = @('/srv/data/a.txt') } }
+        @{ Kind = 'CheckResult'; Shape = 'List'; Shown = 'Problems'; Data = @{ serverId = '6e5f97dae9c4d460c58c9b2b140f8cb689f9f530237c05d92623ecc0030c7d16'; indexFiles = 1; packs = 2; points = 3; trees = 4; blobsReferenced = 5; packsRead = 2; bytesRead = 6; problems = 0; readDataPercent = 100; vault = '/v' } }
+        @{ Kind = 'PruneResult'; Shape = 'List'; Shown = 'BytesFreed'; Data = @{ points = 1; packsKept = 1; packsDeleted = 2; bytesFreed = 3; indexFilesDeleted = 1; dryRun = $false; vault = '/v' } }
+        @{ Kind = 'Job'; Shape = 'Table'; Shown = '20261125T111708-b0d073a8 Backup    CompletedWithWarnings'; Data = @{ jobId = '20261125T111708-b0d073a8'; operation = 'Backup'; status = 'CompletedWithWarnings'; vault = '/v'; serverId = ''; startTime = [datetime]::UtcNow; endTime = [datetime]::UtcNow; pid = 1; hostname = 'h'; stats = @{}; errors = @(); warnings = 0 } }
+        @{ Kind = 'RemovedRecoveryPoint'; Shape = 'Table'; Shown = 'fe48b0c78099 '; Data = @{ pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; time = [datetime]::UtcNow; hostname = 'srv01'; vault = '/mnt/backup/vault' } }
+    )
+}
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot '../../module/AzBackup.psd1') -Force
+    $script:convert = & (Get-Module AzBackup) { Get-Command ConvertTo-AzBackupObject }
+}
+
+Describe 'View of AzBackup.<Kind>' -ForEach $samples {
+    BeforeAll {
+        $script:object = & $convert -Kind $Kind -Data ([pscustomobject]$Data)
+        $script:text = $object | Out-String -Width 80
+        $script:lines = @($text -split "`r?`n" | Where-Object { $_.Trim() })
+    }
+
+    It 'is defined as a <Shape> view' {
+        $format = Get-FormatData -TypeName "AzBackup.$Kind"
+        $format | Should -Not -BeNullOrEmpty
+        $format.FormatViewDefinition[0].Control.GetType().Name | Should -Be "${Shape}Control"
+    }
+
+    It 'fits 80 columns and shows the values' {
+        $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
+        $text | Should -BeLike "*$Shown*"
+        if ($Shape -eq 'Table') { $lines.Count | Should -Be 3 } # header, dashes, one row with values
+    }
+}
+
+Describe 'RecoveryPoint view details' {
+    It 'shows the first 12 characters of the point ID, the local time and the sources' {
+        $time = [datetime]::new(2026, 1, 2, 3, 4, 5, [System.DateTimeKind]::Utc)
+        $point = & (Get-Module AzBackup) { ConvertTo-AzBackupObject -Kind RecoveryPoint -Data ([pscustomobject]@{ pointId = 'abcdef0123456789'; time = $args[0]; hostname = 'h'; sources = @('/a', '/b'); filesNew = 1; bytesAdded = 2 }) } $time
+        $row = ($point | Out-String -Width 80) -split "`r?`n" | Where-Object { $_ -like 'abcdef012345 *' }
+        $row | Should -BeLike "abcdef012345 $($time.ToLocalTime().ToString('yyyy-MM-dd HH:mm'))*/a, /b*"
+    }
+}
