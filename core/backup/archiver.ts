@@ -177,8 +177,13 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         const handle = fh;
         // One read ahead: the disk works while the previous block is chunked and hashed.
         const reads = (async function* () {
+          // Two buffers, used in turn: the chunker copies what it is given, so a buffer is free again
+          // by the time the read after next needs it (fresh 4 MiB buffers per read kept the GC busy).
+          const size = Math.min(READ_SIZE, Math.max(64 * 1024, Number(e.st.size) + 1));
+          const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+          let turn = 0;
           let position = 0;
-          const readAt = (pos: number) => handle.read(Buffer.allocUnsafe(READ_SIZE), 0, READ_SIZE, pos);
+          const readAt = (pos: number) => handle.read(buffers[turn++ % 2]!, 0, size, pos);
           let next = readAt(position);
           for (;;) {
             const { bytesRead, buffer } = await next;
