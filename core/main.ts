@@ -2,7 +2,11 @@
 import { main } from './cli/app.js';
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+    // An unread stdin (an idle producer piped in) would keep the process alive after the work is done.
+    process.stdin.destroy();
+  },
   (err: unknown) => {
     // Last line of defence: never a raw stack on stdout, one parseable line instead.
     process.stderr.write(`azbackup: internal error: ${err instanceof Error ? err.message : String(err)}\n`);

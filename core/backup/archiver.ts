@@ -80,6 +80,21 @@ export async function indexOrphanPacks(repo: ServerRepo, sink: EventSink): Promi
   return packs.length;
 }
 
+/** Ends a source when the signal fires, even while it waits for data (a stream producer may be idle). */
+async function* abortable(source: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new AzbError('AZB_CANCELLED', 'The backup was cancelled; no recovery point was written.', { hint: 'Run the backup again when ready.' }));
+    if (signal.aborted) fail(); else signal.addEventListener('abort', fail, { once: true });
+  });
+  aborted.catch(() => undefined);
+  for (;;) {
+    const next = await Promise.race([it.next(), aborted]);
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
 function checkCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new AzbError('AZB_CANCELLED', 'The backup was cancelled; no recovery point was written. Data already uploaded is reused by the next backup.', { hint: 'Run the backup again when ready.' });
 }
@@ -255,7 +270,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     const rootNodes: TreeNode[] = [];
     if (opts.stdin) {
       const now = BigInt(Date.now()) * 1_000_000n;
-      const content = await contentOf(opts.stdin.stream, opts.stdin.name);
+      const content = await contentOf(abortable(opts.stdin.stream, signal), opts.stdin.name);
       const size = content.length === 0 ? 0 : stats.bytesRead;
       rootNodes.push({ name: opts.stdin.name, type: 'file', mode: 0o600, mtimeNs: now.toString(), size, content, ...(process.platform !== 'win32' ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } : {}) });
       stats.filesNew++;

@@ -16,9 +16,13 @@ export const vaultCreateCommand: Command<{ vault: string }> = {
   async run(ctx, args) {
     const location = /^[a-z][a-z0-9+.-]*:\/\//i.test(args.vault) ? args.vault : resolve(args.vault);
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
-      const { mkdir } = await import('node:fs/promises');
+      const { mkdir, readdir } = await import('node:fs/promises');
       try { await mkdir(location, { recursive: true }); } catch (err) {
         throw new AzbError('AZB_VAULT_ACCESS_DENIED', `Cannot create the vault folder ${location}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { target: location, hint: 'Give a folder this account can create.' });
+      }
+      const entries: string[] = await readdir(location).catch(() => [] as string[]);
+      if (entries.length > 0 && !entries.includes('vault.json')) {
+        throw new AzbError('AZB_VAULT_FOLDER_NOT_EMPTY', `${location} is not empty; a vault needs a folder of its own.`, { target: location, hint: 'Give an empty or new folder.' });
       }
     }
     const vault = await createVault(await openStore(location));

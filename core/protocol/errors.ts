@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   AZB_VAULT_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_VAULT_NOT_A_VAULT: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_VAULT_EXISTS: { category: 'ResourceExists', exit: ExitCode.Failed },
+  AZB_VAULT_FOLDER_NOT_EMPTY: { category: 'ResourceExists', exit: ExitCode.Failed },
   AZB_VAULT_VERSION_UNSUPPORTED: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_VAULT_LOCATION_UNSUPPORTED: { category: 'NotImplemented', exit: ExitCode.BadRequest },
   AZB_VAULT_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },

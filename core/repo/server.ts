@@ -64,8 +64,9 @@ export function serverPrefix(serverId: string): string {
   return `servers/${serverId}/`;
 }
 
-function registrationMessage(vaultId: string, serverId: string, challenge: string): Buffer {
-  return Buffer.from(`azbackup-register-v1\n${vaultId}\n${serverId}\n${challenge}`, 'utf8');
+/** The bytes a registration proof signs: everything in server.json except the signature itself. */
+function registrationMessage(vaultId: string, r: Pick<ServerRecord, 'serverId' | 'hostname' | 'created' | 'certificate'>, challenge: string): Buffer {
+  return Buffer.from(`azbackup-register-v1\n${vaultId}\n${r.serverId}\n${r.hostname}\n${r.created}\n${r.certificate}\n${challenge}`, 'utf8');
 }
 
 /** Throws unless the passphrase is long enough for a new key. */
@@ -127,9 +128,10 @@ export async function registerServer(vault: Vault, o: { hostname: string; thumbp
   const keyFile = await createKeyFile(masterKey, o.passphrase, serverId, o.hostname);
   const config: ServerConfig = { version: 1, serverId, chunker: { algorithm: 'fastcdc-v1', ...DEFAULT_CHUNKER_PARAMS }, compression: 'zstd' };
   const challenge = randomBytes(32).toString('base64');
+  const unsigned = { serverId, hostname: o.hostname, created: new Date().toISOString(), certificate: o.thumbprint };
   const record: ServerRecord = {
-    serverId, hostname: o.hostname, created: new Date().toISOString(), certificate: o.thumbprint,
-    proof: { challenge, signature: signWith(o.privateKey, registrationMessage(vault.manifest.vaultId, serverId, challenge)) },
+    ...unsigned,
+    proof: { challenge, signature: signWith(o.privateKey, registrationMessage(vault.manifest.vaultId, unsigned, challenge)) },
   };
   try {
     await vault.store.put(`${prefix}keys/${randomBytes(16).toString('hex')}`, Buffer.from(JSON.stringify(keyFile, null, 2)));
@@ -145,7 +147,7 @@ export async function registerServer(vault: Vault, o: { hostname: string; thumbp
 export async function verifyRegistration(vault: Vault, record: ServerRecord): Promise<boolean> {
   const cert = await getCertificate(vault, record.certificate);
   if (!cert) return false;
-  return createVerify('sha256').update(registrationMessage(vault.manifest.vaultId, record.serverId, record.proof.challenge)).verify(cert.publicKey, record.proof.signature, 'base64');
+  return createVerify('sha256').update(registrationMessage(vault.manifest.vaultId, record, record.proof.challenge)).verify(cert.publicKey, record.proof.signature, 'base64');
 }
 
 /** Opens a server namespace with its passphrase. */

@@ -227,7 +227,14 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
       selected.push({ node: root, components: splitPointPath(displayNameOf(root)) });
     }
   } else {
-    for (const item of items) selected.push(await resolveItem(repo, opts.point, item));
+    // An item inside another selected item (or given twice) would be restored twice: keep the outermost.
+    const parts = [...new Set(items.map((i) => splitPointPath(i).map((c) => c.toString('hex')).join('/')))].sort();
+    const outer = parts.filter((p, i) => !parts.slice(0, i).some((q) => p.startsWith(q + '/')));
+    const keep = items.filter((i, n) => {
+      const key = splitPointPath(i).map((c) => c.toString('hex')).join('/');
+      return outer.includes(key) && items.findIndex((j) => splitPointPath(j).map((c) => c.toString('hex')).join('/') === key) === n;
+    });
+    for (const item of keep) selected.push(await resolveItem(repo, opts.point, item));
   }
 
   for (const { node, components } of selected) {

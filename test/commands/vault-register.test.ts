@@ -25,7 +25,10 @@ describe('vault and registration', () => {
     expect(onlyError(await az(['vault', 'certs', '--vault', join(root, 'plain')])).code).toBe('AZB_VAULT_NOT_A_VAULT');
     expect(onlyError(await az(['vault', 'certs', '--vault', join(root, 'missing')])).code).toBe('AZB_VAULT_NOT_FOUND');
     expect(onlyError(await az(['vault', 'certs'])).code).toBe('AZB_VAULT_REQUIRED');
-    writeFileSync(join(vault, 'vault.json.bak'), 'x');
+    mkdirSync(join(root, 'busy'));
+    writeFileSync(join(root, 'busy', 'other.txt'), 'x');
+    expect(onlyError(await az(['vault', 'create', join(root, 'busy')])).code).toBe('AZB_VAULT_FOLDER_NOT_EMPTY');
+    expect(existsSync(join(root, 'busy', 'vault.json'))).toBe(false);
     const future = join(root, 'future');
     mkdirSync(future);
     writeFileSync(join(future, 'vault.json'), JSON.stringify({ format: 'azbackup-vault', version: 9, vaultId: 'ab'.repeat(16), created: '' }));
@@ -95,6 +98,12 @@ describe('vault and registration', () => {
     const servers = (await fx.az(['servers'])).events.filter((e) => e.type === 'item');
     expect(servers).toHaveLength(1);
     expect((servers[0] as unknown as { data: Record<string, unknown> }).data).toMatchObject({ hostname: 'srv01', proofValid: true, thisServer: true });
+    // Every field of the server record is covered by the registration proof.
+    const recordFile = listTree(fx.vault).map((l) => l.split(':')[0]!).find((n) => n.endsWith('server.json'))!;
+    const record = JSON.parse(readFileSync(join(fx.vault, recordFile), 'utf8'));
+    writeFileSync(join(fx.vault, recordFile), JSON.stringify({ ...record, hostname: 'impostor' }));
+    const after = (await fx.az(['servers'])).events.filter((e) => e.type === 'item');
+    expect((after[0] as unknown as { data: Record<string, unknown> }).data).toMatchObject({ hostname: 'impostor', proofValid: false });
   });
 
   it('changes the passphrase: the old one stops working, data stays readable', async () => {

@@ -27,6 +27,26 @@ describe('jobs', () => {
     expect(onlyError(await fx.az(['job', 'stop', 'no-such-job'])).code).toBe('AZB_JOB_NOT_FOUND');
   });
 
+  it('stops a stdin backup that is waiting for data', async () => {
+    const fx = await registeredServer();
+    const child = spawn(ENGINE_PATH, ['backup', '--stdin', '--stdin-name', 'idle.sql', '--json'], { env: { ...process.env, ...fx.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.write('some data, then the producer goes quiet\n');
+    const ended = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    let jobId: string | undefined;
+    for (let i = 0; i < 300 && !jobId; i++) {
+      const running = (await fx.az(['jobs', '--status', 'InProgress'])).events.filter((e) => e.type === 'item');
+      jobId = (running[0] as unknown as { data: { jobId: string } } | undefined)?.data.jobId;
+      if (!jobId) await new Promise((r) => setTimeout(r, 20));
+    }
+    const started = Date.now();
+    const stop = await fx.az(['job', 'stop', jobId!]);
+    expect(resultOf(stop, 'Job')).toMatchObject({ status: 'Cancelled' });
+    expect(await ended).toBe(5);
+    expect(Date.now() - started).toBeLessThan(20_000); // not bound to the producer; the limit only guards against hanging
+    child.stdin.destroy();
+    expect(listTree(fx.vault).filter((l) => l.includes('/points/'))).toEqual([]);
+  }, 60_000);
+
   it('stops a running backup: the job ends Cancelled, no recovery point, the next backup works', async () => {
     const fx = await registeredServer();
     const src = join(fx.root, 'src');

@@ -36,6 +36,14 @@ describe('restore', () => {
     expect(existsSync(join(target, src, 'notes.md'))).toBe(false);
   });
 
+  it('restores an item once even when it is also inside another selected item', async () => {
+    const { fx, src } = await withData();
+    const target = join(fx.root, 'overlap');
+    const r = await fx.az(['restore', 'latest', join(src, 'reports'), join(src, 'reports', '2026', 'q1.txt'), join(src, 'reports'), '--target', target]);
+    expect(resultOf(r, 'RestoreResult')).toMatchObject({ files: 2, copies: 0 });
+    expect(readdirSync(join(target, src, 'reports', '2026')).sort()).toEqual(['q1.txt', 'q2.txt']);
+  });
+
   it('restores to the original location with CreateCopy (default), Skip and Overwrite', async () => {
     const { fx, src } = await withData();
     const q1 = join(src, 'reports', '2026', 'q1.txt');
