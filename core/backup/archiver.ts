@@ -190,6 +190,21 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       }
       try {
         const handle = fh;
+        if (node.size < params.minSize) {
+          // Small file: one chunk, read in one go into a buffer one byte larger than the file (to see
+          // growth) — no chunker, no second read, no extra stat: small files are all overhead otherwise.
+          const buf = Buffer.allocUnsafe(node.size + 1);
+          let n = 0;
+          for (;;) {
+            const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+            if (bytesRead === 0 || (n += bytesRead) === buf.length) break;
+          }
+          if (n !== node.size) sink.warning('AZB_FILE_CHANGED', `${shown} changed size while it was read; the recovery point holds what was read.`, shown);
+          const data = buf.subarray(0, Math.min(n, node.size));
+          node.content = data.length === 0 ? [] : [(await saver.save('data', data)).toString('hex')];
+          stats.bytesRead += data.length;
+          bytesDone += data.length;
+        } else {
         // One read ahead: the disk works while the previous block is chunked and hashed.
         const reads = (async function* () {
           // Two buffers, used in turn: the chunker copies what it is given, so a buffer is free again
@@ -212,6 +227,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         const after = await handle.stat({ bigint: true });
         if (after.mtimeNs !== e.st.mtimeNs || after.size !== e.st.size) {
           sink.warning('AZB_FILE_CHANGED', `${shown} changed while it was read; the recovery point may hold a mix of old and new content.`, shown);
+        }
         }
       } catch (err) {
         if (err instanceof AzbError) throw err;

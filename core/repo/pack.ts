@@ -30,9 +30,10 @@ export interface FinishedPack { id: string; data: Buffer; blobs: PackedBlob[] }
 /** Compresses with zstd when that makes the chunk smaller; a sample decides for large chunks so incompressible data costs little. */
 export function encodeBlobBody(chunk: Uint8Array, level = 3): { flag: number; body: Uint8Array } {
   if (chunk.length < 64) return { flag: FLAG_RAW, body: chunk };
-  const params = { params: { [zc.ZSTD_c_compressionLevel]: level } };
+  // pledgedSrcSize lets zstd size its window and tables to the input: small blobs get small contexts.
+  const params = { chunkSize: Math.max(16 * 1024, chunk.length), pledgedSrcSize: chunk.length, params: { [zc.ZSTD_c_compressionLevel]: level } };
   if (chunk.length > SAMPLE * 2) {
-    const sample = zstdCompressSync(chunk.subarray(0, SAMPLE), params);
+    const sample = zstdCompressSync(chunk.subarray(0, SAMPLE), { chunkSize: SAMPLE * 2, pledgedSrcSize: SAMPLE, params: params.params });
     if (sample.length > SAMPLE * 0.97) return { flag: FLAG_RAW, body: chunk };
   }
   const z = zstdCompressSync(chunk, params);
@@ -43,7 +44,8 @@ const zstdCompressAsync = promisify(zstdCompress) as (data: Uint8Array, options:
 
 /** encodeBlobBody on the libuv thread pool, so compression runs beside chunking and hashing. */
 export async function encodeBlobBodyAsync(chunk: Uint8Array, level = 3): Promise<{ flag: number; body: Uint8Array }> {
-  if (chunk.length < 64) return { flag: FLAG_RAW, body: chunk };
+  // Below 64 KiB a trip to the thread pool costs more than compressing here.
+  if (chunk.length < 64 * 1024) return encodeBlobBody(chunk, level);
   // One output buffer of the input's size instead of many 16 KiB pieces (the default): far less garbage.
   const params = { chunkSize: Math.max(64 * 1024, chunk.length), pledgedSrcSize: chunk.length, params: { [zc.ZSTD_c_compressionLevel]: level } };
   if (chunk.length > SAMPLE * 2) {
