@@ -100,24 +100,9 @@ function Start-AzRecovery {
             if ($Conflict) { $arguments.conflict = $Conflict }
             $what = 'everything'
             if (-not $restore.Whole) {
-                # Each item once; an item inside a folder that is restored too comes with that folder.
-                $unique = [System.Collections.Generic.List[string]]::new()
-                $seen = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::Ordinal)
-                foreach ($path in $restore.Items) {
-                    $path = if ($path.Length -gt 1) { $path.TrimEnd('/') } else { $path }
-                    if ($seen.Add($path)) { $unique.Add($path) }
-                }
-                $items = @(foreach ($candidate in $unique) {
-                        $parent = $candidate
-                        $covered = $false
-                        while (-not $covered -and ($cut = $parent.LastIndexOf('/')) -gt 0) {
-                            $parent = $parent.Substring(0, $cut)
-                            $covered = $seen.Contains($parent)
-                        }
-                        if (-not $covered) { $candidate }
-                    })
-                $arguments.items = $items
-                $what = if ($items.Count -eq 1) { $items[0] } else { "$($items.Count) items" }
+                # The engine restores an item once even when it lies inside another selected item.
+                $arguments.items = @($restore.Items)
+                $what = if ($restore.Items.Count -eq 1) { $restore.Items[0] } else { "$($restore.Items.Count) items" }
             }
             $where = if ($Target) { "to $($arguments.target)" } else { 'to the original location' }
             if ($PSCmdlet.ShouldProcess("recovery point $($restore.PointId)", "Restore $what $where")) {

@@ -5,7 +5,7 @@ import { runBackup } from '../backup/archiver.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import { acquireLock } from '../repo/locks.js';
 import type { Command } from './command.js';
-import { asJob, openServerFor, serverCacheDir, signingKeyFor, type VaultArgs } from './context.js';
+import { asJob, openServerFor, serverCacheDir, signingKeyFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { pointData } from './points.js';
 
 export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string }
@@ -13,7 +13,7 @@ export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: stri
 export const backupCommand: Command<BackupArgs> = {
   name: 'backup',
   argsSchema: 'azbackup:args.backup',
-  secrets: ['passphrase'],
+  secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const paths = (args.paths ?? []).map((p) => (isAbsolute(p) ? p : resolve(p)));
     if (args.stdinName === undefined && paths.length === 0) throw new AzbError('AZB_ARGS_INVALID', 'Nothing to back up: give one or more paths, or a stream name for stdin.', { target: 'paths', hint: 'Example: azbackup backup /srv/data' });

@@ -3,12 +3,12 @@ import { acquireLock } from '../repo/locks.js';
 import { runCheck } from '../check/checker.js';
 import { ExitCode } from '../protocol/errors.js';
 import type { Command } from './command.js';
-import { asJob, openServerFor, type VaultArgs } from './context.js';
+import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 
 export const checkCommand: Command<VaultArgs & { readDataPercent?: number }> = {
   name: 'check',
   argsSchema: 'azbackup:args.check',
-  secrets: ['passphrase'],
+  secrets: ['passphrase', ...STORAGE_SECRETS],
   human: {
     item: (_k, d) => `DAMAGED ${String(d['object'])}: ${String(d['problem'])}${(d['affectedPoints'] as string[]).length ? `\n  affects points: ${(d['affectedPoints'] as string[]).map((p) => p.slice(0, 12)).join(', ')}` : ''}${(d['affectedFiles'] as string[]).length ? `\n  affects files: ${(d['affectedFiles'] as string[]).join(', ')}` : ''}`,
     result: (_k, d) => (Number(d['problems']) === 0 ? `No problems found (${d['points']} recovery points, ${d['packs']} packs, ${d['packsRead']} packs read).` : `${d['problems']} problem(s) found.`),

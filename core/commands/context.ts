@@ -13,11 +13,66 @@ import type { CommandContext } from './command.js';
 /** Args every vault command accepts. */
 export interface VaultArgs { vault?: string; server?: string; cacheDir?: string }
 
-/** Opens the object store at a vault location (a folder path; Azure URLs come with the Azure backend). */
-export async function openStore(location: string): Promise<ObjectStore> {
+/** Names of the secrets that carry storage credentials (rpc `secrets`; CLI: environment variables). */
+export const STORAGE_SECRETS = ['storageConnectionString', 'storageKey', 'storageSas'] as const;
+
+const STORAGE_ENV: Record<(typeof STORAGE_SECRETS)[number], string> = {
+  storageConnectionString: 'AZBACKUP_STORAGE_CONNECTION_STRING',
+  storageKey: 'AZBACKUP_STORAGE_KEY',
+  storageSas: 'AZBACKUP_STORAGE_SAS',
+};
+
+/** True for an Azure Blob container URL (https, or http for the Azurite emulator). */
+export function isAzureLocation(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+/** A location safe to show: no query string (a SAS token) and no user:password. */
+export function shownLocation(location: string): string {
+  return location.replace(/\?.*$/, '').replace(/\/\/[^/@]*@/, '//');
+}
+
+// The Azure credential from the request's secrets, else the environment; never from an argument.
+function azureCredential(location: string, secrets: Readonly<Record<string, string>>) {
+  const pick = (name: (typeof STORAGE_SECRETS)[number]) => secrets[name] ?? process.env[STORAGE_ENV[name]] ?? undefined;
+  const conn = pick('storageConnectionString');
+  if (conn) return { kind: 'connectionString' as const, value: conn };
+  const sas = pick('storageSas');
+  if (sas) return { kind: 'sas' as const, sasUrl: sas };
+  const key = pick('storageKey');
+  if (key) {
+    const url = new URL(location);
+    const host = url.hostname.split('.');
+    const account = host.length > 1 && host[1] === 'blob' ? host[0]! : url.pathname.split('/').filter(Boolean)[0] ?? '';
+    return { kind: 'sharedKey' as const, account, key };
+  }
+  throw new AzbError('AZB_STORAGE_CREDENTIAL_REQUIRED', `No credential for the Azure vault at ${shownLocation(location)}.`, {
+    target: shownLocation(location),
+    hint: 'Give a connection string, account key or SAS: AZBACKUP_STORAGE_CONNECTION_STRING, AZBACKUP_STORAGE_KEY or AZBACKUP_STORAGE_SAS (CLI), or -StorageCredential (PowerShell).',
+  });
+}
+
+/** Opens the object store at a vault location: a folder path, or an Azure Blob container URL. */
+export async function openStore(location: string, secrets: Readonly<Record<string, string>> = {}, o: { create?: boolean } = {}): Promise<ObjectStore> {
+  if (isAzureLocation(location)) {
+    if (/\?/.test(location)) {
+      throw new AzbError('AZB_ARGS_INVALID', 'The vault URL carries a query string; a SAS token must not be given as an argument.', {
+        target: shownLocation(location), hint: 'Give the container URL alone and the SAS in AZBACKUP_STORAGE_SAS (CLI) or -StorageCredential (PowerShell).',
+      });
+    }
+    const credential = azureCredential(location, secrets);
+    const azure = await import('../storage/azure.js'); // loaded only for Azure vaults: it is large
+    try {
+      return await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential });
+    } catch (err) {
+      if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });
+      if (isStorageError(err, 'denied')) throw new AzbError('AZB_VAULT_ACCESS_DENIED', err.message, { target: shownLocation(location), hint: 'Check the credential: key, SAS (permissions, expiry) or connection string.' });
+      throw err;
+    }
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
-    throw new AzbError('AZB_VAULT_LOCATION_UNSUPPORTED', `Vault location '${location.replace(/\?.*$/, '?…')}' is not a folder; Azure Blob vaults are not available in this engine yet.`, {
-      target: location.replace(/\?.*$/, ''), hint: 'Use a local or mounted folder as the vault.',
+    throw new AzbError('AZB_VAULT_LOCATION_UNSUPPORTED', `Vault location '${shownLocation(location)}' is neither a folder nor an Azure Blob container URL.`, {
+      target: shownLocation(location), hint: 'Use a folder path, or https://<account>.blob.core.windows.net/<container>.',
     });
   }
   const path = isAbsolute(location) ? location : resolve(location);
@@ -44,8 +99,8 @@ export async function vaultLocation(args: VaultArgs): Promise<string> {
 }
 
 /** Opens the vault named by the args. */
-export async function openVaultFor(args: VaultArgs): Promise<Vault> {
-  return openVault(await openStore(await vaultLocation(args)));
+export async function openVaultFor(args: VaultArgs, secrets: Readonly<Record<string, string>> = {}): Promise<Vault> {
+  return openVault(await openStore(await vaultLocation(args), secrets));
 }
 
 /** This machine's registration with a vault, or AZB_SERVER_NOT_REGISTERED. */
@@ -71,7 +126,7 @@ export async function serverIdFor(vault: Vault, server: string | undefined): Pro
 
 /** Opens a server namespace with the passphrase from the request's secrets. */
 export async function openServerFor(ctx: CommandContext, args: VaultArgs): Promise<{ vault: Vault; repo: ServerRepo }> {
-  const vault = await openVaultFor(args);
+  const vault = await openVaultFor(args, ctx.secrets);
   const serverId = await serverIdFor(vault, args.server);
   const repo = await openServer(vault, serverId, ctx.secrets['passphrase']);
   return { vault, repo };

@@ -5,7 +5,7 @@ import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
 import { decodeTree, displayName, type TreeNode } from '../repo/tree.js';
 import { resolveItem, splitPointPath } from '../restore/restorer.js';
 import type { Command } from './command.js';
-import { openServerFor, type VaultArgs } from './context.js';
+import { openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 
 /** The flat form of a recovery point in events (binds by name to the next cmdlet). */
 export function pointData(vault: string, p: RecoveryPoint): Record<string, unknown> {
@@ -40,7 +40,7 @@ export interface PointsArgs extends VaultArgs { path?: string; after?: string; b
 export const pointsCommand: Command<PointsArgs> = {
   name: 'points',
   argsSchema: 'azbackup:args.points',
-  secrets: ['passphrase'],
+  secrets: ['passphrase', ...STORAGE_SECRETS],
   human: { item: (_k, d) => `${String(d['pointId']).slice(0, 12)}  ${String(d['time'])}  ${String(d['hostname']).padEnd(16)} ${(d['sources'] as string[]).join(', ')}` },
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);
@@ -74,7 +74,7 @@ function itemData(vault: string, point: RecoveryPoint, path: string, n: TreeNode
 export const lsCommand: Command<LsArgs> = {
   name: 'ls',
   argsSchema: 'azbackup:args.ls',
-  secrets: ['passphrase'],
+  secrets: ['passphrase', ...STORAGE_SECRETS],
   human: { item: (_k, d) => `${d['type'] === 'dir' ? 'd' : d['type'] === 'symlink' ? 'l' : '-'} ${String(d['size']).padStart(12)}  ${String(d['modified']).slice(0, 19)}  ${String(d['path'])}` },
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);
@@ -108,7 +108,7 @@ export const lsCommand: Command<LsArgs> = {
 export const pointRemoveCommand: Command<VaultArgs & { point: string }> = {
   name: 'point.remove',
   argsSchema: 'azbackup:args.point.remove',
-  secrets: ['passphrase'],
+  secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);
     const lock = await acquireLock(repo, 'exclusive', 'remove recovery point');

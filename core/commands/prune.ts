@@ -2,12 +2,12 @@
 import { acquireLock } from '../repo/locks.js';
 import { runPrune } from '../prune/pruner.js';
 import type { Command } from './command.js';
-import { asJob, openServerFor, type VaultArgs } from './context.js';
+import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 
 export const pruneCommand: Command<VaultArgs & { dryRun?: boolean }> = {
   name: 'prune',
   argsSchema: 'azbackup:args.prune',
-  secrets: ['passphrase'],
+  secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const { vault, repo } = await openServerFor(ctx, args);
     const r = await asJob(ctx, 'Prune', vault.store.location, repo.serverId, async () => {

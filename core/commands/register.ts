@@ -11,7 +11,7 @@ import { AzbError, fileError } from '../protocol/errors.js';
 import { checkNewPassphrase, registerServer } from '../repo/server.js';
 import { getCertificate } from '../repo/vault.js';
 import type { Command } from './command.js';
-import { openServerFor, openVaultFor, type VaultArgs } from './context.js';
+import { openServerFor, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 
 /** Least free space required in the cache location at registration. */
 const MIN_CACHE_FREE = 256 * 1024 * 1024;
@@ -49,7 +49,7 @@ export interface RegisterArgs extends VaultArgs { certificate: string; hostname?
 export const registerCommand: Command<RegisterArgs> = {
   name: 'register',
   argsSchema: 'azbackup:args.register',
-  secrets: ['passphrase', 'password'],
+  secrets: ['passphrase', 'password', ...STORAGE_SECRETS],
   async run(ctx, args) {
     // Everything is checked before anything is written to the vault.
     let passphrase = ctx.secrets['passphrase'];
@@ -69,7 +69,7 @@ export const registerCommand: Command<RegisterArgs> = {
     if (failed.length > 0) {
       throw new AzbError('AZB_CERT_NOT_COMPLIANT', `${args.certificate} does not meet the vault's requirements: ${failed.map((f) => f.rule).join(', ')}.`, { target: args.certificate, hint: 'Check it with Test-AzBackupCertificate -RequirePrivateKey.' });
     }
-    const vault = await openVaultFor(args);
+    const vault = await openVaultFor(args, ctx.secrets);
     const thumbprint = thumbprintOf(cert.x509);
     if (!(await getCertificate(vault, thumbprint))) {
       throw new AzbError('AZB_CERT_NOT_IN_VAULT', `Certificate ${thumbprint} has not been uploaded to the vault at ${vault.store.location}.`, {
@@ -98,7 +98,7 @@ export const registerCommand: Command<RegisterArgs> = {
 export const passphraseSetCommand: Command<VaultArgs> = {
   name: 'passphrase.set',
   argsSchema: 'azbackup:args.passphrase.set',
-  secrets: ['passphrase', 'newPassphrase'],
+  secrets: ['passphrase', 'newPassphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const next = checkNewPassphrase(ctx.secrets['newPassphrase']);
     const { repo } = await openServerFor(ctx, args);

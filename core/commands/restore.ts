@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { acquireLock } from '../repo/locks.js';
 import { runRestore, type ConflictAction } from '../restore/restorer.js';
 import type { Command } from './command.js';
-import { asJob, openServerFor, type VaultArgs } from './context.js';
+import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { findPoint } from './points.js';
 
 export interface RestoreArgs extends VaultArgs { point: string; target?: string; items?: string[]; conflict?: ConflictAction }
@@ -12,7 +12,7 @@ export interface RestoreArgs extends VaultArgs { point: string; target?: string;
 export const restoreCommand: Command<RestoreArgs> = {
   name: 'restore',
   argsSchema: 'azbackup:args.restore',
-  secrets: ['passphrase'],
+  secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const { vault, repo } = await openServerFor(ctx, args);
     const target = args.target === undefined ? undefined : isAbsolute(args.target) ? args.target : resolve(args.target);

@@ -7,15 +7,15 @@ import { AzbError } from '../protocol/errors.js';
 import { listServers, verifyRegistration } from '../repo/server.js';
 import { createVault, getCertificate, listCertificates, putCertificate } from '../repo/vault.js';
 import type { Command } from './command.js';
-import { openStore, openVaultFor, type VaultArgs } from './context.js';
+import { isAzureLocation, openStore, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 
 export const vaultCreateCommand: Command<{ vault: string }> = {
   name: 'vault.create',
   argsSchema: 'azbackup:args.vault.create',
-  secrets: [],
+  secrets: [...STORAGE_SECRETS],
   async run(ctx, args) {
-    const location = /^[a-z][a-z0-9+.-]*:\/\//i.test(args.vault) ? args.vault : resolve(args.vault);
-    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+    const location = isAzureLocation(args.vault) ? args.vault : resolve(args.vault);
+    if (!isAzureLocation(location)) {
       const { mkdir, readdir } = await import('node:fs/promises');
       try { await mkdir(location, { recursive: true }); } catch (err) {
         throw new AzbError('AZB_VAULT_ACCESS_DENIED', `Cannot create the vault folder ${location}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { target: location, hint: 'Give a folder this account can create.' });
@@ -25,8 +25,8 @@ export const vaultCreateCommand: Command<{ vault: string }> = {
         throw new AzbError('AZB_VAULT_FOLDER_NOT_EMPTY', `${location} is not empty; a vault needs a folder of its own.`, { target: location, hint: 'Give an empty or new folder.' });
       }
     }
-    const vault = await createVault(await openStore(location));
-    ctx.sink.result('Vault', { vaultId: vault.manifest.vaultId, vault: location, formatVersion: vault.manifest.version, created: vault.manifest.created });
+    const vault = await createVault(await openStore(location, ctx.secrets, { create: true }));
+    ctx.sink.result('Vault', { vaultId: vault.manifest.vaultId, vault: vault.store.location, formatVersion: vault.manifest.version, created: vault.manifest.created });
     return 0;
   },
 };
@@ -34,7 +34,7 @@ export const vaultCreateCommand: Command<{ vault: string }> = {
 export const vaultAddCertCommand: Command<VaultArgs & { path: string }> = {
   name: 'vault.add-cert',
   argsSchema: 'azbackup:args.vault.add-cert',
-  secrets: ['password'],
+  secrets: ['password', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const cert = await loadCertificateFile(args.path, ctx.secrets['password']);
     const failed = evaluateRules(cert.facts, false).filter((r) => !r.passed);
@@ -43,7 +43,7 @@ export const vaultAddCertCommand: Command<VaultArgs & { path: string }> = {
         target: args.path, hint: 'Create a compliant certificate with New-AzBackupCertificate; check one with Test-AzBackupCertificate.',
       });
     }
-    const vault = await openVaultFor(args);
+    const vault = await openVaultFor(args, ctx.secrets);
     const thumbprint = thumbprintOf(cert.x509);
     // Only the public certificate goes to the vault, never a private key.
     const uploaded = await putCertificate(vault, thumbprint, cert.x509.raw);
@@ -59,9 +59,9 @@ export const vaultAddCertCommand: Command<VaultArgs & { path: string }> = {
 export const vaultCertsCommand: Command<VaultArgs> = {
   name: 'vault.certs',
   argsSchema: 'azbackup:args.vault.certs',
-  secrets: [],
+  secrets: [...STORAGE_SECRETS],
   async run(ctx, args) {
-    const vault = await openVaultFor(args);
+    const vault = await openVaultFor(args, ctx.secrets);
     for (const thumbprint of await listCertificates(vault)) {
       const x = await getCertificate(vault, thumbprint);
       if (!x) continue;
@@ -77,9 +77,9 @@ export const vaultCertsCommand: Command<VaultArgs> = {
 export const serversCommand: Command<VaultArgs> = {
   name: 'servers',
   argsSchema: 'azbackup:args.servers',
-  secrets: [],
+  secrets: [...STORAGE_SECRETS],
   async run(ctx, args) {
-    const vault = await openVaultFor(args);
+    const vault = await openVaultFor(args, ctx.secrets);
     const mine = await findRegistration(vault.manifest.vaultId);
     for (const s of await listServers(vault)) {
       ctx.sink.item('Server', {

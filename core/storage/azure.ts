@@ -527,3 +527,18 @@ function nonNegative(v: number, what: string): number {
   if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${what} must be a non-negative integer, not ${v}`);
   return v;
 }
+
+/** Creates the container of `o.containerUrl` when it does not exist yet (vault creation); then opens it. */
+export async function createAzureContainer(o: AzureBlobStoreOptions): Promise<AzureBlobStore> {
+  const { location, containerName } = parseContainerUrl(o.containerUrl);
+  const container = containerClientFor(location, containerName, o.credential);
+  const store = new AzureBlobStore(container, location, o);
+  try {
+    await container.createIfNotExists();
+  } catch (err) {
+    const failure = toStorageError(err, 'open', '');
+    throw new StorageError(failure.kind === 'io' ? 'unavailable' : failure.kind, '', `Cannot create the container '${containerName}' at ${location} (${describe(err)}).`, { cause: failure.cause });
+  }
+  await store.probe();
+  return store;
+}

@@ -1,5 +1,6 @@
 // A registered server on a fresh local vault, driven through the built executable: what most engine
 // integration tests start from. Each fixture has its own AZBACKUP_HOME, cache and vault folder.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
@@ -16,14 +17,19 @@ export interface VaultFixture {
   az(args: string[], opts?: { env?: Record<string, string | undefined>; stdin?: string }): Promise<EngineRun>;
 }
 
+/** Where a fixture's vault lives: a local folder, or a container of a running Azurite. */
+export type FixtureBackend = { kind: 'local' } | { kind: 'azurite'; blobEndpoint: string; connectionString: string };
+
 /** Creates a vault, a certificate, uploads it and registers a server. */
-export async function registeredServer(o: { hostname?: string; passphrase?: string; vault?: string } = {}): Promise<VaultFixture> {
+export async function registeredServer(o: { hostname?: string; passphrase?: string; vault?: string; backend?: FixtureBackend } = {}): Promise<VaultFixture> {
   const root = tempDir('azb-vault-');
   const home = join(root, 'home');
-  const vault = o.vault ?? join(root, 'vault');
+  const backend = o.backend ?? { kind: 'local' };
+  const vault = o.vault ?? (backend.kind === 'azurite' ? `${backend.blobEndpoint}/vault-${randomBytes(6).toString('hex')}` : join(root, 'vault'));
   const passphrase = o.passphrase ?? 'correct horse battery staple 42';
   mkdirSync(home, { recursive: true });
-  const env = { AZBACKUP_HOME: home, AZBACKUP_CACHE: join(root, 'cache'), AZBACKUP_TEST_KDF: 'fast', AZBACKUP_PASSPHRASE: passphrase };
+  const env: Record<string, string> = { AZBACKUP_HOME: home, AZBACKUP_CACHE: join(root, 'cache'), AZBACKUP_TEST_KDF: 'fast', AZBACKUP_PASSPHRASE: passphrase };
+  if (backend.kind === 'azurite') env['AZBACKUP_STORAGE_CONNECTION_STRING'] = backend.connectionString;
   const az: VaultFixture['az'] = (args, opts = {}) => runEngine([...args, '--json'], { env: { ...env, ...opts.env }, ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}) });
   if (!o.vault) expect((await az(['vault', 'create', vault])).code).toBe(0);
   const pw = join(root, 'pfx.pw');

@@ -1,0 +1,84 @@
+// The same backup / restore / check / prune cycle on every vault backend: a local folder and Azure Blob
+// (a real Azurite on 127.0.0.1). One parameterised suite, so the backends cannot drift apart.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINE_PATH, onlyError, resultOf } from '../helpers/engine.js';
+import { startAzurite, type AzuriteServer } from '../helpers/azurite.js';
+import { describeTree, makeDataTree } from '../helpers/data-tree.js';
+import { registeredServer, type FixtureBackend } from '../helpers/vault-fixture.js';
+
+let azurite: AzuriteServer | undefined;
+beforeAll(async () => { azurite = await startAzurite(); });
+afterAll(async () => { await azurite?.stop(); });
+
+const backends: [string, () => FixtureBackend][] = [
+  ['local folder', () => ({ kind: 'local' })],
+  ['Azure Blob (Azurite)', () => ({ kind: 'azurite', blobEndpoint: azurite!.blobEndpoint, connectionString: azurite!.connectionString })],
+];
+
+describe.each(backends)('vault on %s', (_name, backend) => {
+  it('backs up, restores identical, is incremental, checks clean, prunes', async () => {
+    const fx = await registeredServer({ backend: backend() });
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    makeDataTree(src);
+    const first = await fx.az(['backup', src]);
+    expect(first.code, first.stdout.slice(-400)).toBe(0);
+    const again = resultOf(await fx.az(['backup', src]), 'RecoveryPoint');
+    expect(again).toMatchObject({ filesNew: 0, filesChanged: 0, blobsAdded: 0 });
+    const target = join(fx.root, 'restored');
+    const r = await fx.az(['restore', 'latest', '--target', target]);
+    expect(r.code, r.stdout.slice(-400)).toBe(0);
+    expect(describeTree(join(target, src))).toEqual(describeTree(src));
+    const check = await fx.az(['check', '--read-data']);
+    expect(resultOf(check, 'CheckResult')).toMatchObject({ problems: 0, points: 2 });
+    expect((await fx.az(['forget', String(resultOf(first, 'RecoveryPoint')['pointId'])])).code).toBe(0);
+    expect(resultOf(await fx.az(['prune']), 'PruneResult')).toMatchObject({ points: 1 });
+    expect((await fx.az(['check', '--read-data'])).code).toBe(0);
+  }, 120_000);
+
+  it('resumes after a kill without uploading twice, and refuses a second backup meanwhile', async () => {
+    const fx = await registeredServer({ backend: backend() });
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    for (let i = 0; i < 20; i++) writeFileSync(join(src, `p${i}.bin`), randomBytes(8 * 1024 * 1024));
+    const total = 20 * 8 * 1024 * 1024;
+    const child = spawn(ENGINE_PATH, ['backup', src, '--json'], { env: { ...process.env, ...fx.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const ended = new Promise((r) => child.on('close', r));
+    // Kill it a third of the way through, after a second backup was refused meanwhile.
+    const percent = () => Math.max(0, ...[...out.matchAll(/"percent":(\d+)/g)].map((m) => Number(m[1])));
+    for (let i = 0; i < 3000 && percent() < 30; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(percent()).toBeGreaterThanOrEqual(30);
+    const second = await fx.az(['backup', src]);
+    child.kill('SIGKILL');
+    await ended;
+    expect(onlyError(second).code).toBe('AZB_BACKUP_RUNNING');
+    expect(out).not.toContain('"type":"result"');
+    const resumed = await fx.az(['backup', src]);
+    expect(resumed.code, resumed.stdout.slice(-400)).toBe(0);
+    expect(resumed.events.some((e) => e.type === 'log' && /Indexed \d+ pack\(s\) left by an interrupted backup/.test(e.message))).toBe(true);
+    expect(Number(resultOf(resumed, 'RecoveryPoint')['bytesStored'])).toBeLessThan(total * 0.9);
+    expect((await fx.az(['points'])).events.filter((e) => e.type === 'item')).toHaveLength(1);
+    const r = await fx.az(['restore', 'latest', join(src, 'p5.bin'), '--target', join(fx.root, 'r')]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(fx.root, 'r', src, 'p5.bin')).equals(readFileSync(join(src, 'p5.bin')))).toBe(true);
+  }, 120_000);
+});
+
+describe('Azure Blob vault credentials', () => {
+  it('refuses a missing credential, a wrong key and a SAS in the URL, with coded errors', async () => {
+    const fx = await registeredServer({ backend: backends[1]![1]() });
+    expect(onlyError(await fx.az(['points'], { env: { AZBACKUP_STORAGE_CONNECTION_STRING: undefined } })).code).toBe('AZB_STORAGE_CREDENTIAL_REQUIRED');
+    const wrong = azurite!.connectionString.replace(/AccountKey=[^;]+/, `AccountKey=${randomBytes(64).toString('base64')}`);
+    const denied = await fx.az(['points'], { env: { AZBACKUP_STORAGE_CONNECTION_STRING: wrong } });
+    expect(onlyError(denied).code).toBe('AZB_VAULT_ACCESS_DENIED');
+    expect(denied.stdout).not.toContain(wrong.match(/AccountKey=([^;]+)/)![1]!);
+    expect(onlyError(await fx.az(['points', '--vault', `${fx.vault}?sv=2020&sig=abc`])).code).toBe('AZB_ARGS_INVALID');
+    expect(onlyError(await fx.az(['points', '--vault', `${azurite!.blobEndpoint}/no-such-container`])).code).toBe('AZB_VAULT_NOT_FOUND');
+  }, 60_000);
+});
