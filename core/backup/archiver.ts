@@ -10,7 +10,7 @@ import { forEachLimit, type PointManifest, type PointStats, type ServerRepo } fr
 import { encodeTree, nameFields, type TreeNode } from '../repo/tree.js';
 import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
-import { scanSources, showPath, type ScanEntry, type Skipped } from './scanner.js';
+import { bytesOf, scanSources, showPath, type ScanEntry, type Skipped } from './scanner.js';
 
 /** What to back up and how. */
 export interface BackupOptions {
@@ -100,8 +100,8 @@ function checkCancelled(signal: AbortSignal): void {
 }
 
 function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type']): TreeNode {
-  const node: TreeNode = { ...nameFields(name), type, mode: Number(e.st.mode & 0o7777n), mtimeNs: e.st.mtimeNs.toString() };
-  if (process.platform !== 'win32') { node.uid = Number(e.st.uid); node.gid = Number(e.st.gid); }
+  const node: TreeNode = { ...nameFields(name), type, mode: e.st.mode & 0o7777, mtimeNs: e.st.mtimeNs };
+  if (process.platform !== 'win32') { node.uid = e.st.uid; node.gid = e.st.gid; }
   return node;
 }
 
@@ -160,18 +160,19 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
 
   async function saveFile(e: ScanEntry, name: Buffer): Promise<TreeNode | undefined> {
     const node = baseNode(name, e, 'file');
-    node.size = Number(e.st.size);
+    node.size = e.st.size;
     const shown = showPath(e.path);
-    if (e.st.nlink > 1n) {
+    const pathBytes = bytesOf(e.path);
+    if (e.st.nlink > 1) {
       const key = `${e.st.dev}:${e.st.ino}`;
       node.hardlink = key;
       if (hardlinks.has(key)) { filesDone++; stats.filesUnchanged++; return node; } // content stored once, with the first link
       hardlinks.add(key);
     }
-    const sparse = e.st.blocks * 512n < e.st.size;
-    const cached = cache.get(e.path);
-    const unchanged = cached !== undefined && cached.dev === String(e.st.dev) && cached.ino === String(e.st.ino) && cached.size === node.size
-      && cached.mtimeNs === e.st.mtimeNs.toString() && cached.ctimeNs === e.st.ctimeNs.toString()
+    const sparse = e.st.sparse;
+    const cached = cache.get(pathBytes);
+    const unchanged = cached !== undefined && cached.dev === e.st.dev && cached.ino === e.st.ino && cached.size === node.size
+      && cached.mtimeNs === e.st.mtimeNs && cached.ctimeNs === e.st.ctimeNs
       && cached.content.every((id) => saver.has(Buffer.from(id, 'hex')));
     if (unchanged) {
       node.content = cached.content;
@@ -180,7 +181,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     } else {
       let fh;
       try {
-        fh = await open(e.path, 'r');
+        fh = await open(pathBytes, 'r');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? 'error';
         skipped.push({ path: shown, reason: code });
@@ -209,7 +210,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         const reads = (async function* () {
           // Two buffers, used in turn: the chunker copies what it is given, so a buffer is free again
           // by the time the read after next needs it (fresh 4 MiB buffers per read kept the GC busy).
-          const size = Math.min(READ_SIZE, Math.max(64 * 1024, Number(e.st.size) + 1));
+          const size = Math.min(READ_SIZE, Math.max(64 * 1024, e.st.size + 1));
           const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
           let turn = 0;
           let position = 0;
@@ -225,7 +226,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         })();
         node.content = await contentOf(reads, shown);
         const after = await handle.stat({ bigint: true });
-        if (after.mtimeNs !== e.st.mtimeNs || after.size !== e.st.size) {
+        if (after.mtimeNs.toString() !== e.st.mtimeNs || Number(after.size) !== e.st.size) {
           sink.warning('AZB_FILE_CHANGED', `${shown} changed while it was read; the recovery point may hold a mix of old and new content.`, shown);
         }
         }
@@ -241,7 +242,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       }
       if (sparse) node.sparse = true;
       if (cached) stats.filesChanged++; else stats.filesNew++;
-      cache.put(e.path, { dev: String(e.st.dev), ino: String(e.st.ino), size: node.size, mtimeNs: e.st.mtimeNs.toString(), ctimeNs: e.st.ctimeNs.toString(), content: node.content, sparse });
+      cache.put(pathBytes, { dev: e.st.dev, ino: e.st.ino, size: node.size, mtimeNs: e.st.mtimeNs, ctimeNs: e.st.ctimeNs, content: node.content, sparse });
     }
     filesDone++;
     if (unchanged) bytesDone += node.size; // read files were counted chunk by chunk
@@ -255,7 +256,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     if (e.kind === 'symlink') {
       const node = baseNode(name, e, 'symlink');
       try {
-        const target = await readlink(e.path, { encoding: 'buffer' });
+        const target = await readlink(bytesOf(e.path), { encoding: 'buffer' });
         const text = nameFields(target);
         if (text.name !== undefined) node.target = text.name; else node.targetB64 = text.nameB64;
       } catch (err) {
@@ -267,6 +268,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     }
     const node = baseNode(name, e, 'dir');
     node.subtree = await saveDir(e.children ?? []);
+    e.children = undefined; // done with this folder: let its entries go
     stats.dirs++;
     return node;
   }
@@ -276,8 +278,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   async function saveDir(children: ScanEntry[]): Promise<string> {
     const nodes: (TreeNode | undefined)[] = new Array(children.length);
     const files = children.map((c, i) => ({ c, i })).filter(({ c }) => c.kind !== 'dir');
-    await forEachLimit(files, FILES_IN_FLIGHT, async ({ c, i }) => { nodes[i] = await saveEntry(c, c.name); });
-    for (let i = 0; i < children.length; i++) if (children[i]!.kind === 'dir') nodes[i] = await saveEntry(children[i]!, children[i]!.name);
+    await forEachLimit(files, FILES_IN_FLIGHT, async ({ c, i }) => { nodes[i] = await saveEntry(c, bytesOf(c.name)); });
+    for (let i = 0; i < children.length; i++) if (children[i]!.kind === 'dir') nodes[i] = await saveEntry(children[i]!, bytesOf(children[i]!.name));
     return (await saver.save('tree', encodeTree(nodes.filter((n): n is TreeNode => n !== undefined)))).toString('hex');
   }
 

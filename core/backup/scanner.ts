@@ -2,16 +2,38 @@
 // not be UTF-8). One pass gives the tree to back up and the totals for progress and the space check.
 import { lstat, readdir } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
+
+/** The part of lstat a backup needs, kept compact: a scan of millions of files holds one per entry. */
+export interface EntryStat {
+  mode: number; uid: number; gid: number; size: number; nlink: number; sparse: boolean;
+  mtimeNs: string; ctimeNs: string; dev: string; ino: string;
+}
+
+function compact(st: BigIntStats): EntryStat {
+  return {
+    mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), nlink: Number(st.nlink),
+    sparse: st.blocks * 512n < st.size, mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), dev: st.dev.toString(), ino: st.ino.toString(),
+  };
+}
 import { matchesGlob } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
 
-/** One entry found by the scan. `children` is set for directories that could be listed. */
+/**
+ * One entry found by the scan. `children` is set for directories that could be listed. Names and paths
+ * are the raw bytes as latin1 strings (one char per byte, lossless, and far smaller than Buffers);
+ * `bytesOf` turns them back into the bytes the file system wants.
+ */
 export interface ScanEntry {
-  name: Buffer;
-  path: Buffer;
-  st: BigIntStats;
+  name: string;
+  path: string;
+  st: EntryStat;
   kind: 'file' | 'dir' | 'symlink';
   children?: ScanEntry[];
+}
+
+/** The raw bytes of a scan name or path. */
+export function bytesOf(latin1: string): Buffer {
+  return Buffer.from(latin1, 'latin1');
 }
 
 /** A path the scan could not read, reported as a warning and counted as skipped. */
@@ -20,11 +42,10 @@ export interface Skipped { path: string; reason: string }
 /** Result of a scan. */
 export interface ScanResult { roots: { source: string; entry: ScanEntry }[]; files: number; dirs: number; bytes: number; skipped: Skipped[] }
 
-const SLASH = Buffer.from('/');
 
-/** Readable form of a raw path for messages. */
-export function showPath(p: Buffer): string {
-  return p.toString('utf8');
+/** Readable form of a raw path (bytes, or latin1 string of bytes) for messages. */
+export function showPath(p: Buffer | string): string {
+  return (typeof p === 'string' ? bytesOf(p) : p).toString('utf8');
 }
 
 function kindOf(st: BigIntStats): ScanEntry['kind'] | undefined {
@@ -34,33 +55,33 @@ function kindOf(st: BigIntStats): ScanEntry['kind'] | undefined {
   return undefined; // sockets, fifos, devices: only file data is backed up
 }
 
-function excluded(path: Buffer, name: Buffer, patterns: string[]): boolean {
+function excluded(path: string, name: string, patterns: string[]): boolean {
   if (patterns.length === 0) return false;
-  const p = path.toString('utf8');
-  const n = name.toString('utf8');
+  const p = showPath(path);
+  const n = showPath(name);
   return patterns.some((g) => matchesGlob(p, g) || matchesGlob(n, g));
 }
 
 /** Walks the sources (absolute paths). A missing source is an error; unreadable entries below it are skipped. */
 export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void): Promise<ScanResult> {
   const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [] };
-  const skip = (path: Buffer, err: unknown) => {
+  const skip = (path: string, err: unknown) => {
     result.skipped.push({ path: showPath(path), reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   };
 
-  async function visit(path: Buffer, name: Buffer, st: BigIntStats): Promise<ScanEntry | undefined> {
+  async function visit(path: string, name: string, st: BigIntStats): Promise<ScanEntry | undefined> {
     const kind = kindOf(st);
     if (!kind) return undefined;
-    const entry: ScanEntry = { name, path, st, kind };
+    const entry: ScanEntry = { name, path, st: compact(st), kind };
     if (kind === 'file') {
       result.files++;
-      result.bytes += Number(st.size);
+      result.bytes += entry.st.size;
       if (result.files % 1000 === 0) onEntry?.(result.files, result.bytes);
     } else if (kind === 'dir') {
       result.dirs++;
-      let names: Buffer[];
+      let names: string[];
       try {
-        names = (await readdir(path, { encoding: 'buffer' })) as Buffer[];
+        names = await readdir(bytesOf(path), { encoding: 'latin1' });
       } catch (err) {
         skip(path, err);
         return undefined;
@@ -68,10 +89,10 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       const children: ScanEntry[] = [];
       // lstat a directory's entries concurrently: on large trees this is where the time goes.
       const stats = await Promise.all(names.map(async (n) => {
-        const childPath = Buffer.concat(path.length === 1 && path[0] === 0x2f ? [path, n] : [path, SLASH, n]);
+        const childPath = path === '/' ? `/${n}` : `${path}/${n}`;
         if (excluded(childPath, n, excludes)) return undefined;
         try {
-          return { n, childPath, st: await lstat(childPath, { bigint: true }) };
+          return { n, childPath, st: await lstat(bytesOf(childPath), { bigint: true }) };
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') skip(childPath, err); // vanished: nothing to back up
           return undefined;
@@ -88,10 +109,10 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
   }
 
   for (const source of sources) {
-    const path = Buffer.from(source, 'utf8');
+    const path = Buffer.from(source, 'utf8').toString('latin1');
     let st: BigIntStats;
     try {
-      st = await lstat(path, { bigint: true });
+      st = await lstat(bytesOf(path), { bigint: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new AzbError('AZB_SOURCE_NOT_FOUND', code === 'ENOENT' ? `Source not found: ${source}` : `Source cannot be read: ${source} (${code}).`, {
