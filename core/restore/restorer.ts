@@ -30,6 +30,8 @@ export interface RestoreStats { files: number; dirs: number; symlinks: number; b
 
 const SLASH = 0x2f;
 const ZERO_BLOCK = 4096;
+/** Files written at once. */
+const FILES_IN_FLIGHT = 8;
 
 function bytesJoin(dir: Buffer, name: Buffer): Buffer {
   return dir.length > 0 && dir[dir.length - 1] === SLASH ? Buffer.concat([dir, name]) : Buffer.concat([dir, Buffer.from('/'), name]);
@@ -187,9 +189,14 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     let ok = false;
     try {
       let pos = 0;
-      for (const idHex of node.content ?? []) {
+      const ids = node.content ?? [];
+      // One blob ahead: the next read and decrypt overlap with this write.
+      const fetch = (i: number) => { const p = repo.readBlob(Buffer.from(ids[i]!, 'hex'), 'data'); p.catch(() => undefined); return p; };
+      let next = ids.length > 0 ? fetch(0) : undefined;
+      for (let i = 0; i < ids.length; i++) {
         if (signal.aborted) throw cancelled();
-        const chunk = await repo.readBlob(Buffer.from(idHex, 'hex'), 'data');
+        const chunk = await next!;
+        next = i + 1 < ids.length ? fetch(i + 1) : undefined;
         if (node.sparse) await writeSparse(fh, chunk, pos); else await writeAll(fh, chunk, pos);
         pos += chunk.length;
         bytesDone += chunk.length;
@@ -201,7 +208,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
       if (pos !== (node.size ?? 0)) {
         throw new AzbError('AZB_OBJECT_DAMAGED', `${final.toString('utf8')}: the recovery point has ${pos} bytes for a file of ${node.size} bytes.`, { target: final.toString('utf8'), hint: "Run 'azbackup check --read-data'." });
       }
-      await fh.truncate(pos);
+      if (node.sparse) await fh.truncate(pos); // holes at the end are not written
       if (isRoot && node.uid !== undefined) await fh.chown(node.uid, node.gid ?? 0);
       await fh.chmod(node.mode & 0o7777);
       const t = Number(BigInt(node.mtimeNs) / 1000n) / 1e6;
@@ -272,7 +279,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
       sink.warning('AZB_RESTORE_FILE_DAMAGED', `Not restored: ${job.path.toString('utf8')}: ${err.message}`, job.path.toString('utf8'));
     }
   };
-  await forEachLimit(firsts, 4, restoreOrReport);
+  await forEachLimit(firsts, FILES_IN_FLIGHT, restoreOrReport);
   for (const j of links) await restoreOrReport(j);
 
   // Directory times and modes last (children change a directory's mtime), deepest first.
