@@ -31,6 +31,9 @@ export async function openLocalFolderStore(root: string): Promise<LocalFolderSto
 }
 
 /** ObjectStore over a folder. Use openLocalFolderStore, which checks the folder first. */
+/** An open handle for ranged reads, shared by concurrent reads of one object. */
+interface Reader { fh: FileHandle; size: number; users: number; retired: boolean }
+
 export class LocalFolderStore implements ObjectStore {
   /** `location` must be the absolute path of an existing folder. */
   constructor(readonly location: string) {}
@@ -64,8 +67,46 @@ export class LocalFolderStore implements ObjectStore {
     await syncFolder(dir);
   }
 
+  // Ranged reads (restore reads blob after blob from the same packs) keep a few handles open: objects
+  // never change, so a handle and its size stay valid until the object is deleted here. A handle that
+  // leaves the cache is closed when the last read using it has finished.
+  private readonly readers = new Map<string, Promise<Reader>>();
+  private static readonly MAX_READERS = 16;
+
+  private reader(name: string): Promise<Reader> {
+    let r = this.readers.get(name);
+    if (r) {
+      this.readers.delete(name); // re-insert: most recently used last
+      this.readers.set(name, r);
+      return r;
+    }
+    r = (async () => {
+      const fh = await open(this.pathOf(name), 'r');
+      try {
+        const st = await fh.stat();
+        if (!st.isFile()) throw new StorageError('io', name, `Not a file: ${this.pathOf(name)}`);
+        return { fh, size: st.size, users: 0, retired: false };
+      } catch (err) {
+        await fh.close();
+        throw err;
+      }
+    })();
+    r.catch(() => { if (this.readers.get(name) === r) this.readers.delete(name); });
+    this.readers.set(name, r);
+    while (this.readers.size > LocalFolderStore.MAX_READERS) this.evict(this.readers.keys().next().value!);
+    return r;
+  }
+
+  private evict(name: string): void {
+    const r = this.readers.get(name);
+    if (!r) return;
+    this.readers.delete(name);
+    void r.then((h) => { h.retired = true; if (h.users === 0) return h.fh.close(); return undefined; }, () => undefined);
+  }
+
   async get(name: string, range?: ByteRange): Promise<Buffer> {
     checkName(name);
+    if (range !== undefined) return this.getRange(name, range);
     let fh: FileHandle;
     try {
       fh = await open(this.pathOf(name), 'r');
@@ -77,22 +118,41 @@ export class LocalFolderStore implements ObjectStore {
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new StorageError('io', name, `Not a file: ${this.pathOf(name)}`);
-      if (range === undefined) return await fh.readFile();
-      checkRange(name, range, st.size);
-      const buf = Buffer.alloc(range.length);
-      let done = 0;
-      while (done < range.length) {
-        const { bytesRead } = await fh.read(buf, done, range.length - done, range.offset + done);
-        // Objects are never rewritten, so a short read means the file was damaged under us.
-        if (bytesRead === 0) throw new StorageError('io', name, `Object ${name} ended early while reading`);
-        done += bytesRead;
-      }
-      return buf;
+      return await fh.readFile();
     } catch (err) {
       throw nativeError(err, name, 'read');
     } finally {
       await fh.close();
     }
+  }
+
+  private async getRange(name: string, range: ByteRange): Promise<Buffer> {
+    let h: Reader;
+    try {
+      h = await this.reader(name);
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      if (errnoOf(err) === 'ENOENT') await this.ensureRoot(name);
+      throw nativeError(err, name, 'read');
+    }
+    checkRange(name, range, h.size);
+    const buf = Buffer.allocUnsafe(range.length);
+    let done = 0;
+    h.users++;
+    try {
+      while (done < range.length) {
+        const { bytesRead } = await h.fh.read(buf, done, range.length - done, range.offset + done);
+        // Objects are never rewritten, so a short read means the file was damaged under us.
+        if (bytesRead === 0) throw new StorageError('io', name, `Object ${name} ended early while reading`);
+        done += bytesRead;
+      }
+    } catch (err) {
+      this.evict(name);
+      throw nativeError(err, name, 'read');
+    } finally {
+      if (--h.users === 0 && h.retired) await h.fh.close().catch(() => undefined);
+    }
+    return buf;
   }
 
   async stat(name: string): Promise<ObjectInfo | undefined> {
@@ -151,6 +211,7 @@ export class LocalFolderStore implements ObjectStore {
 
   async delete(name: string): Promise<void> {
     checkName(name);
+    this.evict(name);
     try {
       await unlink(this.pathOf(name));
     } catch (err) {
@@ -160,7 +221,9 @@ export class LocalFolderStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    // Nothing is held open between calls.
+    const handles = [...this.readers.values()];
+    this.readers.clear();
+    await Promise.all(handles.map((r) => r.then((h) => { h.retired = true; return h.users === 0 ? h.fh.close() : undefined; }, () => undefined)));
   }
 
   /** Creates the temp file, and its folders when missing, but never the root: recreating the root of

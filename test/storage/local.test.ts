@@ -118,4 +118,20 @@ describe('LocalFolderStore', () => {
     await expectKind(store.put('servers/ab/config', Buffer.from('c')), 'unavailable', 'servers/ab/config');
     expect(existsSync(root)).toBe(false);
   });
+
+  it('serves ranged reads from cached handles correctly: many objects, concurrent reads, delete', async () => {
+    {
+      const objects = Array.from({ length: 40 }, (_, i) => Buffer.from(`object ${i} `.repeat(200 + i)));
+      await Promise.all(objects.map((o, i) => store.put(`packs/o${i}`, o)));
+      // More objects than cached handles, read in an interleaved order, many reads in flight at once.
+      const reads = [];
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < objects.length; i++) reads.push(store.get(`packs/o${i}`, { offset: 7 + round, length: 50 }).then((b) => b.equals(objects[i]!.subarray(7 + round, 57 + round))));
+      }
+      expect((await Promise.all(reads)).every(Boolean)).toBe(true);
+      await store.delete('packs/o3');
+      await expectKind(store.get('packs/o3', { offset: 0, length: 5 }), 'not-found', 'packs/o3');
+      await store.close();
+    }
+  });
 });
