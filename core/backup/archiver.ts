@@ -277,8 +277,11 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   // after another, so memory stays bounded by the depth of the tree.
   async function saveDir(children: ScanEntry[]): Promise<string> {
     const nodes: (TreeNode | undefined)[] = new Array(children.length);
+    // Small files several at a time; large ones (each with a chunker buffer of up to 2 × maxSize) one by one.
     const files = children.map((c, i) => ({ c, i })).filter(({ c }) => c.kind !== 'dir');
-    await forEachLimit(files, FILES_IN_FLIGHT, async ({ c, i }) => { nodes[i] = await saveEntry(c, bytesOf(c.name)); });
+    const small = files.filter(({ c }) => c.kind !== 'file' || c.st.size < params.minSize);
+    await forEachLimit(small, FILES_IN_FLIGHT, async ({ c, i }) => { nodes[i] = await saveEntry(c, bytesOf(c.name)); });
+    for (const { c, i } of files) if (c.kind === 'file' && c.st.size >= params.minSize) nodes[i] = await saveEntry(c, bytesOf(c.name));
     for (let i = 0; i < children.length; i++) if (children[i]!.kind === 'dir') nodes[i] = await saveEntry(children[i]!, bytesOf(children[i]!.name));
     return (await saver.save('tree', encodeTree(nodes.filter((n): n is TreeNode => n !== undefined)))).toString('hex');
   }
