@@ -70,6 +70,35 @@ describe.each(backends)('vault on %s', (_name, backend) => {
   }, 120_000);
 });
 
+describe.each(backends)('a missing pack on %s', (_name, backend) => {
+  it('restore names the files it could not restore and restores the rest; check names the pack', async () => {
+    const b = backend();
+    const fx = await registeredServer({ backend: b });
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    // a.bin goes into the packs of a first backup, b.txt into the pack of a second one.
+    writeFileSync(join(src, 'a.bin'), randomBytes(4 * 1024 * 1024));
+    expect((await fx.az(['backup', src])).code).toBe(0);
+    const { openStore } = await import('../../core/commands/context.js');
+    const store = await openStore(fx.vault, b.kind === 'azurite' ? { storageConnectionString: b.connectionString } : {});
+    const packsNow = async () => { const n: string[] = []; for await (const o of store.list('servers/')) if (o.name.includes('/packs/')) n.push(o.name); return n; };
+    const firstPacks = await packsNow();
+    writeFileSync(join(src, 'b.txt'), 'small file\n');
+    expect((await fx.az(['backup', src])).code).toBe(0);
+    const lost = { name: firstPacks[0]! };
+    await store.delete(lost.name);
+    const target = join(fx.root, 'r');
+    const r = await fx.az(['restore', 'latest', '--target', target]);
+    expect(r.code, r.stdout.slice(-600)).toBe(3);
+    const warned = r.events.filter((e) => e.type === 'warning' && e.code === 'AZB_RESTORE_FILE_DAMAGED').map((e) => (e as { target?: string }).target);
+    expect(warned, JSON.stringify(r.events.filter((e) => e.type === 'warning'))).toEqual([join(target, src, 'a.bin')]);
+    expect(readFileSync(join(target, src, 'b.txt'), 'utf8')).toBe('small file\n');
+    const check = await fx.az(['check']);
+    expect(check.code).toBe(4);
+    expect(check.events.some((e) => e.type === 'item' && (e as unknown as { data: { object: string } }).data.object === lost.name)).toBe(true);
+  }, 120_000);
+});
+
 describe('Azure Blob vault credentials', () => {
   it('refuses a missing credential, a wrong key and a SAS in the URL, with coded errors', async () => {
     const fx = await registeredServer({ backend: backends[1]![1]() });
