@@ -6,6 +6,7 @@ import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { PackError, readPackFooter, packKeyFromHeader, openBlob } from '../repo/pack.js';
 import { storageId } from '../crypto/seal.js';
+import { keyFileIntact, type KeyFile } from '../crypto/keys.js';
 import { decodeTree, displayName, type TreeNode } from '../repo/tree.js';
 import { verifyRegistration, type IndexFile, type ServerRepo } from '../repo/server.js';
 import { certificateObject, listCertificates } from '../repo/vault.js';
@@ -44,6 +45,13 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   }
   if (!(await verifyRegistration(repo.vault, repo.record).catch(() => false))) {
     report({ object: `${repo.prefix}server.json`, problem: 'registration proof does not verify against the uploaded certificate', affectedPoints: [], affectedFiles: [] });
+  }
+
+  // Key files: each must be intact (one that is not would read as a wrong passphrase).
+  for await (const o of store.list(`${repo.prefix}keys/`)) {
+    let intact = false;
+    try { intact = keyFileIntact(JSON.parse((await store.get(o.name)).toString('utf8')) as KeyFile); } catch { intact = false; }
+    if (!intact) report({ object: o.name, problem: 'key file is damaged', affectedPoints: [], affectedFiles: [] });
   }
 
   // Index files: each must match its name and decrypt.

@@ -1,6 +1,6 @@
 // Keys of a server namespace (FORMAT.md section 4): the passphrase-derived key that wraps the master
 // key in a key file, and the keys HKDF derives from the master key.
-import { argon2, createCipheriv, createDecipheriv, hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { argon2, createCipheriv, createHash, createDecipheriv, hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const argon2Async = promisify(argon2);
@@ -18,6 +18,19 @@ export interface KeyFile {
   hostname: string;
   kdf: KdfParams;
   wrapped: string;
+  /** SHA-256 (hex) of the other fields, so damage is told apart from a wrong passphrase. Optional for readers. */
+  sha256?: string;
+}
+
+/** SHA-256 over a key file's fields in a fixed order (everything but `sha256`). */
+export function keyFileDigest(f: KeyFile): string {
+  return createHash('sha256').update(JSON.stringify([f.version, f.created, f.hostname, f.kdf, f.wrapped])).digest('hex');
+}
+
+/** Whether a key file is intact: its digest matches (files without one cannot be told apart and count as intact). */
+export function keyFileIntact(f: KeyFile): boolean {
+  if (typeof f !== 'object' || f === null || typeof f.wrapped !== 'string' || typeof f.kdf !== 'object' || f.kdf === null) return false;
+  return f.sha256 === undefined || f.sha256 === keyFileDigest(f);
 }
 
 /** Default argon2id cost (OWASP's second recommendation): 64 MiB, 3 passes. */
@@ -57,10 +70,12 @@ export async function createKeyFile(masterKey: Buffer, passphrase: string, serve
   const cipher = createCipheriv('aes-256-gcm', kek, nonce);
   cipher.setAAD(wrapAad(serverId));
   const body = Buffer.concat([cipher.update(masterKey), cipher.final()]);
-  return {
+  const file: KeyFile = {
     version: 1, created: new Date().toISOString(), hostname, kdf,
     wrapped: Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64'),
   };
+  file.sha256 = keyFileDigest(file);
+  return file;
 }
 
 /** Unwraps the master key; returns undefined when the passphrase does not open this key file. */

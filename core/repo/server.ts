@@ -3,7 +3,7 @@
 import { createHmac, createPublicKey, createSign, createVerify, randomBytes, type KeyObject, X509Certificate } from 'node:crypto';
 import { AzbError } from '../protocol/errors.js';
 import { isStorageError } from '../storage/storage.js';
-import { createKeyFile, deriveKeys, openKeyFile, type DerivedKeys, type KeyFile, MIN_PASSPHRASE_LENGTH } from '../crypto/keys.js';
+import { createKeyFile, deriveKeys, keyFileIntact, openKeyFile, type DerivedKeys, type KeyFile, MIN_PASSPHRASE_LENGTH } from '../crypto/keys.js';
 import { sealJson, storageId, unsealJson, type SealedKind } from '../crypto/seal.js';
 import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from '../chunker/fastcdc.js';
 import { BlobIndex, type BlobLocation, type BlobType } from './blob-index.js';
@@ -168,16 +168,24 @@ export async function openServer(vault: Vault, serverId: string, passphrase: str
   if (keyNames.length === 0) throw new AzbError('AZB_OBJECT_DAMAGED', `Server ${record.hostname} has no key file in the vault.`, { target: `${prefix}keys/` });
   let masterKey: Buffer | undefined;
   let keyName: string | undefined;
+  const damaged: string[] = [];
   for (const name of keyNames.sort()) {
     let file: KeyFile;
     try {
       file = JSON.parse((await vault.store.get(name)).toString('utf8')) as KeyFile;
     } catch (err) {
       if (isStorageError(err) && !isStorageError(err, 'not-found')) throw vaultError(err, vault.store.location, 'a key file');
+      if (!isStorageError(err)) damaged.push(name);
       continue; // a damaged or vanished key file: another may open
     }
+    if (!keyFileIntact(file)) { damaged.push(name); continue; }
     masterKey = await openKeyFile(file, passphrase, serverId).catch(() => undefined);
     if (masterKey) { keyName = name; break; }
+  }
+  if ((!masterKey || !keyName) && damaged.length === keyNames.length) {
+    throw new AzbError('AZB_OBJECT_DAMAGED', `Every key file of server ${record.hostname} is damaged (${damaged.join(', ')}); the passphrase cannot be checked.`, {
+      target: damaged[0], hint: 'Restore the key file from a copy of the vault; without one, the data of this server cannot be opened.',
+    });
   }
   if (!masterKey || !keyName) {
     throw new AzbError('AZB_PASSPHRASE_WRONG', `The passphrase does not open server ${record.hostname} (${serverId.slice(0, 12)}…).`, {

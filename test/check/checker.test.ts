@@ -60,6 +60,22 @@ describe('check', () => {
     }
   });
 
+  it('tells a damaged key file from a wrong passphrase', async () => {
+    const { fx } = await backedUp();
+    const key = objects(fx, '/keys/')[0]!;
+    const file = JSON.parse(readFileSync(join(fx.vault, key), 'utf8'));
+    writeFileSync(join(fx.vault, key), JSON.stringify({ ...file, hostname: file.hostname + 'x' }));
+    const run = await fx.az(['points']);
+    expect(run.events.find((e) => e.type === 'error')).toMatchObject({ code: 'AZB_OBJECT_DAMAGED', target: key });
+    // With an intact second key file (a passphrase change in progress), check names the damaged one.
+    writeFileSync(join(fx.vault, key), JSON.stringify(file));
+    const copy = key.replace(/[0-9a-f]{32}$/, 'f'.repeat(32));
+    writeFileSync(join(fx.vault, copy), JSON.stringify({ ...file, kdf: { ...file.kdf, passes: 9 } }));
+    const check = await fx.az(['check']);
+    expect(check.code).toBe(4);
+    expect(problemsOf(check).map((p) => p.object)).toEqual([copy]);
+  });
+
   it('finds a truncated pack without reading data, and restore reports the damaged file', async () => {
     const { fx, src } = await backedUp();
     const pack = objects(fx, 'packs/')[0]!;
