@@ -35,6 +35,15 @@ async function passphrase(a: VaultOptions, stdinIsData = false): Promise<Record<
   return p === undefined ? {} : { passphrase: p };
 }
 
+/** "2MB" → 2097152; plain numbers are bytes per second. */
+function parseRate(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|K|MB|M|GB|G)?(?:\/s)?$/i.exec(text.trim());
+  if (!m) throw new AzbError('AZB_USAGE', `--${option} '${text}' is not a rate.`, { hint: 'Give bytes per second, or a number with KB, MB or GB (per second), e.g. 2MB.' });
+  const unit = (m[2] ?? 'B').toUpperCase()[0]!;
+  return Math.round(Number(m[1]) * ({ B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[unit]!);
+}
+
 /** Drops undefined values so optional args are absent, not null. */
 function defined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
@@ -209,6 +218,25 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('job.stop', { jobId: a.jobId }, globals(a));
       })
       .demandCommand(1, 'Name a job command: stop.'))
+    .command('settings', 'Machine settings: bandwidth throttling of uploads to cloud vaults', (y) => y
+      .command('set', 'Throttle uploads by work hours (or --no-throttle)', (c) => c
+        .option('throttle', { type: 'boolean', describe: 'Give --no-throttle to remove throttling' })
+        .option('work-days', { type: 'string', array: true, describe: 'Work days (default Monday…Friday)' })
+        .option('start-work-hour', { type: 'number', describe: 'First work hour, 0–23 (default 9)' })
+        .option('end-work-hour', { type: 'number', describe: 'Hour work ends, 1–24 (default 18)' })
+        .option('work-hour-bandwidth', { type: 'string', describe: 'Upload rate in work hours: bytes/s, or with KB/MB/GB (per second)' })
+        .option('non-work-hour-bandwidth', { type: 'string', describe: 'Upload rate outside work hours' })
+        .example('azbackup settings set --work-days Mon Tue Wed Thu Fri --start-work-hour 8 --end-work-hour 18 --work-hour-bandwidth 2MB --non-work-hour-bandwidth 50MB', 'Slow uploads down during the working day'),
+      async (a) => {
+        exitCode = await run('settings.set', defined({
+          noThrottle: a.throttle === false ? true : undefined, workDays: a.workDays?.map(String), startWorkHour: a.startWorkHour, endWorkHour: a.endWorkHour,
+          workHourBandwidth: parseRate(a.workHourBandwidth, 'work-hour-bandwidth'), nonWorkHourBandwidth: parseRate(a.nonWorkHourBandwidth, 'non-work-hour-bandwidth'),
+        }), globals(a));
+      })
+      .command('show', 'Show the machine settings', (c) => c, async (a) => {
+        exitCode = await run('settings.show', {}, globals(a));
+      })
+      .demandCommand(1, 'Name a settings command: set or show.'))
     .command('rpc', 'Read one JSON request on stdin and write NDJSON events on stdout (used by the PowerShell module)', (y) => y, async (a) => {
       const { text, rest } = await readRequest();
       exitCode = await handleRequest(text, new JsonSink(), a.debug === true, signal, rest);

@@ -8,6 +8,8 @@ import { listServers, openServer, type ServerRepo } from '../repo/server.js';
 import { openVault, type Vault } from '../repo/vault.js';
 import { openLocalFolderStore } from '../storage/local.js';
 import { isStorageError, type ObjectStore } from '../storage/storage.js';
+import { throttled } from '../storage/throttle.js';
+import { rateAt, readSettings } from '../config/settings.js';
 import type { CommandContext } from './command.js';
 
 /** Args every vault command accepts. */
@@ -63,7 +65,10 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
     const credential = azureCredential(location, secrets);
     const azure = await import('../storage/azure.js'); // loaded only for Azure vaults: it is large
     try {
-      return await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential });
+      const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential });
+      // Machine settings throttle uploads to cloud vaults (read once per command; hours are checked as it runs).
+      const settings = await readSettings();
+      return settings.throttle ? throttled(store, () => rateAt(settings)) : store;
     } catch (err) {
       if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });
       if (isStorageError(err, 'denied')) throw new AzbError('AZB_VAULT_ACCESS_DENIED', err.message, { target: shownLocation(location), hint: 'Check the credential: key, SAS (permissions, expiry) or connection string.' });

@@ -12,10 +12,11 @@ import { restoreCommand } from './restore.js';
 import { checkCommand } from './check.js';
 import { pruneCommand } from './prune.js';
 import { jobStopCommand, jobsCommand } from './jobs.js';
+import { settingsSetCommand, settingsShowCommand } from './settings.js';
 
 /** Every command the engine answers, by its request name. */
 export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Command<never>>(
   [versionCommand, certNewCommand, certTestCommand, vaultCreateCommand, vaultAddCertCommand, vaultCertsCommand, serversCommand,
     registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, restoreCommand,
-    checkCommand, pruneCommand, jobsCommand, jobStopCommand].map((c) => [c.name, c as Command<never>]),
+    checkCommand, pruneCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand].map((c) => [c.name, c as Command<never>]),
 );

@@ -16,6 +16,8 @@ import argsPrune from '../schemas/args.prune.schema.json' with { type: 'json' };
 import argsRegister from '../schemas/args.register.schema.json' with { type: 'json' };
 import argsRestore from '../schemas/args.restore.schema.json' with { type: 'json' };
 import argsServers from '../schemas/args.servers.schema.json' with { type: 'json' };
+import argsSettingsSet from '../schemas/args.settings.set.schema.json' with { type: 'json' };
+import argsSettingsShow from '../schemas/args.settings.show.schema.json' with { type: 'json' };
 import argsVaultAddCert from '../schemas/args.vault.add-cert.schema.json' with { type: 'json' };
 import argsVaultCerts from '../schemas/args.vault.certs.schema.json' with { type: 'json' };
 import argsVaultCreate from '../schemas/args.vault.create.schema.json' with { type: 'json' };
@@ -34,6 +36,7 @@ import resultCertificateTest from '../schemas/result.CertificateTest.schema.json
 import resultCheckProblem from '../schemas/result.CheckProblem.schema.json' with { type: 'json' };
 import resultCheckResult from '../schemas/result.CheckResult.schema.json' with { type: 'json' };
 import resultJob from '../schemas/result.Job.schema.json' with { type: 'json' };
+import resultMachineSetting from '../schemas/result.MachineSetting.schema.json' with { type: 'json' };
 import resultPassphraseChange from '../schemas/result.PassphraseChange.schema.json' with { type: 'json' };
 import resultPruneResult from '../schemas/result.PruneResult.schema.json' with { type: 'json' };
 import resultRecoverableItem from '../schemas/result.RecoverableItem.schema.json' with { type: 'json' };
@@ -48,7 +51,7 @@ import resultVersion from '../schemas/result.Version.schema.json' with { type: '
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
-  argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsVaultAddCert, argsVaultCerts, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
+  argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.

@@ -99,6 +99,25 @@ describe.each(backends)('a missing pack on %s', (_name, backend) => {
   }, 120_000);
 });
 
+describe('Azure Blob vault throttling', () => {
+  it('uploads at the rate set in the machine settings, within 15 %', async () => {
+    const fx = await registeredServer({ backend: backends[1]![1]() });
+    const set = await fx.az(['settings', 'set', '--work-days', 'Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', '--start-work-hour', '0', '--end-work-hour', '24',
+      '--work-hour-bandwidth', '2MB', '--non-work-hour-bandwidth', '2MB']);
+    expect(resultOf(set, 'MachineSetting')).toMatchObject({ throttled: true, currentBandwidth: 2 * 1024 * 1024 });
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'x.bin'), randomBytes(8 * 1024 * 1024));
+    const run = await fx.az(['backup', src]);
+    expect(run.code, run.stdout.slice(-300)).toBe(0);
+    const p = resultOf(run, 'RecoveryPoint');
+    const rate = Number(p['bytesStored']) / (Number(p['durationMs']) / 1000);
+    expect(rate).toBeGreaterThan(0.85 * 2 * 1024 * 1024);
+    expect(rate).toBeLessThan(1.15 * 2 * 1024 * 1024);
+    expect(resultOf(await fx.az(['settings', 'set', '--no-throttle']), 'MachineSetting')).toMatchObject({ throttled: false });
+  }, 60_000);
+});
+
 describe('Azure Blob vault credentials', () => {
   it('refuses a missing credential, a wrong key and a SAS in the URL, with coded errors', async () => {
     const fx = await registeredServer({ backend: backends[1]![1]() });

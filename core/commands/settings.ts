@@ -1,0 +1,64 @@
+// `settings set`, `settings show`: machine settings (bandwidth throttling of cloud vaults by work hours).
+import { checkThrottle, DAY_NAMES, rateAt, readSettings, writeSettings, type MachineSettings } from '../config/settings.js';
+import { AzbError } from '../protocol/errors.js';
+import type { Command } from './command.js';
+
+export interface SettingsArgs {
+  noThrottle?: boolean; workDays?: string[]; startWorkHour?: number; endWorkHour?: number; workHourBandwidth?: number; nonWorkHourBandwidth?: number;
+}
+
+function settingData(s: MachineSettings): Record<string, unknown> {
+  const t = s.throttle;
+  return {
+    throttled: t !== undefined,
+    workDays: t ? t.workDays.map((d) => DAY_NAMES[d]!) : [],
+    startWorkHour: t?.startWorkHour ?? 0,
+    endWorkHour: t?.endWorkHour ?? 0,
+    workHourBandwidth: t?.workHourBandwidth ?? 0,
+    nonWorkHourBandwidth: t?.nonWorkHourBandwidth ?? 0,
+    currentBandwidth: rateAt(s) ?? 0,
+  };
+}
+
+export const settingsSetCommand: Command<SettingsArgs> = {
+  name: 'settings.set',
+  argsSchema: 'azbackup:args.settings.set',
+  secrets: [],
+  async run(ctx, args) {
+    const current = await readSettings();
+    const throttleArgs = [args.workDays, args.startWorkHour, args.endWorkHour, args.workHourBandwidth, args.nonWorkHourBandwidth].some((v) => v !== undefined);
+    if (args.noThrottle && throttleArgs) throw new AzbError('AZB_ARGS_INVALID', 'Give either no-throttle or throttle settings, not both.', { target: 'noThrottle' });
+    if (args.noThrottle) {
+      delete current.throttle;
+    } else if (throttleArgs) {
+      const days = (args.workDays ?? DAY_NAMES.slice(1, 6)).map((name) => {
+        const i = DAY_NAMES.findIndex((d) => d.toLowerCase().startsWith(name.toLowerCase().slice(0, 3)) && name.length >= 3);
+        if (i < 0) throw new AzbError('AZB_ARGS_INVALID', `'${name}' is not a day of the week.`, { target: 'workDays', hint: 'Use Monday…Sunday (or Mon…Sun).' });
+        return i;
+      });
+      const before = current.throttle;
+      current.throttle = checkThrottle({
+        workDays: [...new Set(days)].sort(),
+        startWorkHour: args.startWorkHour ?? before?.startWorkHour ?? 9,
+        endWorkHour: args.endWorkHour ?? before?.endWorkHour ?? 18,
+        workHourBandwidth: args.workHourBandwidth ?? before?.workHourBandwidth ?? NaN,
+        nonWorkHourBandwidth: args.nonWorkHourBandwidth ?? before?.nonWorkHourBandwidth ?? NaN,
+      });
+    } else {
+      throw new AzbError('AZB_ARGS_INVALID', 'Nothing to set.', { hint: 'Give throttle settings (work days, hours, bandwidths) or no-throttle.' });
+    }
+    await writeSettings(current);
+    ctx.sink.result('MachineSetting', settingData(current));
+    return 0;
+  },
+};
+
+export const settingsShowCommand: Command<Record<string, never>> = {
+  name: 'settings.show',
+  argsSchema: 'azbackup:args.settings.show',
+  secrets: [],
+  async run(ctx) {
+    ctx.sink.result('MachineSetting', settingData(await readSettings()));
+    return 0;
+  },
+};

@@ -1,0 +1,48 @@
+// Bandwidth throttling as a wrapper around any object store (restic/Kopia style: not a flag inside each
+// backend). Uploads (put) are paced by a token bucket whose rate is asked for at each slice, so a change
+// between work and non-work hours takes effect within a second.
+import type { ByteRange, ObjectInfo, ObjectStore } from './storage.js';
+
+/** Bytes per second allowed now, or undefined for no limit. */
+export type RateNow = () => number | undefined;
+
+/** Slice of an upload paced at a time: small enough to keep the rate smooth. */
+const SLICE = 64 * 1024;
+
+/** Wraps `store` so that put() uploads at most `rateNow()` bytes per second (all puts together). */
+export function throttled(store: ObjectStore, rateNow: RateNow, sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): ObjectStore {
+  // The bucket holds at most one second of tokens, so idle time does not allow a burst above the rate.
+  let tokens = 0;
+  let last = Date.now();
+  let queue: Promise<void> = Promise.resolve();
+
+  async function take(bytes: number): Promise<void> {
+    let left = bytes;
+    while (left > 0) {
+      const rate = rateNow();
+      if (rate === undefined || rate <= 0) return;
+      const now = Date.now();
+      tokens = Math.min(rate, tokens + ((now - last) / 1000) * rate);
+      last = now;
+      const want = Math.min(left, SLICE);
+      if (tokens >= want) { tokens -= want; left -= want; continue; }
+      await sleep(Math.max(1, Math.ceil(((want - tokens) / rate) * 1000)));
+    }
+  }
+
+  return {
+    location: store.location,
+    async put(name: string, data: Uint8Array): Promise<void> {
+      // Puts take their turn for tokens, so the sum of concurrent uploads keeps the rate.
+      const turn = queue.then(() => take(data.length));
+      queue = turn.catch(() => undefined);
+      await turn;
+      await store.put(name, data);
+    },
+    get: (name: string, range?: ByteRange) => store.get(name, range),
+    stat: (name: string): Promise<ObjectInfo | undefined> => store.stat(name),
+    list: (prefix: string) => store.list(prefix),
+    delete: (name: string) => store.delete(name),
+    close: () => store.close(),
+  };
+}

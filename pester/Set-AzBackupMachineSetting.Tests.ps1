@@ -1,0 +1,58 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'helpers/TestHelpers.ps1')
+    Import-AzBackupTestModule
+    $script:savedEnv = Save-AzBackupTestEnvironment
+    $script:root = New-TestDirectory
+    $script:homePath = New-TestHome -Root $root
+}
+AfterAll {
+    Restore-AzBackupTestEnvironment $script:savedEnv
+    Remove-Item -LiteralPath $script:root -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Set-AzBackupMachineSetting' {
+    BeforeEach { $env:AZBACKUP_HOME = $homePath }
+
+    It 'throttles uploads by work hours and returns a typed AzBackup.MachineSetting' {
+        $s = Set-AzBackupMachineSetting -WorkDay Monday, Wednesday -StartWorkHour 8 -EndWorkHour 17 -WorkHourBandwidth 2MB -NonWorkHourBandwidth 50MB
+        $s.PSObject.TypeNames[0] | Should -Be 'AzBackup.MachineSetting'
+        $s.Throttled | Should -BeTrue
+        $s.WorkDays | Should -Be @('Monday', 'Wednesday')
+        $s.StartWorkHour | Should -Be 8
+        $s.EndWorkHour | Should -Be 17
+        $s.WorkHourBandwidth | Should -Be 2MB
+        $s.NonWorkHourBandwidth | Should -Be 50MB
+        $s.CurrentBandwidth | Should -BeIn @(2MB, 50MB)
+        (Get-Content (Join-Path $homePath 'settings.json') -Raw | ConvertFrom-Json).throttle.workHourBandwidth | Should -Be 2MB
+    }
+
+    It 'removes throttling with -NoThrottle' {
+        (Set-AzBackupMachineSetting -NoThrottle).Throttled | Should -BeFalse
+        (Get-AzBackupMachineSetting).CurrentBandwidth | Should -Be 0
+    }
+
+    It 'changes nothing with -WhatIf' {
+        $null = Set-AzBackupMachineSetting -NoThrottle
+        Set-AzBackupMachineSetting -WorkHourBandwidth 1MB -NonWorkHourBandwidth 1MB -WhatIf
+        (Get-AzBackupMachineSetting).Throttled | Should -BeFalse
+    }
+
+    It 'refuses a bandwidth below 64 KiB/s and work hours that are not a range' {
+        { Set-AzBackupMachineSetting -WorkHourBandwidth 1000 -NonWorkHourBandwidth 1MB -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_ARGS_INVALID,Set-AzBackupMachineSetting'
+        { Set-AzBackupMachineSetting -StartWorkHour 18 -EndWorkHour 9 -WorkHourBandwidth 1MB -NonWorkHourBandwidth 1MB -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_ARGS_INVALID,Set-AzBackupMachineSetting'
+    }
+}
+
+Describe 'Get-AzBackupMachineSetting' {
+    BeforeEach { $env:AZBACKUP_HOME = $homePath }
+
+    It 'shows the settings in force' {
+        $null = Set-AzBackupMachineSetting -WorkDay ([System.Enum]::GetValues([System.DayOfWeek])) -StartWorkHour 0 -EndWorkHour 24 -WorkHourBandwidth 3MB -NonWorkHourBandwidth 3MB
+        $s = Get-AzBackupMachineSetting
+        $s.Throttled | Should -BeTrue
+        $s.CurrentBandwidth | Should -Be 3MB
+        $s.WorkDays.Count | Should -Be 7
+    }
+}
