@@ -1,12 +1,15 @@
 function Set-AzBackupMachineSetting {
     <#
     .SYNOPSIS
-        Sets how fast this server may upload to cloud (Azure Blob) vaults, by work hours.
+        Sets how fast this server may upload to cloud (Azure Blob) vaults, by work hours, and its proxy.
     .DESCRIPTION
         Like Set-OBMachineSetting of the MARS agent: during work hours on work days uploads are held to
         -WorkHourBandwidth bytes per second, at other times to -NonWorkHourBandwidth. -NoThrottle removes
         the limits. The settings live in the AzBackup configuration home and apply to every backup to an
         Azure Blob vault on this server; vaults in local or mounted folders are not throttled.
+        -ProxyServer and -ProxyPort send every request to cloud vaults through an HTTP(S) proxy; -NoProxy
+        removes it (HTTPS_PROXY / HTTP_PROXY in the environment still apply). A proxy password is never
+        stored: the engine reads it from $env:AZBACKUP_PROXY_PASSWORD.
     .PARAMETER WorkDay
         Work days. Default: Monday to Friday.
     .PARAMETER StartWorkHour
@@ -19,6 +22,14 @@ function Set-AzBackupMachineSetting {
         Upload rate in bytes per second outside work hours (at least 65536).
     .PARAMETER NoThrottle
         Remove throttling.
+    .PARAMETER ProxyServer
+        Host name or address of the HTTP(S) proxy.
+    .PARAMETER ProxyPort
+        Port of the proxy.
+    .PARAMETER ProxyUserName
+        User name for the proxy (the password comes from $env:AZBACKUP_PROXY_PASSWORD).
+    .PARAMETER NoProxy
+        Remove the proxy setting.
     .EXAMPLE
         Set-AzBackupMachineSetting -WorkDay Monday, Tuesday, Wednesday, Thursday, Friday -StartWorkHour 8 -EndWorkHour 18 -WorkHourBandwidth 2MB -NonWorkHourBandwidth 50MB
 
@@ -27,6 +38,10 @@ function Set-AzBackupMachineSetting {
         Set-AzBackupMachineSetting -NoThrottle
 
         Uploads as fast as the network allows.
+    .EXAMPLE
+        Set-AzBackupMachineSetting -ProxyServer proxy.contoso.com -ProxyPort 8080
+
+        Sends cloud-vault traffic through the company proxy.
     .EXAMPLE
         Invoke-Command -ComputerName srv01, srv02 -ScriptBlock { Set-AzBackupMachineSetting -WorkHourBandwidth 1MB -NonWorkHourBandwidth 20MB }
 
@@ -55,10 +70,33 @@ function Set-AzBackupMachineSetting {
         [long]$NonWorkHourBandwidth,
 
         [Parameter(Mandatory, ParameterSetName = 'NoThrottle')]
-        [switch]$NoThrottle
+        [switch]$NoThrottle,
+
+        [Parameter(Mandatory, ParameterSetName = 'Proxy')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ProxyServer,
+
+        [Parameter(Mandatory, ParameterSetName = 'Proxy')]
+        [ValidateRange(1, 65535)]
+        [int]$ProxyPort,
+
+        [Parameter(ParameterSetName = 'Proxy')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ProxyUserName,
+
+        [Parameter(Mandatory, ParameterSetName = 'NoProxy')]
+        [switch]$NoProxy
     )
     $arguments = @{}
-    if ($NoThrottle) {
+    if ($PSCmdlet.ParameterSetName -eq 'Proxy') {
+        $arguments.proxyServer = $ProxyServer
+        $arguments.proxyPort = $ProxyPort
+        if ($ProxyUserName) { $arguments.proxyUsername = $ProxyUserName }
+        $what = "Use the proxy ${ProxyServer}:$ProxyPort for cloud vaults"
+    } elseif ($NoProxy) {
+        $arguments.noProxy = $true
+        $what = 'Remove the proxy setting'
+    } elseif ($NoThrottle) {
         $arguments.noThrottle = $true
         $what = 'Remove upload throttling'
     } else {

@@ -37,6 +37,15 @@ Describe 'Set-AzBackupMachineSetting' {
         (Get-AzBackupMachineSetting).Throttled | Should -BeFalse
     }
 
+    It 'sets and removes a proxy' {
+        $s = Set-AzBackupMachineSetting -ProxyServer proxy.contoso.com -ProxyPort 8080 -ProxyUserName backup
+        $s.ProxyServer | Should -Be 'proxy.contoso.com'
+        $s.ProxyPort | Should -Be 8080
+        $s.ProxyUsername | Should -Be 'backup'
+        (Set-AzBackupMachineSetting -NoProxy).ProxyServer | Should -Be ''
+        { Set-AzBackupMachineSetting -ProxyServer 'not a host!' -ProxyPort 80 -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_ARGS_INVALID,Set-AzBackupMachineSetting'
+    }
+
     It 'refuses a bandwidth below 64 KiB/s and work hours that are not a range' {
         { Set-AzBackupMachineSetting -WorkHourBandwidth 1000 -NonWorkHourBandwidth 1MB -ErrorAction Stop } |
             Should -Throw -ErrorId 'AZB_ARGS_INVALID,Set-AzBackupMachineSetting'

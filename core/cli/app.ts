@@ -218,9 +218,13 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('job.stop', { jobId: a.jobId }, globals(a));
       })
       .demandCommand(1, 'Name a job command: stop.'))
-    .command('settings', 'Machine settings: bandwidth throttling of uploads to cloud vaults', (y) => y
-      .command('set', 'Throttle uploads by work hours (or --no-throttle)', (c) => c
+    .command('settings', 'Machine settings: bandwidth throttling and proxy for cloud vaults', (y) => y
+      .command('set', 'Throttle uploads by work hours (or --no-throttle); set a proxy (or --no-proxy)', (c) => c
         .option('throttle', { type: 'boolean', describe: 'Give --no-throttle to remove throttling' })
+        .option('proxy-server', { type: 'string', describe: 'HTTP(S) proxy host for cloud vaults (its password, if any: AZBACKUP_PROXY_PASSWORD)' })
+        .option('proxy-port', { type: 'number', describe: 'Proxy port' })
+        .option('proxy-username', { type: 'string', describe: 'Proxy user name' })
+        .option('proxy', { type: 'boolean', describe: 'Give --no-proxy to remove the proxy (HTTPS_PROXY still applies)' })
         .option('work-days', { type: 'string', array: true, describe: 'Work days (default Monday…Friday)' })
         .option('start-work-hour', { type: 'number', describe: 'First work hour, 0–23 (default 9)' })
         .option('end-work-hour', { type: 'number', describe: 'Hour work ends, 1–24 (default 18)' })
@@ -229,7 +233,8 @@ export async function main(argv: string[]): Promise<number> {
         .example('azbackup settings set --work-days Mon Tue Wed Thu Fri --start-work-hour 8 --end-work-hour 18 --work-hour-bandwidth 2MB --non-work-hour-bandwidth 50MB', 'Slow uploads down during the working day'),
       async (a) => {
         exitCode = await run('settings.set', defined({
-          noThrottle: a.throttle === false ? true : undefined, workDays: a.workDays?.map(String), startWorkHour: a.startWorkHour, endWorkHour: a.endWorkHour,
+          noThrottle: a.throttle === false ? true : undefined, noProxy: a.proxy === false ? true : undefined,
+          proxyServer: a.proxyServer, proxyPort: a.proxyPort, proxyUsername: a.proxyUsername, workDays: a.workDays?.map(String), startWorkHour: a.startWorkHour, endWorkHour: a.endWorkHour,
           workHourBandwidth: parseRate(a.workHourBandwidth, 'work-hour-bandwidth'), nonWorkHourBandwidth: parseRate(a.nonWorkHourBandwidth, 'non-work-hour-bandwidth'),
         }), globals(a));
       })

@@ -9,7 +9,7 @@ import { openVault, type Vault } from '../repo/vault.js';
 import { openLocalFolderStore } from '../storage/local.js';
 import { isStorageError, type ObjectStore } from '../storage/storage.js';
 import { throttled } from '../storage/throttle.js';
-import { rateAt, readSettings } from '../config/settings.js';
+import { proxyFor, rateAt, readSettings } from '../config/settings.js';
 import type { CommandContext } from './command.js';
 
 /** Args every vault command accepts. */
@@ -65,9 +65,10 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
     const credential = azureCredential(location, secrets);
     const azure = await import('../storage/azure.js'); // loaded only for Azure vaults: it is large
     try {
-      const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential });
-      // Machine settings throttle uploads to cloud vaults (read once per command; hours are checked as it runs).
+      // Machine settings: a proxy, and throttling of uploads (read once per command; hours are checked as it runs).
       const settings = await readSettings();
+      const proxy = proxyFor(settings);
+      const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential, ...(proxy ? { proxy } : {}) });
       return settings.throttle ? throttled(store, () => rateAt(settings)) : store;
     } catch (err) {
       if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });

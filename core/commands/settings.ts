@@ -1,9 +1,10 @@
 // `settings set`, `settings show`: machine settings (bandwidth throttling of cloud vaults by work hours).
-import { checkThrottle, DAY_NAMES, rateAt, readSettings, writeSettings, type MachineSettings } from '../config/settings.js';
+import { checkProxy, checkThrottle, DAY_NAMES, rateAt, readSettings, writeSettings, type MachineSettings } from '../config/settings.js';
 import { AzbError } from '../protocol/errors.js';
 import type { Command } from './command.js';
 
 export interface SettingsArgs {
+  proxyServer?: string; proxyPort?: number; proxyUsername?: string; noProxy?: boolean;
   noThrottle?: boolean; workDays?: string[]; startWorkHour?: number; endWorkHour?: number; workHourBandwidth?: number; nonWorkHourBandwidth?: number;
 }
 
@@ -17,6 +18,9 @@ function settingData(s: MachineSettings): Record<string, unknown> {
     workHourBandwidth: t?.workHourBandwidth ?? 0,
     nonWorkHourBandwidth: t?.nonWorkHourBandwidth ?? 0,
     currentBandwidth: rateAt(s) ?? 0,
+    proxyServer: s.proxy?.server ?? '',
+    proxyPort: s.proxy?.port ?? 0,
+    proxyUsername: s.proxy?.username ?? '',
   };
 }
 
@@ -28,6 +32,13 @@ export const settingsSetCommand: Command<SettingsArgs> = {
     const current = await readSettings();
     const throttleArgs = [args.workDays, args.startWorkHour, args.endWorkHour, args.workHourBandwidth, args.nonWorkHourBandwidth].some((v) => v !== undefined);
     if (args.noThrottle && throttleArgs) throw new AzbError('AZB_ARGS_INVALID', 'Give either no-throttle or throttle settings, not both.', { target: 'noThrottle' });
+    const proxyArgs = args.proxyServer !== undefined || args.proxyPort !== undefined || args.proxyUsername !== undefined;
+    if (args.noProxy && proxyArgs) throw new AzbError('AZB_ARGS_INVALID', 'Give either no-proxy or a proxy, not both.', { target: 'noProxy' });
+    if (args.noProxy) delete current.proxy;
+    else if (proxyArgs) {
+      if (args.proxyServer === undefined || args.proxyPort === undefined) throw new AzbError('AZB_ARGS_INVALID', 'A proxy needs both a server and a port.', { target: args.proxyServer === undefined ? 'proxyServer' : 'proxyPort' });
+      current.proxy = checkProxy({ server: args.proxyServer, port: args.proxyPort, ...(args.proxyUsername ? { username: args.proxyUsername } : {}) });
+    }
     if (args.noThrottle) {
       delete current.throttle;
     } else if (throttleArgs) {
@@ -44,8 +55,8 @@ export const settingsSetCommand: Command<SettingsArgs> = {
         workHourBandwidth: args.workHourBandwidth ?? before?.workHourBandwidth ?? NaN,
         nonWorkHourBandwidth: args.nonWorkHourBandwidth ?? before?.nonWorkHourBandwidth ?? NaN,
       });
-    } else {
-      throw new AzbError('AZB_ARGS_INVALID', 'Nothing to set.', { hint: 'Give throttle settings (work days, hours, bandwidths) or no-throttle.' });
+    } else if (!proxyArgs && !args.noProxy) {
+      throw new AzbError('AZB_ARGS_INVALID', 'Nothing to set.', { hint: 'Give throttle settings (work days, hours, bandwidths), no-throttle, a proxy or no-proxy.' });
     }
     await writeSettings(current);
     ctx.sink.result('MachineSetting', settingData(current));

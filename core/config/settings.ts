@@ -12,8 +12,27 @@ export const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday'
 /** Throttling: work hours on work days at one rate, the rest at another (bytes per second). */
 export interface ThrottleSettings { workDays: number[]; startWorkHour: number; endWorkHour: number; workHourBandwidth: number; nonWorkHourBandwidth: number }
 
+/** An HTTP(S) proxy for cloud vaults. The password is never stored: it comes from AZBACKUP_PROXY_PASSWORD. */
+export interface ProxySettings { server: string; port: number; username?: string }
+
 /** Everything in settings.json. */
-export interface MachineSettings { throttle?: ThrottleSettings }
+export interface MachineSettings { throttle?: ThrottleSettings; proxy?: ProxySettings }
+
+/** The proxy options for the Azure client, or undefined (then HTTPS_PROXY / HTTP_PROXY apply). */
+export function proxyFor(s: MachineSettings): { host: string; port: number; username?: string; password?: string } | undefined {
+  if (!s.proxy) return undefined;
+  const host = /^[a-z]+:\/\//i.test(s.proxy.server) ? s.proxy.server : `http://${s.proxy.server}`;
+  const password = process.env['AZBACKUP_PROXY_PASSWORD'];
+  return { host, port: s.proxy.port, ...(s.proxy.username ? { username: s.proxy.username, ...(password ? { password } : {}) } : {}) };
+}
+
+/** Checks proxy settings. */
+export function checkProxy(p: ProxySettings): ProxySettings {
+  const bad = (target: string, message: string) => new AzbError('AZB_ARGS_INVALID', message, { target, hint: 'Example: --proxy-server proxy.contoso.com --proxy-port 8080' });
+  if (!/^([a-z]+:\/\/)?[A-Za-z0-9.-]+$/.test(p.server) && !/^([a-z]+:\/\/)?\[[0-9a-fA-F:]+\]$/.test(p.server)) throw bad('proxyServer', `'${p.server}' is not a proxy host name.`);
+  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw bad('proxyPort', `Proxy port ${p.port} is not between 1 and 65535.`);
+  return p;
+}
 
 /** Lowest bandwidth accepted (bytes per second): below it a backup would never finish. */
 export const MIN_BANDWIDTH = 64 * 1024;

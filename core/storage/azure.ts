@@ -54,6 +54,8 @@ export interface AzureBlobStoreOptions {
   singlePutLimit?: number;
   /** Block size of a staged put (raised when the object would need more than 50,000 blocks). Default 8 MiB. */
   blockSize?: number;
+  /** HTTP(S) proxy for every request. Without it the SDK honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
+  proxy?: { host: string; port: number; username?: string; password?: string };
 }
 
 const MiB = 1024 * 1024;
@@ -74,7 +76,7 @@ export const PUT_ID_METADATA = 'azbputid';
  * credential is refused (or does not fit the URL). */
 export async function openAzureBlobStore(o: AzureBlobStoreOptions): Promise<AzureBlobStore> {
   const { location, containerName } = parseContainerUrl(o.containerUrl);
-  const container = containerClientFor(location, containerName, o.credential);
+  const container = containerClientFor(location, containerName, o.credential, o.proxy);
   const store = new AzureBlobStore(container, location, o);
   await store.probe();
   return store;
@@ -467,9 +469,10 @@ function parseContainerUrl(containerUrl: string): { location: string; containerN
   return { location, containerName };
 }
 
-function containerClientFor(location: string, containerName: string, credential: AzureCredential): ContainerClient {
+function containerClientFor(location: string, containerName: string, credential: AzureCredential, proxy?: AzureBlobStoreOptions['proxy']): ContainerClient {
   // Retries are done by withRetries; the SDK makes one try per call.
   const options: StoragePipelineOptions = { retryOptions: { maxTries: 1 }, userAgentOptions: { userAgentPrefix: 'azbackup' } };
+  if (proxy) options.proxyOptions = { host: proxy.host, port: proxy.port, ...(proxy.username ? { username: proxy.username, password: proxy.password ?? '' } : {}) };
   switch (credential.kind) {
     case 'connectionString': {
       let client: ContainerClient;
@@ -531,7 +534,7 @@ function nonNegative(v: number, what: string): number {
 /** Creates the container of `o.containerUrl` when it does not exist yet (vault creation); then opens it. */
 export async function createAzureContainer(o: AzureBlobStoreOptions): Promise<AzureBlobStore> {
   const { location, containerName } = parseContainerUrl(o.containerUrl);
-  const container = containerClientFor(location, containerName, o.credential);
+  const container = containerClientFor(location, containerName, o.credential, o.proxy);
   const store = new AzureBlobStore(container, location, o);
   try {
     await container.createIfNotExists();

@@ -1,6 +1,8 @@
 // The same backup / restore / check / prune cycle on every vault backend: a local folder and Azure Blob
 // (a real Azurite on 127.0.0.1). One parameterised suite, so the backends cannot drift apart.
 import { spawn } from 'node:child_process';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -115,6 +117,44 @@ describe('Azure Blob vault throttling', () => {
     expect(rate).toBeGreaterThan(0.85 * 2 * 1024 * 1024);
     expect(rate).toBeLessThan(1.15 * 2 * 1024 * 1024);
     expect(resultOf(await fx.az(['settings', 'set', '--no-throttle']), 'MachineSetting')).toMatchObject({ throttled: false });
+  }, 60_000);
+});
+
+describe('Azure Blob vault through a proxy', () => {
+  it('sends every request through the proxy set in the machine settings, and none after --no-proxy', async () => {
+    // A loopback forward proxy that counts what it relays (plain HTTP: Azurite is http).
+    let relayed = 0;
+    const proxy = createServer((req, res) => {
+      relayed++;
+      const target = new URL(req.url!);
+      const up = httpRequest({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => { res.writeHead(502); res.end(); });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as AddressInfo).port;
+    try {
+      const fx = await registeredServer({ backend: backends[1]![1]() });
+      const set = await fx.az(['settings', 'set', '--proxy-server', '127.0.0.1', '--proxy-port', String(port)]);
+      expect(resultOf(set, 'MachineSetting')).toMatchObject({ proxyServer: '127.0.0.1', proxyPort: port });
+      const src = join(fx.root, 'src');
+      mkdirSync(src);
+      writeFileSync(join(src, 'a.txt'), 'through the proxy');
+      const before = relayed;
+      expect((await fx.az(['backup', src])).code).toBe(0);
+      expect(relayed - before).toBeGreaterThan(5);
+      expect(resultOf(await fx.az(['settings', 'set', '--no-proxy']), 'MachineSetting')).toMatchObject({ proxyServer: '' });
+      const after = relayed;
+      expect((await fx.az(['points'])).code).toBe(0);
+      expect(relayed).toBe(after);
+      expect(onlyError(await fx.az(['settings', 'set', '--proxy-server', 'bad host!', '--proxy-port', '8080'])).code).toBe('AZB_ARGS_INVALID');
+      expect(onlyError(await fx.az(['settings', 'set', '--proxy-server', 'p', '--proxy-port', '70000'])).code).toBe('AZB_ARGS_INVALID');
+    } finally {
+      proxy.close();
+    }
   }, 60_000);
 });
 
