@@ -54,6 +54,15 @@ function azureCredential(location: string, secrets: Readonly<Record<string, stri
   });
 }
 
+// Retry timing from the environment (tests shorten it; the defaults suit real networks).
+function azureTuning(): { tryTimeoutMs?: number; retryDelayMs?: number; maxTries?: number } {
+  const num = (name: string) => { const v = Number(process.env[name]); return Number.isFinite(v) && v > 0 ? v : undefined; };
+  const t = num('AZBACKUP_AZURE_TRY_TIMEOUT_MS');
+  const d = num('AZBACKUP_AZURE_RETRY_DELAY_MS');
+  const m = num('AZBACKUP_AZURE_MAX_TRIES');
+  return { ...(t ? { tryTimeoutMs: t } : {}), ...(d ? { retryDelayMs: d } : {}), ...(m ? { maxTries: m } : {}) };
+}
+
 /** Opens the object store at a vault location: a folder path, or an Azure Blob container URL. */
 export async function openStore(location: string, secrets: Readonly<Record<string, string>> = {}, o: { create?: boolean } = {}): Promise<ObjectStore> {
   if (isAzureLocation(location)) {
@@ -68,7 +77,7 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
       // Machine settings: a proxy, and throttling of uploads (read once per command; hours are checked as it runs).
       const settings = await readSettings();
       const proxy = proxyFor(settings);
-      const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential, ...(proxy ? { proxy } : {}) });
+      const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential, ...(proxy ? { proxy } : {}), ...azureTuning() });
       return settings.throttle ? throttled(store, () => rateAt(settings)) : store;
     } catch (err) {
       if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });

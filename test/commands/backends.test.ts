@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_PATH, onlyError, resultOf } from '../helpers/engine.js';
 import { startAzurite, type AzuriteServer } from '../helpers/azurite.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { describeTree, makeDataTree } from '../helpers/data-tree.js';
 import { registeredServer, type FixtureBackend } from '../helpers/vault-fixture.js';
 
@@ -156,6 +157,66 @@ describe('Azure Blob vault through a proxy', () => {
       proxy.close();
     }
   }, 60_000);
+});
+
+describe('Azure Blob vault over a faulty network', () => {
+  it('backs up and restores bit-identical through 503s, dropped answers, stalls and cut bodies', async () => {
+    const proxy = await startFaultProxy(azurite!.port);
+    try {
+      // The engine talks to the proxy as if it were the service; the proxy breaks a share of the requests.
+      const connectionString = azurite!.connectionString.replace(azurite!.blobEndpoint, proxy.endpoint);
+      const fx = await registeredServer({ backend: { kind: 'azurite', blobEndpoint: proxy.endpoint, connectionString } });
+      Object.assign(fx.env, { AZBACKUP_AZURE_TRY_TIMEOUT_MS: '800', AZBACKUP_AZURE_RETRY_DELAY_MS: '50', AZBACKUP_AZURE_MAX_TRIES: '8' });
+      const src = join(fx.root, 'src');
+      mkdirSync(join(src, 'd'), { recursive: true });
+      for (let i = 0; i < 3; i++) writeFileSync(join(src, `big${i}.bin`), randomBytes(7 * 1024 * 1024));
+      for (let i = 0; i < 30; i++) writeFileSync(join(src, 'd', `s${i}.txt`), `small ${i}\n`.repeat(100 + i));
+      let faults = 0;
+      proxy.chaos = (n, method) => {
+        const a = n % 7 === 0 ? 503 : n % 11 === 0 ? 'drop-response' : n % 23 === 0 ? 'stall' : method === 'GET' && n % 13 === 0 ? 'stall-body' : undefined;
+        if (a !== undefined) faults++;
+        return a;
+      };
+      const b = await fx.az(['backup', src]);
+      expect(b.code, b.stdout.slice(-500)).toBe(0);
+      const target = join(fx.root, 'r');
+      const r = await fx.az(['restore', 'latest', '--target', target]);
+      expect(r.code, r.stdout.slice(-500)).toBe(0);
+      expect(describeTree(join(target, src))).toEqual(describeTree(src));
+      expect(faults).toBeGreaterThan(10);
+      proxy.chaos = undefined;
+      expect((await fx.az(['check', '--read-data'])).code).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
+
+  it('fails with a clear error and no visible recovery point when the service stays down, and the next run resumes', async () => {
+    const proxy = await startFaultProxy(azurite!.port);
+    try {
+      const connectionString = azurite!.connectionString.replace(azurite!.blobEndpoint, proxy.endpoint);
+      const fx = await registeredServer({ backend: { kind: 'azurite', blobEndpoint: proxy.endpoint, connectionString } });
+      Object.assign(fx.env, { AZBACKUP_AZURE_TRY_TIMEOUT_MS: '500', AZBACKUP_AZURE_RETRY_DELAY_MS: '20', AZBACKUP_AZURE_MAX_TRIES: '3' });
+      const src = join(fx.root, 'src');
+      mkdirSync(src);
+      for (let i = 0; i < 4; i++) writeFileSync(join(src, `p${i}.bin`), randomBytes(8 * 1024 * 1024));
+      // After the first pack is stored, every pack upload fails.
+      let packPuts = 0;
+      proxy.chaos = (_n, method, url) => (method === 'PUT' && url.includes('/packs/') && ++packPuts > 1 ? 503 : undefined);
+      const failed = await fx.az(['backup', src]);
+      expect(failed.code).toBe(1);
+      expect(onlyError(failed).code).toMatch(/^AZB_VAULT_(IO|NOT_FOUND)$/);
+      expect(failed.stdout).not.toMatch(/AccountKey|sig=/);
+      proxy.chaos = undefined;
+      expect((await fx.az(['points'])).events.filter((e) => e.type === 'item')).toHaveLength(0);
+      const resumed = await fx.az(['backup', src]);
+      expect(resumed.code, resumed.stdout.slice(-500)).toBe(0);
+      expect(Number(resultOf(resumed, 'RecoveryPoint')['bytesStored'])).toBeLessThan(32 * 1024 * 1024 * 0.9);
+      expect((await fx.az(['check', '--read-data'])).code).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
 });
 
 describe('Azure Blob vault credentials', () => {

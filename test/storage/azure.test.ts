@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AzureBlobStore, PUT_ID_METADATA, openAzureBlobStore, type AzureBlobStoreOptions } from '../../core/storage/azure.js';
 import type { StorageError } from '../../core/storage/storage.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from '../helpers/azurite.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { expectKind, listAll, storageFailure, storageSuite } from './suite.js';
 
 let azurite: AzuriteServer;
@@ -407,70 +408,3 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-type FaultAction = 'stall' | 'stall-body' | 'drop-response' | 503;
-interface FaultRule { method: string; path: string; action: FaultAction; times: number }
-interface FaultProxy {
-  endpoint: string;
-  rules: FaultRule[];
-  /** "METHOD /path?query" of every request seen. */
-  seen: string[];
-  reset(): void;
-  close(): Promise<void>;
-}
-
-/** An HTTP proxy in front of Azurite that breaks the requests its rules match (rule.path: a substring
- * of the URL), `times` times each: no answer at all, half a body and then nothing, the answer dropped
- * after the request was carried out, or 503 ServerBusy. */
-async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
-  const rules: FaultRule[] = [];
-  const seen: string[] = [];
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    seen.push(`${req.method} ${req.url}`);
-    const rule = rules.find((r) => r.times > 0 && r.method === req.method && (req.url ?? '').includes(r.path));
-    if (rule) rule.times--;
-    const action = rule?.action;
-    if (action === 'stall') {
-      req.resume(); // take the body, never answer
-      return;
-    }
-    if (action === 503) {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(503, { 'x-ms-error-code': 'ServerBusy', 'content-length': '0' });
-        res.end();
-      });
-      return;
-    }
-    const upstream = request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      if (action === 'drop-response') {
-        up.resume();
-        up.on('end', () => req.socket.destroy());
-        return;
-      }
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      if (action === 'stall-body') {
-        let first = true;
-        up.on('data', (chunk: Buffer) => {
-          if (first) res.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)));
-          first = false;
-        });
-        return;
-      }
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`,
-    rules,
-    seen,
-    reset() { rules.length = 0; seen.length = 0; },
-    async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
