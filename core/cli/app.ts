@@ -156,10 +156,11 @@ export async function main(argv: string[]): Promise<number> {
       .option('tag', { type: 'string', array: true, describe: 'Tag for the recovery point (repeatable)' })
       .option('stdin', { type: 'boolean', describe: 'Back up standard input as one file' })
       .option('stdin-name', { type: 'string', describe: 'File name for --stdin (default: stdin)' })
+      .option('access-tier', { choices: ['Hot', 'Cool', 'Cold'] as const, describe: 'Azure access tier of the new packs (Azure vaults only)' })
       .example('azbackup backup /srv/data /etc --exclude "*.tmp"', 'Back up two folders')
       .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file'),
     async (a) => {
-      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude, tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
+      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude, tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
     })
     .command('points', 'List recovery points', (y) => y
       .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })

@@ -8,7 +8,7 @@ import type { Command } from './command.js';
 import { asJob, openServerFor, serverCacheDir, signingKeyFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { pointData } from './points.js';
 
-export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string }
+export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold' }
 
 export const backupCommand: Command<BackupArgs> = {
   name: 'backup',
@@ -21,7 +21,7 @@ export const backupCommand: Command<BackupArgs> = {
     if (args.stdinName !== undefined && (!/^[^/\\\0]+$/.test(args.stdinName) || args.stdinName === '.' || args.stdinName === '..')) {
       throw new AzbError('AZB_ARGS_INVALID', `'${args.stdinName}' is not a usable file name for the stream.`, { target: 'stdinName', hint: 'Give a plain file name such as db.sql.' });
     }
-    const { vault, repo } = await openServerFor(ctx, args);
+    const { vault, repo } = await openServerFor(ctx, args, args.accessTier ? { accessTier: args.accessTier } : {});
     const signingKey = await signingKeyFor(repo);
     const cacheDir = serverCacheDir(args, repo);
     try { await mkdir(cacheDir, { recursive: true, mode: 0o700 }); } catch (err) {

@@ -64,7 +64,7 @@ function azureTuning(): { tryTimeoutMs?: number; retryDelayMs?: number; maxTries
 }
 
 /** Opens the object store at a vault location: a folder path, or an Azure Blob container URL. */
-export async function openStore(location: string, secrets: Readonly<Record<string, string>> = {}, o: { create?: boolean } = {}): Promise<ObjectStore> {
+export async function openStore(location: string, secrets: Readonly<Record<string, string>> = {}, o: { create?: boolean; accessTier?: 'Hot' | 'Cool' | 'Cold' } = {}): Promise<ObjectStore> {
   if (isAzureLocation(location)) {
     if (/\?/.test(location)) {
       throw new AzbError('AZB_ARGS_INVALID', 'The vault URL carries a query string; a SAS token must not be given as an argument.', {
@@ -77,7 +77,7 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
       // Machine settings: a proxy, and throttling of uploads (read once per command; hours are checked as it runs).
       const settings = await readSettings();
       const proxy = proxyFor(settings);
-      const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential, ...(proxy ? { proxy } : {}), ...azureTuning() });
+      const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential, ...(proxy ? { proxy } : {}), ...(o.accessTier ? { accessTier: o.accessTier } : {}), ...azureTuning() });
       return settings.throttle ? throttled(store, () => rateAt(settings)) : store;
     } catch (err) {
       if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });
@@ -114,8 +114,12 @@ export async function vaultLocation(args: VaultArgs): Promise<string> {
 }
 
 /** Opens the vault named by the args. */
-export async function openVaultFor(args: VaultArgs, secrets: Readonly<Record<string, string>> = {}): Promise<Vault> {
-  return openVault(await openStore(await vaultLocation(args), secrets));
+export async function openVaultFor(args: VaultArgs, secrets: Readonly<Record<string, string>> = {}, o: { accessTier?: 'Hot' | 'Cool' | 'Cold' } = {}): Promise<Vault> {
+  const location = await vaultLocation(args);
+  if (o.accessTier && !isAzureLocation(location)) {
+    throw new AzbError('AZB_ARGS_INVALID', 'An access tier applies only to Azure Blob vaults.', { target: 'accessTier', hint: 'Leave the access tier out for a folder vault.' });
+  }
+  return openVault(await openStore(location, secrets, o));
 }
 
 /** This machine's registration with a vault, or AZB_SERVER_NOT_REGISTERED. */
@@ -140,8 +144,8 @@ export async function serverIdFor(vault: Vault, server: string | undefined): Pro
 }
 
 /** Opens a server namespace with the passphrase from the request's secrets. */
-export async function openServerFor(ctx: CommandContext, args: VaultArgs): Promise<{ vault: Vault; repo: ServerRepo }> {
-  const vault = await openVaultFor(args, ctx.secrets);
+export async function openServerFor(ctx: CommandContext, args: VaultArgs, o: { accessTier?: 'Hot' | 'Cool' | 'Cold' } = {}): Promise<{ vault: Vault; repo: ServerRepo }> {
+  const vault = await openVaultFor(args, ctx.secrets, o);
   const serverId = await serverIdFor(vault, args.server);
   const repo = await openServer(vault, serverId, ctx.secrets['passphrase']);
   return { vault, repo };

@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_PATH, onlyError, resultOf } from '../helpers/engine.js';
-import { startAzurite, type AzuriteServer } from '../helpers/azurite.js';
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from '../helpers/azurite.js';
+import { BlobServiceClient, ContainerSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { describeTree, makeDataTree } from '../helpers/data-tree.js';
 import { registeredServer, type FixtureBackend } from '../helpers/vault-fixture.js';
@@ -220,6 +221,41 @@ describe('Azure Blob vault over a faulty network', () => {
 });
 
 describe('Azure Blob vault credentials', () => {
+  it('stores packs in the access tier asked for, and refuses a tier for a folder vault', async () => {
+    const fx = await registeredServer({ backend: backends[1]![1]() });
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.bin'), randomBytes(1024 * 1024));
+    expect((await fx.az(['backup', src, '--access-tier', 'Cool'])).code).toBe(0);
+    const container = BlobServiceClient.fromConnectionString(azurite!.connectionString).getContainerClient(fx.vault.slice(fx.vault.lastIndexOf('/') + 1));
+    const tiers: Record<string, string | undefined> = {};
+    for await (const b of container.listBlobsFlat()) tiers[b.name.includes('/packs/') ? 'pack' : b.name.split('/').pop()!] = b.properties.accessTier;
+    expect(tiers['pack']).toBe('Cool');
+    expect(tiers['config']).not.toBe('Cool');
+    const local = await registeredServer();
+    expect(onlyError(await local.az(['backup', src, '--access-tier', 'Cool'])).code).toBe('AZB_ARGS_INVALID');
+  }, 60_000);
+
+  it('refuses a read-only SAS for a backup and an expired SAS for anything, writing nothing', async () => {
+    const fx = await registeredServer({ backend: backends[1]![1]() });
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.txt'), 'x');
+    const containerName = fx.vault.slice(fx.vault.lastIndexOf('/') + 1);
+    const key = new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY);
+    const sas = (permissions: string, expiresOn: Date) => generateBlobSASQueryParameters({ containerName, permissions: ContainerSASPermissions.parse(permissions), startsOn: new Date(Date.now() - 3600_000), expiresOn }, key).toString();
+    const noConn = { AZBACKUP_STORAGE_CONNECTION_STRING: undefined };
+    const readOnly = await fx.az(['backup', src], { env: { ...noConn, AZBACKUP_STORAGE_SAS: sas('rl', new Date(Date.now() + 3600_000)) } });
+    expect(onlyError(readOnly).code).toBe('AZB_VAULT_ACCESS_DENIED');
+    expect(readOnly.stdout).not.toContain('sig=');
+    const expired = await fx.az(['points'], { env: { ...noConn, AZBACKUP_STORAGE_SAS: sas('racwdl', new Date(Date.now() - 60_000)) } });
+    expect(onlyError(expired).code).toBe('AZB_VAULT_ACCESS_DENIED');
+    // With a full SAS the same backup works, and only that one point exists.
+    const ok = await fx.az(['backup', src], { env: { ...noConn, AZBACKUP_STORAGE_SAS: sas('racwdl', new Date(Date.now() + 3600_000)) } });
+    expect(ok.code, ok.stdout.slice(-300)).toBe(0);
+    expect((await fx.az(['points'])).events.filter((e) => e.type === 'item')).toHaveLength(1);
+  }, 60_000);
+
   it('refuses a missing credential, a wrong key and a SAS in the URL, with coded errors', async () => {
     const fx = await registeredServer({ backend: backends[1]![1]() });
     expect(onlyError(await fx.az(['points'], { env: { AZBACKUP_STORAGE_CONNECTION_STRING: undefined } })).code).toBe('AZB_STORAGE_CREDENTIAL_REQUIRED');
