@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AzbError } from '../protocol/errors.js';
-import { isStorageError } from '../storage/storage.js';
+import { isStorageError, leasingOf, type ObjectLease } from '../storage/storage.js';
 import { vaultError } from './storage-errors.js';
 import type { ServerRepo } from './server.js';
 
@@ -17,6 +17,8 @@ export interface LockRecord { type: LockType; hostname: string; pid: number; cre
 export const LOCK_REFRESH_MS = 5 * 60 * 1000;
 /** A lock not refreshed for this long is stale. */
 export const LOCK_STALE_MS = 30 * 60 * 1000;
+/** Lease length on stores that lease (Azure): renewed every third of it, so it lapses soon after its holder dies. */
+export const LOCK_LEASE_SECONDS = 60;
 
 /** Whether holding `held` forbids taking `wanted`. */
 export function conflicts(held: LockType, wanted: LockType): boolean {
@@ -42,21 +44,29 @@ export function isStale(lock: LockRecord, now = Date.now(), thisHost = hostname(
 /** A held lock. release() must be called (finally); refresh runs on a timer until then. */
 export class Lock {
   private timer: NodeJS.Timeout | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
   private released = false;
-  constructor(private readonly repo: ServerRepo, private name: string, private readonly record: LockRecord) {
+  constructor(private readonly repo: ServerRepo, private name: string, private readonly record: LockRecord, private lease?: ObjectLease) {
     this.timer = setInterval(() => { void this.refresh().catch(() => undefined); }, LOCK_REFRESH_MS);
     this.timer.unref();
+    if (lease) {
+      this.leaseTimer = setInterval(() => { void this.lease?.renew().catch(() => undefined); }, (LOCK_LEASE_SECONDS * 1000) / 3);
+      this.leaseTimer.unref();
+    }
   }
 
-  /** Writes a fresh lock object and removes the previous one. */
+  /** Writes a fresh lock object (leased again where the store leases) and removes the previous one. */
   async refresh(): Promise<void> {
     if (this.released) return;
     const fresh = { ...this.record, refreshed: new Date().toISOString() };
     const name = `${this.repo.prefix}locks/${randomBytes(16).toString('hex')}`;
     await this.repo.vault.store.put(name, Buffer.from(JSON.stringify(fresh)));
-    const old = this.name;
+    const leasing = leasingOf(this.repo.vault.store);
+    const lease = leasing ? await leasing.lease(name, LOCK_LEASE_SECONDS) : undefined;
+    const old = { name: this.name, lease: this.lease };
     this.name = name;
-    await this.repo.vault.store.delete(old);
+    this.lease = lease;
+    await removeLockObject(this.repo, old.name, old.lease);
   }
 
   /** Removes the lock. Safe to call twice. */
@@ -64,8 +74,14 @@ export class Lock {
     if (this.released) return;
     this.released = true;
     if (this.timer) clearInterval(this.timer);
-    await this.repo.vault.store.delete(this.name).catch(() => undefined);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    await removeLockObject(this.repo, this.name, this.lease).catch(() => undefined);
   }
+}
+
+async function removeLockObject(repo: ServerRepo, name: string, lease: ObjectLease | undefined): Promise<void> {
+  if (lease) await lease.releaseAndDelete();
+  else await repo.vault.store.delete(name);
 }
 
 async function readLocks(repo: ServerRepo, except?: string): Promise<{ name: string; lock: LockRecord }[]> {
@@ -100,9 +116,13 @@ function refusal(wanted: LockType, holder: LockRecord): AzbError {
 
 /** Takes a lock, or refuses with AZB_BACKUP_RUNNING / AZB_VAULT_LOCKED. Stale locks are removed. */
 export async function acquireLock(repo: ServerRepo, type: LockType, operation: string): Promise<Lock> {
+  const leasing = leasingOf(repo.vault.store);
   const check = async (except?: string) => {
     for (const { name, lock } of await readLocks(repo, except)) {
-      if (isStale(lock)) { await repo.vault.store.delete(name).catch(() => undefined); continue; }
+      // Where the store leases, a lock whose lease has lapsed is stale: its holder stopped renewing it.
+      // A just-written lock is not leased yet for a moment, so that rule waits a minute after `created`.
+      const lapsed = leasing !== undefined && Date.now() - Date.parse(lock.refreshed) > LOCK_LEASE_SECONDS * 1000 && !(await leasing.isLeased(name).catch(() => true));
+      if (lapsed || isStale(lock)) { await repo.vault.store.delete(name).catch(() => undefined); continue; }
       if (conflicts(lock.type, type)) return lock;
     }
     return undefined;
@@ -117,11 +137,18 @@ export async function acquireLock(repo: ServerRepo, type: LockType, operation: s
   } catch (err) {
     throw vaultError(err, repo.location, 'a lock');
   }
+  let lease: ObjectLease | undefined;
+  try {
+    lease = leasing ? await leasing.lease(name, LOCK_LEASE_SECONDS) : undefined;
+  } catch (err) {
+    await repo.vault.store.delete(name).catch(() => undefined);
+    throw vaultError(err, repo.location, 'a lock lease');
+  }
   // Someone may have taken a conflicting lock between our check and our put: look again.
   const after = await check(name);
   if (after) {
-    await repo.vault.store.delete(name).catch(() => undefined);
+    await removeLockObject(repo, name, lease).catch(() => undefined);
     throw refusal(type, after);
   }
-  return new Lock(repo, name, record);
+  return new Lock(repo, name, record, lease);
 }

@@ -16,7 +16,7 @@ import {
 import { StallTimeout, withRetries, type Attempt, type RetryPolicy } from './retry.js';
 import {
   StorageError, checkObjectName, checkObjectPrefix,
-  type ByteRange, type ObjectInfo, type ObjectStore, type StorageErrorKind,
+  type ByteRange, type LeasingStore, type ObjectInfo, type ObjectLease, type ObjectStore, type StorageErrorKind,
 } from './storage.js';
 
 /** How the store authenticates. */
@@ -83,7 +83,7 @@ export async function openAzureBlobStore(o: AzureBlobStoreOptions): Promise<Azur
 }
 
 /** ObjectStore over one blob container. Use openAzureBlobStore, which checks the container first. */
-export class AzureBlobStore implements ObjectStore {
+export class AzureBlobStore implements ObjectStore, LeasingStore {
   private readonly policy: RetryPolicy;
   private readonly uploadConcurrency: number;
   private readonly singlePutLimit: number;
@@ -201,6 +201,33 @@ export class AzureBlobStore implements ObjectStore {
   async delete(name: string): Promise<void> {
     checkObjectName(name);
     await this.run('delete', name, (a) => this.container.getBlobClient(name).deleteIfExists({ abortSignal: a.signal, deleteSnapshots: 'include' }));
+  }
+
+  /** Leases a blob (LeasingStore): renewed by the holder, it expires by itself when the holder dies. */
+  async lease(name: string, seconds: number): Promise<ObjectLease> {
+    checkObjectName(name);
+    const blob = this.container.getBlobClient(name);
+    const leaseClient = blob.getBlobLeaseClient();
+    await this.run('put', name, (a) => leaseClient.acquireLease(seconds, { abortSignal: a.signal }));
+    const leaseId = leaseClient.leaseId;
+    return {
+      renew: async () => { await this.run('put', name, (a) => leaseClient.renewLease({ abortSignal: a.signal })); },
+      releaseAndDelete: async () => {
+        await this.run('delete', name, (a) => blob.deleteIfExists({ abortSignal: a.signal, conditions: { leaseId } }));
+      },
+    };
+  }
+
+  /** Whether a live lease is held on the blob. */
+  async isLeased(name: string): Promise<boolean> {
+    checkObjectName(name);
+    try {
+      const props = await this.run('stat', name, (a) => this.container.getBlobClient(name).getProperties({ abortSignal: a.signal }));
+      return props.leaseState === 'leased';
+    } catch (err) {
+      if (err instanceof StorageError && err.kind === 'not-found') return false;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

@@ -71,3 +71,29 @@ export function checkObjectPrefix(prefix: string): void {
   if (prefix === '') return;
   checkObjectName(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
 }
+
+/** A lease on one object: while it is held, others cannot delete the object. */
+export interface ObjectLease {
+  /** Extends the lease by its duration again. */
+  renew(): Promise<void>;
+  /** Ends the lease and deletes the object. */
+  releaseAndDelete(): Promise<void>;
+}
+
+/**
+ * Optional capability of stores that can lease objects (Azure Blob): a lease expires by itself when its
+ * holder stops renewing it, which tells a dead holder's lock from a live one without trusting clocks.
+ * Kept out of ObjectStore on purpose: most stores have nothing like it.
+ */
+export interface LeasingStore {
+  /** Leases an existing object for `seconds` (15–60). */
+  lease(name: string, seconds: number): Promise<ObjectLease>;
+  /** Whether someone holds a live lease on the object (false when absent). */
+  isLeased(name: string): Promise<boolean>;
+}
+
+/** The store's leasing capability, if it has one. */
+export function leasingOf(store: ObjectStore): LeasingStore | undefined {
+  const s = store as Partial<LeasingStore>;
+  return typeof s.lease === 'function' && typeof s.isLeased === 'function' ? (store as unknown as LeasingStore) : undefined;
+}

@@ -1,7 +1,7 @@
 // Bandwidth throttling as a wrapper around any object store (restic/Kopia style: not a flag inside each
 // backend). Uploads (put) are paced by a token bucket whose rate is asked for at each slice, so a change
 // between work and non-work hours takes effect within a second.
-import type { ByteRange, ObjectInfo, ObjectStore } from './storage.js';
+import { leasingOf, type ByteRange, type ObjectInfo, type ObjectStore } from './storage.js';
 
 /** Bytes per second allowed now, or undefined for no limit. */
 export type RateNow = () => number | undefined;
@@ -30,7 +30,9 @@ export function throttled(store: ObjectStore, rateNow: RateNow, sleep: (ms: numb
     }
   }
 
+  const leasing = leasingOf(store);
   return {
+    ...(leasing ? { lease: leasing.lease.bind(leasing), isLeased: leasing.isLeased.bind(leasing) } : {}),
     location: store.location,
     async put(name: string, data: Uint8Array): Promise<void> {
       // Puts take their turn for tokens, so the sum of concurrent uploads keeps the rate.

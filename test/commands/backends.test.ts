@@ -103,6 +103,63 @@ describe.each(backends)('a missing pack on %s', (_name, backend) => {
   }, 120_000);
 });
 
+describe('locks on each backend', () => {
+  // A lock left by a backup on another host two minutes ago that stopped refreshing it.
+  async function plantForeignLock(fx: Awaited<ReturnType<typeof registeredServer>>, b: FixtureBackend): Promise<void> {
+    const { openStore } = await import('../../core/commands/context.js');
+    const store = await openStore(fx.vault, b.kind === 'azurite' ? { storageConnectionString: b.connectionString } : {});
+    let serverPrefix = '';
+    for await (const o of store.list('servers/')) if (o.name.endsWith('/server.json')) serverPrefix = o.name.replace(/server\.json$/, '');
+    const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
+    await store.put(`${serverPrefix}locks/${'a'.repeat(32)}`, Buffer.from(JSON.stringify({ type: 'backup', hostname: 'elsewhere', pid: 4242, created: twoMinutesAgo, refreshed: twoMinutesAgo, operation: 'backup' })));
+  }
+
+  it('on Azure, a lock whose holder stopped renewing its lease is stale within a minute', async () => {
+    const b = backends[1]![1]();
+    const fx = await registeredServer({ backend: b });
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.txt'), 'x');
+    await plantForeignLock(fx, b);
+    const run = await fx.az(['backup', src]);
+    expect(run.code, run.stdout.slice(-300)).toBe(0);
+  }, 60_000);
+
+  it('on a folder, the same lock holds until it is 30 minutes old (no leases there)', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.txt'), 'x');
+    await plantForeignLock(fx, { kind: 'local' });
+    expect(onlyError(await fx.az(['backup', src])).code).toBe('AZB_BACKUP_RUNNING');
+  }, 60_000);
+
+  it('on Azure, a running backup holds a lease on its lock, so nobody else can delete it', async () => {
+    const b = backends[1]![1]();
+    const fx = await registeredServer({ backend: b });
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    for (let i = 0; i < 12; i++) writeFileSync(join(src, `p${i}.bin`), randomBytes(8 * 1024 * 1024));
+    const child = spawn(ENGINE_PATH, ['backup', src, '--json'], { env: { ...process.env, ...fx.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const ended = new Promise((r) => child.on('close', r));
+    const container = BlobServiceClient.fromConnectionString(azurite!.connectionString).getContainerClient(fx.vault.slice(fx.vault.lastIndexOf('/') + 1));
+    let lockName: string | undefined;
+    let leased = false;
+    for (let i = 0; i < 1000 && !leased; i++) {
+      for await (const blob of container.listBlobsFlat({ prefix: 'servers/' })) {
+        if (blob.name.includes('/locks/')) { lockName = blob.name; leased = blob.properties.leaseState === 'leased'; }
+      }
+      if (!leased) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(leased).toBe(true);
+    await expect(container.getBlobClient(lockName!).delete()).rejects.toMatchObject({ statusCode: 412 });
+    await ended;
+    const left: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: 'servers/' })) if (blob.name.includes('/locks/')) left.push(blob.name);
+    expect(left).toEqual([]);
+  }, 120_000);
+});
+
 describe('Azure Blob vault throttling', () => {
   it('uploads at the rate set in the machine settings, within 15 %', async () => {
     const fx = await registeredServer({ backend: backends[1]![1]() });
