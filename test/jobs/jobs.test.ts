@@ -5,7 +5,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENGINE_PATH, onlyError, parseEvents, resultOf } from '../helpers/engine.js';
-import { listTree, registeredServer } from '../helpers/vault-fixture.js';
+import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
+
+/** The ID of the job that appears InProgress (waits for it; fails the test when none appears). */
+async function runningJobId(fx: VaultFixture): Promise<string> {
+  for (let i = 0; i < 300; i++) {
+    const running = (await fx.az(['jobs', '--status', 'InProgress'])).events.filter((e) => e.type === 'item');
+    const id = (running[0] as unknown as { data: { jobId: string } } | undefined)?.data.jobId;
+    if (id) return id;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no job became InProgress');
+}
 
 describe('jobs', () => {
   it('records each operation with its status and statistics', async () => {
@@ -32,14 +43,9 @@ describe('jobs', () => {
     const child = spawn(ENGINE_PATH, ['backup', '--stdin', '--stdin-name', 'idle.sql', '--json'], { env: { ...process.env, ...fx.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.write('some data, then the producer goes quiet\n');
     const ended = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-    let jobId: string | undefined;
-    for (let i = 0; i < 300 && !jobId; i++) {
-      const running = (await fx.az(['jobs', '--status', 'InProgress'])).events.filter((e) => e.type === 'item');
-      jobId = (running[0] as unknown as { data: { jobId: string } } | undefined)?.data.jobId;
-      if (!jobId) await new Promise((r) => setTimeout(r, 20));
-    }
+    const jobId = await runningJobId(fx);
     const started = Date.now();
-    const stop = await fx.az(['job', 'stop', jobId!]);
+    const stop = await fx.az(['job', 'stop', jobId]);
     expect(resultOf(stop, 'Job')).toMatchObject({ status: 'Cancelled' });
     expect(await ended).toBe(5);
     expect(Date.now() - started).toBeLessThan(20_000); // not bound to the producer; the limit only guards against hanging
@@ -56,14 +62,8 @@ describe('jobs', () => {
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     const ended = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-    let jobId: string | undefined;
-    for (let i = 0; i < 300 && !jobId; i++) {
-      const running = (await fx.az(['jobs', '--status', 'InProgress'])).events.filter((e) => e.type === 'item');
-      jobId = (running[0] as unknown as { data: { jobId: string } } | undefined)?.data.jobId;
-      if (!jobId) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(jobId).toBeDefined();
-    const stop = await fx.az(['job', 'stop', jobId!]);
+    const jobId = await runningJobId(fx);
+    const stop = await fx.az(['job', 'stop', jobId]);
     expect(resultOf(stop, 'Job')).toMatchObject({ jobId, status: 'Cancelled' });
     expect(await ended).toBe(5);
     const err = parseEvents(stdout).find((e) => e.type === 'error');
