@@ -16,12 +16,14 @@ import type { CommandContext } from './command.js';
 export interface VaultArgs { vault?: string; server?: string; cacheDir?: string }
 
 /** Names of the secrets that carry storage credentials (rpc `secrets`; CLI: environment variables). */
-export const STORAGE_SECRETS = ['storageConnectionString', 'storageKey', 'storageSas'] as const;
+export const STORAGE_SECRETS = ['storageConnectionString', 'storageKey', 'storageSas', 'storageAuth', 'storageCertificatePassword'] as const;
 
 const STORAGE_ENV: Record<(typeof STORAGE_SECRETS)[number], string> = {
   storageConnectionString: 'AZBACKUP_STORAGE_CONNECTION_STRING',
   storageKey: 'AZBACKUP_STORAGE_KEY',
   storageSas: 'AZBACKUP_STORAGE_SAS',
+  storageAuth: 'AZBACKUP_STORAGE_AUTH',
+  storageCertificatePassword: 'AZBACKUP_STORAGE_CERTIFICATE_PASSWORD',
 };
 
 /** True for an Azure Blob container URL (https, or http for the Azurite emulator). */
@@ -34,8 +36,52 @@ export function shownLocation(location: string): string {
   return location.replace(/\?.*$/, '').replace(/\/\/[^/@]*@/, '//');
 }
 
+/**
+ * Microsoft Entra ID credential (AZBACKUP_STORAGE_AUTH=entra): the certificate named by
+ * AZBACKUP_STORAGE_CERTIFICATE (the server's PEM or .pfx — the same certificate it registered with) for
+ * the app AZURE_CLIENT_ID in tenant AZURE_TENANT_ID; without a certificate, DefaultAzureCredential
+ * (managed identity on Azure VMs, AZURE_* environment, Azure CLI).
+ */
+async function entraCredential(secrets: Readonly<Record<string, string>>) {
+  const identity = await import('@azure/identity'); // loaded only for Entra ID: it is large
+  const certPath = process.env['AZBACKUP_STORAGE_CERTIFICATE'];
+  if (!certPath) return { kind: 'tokenCredential' as const, credential: new identity.DefaultAzureCredential() };
+  const tenant = process.env['AZURE_TENANT_ID'];
+  const client = process.env['AZURE_CLIENT_ID'];
+  if (!tenant || !client) {
+    throw new AzbError('AZB_STORAGE_CREDENTIAL_REQUIRED', 'Entra ID certificate sign-in needs the tenant and the app (client) ID.', {
+      hint: 'Set AZURE_TENANT_ID and AZURE_CLIENT_ID to the tenant and the app registration that holds this server\'s certificate.',
+    });
+  }
+  const { loadCertificateFile } = await import('../cert/load.js');
+  const cert = await loadCertificateFile(certPath, secrets['storageCertificatePassword'] ?? process.env['AZBACKUP_STORAGE_CERTIFICATE_PASSWORD']);
+  if (!cert.privateKey) {
+    throw new AzbError('AZB_CERT_PRIVATE_KEY_REQUIRED', `${certPath} holds no private key; Entra ID sign-in needs it.`, { target: certPath, hint: 'Give the .pfx or the PEM file with the key.' });
+  }
+  const pem = cert.x509.toString() + cert.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { kind: 'tokenCredential' as const, credential: new identity.ClientCertificateCredential(tenant, client, { certificate: pem }) };
+}
+
+/** A hint for an Entra ID sign-in failure, from the AADSTS code in its message (what the admin must do). */
+export function entraHint(message: string): string | undefined {
+  if (/AADSTS700027|AADSTS700024|certificate/i.test(message) && /AADSTS/.test(message)) {
+    return "The certificate is not registered for the app in Entra ID: upload this server's .cer to the app registration (Certificates & secrets), e.g. az ad app credential reset --id <app> --cert @server.cer --append.";
+  }
+  if (/AADSTS700016/.test(message)) return 'No app with this AZURE_CLIENT_ID in the tenant: check the app (client) ID and AZURE_TENANT_ID.';
+  if (/AADSTS90002|AADSTS900023/.test(message)) return 'The tenant in AZURE_TENANT_ID does not exist: check it.';
+  if (/CredentialUnavailable|No credential|managed identity/i.test(message)) return 'No Entra ID credential is available here: set AZBACKUP_STORAGE_CERTIFICATE with AZURE_TENANT_ID and AZURE_CLIENT_ID, or run on an Azure VM with a managed identity.';
+  if (/AuthorizationPermissionMismatch|AuthorizationFailure|403/.test(message)) return "Signed in, but the identity may not use the container: grant it the 'Storage Blob Data Contributor' role on the storage account or container.";
+  return undefined;
+}
+
 // The Azure credential from the request's secrets, else the environment; never from an argument.
-function azureCredential(location: string, secrets: Readonly<Record<string, string>>) {
+async function azureCredential(location: string, secrets: Readonly<Record<string, string>>) {
+  if ((secrets['storageAuth'] ?? process.env['AZBACKUP_STORAGE_AUTH'])?.toLowerCase() === 'entra') {
+    if (!location.toLowerCase().startsWith('https://')) {
+      throw new AzbError('AZB_ARGS_INVALID', `Entra ID sign-in needs an https vault URL, not ${shownLocation(location)}.`, { target: shownLocation(location), hint: 'Use https://<account>.blob.core.windows.net/<container>.' });
+    }
+    return entraCredential(secrets);
+  }
   const pick = (name: (typeof STORAGE_SECRETS)[number]) => secrets[name] ?? process.env[STORAGE_ENV[name]] ?? undefined;
   const conn = pick('storageConnectionString');
   if (conn) return { kind: 'connectionString' as const, value: conn };
@@ -50,7 +96,7 @@ function azureCredential(location: string, secrets: Readonly<Record<string, stri
   }
   throw new AzbError('AZB_STORAGE_CREDENTIAL_REQUIRED', `No credential for the Azure vault at ${shownLocation(location)}.`, {
     target: shownLocation(location),
-    hint: 'Give a connection string, account key or SAS: AZBACKUP_STORAGE_CONNECTION_STRING, AZBACKUP_STORAGE_KEY or AZBACKUP_STORAGE_SAS (CLI), or -StorageCredential (PowerShell).',
+    hint: 'Give a connection string, account key or SAS (AZBACKUP_STORAGE_CONNECTION_STRING, AZBACKUP_STORAGE_KEY, AZBACKUP_STORAGE_SAS), or AZBACKUP_STORAGE_AUTH=entra for Microsoft Entra ID.',
   });
 }
 
@@ -68,10 +114,10 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
   if (isAzureLocation(location)) {
     if (/\?/.test(location)) {
       throw new AzbError('AZB_ARGS_INVALID', 'The vault URL carries a query string; a SAS token must not be given as an argument.', {
-        target: shownLocation(location), hint: 'Give the container URL alone and the SAS in AZBACKUP_STORAGE_SAS (CLI) or -StorageCredential (PowerShell).',
+        target: shownLocation(location), hint: 'Give the container URL alone and the SAS in AZBACKUP_STORAGE_SAS.',
       });
     }
-    const credential = azureCredential(location, secrets);
+    const credential = await azureCredential(location, secrets);
     const azure = await import('../storage/azure.js'); // loaded only for Azure vaults: it is large
     try {
       // Machine settings: a proxy, and throttling of uploads (read once per command; hours are checked as it runs).
@@ -81,6 +127,8 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
       return settings.throttle ? throttled(store, () => rateAt(settings)) : store;
     } catch (err) {
       if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });
+      const entra = credential.kind === 'tokenCredential' ? entraHint(`${(err as Error).message} ${((err as { cause?: Error }).cause)?.message ?? ''}`) : undefined;
+      if (entra) throw new AzbError('AZB_STORAGE_AUTH_FAILED', `Entra ID sign-in for ${shownLocation(location)} failed.`, { target: shownLocation(location), hint: entra });
       if (isStorageError(err, 'denied')) throw new AzbError('AZB_VAULT_ACCESS_DENIED', err.message, { target: shownLocation(location), hint: 'Check the credential: key, SAS (permissions, expiry) or connection string.' });
       throw err;
     }
