@@ -4,6 +4,8 @@
 // writes it (with machine, corpus and versions) to bench/results.md. `--help` lists the options.
 // This is a benchmark, not a test: it never fails on a missed target, only on a broken tool.
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createServer as createNetServer, connect as netConnect } from 'node:net';
 import {
   chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync,
 } from 'node:fs';
@@ -55,6 +57,7 @@ const { values: opt } = parseArgs({
     'scale-files': { type: 'string', default: '200000' },
     'index-blobs': { type: 'string', default: '10000000' },
     restic: { type: 'boolean', default: true },
+    azurite: { type: 'boolean', default: true },
     warm: { type: 'boolean', default: false },
     results: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -273,7 +276,7 @@ function machine() {
 // ---------------------------------------------------------------- main
 
 /** What the bench creates under --work (and removes at the end unless --keep). */
-const WORK_DIRS = ['corpus', 'azbackup', 'restic', 'restore-azbackup', 'restore-restic', 'scale', 'index-check', 'bin'];
+const WORK_DIRS = ['corpus', 'azbackup', 'restic', 'restore-azbackup', 'restore-restic', 'scale', 'index-check', 'bin', 'azurite', 'restore-azurite'];
 
 /** Removes the bench's folders under --work, never one holding --source (e.g. a corpus kept with --keep). */
 function cleanWork() {
@@ -425,7 +428,78 @@ async function mainComparison(bin, resticVersion) {
     } else log(`  ${t.name} restore is byte-identical: ${fmtN(v.files)} files, ${fmtMiB(v.bytes)}${v.extra ? ` (${v.extra} extra files)` : ''}`);
     if (!opt.keep) rmrf(target);
   }
-  return { resticConfig: tools[1]?.repoConfig?.(), corpusDesc, genMs, modified, res, sizes, verify };
+  const azure = opt.azurite ? await azuriteRun(bin, corpus, corpusDesc) : undefined;
+  if (!opt.azurite) notes.push('Azurite column skipped (--no-azurite).');
+  return { resticConfig: tools[1]?.repoConfig?.(), corpusDesc, genMs, modified, res, sizes, verify, azure };
+}
+
+// ---------------------------------------------------------------- Azure Blob (Azurite) vs local folder
+
+/** Starts Azurite and a request-counting HTTP proxy in front of it; backs up and restores the corpus through it. */
+async function azuriteRun(bin, corpus, corpusDesc) {
+  const dir = join(WORK, 'azurite');
+  rmrf(dir);
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  const freePort = () => new Promise((res) => { const srv = createNetServer(); srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => res(port)); }); });
+  const port = await freePort();
+  const main = join(ROOT, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js');
+  const azurite = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', join(dir, 'data'), '--skipApiVersionCheck', '--loose', '--silent'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 200; i++) {
+      const up = await new Promise((res) => { const s = netConnect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); res(true); }); s.once('error', () => res(false)); });
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Requests are counted by a forwarding proxy: the engine sees it as the blob endpoint.
+    const counts = {};
+    const proxy = createHttpServer((req, res) => {
+      counts[req.method] = (counts[req.method] ?? 0) + 1;
+      const up = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (r) => { res.writeHead(r.statusCode ?? 502, r.headers); r.pipe(res); });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${proxy.address().port}/devstoreaccount1`;
+    const key = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+    const env = {
+      ...process.env, AZBACKUP_HOME: join(dir, 'home'), AZBACKUP_CACHE: join(dir, 'cache'), AZBACKUP_PASSPHRASE: PASSPHRASE,
+      AZBACKUP_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${key};BlobEndpoint=${endpoint};`,
+    };
+    const vault = `${endpoint}/bench`;
+    mkdirSync(join(dir, 'cert'), { recursive: true });
+    writeFileSync(join(dir, 'pfx.pw'), 'bench-pfx-password\n', { mode: 0o600 });
+    for (const step of [['vault', 'create', vault], ['cert', 'new', '--subject', 'CN=bench-az', '-o', join(dir, 'cert'), '--password-file', join(dir, 'pfx.pw')],
+      ['vault', 'add-cert', join(dir, 'cert', 'bench-az.cer'), '--vault', vault], ['register', '--vault', vault, '--certificate', join(dir, 'cert', 'bench-az.pfx'), '--password-file', join(dir, 'pfx.pw')]]) {
+      // Not spawnSync: the counting proxy lives in this process and must keep serving meanwhile.
+      const r = await new Promise((res) => {
+        const c = spawn(bin, step, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        c.stdout.on('data', (d) => { out += d; });
+        c.stderr.on('data', (d) => { out += d; });
+        c.on('close', (status) => res({ status, out }));
+      });
+      if (r.status !== 0 && r.status !== 3) throw new Error(`azbackup ${step.join(' ')} (Azurite) exited ${r.status}:\n${r.out}`);
+    }
+    const before = { ...counts };
+    log('Azurite: initial backup ...');
+    const backup = await measure(bin, ['backup', corpus, '--vault', vault, '--json'], env, { track: true });
+    const backupRequests = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+    const target = join(WORK, 'restore-azurite');
+    rmrf(target);
+    mkdirSync(target);
+    const mid = { ...counts };
+    log('Azurite: full restore ...');
+    const restore = await measure(bin, ['restore', 'latest', '--target', target, '--vault', vault, '--json'], env, { track: true });
+    const restoreRequests = Object.values(counts).reduce((a, b) => a + b, 0) - Object.values(mid).reduce((a, b) => a + b, 0);
+    const v = compareTrees(corpus, join(target, corpus));
+    if (v.missing.length + v.different.length > 0) problem(`RESTORE MISMATCH (Azurite): ${v.missing.length} missing, ${v.different.length} different`);
+    if (!opt.keep) rmrf(target);
+    proxy.close();
+    log(`Azurite: backup ${fmtS(backup.wallMs)}, restore ${fmtS(restore.wallMs)}`);
+    return { backup, restore, backupRequests, restoreRequests, verified: v, bytes: corpusDesc.bytes };
+  } finally {
+    azurite.kill('SIGKILL');
+  }
 }
 
 // ---------------------------------------------------------------- scale: many small files
@@ -534,6 +608,23 @@ function buildReport(d) {
     table = ['| measurement | azbackup | restic | ratio (azbackup / restic) | target | |', '|---|---|---|---|---|---|', ...rows].join('\n');
   }
 
+  // Azure Blob (Azurite) vs the local folder vault
+  let azureTable = '';
+  if (d.azure && d.res?.azbackup?.initial) {
+    const z = d.azure, L = d.res.azbackup;
+    const gib = z.bytes / GIB;
+    const thr = (m) => `${(z.bytes / MIB / (m.wallMs / 1000)).toFixed(1)} MiB/s`;
+    const reqs = Object.values(z.backupRequests).reduce((a, b) => a + b, 0);
+    azureTable = ['| measurement | local folder vault | Azure Blob (Azurite, loopback) | ratio (Azurite / folder) |', '|---|---|---|---|',
+      `| initial backup: time | ${fmtS(L.initial.wallMs)} | ${fmtS(z.backup.wallMs)} | ${(z.backup.wallMs / L.initial.wallMs).toFixed(2)}× |`,
+      `| initial backup: throughput | ${thr(L.initial)} | ${thr(z.backup)} | — |`,
+      `| full restore: time | ${fmtS(L.restore.wallMs)} | ${fmtS(z.restore.wallMs)} | ${(z.restore.wallMs / L.restore.wallMs).toFixed(2)}× |`,
+      `| full restore: throughput | ${thr(L.restore)} | ${thr(z.restore)} | — |`,
+      `| requests per GiB: backup | — | ${Math.round(reqs / gib)} (${Object.entries(z.backupRequests).map(([k, v]) => `${k} ${v}`).join(', ')}) | — |`,
+      `| requests per GiB: restore | — | ${Math.round(z.restoreRequests / gib)} | — |`,
+      `| restore verified byte for byte | — | ${z.verified.missing.length + z.verified.different.length === 0 ? `identical (${fmtN(z.verified.files)} files)` : '**MISMATCH**'} | — |`].join('\n');
+  }
+
   // Scale
   const scaleParts = [];
   if (d.small) {
@@ -607,12 +698,12 @@ Command: \`npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(
 ## Setup
 
 ${setup.join('\n')}
-${table ? `\n## Results\n\n${table}\n\nTargets are the issue's: initial backup ≤ 0.5× restic's time, unchanged re-run ≤ 0.33×, restore ≤ 0.7×, vault size ≤ 1.0×, peak RSS ≤ 1.0×.\n` : ''}
+${table ? `\n## Results\n\n${table}\n\nTargets are the issue's: initial backup ≤ 0.5× restic's time, unchanged re-run ≤ 0.33×, restore ≤ 0.7×, vault size ≤ 1.0×, peak RSS ≤ 1.0×.\n` : ''}${azureTable ? `\n## Azure Blob vault (Azurite on loopback) vs local folder vault\n\nThe same engine backs up the corpus as it stands after the change phase into an Azurite container, through a loopback proxy that counts requests, then restores it. Loopback has no network latency: this measures the engine's Azure path and its request counts, not a real link.\n\n${azureTable}\n` : ''}
 ## Scale
 
 ${scale || 'Not run in this invocation.'}
 ${!d.small ? '\nThe 200,000-small-files run is not part of the default run (see bench/README.md); `npm run bench -- --scale-only` runs it (with the index check) and writes bench/results-scale.md.\n' : ''}${where}${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}${problems.length ? `\n## Problems\n\n${problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n')}\n` : ''}`;
-  return { table, scale, full };
+  return { table: table + (azureTable ? `\n\n${azureTable}` : ''), scale, full };
 }
 
 main().then((code) => process.exit(code), (err) => {
