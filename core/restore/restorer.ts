@@ -9,6 +9,7 @@ import type { EventSink } from '../protocol/events.js';
 import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
 import { decodeTree, displayName, isSafeEntryName, nodeNameBytes, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
 import { forEachLimit } from '../repo/server.js';
+import { BlobFetcher } from './blob-fetcher.js';
 
 /** What to do when the destination already exists (MARS default: CreateCopy). */
 export type ConflictAction = 'Overwrite' | 'Skip' | 'CreateCopy';
@@ -80,6 +81,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   let total = 0;
 
   await repo.loadIndex();
+  const fetcher = new BlobFetcher(repo);
   const targetRoot = opts.target !== undefined ? Buffer.from(opts.target, 'utf8') : undefined;
   if (targetRoot) await ensureTargetWritable(opts.target!);
 
@@ -193,7 +195,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
       let pos = 0;
       const ids = node.content ?? [];
       // One blob ahead: the next read and decrypt overlap with this write.
-      const fetch = (i: number) => { const p = repo.readBlob(Buffer.from(ids[i]!, 'hex'), 'data'); p.catch(() => undefined); return p; };
+      const fetch = (i: number) => { const p = fetcher.blob(ids[i]!); p.catch(() => undefined); return p; };
       let next = ids.length > 0 ? fetch(0) : undefined;
       for (let i = 0; i < ids.length; i++) {
         if (signal.aborted) throw cancelled();
@@ -270,6 +272,15 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   // Hard links need their first file first: files with content go before links without.
   fileJobs.sort((a, b) => Number(Boolean(a.node.hardlink && !a.node.content)) - Number(Boolean(b.node.hardlink && !b.node.content)));
   const firsts = fileJobs.filter((j) => !(j.node.hardlink && !j.node.content));
+  // Plan the reads (segments per pack), and restore files in the order their data lies in the packs,
+  // so a segment is read once and its blobs are used while it is in memory.
+  fetcher.plan(firsts.flatMap((j) => j.node.content ?? []));
+  const where = new Map(firsts.map((j) => {
+    const id = j.node.content?.[0];
+    const loc = id ? repo.index.get(Buffer.from(id, 'hex')) : undefined;
+    return [j, loc ? `${loc.packId}:${String(loc.offset).padStart(12, '0')}` : ''] as const;
+  }));
+  firsts.sort((a, b) => (where.get(a)! < where.get(b)! ? -1 : where.get(a)! > where.get(b)! ? 1 : 0));
   const links = fileJobs.filter((j) => j.node.hardlink && !j.node.content);
   // A damaged file is reported and skipped; the rest of the restore goes on.
   const restoreOrReport = async (job: { path: Buffer; node: TreeNode }) => {
