@@ -9,12 +9,15 @@ import { vaultError } from '../repo/storage-errors.js';
 const MAX_GAP = 64 * 1024;
 /** Largest segment read in one request. */
 const MAX_SEGMENT = 8 * 1024 * 1024;
+/** Segments kept for later uses beyond this many bytes are dropped and read again when needed. */
+const KEEP_BUDGET = 48 * 1024 * 1024;
 
 interface Segment { packId: string; start: number; end: number; uses: number; data?: Promise<Buffer> }
 
 /** Fetches data blobs for a restore planned in advance with plan(). */
 export class BlobFetcher {
   private readonly segmentOf = new Map<string, Segment>();
+  private kept = 0;
 
   constructor(private readonly repo: ServerRepo) {}
 
@@ -53,6 +56,7 @@ export class BlobFetcher {
     const loc = this.repo.locate(id);
     if (loc.type !== 'data') throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${idHex.slice(0, 12)}… is a ${loc.type} blob, expected data.`, { target: idHex });
     if (!seg.data) {
+      this.kept += seg.end - seg.start;
       const name = this.repo.packObject(seg.packId);
       seg.data = this.repo.vault.store.get(name, { offset: seg.start, length: seg.end - seg.start })
         .catch((err: unknown) => { throw vaultError(err, this.repo.location, `pack ${seg.packId.slice(0, 12)}`); });
@@ -63,7 +67,11 @@ export class BlobFetcher {
       const stored = data.subarray(loc.offset - seg.start, loc.offset - seg.start + loc.length);
       return this.repo.openStoredBlob(await this.repo.keyOfPack(loc.packId), id, stored, loc);
     } finally {
-      if (--seg.uses <= 0) seg.data = undefined; // last use: let the segment go
+      // Last use: let the segment go. Over the budget, let it go anyway; a later use reads it again.
+      if (--seg.uses <= 0 || this.kept > KEEP_BUDGET) {
+        if ((seg as Segment).data !== undefined) this.kept -= seg.end - seg.start;
+        seg.data = undefined;
+      }
     }
   }
 }
