@@ -106,6 +106,13 @@ describe('vault and registration', () => {
     expect((after[0] as unknown as { data: Record<string, unknown> }).data).toMatchObject({ hostname: 'impostor', proofValid: false });
   });
 
+  it('refuses an ambiguous --server and an unknown one', async () => {
+    const fx = await registeredServer({ hostname: 'twin' });
+    await registeredServer({ hostname: 'twin', vault: fx.vault });
+    expect(onlyError(await fx.az(['points', '--server', 'twin'])).code).toBe('AZB_SERVER_AMBIGUOUS');
+    expect(onlyError(await fx.az(['points', '--server', 'nobody'])).code).toBe('AZB_SERVER_NOT_FOUND');
+  });
+
   it('changes the passphrase: the old one stops working, data stays readable', async () => {
     const fx = await registeredServer();
     const src = join(fx.root, 'src');
