@@ -31,8 +31,12 @@ await build({
   minifyWhitespace: true,
   legalComments: 'none',
   sourcemap: false,
-  // ESM dependencies (yargs) read import.meta.url, which a CommonJS bundle lacks: point it at the executable.
-  banner: { js: "var __azbImportMetaUrl = require('node:url').pathToFileURL(process.execPath).href;" },
+  // ESM dependencies (yargs) read import.meta.url, which a CommonJS bundle lacks. It must not be the
+  // executable's own path: yargs's y18n then reads <exe>/../../../locales/en_US.json, which lets a stray
+  // file change the engine's messages and fails the whole command with EACCES when that folder is
+  // unreadable to the user running it. A fixed path under / that nothing creates gives y18n ENOENT
+  // (= built-in English strings) everywhere.
+  banner: { js: "var __azbImportMetaUrl = 'file:///azbackup-engine/bundle/dist/azbackup.cjs';" },
   define: { AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__azbImportMetaUrl' },
   logLevel: 'warning',
 });

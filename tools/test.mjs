@@ -38,10 +38,24 @@ function read(file, pick) {
   if (!existsSync(file)) return { passed: 0, failed: 1, skipped: 0, missing: true };
   return pick(JSON.parse(readFileSync(file, 'utf8')));
 }
-const v = read(vitestJson, (j) => ({ passed: j.numPassedTests, failed: j.numFailedTests + (j.numFailedTestSuites ?? 0) + (j.numRuntimeErrorTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests }));
+// The names of failed tests are repeated at the very end: CI shows only the tail of the log.
+function vitestFailures(j) {
+  const out = [];
+  for (const file of j.testResults ?? []) {
+    const rel = file.name?.startsWith(root) ? file.name.slice(root.length + 1) : file.name;
+    if (file.status === 'failed' && !(file.assertionResults ?? []).some((a) => a.status === 'failed')) out.push(`${rel}: ${String(file.message ?? 'failed to run').split('\n')[0]}`);
+    for (const a of file.assertionResults ?? []) {
+      if (a.status === 'failed') out.push(`${rel} > ${a.fullName}: ${String(a.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 300)}`);
+    }
+  }
+  return out;
+}
+const v = read(vitestJson, (j) => ({ failures: vitestFailures(j), passed: j.numPassedTests, failed: j.numFailedTests + (j.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length + (j.testResults ? 0 : 1), skipped: j.numPendingTests + j.numTodoTests }));
 const p = read(pesterJson, (j) => j);
 const passed = v.passed + p.passed;
 const failed = v.failed + p.failed + v.skipped + p.skipped + (passed === 0 ? 1 : 0);
+const failures = [...(v.failures ?? []), ...(p.failures ?? [])];
+if (failures.length > 0) console.log(`\nfailed tests:\n${failures.map((f) => `  - ${f}`).join('\n')}`);
 console.log(`\nvitest: ${v.passed} passed, ${v.failed} failed, ${v.skipped} skipped${v.missing ? ' (no results: vitest did not finish)' : ''}`);
 console.log(`pester: ${p.passed} passed, ${p.failed} failed, ${p.skipped} skipped${p.missing ? ' (no results: pester did not finish)' : ''}`);
 if (v.skipped + p.skipped > 0) console.log('skipped tests count as failures: no test is expected to skip');

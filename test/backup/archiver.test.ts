@@ -1,5 +1,5 @@
 // Backups through the built engine: content, metadata, dedup, incremental runs, cache loss, stdin, skips.
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -84,10 +84,15 @@ describe('backup', () => {
     chmodSync(join(src, 'locked-dir'), 0o000);
     // Run the engine as an unprivileged user (root reads everything), with its own home and a copy of the vault fixture.
     const nobody = 65534;
+    // A copy of the engine the unprivileged user can reach: the work tree may sit under a folder only root
+    // may enter (CI clones into one).
+    const engine = join(fx.root, 'azbackup');
+    copyFileSync(ENGINE_PATH, engine);
+    chmodSync(engine, 0o755);
     for (const p of [fx.root, join(fx.root, 'home'), join(fx.root, 'vault')]) execFileSync('chown', ['-R', `${nobody}:${nobody}`, p]);
     chownSync(join(src, 'secret.txt'), 0, 0);
     chownSync(join(src, 'locked-dir'), 0, 0);
-    const run = spawnSync('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', ENGINE_PATH, 'backup', src, '--json'], {
+    const run = spawnSync('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', engine, 'backup', src, '--json'], {
       env: { ...fx.env, PATH: process.env['PATH'] ?? '' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
     });
     expect(run.status, run.stdout + run.stderr).toBe(3);

@@ -1,6 +1,6 @@
 // The human/scripting CLI of the built executable: --version, --help, text and --json output, exit codes.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, requireEngine, resultOf, runEngine } from '../helpers/engine.js';
@@ -98,6 +98,21 @@ describe('azbackup CLI', () => {
     const run = await runEngine(['--version'], { json: false, env: { NODE_OPTIONS: `--require ${evil}` } });
     expect(run.code).toBe(0);
     expect(() => readFileSync(marker)).toThrow();
+  });
+
+  it('reads no files around its own location (a stray locales folder there changes nothing)', () => {
+    // yargs looks for <its module>/../../../locales/<locale>.json; for an executable at dir/a/b/azbackup that
+    // would be dir/locales. An unreadable such folder failed every command for non-root users.
+    const dir = tempDir('azb-placed-');
+    mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+    const placed = join(dir, 'a', 'b', 'azbackup');
+    copyFileSync(requireEngine(), placed);
+    chmodSync(placed, 0o755);
+    mkdirSync(join(dir, 'locales'));
+    writeFileSync(join(dir, 'locales', 'en_US.json'), JSON.stringify({ 'Commands:': 'PLANTED-COMMANDS', 'Options:': 'PLANTED-OPTIONS' }));
+    const help = execFileSync(placed, ['--help'], { cwd: dir, env: { PATH: '/usr/bin:/bin', LANG: 'en_US.UTF-8' } }).toString();
+    expect(help).toContain('Commands:');
+    expect(help).not.toContain('PLANTED');
   });
 
   it('is one self-contained executable that runs from any directory', () => {
