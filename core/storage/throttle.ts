@@ -11,7 +11,9 @@ const SLICE = 64 * 1024;
 
 /** Wraps `store` so that put() uploads at most `rateNow()` bytes per second (all puts together). */
 export function throttled(store: ObjectStore, rateNow: RateNow, sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): ObjectStore {
-  // The bucket holds at most one second of tokens, so idle time does not allow a burst above the rate.
+  // The bucket holds a tenth of a second of tokens (at least two slices, so timer lateness is made up):
+  // idle time never buys a burst above the rate that an admin would see on the link.
+  const capacity = (rate: number) => Math.max(2 * SLICE, rate / 10);
   let tokens = 0;
   let last = Date.now();
   let queue: Promise<void> = Promise.resolve();
@@ -22,7 +24,7 @@ export function throttled(store: ObjectStore, rateNow: RateNow, sleep: (ms: numb
       const rate = rateNow();
       if (rate === undefined || rate <= 0) return;
       const now = Date.now();
-      tokens = Math.min(rate, tokens + ((now - last) / 1000) * rate);
+      tokens = Math.min(capacity(rate), tokens + ((now - last) / 1000) * rate);
       last = now;
       const want = Math.min(left, SLICE);
       if (tokens >= want) { tokens -= want; left -= want; continue; }

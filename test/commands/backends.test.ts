@@ -1,8 +1,6 @@
 // The same backup / restore / check / prune cycle on every vault backend: a local folder and Azure Blob
 // (a real Azurite on 127.0.0.1). One parameterised suite, so the backends cannot drift apart.
 import { spawn } from 'node:child_process';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +9,7 @@ import { ENGINE_PATH, onlyError, resultOf } from '../helpers/engine.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from '../helpers/azurite.js';
 import { BlobServiceClient, ContainerSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startForwardProxy } from '../helpers/forward-proxy.js';
 import { describeTree, makeDataTree } from '../helpers/data-tree.js';
 import { registeredServer, type FixtureBackend } from '../helpers/vault-fixture.js';
 
@@ -162,40 +161,40 @@ describe('locks on each backend', () => {
 
 describe('Azure Blob vault throttling', () => {
   it('uploads at the rate set in the machine settings, within 15 %', async () => {
-    const fx = await registeredServer({ backend: backends[1]![1]() });
-    const set = await fx.az(['settings', 'set', '--work-days', 'Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', '--start-work-hour', '0', '--end-work-hour', '24',
-      '--work-hour-bandwidth', '2MB', '--non-work-hour-bandwidth', '2MB']);
-    expect(resultOf(set, 'MachineSetting')).toMatchObject({ throttled: true, currentBandwidth: 2 * 1024 * 1024 });
-    const src = join(fx.root, 'src');
-    mkdirSync(src);
-    // 12 MiB at 2 MiB/s: six seconds, so the fixed start-up of the backup is small beside it.
-    writeFileSync(join(src, 'x.bin'), randomBytes(12 * 1024 * 1024));
-    const run = await fx.az(['backup', src]);
-    expect(run.code, run.stdout.slice(-300)).toBe(0);
-    const p = resultOf(run, 'RecoveryPoint');
-    const rate = Number(p['bytesStored']) / (Number(p['durationMs']) / 1000);
-    expect(rate).toBeGreaterThan(0.85 * 2 * 1024 * 1024);
-    expect(rate).toBeLessThan(1.15 * 2 * 1024 * 1024);
-    expect(resultOf(await fx.az(['settings', 'set', '--no-throttle']), 'MachineSetting')).toMatchObject({ throttled: false });
+    // The rate is measured on the wire, by a forward proxy: from the first upload that carries data to
+    // the end of the last one. Start-up before the first upload (index, scan) does not count.
+    const proxy = await startForwardProxy();
+    try {
+      const fx = await registeredServer({ backend: backends[1]![1]() });
+      const set = await fx.az(['settings', 'set', '--work-days', 'Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', '--start-work-hour', '0', '--end-work-hour', '24',
+        '--work-hour-bandwidth', '2MB', '--non-work-hour-bandwidth', '2MB', '--proxy-server', '127.0.0.1', '--proxy-port', String(proxy.port)]);
+      expect(resultOf(set, 'MachineSetting')).toMatchObject({ throttled: true, currentBandwidth: 2 * 1024 * 1024 });
+      const src = join(fx.root, 'src');
+      mkdirSync(src);
+      // 12 MiB at 2 MiB/s: about six seconds.
+      writeFileSync(join(src, 'x.bin'), randomBytes(12 * 1024 * 1024));
+      proxy.relayed.length = 0;
+      const run = await fx.az(['backup', src]);
+      expect(run.code, run.stdout.slice(-300)).toBe(0);
+      const uploads = proxy.relayed.filter((r) => r.method === 'PUT' && r.bodyBytes > 0);
+      const bytes = uploads.reduce((n, r) => n + r.bodyBytes, 0);
+      expect(bytes).toBeGreaterThan(12 * 1024 * 1024);
+      const seconds = (Math.max(...uploads.map((r) => r.endMs)) - Math.min(...uploads.map((r) => r.startMs))) / 1000;
+      const rate = bytes / seconds;
+      console.log(`throttled upload: ${bytes} bytes in ${seconds.toFixed(2)} s = ${(rate / 1024 / 1024).toFixed(3)} MiB/s (set: 2 MiB/s)`);
+      expect(rate).toBeGreaterThan(0.85 * 2 * 1024 * 1024);
+      expect(rate).toBeLessThan(1.15 * 2 * 1024 * 1024);
+      expect(resultOf(await fx.az(['settings', 'set', '--no-throttle', '--no-proxy']), 'MachineSetting')).toMatchObject({ throttled: false });
+    } finally {
+      await proxy.close();
+    }
   }, 60_000);
 });
 
 describe('Azure Blob vault through a proxy', () => {
   it('sends every request through the proxy set in the machine settings, and none after --no-proxy', async () => {
-    // A loopback forward proxy that counts what it relays (plain HTTP: Azurite is http).
-    let relayed = 0;
-    const proxy = createServer((req, res) => {
-      relayed++;
-      const target = new URL(req.url!);
-      const up = httpRequest({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', () => { res.writeHead(502); res.end(); });
-      req.pipe(up);
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const port = (proxy.address() as AddressInfo).port;
+    const proxy = await startForwardProxy();
+    const port = proxy.port;
     try {
       const fx = await registeredServer({ backend: backends[1]![1]() });
       const set = await fx.az(['settings', 'set', '--proxy-server', '127.0.0.1', '--proxy-port', String(port)]);
@@ -203,17 +202,17 @@ describe('Azure Blob vault through a proxy', () => {
       const src = join(fx.root, 'src');
       mkdirSync(src);
       writeFileSync(join(src, 'a.txt'), 'through the proxy');
-      const before = relayed;
+      const before = proxy.relayed.length;
       expect((await fx.az(['backup', src])).code).toBe(0);
-      expect(relayed - before).toBeGreaterThan(5);
+      expect(proxy.relayed.length - before).toBeGreaterThan(5);
       expect(resultOf(await fx.az(['settings', 'set', '--no-proxy']), 'MachineSetting')).toMatchObject({ proxyServer: '' });
-      const after = relayed;
+      const after = proxy.relayed.length;
       expect((await fx.az(['points'])).code).toBe(0);
-      expect(relayed).toBe(after);
+      expect(proxy.relayed.length).toBe(after);
       expect(onlyError(await fx.az(['settings', 'set', '--proxy-server', 'bad host!', '--proxy-port', '8080'])).code).toBe('AZB_ARGS_INVALID');
       expect(onlyError(await fx.az(['settings', 'set', '--proxy-server', 'p', '--proxy-port', '70000'])).code).toBe('AZB_ARGS_INVALID');
     } finally {
-      proxy.close();
+      await proxy.close();
     }
   }, 60_000);
 });
