@@ -8,8 +8,12 @@ function Set-AzBackupMachineSetting {
         the limits. The settings live in the AzBackup configuration home and apply to every backup to an
         Azure Blob vault on this server; vaults in local or mounted folders are not throttled.
         -ProxyServer and -ProxyPort send every request to cloud vaults through an HTTP(S) proxy; -NoProxy
-        removes it (HTTPS_PROXY / HTTP_PROXY in the environment still apply). A proxy password is never
-        stored: the engine reads it from $env:AZBACKUP_PROXY_PASSWORD.
+        removes it (HTTPS_PROXY / HTTP_PROXY in the environment still apply). -ProxyCredential stores the
+        proxy password in an owner-only file of the configuration home (on Linux protected by file
+        permissions, like a .netrc), so scheduled backups can use it; $env:AZBACKUP_PROXY_PASSWORD, when
+        set, is used instead. The password is never shown again, nor sent anywhere but to the proxy.
+        -UploadConcurrency sets how many packs go up to a cloud vault at once (default 4, at most 32; each
+        holds up to 16 MiB of memory); it can be given alone or with any other setting.
     .PARAMETER WorkDay
         Work days. Default: Monday to Friday.
     .PARAMETER StartWorkHour
@@ -27,7 +31,11 @@ function Set-AzBackupMachineSetting {
     .PARAMETER ProxyPort
         Port of the proxy.
     .PARAMETER ProxyUserName
-        User name for the proxy (the password comes from $env:AZBACKUP_PROXY_PASSWORD).
+        User name for the proxy, when its password comes from $env:AZBACKUP_PROXY_PASSWORD at run time.
+    .PARAMETER ProxyCredential
+        User name and password for the proxy; the password is stored owner-only on this server.
+    .PARAMETER UploadConcurrency
+        Packs uploaded at once to cloud vaults, 1-32 (default 4).
     .PARAMETER NoProxy
         Remove the proxy setting.
     .EXAMPLE
@@ -43,13 +51,19 @@ function Set-AzBackupMachineSetting {
 
         Sends cloud-vault traffic through the company proxy.
     .EXAMPLE
+        Set-AzBackupMachineSetting -ProxyServer proxy.contoso.com -ProxyPort 8080 -ProxyCredential (Get-Credential CONTOSO\svc-backup)
+        Uses an authenticating proxy; the password is kept for scheduled backups.
+    .EXAMPLE
+        Set-AzBackupMachineSetting -UploadConcurrency 8
+        Uploads eight packs at once on a fast link.
+    .EXAMPLE
         Invoke-Command -ComputerName srv01, srv02 -ScriptBlock { Set-AzBackupMachineSetting -WorkHourBandwidth 1MB -NonWorkHourBandwidth 20MB }
 
         Sets the same limits on several servers.
     .OUTPUTS
         AzBackup.MachineSetting
     #>
-    [CmdletBinding(SupportsShouldProcess, DefaultParameterSetName = 'Throttle')]
+    [CmdletBinding(SupportsShouldProcess, DefaultParameterSetName = 'UploadConcurrency')]
     [OutputType('AzBackup.MachineSetting')]
     param(
         [Parameter(ParameterSetName = 'Throttle')]
@@ -83,31 +97,57 @@ function Set-AzBackupMachineSetting {
         [Parameter(ParameterSetName = 'Proxy')]
         [ValidateNotNullOrEmpty()]
         [string]$ProxyUserName,
+        [Parameter(ParameterSetName = 'Proxy')]
+        [System.Management.Automation.PSCredential]
+        [System.Management.Automation.Credential()]
+        $ProxyCredential,
 
         [Parameter(Mandatory, ParameterSetName = 'NoProxy')]
-        [switch]$NoProxy
+        [switch]$NoProxy,
+        [Parameter(Mandatory, ParameterSetName = 'UploadConcurrency')]
+        [Parameter(ParameterSetName = 'Throttle')]
+        [Parameter(ParameterSetName = 'NoThrottle')]
+        [Parameter(ParameterSetName = 'Proxy')]
+        [Parameter(ParameterSetName = 'NoProxy')]
+        [ValidateRange(1, 32)]
+        [int]$UploadConcurrency
     )
     $arguments = @{}
-    if ($PSCmdlet.ParameterSetName -eq 'Proxy') {
+    $secrets = @{}
+    $what = @()
+    if ($PSBoundParameters.ContainsKey('UploadConcurrency')) {
+        $arguments.uploadConcurrency = $UploadConcurrency
+        $what += "Upload $UploadConcurrency packs at once to cloud vaults"
+    }
+    if ($PSCmdlet.ParameterSetName -eq 'UploadConcurrency') {
+        # Only the upload concurrency.
+    } elseif ($PSCmdlet.ParameterSetName -eq 'Proxy') {
+        if ($ProxyUserName -and $ProxyCredential) {
+            $PSCmdlet.ThrowTerminatingError((New-AzBackupErrorRecord -Code 'AZB_ARGS_INVALID' -Message 'Give -ProxyUserName or -ProxyCredential, not both.' -Category InvalidArgument -Target 'ProxyCredential'))
+        }
         $arguments.proxyServer = $ProxyServer
         $arguments.proxyPort = $ProxyPort
         if ($ProxyUserName) { $arguments.proxyUsername = $ProxyUserName }
-        $what = "Use the proxy ${ProxyServer}:$ProxyPort for cloud vaults"
+        if ($ProxyCredential) {
+            $arguments.proxyUsername = $ProxyCredential.UserName
+            $secrets.proxyPassword = $ProxyCredential.Password
+        }
+        $what += "Use the proxy ${ProxyServer}:$ProxyPort for cloud vaults"
     } elseif ($NoProxy) {
         $arguments.noProxy = $true
-        $what = 'Remove the proxy setting'
+        $what += 'Remove the proxy setting'
     } elseif ($NoThrottle) {
         $arguments.noThrottle = $true
-        $what = 'Remove upload throttling'
+        $what += 'Remove upload throttling'
     } else {
         if ($WorkDay) { $arguments.workDays = @($WorkDay | ForEach-Object { $_.ToString() }) }
         if ($PSBoundParameters.ContainsKey('StartWorkHour')) { $arguments.startWorkHour = $StartWorkHour }
         if ($PSBoundParameters.ContainsKey('EndWorkHour')) { $arguments.endWorkHour = $EndWorkHour }
         $arguments.workHourBandwidth = $WorkHourBandwidth
         $arguments.nonWorkHourBandwidth = $NonWorkHourBandwidth
-        $what = "Throttle uploads to $WorkHourBandwidth B/s in work hours, $NonWorkHourBandwidth B/s otherwise"
+        $what += "Throttle uploads to $WorkHourBandwidth B/s in work hours, $NonWorkHourBandwidth B/s otherwise"
     }
-    if ($PSCmdlet.ShouldProcess('this server', $what)) {
-        Invoke-AzBackupEngine -Command 'settings.set' -Arguments $arguments -Caller $PSCmdlet -Output Result
+    if ($PSCmdlet.ShouldProcess('this server', ($what -join '; '))) {
+        Invoke-AzBackupEngine -Command 'settings.set' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
     }
 }

@@ -46,6 +46,39 @@ Describe 'Set-AzBackupMachineSetting' {
         { Set-AzBackupMachineSetting -ProxyServer 'not a host!' -ProxyPort 80 -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_ARGS_INVALID,Set-AzBackupMachineSetting'
     }
 
+    It 'stores a -ProxyCredential password owner-only and never shows it; -NoProxy removes it' {
+        $password = 'Pester-Proxy-' + [guid]::NewGuid().ToString('N')
+        $credential = [pscredential]::new('CONTOSO\svc-backup', (ConvertTo-SecureString $password -AsPlainText -Force))
+        $s = Set-AzBackupMachineSetting -ProxyServer proxy.contoso.com -ProxyPort 3128 -ProxyCredential $credential
+        $s.ProxyUsername | Should -Be 'CONTOSO\svc-backup'
+        $s.ProxyPasswordStored | Should -BeTrue
+        ($s | Format-List | Out-String) | Should -Not -Match $password
+        $secret = Join-Path $homePath 'proxy.secret'
+        Get-Content -LiteralPath $secret -Raw | Should -Be $password
+        if (-not $IsWindows) { (Get-Item -LiteralPath $secret).UnixFileMode | Should -Be ([System.IO.UnixFileMode]'UserRead, UserWrite') }
+        Get-Content (Join-Path $homePath 'settings.json') -Raw | Should -Not -Match $password
+        (Get-AzBackupMachineSetting).ProxyPasswordStored | Should -BeTrue
+        (Set-AzBackupMachineSetting -NoProxy).ProxyPasswordStored | Should -BeFalse
+        Test-Path -LiteralPath $secret | Should -BeFalse
+    }
+
+    It 'refuses -ProxyUserName together with -ProxyCredential' {
+        $credential = [pscredential]::new('u', (ConvertTo-SecureString 'p' -AsPlainText -Force))
+        { Set-AzBackupMachineSetting -ProxyServer p.contoso.com -ProxyPort 8080 -ProxyUserName u -ProxyCredential $credential -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_ARGS_INVALID,Set-AzBackupMachineSetting'
+    }
+
+    It 'sets the upload concurrency alone or with other settings, 1 to 32' {
+        (Set-AzBackupMachineSetting -UploadConcurrency 6).UploadConcurrency | Should -Be 6
+        $s = Set-AzBackupMachineSetting -NoThrottle -UploadConcurrency 3
+        $s.UploadConcurrency | Should -Be 3
+        $s.Throttled | Should -BeFalse
+        (Get-AzBackupMachineSetting).UploadConcurrency | Should -Be 3
+        { Set-AzBackupMachineSetting -UploadConcurrency 33 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Set-AzBackupMachineSetting'
+        Set-AzBackupMachineSetting -UploadConcurrency 9 -WhatIf
+        (Get-AzBackupMachineSetting).UploadConcurrency | Should -Be 3
+    }
+
     It 'refuses a bandwidth below 64 KiB/s and work hours that are not a range' {
         { Set-AzBackupMachineSetting -WorkHourBandwidth 1000 -NonWorkHourBandwidth 1MB -ErrorAction Stop } |
             Should -Throw -ErrorId 'AZB_ARGS_INVALID,Set-AzBackupMachineSetting'

@@ -7,7 +7,7 @@ import type { IndexedPack, ServerRepo } from '../repo/server.js';
 /** Counters of what was added to the vault. */
 export interface SaverStats { blobsAdded: number; bytesAdded: number; bytesStored: number; packsUploaded: number }
 
-/** Packs uploaded at once. */
+/** Packs uploaded at once unless the store asks for more (cloud vaults: the upload concurrency setting). */
 const UPLOADS_IN_FLIGHT = 2;
 /** Blobs being compressed at once on the thread pool (bounds memory to a few chunks). */
 const ENCODES_IN_FLIGHT = 6;
@@ -30,7 +30,11 @@ export class BlobSaver {
   private readonly partialIndexes: string[] = [];
   private lastIndexAt = Date.now();
 
-  constructor(private readonly repo: ServerRepo) {}
+  private readonly uploadsInFlight: number;
+
+  constructor(private readonly repo: ServerRepo) {
+    this.uploadsInFlight = repo.vault.store.uploadConcurrency ?? UPLOADS_IN_FLIGHT;
+  }
 
   /** Whether a blob with this ID is already stored or on its way. */
   has(id: Buffer): boolean {
@@ -79,7 +83,7 @@ export class BlobSaver {
   // Starts uploads of sealed packs, waiting while too many are in flight.
   private async startUploads(): Promise<void> {
     while (this.finished.length > 0) {
-      while (this.uploads.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.uploads);
+      while (this.uploads.size >= this.uploadsInFlight) await Promise.race(this.uploads);
       if (this.uploadError) throw this.uploadError;
       const pack = this.finished.shift();
       if (!pack) break;

@@ -220,11 +220,14 @@ export async function main(argv: string[]): Promise<number> {
       })
       .demandCommand(1, 'Name a job command: stop.'))
     .command('settings', 'Machine settings: bandwidth throttling and proxy for cloud vaults', (y) => y
-      .command('set', 'Throttle uploads by work hours (or --no-throttle); set a proxy (or --no-proxy)', (c) => c
+      .command('set', 'Throttle uploads by work hours (or --no-throttle); set a proxy (or --no-proxy); set the upload concurrency', (c) => c
         .option('throttle', { type: 'boolean', describe: 'Give --no-throttle to remove throttling' })
         .option('proxy-server', { type: 'string', describe: 'HTTP(S) proxy host for cloud vaults (its password, if any: AZBACKUP_PROXY_PASSWORD)' })
         .option('proxy-port', { type: 'number', describe: 'Proxy port' })
         .option('proxy-username', { type: 'string', describe: 'Proxy user name' })
+        .option('proxy-password-file', { type: 'string', describe: 'Read the proxy password from this file; it is stored owner-only in the configuration home (AZBACKUP_PROXY_PASSWORD overrides it at run time)' })
+        .option('proxy-password-stdin', { type: 'boolean', describe: 'Read the proxy password from stdin' })
+        .option('upload-concurrency', { type: 'number', describe: 'Packs uploaded at once to cloud vaults, 1–32 (default 4)' })
         .option('proxy', { type: 'boolean', describe: 'Give --no-proxy to remove the proxy (HTTPS_PROXY still applies)' })
         .option('work-days', { type: 'string', array: true, describe: 'Work days (default Monday…Friday)' })
         .option('start-work-hour', { type: 'number', describe: 'First work hour, 0–23 (default 9)' })
@@ -233,11 +236,14 @@ export async function main(argv: string[]): Promise<number> {
         .option('non-work-hour-bandwidth', { type: 'string', describe: 'Upload rate outside work hours' })
         .example('azbackup settings set --work-days Mon Tue Wed Thu Fri --start-work-hour 8 --end-work-hour 18 --work-hour-bandwidth 2MB --non-work-hour-bandwidth 50MB', 'Slow uploads down during the working day'),
       async (a) => {
+        // No environment source: AZBACKUP_PROXY_PASSWORD overrides the stored password at run time, it is not one to store.
+        const proxyPassword = await readSecret({ file: a.proxyPasswordFile, stdin: a.proxyPasswordStdin, label: 'proxy password' });
         exitCode = await run('settings.set', defined({
+          uploadConcurrency: a.uploadConcurrency,
           noThrottle: a.throttle === false ? true : undefined, noProxy: a.proxy === false ? true : undefined,
           proxyServer: a.proxyServer, proxyPort: a.proxyPort, proxyUsername: a.proxyUsername, workDays: a.workDays?.map(String), startWorkHour: a.startWorkHour, endWorkHour: a.endWorkHour,
           workHourBandwidth: parseRate(a.workHourBandwidth, 'work-hour-bandwidth'), nonWorkHourBandwidth: parseRate(a.nonWorkHourBandwidth, 'non-work-hour-bandwidth'),
-        }), globals(a));
+        }), globals(a), proxyPassword !== undefined ? { proxyPassword } : {});
       })
       .command('show', 'Show the machine settings', (c) => c, async (a) => {
         exitCode = await run('settings.show', {}, globals(a));

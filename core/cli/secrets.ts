@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { AzbError, fileError } from '../protocol/errors.js';
 import { readStdin } from '../protocol/rpc.js';
 
-export interface SecretSource { envName: string; file?: string; stdin?: boolean; label: string }
+export interface SecretSource { envName?: string; file?: string; stdin?: boolean; label: string }
 
 /** Returns the secret, or undefined when no source gave one. Trailing newlines of a file/stdin are dropped. */
 export async function readSecret(src: SecretSource): Promise<string | undefined> {
@@ -16,6 +16,7 @@ export async function readSecret(src: SecretSource): Promise<string | undefined>
     return nonEmpty(text.replace(/\r?\n$/, ''), src.label);
   }
   if (src.stdin) return nonEmpty((await readStdin()).replace(/\r?\n$/, ''), src.label);
+  if (src.envName === undefined) return undefined;
   const env = process.env[src.envName];
   return env === undefined || env === '' ? undefined : env;
 }

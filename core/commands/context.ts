@@ -5,11 +5,12 @@ import { cacheDir, findRegistration, listRegistrations, loadSigningKey, type Reg
 import { finishJob, startJob, type JobStatus } from '../jobs/jobs.js';
 import { AzbError, toAzbError } from '../protocol/errors.js';
 import { listServers, openServer, type ServerRepo } from '../repo/server.js';
+import { PROXY_AUTH_HINT } from '../repo/storage-errors.js';
 import { openVault, type Vault } from '../repo/vault.js';
 import { openLocalFolderStore } from '../storage/local.js';
 import { isStorageError, type ObjectStore } from '../storage/storage.js';
 import { throttled } from '../storage/throttle.js';
-import { proxyFor, rateAt, readSettings } from '../config/settings.js';
+import { DEFAULT_UPLOAD_CONCURRENCY, proxyFor, rateAt, readSettings } from '../config/settings.js';
 import type { CommandContext } from './command.js';
 
 /** Args every vault command accepts. */
@@ -122,13 +123,15 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
     try {
       // Machine settings: a proxy, and throttling of uploads (read once per command; hours are checked as it runs).
       const settings = await readSettings();
-      const proxy = proxyFor(settings);
-      const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential, ...(proxy ? { proxy } : {}), ...(o.accessTier ? { accessTier: o.accessTier } : {}), ...azureTuning() });
+      const proxy = await proxyFor(settings);
+      const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential, ...(proxy ? { proxy } : {}),
+        uploadConcurrency: settings.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY, ...(o.accessTier ? { accessTier: o.accessTier } : {}), ...azureTuning() });
       return settings.throttle ? throttled(store, () => rateAt(settings)) : store;
     } catch (err) {
       if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });
       const entra = credential.kind === 'tokenCredential' ? entraHint(`${(err as Error).message} ${((err as { cause?: Error }).cause)?.message ?? ''}`) : undefined;
       if (entra) throw new AzbError('AZB_STORAGE_AUTH_FAILED', `Entra ID sign-in for ${shownLocation(location)} failed.`, { target: shownLocation(location), hint: entra });
+      if (isStorageError(err, 'denied') && err.deniedBy === 'proxy') throw new AzbError('AZB_PROXY_AUTH_FAILED', err.message, { target: shownLocation(location), hint: PROXY_AUTH_HINT });
       if (isStorageError(err, 'denied')) throw new AzbError('AZB_VAULT_ACCESS_DENIED', err.message, { target: shownLocation(location), hint: 'Check the credential: key, SAS (permissions, expiry) or connection string.' });
       throw err;
     }

@@ -1,14 +1,18 @@
-// `settings set`, `settings show`: machine settings (bandwidth throttling of cloud vaults by work hours).
-import { checkProxy, checkThrottle, DAY_NAMES, rateAt, readSettings, writeSettings, type MachineSettings } from '../config/settings.js';
+// `settings set`, `settings show`: machine settings of cloud vaults (bandwidth throttling by work hours,
+// proxy with an optional stored password, upload concurrency).
+import {
+  checkProxy, checkThrottle, checkUploadConcurrency, DAY_NAMES, DEFAULT_UPLOAD_CONCURRENCY, rateAt, readProxyPassword, readSettings, writeProxyPassword, writeSettings,
+  type MachineSettings,
+} from '../config/settings.js';
 import { AzbError } from '../protocol/errors.js';
 import type { Command } from './command.js';
 
 export interface SettingsArgs {
-  proxyServer?: string; proxyPort?: number; proxyUsername?: string; noProxy?: boolean;
+  proxyServer?: string; proxyPort?: number; proxyUsername?: string; noProxy?: boolean; uploadConcurrency?: number;
   noThrottle?: boolean; workDays?: string[]; startWorkHour?: number; endWorkHour?: number; workHourBandwidth?: number; nonWorkHourBandwidth?: number;
 }
 
-function settingData(s: MachineSettings): Record<string, unknown> {
+async function settingData(s: MachineSettings): Promise<Record<string, unknown>> {
   const t = s.throttle;
   return {
     throttled: t !== undefined,
@@ -21,24 +25,30 @@ function settingData(s: MachineSettings): Record<string, unknown> {
     proxyServer: s.proxy?.server ?? '',
     proxyPort: s.proxy?.port ?? 0,
     proxyUsername: s.proxy?.username ?? '',
+    // Whether a password is stored; the password itself is never shown.
+    proxyPasswordStored: s.proxy?.username !== undefined && (await readProxyPassword()) !== undefined,
+    uploadConcurrency: s.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
   };
 }
 
 export const settingsSetCommand: Command<SettingsArgs> = {
   name: 'settings.set',
   argsSchema: 'azbackup:args.settings.set',
-  secrets: [],
+  secrets: ['proxyPassword'],
   async run(ctx, args) {
     const current = await readSettings();
+    const proxyPassword = ctx.secrets['proxyPassword'];
     const throttleArgs = [args.workDays, args.startWorkHour, args.endWorkHour, args.workHourBandwidth, args.nonWorkHourBandwidth].some((v) => v !== undefined);
     if (args.noThrottle && throttleArgs) throw new AzbError('AZB_ARGS_INVALID', 'Give either no-throttle or throttle settings, not both.', { target: 'noThrottle' });
-    const proxyArgs = args.proxyServer !== undefined || args.proxyPort !== undefined || args.proxyUsername !== undefined;
+    const proxyArgs = args.proxyServer !== undefined || args.proxyPort !== undefined || args.proxyUsername !== undefined || proxyPassword !== undefined;
+    if (proxyPassword !== undefined && args.proxyUsername === undefined) throw new AzbError('AZB_ARGS_INVALID', 'A proxy password needs a proxy user name.', { target: 'proxyUsername', hint: 'Give the user name with the password (-ProxyCredential carries both).' });
     if (args.noProxy && proxyArgs) throw new AzbError('AZB_ARGS_INVALID', 'Give either no-proxy or a proxy, not both.', { target: 'noProxy' });
     if (args.noProxy) delete current.proxy;
     else if (proxyArgs) {
       if (args.proxyServer === undefined || args.proxyPort === undefined) throw new AzbError('AZB_ARGS_INVALID', 'A proxy needs both a server and a port.', { target: args.proxyServer === undefined ? 'proxyServer' : 'proxyPort' });
       current.proxy = checkProxy({ server: args.proxyServer, port: args.proxyPort, ...(args.proxyUsername ? { username: args.proxyUsername } : {}) });
     }
+    if (args.uploadConcurrency !== undefined) current.uploadConcurrency = checkUploadConcurrency(args.uploadConcurrency);
     if (args.noThrottle) {
       delete current.throttle;
     } else if (throttleArgs) {
@@ -55,11 +65,13 @@ export const settingsSetCommand: Command<SettingsArgs> = {
         workHourBandwidth: args.workHourBandwidth ?? before?.workHourBandwidth ?? NaN,
         nonWorkHourBandwidth: args.nonWorkHourBandwidth ?? before?.nonWorkHourBandwidth ?? NaN,
       });
-    } else if (!proxyArgs && !args.noProxy) {
-      throw new AzbError('AZB_ARGS_INVALID', 'Nothing to set.', { hint: 'Give throttle settings (work days, hours, bandwidths), no-throttle, a proxy or no-proxy.' });
+    } else if (!proxyArgs && !args.noProxy && args.uploadConcurrency === undefined) {
+      throw new AzbError('AZB_ARGS_INVALID', 'Nothing to set.', { hint: 'Give throttle settings (work days, hours, bandwidths), no-throttle, a proxy, no-proxy or an upload concurrency.' });
     }
+    // A new proxy replaces the stored password too: the old one belonged to the old proxy or user.
+    if (args.noProxy || proxyArgs) await writeProxyPassword(proxyArgs ? proxyPassword : undefined);
     await writeSettings(current);
-    ctx.sink.result('MachineSetting', settingData(current));
+    ctx.sink.result('MachineSetting', await settingData(current));
     return 0;
   },
 };
@@ -69,7 +81,7 @@ export const settingsShowCommand: Command<Record<string, never>> = {
   argsSchema: 'azbackup:args.settings.show',
   secrets: [],
   async run(ctx) {
-    ctx.sink.result('MachineSetting', settingData(await readSettings()));
+    ctx.sink.result('MachineSetting', await settingData(await readSettings()));
     return 0;
   },
 };

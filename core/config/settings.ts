@@ -1,6 +1,7 @@
-// Machine settings (like MARS Set-OBMachineSetting): bandwidth throttling by work hours. Stored in the
-// configuration home as settings.json; they apply to every vault in the cloud (Azure), not to folders.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// Machine settings (like MARS Set-OBMachineSetting): bandwidth throttling by work hours, proxy, upload
+// concurrency. Stored in the configuration home as settings.json; they apply to every vault in the cloud
+// (Azure), not to folders. A proxy password lives beside it in its own owner-only file (proxy.secret).
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { homeDir } from './home.js';
@@ -12,18 +13,67 @@ export const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday'
 /** Throttling: work hours on work days at one rate, the rest at another (bytes per second). */
 export interface ThrottleSettings { workDays: number[]; startWorkHour: number; endWorkHour: number; workHourBandwidth: number; nonWorkHourBandwidth: number }
 
-/** An HTTP(S) proxy for cloud vaults. The password is never stored: it comes from AZBACKUP_PROXY_PASSWORD. */
+/**
+ * An HTTP(S) proxy for cloud vaults. Its password is not in settings.json: it is in proxy.secret (mode
+ * 0600, like a .netrc: protected by file permissions, since it must work before any passphrase is given),
+ * or in AZBACKUP_PROXY_PASSWORD, which wins.
+ */
 export interface ProxySettings { server: string; port: number; username?: string }
 
 /** Everything in settings.json. */
-export interface MachineSettings { throttle?: ThrottleSettings; proxy?: ProxySettings }
+export interface MachineSettings { throttle?: ThrottleSettings; proxy?: ProxySettings; uploadConcurrency?: number }
+
+/** Packs (and blocks of a large object) uploaded at once to a cloud vault unless the settings say otherwise. */
+export const DEFAULT_UPLOAD_CONCURRENCY = 4;
+/** Most uploads at once the settings accept (each holds a pack of up to 16 MiB in memory). */
+export const MAX_UPLOAD_CONCURRENCY = 32;
 
 /** The proxy options for the Azure client, or undefined (then HTTPS_PROXY / HTTP_PROXY apply). */
-export function proxyFor(s: MachineSettings): { host: string; port: number; username?: string; password?: string } | undefined {
+export async function proxyFor(s: MachineSettings): Promise<{ host: string; port: number; username?: string; password?: string } | undefined> {
   if (!s.proxy) return undefined;
   const host = /^[a-z]+:\/\//i.test(s.proxy.server) ? s.proxy.server : `http://${s.proxy.server}`;
-  const password = process.env['AZBACKUP_PROXY_PASSWORD'];
-  return { host, port: s.proxy.port, ...(s.proxy.username ? { username: s.proxy.username, ...(password ? { password } : {}) } : {}) };
+  if (!s.proxy.username) return { host, port: s.proxy.port };
+  const password = process.env['AZBACKUP_PROXY_PASSWORD'] ?? await readProxyPassword();
+  return { host, port: s.proxy.port, username: s.proxy.username, ...(password ? { password } : {}) };
+}
+
+function proxySecretPath(): string {
+  return join(homeDir(), 'proxy.secret');
+}
+
+/** The stored proxy password, or undefined when none is stored. */
+export async function readProxyPassword(): Promise<string | undefined> {
+  try {
+    return await readFile(proxySecretPath(), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileError(err, proxySecretPath(), 'Proxy password file');
+  }
+}
+
+/** Stores (or, with undefined, removes) the proxy password in an owner-only file. */
+export async function writeProxyPassword(password: string | undefined): Promise<void> {
+  if (password === undefined) {
+    await unlink(proxySecretPath()).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw fileError(err, proxySecretPath(), 'Proxy password file'); });
+    return;
+  }
+  await mkdir(homeDir(), { recursive: true, mode: 0o700 }).catch(() => undefined);
+  const tmp = `${proxySecretPath()}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, password, { mode: 0o600, flag: 'wx' });
+    await rename(tmp, proxySecretPath());
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw fileError(err, proxySecretPath(), 'Proxy password file');
+  }
+}
+
+/** Checks the upload concurrency setting. */
+export function checkUploadConcurrency(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_UPLOAD_CONCURRENCY) {
+    throw new AzbError('AZB_ARGS_INVALID', `Upload concurrency ${n} is not a whole number from 1 to ${MAX_UPLOAD_CONCURRENCY}.`, { target: 'uploadConcurrency', hint: `Default ${DEFAULT_UPLOAD_CONCURRENCY}; each upload in flight holds one pack (up to 16 MiB) in memory.` });
+  }
+  return n;
 }
 
 /** Checks proxy settings. */

@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   AZB_STORAGE_CREDENTIAL_REQUIRED: { category: 'AuthenticationError', exit: ExitCode.BadRequest },
   AZB_STORAGE_AUTH_FAILED: { category: 'AuthenticationError', exit: ExitCode.Failed },
   AZB_VAULT_ACCESS_DENIED: { category: 'PermissionDenied', exit: ExitCode.Failed },
+  AZB_PROXY_AUTH_FAILED: { category: 'AuthenticationError', exit: ExitCode.Failed },
   AZB_VAULT_IO: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_VAULT_LOCKED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_BACKUP_RUNNING: { category: 'ResourceUnavailable', exit: ExitCode.Failed },

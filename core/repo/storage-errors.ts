@@ -2,12 +2,16 @@
 import { AzbError } from '../protocol/errors.js';
 import { isStorageError } from '../storage/storage.js';
 
+/** What to do when the HTTP proxy refuses its credentials (407). */
+export const PROXY_AUTH_HINT = 'Set the proxy user name and password again (Set-AzBackupMachineSetting -ProxyCredential, or azbackup settings set --proxy-username --proxy-password-file), or check AZBACKUP_PROXY_PASSWORD.';
+
 /** Maps a StorageError (or anything) met while working on `what` to an AzbError. Not-found is left to the caller. */
 export function vaultError(err: unknown, location: string, what: string): AzbError {
   if (err instanceof AzbError) return err;
   if (isStorageError(err)) {
     switch (err.kind) {
       case 'denied':
+        if (err.deniedBy === 'proxy') return new AzbError('AZB_PROXY_AUTH_FAILED', `The proxy refused its user name and password while working on ${what} in the vault at ${location}.`, { target: location, hint: PROXY_AUTH_HINT });
         return new AzbError('AZB_VAULT_ACCESS_DENIED', `Access denied to ${what} in the vault at ${location}.`, { target: err.objectName, hint: 'Run with an account that may read and write the vault.' });
       case 'unavailable':
         return new AzbError('AZB_VAULT_NOT_FOUND', `The vault at ${location} cannot be reached.`, { target: location, hint: 'Check the vault location.' });

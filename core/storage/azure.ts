@@ -85,7 +85,7 @@ export async function openAzureBlobStore(o: AzureBlobStoreOptions): Promise<Azur
 /** ObjectStore over one blob container. Use openAzureBlobStore, which checks the container first. */
 export class AzureBlobStore implements ObjectStore, LeasingStore {
   private readonly policy: RetryPolicy;
-  private readonly uploadConcurrency: number;
+  readonly uploadConcurrency: number;
   private readonly singlePutLimit: number;
   private readonly blockSize: number;
   private readonly accessTier: AzureAccessTier | undefined;
@@ -118,6 +118,7 @@ export class AzureBlobStore implements ObjectStore, LeasingStore {
       if (errorCodeOf(err) === 'ContainerNotFound') {
         throw new StorageError('unavailable', '', `The container '${name}' does not exist (${this.location}).`, { cause: failure.cause });
       }
+      if (failure.deniedBy === 'proxy') throw failure;
       const text = failure.kind === 'denied' ? `Access to the ${where} was refused (${describe(err)}); check the credential.`
         : failure.kind === 'unavailable' ? `Cannot reach the ${where} (${describe(err)}).`
           : `Cannot open the ${where} (${describe(err)}).`;
@@ -397,7 +398,7 @@ function toStorageError(err: unknown, op: Operation, name: string): StorageError
   const code = errorCodeOf(err) ?? '';
   let kind: StorageErrorKind = 'io';
   if (err instanceof StallTimeout) kind = 'unavailable';
-  else if (status === 401 || status === 403) kind = 'denied';
+  else if (status === 401 || status === 403 || status === 407) kind = 'denied';
   else if (status === 404) kind = code === 'BlobNotFound' && op !== 'put' && op !== 'list' ? 'not-found' : 'unavailable';
   else if ((status === 409 || status === 412) && op === 'put') kind = code.startsWith('Container') ? 'unavailable' : 'exists';
   else if (status === 409 && code.startsWith('Container')) kind = 'unavailable'; // ContainerBeingDeleted, ContainerDisabled
@@ -409,6 +410,7 @@ function toStorageError(err: unknown, op: Operation, name: string): StorageError
     : kind === 'exists' ? `Object already exists: ${name}`
       : code === 'ContainerNotFound' ? `Cannot ${VERB[op]} ${target}: the container no longer exists (${describe(err)})`
         : `Cannot ${VERB[op]} ${target} (${describe(err)})`;
+  if (status === 407) return new StorageError(kind, name, `The proxy refused its user name and password (HTTP 407) while trying to ${VERB[op]} ${target}`, { cause: safeCause(err), deniedBy: 'proxy' });
   return new StorageError(kind, name, message, { cause: safeCause(err) });
 }
 

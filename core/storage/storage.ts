@@ -24,9 +24,13 @@ export type StorageErrorKind =
 
 /** The one error type stores throw. `cause` keeps the native error for --debug. */
 export class StorageError extends Error {
-  constructor(readonly kind: StorageErrorKind, readonly objectName: string, message: string, options?: { cause?: unknown }) {
+  /** 'proxy': a 'denied' that came from the HTTP proxy (407), not from the store. */
+  readonly deniedBy: 'store' | 'proxy';
+
+  constructor(readonly kind: StorageErrorKind, readonly objectName: string, message: string, options?: { cause?: unknown; deniedBy?: 'store' | 'proxy' }) {
     super(message, options);
     this.name = 'StorageError';
+    this.deniedBy = options?.deniedBy ?? 'store';
   }
 }
 
@@ -42,6 +46,8 @@ export function isStorageError(err: unknown, kind?: StorageErrorKind): err is St
 export interface ObjectStore {
   /** Where the store is, for messages (a folder path or a container URL without credentials). */
   readonly location: string;
+  /** Puts worth running at once (cloud stores: the machine setting); undefined = the caller's default. */
+  readonly uploadConcurrency?: number;
   /** Create-only write: `exists` if the name is taken; readers never see a partial object. */
   put(name: string, data: Uint8Array): Promise<void>;
   /** Whole object, or `range` of it. `not-found` when absent; `bad-range` when the range lies outside. */

@@ -36,6 +36,7 @@ export function throttled(store: ObjectStore, rateNow: RateNow, sleep: (ms: numb
   return {
     ...(leasing ? { lease: leasing.lease.bind(leasing), isLeased: leasing.isLeased.bind(leasing) } : {}),
     location: store.location,
+    ...(store.uploadConcurrency !== undefined ? { uploadConcurrency: store.uploadConcurrency } : {}),
     async put(name: string, data: Uint8Array): Promise<void> {
       // Puts take their turn for tokens, so the sum of concurrent uploads keeps the rate.
       const turn = queue.then(() => take(data.length));

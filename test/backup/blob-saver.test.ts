@@ -100,3 +100,37 @@ describe('interrupted and concurrent backups', () => {
     void parseEvents;
   }, 120_000);
 });
+
+describe('pack uploads in flight', () => {
+  // Counts pack puts running at once on an in-memory vault whose puts take a while.
+  async function maxPackUploadsInFlight(uploadConcurrency: number | undefined): Promise<{ max: number; packs: number }> {
+    const { memoryServer } = await import('../helpers/memory-server.js');
+    const { BlobSaver } = await import('../../core/backup/blob-saver.js');
+    const { store, repo } = await memoryServer();
+    if (uploadConcurrency !== undefined) Object.assign(store, { uploadConcurrency });
+    const put = store.put.bind(store);
+    let running = 0;
+    let max = 0;
+    let packCount = 0;
+    store.put = async (name: string, data: Uint8Array) => {
+      if (!name.includes('/packs/')) return put(name, data);
+      running++;
+      packCount++;
+      max = Math.max(max, running);
+      await sleep(150);
+      try { return await put(name, data); } finally { running--; }
+    };
+    const saver = new BlobSaver(repo);
+    for (let i = 0; i < 96; i++) await saver.save('data', randomBytes(1024 * 1024)); // 96 MiB: six 16 MiB packs
+    await saver.finish(true);
+    return { max, packs: packCount };
+  }
+
+  it('follows the store\'s upload concurrency (the machine setting for cloud vaults), 2 by default', async () => {
+    const three = await maxPackUploadsInFlight(3);
+    expect(three.packs).toBeGreaterThanOrEqual(6);
+    expect(three.max).toBe(3);
+    expect((await maxPackUploadsInFlight(undefined)).max).toBe(2);
+    expect((await maxPackUploadsInFlight(1)).max).toBe(1);
+  }, 60_000);
+});

@@ -2,7 +2,7 @@
 // (a real Azurite on 127.0.0.1). One parameterised suite, so the backends cannot drift apart.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_PATH, onlyError, resultOf } from '../helpers/engine.js';
@@ -214,6 +214,55 @@ describe('Azure Blob vault through a proxy', () => {
     } finally {
       await proxy.close();
     }
+  }, 60_000);
+});
+
+describe('Azure Blob vault through an authenticating proxy', () => {
+  it('stores the proxy password owner-only, sends it to the proxy only, and forgets it with --no-proxy', async () => {
+    const password = 'Pr0xy-s3cret-' + randomBytes(6).toString('hex');
+    const proxy = await startForwardProxy({ auth: { username: 'svc-backup', password } });
+    try {
+      const fx = await registeredServer({ backend: backends[1]![1]() });
+      const pwFile = join(fx.root, 'proxy.pw');
+      writeFileSync(pwFile, password + '\n');
+      const set = await fx.az(['settings', 'set', '--proxy-server', '127.0.0.1', '--proxy-port', String(proxy.port), '--proxy-username', 'svc-backup', '--proxy-password-file', pwFile]);
+      expect(resultOf(set, 'MachineSetting')).toMatchObject({ proxyUsername: 'svc-backup', proxyPasswordStored: true, uploadConcurrency: 4 });
+      const secretFile = join(fx.home, 'proxy.secret');
+      expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+      expect(readFileSync(join(fx.home, 'settings.json'), 'utf8')).not.toContain(password);
+      const src = join(fx.root, 'src');
+      mkdirSync(src);
+      writeFileSync(join(src, 'a.txt'), 'through an authenticating proxy');
+      const run = await fx.az(['backup', src]);
+      expect(run.code, run.stdout.slice(-400)).toBe(0);
+      expect(proxy.relayed.length).toBeGreaterThan(5);
+      expect(proxy.refused).toBe(0);
+      // AZBACKUP_PROXY_PASSWORD overrides the stored one: a wrong one is refused by the proxy, with a coded error.
+      const wrong = await fx.az(['points'], { env: { AZBACKUP_PROXY_PASSWORD: 'wrong-password' } });
+      expect(wrong.code).not.toBe(0);
+      expect(onlyError(wrong)).toMatchObject({ code: 'AZB_PROXY_AUTH_FAILED', category: 'AuthenticationError' });
+      expect(String(onlyError(wrong).hint)).toContain('ProxyCredential');
+      expect(proxy.refused).toBeGreaterThan(0);
+      for (const r of [set, run, wrong]) expect(r.stdout + r.stderr).not.toContain(password);
+      const removed = await fx.az(['settings', 'set', '--no-proxy']);
+      expect(resultOf(removed, 'MachineSetting')).toMatchObject({ proxyServer: '', proxyPasswordStored: false });
+      expect(existsSync(secretFile)).toBe(false);
+      // A password without a user name is refused.
+      expect(onlyError(await fx.az(['settings', 'set', '--proxy-server', 'p', '--proxy-port', '8080', '--proxy-password-file', pwFile])).code).toBe('AZB_ARGS_INVALID');
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('sets the upload concurrency, from 1 to 32', async () => {
+    const fx = await registeredServer({ backend: backends[1]![1]() });
+    expect(resultOf(await fx.az(['settings', 'set', '--upload-concurrency', '8']), 'MachineSetting')).toMatchObject({ uploadConcurrency: 8 });
+    expect(resultOf(await fx.az(['settings', 'show']), 'MachineSetting')).toMatchObject({ uploadConcurrency: 8 });
+    for (const bad of ['0', '33', '2.5']) expect(onlyError(await fx.az(['settings', 'set', '--upload-concurrency', bad])).code).toBe('AZB_ARGS_INVALID');
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'b.bin'), randomBytes(1024 * 1024));
+    expect((await fx.az(['backup', src])).code).toBe(0);
   }, 60_000);
 });
 

@@ -6,11 +6,20 @@ import type { AddressInfo } from 'node:net';
 /** One relayed request. Times are performance.now() milliseconds. */
 export interface RelayedRequest { method: string; path: string; bodyBytes: number; startMs: number; endMs: number }
 
-export interface ForwardProxy { port: number; relayed: RelayedRequest[]; close(): Promise<void> }
+export interface ForwardProxy { port: number; relayed: RelayedRequest[]; refused: number; close(): Promise<void> }
 
-export async function startForwardProxy(): Promise<ForwardProxy> {
+/** With `auth`, requests without that user and password (Basic) get 407 and are counted in `refused`. */
+export async function startForwardProxy(o: { auth?: { username: string; password: string } } = {}): Promise<ForwardProxy> {
   const relayed: RelayedRequest[] = [];
+  const expected = o.auth ? `Basic ${Buffer.from(`${o.auth.username}:${o.auth.password}`).toString('base64')}` : undefined;
   const server = createServer((req, res) => {
+    if (expected !== undefined && req.headers['proxy-authorization'] !== expected) {
+      proxy.refused++;
+      req.resume();
+      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"', connection: 'close' });
+      res.end();
+      return;
+    }
     const record: RelayedRequest = { method: req.method ?? '', path: '', bodyBytes: 0, startMs: performance.now(), endMs: 0 };
     const target = new URL(req.url!);
     record.path = target.pathname;
@@ -24,9 +33,11 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
+  const proxy: ForwardProxy = {
     port: (server.address() as AddressInfo).port,
     relayed,
+    refused: 0,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
+  return proxy;
 }
