@@ -19,6 +19,22 @@ if (!process.version.startsWith('v24.')) {
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 
+// The backup read worker (core/backup/read-worker.ts) runs on worker threads; a single executable has
+// no file to start them from, so its bundle is embedded in the engine as text.
+const workerBundle = await build({
+  entryPoints: [join(root, 'core', 'backup', 'read-worker.ts')],
+  write: false,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node24',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+const workerSource = workerBundle.outputFiles[0].text;
+
 const bundleFile = join(dist, 'azbackup.cjs');
 await build({
   entryPoints: [join(root, 'core', 'main.ts')],
@@ -37,7 +53,7 @@ await build({
   // unreadable to the user running it. A fixed path under / that nothing creates gives y18n ENOENT
   // (= built-in English strings) everywhere.
   banner: { js: "var __azbImportMetaUrl = 'file:///azbackup-engine/bundle/dist/azbackup.cjs';" },
-  define: { AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__azbImportMetaUrl' },
+  define: { AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), AZBACKUP_READ_WORKER_SOURCE: JSON.stringify(workerSource), 'import.meta.url': '__azbImportMetaUrl' },
   logLevel: 'warning',
 });
 

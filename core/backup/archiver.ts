@@ -1,16 +1,18 @@
 // One backup run: source → scan → chunker → blob saver (packs) → trees → index → recovery point.
 // Unchanged files cost one lstat (file cache); unreadable files are skipped and reported, never silently.
 import type { KeyObject } from 'node:crypto';
-import { open, readlink, statfs } from 'node:fs/promises';
+import { readlink, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { chunkStream, gearTable } from '../chunker/fastcdc.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
-import { forEachLimit, type PointManifest, type PointStats, type ServerRepo } from '../repo/server.js';
+import { type PointManifest, type PointStats, type ServerRepo } from '../repo/server.js';
 import { encodeTree, nameFields, type TreeNode } from '../repo/tree.js';
 import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
 import { bytesOf, scanSources, showPath, type ScanEntry, type Skipped } from './scanner.js';
+import type { ChunkJobEvent } from './file-chunks.js';
+import { ReaderPool } from './reader-pool.js';
 
 /** What to back up and how. */
 export interface BackupOptions {
@@ -28,9 +30,8 @@ export interface BackupOptions {
 /** Result of a backup run. */
 export interface BackupResult { pointId: string; manifest: PointManifest; skipped: Skipped[] }
 
-const READ_SIZE = 4 * 1024 * 1024;
-/** Files read at once within one folder. */
-const FILES_IN_FLIGHT = 4;
+/** Files started ahead of the tree walk: enough to keep every read worker busy. */
+const FILES_AHEAD = 32;
 
 /** Checks the cache location has free space for at least 10% of the data set. */
 export async function checkCacheSpace(cacheDir: string, dataBytes: number): Promise<void> {
@@ -129,6 +130,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
 
   const cache = new FileCache(`${opts.cacheDir}/files.db`);
   const saver = new BlobSaver(repo);
+  const pool = opts.stdin ? undefined : new ReaderPool({ params, chunkerKey: repo.keys.chunker, blobIdKey: repo.keys.blobId });
   const hardlinks = new Set<string>();
   let filesDone = 0;
   let bytesDone = 0;
@@ -179,67 +181,36 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       if (cached.sparse) node.sparse = true;
       stats.filesUnchanged++;
     } else {
-      let fh;
-      try {
-        fh = await open(pathBytes, 'r');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      // Read, chunked, hashed and compressed on a read worker; deduplicated, encrypted and packed here.
+      const content: string[] = [];
+      let outcome: ChunkJobEvent | undefined;
+      for await (const ev of pool!.read({ path: pathBytes, size: e.st.size, mtimeNs: e.st.mtimeNs })) {
+        if (ev.kind !== 'chunks') { outcome = ev; continue; }
+        checkCancelled(signal);
+        for (let i = 0; i < ev.bodies.length; i++) {
+          const id = Buffer.from(ev.ids.buffer, ev.ids.byteOffset + 32 * i, 32);
+          const rawLength = ev.rawLengths[i]!;
+          await saver.saveEncoded('data', id, { flag: ev.flags[i]!, body: ev.bodies[i]! }, rawLength);
+          content.push(id.toString('hex'));
+          stats.bytesRead += rawLength;
+          bytesDone += rawLength;
+        }
+        progress(shown);
+      }
+      if (!outcome || outcome.kind === 'failed') {
+        const code = outcome?.kind === 'failed' ? outcome.code : 'EIO';
         skipped.push({ path: shown, reason: code });
         stats.filesSkipped++;
-        sink.warning('AZB_FILE_SKIPPED', `Skipped ${shown}: ${code === 'ENOENT' ? 'removed during the backup' : code}`, shown);
+        const why = outcome?.kind === 'failed' && outcome.stage === 'read' ? `read error ${code}` : code === 'ENOENT' ? 'removed during the backup' : code;
+        sink.warning('AZB_FILE_SKIPPED', `Skipped ${shown}: ${why}`, shown);
         return undefined;
       }
-      try {
-        const handle = fh;
-        if (node.size < params.minSize) {
-          // Small file: one chunk, read in one go into a buffer one byte larger than the file (to see
-          // growth) — no chunker, no second read, no extra stat: small files are all overhead otherwise.
-          const buf = Buffer.allocUnsafe(node.size + 1);
-          let n = 0;
-          for (;;) {
-            const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
-            if (bytesRead === 0 || (n += bytesRead) === buf.length) break;
-          }
-          if (n !== node.size) sink.warning('AZB_FILE_CHANGED', `${shown} changed size while it was read; the recovery point holds what was read.`, shown);
-          const data = buf.subarray(0, Math.min(n, node.size));
-          node.content = data.length === 0 ? [] : [(await saver.save('data', data)).toString('hex')];
-          stats.bytesRead += data.length;
-          bytesDone += data.length;
-        } else {
-        // One read ahead: the disk works while the previous block is chunked and hashed.
-        const reads = (async function* () {
-          // Two buffers, used in turn: the chunker copies what it is given, so a buffer is free again
-          // by the time the read after next needs it (fresh 4 MiB buffers per read kept the GC busy).
-          const size = Math.min(READ_SIZE, Math.max(64 * 1024, e.st.size + 1));
-          const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
-          let turn = 0;
-          let position = 0;
-          const readAt = (pos: number) => handle.read(buffers[turn++ % 2]!, 0, size, pos);
-          let next = readAt(position);
-          for (;;) {
-            const { bytesRead, buffer } = await next;
-            if (bytesRead === 0) return;
-            position += bytesRead;
-            next = readAt(position);
-            yield buffer.subarray(0, bytesRead);
-          }
-        })();
-        node.content = await contentOf(reads, shown);
-        const after = await handle.stat({ bigint: true });
-        if (after.mtimeNs.toString() !== e.st.mtimeNs || Number(after.size) !== e.st.size) {
-          sink.warning('AZB_FILE_CHANGED', `${shown} changed while it was read; the recovery point may hold a mix of old and new content.`, shown);
-        }
-        }
-      } catch (err) {
-        if (err instanceof AzbError) throw err;
-        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-        skipped.push({ path: shown, reason: code });
-        stats.filesSkipped++;
-        sink.warning('AZB_FILE_SKIPPED', `Skipped ${shown}: read error ${code}`, shown);
-        return undefined;
-      } finally {
-        await fh.close();
+      if (outcome.kind === 'done' && outcome.changed) {
+        sink.warning('AZB_FILE_CHANGED', node.size < params.minSize
+          ? `${shown} changed size while it was read; the recovery point holds what was read.`
+          : `${shown} changed while it was read; the recovery point may hold a mix of old and new content.`, shown);
       }
+      node.content = content;
       if (sparse) node.sparse = true;
       if (cached) stats.filesChanged++; else stats.filesNew++;
       cache.put(pathBytes, { dev: e.st.dev, ino: e.st.ino, size: node.size, mtimeNs: e.st.mtimeNs, ctimeNs: e.st.ctimeNs, content: node.content, sparse });
@@ -273,15 +244,37 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     return node;
   }
 
-  // Files of a folder are backed up a few at a time (small files are latency-bound); sub-folders one
-  // after another, so memory stays bounded by the depth of the tree.
+  // Files are started ahead of the tree walk, in the order it will ask for them (up to FILES_AHEAD not
+  // yet taken), so the read workers stay busy across folder boundaries; the walk itself goes folder by
+  // folder and writes each folder's tree when its entries are done.
+  const startedFiles = new Map<ScanEntry, Promise<TreeNode | undefined>>();
+  function* fileOrder(entries: ScanEntry[]): Generator<ScanEntry> {
+    for (const c of entries) if (c.kind !== 'dir') yield c;
+    for (const c of entries) if (c.kind === 'dir') yield* fileOrder(c.children ?? []);
+  }
+  const ahead = fileOrder(scan.roots.flatMap((r) => (r.entry.kind === 'dir' ? r.entry.children ?? [] : [])));
+  // Entries already started (by the walk ahead or by take): never started twice.
+  const begun = new WeakSet<ScanEntry>();
+  function start(c: ScanEntry): Promise<TreeNode | undefined> {
+    begun.add(c);
+    const p = saveEntry(c, bytesOf(c.name));
+    p.catch(() => undefined); // reported when taken
+    return p;
+  }
+  function take(c: ScanEntry): Promise<TreeNode | undefined> {
+    while (startedFiles.size < FILES_AHEAD && !signal.aborted) {
+      const next = ahead.next();
+      if (next.done) break;
+      if (!begun.has(next.value)) startedFiles.set(next.value, start(next.value));
+    }
+    const p = startedFiles.get(c) ?? start(c);
+    startedFiles.delete(c);
+    return p;
+  }
+
   async function saveDir(children: ScanEntry[]): Promise<string> {
     const nodes: (TreeNode | undefined)[] = new Array(children.length);
-    // Small files several at a time; large ones (each with a chunker buffer of up to 2 × maxSize) one by one.
-    const files = children.map((c, i) => ({ c, i })).filter(({ c }) => c.kind !== 'dir');
-    const small = files.filter(({ c }) => c.kind !== 'file' || c.st.size < params.minSize);
-    await forEachLimit(small, FILES_IN_FLIGHT, async ({ c, i }) => { nodes[i] = await saveEntry(c, bytesOf(c.name)); });
-    for (const { c, i } of files) if (c.kind === 'file' && c.st.size >= params.minSize) nodes[i] = await saveEntry(c, bytesOf(c.name));
+    for (let i = 0; i < children.length; i++) if (children[i]!.kind !== 'dir') nodes[i] = await take(children[i]!);
     for (let i = 0; i < children.length; i++) if (children[i]!.kind === 'dir') nodes[i] = await saveEntry(children[i]!, bytesOf(children[i]!.name));
     return (await saver.save('tree', encodeTree(nodes.filter((n): n is TreeNode => n !== undefined)))).toString('hex');
   }
@@ -314,7 +307,10 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     sink.progress('Backup', 'Done', 100);
     return { pointId, manifest, skipped };
   } finally {
+    // Files started ahead and not taken (after a failure or cancel) end before the saver does.
+    await Promise.allSettled(startedFiles.values());
     if (!complete) await saver.finish(false).catch(() => undefined);
+    await pool?.close();
     cache.close();
   }
 }

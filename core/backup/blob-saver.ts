@@ -62,6 +62,21 @@ export class BlobSaver {
     return id;
   }
 
+  /**
+   * Stores a blob already encoded (compressed or not) by a read worker, unless it is already there.
+   * Waits only when too many packs are on their way up.
+   */
+  async saveEncoded(type: BlobType, id: Buffer, encoded: { flag: number; body: Uint8Array }, rawLength: number): Promise<void> {
+    if (this.uploadError) throw this.uploadError;
+    if (this.has(id)) return;
+    this.pending.add(id.toString('hex'));
+    this.stats.blobsAdded++;
+    this.stats.bytesAdded += rawLength;
+    this.addEncoded(type, id, encoded, rawLength);
+    if (this.finished.length > 0) await this.startUploads();
+    if (this.uploadError) throw this.uploadError;
+  }
+
   // Runs synchronously (no await), so packs are filled one blob at a time whatever order encodes finish in.
   private addEncoded(type: BlobType, id: Buffer, encoded: { flag: number; body: Uint8Array }, rawLength: number): void {
     if (this.writer && !this.writer.fits(encoded.body.length)) this.sealPack();

@@ -116,55 +116,90 @@ export function chunkBuffer(data: Uint8Array, params: ChunkerParams, gear: Uint3
 const MIN_WORK_SIZE = 64 * 1024;
 
 /**
- * Chunks a byte stream; boundaries depend only on the content, never on how the source splits it.
- * Yielded Buffers are owned by the caller: they view internal buffers that are never written again.
- * Memory held is at most 2 × maxSize of working buffer (plus whatever chunks the caller keeps).
+ * Push-style chunker: feed pieces of a byte stream with push(), then end(). Boundaries depend only on the
+ * content, never on how the source is split. Returned Buffers are owned by the caller: they view
+ * internal buffers that are never written again. Memory held is at most 2 × maxSize of working buffer
+ * (plus whatever chunks the caller keeps). Sync, so a worker thread can drive it from sync reads.
  */
+export class ChunkSplitter {
+  // Bytes [off, fill) of `work` are pending; [0, off) have been returned and must never be written.
+  // We only ever write at `fill` and beyond, and replace `work` (copying the pending tail) when full.
+  private work = Buffer.allocUnsafe(0);
+  private off = 0;
+  private fill = 0;
+  private readonly maxWork: number;
+
+  /**
+   * `transient`: returned chunks are valid only until the next push() or end() — the working buffer is
+   * then reused instead of replaced, for callers that hash and copy each chunk at once (read workers).
+   */
+  constructor(private readonly params: ChunkerParams, private readonly gear: Uint32Array, private readonly transient = false) {
+    checkChunkerParams(params);
+    checkGear(gear);
+    this.maxWork = 2 * params.maxSize;
+  }
+
+  /** Starts a new stream (keeps the working buffer). */
+  reset(): void {
+    this.off = 0;
+    this.fill = 0;
+  }
+
+  /** Adds bytes (copied: `input` may be reused at once); returns the chunks now complete. */
+  push(input: Uint8Array, out: Buffer[] = []): Buffer[] {
+    const { maxSize } = this.params;
+    let pos = 0;
+    while (pos < input.length) {
+      if (this.fill === this.work.length && this.transient && this.work.length === this.maxWork) {
+        // Transient chunks are gone: slide the pending bytes to the front of the same buffer.
+        this.work.copyWithin(0, this.off, this.fill);
+        this.fill -= this.off;
+        this.off = 0;
+      }
+      if (this.fill === this.work.length) {
+        const pending = this.fill - this.off;
+        // Grow while small; at full size, a fresh buffer of the same size (pending < maxSize there).
+        let size = Math.max(MIN_WORK_SIZE, this.work.length);
+        while (size < pending + (input.length - pos) && size < this.maxWork) size *= 2;
+        if (pending >= size / 2 && size < this.maxWork) size = Math.min(this.maxWork, size * 2);
+        size = Math.min(size, this.maxWork);
+        const next = Buffer.allocUnsafe(size);
+        this.work.copy(next, 0, this.off, this.fill);
+        this.work = next;
+        this.off = 0;
+        this.fill = pending;
+      }
+      const n = Math.min(this.work.length - this.fill, input.length - pos);
+      this.work.set(input.subarray(pos, pos + n), this.fill);
+      this.fill += n;
+      pos += n;
+      // At least maxSize bytes ahead: the cut cannot depend on bytes still to come.
+      while (this.fill - this.off >= maxSize) out.push(this.next());
+    }
+    return out;
+  }
+
+  /** The remaining chunks at the end of the stream. */
+  end(out: Buffer[] = []): Buffer[] {
+    while (this.off < this.fill) out.push(this.next());
+    return out;
+  }
+
+  private next(): Buffer {
+    const len = findCutPoint(this.work, this.off, this.fill, this.params, this.gear);
+    const chunk = this.work.subarray(this.off, this.off + len);
+    this.off += len;
+    return chunk;
+  }
+}
+
+/** Chunks an async byte stream (stdin backups) with a ChunkSplitter. */
 export async function* chunkStream(
   source: AsyncIterable<Uint8Array>,
   params: ChunkerParams,
   gear: Uint32Array,
 ): AsyncGenerator<Buffer> {
-  checkChunkerParams(params);
-  checkGear(gear);
-  const { maxSize } = params;
-  const maxWork = 2 * maxSize;
-  // Bytes [off, fill) of `work` are pending; [0, off) have been yielded and must never be written.
-  // We only ever write at `fill` and beyond, and replace `work` (copying the pending tail) when full.
-  let work = Buffer.allocUnsafe(0);
-  let off = 0;
-  let fill = 0;
-  for await (const input of source) {
-    let pos = 0;
-    while (pos < input.length) {
-      if (fill === work.length) {
-        const pending = fill - off;
-        // Grow while small; at full size, a fresh buffer of the same size (pending < maxSize there).
-        let size = Math.max(MIN_WORK_SIZE, work.length);
-        while (size < pending + (input.length - pos) && size < maxWork) size *= 2;
-        if (pending >= size / 2 && size < maxWork) size = Math.min(maxWork, size * 2);
-        size = Math.min(size, maxWork);
-        const next = Buffer.allocUnsafe(size);
-        work.copy(next, 0, off, fill);
-        work = next;
-        off = 0;
-        fill = pending;
-      }
-      const n = Math.min(work.length - fill, input.length - pos);
-      work.set(input.subarray(pos, pos + n), fill);
-      fill += n;
-      pos += n;
-      // At least maxSize bytes ahead: the cut cannot depend on bytes still to come.
-      while (fill - off >= maxSize) {
-        const len = findCutPoint(work, off, fill, params, gear);
-        yield work.subarray(off, off + len);
-        off += len;
-      }
-    }
-  }
-  while (off < fill) {
-    const len = findCutPoint(work, off, fill, params, gear);
-    yield work.subarray(off, off + len);
-    off += len;
-  }
+  const splitter = new ChunkSplitter(params, gear);
+  for await (const input of source) yield* splitter.push(input);
+  yield* splitter.end();
 }

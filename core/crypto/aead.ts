@@ -7,13 +7,18 @@ export const AEAD_OVERHEAD = 12 + 16;
 
 /** Encrypts `plain` (one or more parts, concatenated) with associated data `aad`. */
 export function encrypt(key: Buffer, aad: Uint8Array, ...plain: Uint8Array[]): Buffer {
+  return Buffer.concat(encryptParts(key, aad, plain));
+}
+
+/** encrypt() as the pieces of its output, in order, for writers that concatenate many at once. */
+export function encryptParts(key: Buffer, aad: Uint8Array, plain: Uint8Array[]): Buffer[] {
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
   const parts = [nonce];
   for (const p of plain) parts.push(cipher.update(p));
   parts.push(cipher.final(), cipher.getAuthTag());
-  return Buffer.concat(parts);
+  return parts;
 }
 
 /** Decrypts and authenticates; returns undefined when the data or the AAD was altered (or the key is wrong). */

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { promisify } from 'node:util';
-import { AEAD_OVERHEAD, decrypt, encrypt } from '../crypto/aead.js';
+import { AEAD_OVERHEAD, decrypt, encrypt, encryptParts } from '../crypto/aead.js';
 import { packKey, type DerivedKeys } from '../crypto/keys.js';
 import { storageId } from '../crypto/seal.js';
 import type { BlobType } from './blob-index.js';
@@ -81,11 +81,13 @@ export class PackWriter {
 
   /** Adds one blob (already encoded by encodeBlobBody) under its 32-byte ID; returns its stored length. */
   add(type: BlobType, id: Buffer, encoded: { flag: number; body: Uint8Array }, rawLength: number): number {
-    const sealed = encrypt(this.key, id, Buffer.from([encoded.flag]), encoded.body);
-    this.blobs.push({ id: id.toString('hex'), type, offset: this.bytes, length: sealed.length, rawLength });
-    this.parts.push(sealed);
-    this.bytes += sealed.length;
-    return sealed.length;
+    // The pieces go into the pack as they are: one copy of the data when the pack is finished, not two.
+    const sealed = encryptParts(this.key, id, [Buffer.from([encoded.flag]), encoded.body]);
+    let length = 0;
+    for (const p of sealed) { length += p.length; this.parts.push(p); }
+    this.blobs.push({ id: id.toString('hex'), type, offset: this.bytes, length, rawLength });
+    this.bytes += length;
+    return length;
   }
 
   /** Appends the footer and returns the pack bytes and its storage ID. */

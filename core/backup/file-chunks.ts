@@ -1,0 +1,113 @@
+// One file → its encoded chunks: read → FastCDC → blob ID (keyed HMAC) → zstd when it shrinks.
+// Runs on a read worker (core/backup/read-worker.ts), so the main thread of a backup only deduplicates,
+// encrypts and packs; with sync I/O, since a worker has nothing else to do while it waits.
+import { createHmac } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ChunkSplitter, type ChunkerParams } from '../chunker/fastcdc.js';
+import { encodeBlobBody } from '../repo/pack.js';
+
+/** What a read worker needs besides the job: the server's chunker and blob-ID keys. */
+export interface ChunkingKeys { params: ChunkerParams; gear: Uint32Array; blobIdKey: Buffer }
+
+// One transient splitter and read buffer per thread, reused file after file: no 16 MiB buffers to
+// allocate (and collect) per large file.
+let reusable: { keys: ChunkingKeys; splitter: ChunkSplitter; piece: Buffer } | undefined;
+function splitterFor(keys: ChunkingKeys): { splitter: ChunkSplitter; piece: Buffer } {
+  if (reusable?.keys !== keys) reusable = { keys, splitter: new ChunkSplitter(keys.params, keys.gear, true), piece: Buffer.allocUnsafe(READ_SIZE) };
+  reusable.splitter.reset();
+  return reusable;
+}
+
+/** One file to read. `path` is the file name's bytes (Linux names need not be UTF-8). */
+export interface ChunkJob { path: Uint8Array; size: number; mtimeNs: string }
+
+/**
+ * What reading a file produces, in order: `chunks` batches, then one `done` or `failed`.
+ * In a batch, chunk i has ID ids[32i, 32i+32), plain length rawLengths[i] and encoded body bodies[i]
+ * (flags[i]: 1 = zstd, 0 = stored as is). Each body owns its whole ArrayBuffer, so it can be
+ * transferred between threads without copying.
+ */
+export type ChunkJobEvent =
+  | { kind: 'chunks'; ids: Uint8Array; rawLengths: number[]; flags: number[]; bodies: Uint8Array[]; bytes: number }
+  | { kind: 'done'; bytesRead: number; changed: boolean }
+  | { kind: 'failed'; code: string; stage: 'open' | 'read' };
+
+/** Bytes read from a large file at a time. */
+const READ_SIZE = 4 * 1024 * 1024;
+/** Chunks of a large file sent to the main thread together. */
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `b`, ready to be transferred: compressor output views a buffer nothing else uses, so it goes as it is
+ * unless that buffer may be Buffer's shared pool (small outputs), which is copied out.
+ */
+function transferable(b: Uint8Array): Uint8Array {
+  return b.buffer.byteLength > Buffer.poolSize || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) ? b : new Uint8Array(b);
+}
+
+/**
+ * Reads and chunks one file, calling `emit` with its events. `waitForRoom(bytes)` is called before
+ * each batch so that the reader waits while the consumer is behind (memory stays bounded).
+ */
+export function chunkFile(job: ChunkJob, keys: ChunkingKeys, emit: (e: ChunkJobEvent) => void, waitForRoom: (bytes: number) => void = () => undefined): void {
+  let fd: number;
+  try {
+    fd = openSync(Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength), 'r');
+  } catch (err) {
+    emit({ kind: 'failed', code: (err as NodeJS.ErrnoException).code ?? 'EIO', stage: 'open' });
+    return;
+  }
+  let batch: { ids: Buffer[]; rawLengths: number[]; flags: number[]; bodies: Uint8Array[]; bytes: number } = { ids: [], rawLengths: [], flags: [], bodies: [], bytes: 0 };
+  const flush = () => {
+    if (batch.bodies.length === 0) return;
+    waitForRoom(batch.bytes);
+    emit({ kind: 'chunks', ids: new Uint8Array(Buffer.concat(batch.ids)), rawLengths: batch.rawLengths, flags: batch.flags, bodies: batch.bodies, bytes: batch.bytes });
+    batch = { ids: [], rawLengths: [], flags: [], bodies: [], bytes: 0 };
+  };
+  const add = (chunk: Uint8Array, ownsBuffer: boolean) => {
+    batch.ids.push(createHmac('sha256', keys.blobIdKey).update(chunk).digest());
+    const encoded = encodeBlobBody(chunk);
+    // A stored-as-is chunk is the chunk itself: copy it out of the reused chunker buffer.
+    const body = encoded.body === chunk ? (ownsBuffer ? chunk : new Uint8Array(chunk)) : transferable(encoded.body);
+    batch.rawLengths.push(chunk.length);
+    batch.flags.push(encoded.flag);
+    batch.bodies.push(body);
+    batch.bytes += body.length;
+  };
+  try {
+    let bytesRead = 0;
+    let changed = false;
+    if (job.size < keys.params.minSize) {
+      // Small file: one chunk, read in one go into a buffer of its own; one more 1-byte read tells
+      // whether the file grew since it was listed.
+      const buf = new Uint8Array(job.size);
+      while (bytesRead < buf.length) {
+        const n = readSync(fd, buf, bytesRead, buf.length - bytesRead, bytesRead);
+        if (n === 0) break;
+        bytesRead += n;
+      }
+      if (bytesRead < job.size || readSync(fd, new Uint8Array(1), 0, 1, job.size) > 0) changed = true;
+      if (bytesRead > 0) add(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead), bytesRead === buf.length);
+    } else {
+      const { splitter, piece } = splitterFor(keys);
+      const ready: Buffer[] = [];
+      for (;;) {
+        const n = readSync(fd, piece, 0, piece.length, bytesRead);
+        if (n === 0) break;
+        bytesRead += n;
+        splitter.push(piece.subarray(0, n), ready);
+        for (const c of ready) { add(c, false); if (batch.bytes >= BATCH_BYTES) flush(); }
+        ready.length = 0;
+      }
+      for (const c of splitter.end()) { add(c, false); if (batch.bytes >= BATCH_BYTES) flush(); }
+      const after = fstatSync(fd, { bigint: true });
+      changed = after.mtimeNs.toString() !== job.mtimeNs || bytesRead !== job.size;
+    }
+    flush();
+    emit({ kind: 'done', bytesRead, changed });
+  } catch (err) {
+    emit({ kind: 'failed', code: (err as NodeJS.ErrnoException).code ?? (err as Error).message, stage: 'read' });
+  } finally {
+    closeSync(fd);
+  }
+}
