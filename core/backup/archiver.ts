@@ -31,7 +31,7 @@ export interface BackupOptions {
 export interface BackupResult { pointId: string; manifest: PointManifest; skipped: Skipped[] }
 
 /** Files started ahead of the tree walk: enough to keep every read worker busy. */
-const FILES_AHEAD = 32;
+const FILES_AHEAD = 64;
 
 /** Checks the cache location has free space for at least 10% of the data set. */
 export async function checkCacheSpace(cacheDir: string, dataBytes: number): Promise<void> {
@@ -262,7 +262,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     return p;
   }
   function take(c: ScanEntry): Promise<TreeNode | undefined> {
-    while (startedFiles.size < FILES_AHEAD && !signal.aborted) {
+    // Refilled in halves, so files are started (and sent to the workers) in batches, not one by one.
+    if (startedFiles.size < FILES_AHEAD / 2 || !startedFiles.has(c)) while (startedFiles.size < FILES_AHEAD && !signal.aborted) {
       const next = ahead.next();
       if (next.done) break;
       if (!begun.has(next.value)) startedFiles.set(next.value, start(next.value));

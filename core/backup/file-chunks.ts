@@ -1,13 +1,13 @@
 // One file → its encoded chunks: read → FastCDC → blob ID (keyed HMAC) → zstd when it shrinks.
 // Runs on a read worker (core/backup/read-worker.ts), so the main thread of a backup only deduplicates,
 // encrypts and packs; with sync I/O, since a worker has nothing else to do while it waits.
-import { createHmac } from 'node:crypto';
+import { createHmac, type KeyObject } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ChunkSplitter, type ChunkerParams } from '../chunker/fastcdc.js';
 import { encodeBlobBody } from '../repo/pack.js';
 
 /** What a read worker needs besides the job: the server's chunker and blob-ID keys. */
-export interface ChunkingKeys { params: ChunkerParams; gear: Uint32Array; blobIdKey: Buffer }
+export interface ChunkingKeys { params: ChunkerParams; gear: Uint32Array; blobIdKey: KeyObject }
 
 // One transient splitter and read buffer per thread, reused file after file: no 16 MiB buffers to
 // allocate (and collect) per large file.

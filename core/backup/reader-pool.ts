@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ChunkerParams } from '../chunker/fastcdc.js';
 import { gearTable } from '../chunker/fastcdc.js';
-import { chunkFile, type ChunkJob, type ChunkJobEvent } from './file-chunks.js';
+import { chunkFile, type ChunkJob, type ChunkJobEvent, type ChunkingKeys } from './file-chunks.js';
+import { createSecretKey } from 'node:crypto';
 
 /** Set by the bundle build: the read worker's code. */
 declare const AZBACKUP_READ_WORKER_SOURCE: string | undefined;
@@ -31,12 +32,12 @@ export class ReaderPool {
   private readonly jobs = new Map<number, JobState>();
   private nextJobId = 1;
   private failure: Error | undefined;
-  private readonly inline: { params: ChunkerParams; gear: Uint32Array; blobIdKey: Buffer } | undefined;
+  private readonly inline: ChunkingKeys | undefined;
 
   constructor(keys: { params: ChunkerParams; chunkerKey: Buffer; blobIdKey: Buffer }, workers = Math.max(1, Math.min(4, availableParallelism()))) {
     const source = typeof AZBACKUP_READ_WORKER_SOURCE === 'string' ? AZBACKUP_READ_WORKER_SOURCE : undefined;
     if (source === undefined) {
-      this.inline = { params: keys.params, gear: gearTable(keys.chunkerKey), blobIdKey: keys.blobIdKey };
+      this.inline = { params: keys.params, gear: gearTable(keys.chunkerKey), blobIdKey: createSecretKey(keys.blobIdKey) };
       return;
     }
     for (let i = 0; i < workers; i++) {
@@ -45,7 +46,7 @@ export class ReaderPool {
       const worker = new Worker(source, { eval: true, workerData: data, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
       const slot: WorkerSlot = { worker, room: new Int32Array(room), jobs: 0 };
       worker.unref();
-      worker.on('message', (m: { jobId: number; event: ChunkJobEvent }) => this.deliver(m.jobId, m.event));
+      worker.on('message', (m: { events: { jobId: number; event: ChunkJobEvent }[] }) => { for (const e of m.events) this.deliver(e.jobId, e.event); });
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => { if (code !== 0) this.fail(new Error(`a read worker stopped (exit code ${code})`)); });
       this.slots.push(slot);
@@ -67,7 +68,7 @@ export class ReaderPool {
     const state: JobState = { queue: [], wake: undefined, slot, abandoned: false };
     this.jobs.set(jobId, state);
     slot.jobs++;
-    slot.worker.postMessage({ jobId, job: { ...job, path: new Uint8Array(job.path) } });
+    this.send(slot, { jobId, job: { ...job, path: new Uint8Array(job.path) } });
     let ended = false;
     try {
       for (;;) {
@@ -90,6 +91,22 @@ export class ReaderPool {
         for (const e of state.queue.splice(0)) this.settleAbandoned(jobId, state, e);
       }
     }
+  }
+
+  // Jobs started in the same turn of the event loop go to a worker in one message.
+  private readonly outbox = new Map<WorkerSlot, { jobId: number; job: ChunkJob }[]>();
+  private send(slot: WorkerSlot, item: { jobId: number; job: ChunkJob }): void {
+    let queue = this.outbox.get(slot);
+    if (!queue) {
+      queue = [];
+      this.outbox.set(slot, queue);
+      queueMicrotask(() => {
+        const jobs = this.outbox.get(slot)!;
+        this.outbox.delete(slot);
+        slot.worker.postMessage({ jobs });
+      });
+    }
+    queue.push(item);
   }
 
   // Chunk bytes taken by the main thread: the worker may send more.

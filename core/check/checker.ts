@@ -1,7 +1,7 @@
 // Check: the structure of a server namespace always (index files, packs present with the right size,
 // recovery points and their signatures, every tree and every blob they reference); with read-data,
 // every byte of (a sample of) the packs. Each damaged object is named with what it affects.
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { PackError, readPackFooter, packKeyFromHeader, openBlob } from '../repo/pack.js';
@@ -106,7 +106,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
       summary.bytesRead += data.length;
       sink.progress('Check', `Reading data: pack ${++done}/${sample.length}`, 15 + (70 * done) / Math.max(sample.length, 1));
       const badBlobs: string[] = [];
-      let key: Buffer | undefined;
+      let key: KeyObject | undefined;
       try { key = packKeyFromHeader(repo.keys, data); } catch { /* reported below */ }
       for (const b of entry.blobs) {
         const stored = data.subarray(b.offset, b.offset + b.length);

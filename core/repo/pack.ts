@@ -1,6 +1,6 @@
 // Packs (FORMAT.md section 7): many encrypted blobs in one object, with an encrypted footer listing
 // them so the index can always be rebuilt from the packs themselves.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { AEAD_OVERHEAD, decrypt, encrypt, encryptParts } from '../crypto/aead.js';
@@ -59,7 +59,7 @@ export async function encodeBlobBodyAsync(chunk: Uint8Array, level = 3): Promise
 /** Assembles one pack in memory. Not reused after finish(). */
 export class PackWriter {
   private readonly salt = randomBytes(16);
-  private readonly key: Buffer;
+  private readonly key: KeyObject;
   private readonly parts: Buffer[] = [];
   private readonly blobs: PackedBlob[] = [];
   private bytes = PACK_HEADER_SIZE;
@@ -112,7 +112,7 @@ export class PackError extends Error {
 }
 
 /** The key of a pack, from its header bytes (the first PACK_HEADER_SIZE bytes). */
-export function packKeyFromHeader(keys: DerivedKeys, header: Uint8Array): Buffer {
+export function packKeyFromHeader(keys: DerivedKeys, header: Uint8Array): KeyObject {
   if (header.length < PACK_HEADER_SIZE || !PACK_MAGIC.equals(header.subarray(0, 8))) throw new PackError('bad-magic', 'not an AzBackup pack');
   return packKey(keys, Buffer.from(header.subarray(8, PACK_HEADER_SIZE)));
 }
@@ -142,7 +142,7 @@ export function readPackFooter(keys: DerivedKeys, pack: Uint8Array): PackedBlob[
 }
 
 /** Decrypts one stored blob (its bytes from the pack) and returns the chunk. Checks the AEAD tag, not the ID. */
-export function openBlob(key: Buffer, id: Buffer, stored: Uint8Array, rawLength: number): Buffer {
+export function openBlob(key: KeyObject, id: Buffer, stored: Uint8Array, rawLength: number): Buffer {
   const plain = decrypt(key, id, stored);
   if (!plain || plain.length < 1) throw new PackError('blob-authentication', `blob ${id.toString('hex')} fails authentication`);
   const flag = plain[0];

@@ -1,6 +1,6 @@
 // A server's namespace in a vault (FORMAT.md sections 3-10): registration, keys, config, index,
 // blobs and recovery points. Everything a backup, restore, check or prune reads or writes goes here.
-import { createHmac, createPublicKey, createSign, createVerify, randomBytes, type KeyObject, X509Certificate } from 'node:crypto';
+import { createHmac, createSecretKey, createPublicKey, createSign, createVerify, randomBytes, type KeyObject, X509Certificate } from 'node:crypto';
 import { AzbError } from '../protocol/errors.js';
 import { isStorageError } from '../storage/storage.js';
 import { createKeyFile, deriveKeys, keyFileIntact, openKeyFile, type DerivedKeys, type KeyFile, MIN_PASSPHRASE_LENGTH } from '../crypto/keys.js';
@@ -213,7 +213,8 @@ export class ServerRepo {
   index = new BlobIndex();
   /** Names of the index files loaded. */
   indexFiles: string[] = [];
-  private readonly packKeys = new Map<string, Buffer>();
+  private readonly packKeys = new Map<string, KeyObject>();
+  private blobIdKey: KeyObject | undefined;
 
   constructor(
     readonly vault: Vault,
@@ -231,7 +232,8 @@ export class ServerRepo {
 
   /** Blob ID of a plaintext (HMAC-SHA256 with the blob-ID key). */
   blobId(data: Uint8Array): Buffer {
-    return createHmac('sha256', this.keys.blobId).update(data).digest();
+    this.blobIdKey ??= createSecretKey(this.keys.blobId);
+    return createHmac('sha256', this.blobIdKey).update(data).digest();
   }
 
   packObject(packId: string): string { return `${this.prefix}packs/${packId.slice(0, 2)}/${packId}`; }
@@ -363,7 +365,7 @@ export class ServerRepo {
     return id;
   }
 
-  private async packKeyOf(packId: string): Promise<Buffer> {
+  private async packKeyOf(packId: string): Promise<KeyObject> {
     let key = this.packKeys.get(packId);
     if (key) return key;
     let header: Buffer;
@@ -403,7 +405,7 @@ export class ServerRepo {
   }
 
   /** Decrypts a blob already read from its pack, and checks its content against its ID. */
-  openStoredBlob(key: Buffer, id: Buffer, stored: Uint8Array, loc: BlobLocation): Buffer {
+  openStoredBlob(key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation): Buffer {
     let chunk: Buffer;
     try {
       chunk = openBlob(key, id, stored, loc.rawLength);
@@ -416,7 +418,7 @@ export class ServerRepo {
   }
 
   /** The key of a pack (cached), for readers that fetch several blobs of one pack at once. */
-  async keyOfPack(packId: string): Promise<Buffer> {
+  async keyOfPack(packId: string): Promise<KeyObject> {
     return this.packKeyOf(packId);
   }
 
