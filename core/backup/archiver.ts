@@ -130,7 +130,9 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
 
   const cache = new FileCache(`${opts.cacheDir}/files.db`);
   const saver = new BlobSaver(repo);
-  const pool = opts.stdin ? undefined : new ReaderPool({ params, chunkerKey: repo.keys.chunker, blobIdKey: repo.keys.blobId });
+  // Started at the first file that must be read: an unchanged re-run reads none and starts no thread.
+  let pool: ReaderPool | undefined;
+  const readerPool = () => (pool ??= new ReaderPool({ params, chunkerKey: repo.keys.chunker, blobIdKey: repo.keys.blobId }));
   const hardlinks = new Set<string>();
   let filesDone = 0;
   let bytesDone = 0;
@@ -184,7 +186,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       // Read, chunked, hashed and compressed on a read worker; deduplicated, encrypted and packed here.
       const content: string[] = [];
       let outcome: ChunkJobEvent | undefined;
-      for await (const ev of pool!.read({ path: pathBytes, size: e.st.size, mtimeNs: e.st.mtimeNs })) {
+      for await (const ev of readerPool().read({ path: pathBytes, size: e.st.size, mtimeNs: e.st.mtimeNs })) {
         if (ev.kind !== 'chunks') { outcome = ev; continue; }
         checkCancelled(signal);
         for (let i = 0; i < ev.bodies.length; i++) {
