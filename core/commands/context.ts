@@ -60,7 +60,45 @@ async function entraCredential(secrets: Readonly<Record<string, string>>) {
     throw new AzbError('AZB_CERT_PRIVATE_KEY_REQUIRED', `${certPath} holds no private key; Entra ID sign-in needs it.`, { target: certPath, hint: 'Give the .pfx or the PEM file with the key.' });
   }
   const pem = cert.x509.toString() + cert.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  return { kind: 'tokenCredential' as const, credential: new identity.ClientCertificateCredential(tenant, client, { certificate: pem }) };
+  return { kind: 'tokenCredential' as const, credential: new identity.ClientCertificateCredential(tenant, client, { certificate: pem }, authorityOptions()) };
+}
+
+/** Sign-in hosts of the Azure clouds (public, China, US Government), which instance discovery knows. */
+const CLOUD_AUTHORITY_HOSTS = new Set(['login.microsoftonline.com', 'login.chinacloudapi.cn', 'login.microsoftonline.us']);
+
+/**
+ * AZURE_AUTHORITY_HOST (the Azure SDK's variable) picks another cloud's sign-in host. One that is not a
+ * known Azure cloud (a private or stack cloud) is used as it is: asking login.microsoftonline.com to
+ * "discover" it would leak the host name and fail on a closed network.
+ */
+function authorityOptions(): { authorityHost?: string; disableInstanceDiscovery?: boolean } {
+  const host = process.env['AZURE_AUTHORITY_HOST'];
+  if (!host) return {};
+  let url: URL;
+  try { url = new URL(host); } catch {
+    throw new AzbError('AZB_ARGS_INVALID', `AZURE_AUTHORITY_HOST '${host}' is not a URL.`, { target: 'AZURE_AUTHORITY_HOST', hint: 'Example: https://login.microsoftonline.us' });
+  }
+  if (url.protocol !== 'https:') throw new AzbError('AZB_ARGS_INVALID', `AZURE_AUTHORITY_HOST must be an https URL, not ${url.protocol}.`, { target: 'AZURE_AUTHORITY_HOST' });
+  return { authorityHost: url.origin, ...(CLOUD_AUTHORITY_HOSTS.has(url.hostname) ? {} : { disableInstanceDiscovery: true }) };
+}
+
+/** Errors @azure/identity raises when it cannot get a token (by name: the module is loaded lazily). */
+const SIGN_IN_ERRORS = new Set(['AuthenticationError', 'CredentialUnavailableError', 'AuthenticationRequiredError', 'AggregateAuthenticationError']);
+
+/**
+ * Whether a failure (or its cause) is an Entra ID sign-in failure; if so its text (for entraHint) and
+ * the service's reason, e.g. "AADSTS700016: Application with identifier '…' was not found …", cut to
+ * its first sentence (the AADSTS text names the app and the certificate thumbprint, never a secret).
+ */
+export function entraFailure(err: unknown): { text: string; reason: string | undefined } | undefined {
+  for (let e = err as { name?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.name && SIGN_IN_ERRORS.has(e.name)) {
+      const text = String(e.message ?? '');
+      const aadsts = /AADSTS\d+:[^.\r\n]*/.exec(text)?.[0];
+      return { text, reason: aadsts ?? (/network_error/.test(text) ? 'the sign-in service cannot be reached' : undefined) };
+    }
+  }
+  return undefined;
 }
 
 /** A hint for an Entra ID sign-in failure, from the AADSTS code in its message (what the admin must do). */
@@ -70,6 +108,7 @@ export function entraHint(message: string): string | undefined {
   }
   if (/AADSTS700016/.test(message)) return 'No app with this AZURE_CLIENT_ID in the tenant: check the app (client) ID and AZURE_TENANT_ID.';
   if (/AADSTS90002|AADSTS900023/.test(message)) return 'The tenant in AZURE_TENANT_ID does not exist: check it.';
+  if (/network_error|ENOTFOUND|ECONNREFUSED|certificate/i.test(message) && !/AADSTS/.test(message)) return 'The Entra ID sign-in service cannot be reached: check the network, the proxy and AZURE_AUTHORITY_HOST.';
   if (/CredentialUnavailable|No credential|managed identity/i.test(message)) return 'No Entra ID credential is available here: set AZBACKUP_STORAGE_CERTIFICATE with AZURE_TENANT_ID and AZURE_CLIENT_ID, or run on an Azure VM with a managed identity.';
   if (/AuthorizationPermissionMismatch|AuthorizationFailure|403/.test(message)) return "Signed in, but the identity may not use the container: grant it the 'Storage Blob Data Contributor' role on the storage account or container.";
   return undefined;
@@ -128,6 +167,12 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
         uploadConcurrency: settings.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY, ...(o.accessTier ? { accessTier: o.accessTier } : {}), ...azureTuning() });
       return settings.throttle ? throttled(store, () => rateAt(settings)) : store;
     } catch (err) {
+      const signIn = credential.kind === 'tokenCredential' ? entraFailure(err) : undefined;
+      if (signIn) {
+        throw new AzbError('AZB_STORAGE_AUTH_FAILED', `Entra ID sign-in for ${shownLocation(location)} failed${signIn.reason ? `: ${signIn.reason}` : ''}.`, {
+          target: shownLocation(location), hint: entraHint(signIn.text) ?? 'Check AZURE_TENANT_ID, AZURE_CLIENT_ID and that the certificate is registered for the app in Entra ID; run with --debug for the sign-in details.',
+        });
+      }
       if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });
       const entra = credential.kind === 'tokenCredential' ? entraHint(`${(err as Error).message} ${((err as { cause?: Error }).cause)?.message ?? ''}`) : undefined;
       if (entra) throw new AzbError('AZB_STORAGE_AUTH_FAILED', `Entra ID sign-in for ${shownLocation(location)} failed.`, { target: shownLocation(location), hint: entra });

@@ -45,15 +45,20 @@ async function waitForPort(port: number, child: ChildProcess, deadlineMs: number
   throw new Error(`Azurite did not listen on 127.0.0.1:${port} within ${deadlineMs} ms: ${output()}`);
 }
 
-/** Starts Azurite (blob service only) with its data in a fresh temp folder. */
-export async function startAzurite(): Promise<AzuriteServer> {
+/**
+ * Starts Azurite (blob service only) with its data in a fresh temp folder. With `tls`, it serves HTTPS
+ * with that certificate and accepts Entra ID bearer tokens (--oauth basic: issuer, audience and lifetime
+ * are checked, the signature is not).
+ */
+export async function startAzurite(o: { tls?: { certPath: string; keyPath: string } } = {}): Promise<AzuriteServer> {
   const require = createRequire(import.meta.url);
   const main = join(require.resolve('azurite/package.json'), '..', 'dist', 'src', 'blob', 'main.js');
   const location = mkdtempSync(join(tmpdir(), 'azb-azurite-'));
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     let output = '';
-    const child = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--skipApiVersionCheck', '--loose', '--silent'], {
+    const tlsArgs = o.tls ? ['--cert', o.tls.certPath, '--key', o.tls.keyPath, '--oauth', 'basic'] : [];
+    const child = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--skipApiVersionCheck', '--loose', '--silent', ...tlsArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
@@ -66,11 +71,12 @@ export async function startAzurite(): Promise<AzuriteServer> {
       rmSync(location, { recursive: true, force: true });
       throw err;
     }
-    const blobEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+    const scheme = o.tls ? 'https' : 'http';
+    const blobEndpoint = `${scheme}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
     return {
       port,
       blobEndpoint,
-      connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
+      connectionString: `DefaultEndpointsProtocol=${scheme};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
       async stop() {
         if (child.exitCode === null) {
           const exited = new Promise((r) => child.once('exit', r));
