@@ -1,11 +1,10 @@
 // The same backup / restore / check / prune cycle on every vault backend: a local folder and Azure Blob
 // (a real Azurite on 127.0.0.1). One parameterised suite, so the backends cannot drift apart.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINE_PATH, onlyError, resultOf } from '../helpers/engine.js';
+import { onlyError, progressMiB, resultOf, startEngine } from '../helpers/engine.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from '../helpers/azurite.js';
 import { BlobServiceClient, ContainerSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
@@ -45,31 +44,32 @@ describe.each(backends)('vault on %s', (_name, backend) => {
 
   it('resumes after a kill without uploading twice, and refuses a second backup meanwhile', async () => {
     const fx = await registeredServer({ backend: backend() });
+    // A stream backup whose producer the test controls: the backup is certainly still running (waiting
+    // for the rest of its data) when the second backup starts and when it is killed, however fast it is.
+    const MiB = 1024 * 1024;
+    const data = randomBytes(96 * MiB);
+    const first = startEngine(['backup', '--stdin', '--stdin-name', 'big.bin', '--json'], fx.env);
+    first.write(data.subarray(0, 64 * MiB));
+    // Wait until 40 MiB were read (two 16 MiB packs sealed), then give their uploads a moment.
+    for (let i = 0; i < 3000 && progressMiB(first.stdout()) < 40; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(progressMiB(first.stdout()), first.stdout().slice(-300)).toBeGreaterThanOrEqual(40);
+    await new Promise((r) => setTimeout(r, 500));
     const src = join(fx.root, 'src');
     mkdirSync(src);
-    for (let i = 0; i < 20; i++) writeFileSync(join(src, `p${i}.bin`), randomBytes(8 * 1024 * 1024));
-    const total = 20 * 8 * 1024 * 1024;
-    const child = spawn(ENGINE_PATH, ['backup', src, '--json'], { env: { ...process.env, ...fx.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    const ended = new Promise((r) => child.on('close', r));
-    // Kill it a third of the way through, after a second backup was refused meanwhile.
-    const percent = () => Math.max(0, ...[...out.matchAll(/"percent":(\d+)/g)].map((m) => Number(m[1])));
-    for (let i = 0; i < 3000 && percent() < 30; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(percent()).toBeGreaterThanOrEqual(30);
+    writeFileSync(join(src, 'small.txt'), 'small');
     const second = await fx.az(['backup', src]);
-    child.kill('SIGKILL');
-    await ended;
+    first.child.kill('SIGKILL');
+    await first.done;
     expect(onlyError(second).code).toBe('AZB_BACKUP_RUNNING');
-    expect(out).not.toContain('"type":"result"');
-    const resumed = await fx.az(['backup', src]);
+    expect(first.stdout()).not.toContain('"type":"result"');
+    const resumed = await fx.az(['backup', '--stdin', '--stdin-name', 'big.bin'], { stdin: data });
     expect(resumed.code, resumed.stdout.slice(-400)).toBe(0);
     expect(resumed.events.some((e) => e.type === 'log' && /Indexed \d+ pack\(s\) left by an interrupted backup/.test(e.message))).toBe(true);
-    expect(Number(resultOf(resumed, 'RecoveryPoint')['bytesStored'])).toBeLessThan(total * 0.9);
+    expect(Number(resultOf(resumed, 'RecoveryPoint')['bytesStored'])).toBeLessThan(data.length * 0.9);
     expect((await fx.az(['points'])).events.filter((e) => e.type === 'item')).toHaveLength(1);
-    const r = await fx.az(['restore', 'latest', join(src, 'p5.bin'), '--target', join(fx.root, 'r')]);
+    const r = await fx.az(['restore', 'latest', '--target', join(fx.root, 'r')]);
     expect(r.code).toBe(0);
-    expect(readFileSync(join(fx.root, 'r', src, 'p5.bin')).equals(readFileSync(join(src, 'p5.bin')))).toBe(true);
+    expect(readFileSync(join(fx.root, 'r', 'big.bin')).equals(data)).toBe(true);
   }, 120_000);
 });
 
@@ -136,11 +136,9 @@ describe('locks on each backend', () => {
   it('on Azure, a running backup holds a lease on its lock, so nobody else can delete it', async () => {
     const b = backends[1]![1]();
     const fx = await registeredServer({ backend: b });
-    const src = join(fx.root, 'src');
-    mkdirSync(src);
-    for (let i = 0; i < 12; i++) writeFileSync(join(src, `p${i}.bin`), randomBytes(8 * 1024 * 1024));
-    const child = spawn(ENGINE_PATH, ['backup', src, '--json'], { env: { ...process.env, ...fx.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const ended = new Promise((r) => child.on('close', r));
+    // A stream backup waiting for the rest of its data holds its lock until the test ends the stream.
+    const live = startEngine(['backup', '--stdin', '--stdin-name', 'dump.sql', '--json'], fx.env);
+    live.write(Buffer.from('INSERT INTO t VALUES (1);\n'.repeat(1000)));
     const container = BlobServiceClient.fromConnectionString(azurite!.connectionString).getContainerClient(fx.vault.slice(fx.vault.lastIndexOf('/') + 1));
     let lockName: string | undefined;
     let leased = false;
@@ -152,7 +150,8 @@ describe('locks on each backend', () => {
     }
     expect(leased).toBe(true);
     await expect(container.getBlobClient(lockName!).delete()).rejects.toMatchObject({ statusCode: 412 });
-    await ended;
+    live.end();
+    expect((await live.done).code).toBe(0);
     const left: string[] = [];
     for await (const blob of container.listBlobsFlat({ prefix: 'servers/' })) if (blob.name.includes('/locks/')) left.push(blob.name);
     expect(left).toEqual([]);

@@ -15,8 +15,9 @@ import { tempDir } from '../helpers/tmp.js';
 let azurite: AzuriteServer;
 let authority: EntraAuthority;
 let tlsCert = '';
+const tlsDir = tempDir('azb-tls-');
 beforeAll(async () => {
-  const tls = writeLoopbackTls(tempDir('azb-tls-'));
+  const tls = writeLoopbackTls(tlsDir);
   tlsCert = tls.certPath;
   azurite = await startAzurite({ tls });
   authority = await startEntraAuthority(tls);

@@ -18,7 +18,7 @@ export function requireEngine(): string {
 }
 
 /** Runs the engine with args and optional stdin; parses stdout as NDJSON when `json` is true. */
-export async function runEngine(args: string[], opts: { stdin?: string; env?: Record<string, string | undefined>; cwd?: string; json?: boolean } = {}): Promise<EngineRun> {
+export async function runEngine(args: string[], opts: { stdin?: string | Buffer; env?: Record<string, string | undefined>; cwd?: string; json?: boolean } = {}): Promise<EngineRun> {
   const exe = requireEngine();
   const child = spawn(exe, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
@@ -74,4 +74,29 @@ export function resultOf(run: EngineRun, kind: string): Record<string, unknown> 
   const results = run.events.filter((e) => e.type === 'result' && e.kind === kind);
   expect(results, `expected one ${kind} result; stdout: ${run.stdout} stderr: ${run.stderr}`).toHaveLength(1);
   return (results[0] as Extract<EngineEvent, { type: 'result' }>).data;
+}
+
+/** A running engine process whose stdin the test feeds (a stream backup waits for it: it is certainly still running). */
+export interface LiveEngine {
+  child: import('node:child_process').ChildProcessWithoutNullStreams;
+  stdout(): string;
+  write(data: Uint8Array): void;
+  end(data?: Uint8Array): void;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>;
+}
+
+/** Starts the engine with args and a pipe on stdin that stays open until end(). */
+export function startEngine(args: string[], env: Record<string, string | undefined>): LiveEngine {
+  const child = spawn(requireEngine(), args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr.resume();
+  child.stdin.on('error', () => undefined);
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout })));
+  return { child, stdout: () => stdout, write: (d) => { child.stdin.write(d); }, end: (d) => { child.stdin.end(d); }, done };
+}
+
+/** MiB read so far by a running backup, from its latest progress event (0 before the first). */
+export function progressMiB(stdout: string): number {
+  return Math.max(0, ...[...stdout.matchAll(/"status":"[^"]*?, ([\d.]+) (MiB|KiB|B)\//g)].map((m) => Number(m[1]) / (m[2] === 'MiB' ? 1 : m[2] === 'KiB' ? 1024 : 1024 * 1024)));
 }

@@ -14,7 +14,7 @@ export interface VaultFixture {
   passphrase: string;
   env: Record<string, string>;
   /** Runs the engine with --json and this fixture's vault, home, cache and passphrase. */
-  az(args: string[], opts?: { env?: Record<string, string | undefined>; stdin?: string }): Promise<EngineRun>;
+  az(args: string[], opts?: { env?: Record<string, string | undefined>; stdin?: string | Buffer }): Promise<EngineRun>;
 }
 
 /** Where a fixture's vault lives: a local folder, or a container of a running Azurite. */

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ENGINE_PATH, onlyError, parseEvents, resultOf } from '../helpers/engine.js';
+import { ENGINE_PATH, onlyError, parseEvents, resultOf, startEngine } from '../helpers/engine.js';
 import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 
 /** The ID of the job that appears InProgress (waits for it; fails the test when none appears). */
@@ -57,16 +57,16 @@ describe('jobs', () => {
     const fx = await registeredServer();
     const src = join(fx.root, 'src');
     mkdirSync(src);
-    for (let i = 0; i < 24; i++) writeFileSync(join(src, `p${i}.bin`), randomBytes(8 * 1024 * 1024));
-    const child = spawn(ENGINE_PATH, ['backup', src, '--json'], { env: { ...process.env, ...fx.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    const ended = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    writeFileSync(join(src, 'p.bin'), randomBytes(1024 * 1024));
+    // A stream backup waiting for the rest of its data: certainly running when it is stopped.
+    const live = startEngine(['backup', '--stdin', '--stdin-name', 'dump.bin', '--json'], fx.env);
+    live.write(randomBytes(20 * 1024 * 1024));
     const jobId = await runningJobId(fx);
     const stop = await fx.az(['job', 'stop', jobId]);
     expect(resultOf(stop, 'Job')).toMatchObject({ jobId, status: 'Cancelled' });
-    expect(await ended).toBe(5);
-    const err = parseEvents(stdout).find((e) => e.type === 'error');
+    const ended = await live.done;
+    expect(ended.code).toBe(5);
+    const err = parseEvents(ended.stdout).find((e) => e.type === 'error');
     expect(err).toMatchObject({ code: 'AZB_CANCELLED' });
     expect(listTree(fx.vault).filter((l) => l.includes('/points/'))).toEqual([]);
     expect(listTree(fx.vault).filter((l) => l.includes('/locks/'))).toEqual([]);
