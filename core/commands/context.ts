@@ -1,9 +1,10 @@
 // Shared steps of the vault commands: find the vault (argument or this machine's registration), open
 // its store, pick the server namespace, open it with the passphrase, and run the work as a job.
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve, join } from 'node:path';
 import { cacheDir, findRegistration, listRegistrations, loadSigningKey, type Registration } from '../config/home.js';
 import { finishJob, startJob, type JobStatus } from '../jobs/jobs.js';
-import { AzbError, toAzbError } from '../protocol/errors.js';
+import { AzbError, fileError, toAzbError } from '../protocol/errors.js';
 import { listServers, openServer, type ServerRepo } from '../repo/server.js';
 import { PROXY_AUTH_HINT } from '../repo/storage-errors.js';
 import { openVault, type Vault } from '../repo/vault.js';
@@ -114,7 +115,33 @@ export function entraHint(message: string): string | undefined {
   return undefined;
 }
 
-// The Azure credential from the request's secrets, else the environment; never from an argument.
+/**
+ * A secret kept in a file named by an environment variable (AZBACKUP_STORAGE_KEY_FILE and the like):
+ * the file must be private to its owner (mode 0600 or stricter), as ssh insists for its keys, since
+ * anyone who reads it holds the whole storage account.
+ */
+async function secretFile(envName: string): Promise<string | undefined> {
+  const path = process.env[envName];
+  if (!path) return undefined;
+  let text: string;
+  try {
+    if (process.platform !== 'win32' && ((await stat(path)).mode & 0o077) !== 0) {
+      throw new AzbError('AZB_SECRET_FILE_UNPROTECTED', `${path} (${envName}) can be read by other users; it holds a storage credential.`, {
+        target: path, hint: `Make it private to its owner: chmod 600 ${path}`,
+      });
+    }
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (err instanceof AzbError) throw err;
+    throw fileError(err, path, `${envName} file`);
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value.length === 0) throw new AzbError('AZB_SECRET_SOURCE', `${path} (${envName}) is empty.`, { target: path, hint: 'Put the credential in the file.' });
+  return value;
+}
+
+// The Azure credential from the request's secrets, else the environment (or a private file an
+// environment variable names); never from an argument.
 async function azureCredential(location: string, secrets: Readonly<Record<string, string>>) {
   if ((secrets['storageAuth'] ?? process.env['AZBACKUP_STORAGE_AUTH'])?.toLowerCase() === 'entra') {
     if (!location.toLowerCase().startsWith('https://')) {
@@ -122,12 +149,12 @@ async function azureCredential(location: string, secrets: Readonly<Record<string
     }
     return entraCredential(secrets);
   }
-  const pick = (name: (typeof STORAGE_SECRETS)[number]) => secrets[name] ?? process.env[STORAGE_ENV[name]] ?? undefined;
-  const conn = pick('storageConnectionString');
+  const pick = async (name: (typeof STORAGE_SECRETS)[number]) => secrets[name] ?? process.env[STORAGE_ENV[name]] ?? await secretFile(`${STORAGE_ENV[name]}_FILE`);
+  const conn = await pick('storageConnectionString');
   if (conn) return { kind: 'connectionString' as const, value: conn };
-  const sas = pick('storageSas');
+  const sas = await pick('storageSas');
   if (sas) return { kind: 'sas' as const, sasUrl: sas };
-  const key = pick('storageKey');
+  const key = await pick('storageKey');
   if (key) {
     const url = new URL(location);
     const host = url.hostname.split('.');
@@ -136,7 +163,7 @@ async function azureCredential(location: string, secrets: Readonly<Record<string
   }
   throw new AzbError('AZB_STORAGE_CREDENTIAL_REQUIRED', `No credential for the Azure vault at ${shownLocation(location)}.`, {
     target: shownLocation(location),
-    hint: 'Give a connection string, account key or SAS (AZBACKUP_STORAGE_CONNECTION_STRING, AZBACKUP_STORAGE_KEY, AZBACKUP_STORAGE_SAS), or AZBACKUP_STORAGE_AUTH=entra for Microsoft Entra ID.',
+    hint: 'Give a connection string, account key or SAS (AZBACKUP_STORAGE_CONNECTION_STRING, AZBACKUP_STORAGE_KEY, AZBACKUP_STORAGE_SAS, or the same names with _FILE for a private file holding it), or AZBACKUP_STORAGE_AUTH=entra for Microsoft Entra ID.',
   });
 }
 

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   AZB_ARGS_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
   AZB_USAGE: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
   AZB_SECRET_SOURCE: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_SECRET_FILE_UNPROTECTED: { category: 'SecurityError', exit: ExitCode.BadRequest },
   // Files
   AZB_FILE_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_PATH_IS_DIRECTORY: { category: 'InvalidArgument', exit: ExitCode.Failed },

@@ -1,7 +1,7 @@
 // The same backup / restore / check / prune cycle on every vault backend: a local folder and Azure Blob
 // (a real Azurite on 127.0.0.1). One parameterised suite, so the backends cannot drift apart.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyError, progressMiB, resultOf, startEngine } from '../helpers/engine.js';
@@ -370,5 +370,20 @@ describe('Azure Blob vault credentials', () => {
     expect(denied.stdout).not.toContain(wrong.match(/AccountKey=([^;]+)/)![1]!);
     expect(onlyError(await fx.az(['points', '--vault', `${fx.vault}?sv=2020&sig=abc`])).code).toBe('AZB_ARGS_INVALID');
     expect(onlyError(await fx.az(['points', '--vault', `${azurite!.blobEndpoint}/no-such-container`])).code).toBe('AZB_VAULT_NOT_FOUND');
+  }, 60_000);
+
+  it('reads the account key from a file only its owner can read (AZBACKUP_STORAGE_KEY_FILE)', async () => {
+    const fx = await registeredServer({ backend: backends[1]![1]() });
+    const keyFile = join(fx.root, 'storage.key');
+    writeFileSync(keyFile, `${AZURITE_KEY}\n`, { mode: 0o600 });
+    const viaFile = { AZBACKUP_STORAGE_CONNECTION_STRING: undefined, AZBACKUP_STORAGE_KEY_FILE: keyFile };
+    const ok = await fx.az(['points'], { env: viaFile });
+    expect(ok.code, ok.stdout.slice(-300)).toBe(0);
+    chmodSync(keyFile, 0o644);
+    const open = onlyError(await fx.az(['points'], { env: viaFile }));
+    expect(open).toMatchObject({ code: 'AZB_SECRET_FILE_UNPROTECTED', category: 'SecurityError', target: keyFile });
+    expect(open.hint).toContain('chmod 600');
+    expect(onlyError(await fx.az(['points'], { env: { ...viaFile, AZBACKUP_STORAGE_KEY_FILE: join(fx.root, 'missing.key') } })).code).toBe('AZB_FILE_NOT_FOUND');
+    for (const r of [ok]) expect(r.stdout + r.stderr).not.toContain(AZURITE_KEY);
   }, 60_000);
 });
