@@ -95,8 +95,3 @@ export function startEngine(args: string[], env: Record<string, string | undefin
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout })));
   return { child, stdout: () => stdout, write: (d) => { child.stdin.write(d); }, end: (d) => { child.stdin.end(d); }, done };
 }
-
-/** MiB read so far by a running backup, from its latest progress event (0 before the first). */
-export function progressMiB(stdout: string): number {
-  return Math.max(0, ...[...stdout.matchAll(/"status":"[^"]*?, ([\d.]+) (MiB|KiB|B)\//g)].map((m) => Number(m[1]) / (m[2] === 'MiB' ? 1 : m[2] === 'KiB' ? 1024 : 1024 * 1024)));
-}
