@@ -19,33 +19,19 @@ if (!process.version.startsWith('v24.')) {
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 
+// Both bundles: one minified CommonJS file for Node 24.
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node24', minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning' };
+
 // The backup read worker (core/backup/read-worker.ts) runs on worker threads; a single executable has
 // no file to start them from, so its bundle is embedded in the engine as text.
-const workerBundle = await build({
-  entryPoints: [join(root, 'core', 'backup', 'read-worker.ts')],
-  write: false,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node24',
-  minifySyntax: true,
-  minifyWhitespace: true,
-  legalComments: 'none',
-  logLevel: 'warning',
-});
+const workerBundle = await build({ ...common, entryPoints: [join(root, 'core', 'backup', 'read-worker.ts')], write: false });
 const workerSource = workerBundle.outputFiles[0].text;
 
 const bundleFile = join(dist, 'azbackup.cjs');
 await build({
+  ...common,
   entryPoints: [join(root, 'core', 'main.ts')],
   outfile: bundleFile,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node24',
-  minifySyntax: true,
-  minifyWhitespace: true,
-  legalComments: 'none',
   sourcemap: false,
   // ESM dependencies (yargs) read import.meta.url, which a CommonJS bundle lacks. It must not be the
   // executable's own path: yargs's y18n then reads <exe>/../../../locales/en_US.json, which lets a stray
@@ -54,7 +40,6 @@ await build({
   // (= built-in English strings) everywhere.
   banner: { js: "var __azbImportMetaUrl = 'file:///azbackup-engine/bundle/dist/azbackup.cjs';" },
   define: { AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), AZBACKUP_READ_WORKER_SOURCE: JSON.stringify(workerSource), 'import.meta.url': '__azbImportMetaUrl' },
-  logLevel: 'warning',
 });
 
 // SEA: execArgvExtension "none" so NODE_OPTIONS on a server cannot inject code into the agent.
