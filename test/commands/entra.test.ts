@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyError, resultOf, runEngine } from '../helpers/engine.js';
 import { startAzurite, type AzuriteServer } from '../helpers/azurite.js';
-import { startEntraAuthority, writeLoopbackTls, type EntraAuthority } from '../helpers/entra-authority.js';
+import { startEntraAuthority, startManagedIdentityEndpoint, writeLoopbackTls, type EntraAuthority } from '../helpers/entra-authority.js';
 import { describeTree } from '../helpers/data-tree.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -82,6 +82,29 @@ describe('Entra ID sign-in with the server certificate', () => {
     expect(err.message).toContain('AADSTS700027');
     expect(String(err.hint)).toMatch(/upload this server's \.cer to the app registration/);
     expect(authority.requests.some((r) => r.clientId === s.clientId && r.outcome === 'assertion refused')).toBe(true);
+  }, 60_000);
+
+  it('signs in with a managed identity (DefaultAzureCredential) when no certificate is named', async () => {
+    const mi = await startManagedIdentityEndpoint();
+    try {
+      const root = tempDir('azb-entra-mi-');
+      const env: Record<string, string | undefined> = {
+        AZBACKUP_HOME: join(root, 'home'), AZBACKUP_CACHE: join(root, 'cache'), AZBACKUP_TEST_KDF: 'fast', AZBACKUP_PASSPHRASE: 'entra passphrase 1234567',
+        AZBACKUP_STORAGE_AUTH: 'entra', NODE_EXTRA_CA_CERTS: tlsCert,
+        // What App Service gives an app with a managed identity.
+        IDENTITY_ENDPOINT: mi.endpoint, IDENTITY_HEADER: mi.header,
+        AZURE_TENANT_ID: undefined, AZURE_CLIENT_ID: undefined, AZURE_CLIENT_SECRET: undefined, AZURE_AUTHORITY_HOST: undefined,
+      };
+      const vault = `${azurite.blobEndpoint}/vault-mi-${randomUUID().slice(0, 8)}`;
+      const created = await runEngine(['vault', 'create', vault, '--json'], { env });
+      expect(created.code, created.stdout).toBe(0);
+      expect(resultOf(created, 'Vault')).toMatchObject({ vault });
+      expect(mi.requests.length).toBeGreaterThan(0);
+      expect(mi.requests.every((r) => r.headerOk && r.resource === 'https://storage.azure.com')).toBe(true);
+      expect(created.stdout + created.stderr).not.toContain(mi.header);
+    } finally {
+      await mi.close();
+    }
   }, 60_000);
 
   it('names a wrong app (client) ID, and a certificate without its key', async () => {

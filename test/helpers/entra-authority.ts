@@ -156,3 +156,29 @@ export async function startEntraAuthority(tls: { cert: string; key: string }, te
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
+
+/** A managed-identity token endpoint as App Service provides it (IDENTITY_ENDPOINT + IDENTITY_HEADER), on 127.0.0.1. */
+export interface ManagedIdentityEndpoint { endpoint: string; header: string; requests: { resource: string; headerOk: boolean }[]; close(): Promise<void> }
+
+export async function startManagedIdentityEndpoint(tenantId = randomUUID()): Promise<ManagedIdentityEndpoint> {
+  const header = randomBytes(16).toString('hex');
+  const requests: ManagedIdentityEndpoint['requests'] = [];
+  const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const { createServer: createHttpServer } = await import('node:http');
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const resource = url.searchParams.get('resource') ?? '';
+    const headerOk = req.headers['x-identity-header'] === header;
+    requests.push({ resource, headerOk });
+    if (!headerOk) { res.writeHead(401); res.end(); return; }
+    const now = Math.floor(Date.now() / 1000);
+    const token = jwt({ aud: resource, iss: `https://sts.windows.net/${tenantId}/`, iat: now, nbf: now - 60, exp: now + 3600, oid: randomUUID(), tid: tenantId }, signingKey);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ access_token: token, expires_on: String(now + 3600), resource, token_type: 'Bearer', client_id: randomUUID() }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/msi/token`, header, requests,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
