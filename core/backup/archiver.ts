@@ -128,7 +128,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   const skipped: Skipped[] = [...scan.skipped];
   for (const s of scan.skipped) sink.warning('AZB_FILE_SKIPPED', `Skipped ${s.path}: ${s.reason}`, s.path);
 
-  const cache = new FileCache(`${opts.cacheDir}/files.db`);
+  const cache = new FileCache(`${opts.cacheDir}/files.db`, (movedTo, reason) => sink.warning('AZB_CACHE_REBUILT',
+    `The metadata cache was damaged (${reason}); it was moved to ${movedTo} and is rebuilt by this backup, which reads every file once more.`, movedTo));
   const saver = new BlobSaver(repo);
   // Started at the first file that must be read: an unchanged re-run reads none and starts no thread.
   let pool: ReaderPool | undefined;

@@ -1,12 +1,43 @@
 // The file-metadata cache (node:sqlite): path → (dev, inode, size, mtime, ctime) → content blob IDs, so an
 // unchanged file costs one lstat. Losing it costs time only: it is rebuilt by the next backup.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
 
 /** What the cache remembers about a file at the last backup. */
 export interface CachedFile { dev: string; ino: string; size: number; mtimeNs: string; ctimeNs: string; content: string[]; sparse: boolean }
+
+function openCache(path: string): DatabaseSync {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec('PRAGMA busy_timeout = 10000');
+    // One backup of a server at a time holds the vault lock, so its cache needs no lock per query
+    // (two fcntl calls and an fstat for each file otherwise).
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, dev TEXT, ino TEXT, size INTEGER, mtime_ns TEXT, ctime_ns TEXT, content TEXT, sparse INTEGER) WITHOUT ROWID;`);
+    // A damaged page elsewhere in the file shows up here rather than halfway through a backup.
+    const check = db.prepare('PRAGMA quick_check').get() as Record<string, unknown> | undefined;
+    if (check && Object.values(check)[0] !== 'ok') throw Object.assign(new Error(`integrity check: ${String(Object.values(check)[0])}`), { code: 'ERR_SQLITE_ERROR', errcode: 11 });
+    return db;
+  } catch (err) {
+    try { db.close(); } catch { /* not open */ }
+    throw err;
+  }
+}
+
+/** SQLITE_CORRUPT (11) and SQLITE_NOTADB (26): the file is damaged, not merely unreachable. */
+function isDamage(err: unknown): boolean {
+  const e = err as { errcode?: number; message?: string };
+  return e?.errcode === 11 || e?.errcode === 26 || /not a database|malformed|corrupt/i.test(e?.message ?? '');
+}
+
+function unusable(path: string, err: unknown): AzbError {
+  return new AzbError('AZB_CACHE_UNUSABLE', `The metadata cache ${path} cannot be used: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
+    target: path, hint: 'Give a writable --cache-dir (or AZBACKUP_CACHE); the cache is rebuilt by the next backup.',
+  });
+}
 
 /** One database per server namespace and cache location. */
 export class FileCache {
@@ -15,21 +46,33 @@ export class FileCache {
   private readonly putStmt: StatementSync;
   private pending = 0;
 
-  constructor(path: string) {
+  /**
+   * Opens (or creates) the cache at `path`. A damaged cache is only a cache: it is moved aside as
+   * files.db.damaged-<time> and a new one is started (the backup then reads every file once more);
+   * `onRebuilt` is told so it can warn. A cache that cannot be written at all is AZB_CACHE_UNUSABLE.
+   */
+  constructor(path: string, onRebuilt: (movedTo: string, reason: string) => void = () => undefined) {
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      this.db = new DatabaseSync(path);
-      this.db.exec('PRAGMA busy_timeout = 10000');
-      // One backup of a server at a time holds the vault lock, so its cache needs no lock per query
-      // (two fcntl calls and an fstat for each file otherwise).
-      this.db.exec('PRAGMA locking_mode = EXCLUSIVE');
-      this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-        CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, dev TEXT, ino TEXT, size INTEGER, mtime_ns TEXT, ctime_ns TEXT, content TEXT, sparse INTEGER) WITHOUT ROWID;`);
     } catch (err) {
-      throw new AzbError('AZB_CACHE_UNUSABLE', `The metadata cache ${path} cannot be opened: ${(err as Error).message}.`, {
-        target: path, hint: 'Delete the file (it is rebuilt on the next backup) or give another --cache-dir.',
-      });
+      throw unusable(path, err);
     }
+    let db: DatabaseSync;
+    try {
+      db = openCache(path);
+    } catch (err) {
+      if (!isDamage(err)) throw unusable(path, err);
+      const movedTo = `${path}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      try {
+        renameSync(path, movedTo);
+        for (const side of ['-wal', '-shm']) rmSync(path + side, { force: true });
+        db = openCache(path);
+      } catch (again) {
+        throw unusable(path, again);
+      }
+      onRebuilt(movedTo, (err as Error).message);
+    }
+    this.db = db;
     this.getStmt = this.db.prepare('SELECT dev, ino, size, mtime_ns, ctime_ns, content, sparse FROM files WHERE path = ?');
     this.putStmt = this.db.prepare('INSERT OR REPLACE INTO files (path, dev, ino, size, mtime_ns, ctime_ns, content, sparse) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   }
