@@ -8,7 +8,10 @@ import type { IndexedPack, ServerRepo } from '../repo/server.js';
 import { vaultError } from '../repo/storage-errors.js';
 
 /** What prune did (or would do, with dryRun). */
-export interface PruneStats { points: number; packsKept: number; packsDeleted: number; bytesFreed: number; indexFilesDeleted: number; dryRun: boolean }
+export interface PruneStats { points: number; packsKept: number; packsDeleted: number; bytesFreed: number; indexFilesDeleted: number; tempFilesDeleted: number; dryRun: boolean }
+
+/** Temp files of unfinished puts are swept once this old (a put never takes an hour to write). */
+const TEMP_FILE_AGE_MS = 60 * 60 * 1000;
 
 /** Blob IDs (hex) reachable from every recovery point. A tree that cannot be read stops the prune. */
 export async function reachableBlobs(repo: ServerRepo, signal: AbortSignal): Promise<{ blobs: Set<string>; points: number }> {
@@ -49,7 +52,10 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
   }
   // Packs in no index were left by interrupted backups; nothing references them.
   for (const [id, size] of listed) if (!indexed.has(id)) { drop.push(id); bytesFreed += size; }
-  const stats: PruneStats = { points, packsKept: keep.length, packsDeleted: drop.length, bytesFreed, indexFilesDeleted: files.size, dryRun: o.dryRun };
+  const stats: PruneStats = { points, packsKept: keep.length, packsDeleted: drop.length, bytesFreed, indexFilesDeleted: files.size, tempFilesDeleted: 0, dryRun: o.dryRun };
+  // Folder vaults: temp files that killed backups left in this server's part of the vault.
+  const store = repo.vault.store as { sweepTemporary?: (prefix: string, olderThanMs: number) => Promise<number> };
+  if (!o.dryRun && typeof store.sweepTemporary === 'function') stats.tempFilesDeleted = await store.sweepTemporary(repo.prefix, TEMP_FILE_AGE_MS);
   if (o.dryRun || (drop.length === 0 && files.size <= 1 && superseded.size === 0)) {
     if (!o.dryRun) stats.indexFilesDeleted = 0;
     return stats;

@@ -226,6 +226,30 @@ export class LocalFolderStore implements ObjectStore {
     await Promise.all(handles.map((r) => r.then((h) => { h.retired = true; return h.users === 0 ? h.fh.close() : undefined; }, () => undefined)));
   }
 
+  /**
+   * Removes temp files of puts that never finished (a killed process leaves its `.tmp-*` behind) under
+   * `prefix`, when older than `olderThanMs`: a younger one may belong to a put still running. Returns
+   * how many were removed. Called by prune, which holds the exclusive lock of the prefix.
+   */
+  async sweepTemporary(prefix: string, olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try { entries = await readdir(dir, { withFileTypes: true }); } catch { return; }
+      for (const e of entries) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) await walk(path);
+        else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
+          const st = await lstat(path).catch(() => undefined);
+          if (st && st.mtimeMs < cutoff && (await unlink(path).then(() => true, () => false))) removed++;
+        }
+      }
+    };
+    await walk(this.pathOf(prefix));
+    return removed;
+  }
+
   /** Creates the temp file, and its folders when missing, but never the root: recreating the root of
    * an unplugged disk would write the vault onto the mount point. */
   private async createTemp(name: string, tmp: string): Promise<FileHandle> {

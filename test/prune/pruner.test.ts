@@ -1,5 +1,5 @@
 // Prune and point removal through the built engine: only unused data goes; what remains restores.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,5 +55,26 @@ describe('prune', () => {
     await fx.az(['forget', id]);
     expect(resultOf(await fx.az(['prune']), 'PruneResult')).toMatchObject({ points: 0, packsKept: 0 });
     expect(packBytes(fx.vault)).toBe(0);
+  });
+
+  it('sweeps temp files that killed writes left in the server\'s folder, once they are an hour old', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'x.bin'), randomBytes(64 * 1024));
+    expect((await fx.az(['backup', src])).code).toBe(0);
+    const packDir = listTree(fx.vault).find((l) => l.includes('/packs/'))!.split(':')[0]!.replace(/\/[^/]+$/, '');
+    const stale = join(fx.vault, packDir, '.tmp-0123456789abcdef');
+    const fresh = join(fx.vault, packDir, '.tmp-fedcba9876543210');
+    writeFileSync(stale, randomBytes(1000));
+    writeFileSync(fresh, randomBytes(1000));
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(stale, twoHoursAgo, twoHoursAgo);
+    expect(resultOf(await fx.az(['prune', '--dry-run']), 'PruneResult')).toMatchObject({ tempFilesDeleted: 0 });
+    expect(existsSync(stale)).toBe(true);
+    expect(resultOf(await fx.az(['prune']), 'PruneResult')).toMatchObject({ tempFilesDeleted: 1, packsDeleted: 0 });
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true); // may belong to a write still running
+    expect((await fx.az(['check', '--read-data'])).code).toBe(0);
   });
 });
