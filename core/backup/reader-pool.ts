@@ -8,6 +8,7 @@ import type { ChunkerParams } from '../chunker/fastcdc.js';
 import { gearTable } from '../chunker/fastcdc.js';
 import { chunkFile, type ChunkJob, type ChunkJobEvent, type ChunkingKeys } from './file-chunks.js';
 import { createSecretKey } from 'node:crypto';
+import { AzbError } from '../protocol/errors.js';
 
 /** Set by the bundle build: the read worker's code. */
 declare const AZBACKUP_READ_WORKER_SOURCE: string | undefined;
@@ -37,11 +38,13 @@ export class ReaderPool {
   private readonly slots: WorkerSlot[] = [];
   private readonly jobs = new Map<number, JobState>();
   private nextJobId = 1;
-  private failure: Error | undefined;
+  private failure: AzbError | undefined;
   private readonly inline: ChunkingKeys | undefined;
 
-  constructor(keys: { params: ChunkerParams; chunkerKey: Buffer; blobIdKey: Buffer }, workers = Math.max(1, Math.min(4, availableParallelism()))) {
-    const source = typeof AZBACKUP_READ_WORKER_SOURCE === 'string' ? AZBACKUP_READ_WORKER_SOURCE : undefined;
+  /** `o.source`: the worker code (default: the one built into the engine; tests give their own). */
+  constructor(keys: { params: ChunkerParams; chunkerKey: Buffer; blobIdKey: Buffer }, o: { workers?: number; source?: string } = {}) {
+    const workers = o.workers ?? Math.max(1, Math.min(4, availableParallelism()));
+    const source = o.source ?? (typeof AZBACKUP_READ_WORKER_SOURCE === 'string' ? AZBACKUP_READ_WORKER_SOURCE : undefined);
     if (source === undefined) {
       this.inline = { params: keys.params, gear: gearTable(keys.chunkerKey), blobIdKey: createSecretKey(keys.blobIdKey) };
       return;
@@ -139,8 +142,12 @@ export class ReaderPool {
     state.wake?.();
   }
 
+  // A worker that dies (out of memory, a bug) ends the backup with a coded error: no recovery point, and
+  // the packs already uploaded are reused by the next run.
   private fail(err: Error): void {
-    this.failure ??= err;
+    this.failure ??= new AzbError('AZB_WORKER_FAILED', `A backup worker thread stopped (${err.message}); no recovery point was written.`, {
+      hint: 'Run the backup again: what was uploaded is reused. If it happens again, run it with --debug and report the message.',
+    });
     for (const s of this.jobs.values()) s.wake?.();
   }
 

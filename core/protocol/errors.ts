@@ -87,6 +87,7 @@ export const ERROR_CODES = {
   AZB_CANCELLED: { category: 'OperationStopped', exit: ExitCode.Cancelled },
   // Engine
   AZB_INTERNAL: { category: 'NotSpecified', exit: ExitCode.Failed },
+  AZB_WORKER_FAILED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
