@@ -1,7 +1,7 @@
 // Secrets for the human CLI: from an environment variable, a file, or stdin — never from an argument
 // (process arguments are visible to every user of the machine).
-import { readFile } from 'node:fs/promises';
-import { AzbError, fileError } from '../protocol/errors.js';
+import { AzbError } from '../protocol/errors.js';
+import { readSecretFile } from '../config/secret-file.js';
 import { readStdin } from '../protocol/rpc.js';
 
 export interface SecretSource { envName?: string; file?: string; stdin?: boolean; label: string }
@@ -10,11 +10,7 @@ export interface SecretSource { envName?: string; file?: string; stdin?: boolean
 export async function readSecret(src: SecretSource): Promise<string | undefined> {
   const given = [src.file !== undefined, src.stdin === true].filter(Boolean).length;
   if (given > 1) throw new AzbError('AZB_SECRET_SOURCE', `Give the ${src.label} one way only: a file or stdin.`, { hint: 'Use either the --…-file option or the --…-stdin option.' });
-  if (src.file !== undefined) {
-    let text: string;
-    try { text = await readFile(src.file, 'utf8'); } catch (err) { throw fileError(err, src.file, `${src.label} file`); }
-    return nonEmpty(text.replace(/\r?\n$/, ''), src.label);
-  }
+  if (src.file !== undefined) return readSecretFile(src.file, src.label);
   if (src.stdin) return nonEmpty((await readStdin()).replace(/\r?\n$/, ''), src.label);
   if (src.envName === undefined) return undefined;
   const env = process.env[src.envName];

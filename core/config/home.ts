@@ -3,7 +3,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decrypt, encrypt } from '../crypto/aead.js';
 import { AzbError, fileError } from '../protocol/errors.js';
@@ -77,14 +77,16 @@ function signingKeyKey(masterKey: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), Buffer.from('azbackup-v1 local-signing-key', 'utf8'), 32));
 }
 
-async function writePrivate(path: string, data: Buffer | string): Promise<void> {
+/** Replaces a file of the configuration home atomically (temp + rename), readable by its owner only. */
+export async function writePrivate(path: string, data: Buffer | string, what = 'File'): Promise<void> {
+  await ensureDir(dirname(path));
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await writeFile(tmp, data, { mode: 0o600, flag: 'wx' });
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw fileError(err, path);
+    throw fileError(err, path, what);
   }
 }
 

@@ -1,10 +1,9 @@
 // Machine settings (like MARS Set-OBMachineSetting): bandwidth throttling by work hours, proxy, upload
 // concurrency. Stored in the configuration home as settings.json; they apply to every vault in the cloud
 // (Azure), not to folders. A proxy password lives beside it in its own owner-only file (proxy.secret).
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { homeDir } from './home.js';
+import { homeDir, writePrivate } from './home.js';
 import { AzbError, fileError } from '../protocol/errors.js';
 
 /** Days of the week as the settings name them (0 = Sunday, as Date.getDay()). */
@@ -57,15 +56,7 @@ export async function writeProxyPassword(password: string | undefined): Promise<
     await unlink(proxySecretPath()).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw fileError(err, proxySecretPath(), 'Proxy password file'); });
     return;
   }
-  await mkdir(homeDir(), { recursive: true, mode: 0o700 }).catch(() => undefined);
-  const tmp = `${proxySecretPath()}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, password, { mode: 0o600, flag: 'wx' });
-    await rename(tmp, proxySecretPath());
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw fileError(err, proxySecretPath(), 'Proxy password file');
-  }
+  await writePrivate(proxySecretPath(), password, 'Proxy password file');
 }
 
 /** Checks the upload concurrency setting. */
@@ -104,14 +95,7 @@ export async function readSettings(): Promise<MachineSettings> {
 
 /** Replaces the machine settings. */
 export async function writeSettings(s: MachineSettings): Promise<void> {
-  await mkdir(homeDir(), { recursive: true, mode: 0o700 }).catch(() => undefined);
-  const tmp = `${settingsPath()}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-    await rename(tmp, settingsPath());
-  } catch (err) {
-    throw fileError(err, settingsPath(), 'Settings file');
-  }
+  await writePrivate(settingsPath(), JSON.stringify(s, null, 2) + '\n', 'Settings file');
 }
 
 /** Checks throttle settings; throws a coded error naming the bad value. */
