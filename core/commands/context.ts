@@ -1,10 +1,10 @@
 // Shared steps of the vault commands: find the vault (argument or this machine's registration), open
 // its store, pick the server namespace, open it with the passphrase, and run the work as a job.
-import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve, join } from 'node:path';
 import { cacheDir, findRegistration, listRegistrations, loadSigningKey, type Registration } from '../config/home.js';
 import { finishJob, startJob, type JobStatus } from '../jobs/jobs.js';
-import { AzbError, fileError, toAzbError } from '../protocol/errors.js';
+import { AzbError, toAzbError } from '../protocol/errors.js';
+import { readSecretFile } from '../config/secret-file.js';
 import { listServers, openServer, type ServerRepo } from '../repo/server.js';
 import { PROXY_AUTH_HINT } from '../repo/storage-errors.js';
 import { openVault, type Vault } from '../repo/vault.js';
@@ -83,6 +83,9 @@ function authorityOptions(): { authorityHost?: string; disableInstanceDiscovery?
   return { authorityHost: url.origin, ...(CLOUD_AUTHORITY_HOSTS.has(url.hostname) ? {} : { disableInstanceDiscovery: true }) };
 }
 
+/** MSAL's words for a sign-in service it could not reach (its metadata or its token endpoint). */
+const UNREACHABLE = /network_error|endpoints_resolution_error|ENOTFOUND|ECONNREFUSED/i;
+
 /** Errors @azure/identity raises when it cannot get a token (by name: the module is loaded lazily). */
 const SIGN_IN_ERRORS = new Set(['AuthenticationError', 'CredentialUnavailableError', 'AuthenticationRequiredError', 'AggregateAuthenticationError']);
 
@@ -96,7 +99,7 @@ export function entraFailure(err: unknown): { text: string; reason: string | und
     if (e.name && SIGN_IN_ERRORS.has(e.name)) {
       const text = String(e.message ?? '');
       const aadsts = /AADSTS\d+:[^.\r\n]*/.exec(text)?.[0];
-      return { text, reason: aadsts ?? (/network_error/.test(text) ? 'the sign-in service cannot be reached' : undefined) };
+      return { text, reason: aadsts ?? (UNREACHABLE.test(text) ? 'the sign-in service cannot be reached' : undefined) };
     }
   }
   return undefined;
@@ -109,35 +112,16 @@ export function entraHint(message: string): string | undefined {
   }
   if (/AADSTS700016/.test(message)) return 'No app with this AZURE_CLIENT_ID in the tenant: check the app (client) ID and AZURE_TENANT_ID.';
   if (/AADSTS90002|AADSTS900023/.test(message)) return 'The tenant in AZURE_TENANT_ID does not exist: check it.';
-  if (/network_error|ENOTFOUND|ECONNREFUSED|certificate/i.test(message) && !/AADSTS/.test(message)) return 'The Entra ID sign-in service cannot be reached: check the network, the proxy and AZURE_AUTHORITY_HOST.';
+  if ((UNREACHABLE.test(message) || /certificate/i.test(message)) && !/AADSTS/.test(message)) return 'The Entra ID sign-in service cannot be reached: check the network, the proxy and AZURE_AUTHORITY_HOST.';
   if (/CredentialUnavailable|No credential|managed identity/i.test(message)) return 'No Entra ID credential is available here: set AZBACKUP_STORAGE_CERTIFICATE with AZURE_TENANT_ID and AZURE_CLIENT_ID, or run on an Azure VM with a managed identity.';
   if (/AuthorizationPermissionMismatch|AuthorizationFailure|403/.test(message)) return "Signed in, but the identity may not use the container: grant it the 'Storage Blob Data Contributor' role on the storage account or container.";
   return undefined;
 }
 
-/**
- * A secret kept in a file named by an environment variable (AZBACKUP_STORAGE_KEY_FILE and the like):
- * the file must be private to its owner (mode 0600 or stricter), as ssh insists for its keys, since
- * anyone who reads it holds the whole storage account.
- */
+/** A storage credential in a file named by an environment variable (AZBACKUP_STORAGE_KEY_FILE and the like), private to its owner. */
 async function secretFile(envName: string): Promise<string | undefined> {
   const path = process.env[envName];
-  if (!path) return undefined;
-  let text: string;
-  try {
-    if (process.platform !== 'win32' && ((await stat(path)).mode & 0o077) !== 0) {
-      throw new AzbError('AZB_SECRET_FILE_UNPROTECTED', `${path} (${envName}) can be read by other users; it holds a storage credential.`, {
-        target: path, hint: `Make it private to its owner: chmod 600 ${path}`,
-      });
-    }
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (err instanceof AzbError) throw err;
-    throw fileError(err, path, `${envName} file`);
-  }
-  const value = text.replace(/\r?\n$/, '');
-  if (value.length === 0) throw new AzbError('AZB_SECRET_SOURCE', `${path} (${envName}) is empty.`, { target: path, hint: 'Put the credential in the file.' });
-  return value;
+  return path ? readSecretFile(path, `${envName} credential`, { ownerOnly: true }) : undefined;
 }
 
 // The Azure credential from the request's secrets, else the environment (or a private file an

@@ -392,6 +392,9 @@ describe('Azure Blob vault credentials', () => {
     expect(open).toMatchObject({ code: 'AZB_SECRET_FILE_UNPROTECTED', category: 'SecurityError', target: keyFile });
     expect(open.hint).toContain('chmod 600');
     expect(onlyError(await fx.az(['points'], { env: { ...viaFile, AZBACKUP_STORAGE_KEY_FILE: join(fx.root, 'missing.key') } })).code).toBe('AZB_FILE_NOT_FOUND');
+    const empty = join(fx.root, 'empty.key');
+    writeFileSync(empty, '\n', { mode: 0o600 });
+    expect(onlyError(await fx.az(['points'], { env: { ...viaFile, AZBACKUP_STORAGE_KEY_FILE: empty } })).code).toBe('AZB_SECRET_SOURCE');
     for (const r of [ok]) expect(r.stdout + r.stderr).not.toContain(AZURITE_KEY);
   }, 60_000);
 });

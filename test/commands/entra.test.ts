@@ -119,5 +119,13 @@ describe('Entra ID sign-in with the server certificate', () => {
     expect(onlyError(noKey).code).toBe('AZB_CERT_PRIVATE_KEY_REQUIRED');
     const httpUrl = await runEngine(['points', '--vault', s.vault.replace('https:', 'http:'), '--json'], { env: s.env });
     expect(onlyError(httpUrl).code).toBe('AZB_ARGS_INVALID');
+    for (const host of ['not a url', 'http://127.0.0.1:9']) {
+      const bad = onlyError(await runEngine(['vault', 'create', s.vault, '--json'], { env: { ...s.env, AZURE_AUTHORITY_HOST: host } }));
+      expect(bad).toMatchObject({ code: 'AZB_ARGS_INVALID', target: 'AZURE_AUTHORITY_HOST' });
+    }
+    // A sign-in service that does not answer: a coded error that says so.
+    const down = onlyError(await runEngine(['vault', 'create', s.vault, '--json'], { env: { ...s.env, AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9' } }));
+    expect(down).toMatchObject({ code: 'AZB_STORAGE_AUTH_FAILED', message: expect.stringMatching(/cannot be reached/) });
+    expect(String(down.hint)).toMatch(/cannot be reached/);
   }, 60_000);
 });
