@@ -17,11 +17,11 @@ beforeAll(async () => {
   workerSource = out.outputFiles[0]!.text;
 });
 
-async function readAll(pool: ReaderPool, path: string, size: number): Promise<{ ids: string[]; bodies: number; done: ChunkJobEvent | undefined }> {
+async function readAll(pool: ReaderPool, path: string, size: number, listedMtimeNs?: string): Promise<{ ids: string[]; bodies: number; done: ChunkJobEvent | undefined }> {
   const ids: string[] = [];
   let bodies = 0;
   let done: ChunkJobEvent | undefined;
-  const mtimeNs = existsSync(path) ? statSync(path, { bigint: true }).mtimeNs.toString() : '0';
+  const mtimeNs = listedMtimeNs ?? (existsSync(path) ? statSync(path, { bigint: true }).mtimeNs.toString() : '0');
   for await (const e of pool.read({ path: Buffer.from(path), size, mtimeNs })) {
     if (e.kind === 'chunks') {
       for (let i = 0; i < e.bodies.length; i++) ids.push(Buffer.from(e.ids.subarray(32 * i, 32 * i + 32)).toString('hex'));
@@ -50,6 +50,10 @@ describe('reader pool', () => {
         expect(a.done).toMatchObject({ kind: 'done', bytesRead: size, changed: false });
       }
       expect((await readAll(threads, join(dir, 'missing'), 10)).done).toMatchObject({ kind: 'failed', code: 'ENOENT', stage: 'open' });
+      // A file that changed since the scan listed it (grew; or another mtime) is read as it is now, and
+      // flagged, so the backup warns (AZB_FILE_CHANGED).
+      expect((await readAll(threads, small, 5000)).done).toMatchObject({ kind: 'done', bytesRead: 5000, changed: true });
+      expect((await readAll(threads, large, 11 * 1024 * 1024, '1')).done).toMatchObject({ kind: 'done', changed: true });
     } finally {
       await threads.close();
       await inline.close();
