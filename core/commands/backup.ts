@@ -1,7 +1,7 @@
 // `backup`: files (or a stream from stdin) of this server into a new recovery point, as a job.
 import { isAbsolute, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { runBackup } from '../backup/archiver.js';
+import { runBackup, startScan } from '../backup/archiver.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import { acquireLock } from '../repo/locks.js';
 import type { Command } from './command.js';
@@ -21,6 +21,7 @@ export const backupCommand: Command<BackupArgs> = {
     if (args.stdinName !== undefined && (!/^[^/\\\0]+$/.test(args.stdinName) || args.stdinName === '.' || args.stdinName === '..')) {
       throw new AzbError('AZB_ARGS_INVALID', `'${args.stdinName}' is not a usable file name for the stream.`, { target: 'stdinName', hint: 'Give a plain file name such as db.sql.' });
     }
+    const scan = args.stdinName === undefined ? startScan(paths, args.exclude ?? [], ctx.sink) : undefined;
     const { vault, repo } = await openServerFor(ctx, args, args.accessTier ? { accessTier: args.accessTier } : {});
     const signingKey = await signingKeyFor(repo);
     const cacheDir = serverCacheDir(args, repo);
@@ -31,7 +32,7 @@ export const backupCommand: Command<BackupArgs> = {
       const lock = await acquireLock(repo, 'backup', 'backup');
       try {
         const r = await runBackup(repo, {
-          sources: paths, excludes: args.exclude ?? [], cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,
+          sources: paths, excludes: args.exclude ?? [], ...(scan ? { scan } : {}), cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,
           ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
         });
         return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };
