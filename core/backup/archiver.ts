@@ -3,6 +3,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readlink, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { chunkStream, gearTable } from '../chunker/fastcdc.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
@@ -142,9 +143,10 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   const skipped: Skipped[] = [...scan.skipped];
   for (const s of scan.skipped) sink.warning('AZB_FILE_SKIPPED', `Skipped ${s.path}: ${s.reason}`, s.path);
 
+  const saver = new BlobSaver(repo, join(opts.cacheDir, 'packs'));
+  await saver.prepare();
   const cache = new FileCache(`${opts.cacheDir}/files.db`, (movedTo, reason) => sink.warning('AZB_CACHE_REBUILT',
     `The metadata cache was damaged (${reason}); it was moved to ${movedTo} and is rebuilt by this backup, which reads every file once more.`, movedTo));
-  const saver = new BlobSaver(repo);
   // Started at the first file that must be read: an unchanged re-run reads none and starts no thread.
   let pool: ReaderPool | undefined;
   const readerPool = () => (pool ??= new ReaderPool({ params, chunkerKey: repo.keys.chunker, blobIdKey: repo.keys.blobId }));

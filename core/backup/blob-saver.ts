@@ -1,6 +1,11 @@
-// Stores blobs: dedup against the index, encode, fill packs, upload them with bounded concurrency,
-// and write index files as it goes (every 8 packs or 5 minutes) so an interrupted backup resumes.
-import { PackWriter, encodeBlobBodyAsync } from '../repo/pack.js';
+// Stores blobs: dedup against the index, encode, fill packs staged in the cache location, upload them
+// with bounded concurrency, and write index files as it goes (every 8 packs or 5 minutes) so an
+// interrupted backup resumes.
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AzbError } from '../protocol/errors.js';
+import { PackWriter, encodeBlobBodyAsync, type FinishedPack } from '../repo/pack.js';
 import type { BlobType } from '../repo/blob-index.js';
 import type { IndexedPack, ServerRepo } from '../repo/server.js';
 
@@ -11,6 +16,8 @@ export interface SaverStats { blobsAdded: number; bytesAdded: number; bytesStore
 const UPLOADS_IN_FLIGHT = 2;
 /** Blobs being compressed at once on the thread pool (bounds memory to a few chunks). */
 const ENCODES_IN_FLIGHT = 6;
+/** Pack bytes handed to the staging file and not yet written before adding waits for the disk. */
+const UNWRITTEN_LIMIT = 8 * 1024 * 1024;
 /** Index file after this many packs… */
 const INDEX_EVERY_PACKS = 8;
 /** …or this much time. */
@@ -23,7 +30,7 @@ export class BlobSaver {
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private readonly encodes = new Set<Promise<void>>();
-  private readonly finished: import('../repo/pack.js').FinishedPack[] = [];
+  private readonly finished: Promise<FinishedPack>[] = [];
   private uploadError: unknown;
   private readonly newPacks: IndexedPack[] = [];
   private unindexed: IndexedPack[] = [];
@@ -32,8 +39,26 @@ export class BlobSaver {
 
   private readonly uploadsInFlight: number;
 
-  constructor(private readonly repo: ServerRepo) {
+  /**
+   * `stagingDir`: the folder of the cache location packs are staged in (FORMAT.md section 11); call
+   * prepare() first. Without it packs are assembled in memory (tests of the packing alone).
+   */
+  constructor(private readonly repo: ServerRepo, private readonly stagingDir?: string) {
     this.uploadsInFlight = repo.vault.store.uploadConcurrency ?? UPLOADS_IN_FLIGHT;
+  }
+
+  /**
+   * Empties the staging folder: packs a killed run left there were never indexed, and their data is
+   * read again from the source. Only one backup of a server runs at a time (its lock), so none is in use.
+   */
+  async prepare(): Promise<void> {
+    if (this.stagingDir === undefined) return;
+    try {
+      await rm(this.stagingDir, { recursive: true, force: true });
+      await mkdir(this.stagingDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw stagingError(err, this.stagingDir);
+    }
   }
 
   /** Whether a blob with this ID is already stored or on its way. */
@@ -74,20 +99,27 @@ export class BlobSaver {
     this.stats.bytesAdded += rawLength;
     this.addEncoded(type, id, encoded, rawLength);
     if (this.finished.length > 0) await this.startUploads();
+    if (this.writer && this.writer.unwritten > UNWRITTEN_LIMIT) await this.writer.drain().catch((err: unknown) => { this.uploadError ??= stagingError(err, this.stagingDir!); });
     if (this.uploadError) throw this.uploadError;
   }
 
   // Runs synchronously (no await), so packs are filled one blob at a time whatever order encodes finish in.
   private addEncoded(type: BlobType, id: Buffer, encoded: { flag: number; body: Uint8Array }, rawLength: number): void {
     if (this.writer && !this.writer.fits(encoded.body.length)) this.sealPack();
-    this.writer ??= new PackWriter(this.repo.keys);
+    this.writer ??= new PackWriter(this.repo.keys, this.stagingDir !== undefined ? join(this.stagingDir, `pack-${randomBytes(8).toString('hex')}`) : undefined);
     this.stats.bytesStored += this.writer.add(type, id, encoded, rawLength);
   }
 
   private sealPack(): void {
     const writer = this.writer;
     this.writer = undefined;
-    if (writer && writer.count > 0) this.finished.push(writer.finish());
+    if (!writer) return;
+    if (writer.count === 0) { void writer.discard(); return; }
+    const finished = this.stagingDir !== undefined
+      ? writer.finishStaged().catch((err: unknown) => { throw stagingError(err, this.stagingDir!); })
+      : Promise.resolve(writer.finish());
+    finished.catch(() => undefined);
+    this.finished.push(finished);
   }
 
   private async closePack(): Promise<void> {
@@ -100,12 +132,17 @@ export class BlobSaver {
     while (this.finished.length > 0) {
       while (this.uploads.size >= this.uploadsInFlight) await Promise.race(this.uploads);
       if (this.uploadError) throw this.uploadError;
-      const pack = this.finished.shift();
-      if (!pack) break;
+      const next = this.finished.shift();
+      if (!next) break;
       const upload = (async () => {
-        await this.repo.savePack(pack);
+        const pack = await next;
+        try {
+          await this.repo.savePack(pack);
+        } finally {
+          if (pack.path !== undefined) await unlink(pack.path).catch(() => undefined);
+        }
         for (const b of pack.blobs) this.pending.delete(b.id);
-        const indexed: IndexedPack = { id: pack.id, size: pack.data.length, blobs: pack.blobs };
+        const indexed: IndexedPack = { id: pack.id, size: pack.size, blobs: pack.blobs };
         this.newPacks.push(indexed);
         this.unindexed.push(indexed);
         this.stats.packsUploaded++;
@@ -142,8 +179,10 @@ export class BlobSaver {
     else {
       // Blobs not yet in an uploaded pack are dropped; packs already sealed may still go up.
       while (this.encodes.size > 0) await Promise.race(this.encodes);
+      const dropped = [...this.finished.splice(0)];
+      await this.writer?.discard().catch(() => undefined);
       this.writer = undefined;
-      this.finished.length = 0;
+      for (const p of dropped) await p.then((pack) => (pack.path !== undefined ? unlink(pack.path) : undefined)).catch(() => undefined);
       while (this.uploads.size > 0) await Promise.race(this.uploads);
     }
     if (this.newPacks.length === 0) return;
@@ -155,4 +194,18 @@ export class BlobSaver {
     await this.repo.saveIndex(this.newPacks, [...this.partialIndexes]);
     for (const id of this.partialIndexes) await this.repo.vault.store.delete(this.repo.indexObject(id)).catch(() => undefined);
   }
+}
+
+/** A staging file that cannot be written: a full cache location has its own code. */
+function stagingError(err: unknown, dir: string): AzbError {
+  if (err instanceof AzbError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new AzbError('AZB_CACHE_FULL', `The cache location ${dir} is full: packs are staged there before they are uploaded.`, {
+      target: dir, hint: 'Free space there, or move the cache with --cache-dir / AZBACKUP_CACHE. Data already uploaded is reused by the next backup.',
+    });
+  }
+  return new AzbError('AZB_CACHE_UNUSABLE', `Packs cannot be staged in the cache location ${dir}: ${code ?? (err as Error).message}.`, {
+    target: dir, hint: 'Give a writable --cache-dir (or AZBACKUP_CACHE).',
+  });
 }

@@ -1,11 +1,11 @@
 // Packs (FORMAT.md section 7): many encrypted blobs in one object, with an encrypted footer listing
 // them so the index can always be rebuilt from the packs themselves.
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { AEAD_OVERHEAD, decrypt, encrypt, encryptParts } from '../crypto/aead.js';
 import { packKey, type DerivedKeys } from '../crypto/keys.js';
-import { storageId } from '../crypto/seal.js';
 import type { BlobType } from './blob-index.js';
 
 /** Magic at offset 0 of every pack. */
@@ -24,8 +24,8 @@ const SAMPLE = 32 * 1024;
 /** One blob as listed in a pack footer and in index files. */
 export interface PackedBlob { id: string; type: BlobType; offset: number; length: number; rawLength: number }
 
-/** A finished pack, ready to upload. */
-export interface FinishedPack { id: string; data: Buffer; blobs: PackedBlob[] }
+/** A finished pack, ready to upload: its bytes in memory, or the file it is staged in. */
+export interface FinishedPack { id: string; size: number; data?: Buffer; path?: string; blobs: PackedBlob[] }
 
 /** Compresses with zstd when that makes the chunk smaller; a sample decides for large chunks so incompressible data costs little. */
 export function encodeBlobBody(chunk: Uint8Array, level = 3): { flag: number; body: Uint8Array } {
@@ -56,23 +56,32 @@ export async function encodeBlobBodyAsync(chunk: Uint8Array, level = 3): Promise
   return z.length < chunk.length ? { flag: FLAG_ZSTD, body: z } : { flag: FLAG_RAW, body: chunk };
 }
 
-/** Assembles one pack in memory. Not reused after finish(). */
+/**
+ * Assembles one pack: in memory (finish()), or staged in a file of the cache location as it grows
+ * (finishStaged()), so a pack waiting for its upload costs disk, not memory. Not reused after finishing.
+ */
 export class PackWriter {
   private readonly salt = randomBytes(16);
   private readonly key: KeyObject;
   private readonly parts: Buffer[] = [];
   private readonly blobs: PackedBlob[] = [];
+  private readonly hash = createHash('sha256');
   private bytes = PACK_HEADER_SIZE;
+  private readonly file: StagingFile | undefined;
 
-  constructor(keys: DerivedKeys) {
+  /** `stagingPath`: the file to stage the pack in (created, must not exist); none keeps it in memory. */
+  constructor(keys: DerivedKeys, stagingPath?: string) {
     this.key = packKey(keys, this.salt);
-    this.parts.push(PACK_MAGIC, this.salt);
+    this.file = stagingPath !== undefined ? new StagingFile(stagingPath) : undefined;
+    this.append([PACK_MAGIC, this.salt]);
   }
 
   /** Current size in bytes (without the footer). */
   get size(): number { return this.bytes; }
   /** Number of blobs added. */
   get count(): number { return this.blobs.length; }
+  /** Bytes handed to the staging file and not yet written (0 in memory). */
+  get unwritten(): number { return this.file?.pending ?? 0; }
 
   /** Whether a blob of about `rawLength` bytes still fits under the target size. */
   fits(rawLength: number): boolean {
@@ -84,20 +93,121 @@ export class PackWriter {
     // The pieces go into the pack as they are: one copy of the data when the pack is finished, not two.
     const sealed = encryptParts(this.key, id, [Buffer.from([encoded.flag]), encoded.body]);
     let length = 0;
-    for (const p of sealed) { length += p.length; this.parts.push(p); }
+    for (const p of sealed) length += p.length;
+    this.append(sealed);
     this.blobs.push({ id: id.toString('hex'), type, offset: this.bytes, length, rawLength });
     this.bytes += length;
     return length;
   }
 
-  /** Appends the footer and returns the pack bytes and its storage ID. */
-  finish(): FinishedPack {
+  /** Waits until the staging file has taken what was added (bounds memory when the disk is slow). */
+  async drain(): Promise<void> {
+    await this.file?.drain();
+  }
+
+  /** Appends the footer and returns the pack bytes and its storage ID (in-memory packs). */
+  finish(): FinishedPack & { data: Buffer } {
+    if (this.file) throw new Error('a staged pack is finished with finishStaged()');
+    this.append(this.footer());
+    const data = Buffer.concat(this.parts);
+    return { id: this.hash.digest('hex'), size: data.length, data, blobs: this.blobs };
+  }
+
+  /** Appends the footer, writes everything to the staging file and closes it. */
+  async finishStaged(): Promise<FinishedPack> {
+    if (!this.file) throw new Error('an in-memory pack is finished with finish()');
+    const footer = this.footer();
+    this.append(footer);
+    let size = 0;
+    for (const p of footer) size += p.length;
+    await this.file.close();
+    return { id: this.hash.digest('hex'), size: this.bytes + size, path: this.file.path, blobs: this.blobs };
+  }
+
+  /** Drops a staged pack: its file is removed. */
+  async discard(): Promise<void> {
+    await this.file?.discard();
+  }
+
+  private footer(): Buffer[] {
     const footer = encrypt(this.key, FOOTER_AAD, Buffer.from(JSON.stringify({ blobs: this.blobs }), 'utf8'));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(footer.length);
-    const data = Buffer.concat([...this.parts, footer, len]);
-    return { id: storageId(data), data, blobs: this.blobs };
+    return [footer, len];
   }
+
+  private append(parts: Buffer[]): void {
+    for (const p of parts) this.hash.update(p);
+    if (this.file) this.file.append(parts);
+    else this.parts.push(...parts);
+  }
+}
+
+/**
+ * A staged pack's file: appends run one after another on the thread pool while the main thread goes on
+ * packing. The first failure is kept and reported by drain(), close() or discard().
+ */
+class StagingFile {
+  pending = 0;
+  private chain: Promise<void>;
+  private handle: FileHandle | undefined;
+  private failure: unknown;
+
+  constructor(readonly path: string) {
+    this.chain = open(path, 'wx').then((fh) => { this.handle = fh; }, (err: unknown) => { this.failure ??= err; });
+  }
+
+  append(parts: Buffer[]): void {
+    let bytes = 0;
+    for (const p of parts) bytes += p.length;
+    this.pending += bytes;
+    this.chain = this.chain.then(async () => {
+      if (this.failure === undefined && this.handle) {
+        try {
+          let written = 0;
+          while (written < bytes) written += (await this.handle.writev(written === 0 ? parts : remainder(parts, written))).bytesWritten;
+        } catch (err) {
+          this.failure ??= err;
+        }
+      }
+      this.pending -= bytes;
+    });
+  }
+
+  async drain(): Promise<void> {
+    await this.chain;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    const created = this.handle !== undefined;
+    await this.handle?.close().catch((err: unknown) => { this.failure ??= err; });
+    this.handle = undefined;
+    if (this.failure !== undefined) {
+      if (created) await unlink(this.path).catch(() => undefined); // never a file this one did not create
+      throw this.failure;
+    }
+  }
+
+  async discard(): Promise<void> {
+    await this.chain;
+    if (!this.handle) return;
+    await this.handle.close().catch(() => undefined);
+    this.handle = undefined;
+    await unlink(this.path).catch(() => undefined);
+  }
+}
+
+/** The parts after the first `skip` bytes (a short writev). */
+function remainder(parts: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    if (skip >= p.length) { skip -= p.length; continue; }
+    out.push(skip > 0 ? p.subarray(skip) : p);
+    skip = 0;
+  }
+  return out;
 }
 
 /** Why a pack or blob could not be read. */

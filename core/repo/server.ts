@@ -2,7 +2,7 @@
 // blobs and recovery points. Everything a backup, restore, check or prune reads or writes goes here.
 import { createHmac, createSecretKey, createPublicKey, createSign, createVerify, randomBytes, type KeyObject, X509Certificate } from 'node:crypto';
 import { AzbError } from '../protocol/errors.js';
-import { isStorageError } from '../storage/storage.js';
+import { isStorageError, putFromFile } from '../storage/storage.js';
 import { createKeyFile, deriveKeys, keyFileIntact, openKeyFile, type DerivedKeys, type KeyFile, MIN_PASSPHRASE_LENGTH } from '../crypto/keys.js';
 import { sealJson, storageId, unsealJson, type SealedKind } from '../crypto/seal.js';
 import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from '../chunker/fastcdc.js';
@@ -350,11 +350,12 @@ export class ServerRepo {
   /** Uploads a finished pack and indexes it in memory. An identical pack already there counts as uploaded. */
   async savePack(pack: FinishedPack): Promise<void> {
     try {
-      await this.vault.store.put(this.packObject(pack.id), pack.data);
+      if (pack.path !== undefined) await putFromFile(this.vault.store, this.packObject(pack.id), pack.path);
+      else await this.vault.store.put(this.packObject(pack.id), pack.data!);
     } catch (err) {
       if (!isStorageError(err, 'exists')) throw vaultError(err, this.location, `pack ${pack.id.slice(0, 12)}`);
     }
-    this.addPackToIndex({ id: pack.id, size: pack.data.length, blobs: pack.blobs });
+    this.addPackToIndex({ id: pack.id, size: pack.size, blobs: pack.blobs });
   }
 
   /** Writes an index file for packs (and superseding older files); returns its ID. */

@@ -2,7 +2,8 @@
 // folder level. Create-only puts write a temp file next to the target and hard-link it into place,
 // because link() fails with EEXIST instead of replacing (rename() would silently overwrite).
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, link, lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   StorageError, checkObjectName, checkObjectPrefix,
@@ -11,6 +12,9 @@ import {
 
 /** Name start of in-flight temp files; such files are never objects and list() never reports them. */
 export const TEMP_PREFIX = '.tmp-';
+
+/** link() failures that mean "no hard link here" (not "name taken"): putFile copies instead. */
+const CANNOT_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
 
 /** How many lstat() calls list() has in flight at once (a pack folder may hold thousands of files). */
 const STAT_BATCH = 64;
@@ -65,6 +69,55 @@ export class LocalFolderStore implements ObjectStore {
       await unlink(tmp).catch(() => undefined);
     }
     await syncFolder(dir);
+  }
+
+  /**
+   * put() of a staged file without reading it: the file is flushed to disk, then hard-linked under the
+   * object's name (create-only, like put). Where a link cannot be made (another file system, or one
+   * without hard links) it is copied to a temp file next to the target and linked from there.
+   */
+  async putFile(name: string, source: string): Promise<void> {
+    checkName(name);
+    const path = this.pathOf(name);
+    const dir = dirname(path);
+    try {
+      const src = await open(source, 'r');
+      try { await src.sync(); } finally { await src.close(); } // on disk before the name points at it
+      try {
+        await this.linkCreateOnly(name, source, path);
+      } catch (err) {
+        if (!CANNOT_LINK.has(errnoOf(err) ?? '')) throw err;
+        const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+        try {
+          await copyFile(source, tmp, fsConstants.COPYFILE_EXCL);
+          const fh = await open(tmp, 'r+');
+          try { await fh.sync(); } finally { await fh.close(); }
+          await this.linkCreateOnly(name, tmp, path);
+        } finally {
+          await unlink(tmp).catch(() => undefined);
+        }
+      }
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      throw nativeError(err, name, 'write', 'io');
+    }
+    await syncFolder(dir);
+  }
+
+  // link() that creates the object's folder when missing and reports a taken name as `exists`.
+  private async linkCreateOnly(name: string, from: string, path: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(from, path);
+        return;
+      } catch (err) {
+        const code = errnoOf(err);
+        if (code === 'EEXIST') throw new StorageError('exists', name, `Object already exists: ${name}`, { cause: err });
+        if (code !== 'ENOENT' || attempt > 0) throw err;
+      }
+      await this.ensureRoot(name);
+      await mkdir(dirname(path), { recursive: true });
+    }
   }
 
   // Ranged reads (restore reads blob after blob from the same packs) keep a few handles open: objects

@@ -1,6 +1,7 @@
 // The object store a vault lives in: the small interface every backend (local folder, memory,
 // Azure Blob) implements, and the few errors they all translate their native errors into.
 // See core/FORMAT.md section 2 for the guarantees each backend must give.
+import { readFile } from 'node:fs/promises';
 
 /** Name and size of a stored object. */
 export interface ObjectInfo {
@@ -50,6 +51,11 @@ export interface ObjectStore {
   readonly uploadConcurrency?: number;
   /** Create-only write: `exists` if the name is taken; readers never see a partial object. */
   put(name: string, data: Uint8Array): Promise<void>;
+  /**
+   * Optional: put() of a local file's content (a pack staged in the cache location), for stores that can
+   * do better than reading it into memory. The file is not changed; the caller removes it afterwards.
+   */
+  putFile?(name: string, path: string): Promise<void>;
   /** Whole object, or `range` of it. `not-found` when absent; `bad-range` when the range lies outside. */
   get(name: string, range?: ByteRange): Promise<Buffer>;
   /** Size of an object, or undefined when it does not exist. */
@@ -60,6 +66,18 @@ export interface ObjectStore {
   delete(name: string): Promise<void>;
   /** Releases resources; the store is not used afterwards. */
   close(): Promise<void>;
+}
+
+/** Create-only write of a local file's content: the store's putFile(), else its bytes through put(). */
+export async function putFromFile(store: ObjectStore, name: string, path: string): Promise<void> {
+  if (store.putFile) return store.putFile(name, path);
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (err) {
+    throw new StorageError('io', name, `Cannot read the staged file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  return store.put(name, data);
 }
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;

@@ -1,7 +1,8 @@
 // Bandwidth throttling as a wrapper around any object store (restic/Kopia style: not a flag inside each
 // backend). Uploads (put) are paced by a token bucket whose rate is asked for at each slice, so a change
 // between work and non-work hours takes effect within a second.
-import { leasingOf, type ByteRange, type ObjectInfo, type ObjectStore } from './storage.js';
+import { stat } from 'node:fs/promises';
+import { leasingOf, putFromFile, type ByteRange, type ObjectInfo, type ObjectStore } from './storage.js';
 
 /** Bytes per second allowed now, or undefined for no limit. */
 export type RateNow = () => number | undefined;
@@ -9,7 +10,7 @@ export type RateNow = () => number | undefined;
 /** Slice of an upload paced at a time: small enough to keep the rate smooth. */
 const SLICE = 64 * 1024;
 
-/** Wraps `store` so that put() uploads at most `rateNow()` bytes per second (all puts together). */
+/** Wraps `store` so that put() and putFile() upload at most `rateNow()` bytes per second (all puts together). */
 export function throttled(store: ObjectStore, rateNow: RateNow, sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): ObjectStore {
   // The bucket holds a tenth of a second of tokens (at least two slices, so timer lateness is made up):
   // idle time never buys a burst above the rate that an admin would see on the link.
@@ -43,6 +44,14 @@ export function throttled(store: ObjectStore, rateNow: RateNow, sleep: (ms: numb
       queue = turn.catch(() => undefined);
       await turn;
       await store.put(name, data);
+    },
+    async putFile(name: string, path: string): Promise<void> {
+      let size: number;
+      try { size = (await stat(path)).size; } catch { size = 0; } // a missing file fails in putFromFile
+      const turn = queue.then(() => take(size));
+      queue = turn.catch(() => undefined);
+      await turn;
+      await putFromFile(store, name, path);
     },
     get: (name: string, range?: ByteRange) => store.get(name, range),
     stat: (name: string): Promise<ObjectInfo | undefined> => store.stat(name),

@@ -5,7 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BlobSaver } from '../../core/backup/blob-saver.js';
+import { encodeBlobBody } from '../../core/repo/pack.js';
 import { ENGINE_PATH, onlyError, parseEvents, resultOf, startEngine } from '../helpers/engine.js';
+import { memoryServer } from '../helpers/memory-server.js';
+import { tempDir } from '../helpers/tmp.js';
 import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 
 const packs = (vault: string) => listTree(vault).filter((l) => l.includes('/packs/') && !l.includes('/.tmp-'));
@@ -50,6 +54,10 @@ describe('interrupted and concurrent backups', () => {
     expect(pointsDir).toEqual([]);
     const uploadedBefore = packs(fx.vault).length;
     expect(uploadedBefore).toBeGreaterThanOrEqual(2);
+    // The killed run left its open pack in the staging folder of the cache location.
+    const staging = readdirSync(fx.env['AZBACKUP_CACHE']!).map((d) => join(fx.env['AZBACKUP_CACHE']!, d, 'packs'));
+    expect(staging).toHaveLength(1);
+    expect(readdirSync(staging[0]!).length).toBeGreaterThanOrEqual(1);
 
     const second = await fx.az(['backup', '--stdin', '--stdin-name', 'big.bin'], { stdin: data });
     expect(second.code, second.stdout).toBe(0);
@@ -58,6 +66,8 @@ describe('interrupted and concurrent backups', () => {
     expect(packBytes(fx.vault)).toBeLessThan(data.length * 1.01 + 1024 * 1024);
     const p = resultOf(second, 'RecoveryPoint');
     expect(Number(p['bytesAdded'])).toBeLessThan(data.length);
+    // The next run cleared what the killed one staged, and left nothing staged itself.
+    expect(readdirSync(staging[0]!)).toEqual([]);
     // The killed run's job is reported as failed, not running forever.
     const jobs = (await fx.az(['jobs'])).events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: { status: string } }).data.status);
     expect(jobs).toEqual(['Completed', 'Failed']);
@@ -137,4 +147,44 @@ describe('pack uploads in flight', () => {
     expect((await maxPackUploadsInFlight(undefined)).max).toBe(2);
     expect((await maxPackUploadsInFlight(1)).max).toBe(1);
   }, 60_000);
+});
+
+describe('BlobSaver staging (packs in the cache location)', () => {
+  it('stages packs in its folder, uploads them from there and leaves the folder empty', async () => {
+    const { repo } = await memoryServer();
+    const staging = join(tempDir('azb-staging-'), 'packs');
+    const saver = new BlobSaver(repo, staging);
+    await saver.prepare();
+    const chunks = Array.from({ length: 12 }, () => randomBytes(3 * 1024 * 1024));
+    const ids: Buffer[] = [];
+    for (const c of chunks) ids.push(await saver.save('data', c));
+    await saver.finish(true);
+    expect(saver.stats.packsUploaded).toBeGreaterThanOrEqual(2); // 36 MiB: more than one 16 MiB pack
+    expect(readdirSync(staging)).toEqual([]);
+    for (let i = 0; i < chunks.length; i++) expect((await repo.readBlob(ids[i]!, 'data')).equals(chunks[i]!)).toBe(true);
+  });
+
+  it('empties a staging folder a killed run left, and drops staged packs of a cancelled run', async () => {
+    const { repo } = await memoryServer();
+    const staging = join(tempDir('azb-staging-'), 'packs');
+    mkdirSync(staging, { recursive: true });
+    writeFileSync(join(staging, 'pack-left-by-a-killed-run'), randomBytes(1000));
+    const saver = new BlobSaver(repo, staging);
+    await saver.prepare();
+    expect(readdirSync(staging)).toEqual([]);
+    const chunk = randomBytes(5 * 1024 * 1024);
+    await saver.saveEncoded('data', repo.blobId(chunk), encodeBlobBody(chunk), chunk.length);
+    await waitFor(() => readdirSync(staging).length === 1); // the open pack
+    await saver.finish(false);
+    expect(readdirSync(staging)).toEqual([]);
+    expect(saver.stats.packsUploaded).toBe(0);
+  });
+
+  it('refuses a staging folder it cannot create with AZB_CACHE_UNUSABLE', async () => {
+    const { repo } = await memoryServer();
+    const dir = tempDir('azb-staging-');
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const saver = new BlobSaver(repo, join(dir, 'a-file', 'packs'));
+    await expect(saver.prepare()).rejects.toMatchObject({ code: 'AZB_CACHE_UNUSABLE', target: join(dir, 'a-file', 'packs') });
+  });
 });

@@ -1,6 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deriveKeys } from '../../core/crypto/keys.js';
+import { tempDir } from '../helpers/tmp.js';
 import { PACK_HEADER_SIZE, PackWriter, encodeBlobBody, openBlob, packKeyFromHeader, readPackFooter } from '../../core/repo/pack.js';
 
 const keys = deriveKeys(randomBytes(32));
@@ -62,5 +65,41 @@ describe('packs', () => {
     expect(w.fits(7 * 1024 * 1024)).toBe(true);
     w.add('data', idOf(Buffer.from(big.subarray(1))), encodeBlobBody(big.subarray(1)), big.length - 1);
     expect(w.fits(1024 * 1024)).toBe(false);
+  });
+
+  it('stages a pack in a file: the same format, its ID the SHA-256 of the file, nothing kept in memory', async () => {
+    const dir = tempDir('azb-stage-');
+    const path = join(dir, 'pack-1');
+    const w = new PackWriter(keys, path);
+    const blobs = [text, noise, tiny];
+    for (const b of blobs) w.add('data', idOf(b), encodeBlobBody(b), b.length);
+    await w.drain();
+    expect(w.unwritten).toBe(0);
+    expect(() => w.finish()).toThrow(/finishStaged/);
+    const pack = await w.finishStaged();
+    expect(pack.data).toBeUndefined();
+    expect(pack.path).toBe(path);
+    const file = readFileSync(path);
+    expect(pack.size).toBe(file.length);
+    expect(pack.id).toBe(createHash('sha256').update(file).digest('hex'));
+    const footer = readPackFooter(keys, file);
+    expect(footer).toEqual(pack.blobs);
+    const key = packKeyFromHeader(keys, file);
+    footer.forEach((f, i) => expect(openBlob(key, Buffer.from(f.id, 'hex'), file.subarray(f.offset, f.offset + f.length), f.rawLength).equals(blobs[i]!)).toBe(true));
+  });
+
+  it('reports a staging file it cannot create, and removes a discarded one', async () => {
+    const dir = tempDir('azb-stage-');
+    writeFileSync(join(dir, 'taken'), 'x');
+    const taken = new PackWriter(keys, join(dir, 'taken'));
+    taken.add('data', idOf(text), encodeBlobBody(text), text.length);
+    await expect(taken.finishStaged()).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(readFileSync(join(dir, 'taken'), 'utf8')).toBe('x');
+    const dropped = new PackWriter(keys, join(dir, 'dropped'));
+    dropped.add('data', idOf(noise), encodeBlobBody(noise), noise.length);
+    await dropped.drain();
+    expect(existsSync(join(dir, 'dropped'))).toBe(true);
+    await dropped.discard();
+    expect(existsSync(join(dir, 'dropped'))).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -133,5 +134,54 @@ describe('LocalFolderStore', () => {
       await expectKind(store.get('packs/o3', { offset: 0, length: 5 }), 'not-found', 'packs/o3');
       await store.close();
     }
+  });
+});
+
+describe('LocalFolderStore.putFile (staged packs)', () => {
+  const base = tempDir('azb-putfile-');
+
+  it('links a staged file under the object name without changing it, create-only', async () => {
+    mkdirSync(join(base, 'v1'));
+    const store = await openLocalFolderStore(join(base, 'v1'));
+    const staged = join(base, 'staged1');
+    const data = randomBytes(100_000);
+    writeFileSync(staged, data);
+    await store.putFile('servers/ab/packs/cd/obj', staged);
+    expect((await store.get('servers/ab/packs/cd/obj')).equals(data)).toBe(true);
+    // Same file system: the object is the staged file itself (one inode, two names), not a copy.
+    expect(statSync(staged).ino).toBe(statSync(join(base, 'v1', 'servers', 'ab', 'packs', 'cd', 'obj')).ino);
+    expect(readFileSync(staged).equals(data)).toBe(true);
+    const other = join(base, 'staged2');
+    writeFileSync(other, 'different');
+    await expectKind(store.putFile('servers/ab/packs/cd/obj', other), 'exists');
+    expect((await store.get('servers/ab/packs/cd/obj')).equals(data)).toBe(true);
+    expect(filesUnder(join(base, 'v1')).filter((f) => f.includes(TEMP_PREFIX))).toEqual([]);
+  });
+
+  it('copies a staged file from another file system (no hard link across them)', async () => {
+    // /dev/shm is a tmpfs on Linux, the test's temp folder is not: link() fails with EXDEV.
+    const shm = mkdtempSync('/dev/shm/azb-putfile-');
+    try {
+      mkdirSync(join(base, 'v2'));
+      expect(statSync(shm).dev).not.toBe(statSync(join(base, 'v2')).dev);
+      const store = await openLocalFolderStore(join(base, 'v2'));
+      const staged = join(shm, 'pack');
+      const data = randomBytes(300_000);
+      writeFileSync(staged, data);
+      await store.putFile('packs/ab/copied', staged);
+      expect((await store.get('packs/ab/copied')).equals(data)).toBe(true);
+      expect(statSync(join(base, 'v2', 'packs', 'ab', 'copied')).dev).not.toBe(statSync(staged).dev);
+      expect(filesUnder(join(base, 'v2')).filter((f) => f.includes(TEMP_PREFIX))).toEqual([]);
+      await expectKind(store.putFile('packs/ab/copied', staged), 'exists');
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a staged file that is gone as an I/O failure, not a missing object', async () => {
+    mkdirSync(join(base, 'v3'));
+    const store = await openLocalFolderStore(join(base, 'v3'));
+    await expectKind(store.putFile('packs/ab/none', join(base, 'no-such-staged-file')), 'io');
+    expect(filesUnder(join(base, 'v3'))).toEqual([]);
   });
 });

@@ -1,5 +1,8 @@
 // The throttling wrapper holds the set upload rate (measured with the real clock, within 15 %).
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/tmp.js';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../core/storage/memory.js';
 import { throttled } from '../../core/storage/throttle.js';
@@ -37,4 +40,21 @@ describe('throttled store', () => {
     await free.put('y', randomBytes(4 * MiB));
     expect((await free.stat('y'))?.size).toBe(4 * MiB);
   });
+});
+
+describe('throttled store: staged files', () => {
+  it('paces putFile by the file size, and stores the file content', async () => {
+    const dir = tempDir('azb-throttle-');
+    const path = join(dir, 'staged');
+    const data = randomBytes(MiB);
+    writeFileSync(path, data);
+    const store = throttled(new MemoryStore(), () => 2 * MiB);
+    const started = performance.now();
+    await store.putFile!('p1', path);
+    await store.putFile!('p2', path);
+    const rate = (2 * MiB) / ((performance.now() - started) / 1000);
+    expect(rate).toBeGreaterThan(0.85 * 2 * MiB);
+    expect(rate).toBeLessThan(1.15 * 2 * MiB);
+    expect((await store.get('p2')).equals(data)).toBe(true);
+  }, 30_000);
 });
