@@ -43,7 +43,10 @@ export function decrypt(key: AeadKey, aad: Uint8Array, sealed: Uint8Array): Buff
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(sealed.length - 16));
   try {
-    return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);
+    const plain = decipher.update(sealed.subarray(12, sealed.length - 16));
+    // GCM's final() only checks the tag (it returns no bytes): no second copy of the plaintext.
+    const rest = decipher.final();
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch {
     return undefined;
   }

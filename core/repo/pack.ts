@@ -260,7 +260,8 @@ export function openBlob(key: KeyObject, id: Buffer, stored: Uint8Array, rawLeng
   if (flag === FLAG_RAW) chunk = plain.subarray(1);
   else if (flag === FLAG_ZSTD) {
     try {
-      chunk = zstdDecompressSync(plain.subarray(1), { maxOutputLength: Math.max(rawLength, 1) });
+      // One output buffer of the known size, not 16 KiB pieces joined at the end (a copy and garbage).
+      chunk = zstdDecompressSync(plain.subarray(1), { maxOutputLength: Math.max(rawLength, 1), chunkSize: Math.max(rawLength, 64) });
     } catch {
       throw new PackError('blob-format', `blob ${id.toString('hex')} does not decompress`);
     }
