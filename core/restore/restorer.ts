@@ -333,9 +333,13 @@ function isZero(b: Buffer, start: number, end: number): boolean {
   return true;
 }
 
+// Temp names: one random part per process and a counter (O_EXCL still refuses a name that exists),
+// instead of a call into the random generator for each of thousands of files.
+const tempRun = randomBytes(6).toString('hex');
+let tempCount = 0;
 function tempName(final: Buffer): Buffer {
   const slash = final.lastIndexOf(SLASH);
-  return Buffer.concat([final.subarray(0, slash + 1), Buffer.from(`.azb-restore-${randomBytes(6).toString('hex')}-`), final.subarray(slash + 1, slash + 1 + 100)]);
+  return Buffer.concat([final.subarray(0, slash + 1), Buffer.from(`.azb-restore-${tempRun}-${(tempCount++).toString(36)}-`), final.subarray(slash + 1, slash + 1 + 100)]);
 }
 
 /** "report.txt" → "report (1).txt"; names without a dot get " (1)" appended. */
