@@ -12,6 +12,10 @@ import type { BlobType } from './blob-index.js';
 export const PACK_MAGIC = Buffer.from('AZBPACK1', 'latin1');
 /** Bytes before the first blob: magic + salt. */
 export const PACK_HEADER_SIZE = 8 + 16;
+/** Bytes queued before a write starts. */
+const WRITE_BATCH = 1024 * 1024;
+/** Buffers in one writev (IOV_MAX on Linux). */
+const MAX_IOVECS = 1024;
 /** A pack is closed once adding the next blob would pass this size. */
 export const PACK_TARGET_SIZE = 16 * 1024 * 1024;
 
@@ -144,43 +148,62 @@ export class PackWriter {
 }
 
 /**
- * A staged pack's file: appends run one after another on the thread pool while the main thread goes on
- * packing. The first failure is kept and reported by drain(), close() or discard().
+ * A staged pack's file: what is appended is written on the thread pool while the main thread goes on
+ * packing, once WRITE_BATCH bytes are queued (or the pack is finished). One write loop runs at a time and
+ * takes everything queued in one writev, so thousands of small blobs cost a few writes, not one each. The first failure is kept and reported
+ * by drain(), close() or discard().
  */
 class StagingFile {
+  /** Bytes appended and not yet written. */
   pending = 0;
-  private chain: Promise<void>;
+  private readonly opened: Promise<void>;
   private handle: FileHandle | undefined;
+  private queued: Buffer[] = [];
+  private writing: Promise<void> | undefined;
   private failure: unknown;
 
   constructor(readonly path: string) {
-    this.chain = open(path, 'wx').then((fh) => { this.handle = fh; }, (err: unknown) => { this.failure ??= err; });
+    this.opened = open(path, 'wx').then((fh) => { this.handle = fh; }, (err: unknown) => { this.failure ??= err; });
   }
 
   append(parts: Buffer[]): void {
-    let bytes = 0;
-    for (const p of parts) bytes += p.length;
-    this.pending += bytes;
-    this.chain = this.chain.then(async () => {
+    for (const p of parts) { this.queued.push(p); this.pending += p.length; }
+    if (this.pending >= WRITE_BATCH) this.writing ??= this.writeQueued();
+  }
+
+  private async writeQueued(): Promise<void> {
+    await this.opened;
+    while (this.queued.length > 0) {
+      const batch = this.queued.splice(0, MAX_IOVECS);
+      let bytes = 0;
+      for (const p of batch) bytes += p.length;
       if (this.failure === undefined && this.handle) {
         try {
           let written = 0;
-          while (written < bytes) written += (await this.handle.writev(written === 0 ? parts : remainder(parts, written))).bytesWritten;
+          while (written < bytes) written += (await this.handle.writev(written === 0 ? batch : remainder(batch, written))).bytesWritten;
         } catch (err) {
           this.failure ??= err;
         }
       }
       this.pending -= bytes;
-    });
+    }
+    this.writing = undefined;
+  }
+
+  /** Waits until everything appended is written (or has failed). */
+  private async settled(): Promise<void> {
+    await this.opened;
+    if (this.queued.length > 0) this.writing ??= this.writeQueued();
+    while (this.writing) await this.writing;
   }
 
   async drain(): Promise<void> {
-    await this.chain;
+    await this.settled();
     if (this.failure !== undefined) throw this.failure;
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.settled();
     const created = this.handle !== undefined;
     await this.handle?.close().catch((err: unknown) => { this.failure ??= err; });
     this.handle = undefined;
@@ -191,7 +214,7 @@ class StagingFile {
   }
 
   async discard(): Promise<void> {
-    await this.chain;
+    await this.settled();
     if (!this.handle) return;
     await this.handle.close().catch(() => undefined);
     this.handle = undefined;
