@@ -36,8 +36,11 @@ export interface BackupResult { pointId: string; manifest: PointManifest; skippe
 /** Files started ahead of the tree walk: enough to keep every read worker busy. */
 const FILES_AHEAD = 64;
 
-/** Checks the cache location has free space for at least 10% of the data set. */
-export async function checkCacheSpace(cacheDir: string, dataBytes: number): Promise<void> {
+/**
+ * Checks the cache location has free space for at least 10% of the data set, and for `stagingBytes`
+ * (the packs a backup stages there at most at once: the larger need for small data sets).
+ */
+export async function checkCacheSpace(cacheDir: string, dataBytes: number, stagingBytes = 0): Promise<void> {
   let free: number;
   try {
     const s = await statfs(cacheDir);
@@ -47,9 +50,11 @@ export async function checkCacheSpace(cacheDir: string, dataBytes: number): Prom
       target: cacheDir, hint: 'Give a writable --cache-dir (or AZBACKUP_CACHE).',
     });
   }
-  const needed = Math.ceil(dataBytes * 0.1);
+  const tenth = Math.ceil(dataBytes * 0.1);
+  const needed = Math.max(tenth, stagingBytes);
   if (free < needed) {
-    throw new AzbError('AZB_CACHE_FULL', `The cache location ${cacheDir} has ${formatBytes(free)} free; this backup needs at least ${formatBytes(needed)} (10% of ${formatBytes(dataBytes)}).`, {
+    const why = tenth >= stagingBytes ? `10% of ${formatBytes(dataBytes)}` : 'room for the packs staged there before their upload';
+    throw new AzbError('AZB_CACHE_FULL', `The cache location ${cacheDir} has ${formatBytes(free)} free; this backup needs at least ${formatBytes(needed)} (${why}).`, {
       target: cacheDir, hint: 'Free space there, or move the cache with --cache-dir / AZBACKUP_CACHE.',
     });
   }
@@ -137,7 +142,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[] }
     : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink));
   checkCancelled(signal);
-  await checkCacheSpace(opts.cacheDir, scan.bytes);
+  await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
 
   const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
   const skipped: Skipped[] = [...scan.skipped];

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
-import { PackWriter, encodeBlobBodyAsync, type FinishedPack } from '../repo/pack.js';
+import { PACK_TARGET_SIZE, PackWriter, encodeBlobBodyAsync, type FinishedPack } from '../repo/pack.js';
 import type { BlobType } from '../repo/blob-index.js';
 import type { IndexedPack, ServerRepo } from '../repo/server.js';
 
@@ -45,6 +45,11 @@ export class BlobSaver {
    */
   constructor(private readonly repo: ServerRepo, private readonly stagingDir?: string) {
     this.uploadsInFlight = repo.vault.store.uploadConcurrency ?? UPLOADS_IN_FLIGHT;
+  }
+
+  /** Most bytes a saver of this repo stages at once: the open pack, one sealed and those uploading. */
+  static stagingBound(repo: ServerRepo): number {
+    return ((repo.vault.store.uploadConcurrency ?? UPLOADS_IN_FLIGHT) + 2) * (PACK_TARGET_SIZE + 64 * 1024);
   }
 
   /**

@@ -117,6 +117,8 @@ describe('backup', () => {
     await expect(checkCacheSpace('/tmp', 1e18)).rejects.toMatchObject({ code: 'AZB_CACHE_FULL' });
     await expect(checkCacheSpace('/tmp', 1024)).resolves.toBeUndefined();
     await expect(checkCacheSpace('/no/such/dir', 1024)).rejects.toMatchObject({ code: 'AZB_CACHE_UNUSABLE' });
+    // A small data set still needs room for the packs staged before their upload.
+    await expect(checkCacheSpace('/tmp', 1024, 1e18)).rejects.toMatchObject({ code: 'AZB_CACHE_FULL', message: expect.stringContaining('staged') });
   });
 
   it('stores nothing in clear: file content and names do not appear in the vault', async () => {
