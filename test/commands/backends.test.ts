@@ -314,6 +314,9 @@ describe('Azure Blob vault over a faulty network', () => {
       const src = join(fx.root, 'src');
       mkdirSync(src);
       for (let i = 0; i < 4; i++) writeFileSync(join(src, `p${i}.bin`), randomBytes(8 * 1024 * 1024));
+      // One upload at a time, so the first pack sealed is the first one on the wire (with several, a small
+      // last pack can go up first: it is read from its staging file and hashed sooner).
+      expect((await fx.az(['settings', 'set', '--upload-concurrency', '1'])).code).toBe(0);
       // After the first pack is stored, every pack upload fails.
       let packPuts = 0;
       proxy.chaos = (_n, method, url) => (method === 'PUT' && url.includes('/packs/') && ++packPuts > 1 ? 503 : undefined);
