@@ -78,16 +78,17 @@ export function chunkFile(job: ChunkJob, keys: ChunkingKeys, emit: (e: ChunkJobE
     let bytesRead = 0;
     let changed = false;
     if (job.size < keys.params.minSize) {
-      // Small file: one chunk, read in one go into a buffer of its own; one more 1-byte read tells
-      // whether the file grew since it was listed.
-      const buf = new Uint8Array(job.size);
+      // Small file: one chunk, read in one go into a buffer of its own. The buffer has one byte more than
+      // the size the scan saw: a file that grew since fills it, in the same read call.
+      const buf = new Uint8Array(job.size + 1);
       while (bytesRead < buf.length) {
         const n = readSync(fd, buf, bytesRead, buf.length - bytesRead, bytesRead);
         if (n === 0) break;
         bytesRead += n;
       }
-      if (bytesRead < job.size || readSync(fd, new Uint8Array(1), 0, 1, job.size) > 0) changed = true;
-      if (bytesRead > 0) add(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead), bytesRead === buf.length);
+      if (bytesRead !== job.size) changed = true;
+      bytesRead = Math.min(bytesRead, job.size);
+      if (bytesRead > 0) add(buf.subarray(0, bytesRead), true); // ours alone: moved to the main thread with its spare byte
     } else {
       const { splitter, piece } = splitterFor(keys);
       const ready: Buffer[] = [];

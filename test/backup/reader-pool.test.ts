@@ -53,6 +53,14 @@ describe('reader pool', () => {
       // A file that changed since the scan listed it (grew; or another mtime) is read as it is now, and
       // flagged, so the backup warns (AZB_FILE_CHANGED).
       expect((await readAll(threads, small, 5000)).done).toMatchObject({ kind: 'done', bytesRead: 5000, changed: true });
+      expect((await readAll(threads, small, 7000)).done).toMatchObject({ kind: 'done', bytesRead: 6000, changed: true }); // shrank
+      // A small incompressible file goes across as it was read (stored as is): the same blob as inline.
+      const noise = join(dir, 'noise.bin');
+      writeFileSync(noise, randomBytes(3000));
+      const [t, i] = [await readAll(threads, noise, 3000), await readAll(inline, noise, 3000)];
+      expect(t.ids).toEqual(i.ids);
+      expect([t.bodies, i.bodies]).toEqual([3000, 3000]);
+      expect(t.done).toMatchObject({ kind: 'done', bytesRead: 3000, changed: false });
       expect((await readAll(threads, large, 11 * 1024 * 1024, '1')).done).toMatchObject({ kind: 'done', changed: true });
     } finally {
       await threads.close();
