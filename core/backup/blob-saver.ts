@@ -184,7 +184,7 @@ export class BlobSaver {
     else {
       // Blobs not yet in an uploaded pack are dropped; packs already sealed may still go up.
       while (this.encodes.size > 0) await Promise.race(this.encodes);
-      const dropped = [...this.finished.splice(0)];
+      const dropped = this.finished.splice(0);
       await this.writer?.discard().catch(() => undefined);
       this.writer = undefined;
       for (const p of dropped) await p.then((pack) => (pack.path !== undefined ? unlink(pack.path) : undefined)).catch(() => undefined);
