@@ -6,12 +6,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AzureBlobStore, PUT_ID_METADATA, openAzureBlobStore, type AzureBlobStoreOptions } from '../../core/storage/azure.js';
 import type { StorageError } from '../../core/storage/storage.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from '../helpers/azurite.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { expectKind, listAll, storageFailure, storageSuite } from './suite.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let azurite: AzuriteServer;
 let service: BlobServiceClient;
@@ -240,6 +243,32 @@ describe('AzureBlobStore', () => {
     expect((await container.getBlockBlobClient('servers/ab/packs/00/edge').getBlockList('all')).committedBlocks ?? []).toEqual([]);
   });
 
+  it('puts a staged file streamed from disk, with Content-MD5, create-only; a large one in blocks', async () => {
+    const dir = tempDir('azb-putfile-');
+    const store = await open({ singlePutLimit: 1024 * 1024, blockSize: 512 * 1024 });
+    const data = randomBytes(700_000);
+    writeFileSync(join(dir, 'pack'), data);
+    await store.putFile('servers/ab/packs/00/staged', join(dir, 'pack'));
+    const props = await container.getBlobClient('servers/ab/packs/00/staged').getProperties();
+    expect(Buffer.from(props.contentMD5!).equals(md5(data))).toBe(true);
+    expect(props.metadata?.[PUT_ID_METADATA]).toMatch(/^[0-9a-f]{32}$/);
+    expect((await store.get('servers/ab/packs/00/staged')).equals(data)).toBe(true);
+    expect(readFileSync(join(dir, 'pack')).equals(data)).toBe(true); // the staged file is left as it was
+    writeFileSync(join(dir, 'other'), randomBytes(1000));
+    await expectKind(store.putFile('servers/ab/packs/00/staged', join(dir, 'other')), 'exists', 'servers/ab/packs/00/staged');
+    expect((await store.get('servers/ab/packs/00/staged')).equals(data)).toBe(true);
+    const big = randomBytes(1536 * 1024);
+    writeFileSync(join(dir, 'big'), big);
+    await store.putFile('servers/ab/packs/00/bigstaged', join(dir, 'big'));
+    expect((await container.getBlockBlobClient('servers/ab/packs/00/bigstaged').getBlockList('all')).committedBlocks?.length).toBe(3);
+    expect((await store.get('servers/ab/packs/00/bigstaged')).equals(big)).toBe(true);
+    writeFileSync(join(dir, 'empty'), '');
+    await store.putFile('servers/ab/packs/00/empty', join(dir, 'empty'));
+    expect((await store.get('servers/ab/packs/00/empty')).length).toBe(0);
+    await expectKind(store.putFile('servers/ab/packs/00/none', join(dir, 'no-such-file')), 'io');
+    expect(await store.stat('servers/ab/packs/00/none')).toBeUndefined();
+  });
+
   it('sets the access tier on packs only', async () => {
     const store = await open({ accessTier: 'Cool', singlePutLimit: 1000, blockSize: 512 });
     await store.put('servers/ab/packs/cd/cd01', Buffer.alloc(100, 1));
@@ -318,6 +347,17 @@ describe('AzureBlobStore', () => {
       proxy.rules.push({ method: 'GET', path: '/servers/ab/packs/00/p1', action: 'stall-body', times: 2 });
       expect((await store.get('servers/ab/packs/00/p1')).equals(data)).toBe(true);
       expect(requestsTo('GET', 'servers/ab/packs/00/p1')).toBe(3);
+    });
+
+    it('retries a staged-file upload that gets no answer, reading the file again', async () => {
+      const dir = tempDir('azb-putfile-');
+      const store = await viaProxy({ tryTimeoutMs: 750 });
+      proxy.rules.push({ method: 'PUT', path: '/servers/ab/packs/00/f2', action: 'stall', times: 1 });
+      const data = randomBytes(300_000);
+      writeFileSync(join(dir, 'pack'), data);
+      await store.putFile('servers/ab/packs/00/f2', join(dir, 'pack'));
+      expect((await store.get('servers/ab/packs/00/f2')).equals(data)).toBe(true);
+      expect(requestsTo('PUT', 'servers/ab/packs/00/f2')).toBe(2);
     });
 
     it('aborts and retries an upload that gets no answer', async () => {
