@@ -620,6 +620,8 @@ function buildReport(d) {
       `| initial backup: throughput | ${thr(L.initial)} | ${thr(z.backup)} | — |`,
       `| full restore: time | ${fmtS(L.restore.wallMs)} | ${fmtS(z.restore.wallMs)} | ${(z.restore.wallMs / L.restore.wallMs).toFixed(2)}× |`,
       `| full restore: throughput | ${thr(L.restore)} | ${thr(z.restore)} | — |`,
+      `| initial backup: peak RSS | ${fmtMiB(L.initial.rss)} | ${fmtMiB(z.backup.rss)} | ${(z.backup.rss / L.initial.rss).toFixed(2)}× |`,
+      `| full restore: peak RSS | ${fmtMiB(L.restore.rss)} | ${fmtMiB(z.restore.rss)} | ${(z.restore.rss / L.restore.rss).toFixed(2)}× |`,
       `| requests per GiB: backup | — | ${Math.round(reqs / gib)} (${Object.entries(z.backupRequests).map(([k, v]) => `${k} ${v}`).join(', ')}) | — |`,
       `| requests per GiB: restore | — | ${Math.round(z.restoreRequests / gib)} | — |`,
       `| restore verified byte for byte | — | ${z.verified.missing.length + z.verified.different.length === 0 ? `identical (${fmtN(z.verified.files)} files)` : '**MISMATCH**'} | — |`].join('\n');
