@@ -55,7 +55,9 @@ export async function checkCacheSpace(cacheDir: string, dataBytes: number, stagi
   if (free < needed) {
     const why = tenth >= stagingBytes ? `10% of ${formatBytes(dataBytes)}` : 'room for the packs staged there before their upload';
     throw new AzbError('AZB_CACHE_FULL', `The cache location ${cacheDir} has ${formatBytes(free)} free; this backup needs at least ${formatBytes(needed)} (${why}).`, {
-      target: cacheDir, hint: 'Free space there, or move the cache with --cache-dir / AZBACKUP_CACHE.',
+      target: cacheDir,
+      hint: tenth >= stagingBytes ? 'Free space there, or move the cache with --cache-dir / AZBACKUP_CACHE.'
+        : 'Free space there, move the cache with --cache-dir / AZBACKUP_CACHE, or lower the upload concurrency (Set-AzBackupMachineSetting -UploadConcurrency).',
     });
   }
 }

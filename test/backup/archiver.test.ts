@@ -118,7 +118,7 @@ describe('backup', () => {
     await expect(checkCacheSpace('/tmp', 1024)).resolves.toBeUndefined();
     await expect(checkCacheSpace('/no/such/dir', 1024)).rejects.toMatchObject({ code: 'AZB_CACHE_UNUSABLE' });
     // A small data set still needs room for the packs staged before their upload.
-    await expect(checkCacheSpace('/tmp', 1024, 1e18)).rejects.toMatchObject({ code: 'AZB_CACHE_FULL', message: expect.stringContaining('staged') });
+    await expect(checkCacheSpace('/tmp', 1024, 1e18)).rejects.toMatchObject({ code: 'AZB_CACHE_FULL', message: expect.stringContaining('staged'), hint: expect.stringContaining('upload concurrency') });
   });
 
   it('stores nothing in clear: file content and names do not appear in the vault', async () => {
