@@ -51,13 +51,14 @@ export async function checkCacheSpace(cacheDir: string, dataBytes: number, stagi
     });
   }
   const tenth = Math.ceil(dataBytes * 0.1);
-  const needed = Math.max(tenth, stagingBytes);
+  const forStaging = stagingBytes > tenth;
+  const needed = forStaging ? stagingBytes : tenth;
   if (free < needed) {
-    const why = tenth >= stagingBytes ? `10% of ${formatBytes(dataBytes)}` : 'room for the packs staged there before their upload';
+    const why = forStaging ? 'room for the packs staged there before their upload' : `10% of ${formatBytes(dataBytes)}`;
     throw new AzbError('AZB_CACHE_FULL', `The cache location ${cacheDir} has ${formatBytes(free)} free; this backup needs at least ${formatBytes(needed)} (${why}).`, {
       target: cacheDir,
-      hint: tenth >= stagingBytes ? 'Free space there, or move the cache with --cache-dir / AZBACKUP_CACHE.'
-        : 'Free space there, move the cache with --cache-dir / AZBACKUP_CACHE, or lower the upload concurrency (Set-AzBackupMachineSetting -UploadConcurrency).',
+      hint: forStaging ? 'Free space there, move the cache with --cache-dir / AZBACKUP_CACHE, or lower the upload concurrency (Set-AzBackupMachineSetting -UploadConcurrency).'
+        : 'Free space there, or move the cache with --cache-dir / AZBACKUP_CACHE.',
     });
   }
 }

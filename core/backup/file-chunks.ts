@@ -24,8 +24,8 @@ export interface ChunkJob { path: Uint8Array; size: number; mtimeNs: string }
 /**
  * What reading a file produces, in order: `chunks` batches, then one `done` or `failed`.
  * In a batch, chunk i has ID ids[32i, 32i+32), plain length rawLengths[i] and encoded body bodies[i]
- * (flags[i]: 1 = zstd, 0 = stored as is). Each body owns its whole ArrayBuffer, so it can be
- * transferred between threads without copying.
+ * (flags[i]: 1 = zstd, 0 = stored as is). Each body is the only view of its ArrayBuffer (which may
+ * hold a spare byte past it), so it can be transferred between threads without copying.
  */
 export type ChunkJobEvent =
   | { kind: 'chunks'; ids: Uint8Array; rawLengths: number[]; flags: number[]; bodies: Uint8Array[]; bytes: number }

@@ -71,6 +71,8 @@ export class PackWriter {
   private readonly blobs: PackedBlob[] = [];
   private readonly hash = createHash('sha256');
   private bytes = PACK_HEADER_SIZE;
+  /** Bytes appended so far, footer included once it is. */
+  private appended = 0;
   private readonly file: StagingFile | undefined;
 
   /** `stagingPath`: the file to stage the pack in (created, must not exist); none keeps it in memory. */
@@ -113,19 +115,16 @@ export class PackWriter {
   finish(): FinishedPack & { data: Buffer } {
     if (this.file) throw new Error('a staged pack is finished with finishStaged()');
     this.append(this.footer());
-    const data = Buffer.concat(this.parts);
-    return { id: this.hash.digest('hex'), size: data.length, data, blobs: this.blobs };
+    const data = Buffer.concat(this.parts, this.appended);
+    return { id: this.hash.digest('hex'), size: this.appended, data, blobs: this.blobs };
   }
 
   /** Appends the footer, writes everything to the staging file and closes it. */
   async finishStaged(): Promise<FinishedPack> {
     if (!this.file) throw new Error('an in-memory pack is finished with finish()');
-    const footer = this.footer();
-    this.append(footer);
-    let size = 0;
-    for (const p of footer) size += p.length;
+    this.append(this.footer());
     await this.file.close();
-    return { id: this.hash.digest('hex'), size: this.bytes + size, path: this.file.path, blobs: this.blobs };
+    return { id: this.hash.digest('hex'), size: this.appended, path: this.file.path, blobs: this.blobs };
   }
 
   /** Drops a staged pack: its file is removed. */
@@ -141,7 +140,7 @@ export class PackWriter {
   }
 
   private append(parts: Buffer[]): void {
-    for (const p of parts) this.hash.update(p);
+    for (const p of parts) { this.hash.update(p); this.appended += p.length; }
     if (this.file) this.file.append(parts);
     else this.parts.push(...parts);
   }
@@ -149,9 +148,9 @@ export class PackWriter {
 
 /**
  * A staged pack's file: what is appended is written on the thread pool while the main thread goes on
- * packing, once WRITE_BATCH bytes are queued (or the pack is finished). One write loop runs at a time and
- * takes everything queued in one writev, so thousands of small blobs cost a few writes, not one each. The first failure is kept and reported
- * by drain(), close() or discard().
+ * packing, once WRITE_BATCH bytes are queued (or the pack is finished). One write loop runs at a time
+ * and takes everything queued in one writev, so thousands of small blobs cost a few writes, not one
+ * each. The first failure is kept and reported by drain(), close() or discard().
  */
 class StagingFile {
   /** Bytes appended and not yet written. */

@@ -8,7 +8,7 @@
 // URL without its query string, and the HTTP status / error code only, never from the SDK's message.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { TokenCredential } from '@azure/core-auth';
 import {
@@ -17,7 +17,7 @@ import {
 } from '@azure/storage-blob';
 import { StallTimeout, withRetries, type Attempt, type RetryPolicy } from './retry.js';
 import {
-  StorageError, checkObjectName, checkObjectPrefix,
+  StorageError, checkObjectName, checkObjectPrefix, readStagedFile, stagedFileError,
   type ByteRange, type LeasingStore, type ObjectInfo, type ObjectLease, type ObjectStore, type StorageErrorKind,
 } from './storage.js';
 
@@ -166,9 +166,9 @@ export class AzureBlobStore implements ObjectStore, LeasingStore {
       size = (await stat(path)).size;
       md5 = await md5OfFile(path);
     } catch (err) {
-      throw new StorageError('io', name, `Cannot read the staged file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      throw stagedFileError(name, path, err);
     }
-    if (size > this.singlePutLimit) return this.put(name, await readFile(path));
+    if (size > this.singlePutLimit) return this.put(name, await readStagedFile(name, path));
     const putId = randomBytes(16).toString('hex');
     const blob = this.container.getBlockBlobClient(name);
     const tier = this.accessTier !== undefined && name.includes('/packs/') ? this.accessTier : undefined;

@@ -44,11 +44,7 @@ export class LocalFolderStore implements ObjectStore {
 
   async put(name: string, data: Uint8Array): Promise<void> {
     checkName(name);
-    const path = this.pathOf(name);
-    const dir = dirname(path);
-    // Same folder as the target: link() cannot cross file systems.
-    const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
-    try {
+    await this.putViaTemp(name, async (tmp) => {
       const fh = await this.createTemp(name, tmp);
       try {
         await fh.writeFile(data);
@@ -56,50 +52,48 @@ export class LocalFolderStore implements ObjectStore {
       } finally {
         await fh.close();
       }
-      try {
-        await link(tmp, path);
-      } catch (err) {
-        if (errnoOf(err) === 'EEXIST') throw new StorageError('exists', name, `Object already exists: ${name}`, { cause: err });
-        throw err;
-      }
-    } catch (err) {
-      // ENOENT while writing means the store vanished underneath us, not a missing object.
-      throw nativeError(err, name, 'write', 'io');
-    } finally {
-      await unlink(tmp).catch(() => undefined);
-    }
-    await syncFolder(dir);
+    });
   }
 
   /**
    * put() of a staged file without reading it: the file is flushed to disk, then hard-linked under the
    * object's name (create-only, like put). Where a link cannot be made (another file system, or one
-   * without hard links) it is copied to a temp file next to the target and linked from there.
+   * without hard links) it is copied in the kernel to a temp file, the way put() writes one.
    */
   async putFile(name: string, source: string): Promise<void> {
     checkName(name);
     const path = this.pathOf(name);
-    const dir = dirname(path);
     try {
       const src = await open(source, 'r');
       try { await src.sync(); } finally { await src.close(); } // on disk before the name points at it
-      try {
-        await this.linkCreateOnly(name, source, path);
-      } catch (err) {
-        if (!CANNOT_LINK.has(errnoOf(err) ?? '')) throw err;
-        const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
-        try {
-          await copyFile(source, tmp, fsConstants.COPYFILE_EXCL);
-          const fh = await open(tmp, 'r+');
-          try { await fh.sync(); } finally { await fh.close(); }
-          await this.linkCreateOnly(name, tmp, path);
-        } finally {
-          await unlink(tmp).catch(() => undefined);
-        }
-      }
+      await this.linkCreateOnly(name, source, path);
     } catch (err) {
-      if (err instanceof StorageError) throw err;
+      if (!CANNOT_LINK.has(errnoOf(err) ?? '') || err instanceof StorageError) throw nativeError(err, name, 'write', 'io');
+      // The object's folder exists now (linkCreateOnly made it): the temp file goes there.
+      await this.putViaTemp(name, async (tmp) => {
+        await copyFile(source, tmp, fsConstants.COPYFILE_EXCL);
+        const fh = await open(tmp, 'r+');
+        try { await fh.sync(); } finally { await fh.close(); }
+      });
+      return;
+    }
+    await syncFolder(dirname(path));
+  }
+
+  // The create-only write of both puts: `write` creates and fills a temp file in the object's folder
+  // (link() cannot cross file systems) and flushes it; the temp file is hard-linked to the name (which
+  // fails when it is taken, where rename() would replace) and removed.
+  private async putViaTemp(name: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    const dir = dirname(this.pathOf(name));
+    const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+    try {
+      await write(tmp);
+      await this.linkCreateOnly(name, tmp, this.pathOf(name));
+    } catch (err) {
+      // ENOENT while writing means the store vanished underneath us, not a missing object.
       throw nativeError(err, name, 'write', 'io');
+    } finally {
+      await unlink(tmp).catch(() => undefined);
     }
     await syncFolder(dir);
   }

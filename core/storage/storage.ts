@@ -71,13 +71,21 @@ export interface ObjectStore {
 /** Create-only write of a local file's content: the store's putFile(), else its bytes through put(). */
 export async function putFromFile(store: ObjectStore, name: string, path: string): Promise<void> {
   if (store.putFile) return store.putFile(name, path);
-  let data: Buffer;
+  return store.put(name, await readStagedFile(name, path));
+}
+
+/** The bytes of a file to be put as object `name`; one that cannot be read is an `io` failure of that put. */
+export async function readStagedFile(name: string, path: string): Promise<Buffer> {
   try {
-    data = await readFile(path);
+    return await readFile(path);
   } catch (err) {
-    throw new StorageError('io', name, `Cannot read the staged file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw stagedFileError(name, path, err);
   }
-  return store.put(name, data);
+}
+
+/** The `io` failure of putting object `name` from a file that cannot be read. */
+export function stagedFileError(name: string, path: string, err: unknown): StorageError {
+  return new StorageError('io', name, `Cannot read the staged file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
 }
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;

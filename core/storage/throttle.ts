@@ -33,24 +33,25 @@ export function throttled(store: ObjectStore, rateNow: RateNow, sleep: (ms: numb
     }
   }
 
+  // Uploads take their turn for tokens, so the sum of concurrent uploads keeps the rate.
+  function paced(bytes: number): Promise<void> {
+    const turn = queue.then(() => take(bytes));
+    queue = turn.catch(() => undefined);
+    return turn;
+  }
+
   const leasing = leasingOf(store);
   return {
     ...(leasing ? { lease: leasing.lease.bind(leasing), isLeased: leasing.isLeased.bind(leasing) } : {}),
     location: store.location,
     ...(store.uploadConcurrency !== undefined ? { uploadConcurrency: store.uploadConcurrency } : {}),
     async put(name: string, data: Uint8Array): Promise<void> {
-      // Puts take their turn for tokens, so the sum of concurrent uploads keeps the rate.
-      const turn = queue.then(() => take(data.length));
-      queue = turn.catch(() => undefined);
-      await turn;
+      await paced(data.length);
       await store.put(name, data);
     },
     async putFile(name: string, path: string): Promise<void> {
-      let size: number;
-      try { size = (await stat(path)).size; } catch { size = 0; } // a missing file fails in putFromFile
-      const turn = queue.then(() => take(size));
-      queue = turn.catch(() => undefined);
-      await turn;
+      const size = await stat(path).then((st) => st.size, () => 0); // a missing file fails in putFromFile
+      await paced(size);
       await putFromFile(store, name, path);
     },
     get: (name: string, range?: ByteRange) => store.get(name, range),
