@@ -139,13 +139,15 @@ describe('LocalFolderStore', () => {
 
 describe('LocalFolderStore.putFile (staged packs)', () => {
   const base = tempDir('azb-putfile-');
+  /** A new vault folder under the test folder, opened. */
+  const vaultAt = async (name: string) => { mkdirSync(join(base, name)); return openLocalFolderStore(join(base, name)); };
+  /** A staged file of random bytes; returns them. */
+  const stage = (path: string, size: number) => { const data = randomBytes(size); writeFileSync(path, data); return data; };
 
   it('links a staged file under the object name without changing it, create-only', async () => {
-    mkdirSync(join(base, 'v1'));
-    const store = await openLocalFolderStore(join(base, 'v1'));
+    const store = await vaultAt('v1');
     const staged = join(base, 'staged1');
-    const data = randomBytes(100_000);
-    writeFileSync(staged, data);
+    const data = stage(staged, 100_000);
     await store.putFile('servers/ab/packs/cd/obj', staged);
     expect((await store.get('servers/ab/packs/cd/obj')).equals(data)).toBe(true);
     // Same file system: the object is the staged file itself (one inode, two names), not a copy.
@@ -162,12 +164,10 @@ describe('LocalFolderStore.putFile (staged packs)', () => {
     // /dev/shm is a tmpfs on Linux, the test's temp folder is not: link() fails with EXDEV.
     const shm = mkdtempSync('/dev/shm/azb-putfile-');
     try {
-      mkdirSync(join(base, 'v2'));
+      const store = await vaultAt('v2');
       expect(statSync(shm).dev).not.toBe(statSync(join(base, 'v2')).dev);
-      const store = await openLocalFolderStore(join(base, 'v2'));
       const staged = join(shm, 'pack');
-      const data = randomBytes(300_000);
-      writeFileSync(staged, data);
+      const data = stage(staged, 300_000);
       await store.putFile('packs/ab/copied', staged);
       expect((await store.get('packs/ab/copied')).equals(data)).toBe(true);
       expect(statSync(join(base, 'v2', 'packs', 'ab', 'copied')).dev).not.toBe(statSync(staged).dev);
@@ -179,8 +179,7 @@ describe('LocalFolderStore.putFile (staged packs)', () => {
   });
 
   it('reports a staged file that is gone as an I/O failure, not a missing object', async () => {
-    mkdirSync(join(base, 'v3'));
-    const store = await openLocalFolderStore(join(base, 'v3'));
+    const store = await vaultAt('v3');
     await expectKind(store.putFile('packs/ab/none', join(base, 'no-such-staged-file')), 'io');
     expect(filesUnder(join(base, 'v3'))).toEqual([]);
   });
