@@ -202,7 +202,7 @@ export class BlobSaver {
 }
 
 /** A staging file that cannot be written: a full cache location has its own code. */
-function stagingError(err: unknown, dir: string): AzbError {
+export function stagingError(err: unknown, dir: string): AzbError {
   if (err instanceof AzbError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {

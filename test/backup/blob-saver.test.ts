@@ -2,10 +2,10 @@
 // uploaded packs are reused; two backups of one server, or backup and prune, never run together.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BlobSaver } from '../../core/backup/blob-saver.js';
+import { BlobSaver, stagingError } from '../../core/backup/blob-saver.js';
 import { encodeBlobBody } from '../../core/repo/pack.js';
 import { ENGINE_PATH, onlyError, parseEvents, resultOf, startEngine } from '../helpers/engine.js';
 import { memoryServer } from '../helpers/memory-server.js';
@@ -178,6 +178,26 @@ describe('BlobSaver staging (packs in the cache location)', () => {
     await saver.finish(false);
     expect(readdirSync(staging)).toEqual([]);
     expect(saver.stats.packsUploaded).toBe(0);
+  });
+
+  it('ends the backup with a coded error when a staged pack cannot be written', async () => {
+    const { repo } = await memoryServer();
+    const dir = tempDir('azb-staging-');
+    const staging = join(dir, 'packs');
+    const saver = new BlobSaver(repo, staging);
+    await saver.prepare();
+    // The folder is replaced by a file after the start: creating the pack's file fails (ENOTDIR).
+    rmSync(staging, { recursive: true });
+    writeFileSync(staging, 'not a folder');
+    const chunk = randomBytes(1024 * 1024);
+    await saver.saveEncoded('data', repo.blobId(chunk), encodeBlobBody(chunk), chunk.length);
+    await expect(saver.finish(true)).rejects.toMatchObject({ code: 'AZB_CACHE_UNUSABLE', target: staging });
+    expect(saver.stats.packsUploaded).toBe(0);
+    // A full disk has its own code and says what to do.
+    for (const code of ['ENOSPC', 'EDQUOT']) {
+      expect(stagingError(Object.assign(new Error('no space'), { code }), staging)).toMatchObject({ code: 'AZB_CACHE_FULL', target: staging, hint: expect.stringContaining('--cache-dir') });
+    }
+    expect(stagingError(Object.assign(new Error('denied'), { code: 'EACCES' }), staging)).toMatchObject({ code: 'AZB_CACHE_UNUSABLE', message: expect.stringContaining('EACCES') });
   });
 
   it('refuses a staging folder it cannot create with AZB_CACHE_UNUSABLE', async () => {
