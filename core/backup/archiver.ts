@@ -26,6 +26,8 @@ export interface BackupOptions {
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
   /** The walk of `sources`, when the caller started it early (see startScan). */
   scan?: Promise<ScanResult>;
+  /** The backup lock, checked just before the recovery point is written. */
+  lock?: { assertHeld(): Promise<void> };
   signal: AbortSignal;
   sink: EventSink;
 }
@@ -74,20 +76,12 @@ export function formatBytes(n: number): string {
 
 /** Recovers packs a crashed backup uploaded but never indexed: reads their footers and indexes them. */
 export async function indexOrphanPacks(repo: ServerRepo, sink: EventSink): Promise<number> {
-  const listed = await repo.listPackIds();
-  const indexed = new Set(repo.index.packIds());
-  const orphans = [...listed.keys()].filter((id) => !indexed.has(id));
-  if (orphans.length === 0) return 0;
-  const packs = [];
-  for (const id of orphans) {
-    try {
-      packs.push(await repo.readPackBlobs(id));
-    } catch (err) {
-      sink.warning('AZB_PACK_UNREADABLE', `Pack ${id.slice(0, 12)}… left by an interrupted backup cannot be read and is ignored: ${(err as Error).message}`, repo.packObject(id));
-    }
-  }
+  const packs = await repo.readUnindexedPacks((id, err) => {
+    sink.warning('AZB_PACK_UNREADABLE', `Pack ${id.slice(0, 12)}… left by an interrupted backup cannot be read and is ignored: ${err.message}`, repo.packObject(id));
+  });
+  if (packs.length === 0) return 0;
   for (const p of packs) repo.addPackToIndex(p);
-  if (packs.length > 0) await repo.saveIndex(packs);
+  await repo.saveIndex(packs);
   sink.log(`Indexed ${packs.length} pack(s) left by an interrupted backup; their data is not uploaded again.`);
   return packs.length;
 }
@@ -331,6 +325,9 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       sources: opts.stdin ? [opts.stdin.name] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
     };
     checkCancelled(signal);
+    // A lock that lapsed (vault unreachable, machine suspended) may have let a prune delete packs this
+    // point needs: then no point is written.
+    await opts.lock?.assertHeld();
     const pointId = await repo.savePoint(manifest, opts.signingKey);
     sink.progress('Backup', 'Done', 100);
     return { pointId, manifest, skipped };

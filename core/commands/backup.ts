@@ -32,7 +32,7 @@ export const backupCommand: Command<BackupArgs> = {
       const lock = await acquireLock(repo, 'backup', 'backup');
       try {
         const r = await runBackup(repo, {
-          sources: paths, excludes: args.exclude ?? [], ...(scan ? { scan } : {}), cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,
+          sources: paths, excludes: args.exclude ?? [], ...(scan ? { scan } : {}), lock, cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,
           ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
         });
         return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };

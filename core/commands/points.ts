@@ -1,11 +1,12 @@
 // `points`, `ls`, `point remove`: browse recovery points and the items in them.
-import { AzbError } from '../protocol/errors.js';
+import { AzbError, ExitCode } from '../protocol/errors.js';
 import { acquireLock } from '../repo/locks.js';
+import { vaultError } from '../repo/storage-errors.js';
 import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
 import { decodeTree, displayName, type TreeNode } from '../repo/tree.js';
 import { resolveItem, splitPointPath } from '../restore/restorer.js';
 import type { Command } from './command.js';
-import { openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
+import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 
 /** The flat form of a recovery point in events (binds by name to the next cmdlet). */
 export function pointData(vault: string, p: RecoveryPoint): Record<string, unknown> {
@@ -19,20 +20,25 @@ export function pointData(vault: string, p: RecoveryPoint): Record<string, unkno
 
 /** Finds a point by full ID, unique ID prefix (≥ 6 hex digits) or "latest". */
 export async function findPoint(repo: ServerRepo, ref: string): Promise<RecoveryPoint> {
-  const ids = await repo.listPointIds();
   if (ref === 'latest') {
     const all = await repo.readAllPoints();
     const last = all[all.length - 1];
     if (!last) throw new AzbError('AZB_POINT_NOT_FOUND', `Server ${repo.record.hostname} has no recovery point yet.`, { hint: 'Run a backup first.' });
     return last;
   }
+  return repo.readPoint(await pointIdOf(repo, ref));
+}
+
+/** The full ID of the one point whose ID starts with `ref` (≥ 6 hex digits), without reading it. */
+async function pointIdOf(repo: ServerRepo, ref: string): Promise<string> {
+  const ids = await repo.listPointIds();
   const matches = /^[0-9a-f]{6,64}$/.test(ref) ? ids.filter((id) => id.startsWith(ref)) : [];
   if (matches.length !== 1) {
     throw new AzbError('AZB_POINT_NOT_FOUND', matches.length > 1 ? `'${ref}' matches ${matches.length} recovery points.` : `No recovery point '${ref}' for server ${repo.record.hostname}.`, {
       target: ref, hint: "List points with Get-AzRecoveryPoint / 'azbackup points'; give more digits of the ID or 'latest'.",
     });
   }
-  return repo.readPoint(matches[0]!);
+  return matches[0]!;
 }
 
 export interface PointsArgs extends VaultArgs { path?: string; after?: string; before?: string; tag?: string }
@@ -48,7 +54,9 @@ export const pointsCommand: Command<PointsArgs> = {
     const before = args.before ? Date.parse(args.before) : undefined;
     if ((args.after && Number.isNaN(after)) || (args.before && Number.isNaN(before))) throw new AzbError('AZB_ARGS_INVALID', 'After/Before must be dates (ISO 8601).', { target: args.after ? 'after' : 'before' });
     const want = args.path ? splitPointPath(args.path) : undefined;
-    for (const p of await repo.readAllPoints()) {
+    // A damaged point is named, not allowed to hide the others: Remove-AzRecoveryPoint can remove it by ID.
+    const points = await repo.readAllPoints((id, err) => ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is not listed: ${err.message}`, repo.pointObject(id)));
+    for (const p of points) {
       const t = Date.parse(p.manifest.time);
       if (after !== undefined && t < after) continue;
       if (before !== undefined && t > before) continue;
@@ -56,7 +64,7 @@ export const pointsCommand: Command<PointsArgs> = {
       if (want && !p.manifest.sources.some((s) => { const sp = splitPointPath(s); const n = Math.min(sp.length, want.length); return sp.slice(0, n).every((c, i) => c.equals(want[i]!)); })) continue;
       ctx.sink.item('RecoveryPoint', pointData(repo.location, p));
     }
-    return 0;
+    return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
   },
 };
 
@@ -111,15 +119,35 @@ export const pointRemoveCommand: Command<VaultArgs & { point: string }> = {
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);
-    const lock = await acquireLock(repo, 'exclusive', 'remove recovery point');
-    try {
-      const point = await findPoint(repo, args.point);
-      await repo.vault.store.delete(repo.pointObject(point.id));
-      ctx.sink.log('The data of the removed point stays in the vault until prune removes what no other point uses.');
-      ctx.sink.result('RemovedRecoveryPoint', { pointId: point.id, time: point.manifest.time, hostname: point.manifest.hostname, vault: repo.location });
-    } finally {
-      await lock.release();
-    }
-    return 0;
+    const removed = await asJob(ctx, 'RemovePoint', repo.location, repo.serverId, async () => {
+      const lock = await acquireLock(repo, 'exclusive', 'remove recovery point');
+      try {
+        // By ID a point is removed even when it cannot be read: a damaged point must not stay forever,
+        // blocking every prune (which needs to read all points).
+        const id = args.point === 'latest' ? (await findPoint(repo, 'latest')).id : await pointIdOf(repo, args.point);
+        let info: { time: string; hostname: string; damaged?: true };
+        try {
+          const point = await repo.readPoint(id);
+          info = { time: point.manifest.time, hostname: point.manifest.hostname };
+        } catch (err) {
+          if (!(err instanceof AzbError) || (err.code !== 'AZB_OBJECT_DAMAGED' && err.code !== 'AZB_POINT_TAMPERED')) throw err;
+          ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read (${err.message}); it is removed all the same.`, repo.pointObject(id));
+          const written = (await repo.vault.store.stat(repo.pointObject(id)).catch(() => undefined))?.modified;
+          info = { time: new Date(written ?? Date.now()).toISOString(), hostname: repo.record.hostname, damaged: true };
+        }
+        await lock.assertHeld();
+        try {
+          await repo.vault.store.delete(repo.pointObject(id));
+        } catch (err) {
+          throw vaultError(err, repo.location, `recovery point ${id.slice(0, 12)}`);
+        }
+        ctx.sink.log('The data of the removed point stays in the vault until prune removes what no other point uses.');
+        return { pointId: id, ...info, stats: { pointId: id } };
+      } finally {
+        await lock.release();
+      }
+    });
+    ctx.sink.result('RemovedRecoveryPoint', { pointId: removed.pointId, time: removed.time, hostname: removed.hostname, ...(removed.damaged ? { damaged: true } : {}), vault: repo.location });
+    return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
   },
 };

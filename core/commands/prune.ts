@@ -13,7 +13,7 @@ export const pruneCommand: Command<VaultArgs & { dryRun?: boolean }> = {
     const r = await asJob(ctx, 'Prune', vault.store.location, repo.serverId, async () => {
       const lock = await acquireLock(repo, 'exclusive', 'prune');
       try {
-        return { stats: await runPrune(repo, { dryRun: args.dryRun === true, sink: ctx.sink, signal: ctx.signal }) };
+        return { stats: await runPrune(repo, { dryRun: args.dryRun === true, sink: ctx.sink, signal: ctx.signal, lock }) };
       } finally {
         await lock.release();
       }

@@ -32,7 +32,7 @@ export async function reachableBlobs(repo: ServerRepo, signal: AbortSignal): Pro
 }
 
 /** Removes data no recovery point needs. The caller holds the exclusive lock. */
-export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: EventSink; signal: AbortSignal }): Promise<PruneStats> {
+export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: EventSink; signal: AbortSignal; lock?: { assertHeld(): Promise<void> } }): Promise<PruneStats> {
   o.sink.progress('Prune', 'Reading the index', 0);
   const files = await repo.loadIndex();
   const superseded = new Set<string>();
@@ -40,9 +40,30 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
   const indexed = new Map<string, IndexedPack>();
   for (const [id, f] of files) if (!superseded.has(id)) for (const p of f.packs) indexed.set(p.id, p);
 
+  // Packs in no index: mostly left by interrupted backups, but a lost index file leaves packs that points
+  // still use. Their footers say what they hold, so they are judged like indexed ones.
+  const unreadable: string[] = [];
+  const recovered = await repo.readUnindexedPacks((id) => unreadable.push(id));
+  for (const p of recovered) {
+    repo.addPackToIndex(p);
+    indexed.set(p.id, p);
+  }
+
   o.sink.progress('Prune', 'Finding the data recovery points use', 20);
   const { blobs, points } = await reachableBlobs(repo, o.signal);
+  // Every blob a point uses must lie in a pack that is kept; otherwise deleting anything could make the
+  // damage worse (an unreadable pack may still hold the missing data), so prune stops here.
   const listed = await repo.listPackIds();
+  let missing = 0;
+  for (const id of blobs) {
+    const loc = repo.index.get(Buffer.from(id, 'hex'));
+    if (!loc || !listed.has(loc.packId)) missing++;
+  }
+  if (missing > 0) {
+    throw new AzbError('AZB_PRUNE_DATA_MISSING', `Recovery points use ${missing} blob(s) that are in no readable pack; prune deleted nothing.`, {
+      target: repo.prefix, hint: "Run 'azbackup check --read-data' (Test-AzBackupVault -ReadData) to see which points and files are affected, and remove those points first.",
+    });
+  }
   const keep: IndexedPack[] = [];
   const drop: string[] = [];
   let bytesFreed = 0;
@@ -50,18 +71,19 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
     if (p.blobs.some((b) => blobs.has(b.id))) keep.push(p);
     else { drop.push(id); bytesFreed += listed.get(id) ?? 0; }
   }
-  // Packs in no index were left by interrupted backups; nothing references them.
-  for (const [id, size] of listed) if (!indexed.has(id)) { drop.push(id); bytesFreed += size; }
+  // Packs that cannot be read and hold nothing any point needs (checked above): killed uploads.
+  for (const id of unreadable) { drop.push(id); bytesFreed += listed.get(id) ?? 0; }
   const stats: PruneStats = { points, packsKept: keep.length, packsDeleted: drop.length, bytesFreed, indexFilesDeleted: files.size, tempFilesDeleted: 0, dryRun: o.dryRun };
   // Folder vaults: temp files that killed backups left in this server's part of the vault.
   const store = repo.vault.store as { sweepTemporary?: (prefix: string, olderThanMs: number) => Promise<number> };
   if (!o.dryRun && typeof store.sweepTemporary === 'function') stats.tempFilesDeleted = await store.sweepTemporary(repo.prefix, TEMP_FILE_AGE_MS);
-  if (o.dryRun || (drop.length === 0 && files.size <= 1 && superseded.size === 0)) {
+  if (o.dryRun || (drop.length === 0 && recovered.length === 0 && files.size <= 1 && superseded.size === 0)) {
     if (!o.dryRun) stats.indexFilesDeleted = 0;
     return stats;
   }
   if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'Prune was cancelled before deleting anything.');
 
+  await o.lock?.assertHeld();
   o.sink.progress('Prune', `Writing the new index (${keep.length} packs)`, 60);
   const old = [...files.keys()];
   const newIndex = await repo.saveIndex(keep, old);

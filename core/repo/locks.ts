@@ -41,23 +41,65 @@ export function isStale(lock: LockRecord, now = Date.now(), thisHost = hostname(
   return lock.hostname === thisHost && lock.pid !== process.pid && !pidAlive(lock.pid);
 }
 
-/** A held lock. release() must be called (finally); refresh runs on a timer until then. */
+/**
+ * A held lock. release() must be called (finally); refresh runs on a timer until then. A refresh that
+ * fails is tried again at the next tick; once others may have judged the lock stale, it is lost for good
+ * and assertHeld() says so (another process may have pruned meanwhile).
+ */
 export class Lock {
   private timer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private released = false;
+  /** When others last had proof that the holder lives: its lock object written, or its lease renewed. */
+  private heldAt = Date.now();
+  private lost = false;
   constructor(private readonly repo: ServerRepo, private name: string, private readonly record: LockRecord, private lease?: ObjectLease) {
     this.timer = setInterval(() => { void this.refresh().catch(() => undefined); }, LOCK_REFRESH_MS);
     this.timer.unref();
     if (lease) {
-      this.leaseTimer = setInterval(() => { void this.lease?.renew().catch(() => undefined); }, (LOCK_LEASE_SECONDS * 1000) / 3);
+      this.leaseTimer = setInterval(() => { void this.renewLease().catch(() => undefined); }, (LOCK_LEASE_SECONDS * 1000) / 3);
       this.leaseTimer.unref();
     }
+  }
+
+  /** How long others wait before they may treat this lock as stale (section 10). */
+  private get staleAfterMs(): number {
+    return this.lease ? LOCK_LEASE_SECONDS * 1000 : LOCK_STALE_MS;
+  }
+
+  /** Notes a lock that others may already have judged stale; it stays lost even if a later write works. */
+  private noteGap(): void {
+    if (Date.now() - this.heldAt >= this.staleAfterMs) this.lost = true;
+  }
+
+  private async renewLease(): Promise<void> {
+    this.noteGap();
+    if (this.lost || !this.lease) return;
+    await this.lease.renew();
+    this.heldAt = Date.now();
+  }
+
+  /**
+   * Throws AZB_LOCK_LOST unless the lock has been held without a gap and its object is still there.
+   * Called before a step that relies on it: writing a recovery point, deleting data.
+   */
+  async assertHeld(): Promise<void> {
+    this.noteGap();
+    if (!this.lost && !this.released) {
+      let present: boolean;
+      try { present = (await this.repo.vault.store.stat(this.name)) !== undefined; } catch (err) { throw vaultError(err, this.repo.location, 'the lock'); }
+      if (present) return;
+      this.lost = true;
+    }
+    throw new AzbError('AZB_LOCK_LOST', `The ${this.record.type} lock of this operation was not refreshed in time or was removed by another process, so another operation may have changed the data meanwhile; nothing more was written.`, {
+      target: this.name, hint: 'Check the connection to the vault, then run the operation again.',
+    });
   }
 
   /** Writes a fresh lock object (leased again where the store leases) and removes the previous one. */
   async refresh(): Promise<void> {
     if (this.released) return;
+    this.noteGap();
     const fresh = { ...this.record, refreshed: new Date().toISOString() };
     const name = `${this.repo.prefix}locks/${randomBytes(16).toString('hex')}`;
     await this.repo.vault.store.put(name, Buffer.from(JSON.stringify(fresh)));
@@ -66,6 +108,7 @@ export class Lock {
     const old = { name: this.name, lease: this.lease };
     this.name = name;
     this.lease = lease;
+    this.heldAt = Date.now();
     await removeLockObject(this.repo, old.name, old.lease);
   }
 
@@ -94,8 +137,10 @@ async function readLocks(repo: ServerRepo, except?: string): Promise<{ name: str
       } catch (err) {
         if (isStorageError(err, 'not-found')) continue; // released meanwhile
         if (isStorageError(err)) throw err;
-        // An unreadable lock object is treated as held until it goes stale by its age.
-        out.push({ name: o.name, lock: { type: 'exclusive', hostname: '?', pid: 0, created: new Date(0).toISOString(), refreshed: new Date().toISOString(), operation: 'unknown' } });
+        // An unreadable lock object is treated as an exclusive lock refreshed when it was last written,
+        // so it goes stale by its age like any other (a store that cannot tell its age: from now on).
+        const written = new Date(o.modified ?? Date.now()).toISOString();
+        out.push({ name: o.name, lock: { type: 'exclusive', hostname: '?', pid: 0, created: written, refreshed: written, operation: 'unreadable lock object' } });
       }
     }
   } catch (err) {
@@ -104,12 +149,13 @@ async function readLocks(repo: ServerRepo, except?: string): Promise<{ name: str
   return out;
 }
 
-function refusal(wanted: LockType, holder: LockRecord): AzbError {
-  const who = `${holder.operation} on ${holder.hostname} (pid ${holder.pid}, since ${holder.created})`;
+function refusal(wanted: LockType, holder: LockRecord, name: string): AzbError {
+  const who = `${holder.operation} on ${holder.hostname} (pid ${holder.pid}, since ${holder.created}; lock object ${name})`;
   if (wanted === 'backup' && holder.type === 'backup') {
     return new AzbError('AZB_BACKUP_RUNNING', `A backup of this server is already running: ${who}.`, { hint: 'Wait for it to finish, or stop it with Stop-AzBackupJob.' });
   }
   return new AzbError('AZB_VAULT_LOCKED', `The server namespace is locked by ${holder.type === 'exclusive' ? 'an exclusive' : 'a'} ${who}.`, {
+    target: name,
     hint: 'Wait for that operation to finish. A lock is ignored once it is 30 minutes old without refresh, or when its process is gone.',
   });
 }
@@ -123,12 +169,12 @@ export async function acquireLock(repo: ServerRepo, type: LockType, operation: s
       // A just-written lock is not leased yet for a moment, so that rule waits a minute after `created`.
       const lapsed = leasing !== undefined && Date.now() - Date.parse(lock.refreshed) > LOCK_LEASE_SECONDS * 1000 && !(await leasing.isLeased(name).catch(() => true));
       if (lapsed || isStale(lock)) { await repo.vault.store.delete(name).catch(() => undefined); continue; }
-      if (conflicts(lock.type, type)) return lock;
+      if (conflicts(lock.type, type)) return { name, lock };
     }
     return undefined;
   };
   const before = await check();
-  if (before) throw refusal(type, before);
+  if (before) throw refusal(type, before.lock, before.name);
   const now = new Date().toISOString();
   const record: LockRecord = { type, hostname: hostname(), pid: process.pid, created: now, refreshed: now, operation };
   const name = `${repo.prefix}locks/${randomBytes(16).toString('hex')}`;
@@ -148,7 +194,7 @@ export async function acquireLock(repo: ServerRepo, type: LockType, operation: s
   const after = await check(name);
   if (after) {
     await removeLockObject(repo, name, lease).catch(() => undefined);
-    throw refusal(type, after);
+    throw refusal(type, after.lock, after.name);
   }
   return new Lock(repo, name, record, lease);
 }

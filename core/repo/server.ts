@@ -347,6 +347,26 @@ export class ServerRepo {
     }
   }
 
+  /**
+   * Packs in the vault that no loaded index names (a crashed backup uploaded them, or an index file was
+   * lost), read from their own footers. Unreadable ones are passed to `unreadable` and left out.
+   */
+  async readUnindexedPacks(unreadable: (packId: string, err: Error) => void): Promise<IndexedPack[]> {
+    const listed = await this.listPackIds();
+    const indexed = new Set(this.index.packIds());
+    const packs: IndexedPack[] = [];
+    for (const id of listed.keys()) {
+      if (indexed.has(id)) continue;
+      try {
+        packs.push(await this.readPackBlobs(id));
+      } catch (err) {
+        if (!(err instanceof AzbError)) throw err;
+        unreadable(id, err);
+      }
+    }
+    return packs;
+  }
+
   /** Uploads a finished pack and indexes it in memory. An identical pack already there counts as uploaded. */
   async savePack(pack: FinishedPack): Promise<void> {
     try {
@@ -450,11 +470,21 @@ export class ServerRepo {
     return { id: pointId, manifest, certificate: env.certificate };
   }
 
-  /** Every recovery point, oldest first. */
-  async readAllPoints(): Promise<RecoveryPoint[]> {
+  /**
+   * Every recovery point, oldest first. A point that cannot be read (damaged, or failing its signature)
+   * stops the read, unless `unreadable` is given: then it is passed there and left out.
+   */
+  async readAllPoints(unreadable?: (pointId: string, err: AzbError) => void): Promise<RecoveryPoint[]> {
     const ids = await this.listPointIds();
     const out: RecoveryPoint[] = [];
-    await forEachLimit(ids, 8, async (id) => { out.push(await this.readPoint(id)); });
+    await forEachLimit(ids, 8, async (id) => {
+      try {
+        out.push(await this.readPoint(id));
+      } catch (err) {
+        if (!unreadable || !(err instanceof AzbError) || (err.code !== 'AZB_OBJECT_DAMAGED' && err.code !== 'AZB_POINT_TAMPERED')) throw err;
+        unreadable(id, err);
+      }
+    });
     return out.sort((a, b) => a.manifest.time.localeCompare(b.manifest.time) || a.id.localeCompare(b.id));
   }
 

@@ -196,7 +196,7 @@ export class AzureBlobStore implements ObjectStore, LeasingStore {
     checkObjectName(name);
     try {
       const props = await this.run('stat', name, (a) => this.container.getBlobClient(name).getProperties({ abortSignal: a.signal }));
-      return { name, size: props.contentLength ?? 0 };
+      return { name, size: props.contentLength ?? 0, ...(props.lastModified ? { modified: props.lastModified.getTime() } : {}) };
     } catch (err) {
       if (err instanceof StorageError && err.kind === 'not-found') return undefined;
       throw err;
@@ -219,7 +219,7 @@ export class AzureBlobStore implements ObjectStore, LeasingStore {
         // Skipped: blobs someone else put into the container under names that are no object names (as the
         // local store skips such files), and the folder entries of hierarchical-namespace (Data Lake) accounts.
         if (item.metadata?.['hdi_isfolder'] === 'true' || !isObjectName(item.name)) continue;
-        yield { name: item.name, size: item.properties.contentLength ?? 0 };
+        yield { name: item.name, size: item.properties.contentLength ?? 0, modified: item.properties.lastModified.getTime() };
       }
       continuationToken = page.continuationToken || undefined;
     } while (continuationToken !== undefined);

@@ -207,7 +207,7 @@ export class LocalFolderStore implements ObjectStore {
     try {
       const st = await stat(this.pathOf(name));
       if (!st.isFile()) throw new StorageError('io', name, `Not a file: ${this.pathOf(name)}`);
-      return { name, size: st.size };
+      return { name, size: st.size, modified: st.mtimeMs };
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') {
         await this.ensureRoot(name);
@@ -250,7 +250,7 @@ export class LocalFolderStore implements ObjectStore {
           const st = stats[j];
           // Symlinks are skipped: a store never creates them, and following them could loop.
           if (st?.isDirectory()) pending.push(`${rel}${n}/`);
-          else if (st?.isFile() && !n.startsWith(TEMP_PREFIX)) yield { name: rel + n, size: st.size };
+          else if (st?.isFile() && !n.startsWith(TEMP_PREFIX)) yield { name: rel + n, size: st.size, modified: st.mtimeMs };
         }
       }
     }

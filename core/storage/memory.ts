@@ -9,12 +9,14 @@ import {
 export class MemoryStore implements ObjectStore {
   readonly location = 'memory:';
   private readonly objects = new Map<string, Buffer>();
+  private readonly written = new Map<string, number>();
 
   async put(name: string, data: Uint8Array): Promise<void> {
     checkObjectName(name);
     // Check and insert happen in one synchronous step, so concurrent puts cannot both win.
     if (this.objects.has(name)) throw new StorageError('exists', name, `Object already exists: ${name}`);
     this.objects.set(name, Buffer.from(data));
+    this.written.set(name, Date.now());
   }
 
   async get(name: string, range?: ByteRange): Promise<Buffer> {
@@ -32,20 +34,21 @@ export class MemoryStore implements ObjectStore {
   async stat(name: string): Promise<ObjectInfo | undefined> {
     checkObjectName(name);
     const data = this.objects.get(name);
-    return data === undefined ? undefined : { name, size: data.length };
+    return data === undefined ? undefined : { name, size: data.length, modified: this.written.get(name)! };
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     checkObjectPrefix(prefix);
     // A snapshot, so deletes during the iteration behave as with a real listing.
     for (const [name, data] of [...this.objects]) {
-      if (name.startsWith(prefix)) yield { name, size: data.length };
+      if (name.startsWith(prefix)) yield { name, size: data.length, modified: this.written.get(name)! };
     }
   }
 
   async delete(name: string): Promise<void> {
     checkObjectName(name);
     this.objects.delete(name);
+    this.written.delete(name);
   }
 
   async close(): Promise<void> {

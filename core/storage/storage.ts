@@ -8,6 +8,8 @@ export interface ObjectInfo {
   /** Full object name, `/`-separated, relative to the store root (e.g. "servers/ab/packs/cd/cd12…"). */
   name: string;
   size: number;
+  /** Last write, in ms since the epoch, where the store tells it (lists and stats). */
+  modified?: number;
 }
 
 /** A byte range of an object. */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { acquireLock, conflicts, isStale, type LockRecord } from '../../core/repo/locks.js';
 import type { AzbError } from '../../core/protocol/errors.js';
 import { memoryServer } from '../helpers/memory-server.js';
@@ -61,6 +61,50 @@ describe('locks', () => {
     const { repo } = await memoryServer();
     await repo.vault.store.put(`${repo.prefix}locks/${'0'.repeat(32)}`, Buffer.from(JSON.stringify(rec({ hostname: hostname(), pid: 2 ** 22 + 12345 }))));
     const lock = await acquireLock(repo, 'exclusive', 'prune');
+    await lock.release();
+  });
+
+  describe('with the clock moved', () => {
+    afterEach(() => { vi.useRealTimers(); });
+
+    it('treat an unreadable lock object as exclusive until 30 minutes after it was written, and name it', async () => {
+      vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+      const { repo } = await memoryServer();
+      const name = `${repo.prefix}locks/${'a'.repeat(32)}`;
+      await repo.vault.store.put(name, Buffer.from('{"type":"backu'));
+      const refused = await acquireLock(repo, 'read', 'restore').then(() => undefined, (e: AzbError) => e);
+      expect(refused?.code).toBe('AZB_VAULT_LOCKED');
+      expect(refused?.target).toBe(name);
+      expect(refused?.message).toContain('unreadable lock object');
+      vi.setSystemTime(Date.now() + 31 * 60_000);
+      const lock = await acquireLock(repo, 'exclusive', 'prune');
+      expect(await repo.vault.store.stat(name)).toBeUndefined(); // removed as stale
+      await lock.release();
+    });
+
+    it('are lost once not refreshed for the stale time, and stay lost after a later refresh', async () => {
+      vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+      const { repo } = await memoryServer();
+      const lock = await acquireLock(repo, 'backup', 'backup');
+      await lock.assertHeld();
+      vi.setSystemTime(Date.now() + 29 * 60_000);
+      await lock.refresh(); // in time: held
+      await lock.assertHeld();
+      vi.setSystemTime(Date.now() + 31 * 60_000); // e.g. the machine was suspended, or the vault unreachable
+      expect(await codeOf(lock.assertHeld())).toBe('AZB_LOCK_LOST');
+      await lock.refresh();
+      expect(await codeOf(lock.assertHeld())).toBe('AZB_LOCK_LOST');
+      await lock.release();
+    });
+  });
+
+  it('are lost when another process removed the lock object', async () => {
+    const { repo } = await memoryServer();
+    const lock = await acquireLock(repo, 'exclusive', 'prune');
+    for await (const o of repo.vault.store.list(`${repo.prefix}locks/`)) await repo.vault.store.delete(o.name);
+    const err = await lock.assertHeld().then(() => undefined, (e: AzbError) => e);
+    expect(err?.code).toBe('AZB_LOCK_LOST');
+    expect(err?.message).toMatch(/nothing more was written/);
     await lock.release();
   });
 });
