@@ -3,7 +3,7 @@ import { listJobs, stopJob, type JobRecord, type JobStatus } from '../jobs/jobs.
 import { AzbError } from '../protocol/errors.js';
 import type { Command } from './command.js';
 
-function jobData(j: JobRecord): Record<string, unknown> {
+function jobData({ process: _process, ...j }: JobRecord): Record<string, unknown> {
   return { ...j, serverId: j.serverId ?? '', endTime: j.endTime ?? '', stats: j.stats ?? {} };
 }
 

@@ -1,7 +1,7 @@
 // Job history (node:sqlite in the configuration home): every backup, restore, check and prune is a job
 // with a status, times, statistics and errors; a running job can be stopped from another process.
 import { DatabaseSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
@@ -15,6 +15,8 @@ export type JobStatus = 'InProgress' | 'Completed' | 'CompletedWithWarnings' | '
 export interface JobRecord {
   jobId: string; operation: string; status: JobStatus; vault: string; serverId: string | null;
   startTime: string; endTime: string | null; pid: number; hostname: string;
+  /** processIdentity() of the engine that ran it; internal, not shown to users. */
+  process: string | null;
   stats: Record<string, unknown> | null; errors: { code: string; message: string }[]; warnings: number;
 }
 
@@ -32,6 +34,9 @@ function open(): DatabaseSync {
       CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, operation TEXT, status TEXT, vault TEXT, server_id TEXT, start_time TEXT, end_time TEXT,
         pid INTEGER, hostname TEXT, stats TEXT, errors TEXT, warnings INTEGER);
       CREATE INDEX IF NOT EXISTS jobs_start ON jobs(start_time);`);
+    // Added after the first release of the table: which process instance runs the job (see processIdentity).
+    const columns = db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'process')) db.exec('ALTER TABLE jobs ADD COLUMN process TEXT');
   } catch (err) {
     throw new AzbError('AZB_HOME_UNUSABLE', `The job history in ${dir} cannot be opened: ${(err as Error).message}.`, { target: dir, hint: 'Set AZBACKUP_HOME to a folder this account can write.' });
   }
@@ -42,18 +47,36 @@ function toRecord(r: Record<string, unknown>): JobRecord {
   return {
     jobId: String(r['id']), operation: String(r['operation']), status: r['status'] as JobStatus, vault: String(r['vault']),
     serverId: (r['server_id'] as string | null) ?? null, startTime: String(r['start_time']), endTime: (r['end_time'] as string | null) ?? null,
-    pid: Number(r['pid']), hostname: String(r['hostname']),
+    pid: Number(r['pid']), hostname: String(r['hostname']), process: (r['process'] as string | null) ?? null,
     stats: r['stats'] ? JSON.parse(String(r['stats'])) as Record<string, unknown> : null,
     errors: r['errors'] ? JSON.parse(String(r['errors'])) as { code: string; message: string }[] : [],
     warnings: Number(r['warnings'] ?? 0),
   };
 }
 
+/**
+ * What tells a process apart from a later one that got the same pid: on Linux the boot ID and the
+ * process's start time in clock ticks since boot (/proc/<pid>/stat, field 22). Undefined where that
+ * cannot be read (other systems, or the process is gone); the pid alone is then trusted.
+ */
+export function processIdentity(pid: number): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return `${boot}:${fields[19]}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Records the start of a job and returns its ID. */
 export function startJob(operation: string, vault: string, serverId: string | null): string {
   const id = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
-  open().prepare('INSERT INTO jobs (id, operation, status, vault, server_id, start_time, pid, hostname, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)')
-    .run(id, operation, 'InProgress', vault, serverId, new Date().toISOString(), process.pid, hostname());
+  open().prepare('INSERT INTO jobs (id, operation, status, vault, server_id, start_time, pid, hostname, warnings, process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)')
+    .run(id, operation, 'InProgress', vault, serverId, new Date().toISOString(), process.pid, hostname(), processIdentity(process.pid) ?? null);
   return id;
 }
 
@@ -63,8 +86,12 @@ export function finishJob(id: string, status: JobStatus, stats: Record<string, u
     .run(status, new Date().toISOString(), stats ? JSON.stringify(stats) : null, JSON.stringify(errors), warnings, id);
 }
 
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+/** Whether the engine process that started a job still runs: its pid, and the same process instance. */
+function running(pid: number, identity: string | null): boolean {
+  try { process.kill(pid, 0); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; }
+  if (identity === null) return true;
+  const now = processIdentity(pid);
+  return now === undefined || now === identity;
 }
 
 /** Jobs, newest first; jobs whose process died are reported (and recorded) as Failed. */
@@ -74,7 +101,7 @@ export function listJobs(o: { previous?: number; status?: JobStatus; jobId?: str
     ? d.prepare('SELECT * FROM jobs WHERE id = ?').all(o.jobId)
     : d.prepare('SELECT * FROM jobs ORDER BY start_time DESC, id DESC').all()) as Record<string, unknown>[];
   const jobs = rows.map(toRecord).map((j) => {
-    if (j.status === 'InProgress' && j.hostname === hostname() && !alive(j.pid)) {
+    if (j.status === 'InProgress' && j.hostname === hostname() && !running(j.pid, j.process)) {
       finishJob(j.jobId, 'Failed', j.stats, [{ code: 'AZB_JOB_ABANDONED', message: 'The engine process ended without finishing the job.' }], j.warnings);
       return { ...j, status: 'Failed' as JobStatus, errors: [{ code: 'AZB_JOB_ABANDONED', message: 'The engine process ended without finishing the job.' }] };
     }
@@ -90,6 +117,8 @@ export function stopJob(jobId: string): JobRecord {
   if (!job) throw new AzbError('AZB_JOB_NOT_FOUND', `No job ${jobId}.`, { target: jobId, hint: 'List jobs with Get-AzBackupJob / azbackup jobs.' });
   if (job.status !== 'InProgress') return job;
   if (job.hostname !== hostname()) throw new AzbError('AZB_JOB_NOT_FOUND', `Job ${jobId} runs on ${job.hostname}; stop it there.`, { target: jobId });
+  // listJobs has just checked that the job's own process still runs (a pid reused by another program
+  // after a crash or reboot would have made it Failed); the signal goes to that process only.
   try { process.kill(job.pid, 'SIGTERM'); } catch { /* ended meanwhile */ }
   return job;
 }

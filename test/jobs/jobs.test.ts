@@ -1,5 +1,7 @@
 // Jobs through the built engine: history with statuses, and stopping a running backup cleanly.
 import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { DatabaseSync } from 'node:sqlite';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,4 +75,26 @@ describe('jobs', () => {
     const next = await fx.az(['backup', src]);
     expect(next.code, next.stdout.slice(-300)).toBe(0);
   }, 120_000);
+
+  it('never signals a process that merely reuses the pid of a job whose engine died; that job is Failed', async () => {
+    const fx = await registeredServer();
+    expect((await fx.az(['jobs'])).code).toBe(0); // creates the history
+    const stranger = spawn('sleep', ['300'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => stranger.once('spawn', r));
+      // A job left InProgress by an engine that was killed: its pid now belongs to another program.
+      const db = new DatabaseSync(join(fx.home, 'jobs.db'));
+      db.prepare('INSERT INTO jobs (id, operation, status, vault, server_id, start_time, pid, hostname, warnings, process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)')
+        .run('20260101T000000-deadbeef', 'Backup', 'InProgress', fx.vault, null, new Date().toISOString(), stranger.pid!, hostname(), 'an-earlier-boot:12345');
+      db.close();
+      const stopped = await fx.az(['job', 'stop', '20260101T000000-deadbeef']);
+      expect(stopped.code, stopped.stdout).toBe(0);
+      expect(resultOf(stopped, 'Job')).toMatchObject({ status: 'Failed', errors: [expect.objectContaining({ code: 'AZB_JOB_ABANDONED' })] });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(stranger.exitCode).toBeNull();
+      expect(stranger.signalCode).toBeNull();
+    } finally {
+      stranger.kill('SIGKILL');
+    }
+  });
 });

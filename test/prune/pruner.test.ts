@@ -139,13 +139,13 @@ describe('prune', () => {
     const bad = String(resultOf(await fx.az(['backup', src]), 'RecoveryPoint')['pointId']);
     const badObject = listTree(fx.vault).map((l) => l.split(':')[0]!).find((n) => n.includes('/points/') && n.endsWith(bad))!;
     const bytes = readFileSync(join(fx.vault, badObject));
-    bytes[bytes.length >> 1] ^= 0x01;
+    bytes[bytes.length >> 1]! ^= 0x01;
     writeFileSync(join(fx.vault, badObject), bytes);
 
     // Listing names the damaged point and still lists the good one.
     const points = await fx.az(['points']);
     expect(points.code).toBe(3);
-    expect(points.events.filter((e) => e.type === 'item').map((e) => (e as { data: { pointId: string } }).data.pointId)).toEqual([good]);
+    expect(points.events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['pointId']))).toEqual([good]);
     expect(points.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_POINT_DAMAGED', target: badObject });
     // Prune must read every point, so it refuses while the damaged one is there.
     expect(onlyError(await fx.az(['prune'])).code).toBe('AZB_OBJECT_DAMAGED');
