@@ -193,3 +193,63 @@ Describe 'Start-AzBackup -FromCommand' {
         Get-PointCount | Should -Be $before
     }
 }
+
+Describe 'Start-AzBackup stopped with Ctrl+C' {
+    BeforeEach {
+        $env:AZBACKUP_HOME = $srv.Home
+        $env:AZBACKUP_PASSPHRASE = $null
+        $script:module = Join-Path $PSScriptRoot '../module/AzBackup.psd1'
+        # Stopping a pipeline from the outside is what Ctrl+C does to the one at the prompt.
+        function script:Stop-RunningBackup([scriptblock]$Backup, [string]$Path = '') {
+            $shell = [powershell]::Create()
+            try {
+                $null = $shell.AddScript($Backup).AddArgument($module).AddArgument($srv.PassphraseText).AddArgument($Path)
+                $async = $shell.BeginInvoke()
+                $running = $null
+                $deadline = (Get-Date).AddSeconds(60)
+                while (-not $running -and -not $async.IsCompleted -and (Get-Date) -lt $deadline) {
+                    Start-Sleep -Milliseconds 100
+                    $running = Get-AzBackupJob -Status InProgress
+                }
+                $running | Should -Not -BeNullOrEmpty -Because 'the backup must still be running when it is stopped'
+                $clock = [System.Diagnostics.Stopwatch]::StartNew()
+                $shell.Stop()
+                $clock.Elapsed.TotalSeconds | Should -BeLessThan 30
+                Get-AzBackupJob -JobId $running.JobId
+            } finally {
+                $shell.Dispose()
+            }
+        }
+    }
+
+    It 'cancels the engine of a backup of files: the job ends Cancelled and no recovery point is written' {
+        $big = Join-Path $root 'ctrl-c'
+        $null = New-Item -ItemType Directory -Path $big -Force
+        # 64 GiB of holes: far more than the test lets it read.
+        $file = [System.IO.File]::Create((Join-Path $big 'sparse.img'))
+        $file.SetLength(64GB)
+        $file.Dispose()
+        $before = Get-PointCount
+        $job = Stop-RunningBackup -Path $big -Backup {
+            param($module, $passphrase, $path)
+            Import-Module $module
+            Start-AzBackup -Path $path -Passphrase (ConvertTo-SecureString $passphrase -AsPlainText -Force)
+        }
+        $job.Status | Should -Be 'Cancelled'
+        $job.Errors.code | Should -Be 'AZB_CANCELLED'
+        Get-PointCount | Should -Be $before
+        @(Get-Process -Name azbackup -ErrorAction SilentlyContinue | Where-Object { $_.Id -eq $job.Pid }) | Should -BeNullOrEmpty
+    }
+
+    It 'cancels the engine of a stream backup before it stops the command, so no partial stream is stored' {
+        $before = Get-PointCount
+        $job = Stop-RunningBackup {
+            param($module, $passphrase)
+            Import-Module $module
+            Start-AzBackup -FromCommand 'sh' -ArgumentList '-c', 'i=0; while [ $i -lt 800 ]; do head -c 65536 /dev/urandom; sleep 0.05; i=$((i+1)); done' `
+                -StreamName 'slow.bin' -Passphrase (ConvertTo-SecureString $passphrase -AsPlainText -Force)
+        }
+        $job.Status | Should -Be 'Cancelled'
+        Get-PointCount | Should -Be $before
+    }
+}

@@ -34,8 +34,13 @@ export type ChunkJobEvent =
 
 /** Bytes read from a large file at a time. */
 const READ_SIZE = 4 * 1024 * 1024;
-/** Chunks of a large file sent to the main thread together. */
+/**
+ * Chunks of a large file sent to the main thread together: up to this many encoded bytes, or this many
+ * times more file bytes (data that compresses to nothing, such as the holes of a sparse file, must still
+ * reach the main thread as it is read: its progress events and its cancel checks go by batch).
+ */
 const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_RAW_BYTES = 8 * BATCH_BYTES;
 
 /**
  * `b`, ready to be transferred: compressor output views a buffer nothing else uses, so it goes as it is
@@ -57,12 +62,12 @@ export function chunkFile(job: ChunkJob, keys: ChunkingKeys, emit: (e: ChunkJobE
     emit({ kind: 'failed', code: (err as NodeJS.ErrnoException).code ?? 'EIO', stage: 'open' });
     return;
   }
-  let batch: { ids: Buffer[]; rawLengths: number[]; flags: number[]; bodies: Uint8Array[]; bytes: number } = { ids: [], rawLengths: [], flags: [], bodies: [], bytes: 0 };
+  let batch: { ids: Buffer[]; rawLengths: number[]; flags: number[]; bodies: Uint8Array[]; bytes: number; raw: number } = { ids: [], rawLengths: [], flags: [], bodies: [], bytes: 0, raw: 0 };
   const flush = () => {
     if (batch.bodies.length === 0) return;
     waitForRoom(batch.bytes);
     emit({ kind: 'chunks', ids: new Uint8Array(Buffer.concat(batch.ids)), rawLengths: batch.rawLengths, flags: batch.flags, bodies: batch.bodies, bytes: batch.bytes });
-    batch = { ids: [], rawLengths: [], flags: [], bodies: [], bytes: 0 };
+    batch = { ids: [], rawLengths: [], flags: [], bodies: [], bytes: 0, raw: 0 };
   };
   const add = (chunk: Uint8Array, ownsBuffer: boolean) => {
     batch.ids.push(createHmac('sha256', keys.blobIdKey).update(chunk).digest());
@@ -73,7 +78,9 @@ export function chunkFile(job: ChunkJob, keys: ChunkingKeys, emit: (e: ChunkJobE
     batch.flags.push(encoded.flag);
     batch.bodies.push(body);
     batch.bytes += body.length;
+    batch.raw += chunk.length;
   };
+  const full = () => batch.bytes >= BATCH_BYTES || batch.raw >= BATCH_RAW_BYTES;
   try {
     let bytesRead = 0;
     let changed = false;
@@ -97,10 +104,10 @@ export function chunkFile(job: ChunkJob, keys: ChunkingKeys, emit: (e: ChunkJobE
         if (n === 0) break;
         bytesRead += n;
         splitter.push(piece.subarray(0, n), ready);
-        for (const c of ready) { add(c, false); if (batch.bytes >= BATCH_BYTES) flush(); }
+        for (const c of ready) { add(c, false); if (full()) flush(); }
         ready.length = 0;
       }
-      for (const c of splitter.end()) { add(c, false); if (batch.bytes >= BATCH_BYTES) flush(); }
+      for (const c of splitter.end()) { add(c, false); if (full()) flush(); }
       const after = fstatSync(fd, { bigint: true });
       changed = after.mtimeNs.toString() !== job.mtimeNs || bytesRead !== job.size;
     }

@@ -31,6 +31,21 @@ function Invoke-AzBackupEngine {
     $engine = Resolve-AzBackupEngine -Caller $Caller
     if (-not $engine) { return }
 
+    function Stop-EngineProcess([System.Diagnostics.Process]$Process) {
+        # SIGTERM (the engine cancels at a safe point and records the job Cancelled), then up to 30 s for
+        # it to finish; only then, or on Windows where there is no such signal, the process is killed.
+        try {
+            if (-not $IsWindows) {
+                $terminate = [System.Diagnostics.Process]::Start('kill', @('-TERM', [string]$Process.Id))
+                $terminate.WaitForExit()
+                if ($Process.WaitForExit(30000)) { return }
+            }
+            $Process.Kill()
+        } catch {
+            Write-Debug "AzBackup engine: $($_.Exception.Message)"
+        }
+    }
+
     function Stop-SourceProcess([System.Diagnostics.Process]$Source) {
         # Kills the source command and what it started, and waits until it is gone.
         try {
@@ -121,6 +136,7 @@ function Invoke-AzBackupEngine {
     }
 
     $errorSeen = $false
+    $engineEnded = $false
     $activityIds = @{}
     $pendingRead = $null
     try {
@@ -147,19 +163,13 @@ function Invoke-AzBackupEngine {
                 $pumpState = 'Done'
             }
 
-            if ($pumpState -ne 'Done') {
-                # Wait briefly for an event so that the pump is looked after while the engine is quiet.
-                if ($null -eq $pendingRead) { $pendingRead = $process.StandardOutput.ReadLineAsync() }
-                if (-not $pendingRead.Wait(100)) { continue }
-                $line = $pendingRead.Result
-                $pendingRead = $null
-            } elseif ($null -ne $pendingRead) {
-                $line = $pendingRead.GetAwaiter().GetResult()
-                $pendingRead = $null
-            } else {
-                $line = $process.StandardOutput.ReadLine()
-            }
-            if ($null -eq $line) { break }
+            # Wait briefly for each event, never blocking: the pump is looked after while the engine is
+            # quiet, and a stopped pipeline (Ctrl+C) is noticed at once.
+            if ($null -eq $pendingRead) { $pendingRead = $process.StandardOutput.ReadLineAsync() }
+            if (-not $pendingRead.Wait(100)) { continue }
+            $line = $pendingRead.GetAwaiter().GetResult()
+            $pendingRead = $null
+            if ($null -eq $line) { $engineEnded = $true; break }
             if (-not $line.Trim()) { continue }
             try {
                 $engineEvent = $line | ConvertFrom-Json -ErrorAction Stop
@@ -190,8 +200,14 @@ function Invoke-AzBackupEngine {
             }
         }
     } finally {
+        if (-not $engineEnded -and -not $process.HasExited) {
+            # The pipeline was stopped (Ctrl+C, Stop()) while the engine works: ask it to cancel as
+            # Stop-AzBackupJob does, so the job ends Cancelled with nothing half-written. The source (if
+            # any) is stopped only after that: an engine that saw its stream end would store it as whole.
+            Stop-EngineProcess $process
+        }
         if ($source -and $pumpState -ne 'Done') {
-            # The engine ended (or the pipeline was stopped) before the data did: stop both sides.
+            # The engine ended before the data did: stop both sides.
             Stop-SourceProcess $source
             try { if (-not $process.HasExited) { $process.Kill() } } catch { Write-Debug "AzBackup engine: $($_.Exception.Message)" }
         }
