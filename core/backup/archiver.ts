@@ -131,7 +131,9 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   const params = repo.config.chunker;
 
   sink.progress('Backup', 'Reading the vault index', 0);
-  await repo.loadIndex();
+  // A damaged index file is skipped; its packs are then in no index, and indexOrphanPacks below indexes
+  // them anew from their footers (a new index file), so their data is neither lost nor uploaded again.
+  await repo.loadIndex((id, err) => sink.warning('AZB_INDEX_DAMAGED', `Index file ${id.slice(0, 12)}… is damaged and is ignored (${err.message}); the packs it listed are indexed again from their own footers.`, repo.indexObject(id)));
   await indexOrphanPacks(repo, sink);
   checkCancelled(signal);
 

@@ -68,7 +68,9 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   summary.indexFiles = indexIds.length;
   const superseded = new Set<string>();
   for (const f of files.values()) for (const s of f.supersedes) superseded.add(s);
-  await repo.loadIndex().catch(() => undefined); // damaged files are reported above; load what can be loaded
+  // Damaged index files are reported above. The rest loads, and the packs only a damaged file listed are
+  // indexed from their footers, so the points using them are not blamed for a damaged index.
+  await repo.loadIndexForReading(() => undefined);
   const indexedPacks = new Map<string, { size: number; blobs: IndexFile['packs'][number]['blobs'] }>();
   for (const [id, f] of files) if (!superseded.has(id)) for (const p of f.packs) indexedPacks.set(p.id, { size: p.size, blobs: p.blobs });
 

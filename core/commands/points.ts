@@ -86,7 +86,7 @@ export const lsCommand: Command<LsArgs> = {
   human: { item: (_k, d) => `${d['type'] === 'dir' ? 'd' : d['type'] === 'symlink' ? 'l' : '-'} ${String(d['size']).padStart(12)}  ${String(d['modified']).slice(0, 19)}  ${String(d['path'])}` },
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);
-    await repo.loadIndex();
+    await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
     const point = await findPoint(repo, args.point);
     const glob = args.filter ? (await import('node:path')).matchesGlob : undefined;
     const emit = (path: string, n: TreeNode) => {
@@ -109,7 +109,7 @@ export const lsCommand: Command<LsArgs> = {
       const base = '/' + splitPointPath(args.path).map((c) => c.toString('utf8')).join('/');
       if (node.type === 'dir') await walk(base, await children(node)); else emit(base, node);
     }
-    return 0;
+    return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
   },
 };
 

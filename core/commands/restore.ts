@@ -19,7 +19,7 @@ export const restoreCommand: Command<RestoreArgs> = {
     const stats = await asJob(ctx, 'Restore', vault.store.location, repo.serverId, async () => {
       const lock = await acquireLock(repo, 'read', 'restore');
       try {
-        await repo.loadIndex();
+        await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
         const point = await findPoint(repo, args.point);
         const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? 'CreateCopy', signal: ctx.signal, sink: ctx.sink });
         return { stats: { ...s, pointId: point.id } };

@@ -34,7 +34,13 @@ export async function reachableBlobs(repo: ServerRepo, signal: AbortSignal): Pro
 /** Removes data no recovery point needs. The caller holds the exclusive lock. */
 export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: EventSink; signal: AbortSignal; lock?: { assertHeld(): Promise<void> } }): Promise<PruneStats> {
   o.sink.progress('Prune', 'Reading the index', 0);
-  const files = await repo.loadIndex();
+  // A damaged index file is skipped: its packs are judged from their footers below, and it is deleted
+  // with the other old index files once the new index (which lists the packs still needed) is written.
+  const damagedIndexes: string[] = [];
+  const files = await repo.loadIndex((id, err) => {
+    damagedIndexes.push(id);
+    o.sink.warning('AZB_INDEX_DAMAGED', `Index file ${id.slice(0, 12)}… is damaged (${err.message}); its packs are judged from their own footers, and it is replaced.`, repo.indexObject(id));
+  });
   const superseded = new Set<string>();
   for (const f of files.values()) for (const s of f.supersedes) superseded.add(s);
   const indexed = new Map<string, IndexedPack>();
@@ -73,11 +79,11 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
   }
   // Packs that cannot be read and hold nothing any point needs (checked above): killed uploads.
   for (const id of unreadable) { drop.push(id); bytesFreed += listed.get(id) ?? 0; }
-  const stats: PruneStats = { points, packsKept: keep.length, packsDeleted: drop.length, bytesFreed, indexFilesDeleted: files.size, tempFilesDeleted: 0, dryRun: o.dryRun };
+  const stats: PruneStats = { points, packsKept: keep.length, packsDeleted: drop.length, bytesFreed, indexFilesDeleted: files.size + damagedIndexes.length, tempFilesDeleted: 0, dryRun: o.dryRun };
   // Folder vaults: temp files that killed backups left in this server's part of the vault.
   const store = repo.vault.store as { sweepTemporary?: (prefix: string, olderThanMs: number) => Promise<number> };
   if (!o.dryRun && typeof store.sweepTemporary === 'function') stats.tempFilesDeleted = await store.sweepTemporary(repo.prefix, TEMP_FILE_AGE_MS);
-  if (o.dryRun || (drop.length === 0 && recovered.length === 0 && files.size <= 1 && superseded.size === 0)) {
+  if (o.dryRun || (drop.length === 0 && recovered.length === 0 && damagedIndexes.length === 0 && files.size <= 1 && superseded.size === 0)) {
     if (!o.dryRun) stats.indexFilesDeleted = 0;
     return stats;
   }
@@ -85,7 +91,7 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
 
   await o.lock?.assertHeld();
   o.sink.progress('Prune', `Writing the new index (${keep.length} packs)`, 60);
-  const old = [...files.keys()];
+  const old = [...files.keys(), ...damagedIndexes];
   const newIndex = await repo.saveIndex(keep, old);
   o.sink.progress('Prune', `Deleting ${old.length} old index file(s) and ${drop.length} pack(s)`, 70);
   try {

@@ -285,10 +285,22 @@ export class ServerRepo {
   }
 
   /** Reads every index file into `index`. Superseded files that still exist are skipped. */
-  async loadIndex(): Promise<Map<string, IndexFile>> {
+  /**
+   * Loads every index file into the in-memory index. A damaged index file stops the load, unless
+   * `unreadable` is given: then it is passed there and left out (its packs are then in no index, and
+   * can be indexed from their footers, see readUnindexedPacks).
+   */
+  async loadIndex(unreadable?: (indexId: string, err: AzbError) => void): Promise<Map<string, IndexFile>> {
     const ids = await this.listIndexIds();
     const files = new Map<string, IndexFile>();
-    await forEachLimit(ids, 8, async (id) => { files.set(id, await this.readSealed<IndexFile>('index', this.indexObject(id), id)); });
+    await forEachLimit(ids, 8, async (id) => {
+      try {
+        files.set(id, await this.readSealed<IndexFile>('index', this.indexObject(id), id));
+      } catch (err) {
+        if (!unreadable || !(err instanceof AzbError) || err.code !== 'AZB_OBJECT_DAMAGED') throw err;
+        unreadable(id, err);
+      }
+    });
     const superseded = new Set<string>();
     for (const f of files.values()) for (const s of f.supersedes) superseded.add(s);
     let total = 0;
@@ -365,6 +377,23 @@ export class ServerRepo {
       }
     }
     return packs;
+  }
+
+  /**
+   * The index for a reader (restore, ls, check): a damaged index file is reported through `warn` and
+   * skipped, and the packs no readable index names are indexed in memory from their own footers, so
+   * intact data stays reachable. Nothing is written (the next backup or prune writes a new index).
+   */
+  async loadIndexForReading(warn: (code: string, message: string, target: string) => void): Promise<void> {
+    let damaged = 0;
+    await this.loadIndex((id, err) => {
+      damaged++;
+      warn('AZB_INDEX_DAMAGED', `Index file ${id.slice(0, 12)}… is damaged and is ignored (${err.message}); the packs it listed are read from their own footers.`, this.indexObject(id));
+    });
+    if (damaged === 0) return;
+    for (const p of await this.readUnindexedPacks((id, err) => warn('AZB_PACK_UNREADABLE', `Pack ${id.slice(0, 12)}… is in no readable index and cannot be read: ${err.message}`, this.packObject(id)))) {
+      this.addPackToIndex(p);
+    }
   }
 
   /** Uploads a finished pack and indexes it in memory. An identical pack already there counts as uploaded. */
@@ -458,6 +487,13 @@ export class ServerRepo {
   /** Reads a recovery point and verifies its signature against the certificate in the vault. */
   async readPoint(pointId: string): Promise<RecoveryPoint> {
     const env = await this.readSealed<{ manifest: string; signature: string; certificate: string }>('point', this.pointObject(pointId), pointId);
+    // Only this server's own certificate (fixed, with proof, in server.json) may sign its points: another
+    // server given this passphrase for a restore must not be able to add points that pass as genuine.
+    if (env.certificate !== this.record.certificate) {
+      throw new AzbError('AZB_POINT_TAMPERED', `Recovery point ${pointId.slice(0, 12)}… is signed with certificate ${String(env.certificate)}, not with this server's certificate ${this.record.certificate}.`, {
+        target: this.pointObject(pointId), hint: 'Do not trust this recovery point; check who can write to the vault.',
+      });
+    }
     const cert = await getCertificateCached(this, env.certificate);
     const ok = cert !== undefined && createVerify('sha256').update(Buffer.from(env.manifest, 'utf8')).verify(createPublicKey(cert.publicKey.export({ type: 'spki', format: 'pem' })), env.signature, 'base64');
     if (!ok) {

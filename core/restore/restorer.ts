@@ -69,7 +69,7 @@ function displayNameOf(n: TreeNode): string {
   return n.name ?? nodeNameBytes(n).toString('utf8');
 }
 
-/** Restores items of a recovery point. */
+/** Restores items of a recovery point. The caller has loaded the index (ServerRepo.loadIndexForReading). */
 export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promise<RestoreStats> {
   const started = Date.now();
   const { sink, signal } = opts;
@@ -80,7 +80,6 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   const fileJobs: { path: Buffer; node: TreeNode }[] = [];
   let total = 0;
 
-  await repo.loadIndex();
   const fetcher = new BlobFetcher(repo);
   const targetRoot = opts.target !== undefined ? Buffer.from(opts.target, 'utf8') : undefined;
   if (targetRoot) await ensureTargetWritable(opts.target!);

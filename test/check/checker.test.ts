@@ -89,4 +89,32 @@ describe('check', () => {
     expect(readdirSync(join(fx.root)).includes('r') ? listTree(join(fx.root, 'r')).every((f) => !f.includes('.azb-restore-')) : true).toBe(true);
     void src;
   });
+
+  it('blames only a damaged index file: restore, ls and backup read its packs from their footers, and the backup re-indexes them', async () => {
+    const { fx, src } = await backedUp();
+    const index = objects(fx, 'index/')[0]!;
+    flip(join(fx.vault, index), (len) => Math.floor(len / 2));
+
+    const checked = await fx.az(['check', '--read-data']);
+    expect(checked.code, checked.stdout).toBe(4);
+    expect(problemsOf(checked)).toEqual([expect.objectContaining({ object: index, affectedPoints: [], affectedFiles: [] })]);
+
+    const listed = await fx.az(['ls', 'latest', src]);
+    expect(listed.code, listed.stdout).toBe(3);
+    expect(listed.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_INDEX_DAMAGED', target: index });
+    const restored = await fx.az(['restore', 'latest', '--target', join(fx.root, 'r')]);
+    expect(restored.code, restored.stdout).toBe(3);
+    expect(readFileSync(join(fx.root, 'r', src, 'sub', 'b.bin')).equals(Buffer.alloc(2_000_000, 3))).toBe(true);
+
+    // The next backup warns, indexes the packs again from their footers and uploads no data again.
+    const again = await fx.az(['backup', src]);
+    expect(again.code, again.stdout).toBe(3);
+    expect(resultOf(again, 'RecoveryPoint')).toMatchObject({ filesUnchanged: 2, bytesAdded: 0 });
+    // Prune replaces the damaged index file; then the vault checks clean.
+    const pruned = await fx.az(['prune']);
+    expect(pruned.code, pruned.stdout).toBe(0);
+    expect(objects(fx, 'index/')).not.toContain(index);
+    const clean = await fx.az(['check', '--read-data']);
+    expect(clean.code, clean.stdout).toBe(0);
+  });
 });

@@ -60,6 +60,15 @@ describe('server namespace', () => {
     const forgedId = storageId(forged);
     await store.put(repo.pointObject(forgedId), forged);
     expect(await codeOf(repo.readPoint(forgedId))).toBe('AZB_POINT_TAMPERED');
+    // Signed correctly, but with another uploaded certificate (another server that learnt this one's
+    // passphrase to restore its data): not this server's point.
+    const { putCertificate, openVault: reopen } = await import('../../core/repo/vault.js');
+    await putCertificate(await reopen(store), other.thumbprint, other.der);
+    const crossSigned = sealJson(repo.keys.seal, 'point', { manifest: text, signature: createSign('sha256').update(text).sign(other.privateKey, 'base64'), certificate: other.thumbprint });
+    await store.put(repo.pointObject(storageId(crossSigned)), crossSigned);
+    const refused = await repo.readPoint(storageId(crossSigned)).then(() => undefined, (e: AzbError) => e);
+    expect(refused?.code).toBe('AZB_POINT_TAMPERED');
+    expect(refused?.message).toContain(other.thumbprint);
     // A flipped byte is damage, named as such.
     const bytes = await store.get(repo.pointObject(id));
     bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 1;
