@@ -154,7 +154,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   // Started at the first file that must be read: an unchanged re-run reads none and starts no thread.
   let pool: ReaderPool | undefined;
   const readerPool = () => (pool ??= new ReaderPool({ params, chunkerKey: repo.keys.chunker, blobIdKey: repo.keys.blobId }));
-  const hardlinks = new Set<string>();
+  // Hard-link key → content of the first name read (every later name carries it too, FORMAT.md §9).
+  const hardlinks = new Map<string, { content: string[]; sparse: boolean }>();
   let filesDone = 0;
   let bytesDone = 0;
   let lastProgress = 0;
@@ -188,11 +189,18 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     node.size = e.st.size;
     const shown = showPath(e.path);
     const pathBytes = bytesOf(e.path);
-    if (e.st.nlink > 1) {
-      const key = `${e.st.dev}:${e.st.ino}`;
-      node.hardlink = key;
-      if (hardlinks.has(key)) { filesDone++; stats.filesUnchanged++; return node; } // content stored once, with the first link
-      hardlinks.add(key);
+    const linkKey = e.st.nlink > 1 ? `${e.st.dev}:${e.st.ino}` : undefined;
+    if (linkKey !== undefined) {
+      node.hardlink = linkKey;
+      const first = hardlinks.get(linkKey);
+      if (first) {
+        // Read once; this name gets the same content list, so it can be restored on its own.
+        node.content = first.content;
+        if (first.sparse) node.sparse = true;
+        filesDone++;
+        stats.filesUnchanged++;
+        return node;
+      }
     }
     const sparse = e.st.sparse;
     const cached = cache.get(pathBytes);
@@ -238,6 +246,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       if (cached) stats.filesChanged++; else stats.filesNew++;
       cache.put(pathBytes, { dev: e.st.dev, ino: e.st.ino, size: node.size, mtimeNs: e.st.mtimeNs, ctimeNs: e.st.ctimeNs, content: node.content, sparse });
     }
+    if (linkKey !== undefined) hardlinks.set(linkKey, { content: node.content, sparse: node.sparse === true });
     filesDone++;
     if (unchanged) bytesDone += node.size; // read files were counted chunk by chunk
     progress(shown);

@@ -2,7 +2,7 @@
 // writes. Never writes outside the target: names from the point are checked, and nothing below the
 // target root is reached through a symbolic link, even when the recovery point is hostile or damaged.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as FS, fchmodSync, fchownSync, ftruncateSync, futimesSync, lstatSync, openSync, renameSync, unlinkSync, writeSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants as FS, fchmodSync, fchownSync, ftruncateSync, futimesSync, lstatSync, openSync, renameSync, unlinkSync, writeSync, type BigIntStats, type Stats } from 'node:fs';
 import { chmod, lchown, link, lstat, mkdir, open, rename, symlink, unlink, utimes, lutimes } from 'node:fs/promises';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
@@ -40,7 +40,8 @@ function bytesJoin(dir: Buffer, name: Buffer): Buffer {
 
 /** Splits a point path into components (empty components and "." dropped). */
 export function splitPointPath(path: string): Buffer[] {
-  return path.replace(/\\/g, '/').split('/').filter((c) => c !== '' && c !== '.').map((c) => Buffer.from(c, 'utf8'));
+  // On Windows "\" separates too; on Linux it is an ordinary character of a name.
+  return (process.platform === 'win32' ? path.replace(/\\/g, '/') : path).split('/').filter((c) => c !== '' && c !== '.').map((c) => Buffer.from(c, 'utf8'));
 }
 
 /** The node at a point path, with the root-relative components leading to it; throws AZB_ITEM_NOT_FOUND. */
@@ -146,9 +147,16 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
 
   // Decides the final name for an entry that may already exist; undefined means skip it.
   async function resolveConflict(dest: Buffer): Promise<Buffer | undefined> {
-    let exists = false;
-    try { lstatSync(dest); exists = true; } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, dest); }
-    if (!exists || opts.conflict === 'Overwrite') return dest;
+    let existing: Stats | undefined;
+    try { existing = lstatSync(dest); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, dest); }
+    if (!existing) return dest;
+    if (opts.conflict === 'Overwrite') {
+      // Overwrite replaces files and links, never a whole directory that sits where a file was.
+      if (!existing.isDirectory()) return dest;
+      stats.skipped++;
+      sink.warning('AZB_RESTORE_TYPE_CONFLICT', `Not restored: ${dest.toString('utf8')} (a directory is in the way; Overwrite replaces files and links only).`, dest.toString('utf8'));
+      return undefined;
+    }
     if (opts.conflict === 'Skip') { stats.skipped++; return undefined; }
     for (let n = 1; ; n++) {
       const candidate = copyName(dest, n);
@@ -164,12 +172,14 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   async function restoreFile(job: { path: Buffer; node: TreeNode }): Promise<void> {
     if (signal.aborted) throw cancelled();
     const { node } = job;
-    if (node.hardlink && !node.content && !hardlinks.has(node.hardlink)) {
-      stats.skipped++;
-      sink.warning('AZB_RESTORE_LINK_SKIPPED', `Not restored: ${job.path.toString('utf8')} is a hard link to a file that was not restored.`, job.path.toString('utf8'));
-      return;
-    }
-    if (node.hardlink && !node.content) {
+    if (node.hardlink && writerOf.get(node.hardlink) !== job) {
+      if (!hardlinks.has(node.hardlink)) {
+        // The name that carries its content is not in this restore (a point older than the change of
+        // FORMAT.md §9), or was not restored (damaged, or a conflict said Skip).
+        stats.skipped++;
+        sink.warning('AZB_RESTORE_LINK_SKIPPED', `Not restored: ${job.path.toString('utf8')} is a hard link to a file that was not restored.`, job.path.toString('utf8'));
+        return;
+      }
       const final = await resolveConflict(job.path);
       if (!final) return;
       if (final.equals(job.path) && opts.conflict === 'Overwrite') await unlink(final).catch(() => undefined);
@@ -248,6 +258,11 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   }
 
   for (const { node, components } of selected) {
+    if (components.length === 0 && node.type === 'dir') {
+      // A backup of "/" itself: its content goes into the target (or back into "/").
+      await visit(node, targetRoot ?? Buffer.from('/'));
+      continue;
+    }
     if (components.length === 0 || !components.every(isSafeEntryName)) { warnUnsafe(components.map((c) => c.toString('utf8')).join('/'), 'unsafe path'); continue; }
     // Original location: the parent path is the admin's own path and is created as needed.
     // Alternate location: every component below the target must be a real directory.
@@ -268,9 +283,17 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     await visit(node, bytesJoin(parent, components[components.length - 1]!));
   }
 
-  // Hard links need their first file first: files with content go before links without.
-  fileJobs.sort((a, b) => Number(Boolean(a.node.hardlink && !a.node.content)) - Number(Boolean(b.node.hardlink && !b.node.content)));
-  const firsts = fileJobs.filter((j) => !(j.node.hardlink && !j.node.content));
+  // Hard links: one name per key is written (the first with content), every other name of that key is
+  // linked to it afterwards. Points since FORMAT.md §9's change carry the content on every name, so any
+  // one of them can be restored alone; older ones only on the first.
+  const writerOf = new Map<string, { path: Buffer; node: TreeNode }>();
+  const firsts: { path: Buffer; node: TreeNode }[] = [];
+  const links: { path: Buffer; node: TreeNode }[] = [];
+  for (const j of fileJobs) {
+    const key = j.node.hardlink;
+    if (key === undefined) { firsts.push(j); continue; }
+    if (j.node.content && !writerOf.has(key)) { writerOf.set(key, j); firsts.push(j); } else links.push(j);
+  }
   // Plan the reads (segments per pack), and restore files in the order their data lies in the packs,
   // so a segment is read once and its blobs are used while it is in memory.
   fetcher.plan(firsts.flatMap((j) => j.node.content ?? []));
@@ -280,7 +303,6 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     return [j, loc ? `${loc.packId}:${String(loc.offset).padStart(12, '0')}` : ''] as const;
   }));
   firsts.sort((a, b) => (where.get(a)! < where.get(b)! ? -1 : where.get(a)! > where.get(b)! ? 1 : 0));
-  const links = fileJobs.filter((j) => j.node.hardlink && !j.node.content);
   // A damaged file is reported and skipped; the rest of the restore goes on.
   const restoreOrReport = async (job: { path: Buffer; node: TreeNode }) => {
     try {

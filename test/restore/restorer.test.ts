@@ -1,6 +1,6 @@
 // Restore through the built engine: selections, locations, conflicts, other servers, and safety against
 // hostile or damaged recovery points.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, symlinkSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf } from '../helpers/engine.js';
@@ -143,5 +143,77 @@ describe('restore', () => {
     expect(existsSync(join(fx.root, 'escape.txt'))).toBe(false);
     // The one legitimate file of the /data tree (the first "dup") was restored inside the target.
     expect(readFileSync(join(target, 'data', 'dup'), 'utf8')).toBe('pwned');
+  });
+
+  it('restores a backup of "/" into the target itself', async () => {
+    const fx = await registeredServer();
+    // A point whose source is "/" (backing up the real "/" is too big for a test), built as the engine does.
+    process.env['AZBACKUP_HOME'] = fx.home;
+    const vault = await openVault(await openStore(fx.vault));
+    const reg = (await findRegistration(vault.manifest.vaultId))!;
+    const repo = await openServer(vault, reg.serverId, fx.passphrase);
+    await repo.loadIndex();
+    const key = await loadSigningKey(reg, repo.masterKey);
+    const saver = new BlobSaver(repo);
+    const data = await saver.save('data', Buffer.from('system file\n'));
+    const etc = await saver.save('tree', encodeTree([{ name: 'hosts', type: 'file', mode: 0o644, mtimeNs: '0', size: 12, content: [data.toString('hex')] }]));
+    const slash = await saver.save('tree', encodeTree([{ name: 'etc', type: 'dir', mode: 0o755, mtimeNs: '0', subtree: etc.toString('hex') }]));
+    const root = await saver.save('tree', encodeTree([{ name: '/', type: 'dir', mode: 0o755, mtimeNs: '0', subtree: slash.toString('hex') }]));
+    await saver.finish(true);
+    const stats = { filesNew: 1, filesChanged: 0, filesUnchanged: 0, filesSkipped: 0, dirs: 2, bytesRead: 12, bytesAdded: 12, bytesStored: 12, blobsAdded: 1, durationMs: 0 };
+    await repo.savePoint({ version: 1, serverId: repo.serverId, hostname: 'srv01', time: new Date().toISOString(), sources: ['/'], tree: root.toString('hex'), parent: null, tags: [], stats }, key);
+    await vault.store.close();
+
+    const target = join(fx.root, 'whole-system');
+    const r = await fx.az(['restore', 'latest', '--target', target]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(resultOf(r, 'RestoreResult')).toMatchObject({ files: 1, skipped: 0 });
+    expect(readFileSync(join(target, 'etc', 'hosts'), 'utf8')).toBe('system file\n');
+    const one = await fx.az(['restore', 'latest', '/etc/hosts', '--target', join(fx.root, 'one')]);
+    expect(one.code, one.stdout).toBe(0);
+    expect(readFileSync(join(fx.root, 'one', 'etc', 'hosts'), 'utf8')).toBe('system file\n');
+  });
+
+  it('restores any one name of a hard-linked file alone, and all names as one inode', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(join(src, 'a'), { recursive: true });
+    mkdirSync(join(src, 'b'));
+    writeFileSync(join(src, 'a', 'first.txt'), 'linked content\n');
+    linkSync(join(src, 'a', 'first.txt'), join(src, 'b', 'second.txt'));
+    expect((await fx.az(['backup', src])).code).toBe(0);
+    // Only the second name (or only its folder): it carries the content too.
+    const alone = await fx.az(['restore', 'latest', join(src, 'b'), '--target', join(fx.root, 'alone')]);
+    expect(alone.code, alone.stdout).toBe(0);
+    expect(readFileSync(join(fx.root, 'alone', src, 'b', 'second.txt'), 'utf8')).toBe('linked content\n');
+    // Both names: written once, linked once.
+    const both = await fx.az(['restore', 'latest', '--target', join(fx.root, 'both')]);
+    expect(resultOf(both, 'RestoreResult')).toMatchObject({ files: 2, skipped: 0 });
+    expect(statSync(join(fx.root, 'both', src, 'b', 'second.txt')).ino).toBe(statSync(join(fx.root, 'both', src, 'a', 'first.txt')).ino);
+  });
+
+  it('with Overwrite, skips (and names) a file whose place a directory has taken, and restores the rest', async () => {
+    const { fx, src } = await withData();
+    const notes = join(src, 'notes.md');
+    const { rmSync } = await import('node:fs');
+    rmSync(notes);
+    mkdirSync(join(notes, 'inside'), { recursive: true });
+    const r = await fx.az(['restore', 'latest', src, '--conflict', 'Overwrite']);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_RESTORE_TYPE_CONFLICT', target: notes });
+    expect(resultOf(r, 'RestoreResult')).toMatchObject({ files: 2, skipped: 1 });
+    expect(existsSync(join(notes, 'inside'))).toBe(true);
+  });
+
+  it('restores an item whose Linux name holds a backslash, by that name', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a\\b.txt'), 'back\\slash\n');
+    writeFileSync(join(src, 'other.txt'), 'other\n');
+    expect((await fx.az(['backup', src])).code).toBe(0);
+    const r = await fx.az(['restore', 'latest', join(src, 'a\\b.txt'), '--target', join(fx.root, 'r')]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(readdirSync(join(fx.root, 'r', src))).toEqual(['a\\b.txt']);
   });
 });
