@@ -74,23 +74,30 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   const indexedPacks = new Map<string, { size: number; blobs: IndexFile['packs'][number]['blobs'] }>();
   for (const [id, f] of files) if (!superseded.has(id)) for (const p of f.packs) indexedPacks.set(p.id, { size: p.size, blobs: p.blobs });
 
-  // Packs: present, right size.
+  // Packs: present, right size. A missing or cut pack damages every blob the index lists in it, so the
+  // points and files using them are named below, as for a pack that fails --read-data.
   sink.progress('Check', 'Packs', 10);
   const listed = await repo.listPackIds();
   summary.packs = listed.size;
+  const damagedBlobs = new Map<string, string>(); // blob → object name
+  const damagedPackProblem = new Map<string, CheckProblem>();
   for (const [id, p] of indexedPacks) {
     const size = listed.get(id);
-    if (size === undefined) report({ object: repo.packObject(id), problem: 'pack named in the index is missing', affectedPoints: [], affectedFiles: [] });
-    else if (size !== p.size) report({ object: repo.packObject(id), problem: `pack has ${size} bytes, the index says ${p.size}`, affectedPoints: [], affectedFiles: [] });
+    const why = size === undefined ? 'pack named in the index is missing' : size !== p.size ? `pack has ${size} bytes, the index says ${p.size}` : undefined;
+    if (why === undefined) continue;
+    const problem: CheckProblem = { object: repo.packObject(id), problem: why, affectedPoints: [], affectedFiles: [] };
+    report(problem);
+    damagedPackProblem.set(id, problem);
+    for (const b of p.blobs) damagedBlobs.set(b.id, problem.object);
   }
   for (const id of listed.keys()) if (!indexedPacks.has(id)) sink.log(`Pack ${id.slice(0, 12)}… is in no index (left by an interrupted backup; the next backup indexes it, prune removes it).`);
 
   // Read data: whole packs, storage ID, footer against index, every blob decrypted and checked against its ID.
-  const damagedBlobs = new Map<string, string>(); // blob → object name
-  const damagedPackProblem = new Map<string, CheckProblem>();
   if (o.readDataPercent > 0) {
-    const ids = [...indexedPacks.keys()].filter((id) => listed.has(id)).sort();
+    const ids = [...indexedPacks.keys()].filter((id) => listed.has(id) && !damagedPackProblem.has(id)).sort();
     const sample = o.readDataPercent >= 100 ? ids : ids.filter(() => Math.random() * 100 < o.readDataPercent);
+    // A sample is never empty: a small vault with a low percentage still has one pack read.
+    if (sample.length === 0 && ids.length > 0) sample.push(ids[Math.floor(Math.random() * ids.length)]!);
     let done = 0;
     for (const id of sample) {
       if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'The check was cancelled.');

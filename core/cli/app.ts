@@ -194,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
       if (a.readData !== undefined) {
         const m = /^(\d{1,3})%?$/.exec(a.readData);
         pct = a.readData === '' ? 100 : m ? Number(m[1]) : -1;
-        if (pct < 0 || pct > 100) throw new AzbError('AZB_USAGE', `--read-data takes a percentage from 1 to 100, not '${a.readData}'.`, { hint: 'Example: --read-data=10' });
+        if (pct < 1 || pct > 100) throw new AzbError('AZB_USAGE', `--read-data takes a percentage from 1 to 100, not '${a.readData}'.`, { hint: 'Example: --read-data=10' });
       }
       exitCode = await run('check', defined({ ...vaultArgs(a), readDataPercent: pct }), globals(a), await passphrase(a));
     })

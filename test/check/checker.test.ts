@@ -1,5 +1,6 @@
 // Check through the built engine: a healthy vault passes; one flipped byte anywhere is named with what it affects.
-import { mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resultOf } from '../helpers/engine.js';
@@ -88,6 +89,24 @@ describe('check', () => {
     expect(r.events.some((e) => (e.type === 'warning' || e.type === 'error') && /damaged|missing/i.test(e.message))).toBe(true);
     expect(readdirSync(join(fx.root)).includes('r') ? listTree(join(fx.root, 'r')).every((f) => !f.includes('.azb-restore-')) : true).toBe(true);
     void src;
+  });
+
+  it.each([['missing', false], ['cut short', false], ['cut short', true]])('names the points and files a pack that is %s affects (read-data: %s)', async (what, readData) => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    // Incompressible and larger than one pack: the first pack holds only its data (the trees come last).
+    writeFileSync(join(src, 'random.bin'), randomBytes(20_000_000));
+    expect((await fx.az(['backup', src])).code).toBe(0);
+    const sizes = listTree(fx.vault).filter((l) => l.includes('/packs/')).map((l) => ({ name: l.split(':')[0]!, size: Number(l.split(':')[1]) }));
+    const dataPack = sizes.sort((a, b) => b.size - a.size)[0]!.name; // the data, not the trees
+    if (what === 'missing') rmSync(join(fx.vault, dataPack)); else truncateSync(join(fx.vault, dataPack), sizes[0]!.size - 1);
+    const run = await fx.az(['check', ...(readData ? ['--read-data'] : [])]);
+    expect(run.code, run.stdout).toBe(4);
+    const problems = problemsOf(run);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ object: dataPack, affectedPoints: [expect.stringMatching(/^[0-9a-f]{64}$/)] });
+    expect(problems[0]!.affectedFiles).toEqual([join(src, 'random.bin')]);
   });
 
   it('blames only a damaged index file: restore, ls and backup read its packs from their footers, and the backup re-indexes them', async () => {
