@@ -61,7 +61,25 @@ async function certPassword(a: { passwordFile?: string | undefined; passwordStdi
 }
 
 /** Runs the CLI with the given arguments (without node and script) and returns the exit code. */
+/**
+ * `ls` and `restore` take the point first, as `ls <point>` or as `--point <point>` (both spellings are
+ * documented). yargs would hand the first path to a positional named like the option, so the option is
+ * moved into the positional's place before parsing.
+ */
+export function pointOptionAsPositional(argv: string[]): string[] {
+  const command = argv.findIndex((a) => !a.startsWith('-'));
+  if (command < 0 || (argv[command] !== 'ls' && argv[command] !== 'restore')) return argv;
+  const at = argv.findIndex((a, i) => i > command && (a === '--point' || a.startsWith('--point=')));
+  if (at < 0) return argv;
+  const inline = argv[at]!.startsWith('--point=');
+  const value = inline ? argv[at]!.slice('--point='.length) : argv[at + 1];
+  if (value === undefined) return argv; // yargs reports the missing point
+  const rest = argv.filter((_, i) => i !== at && (inline || i !== at + 1));
+  return [...rest.slice(0, command + 1), value, ...rest.slice(command + 1)];
+}
+
 export async function main(argv: string[]): Promise<number> {
+  argv = pointOptionAsPositional(argv);
   let exitCode = 0;
   const globals = (a: Partial<GlobalOptions>): GlobalOptions => ({ json: a.json === true, debug: a.debug === true, verbose: a.verbose === true });
 
@@ -171,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await run('points', defined({ ...vaultArgs(a), path: a.path, after: a.after, before: a.before, tag: a.tag }), globals(a), await passphrase(a));
     })
     .command('ls <point> [path]', 'List the items of a recovery point', (y) => y
-      .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest')" })
+      .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest'); also as --point" })
       .positional('path', { type: 'string', describe: 'Folder inside the point' })
       .option('recurse', { alias: 'r', type: 'boolean', describe: 'Also list the contents of sub-folders' })
       .option('filter', { type: 'string', describe: 'Only items whose name matches this glob (searches the whole point)' }),
@@ -179,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await run('ls', defined({ ...vaultArgs(a), point: a.point, path: a.path, recurse: a.recurse, filter: a.filter }), globals(a), await passphrase(a));
     })
     .command('restore <point> [items..]', 'Restore a recovery point, or items of it', (y) => y
-      .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest')" })
+      .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest'); also as --point" })
       .positional('items', { type: 'string', array: true, describe: 'Paths inside the point (default: everything)' })
       .option('target', { type: 'string', describe: 'Restore into this folder (default: the original location)' })
       .option('conflict', { choices: ['Overwrite', 'Skip', 'CreateCopy'] as const, describe: 'When an item exists: Overwrite, Skip, or CreateCopy (default)' })

@@ -216,4 +216,15 @@ describe('restore', () => {
     expect(r.code, r.stdout).toBe(0);
     expect(readdirSync(join(fx.root, 'r', src))).toEqual(['a\\b.txt']);
   });
+
+  it('takes the point as --point too (ls --point ID PATH, restore --point ID ITEMS)', async () => {
+    const { fx, src, pointId } = await withData();
+    const ls = await fx.az(['ls', '--point', pointId.slice(0, 8), join(src, 'reports', '2026')]);
+    expect(ls.code, ls.stdout).toBe(0);
+    expect(ls.events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['name']))).toEqual(['q1.txt', 'q2.txt']);
+    const r = await fx.az(['restore', join(src, 'notes.md'), '--point=latest', '--target', join(fx.root, 'p')]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(resultOf(r, 'RestoreResult')).toMatchObject({ files: 1, pointId });
+    expect(onlyError(await fx.az(['ls', '--point'])).code).toBe('AZB_USAGE');
+  });
 });
