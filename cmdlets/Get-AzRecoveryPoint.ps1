@@ -9,10 +9,11 @@ function Get-AzRecoveryPoint {
         Start-AzRecovery to restore them.
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
-        exactly one).
+        exactly one). Binds by property name
+        (an AzBackup.Server or AzBackup.RecoveryPoint from the pipeline).
     .PARAMETER Server
         Server whose points to list: its ID, an ID prefix of at least 8 characters, or its host name.
-        Default: this server. Another server's points need that server's passphrase.
+        Default: this server. Another server's points need that server's passphrase. Binds by property name (ServerId).
     .PARAMETER Path
         Only points whose backed-up sources contain this path (a file or folder of the server; a relative
         path is resolved against the current location).
@@ -42,9 +43,11 @@ function Get-AzRecoveryPoint {
     [CmdletBinding()]
     [OutputType('AzBackup.RecoveryPoint')]
     param(
+        [Parameter(ValueFromPipelineByPropertyName)]
         [ValidateNotNullOrEmpty()]
         [string]$Vault,
 
+        [Parameter(ValueFromPipelineByPropertyName)]
         [Alias('ServerId')]
         [ValidateNotNullOrEmpty()]
         [string]$Server,
@@ -61,11 +64,13 @@ function Get-AzRecoveryPoint {
 
         [securestring]$Passphrase
     )
-    $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
-    if ($Path) { $arguments.path = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path) }
-    if ($PSBoundParameters.ContainsKey('After')) { $arguments.after = $After.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
-    if ($PSBoundParameters.ContainsKey('Before')) { $arguments.before = $Before.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
-    if ($Tag) { $arguments.tag = $Tag }
-    $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
-    Invoke-AzBackupEngine -Command 'points' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items
+    process {
+        $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
+        if ($Path) { $arguments.path = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path) }
+        if ($PSBoundParameters.ContainsKey('After')) { $arguments.after = $After.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
+        if ($PSBoundParameters.ContainsKey('Before')) { $arguments.before = $Before.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
+        if ($Tag) { $arguments.tag = $Tag }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        Invoke-AzBackupEngine -Command 'points' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items
+    }
 }

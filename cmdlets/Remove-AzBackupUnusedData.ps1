@@ -11,10 +11,11 @@ function Remove-AzBackupUnusedData {
         Asks for confirmation unless -Confirm:$false.
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
-        exactly one).
+        exactly one). Binds by property name
+        (an AzBackup.Server or AzBackup.RecoveryPoint from the pipeline).
     .PARAMETER Server
         Server whose unused data to delete: its ID, an ID prefix of at least 8 characters, or its host
-        name. Default: this server.
+        name. Default: this server. Binds by property name (ServerId).
     .PARAMETER Passphrase
         The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
     .EXAMPLE
@@ -31,20 +32,24 @@ function Remove-AzBackupUnusedData {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('AzBackup.PruneResult')]
     param(
+        [Parameter(ValueFromPipelineByPropertyName)]
         [ValidateNotNullOrEmpty()]
         [string]$Vault,
 
+        [Parameter(ValueFromPipelineByPropertyName)]
         [Alias('ServerId')]
         [ValidateNotNullOrEmpty()]
         [string]$Server,
 
         [securestring]$Passphrase
     )
-    $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
-    $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
-    $who = if ($Server) { "server $Server" } else { 'this server' }
-    $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
-    if ($PSCmdlet.ShouldProcess("$who$where", 'Delete the data no recovery point needs')) {
-        Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+    process {
+        $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $who = if ($Server) { "server $Server" } else { 'this server' }
+        $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
+        if ($PSCmdlet.ShouldProcess("$who$where", 'Delete the data no recovery point needs')) {
+            Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+        }
     }
 }

@@ -13,10 +13,11 @@ function Test-AzBackupVault {
         found are results, not errors: use the Problems count of the summary in scripts.
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
-        exactly one).
+        exactly one). Binds by property name
+        (an AzBackup.Server or AzBackup.RecoveryPoint from the pipeline).
     .PARAMETER Server
         Server whose backups to check: its ID, an ID prefix of at least 8 characters, or its host name.
-        Default: this server.
+        Default: this server. Binds by property name (ServerId).
     .PARAMETER ReadData
         Also read and verify all of the data (every pack).
     .PARAMETER ReadDataPercent
@@ -43,9 +44,11 @@ function Test-AzBackupVault {
     [CmdletBinding()]
     [OutputType('AzBackup.CheckProblem', 'AzBackup.CheckResult')]
     param(
+        [Parameter(ValueFromPipelineByPropertyName)]
         [ValidateNotNullOrEmpty()]
         [string]$Vault,
 
+        [Parameter(ValueFromPipelineByPropertyName)]
         [Alias('ServerId')]
         [ValidateNotNullOrEmpty()]
         [string]$Server,
@@ -57,8 +60,10 @@ function Test-AzBackupVault {
 
         [securestring]$Passphrase
     )
-    $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
-    $arguments.readDataPercent = if ($PSBoundParameters.ContainsKey('ReadDataPercent')) { $ReadDataPercent } elseif ($ReadData) { 100 } else { 0 }
-    $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
-    Invoke-AzBackupEngine -Command 'check' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output All
+    process {
+        $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
+        $arguments.readDataPercent = if ($PSBoundParameters.ContainsKey('ReadDataPercent')) { $ReadDataPercent } elseif ($ReadData) { 100 } else { 0 }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        Invoke-AzBackupEngine -Command 'check' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output All
+    }
 }

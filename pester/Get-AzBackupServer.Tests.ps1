@@ -56,4 +56,18 @@ Describe 'Get-AzBackupServer' {
         $path = (New-Item -ItemType Directory -Path (Join-Path $root 'plain') -Force).FullName
         { Get-AzBackupServer -Vault $path -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_VAULT_NOT_A_VAULT,Get-AzBackupServer'
     }
+
+    It 'binds by property name to the cmdlets that take -Vault and -Server' {
+        $me = Get-AzBackupServer -Vault $srv.Vault | Where-Object ThisServer
+        $data = New-TestDataTree -Path (Join-Path $root 'bind-data')
+        $point = Start-AzBackup -Path $data -Passphrase $srv.Passphrase
+        ($me | Get-AzRecoveryPoint -Passphrase $srv.Passphrase).PointId | Should -Contain $point.PointId
+        $checked = $me | Test-AzBackupVault -Passphrase $srv.Passphrase
+        ($checked | Where-Object { $_.PSObject.TypeNames[0] -eq 'AzBackup.CheckResult' }).Problems | Should -Be 0
+        $pruned = $me | Remove-AzBackupUnusedData -Passphrase $srv.Passphrase -Confirm:$false
+        $pruned.PSObject.TypeNames[0] | Should -Be 'AzBackup.PruneResult'
+        # The other machine's server, by its ID from the pipeline, with its own passphrase.
+        $other = Get-AzBackupServer -Vault $srv.Vault | Where-Object Hostname -EQ 'servers-two'
+        @($other | Get-AzRecoveryPoint -Passphrase $srv2.Passphrase).Count | Should -Be 0
+    }
 }
