@@ -71,7 +71,7 @@ export function formatBytes(n: number): string {
   let i = 0;
   let v = n;
   while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+  return `${i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
 
 /** Recovers packs a crashed backup uploaded but never indexed: reads their footers and indexes them. */
@@ -167,8 +167,9 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     const rate = bytesDone / Math.max(elapsed, 0.001);
     const left = Math.max(scan.bytes - bytesDone, 0);
     const pct = scan.bytes > 0 ? (bytesDone / scan.bytes) * 100 : (scan.files > 0 ? (filesDone / scan.files) * 100 : 0);
-    const eta = rate > 0 && scan.bytes > 0 ? ` ETA ${Math.ceil(left / rate)} s` : '';
-    sink.progress('Backup', `${filesDone}/${scan.files} files, ${formatBytes(bytesDone)}/${formatBytes(scan.bytes)} at ${formatBytes(rate)}/s${eta}`, Math.min(pct, 99), current);
+    const secondsLeft = rate > 0 && scan.bytes > 0 ? Math.ceil(left / rate) : undefined;
+    const eta = secondsLeft !== undefined ? ` ETA ${secondsLeft} s` : '';
+    sink.progress('Backup', `${filesDone}/${scan.files} files, ${formatBytes(bytesDone)}/${formatBytes(scan.bytes)} at ${formatBytes(rate)}/s${eta}`, Math.min(pct, 99), current, secondsLeft);
   };
 
   async function contentOf(source: AsyncIterable<Uint8Array>, current: string): Promise<string[]> {

@@ -54,6 +54,10 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
     if (!intact) report({ object: o.name, problem: 'key file is damaged', affectedPoints: [], affectedFiles: [] });
   }
 
+  // Points are listed before the index is read: a backup running meanwhile (check allows it) writes its
+  // index files before its point, so every point listed here has its blobs in the index read below.
+  const pointIds = await repo.listPointIds();
+
   // Index files: each must match its name and decrypt.
   sink.progress('Check', 'Index files', 5);
   const indexIds = await repo.listIndexIds();
@@ -140,7 +144,6 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
 
   // Recovery points and trees.
   sink.progress('Check', 'Recovery points and trees', 85);
-  const pointIds = await repo.listPointIds();
   summary.points = pointIds.length;
   const visitedTrees = new Set<string>();
   const referenced = new Set<string>();

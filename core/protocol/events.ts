@@ -2,7 +2,7 @@
 // `--json`, readable text for a person at a terminal. Every line on stdout in JSON mode is one event.
 import { AzbError } from './errors.js';
 
-export interface ProgressEvent { type: 'progress'; activity: string; status: string; percent?: number; currentItem?: string }
+export interface ProgressEvent { type: 'progress'; activity: string; status: string; percent?: number; currentItem?: string; secondsRemaining?: number }
 export interface LogEvent { type: 'log'; level: 'verbose' | 'debug'; message: string }
 export interface WarningEvent { type: 'warning'; code: string; message: string; target?: string }
 export interface ItemEvent { type: 'item'; kind: string; data: Record<string, unknown> }
@@ -20,7 +20,8 @@ export interface HumanFormat {
 
 /** Where a command reports. Commands only talk to this; they never write to stdout themselves. */
 export interface EventSink {
-  progress(activity: string, status: string, percent?: number, currentItem?: string): void;
+  /** `secondsRemaining`: an estimate, when the activity can make one (Write-Progress shows it). */
+  progress(activity: string, status: string, percent?: number, currentItem?: string, secondsRemaining?: number): void;
   log(message: string, level?: 'verbose' | 'debug'): void;
   warning(code: string, message: string, target?: string): void;
   item(kind: string, data: Record<string, unknown>): void;
@@ -46,10 +47,11 @@ export class JsonSink implements EventSink {
   warnings = 0;
   constructor(private readonly write: Write = (s) => process.stdout.write(s)) {}
   private emit(ev: EngineEvent): void { this.write(JSON.stringify(ev) + '\n'); }
-  progress(activity: string, status: string, percent?: number, currentItem?: string): void {
+  progress(activity: string, status: string, percent?: number, currentItem?: string, secondsRemaining?: number): void {
     const ev: ProgressEvent = { type: 'progress', activity, status };
     if (percent !== undefined) ev.percent = Math.max(0, Math.min(100, Math.round(percent)));
     if (currentItem !== undefined) ev.currentItem = currentItem;
+    if (secondsRemaining !== undefined && Number.isFinite(secondsRemaining)) ev.secondsRemaining = Math.max(0, Math.ceil(secondsRemaining));
     this.emit(ev);
   }
   log(message: string, level: 'verbose' | 'debug' = 'verbose'): void { this.emit({ type: 'log', level, message }); }

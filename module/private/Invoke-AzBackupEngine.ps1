@@ -183,6 +183,7 @@ function Invoke-AzBackupEngine {
                     $record = [System.Management.Automation.ProgressRecord]::new($activityIds[$engineEvent.activity], $engineEvent.activity, $engineEvent.status)
                     if ($null -ne $engineEvent.percent) { $record.PercentComplete = [int]$engineEvent.percent }
                     if ($engineEvent.currentItem) { $record.CurrentOperation = $engineEvent.currentItem }
+                    if ($null -ne $engineEvent.secondsRemaining) { $record.SecondsRemaining = [int]$engineEvent.secondsRemaining }
                     $Caller.WriteProgress($record)
                 }
                 'log' {
