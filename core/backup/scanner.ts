@@ -40,7 +40,11 @@ export function bytesOf(latin1: string): Buffer {
 export interface Skipped { path: string; reason: string }
 
 /** Result of a scan. */
-export interface ScanResult { roots: { source: string; entry: ScanEntry }[]; files: number; dirs: number; bytes: number; skipped: Skipped[] }
+export interface ScanResult {
+  roots: { source: string; entry: ScanEntry }[]; files: number; dirs: number; bytes: number; skipped: Skipped[];
+  /** Sockets, fifos and devices met and left out (only file data is backed up): a few, named. */
+  special: { count: number; examples: string[] };
+}
 
 
 /** Readable form of a raw path (bytes, or latin1 string of bytes) for messages. */
@@ -64,14 +68,17 @@ function excluded(path: string, name: string, patterns: string[]): boolean {
 
 /** Walks the sources (absolute paths). A missing source is an error; unreadable entries below it are skipped. */
 export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void): Promise<ScanResult> {
-  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [] };
+  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], special: { count: 0, examples: [] } };
   const skip = (path: string, err: unknown) => {
     result.skipped.push({ path: showPath(path), reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   };
 
   async function visit(path: string, name: string, st: BigIntStats): Promise<ScanEntry | undefined> {
     const kind = kindOf(st);
-    if (!kind) return undefined;
+    if (!kind) {
+      if (++result.special.count <= 5) result.special.examples.push(showPath(path));
+      return undefined;
+    }
     const entry: ScanEntry = { name, path, st: compact(st), kind };
     if (kind === 'file') {
       result.files++;

@@ -132,4 +132,18 @@ describe('backup', () => {
     expect(grep(fx.vault)).toBe(false);
     expect(JSON.stringify(listTree(fx.vault))).not.toContain(marker);
   });
+
+  it('leaves out fifos (only file data is backed up) and says so in the log, not silently', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'data.txt'), 'data\n');
+    execFileSync('mkfifo', [join(src, 'pipe')]);
+    const b = await fx.az(['backup', src]);
+    expect(b.code, b.stdout).toBe(0);
+    expect(resultOf(b, 'RecoveryPoint')).toMatchObject({ filesNew: 1, filesSkipped: 0 });
+    const log = b.events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message).find((m) => m.includes('left out'));
+    expect(log).toContain(join(src, 'pipe'));
+    expect(log).toMatch(/^1 socket/);
+  });
 });
