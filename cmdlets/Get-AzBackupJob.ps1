@@ -3,8 +3,10 @@ function Get-AzBackupJob {
     .SYNOPSIS
         Shows the backup, restore, check and prune jobs of this machine, newest first.
     .DESCRIPTION
-        Every backup, restore, check and prune runs as a job recorded on this machine (in the AzBackup
-        home): its operation, status, start and end time, statistics and errors. Status is InProgress,
+        Every backup, restore, check, prune and point removal runs as a job recorded on this machine (in
+        the AzBackup home): its operation, status, start and end time, statistics, errors, and its
+        warnings (Warnings counts them; WarningList keeps the first 100, such as the files a backup
+        skipped). Status is InProgress,
         Completed, CompletedWithWarnings, Failed or Cancelled. A job whose engine process ended without
         finishing it is reported as Failed (AZB_JOB_ABANDONED).
     .PARAMETER Previous
@@ -21,6 +23,10 @@ function Get-AzBackupJob {
         Get-AzBackupJob -Status Failed | Select-Object JobId, Operation, StartTime, Errors
 
         Lists failed jobs with their errors.
+    .EXAMPLE
+        (Get-AzBackupJob -Status CompletedWithWarnings -Previous 1).WarningList | Format-Table Code, Target
+
+        What the last backup with warnings skipped, and why.
     .EXAMPLE
         Get-AzBackupJob -Status InProgress | Stop-AzBackupJob
 

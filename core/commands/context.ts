@@ -283,11 +283,11 @@ export async function asJob<T>(ctx: CommandContext, operation: string, vault: st
     const result = await work(jobId);
     const stats = (result && typeof result === 'object' ? (result as { stats?: Record<string, unknown> }).stats ?? null : null);
     const status: JobStatus = ctx.sink.warnings > warningsBefore ? 'CompletedWithWarnings' : 'Completed';
-    finishJob(jobId, status, stats, [], ctx.sink.warnings - warningsBefore);
+    finishJob(jobId, status, stats, [], ctx.sink.warnings - warningsBefore, ctx.sink.warningLog.slice(warningsBefore));
     return result;
   } catch (err) {
     const e = toAzbError(err);
-    finishJob(jobId, e.code === 'AZB_CANCELLED' ? 'Cancelled' : 'Failed', null, [{ code: e.code, message: e.message }], ctx.sink.warnings - warningsBefore);
+    finishJob(jobId, e.code === 'AZB_CANCELLED' ? 'Cancelled' : 'Failed', null, [{ code: e.code, message: e.message }], ctx.sink.warnings - warningsBefore, ctx.sink.warningLog.slice(warningsBefore));
     throw err;
   }
 }

@@ -18,6 +18,8 @@ export interface JobRecord {
   /** processIdentity() of the engine that ran it; internal, not shown to users. */
   process: string | null;
   stats: Record<string, unknown> | null; errors: { code: string; message: string }[]; warnings: number;
+  /** The first warnings of the job (up to WARNINGS_KEPT), e.g. which files a backup skipped. */
+  warningList: { code: string; message: string; target?: string }[];
 }
 
 let db: DatabaseSync | undefined;
@@ -37,6 +39,7 @@ function open(): DatabaseSync {
     // Added after the first release of the table: which process instance runs the job (see processIdentity).
     const columns = db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'process')) db.exec('ALTER TABLE jobs ADD COLUMN process TEXT');
+    if (!columns.some((c) => c.name === 'warning_list')) db.exec('ALTER TABLE jobs ADD COLUMN warning_list TEXT');
   } catch (err) {
     throw new AzbError('AZB_HOME_UNUSABLE', `The job history in ${dir} cannot be opened: ${(err as Error).message}.`, { target: dir, hint: 'Set AZBACKUP_HOME to a folder this account can write.' });
   }
@@ -51,6 +54,7 @@ function toRecord(r: Record<string, unknown>): JobRecord {
     stats: r['stats'] ? JSON.parse(String(r['stats'])) as Record<string, unknown> : null,
     errors: r['errors'] ? JSON.parse(String(r['errors'])) as { code: string; message: string }[] : [],
     warnings: Number(r['warnings'] ?? 0),
+    warningList: r['warning_list'] ? JSON.parse(String(r['warning_list'])) as { code: string; message: string; target?: string }[] : [],
   };
 }
 
@@ -81,9 +85,12 @@ export function startJob(operation: string, vault: string, serverId: string | nu
 }
 
 /** Records the end of a job. */
-export function finishJob(id: string, status: JobStatus, stats: Record<string, unknown> | null, errors: { code: string; message: string }[], warnings: number): void {
-  open().prepare('UPDATE jobs SET status = ?, end_time = ?, stats = ?, errors = ?, warnings = ? WHERE id = ?')
+export function finishJob(id: string, status: JobStatus, stats: Record<string, unknown> | null, errors: { code: string; message: string }[], warnings: number,
+  warningList?: readonly { code: string; message: string; target?: string }[]): void {
+  const d = open();
+  d.prepare('UPDATE jobs SET status = ?, end_time = ?, stats = ?, errors = ?, warnings = ? WHERE id = ?')
     .run(status, new Date().toISOString(), stats ? JSON.stringify(stats) : null, JSON.stringify(errors), warnings, id);
+  if (warningList !== undefined) d.prepare('UPDATE jobs SET warning_list = ? WHERE id = ?').run(JSON.stringify(warningList), id);
 }
 
 /** Whether the engine process that started a job still runs: its pid, and the same process instance. */

@@ -29,6 +29,18 @@ export interface EventSink {
   error(err: AzbError, stack?: string): void;
   /** Number of warnings emitted so far (decides exit code 3). */
   readonly warnings: number;
+  /** The first WARNINGS_KEPT warnings, in order (the job history keeps them). */
+  readonly warningLog: readonly KeptWarning[];
+}
+
+/** A warning as the job history keeps it. */
+export interface KeptWarning { code: string; message: string; target?: string }
+
+/** Warnings a sink keeps for the job history; beyond them only the count grows. */
+export const WARNINGS_KEPT = 100;
+
+function keep(log: KeptWarning[], code: string, message: string, target: string | undefined): void {
+  if (log.length < WARNINGS_KEPT) log.push(target === undefined ? { code, message } : { code, message, target });
 }
 
 /** Turns an AzbError into its wire form. Only --debug adds a stack. */
@@ -45,6 +57,7 @@ type Write = (line: string) => void;
 /** NDJSON on stdout: one event per line, nothing else. */
 export class JsonSink implements EventSink {
   warnings = 0;
+  readonly warningLog: KeptWarning[] = [];
   constructor(private readonly write: Write = (s) => process.stdout.write(s)) {}
   private emit(ev: EngineEvent): void { this.write(JSON.stringify(ev) + '\n'); }
   progress(activity: string, status: string, percent?: number, currentItem?: string, secondsRemaining?: number): void {
@@ -57,6 +70,7 @@ export class JsonSink implements EventSink {
   log(message: string, level: 'verbose' | 'debug' = 'verbose'): void { this.emit({ type: 'log', level, message }); }
   warning(code: string, message: string, target?: string): void {
     this.warnings++;
+    keep(this.warningLog, code, message, target);
     this.emit(target === undefined ? { type: 'warning', code, message } : { type: 'warning', code, message, target });
   }
   item(kind: string, data: Record<string, unknown>): void { this.emit({ type: 'item', kind, data }); }
@@ -81,6 +95,7 @@ function formatValue(v: unknown): string {
 /** Readable text: results and items on stdout, logs (with --verbose), warnings and errors on stderr. */
 export class HumanSink implements EventSink {
   warnings = 0;
+  readonly warningLog: KeptWarning[] = [];
   private itemsShown = 0;
   constructor(
     private readonly format: HumanFormat = {},
@@ -98,7 +113,12 @@ export class HumanSink implements EventSink {
   log(message: string, level: 'verbose' | 'debug' = 'verbose'): void {
     if (this.verbose) { this.clearProgress(); this.err(`${level.toUpperCase()}: ${message}\n`); }
   }
-  warning(_code: string, message: string): void { this.warnings++; this.clearProgress(); this.err(`WARNING: ${message}\n`); }
+  warning(code: string, message: string, target?: string): void {
+    this.warnings++;
+    keep(this.warningLog, code, message, target);
+    this.clearProgress();
+    this.err(`WARNING: ${message}\n`);
+  }
   item(kind: string, data: Record<string, unknown>): void {
     this.clearProgress();
     const text = this.format.item?.(kind, data) ?? formatProperties(data) + '\n';

@@ -102,6 +102,13 @@ describe('backup', () => {
     expect(warned.sort()).toEqual([join(src, 'locked-dir'), join(src, 'secret.txt')].sort());
     const result = events.find((e) => e.type === 'result')!;
     expect(result.data).toMatchObject({ filesSkipped: 2 });
+    // The job history keeps which files were skipped, for whoever reads it the next morning.
+    const jobs = spawnSync('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', engine, 'jobs', '--previous', '1', '--json'], {
+      env: { ...fx.env, PATH: process.env['PATH'] ?? '' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const job = (JSON.parse(jobs.stdout.trim().split('\n')[0]!) as { data: { status: string; warnings: number; warningList: { code: string; target: string }[] } }).data;
+    expect(job).toMatchObject({ status: 'CompletedWithWarnings', warnings: 2 });
+    expect(job.warningList.map((w) => [w.code, w.target]).sort()).toEqual([['AZB_FILE_SKIPPED', join(src, 'locked-dir')], ['AZB_FILE_SKIPPED', join(src, 'secret.txt')]].sort());
   }, 120_000);
 
   it('refuses a missing source and writes nothing to the vault', async () => {
