@@ -24,6 +24,16 @@ async function withData(): Promise<{ fx: VaultFixture; src: string; pointId: str
   return { fx, src, pointId: String(resultOf(b, 'RecoveryPoint')['pointId']) };
 }
 
+/** What a test needs to write blobs and a signed recovery point itself, as the fixture's server. */
+async function craftingPoints(fx: VaultFixture) {
+  process.env['AZBACKUP_HOME'] = fx.home;
+  const vault = await openVault(await openStore(fx.vault));
+  const reg = (await findRegistration(vault.manifest.vaultId))!;
+  const repo = await openServer(vault, reg.serverId, fx.passphrase);
+  await repo.loadIndex();
+  return { vault, repo, key: await loadSigningKey(reg, repo.masterKey), saver: new BlobSaver(repo) };
+}
+
 describe('restore', () => {
   it('restores chosen items, by ID prefix, to an alternate location', async () => {
     const { fx, src, pointId } = await withData();
@@ -103,13 +113,7 @@ describe('restore', () => {
     const canary = join(fx.root, 'outside');
     mkdirSync(canary);
     // Craft a signed recovery point with every trick in its trees (as a compromised server could).
-    process.env['AZBACKUP_HOME'] = fx.home;
-    const vault = await openVault(await openStore(fx.vault));
-    const reg = (await findRegistration(vault.manifest.vaultId))!;
-    const repo = await openServer(vault, reg.serverId, fx.passphrase);
-    await repo.loadIndex();
-    const key = await loadSigningKey(reg, repo.masterKey);
-    const saver = new BlobSaver(repo);
+    const { vault, repo, key, saver } = await craftingPoints(fx);
     const data = await saver.save('data', Buffer.from('pwned'));
     const file = (name: string): TreeNode => ({ name, type: 'file', mode: 0o644, mtimeNs: '0', size: 5, content: [data.toString('hex')] });
     const inner = await saver.save('tree', encodeTree([
@@ -148,13 +152,7 @@ describe('restore', () => {
   it('restores a backup of "/" into the target itself', async () => {
     const fx = await registeredServer();
     // A point whose source is "/" (backing up the real "/" is too big for a test), built as the engine does.
-    process.env['AZBACKUP_HOME'] = fx.home;
-    const vault = await openVault(await openStore(fx.vault));
-    const reg = (await findRegistration(vault.manifest.vaultId))!;
-    const repo = await openServer(vault, reg.serverId, fx.passphrase);
-    await repo.loadIndex();
-    const key = await loadSigningKey(reg, repo.masterKey);
-    const saver = new BlobSaver(repo);
+    const { vault, repo, key, saver } = await craftingPoints(fx);
     const data = await saver.save('data', Buffer.from('system file\n'));
     const etc = await saver.save('tree', encodeTree([{ name: 'hosts', type: 'file', mode: 0o644, mtimeNs: '0', size: 12, content: [data.toString('hex')] }]));
     const slash = await saver.save('tree', encodeTree([{ name: 'etc', type: 'dir', mode: 0o755, mtimeNs: '0', subtree: etc.toString('hex') }]));
