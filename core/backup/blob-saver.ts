@@ -2,12 +2,13 @@
 // with bounded concurrency, and write index files as it goes (every 8 packs or 5 minutes) so an
 // interrupted backup resumes.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, unlink } from 'node:fs/promises';
+import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
 import { PACK_TARGET_SIZE, PackWriter, encodeBlobBodyAsync, type FinishedPack } from '../repo/pack.js';
 import type { BlobType } from '../repo/blob-index.js';
 import type { IndexedPack, ServerRepo } from '../repo/server.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 /** Counters of what was added to the vault. */
 export interface SaverStats { blobsAdded: number; bytesAdded: number; bytesStored: number; packsUploaded: number }
@@ -60,7 +61,7 @@ export class BlobSaver {
     if (this.stagingDir === undefined) return;
     try {
       await rm(this.stagingDir, { recursive: true, force: true });
-      await mkdir(this.stagingDir, { recursive: true, mode: 0o700 });
+      await makeDirs(this.stagingDir, 0o700);
     } catch (err) {
       throw stagingError(err, this.stagingDir);
     }

@@ -1,9 +1,10 @@
 // The file-metadata cache (node:sqlite): path → (dev, inode, size, mtime, ctime) → content blob IDs, so an
 // unchanged file costs one lstat. Losing it costs time only: it is rebuilt by the next backup.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
+import { makeDirsSync } from '../fs/make-dirs.js';
 
 /** What the cache remembers about a file at the last backup. */
 export interface CachedFile { dev: string; ino: string; size: number; mtimeNs: string; ctimeNs: string; content: string[]; sparse: boolean }
@@ -54,7 +55,7 @@ export class FileCache {
    */
   constructor(path: string, onRebuilt: (movedTo: string, reason: string) => void = () => undefined) {
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      makeDirsSync(dirname(path), 0o700);
     } catch (err) {
       throw unusable(path, err);
     }

@@ -1,12 +1,12 @@
 // `backup`: files (or a stream from stdin) of this server into a new recovery point, as a job.
 import { isAbsolute, resolve } from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { runBackup, startScan } from '../backup/archiver.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import { acquireLock } from '../repo/locks.js';
 import type { Command } from './command.js';
 import { asJob, openServerFor, serverCacheDir, signingKeyFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { pointData } from './points.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold' }
 
@@ -25,7 +25,7 @@ export const backupCommand: Command<BackupArgs> = {
     const { vault, repo } = await openServerFor(ctx, args, args.accessTier ? { accessTier: args.accessTier } : {});
     const signingKey = await signingKeyFor(repo);
     const cacheDir = serverCacheDir(args, repo);
-    try { await mkdir(cacheDir, { recursive: true, mode: 0o700 }); } catch (err) {
+    try { await makeDirs(cacheDir, 0o700); } catch (err) {
       throw new AzbError('AZB_CACHE_UNUSABLE', `Cannot create the cache folder ${cacheDir}: ${(err as NodeJS.ErrnoException).code}.`, { target: cacheDir, hint: 'Give a writable --cache-dir.' });
     }
     const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {

@@ -1,7 +1,7 @@
 // `register`: this server proves it holds the private key of an uploaded certificate and creates its own
 // namespace, encrypted with its passphrase. `passphrase set` changes that passphrase.
 import { randomInt } from 'node:crypto';
-import { mkdir, open, statfs } from 'node:fs/promises';
+import { open, statfs } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { resolve } from 'node:path';
 import { loadCertificateFile, thumbprintOf } from '../cert/load.js';
@@ -12,6 +12,7 @@ import { checkNewPassphrase, registerServer } from '../repo/server.js';
 import { getCertificate } from '../repo/vault.js';
 import type { Command } from './command.js';
 import { openServerFor, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 /** Least free space required in the cache location at registration. */
 const MIN_CACHE_FREE = 256 * 1024 * 1024;
@@ -33,7 +34,7 @@ async function writeSecretFile(path: string, text: string): Promise<void> {
 
 async function checkCacheLocation(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirs(dir, 0o700);
     const s = await statfs(dir);
     if (Number(s.bavail) * Number(s.bsize) < MIN_CACHE_FREE) {
       throw new AzbError('AZB_CACHE_FULL', `The cache location ${dir} has less than 256 MiB free.`, { target: dir, hint: 'Free space there, or choose another with --cache-dir / AZBACKUP_CACHE.' });

@@ -8,6 +8,7 @@ import { listServers, verifyRegistration } from '../repo/server.js';
 import { createVault, getCertificate, listCertificates, putCertificate } from '../repo/vault.js';
 import type { Command } from './command.js';
 import { isAzureLocation, openStore, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 export const vaultCreateCommand: Command<{ vault: string }> = {
   name: 'vault.create',
@@ -16,8 +17,8 @@ export const vaultCreateCommand: Command<{ vault: string }> = {
   async run(ctx, args) {
     const location = isAzureLocation(args.vault) ? args.vault : resolve(args.vault);
     if (!isAzureLocation(location)) {
-      const { mkdir, readdir } = await import('node:fs/promises');
-      try { await mkdir(location, { recursive: true }); } catch (err) {
+      const { readdir } = await import('node:fs/promises');
+      try { await makeDirs(location); } catch (err) {
         throw new AzbError('AZB_VAULT_ACCESS_DENIED', `Cannot create the vault folder ${location}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { target: location, hint: 'Give a folder this account can create.' });
       }
       const entries: string[] = await readdir(location).catch(() => [] as string[]);

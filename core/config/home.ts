@@ -1,13 +1,14 @@
 // Local state of this machine (FORMAT.md section 11): the configuration home with one registration per
 // vault, and the default cache location. Nothing here is needed to restore; it saves typing and time.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decrypt, encrypt } from '../crypto/aead.js';
 import { AzbError, fileError } from '../protocol/errors.js';
 import { hkdfSync } from 'node:crypto';
+import { makeDirs } from '../fs/make-dirs.js';
 
 /** What this machine remembers about its registration with one vault. */
 export interface Registration {
@@ -40,7 +41,7 @@ function registrationsDir(): string {
 
 async function ensureDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirs(dir, 0o700);
   } catch (err) {
     throw new AzbError('AZB_HOME_UNUSABLE', `Cannot create the AzBackup configuration folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
       target: dir, hint: 'Set AZBACKUP_HOME to a folder this account can write.',

@@ -1,12 +1,13 @@
 // Job history (node:sqlite in the configuration home): every backup, restore, check and prune is a job
 // with a status, times, statistics and errors; a running job can be stopped from another process.
 import { DatabaseSync } from 'node:sqlite';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { homeDir } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
+import { makeDirsSync } from '../fs/make-dirs.js';
 
 /** Job states, as the MARS agent names them. */
 export type JobStatus = 'InProgress' | 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled';
@@ -28,7 +29,7 @@ function open(): DatabaseSync {
   if (db) return db;
   const dir = homeDir();
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirsSync(dir, 0o700);
     db = new DatabaseSync(join(dir, 'jobs.db'));
     // Several engine processes share the history: wait for each other's writes instead of failing.
     db.exec('PRAGMA busy_timeout = 10000');

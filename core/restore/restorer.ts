@@ -10,6 +10,7 @@ import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
 import { decodeTree, displayName, isSafeEntryName, nodeNameBytes, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
 import { forEachLimit } from '../repo/server.js';
 import { BlobFetcher } from './blob-fetcher.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 /** What to do when the destination already exists (MARS default: CreateCopy). */
 export type ConflictAction = 'Overwrite' | 'Skip' | 'CreateCopy';
@@ -278,7 +279,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     } else {
       parent = Buffer.from(process.platform === 'win32' ? '' : '/');
       for (const c of components.slice(0, -1)) parent = bytesJoin(parent, c);
-      try { await mkdir(parent, { recursive: true }); } catch (err) { throw writeError(err, parent); }
+      try { await makeDirs(parent.toString('utf8')); } catch (err) { throw writeError(err, parent); }
     }
     await visit(node, bytesJoin(parent, components[components.length - 1]!));
   }
@@ -389,7 +390,7 @@ function writeError(err: unknown, path: Buffer): AzbError {
 
 async function ensureTargetWritable(target: string): Promise<void> {
   try {
-    await mkdir(target, { recursive: true });
+    await makeDirs(target);
     const probe = `${target}/.azb-write-test-${randomBytes(4).toString('hex')}`;
     const fh = await open(probe, 'wx');
     await fh.close();

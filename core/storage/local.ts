@@ -3,12 +3,13 @@
 // because link() fails with EEXIST instead of replacing (rename() would silently overwrite).
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, lstat, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   StorageError, checkObjectName, checkObjectPrefix,
   type ByteRange, type ObjectInfo, type ObjectStore, type StorageErrorKind,
 } from './storage.js';
+import { makeDirs } from '../fs/make-dirs.js';
 
 /** Name start of in-flight temp files; such files are never objects and list() never reports them. */
 export const TEMP_PREFIX = '.tmp-';
@@ -110,7 +111,7 @@ export class LocalFolderStore implements ObjectStore {
         if (code !== 'ENOENT' || attempt > 0) throw err;
       }
       await this.ensureRoot(name);
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirs(dirname(path));
     }
   }
 
@@ -306,7 +307,7 @@ export class LocalFolderStore implements ObjectStore {
       if (errnoOf(err) !== 'ENOENT') throw err;
     }
     await this.ensureRoot(name);
-    await mkdir(dirname(tmp), { recursive: true });
+    await makeDirs(dirname(tmp));
     return open(tmp, 'wx');
   }
 

@@ -225,4 +225,10 @@ describe('restore', () => {
     expect(resultOf(r, 'RestoreResult')).toMatchObject({ files: 1, pointId });
     expect(onlyError(await fx.az(['ls', '--point'])).code).toBe('AZB_USAGE');
   });
+
+  it('refuses a target on a pseudo file system at once (Node\'s own recursive mkdir would spin there forever)', async () => {
+    const { fx } = await withData();
+    const r = await fx.az(['restore', 'latest', '--target', '/proc/azbackup-restore-target']);
+    expect(onlyError(r).code).toBe('AZB_RESTORE_TARGET_NOT_WRITABLE');
+  }, 30_000);
 });
