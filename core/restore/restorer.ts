@@ -53,14 +53,18 @@ export async function resolveItem(repo: ServerRepo, point: RecoveryPoint, item: 
     const rootParts = splitPointPath(displayNameOf(root));
     if (rootParts.length > want.length || !rootParts.every((p, i) => p.equals(want[i]!))) continue;
     let node = root;
+    // The components as the point has them: a name given in its \xNN form is restored with its bytes.
+    const components = want.slice(0, rootParts.length);
     for (let i = rootParts.length; i < want.length; i++) {
       if (node.type !== 'dir' || !node.subtree) { node = undefined as unknown as TreeNode; break; }
       const children = decodeTree(await repo.readBlob(Buffer.from(node.subtree, 'hex'), 'tree'));
-      const next = children.find((c) => nodeNameBytes(c).equals(want[i]!));
+      // By its bytes, or as `ls` shows a name that is not UTF-8 (bytes as \xNN): what a user can type.
+      const next = children.find((c) => nodeNameBytes(c).equals(want[i]!)) ?? children.find((c) => c.name === undefined && displayName(c) === want[i]!.toString('utf8'));
       if (!next) { node = undefined as unknown as TreeNode; break; }
       node = next;
+      components.push(nodeNameBytes(next));
     }
-    if (node) return { node, components: want };
+    if (node) return { node, components };
   }
   throw new AzbError('AZB_ITEM_NOT_FOUND', `'${item}' is not in recovery point ${point.id.slice(0, 12)}….`, {
     target: item, hint: "List the point's items with 'azbackup ls' / Get-AzRecoverableItem.",

@@ -231,4 +231,21 @@ describe('restore', () => {
     const r = await fx.az(['restore', 'latest', '--target', '/proc/azbackup-restore-target']);
     expect(onlyError(r).code).toBe('AZB_RESTORE_TARGET_NOT_WRITABLE');
   }, 30_000);
+
+  it('restores an item whose name is not UTF-8 by the name as ls shows it (\\xNN for each such byte), byte-exact', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    const raw = Buffer.concat([Buffer.from(`${src}/bad`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]);
+    writeFileSync(raw, 'bytes\n');
+    writeFileSync(join(src, 'plain.txt'), 'plain\n');
+    expect((await fx.az(['backup', src])).code).toBe(0);
+    const shown = (await fx.az(['ls', 'latest', src])).events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['path']));
+    const odd = shown.find((p) => p.includes('\\x'))!;
+    expect(odd).toBe(`${src}/bad\\xff\\xfe.txt`);
+    const r = await fx.az(['restore', 'latest', odd, '--target', join(fx.root, 'r')]);
+    expect(r.code, r.stdout).toBe(0);
+    const restored = readdirSync(Buffer.from(join(fx.root, 'r', src)), { encoding: 'buffer' });
+    expect(restored.map((n) => n.toString('hex'))).toEqual([Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0x2e, 0x74, 0x78, 0x74]).toString('hex')]);
+  });
 });
