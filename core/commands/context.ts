@@ -233,6 +233,14 @@ export async function openVaultFor(args: VaultArgs, secrets: Readonly<Record<str
 export async function requireRegistration(vault: Vault): Promise<Registration> {
   const reg = await findRegistration(vault.manifest.vaultId);
   if (!reg) {
+    // Registered with this very location, and that server's namespace is here, yet the vault ID differs:
+    // vault.json is what changed (damaged or replaced), not the registration.
+    const here = (await listRegistrations()).find((r) => r.vault === vault.store.location);
+    if (here && (await vault.store.stat(`servers/${here.serverId}/server.json`).catch(() => undefined))) {
+      throw new AzbError('AZB_OBJECT_DAMAGED', `vault.json at ${vault.store.location} names vault ${vault.manifest.vaultId}, but this server registered with this vault as ${here.vaultId} and its namespace is there: vault.json is damaged or was replaced.`, {
+        target: 'vault.json', hint: `Do not register again. Put back vault.json from a copy (its vaultId must be ${here.vaultId}).`,
+      });
+    }
     throw new AzbError('AZB_SERVER_NOT_REGISTERED', `This server is not registered with the vault at ${vault.store.location}.`, {
       target: vault.store.location, hint: "Register it with Register-AzBackupServer / 'azbackup register'.",
     });

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSy
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resultOf } from '../helpers/engine.js';
+import { onlyError, resultOf } from '../helpers/engine.js';
 import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 
 async function backedUp(): Promise<{ fx: VaultFixture; src: string }> {
@@ -135,5 +135,19 @@ describe('check', () => {
     expect(objects(fx, 'index/')).not.toContain(index);
     const clean = await fx.az(['check', '--read-data']);
     expect(clean.code, clean.stdout).toBe(0);
+  });
+
+  it('names vault.json when a byte of its vault ID was changed (instead of asking to register again)', async () => {
+    const { fx } = await backedUp();
+    const path = join(fx.vault, 'vault.json');
+    const text = readFileSync(path, 'utf8');
+    const id = (JSON.parse(text) as { vaultId: string }).vaultId;
+    writeFileSync(path, text.replace(id, (id[0] === 'a' ? 'b' : 'a') + id.slice(1)));
+    for (const args of [['check'], ['backup', fx.root]]) {
+      const err = onlyError(await fx.az(args));
+      expect(err.code).toBe('AZB_OBJECT_DAMAGED');
+      expect(err.target).toBe('vault.json');
+      expect(err.hint).toContain(id);
+    }
   });
 });
