@@ -151,15 +151,17 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     sink.log(`${scan.special.count} socket(s), fifo(s) or device(s) left out (only file data is backed up), e.g. ${scan.special.examples.join(', ')}.`);
   }
 
-  const saver = new BlobSaver(repo, join(opts.cacheDir, 'packs'));
+  const saver = new BlobSaver(repo, join(opts.cacheDir, 'packs'), opts.lock);
   await saver.prepare();
   const cache = new FileCache(`${opts.cacheDir}/files.db`, (movedTo, reason) => sink.warning('AZB_CACHE_REBUILT',
     `The metadata cache was damaged (${reason}); it was moved to ${movedTo} and is rebuilt by this backup, which reads every file once more.`, movedTo));
   // Started at the first file that must be read: an unchanged re-run reads none and starts no thread.
   let pool: ReaderPool | undefined;
   const readerPool = () => (pool ??= new ReaderPool({ params, chunkerKey: repo.keys.chunker, blobIdKey: repo.keys.blobId }));
-  // Hard-link key → content of the first name read (every later name carries it too, FORMAT.md §9).
-  const hardlinks = new Map<string, { content: string[]; sparse: boolean }>();
+  // Hard-link key → content of the first name, once read (every later name carries it too, FORMAT.md
+  // §9). Set before the first read starts: files are started ahead, and the other names must wait for
+  // that read rather than read the same data again. Undefined when the first read failed.
+  const hardlinks = new Map<string, Promise<{ content: string[]; sparse: boolean } | undefined>>();
   let filesDone = 0;
   let bytesDone = 0;
   let lastProgress = 0;
@@ -195,21 +197,36 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     const shown = showPath(e.path);
     const pathBytes = bytesOf(e.path);
     const linkKey = e.st.nlink > 1 ? `${e.st.dev}:${e.st.ino}` : undefined;
+    let firstOfLink: ((read: { content: string[]; sparse: boolean } | undefined) => void) | undefined;
     if (linkKey !== undefined) {
       node.hardlink = linkKey;
       const first = hardlinks.get(linkKey);
-      if (first) {
+      const read = first ? await first : undefined;
+      if (read) {
         // Read once; this name gets the same content list, so it can be restored on its own.
-        node.content = first.content;
-        if (first.sparse) node.sparse = true;
+        node.content = read.content;
+        if (read.sparse) node.sparse = true;
         filesDone++;
         stats.filesUnchanged++;
         return node;
       }
+      if (!first) hardlinks.set(linkKey, new Promise((resolve) => { firstOfLink = resolve; }));
     }
+    try {
+      const saved = await saveFileContent(e, node, shown, pathBytes);
+      firstOfLink?.(saved ? { content: saved.content!, sparse: saved.sparse === true } : undefined);
+      return saved;
+    } catch (err) {
+      firstOfLink?.(undefined);
+      throw err;
+    }
+  }
+
+  // Reads (or takes from the metadata cache) the content of one file into `node`; undefined when skipped.
+  async function saveFileContent(e: ScanEntry, node: TreeNode, shown: string, pathBytes: Buffer): Promise<TreeNode | undefined> {
     const sparse = e.st.sparse;
     const cached = cache.get(pathBytes);
-    const unchanged = cached !== undefined && cached.dev === e.st.dev && cached.ino === e.st.ino && cached.size === node.size
+    const unchanged = cached !== undefined && cached.dev === e.st.dev && cached.ino === e.st.ino && cached.size === e.st.size
       && cached.mtimeNs === e.st.mtimeNs && cached.ctimeNs === e.st.ctimeNs
       && cached.content.every((id) => saver.has(Buffer.from(id, 'hex')));
     if (unchanged) {
@@ -242,18 +259,17 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         return undefined;
       }
       if (outcome.kind === 'done' && outcome.changed) {
-        sink.warning('AZB_FILE_CHANGED', node.size < params.minSize
+        sink.warning('AZB_FILE_CHANGED', e.st.size < params.minSize
           ? `${shown} changed size while it was read; the recovery point holds what was read.`
           : `${shown} changed while it was read; the recovery point may hold a mix of old and new content.`, shown);
       }
       node.content = content;
       if (sparse) node.sparse = true;
       if (cached) stats.filesChanged++; else stats.filesNew++;
-      cache.put(pathBytes, { dev: e.st.dev, ino: e.st.ino, size: node.size, mtimeNs: e.st.mtimeNs, ctimeNs: e.st.ctimeNs, content: node.content, sparse });
+      cache.put(pathBytes, { dev: e.st.dev, ino: e.st.ino, size: e.st.size, mtimeNs: e.st.mtimeNs, ctimeNs: e.st.ctimeNs, content: node.content, sparse });
     }
-    if (linkKey !== undefined) hardlinks.set(linkKey, { content: node.content, sparse: node.sparse === true });
     filesDone++;
-    if (unchanged) bytesDone += node.size; // read files were counted chunk by chunk
+    if (unchanged) bytesDone += e.st.size; // read files were counted chunk by chunk
     progress(shown);
     return node;
   }
@@ -331,7 +347,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       stats.filesNew++;
     } else {
       for (const r of scan.roots) {
-        const n = await saveEntry(r.entry, Buffer.from(r.source.replace(/\\/g, '/'), 'utf8'));
+        // Root nodes use "/" separators; "\\" separates only on Windows (on Linux it is part of a name).
+        const n = await saveEntry(r.entry, Buffer.from(process.platform === 'win32' ? r.source.replace(/\\/g, '/') : r.source, 'utf8'));
         if (n) rootNodes.push(n);
       }
     }

@@ -43,8 +43,10 @@ export class BlobSaver {
   /**
    * `stagingDir`: the folder of the cache location packs are staged in (FORMAT.md section 11); call
    * prepare() first. Without it packs are assembled in memory (tests of the packing alone).
+   * `lock`: the backup's lock, checked before every index file is written (FORMAT.md section 10): once
+   * it is lost, a prune may have deleted packs of this run, and no index may name them.
    */
-  constructor(private readonly repo: ServerRepo, private readonly stagingDir?: string) {
+  constructor(private readonly repo: ServerRepo, private readonly stagingDir?: string, private readonly lock?: { assertHeld(): Promise<void> }) {
     this.uploadsInFlight = repo.vault.store.uploadConcurrency ?? UPLOADS_IN_FLIGHT;
   }
 
@@ -161,6 +163,7 @@ export class BlobSaver {
 
   private async writePartialIndex(): Promise<void> {
     if (this.unindexed.length === 0) return;
+    await this.lock?.assertHeld();
     const packs = this.unindexed;
     this.unindexed = [];
     this.lastIndexAt = Date.now();
@@ -197,6 +200,7 @@ export class BlobSaver {
       return;
     }
     this.unindexed = [];
+    await this.lock?.assertHeld();
     await this.repo.saveIndex(this.newPacks, [...this.partialIndexes]);
     for (const id of this.partialIndexes) await this.repo.vault.store.delete(this.repo.indexObject(id)).catch(() => undefined);
   }

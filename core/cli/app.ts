@@ -61,13 +61,21 @@ async function certPassword(a: { passwordFile?: string | undefined; passwordStdi
 }
 
 /** Runs the CLI with the given arguments (without node and script) and returns the exit code. */
+/** Global options that take a value as the next word (`--vault V`). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--vault', '--server', '--cache-dir', '--passphrase-file']);
+
 /**
  * `ls` and `restore` take the point first, as `ls <point>` or as `--point <point>` (both spellings are
  * documented). yargs would hand the first path to a positional named like the option, so the option is
  * moved into the positional's place before parsing.
  */
 export function pointOptionAsPositional(argv: string[]): string[] {
-  const command = argv.findIndex((a) => !a.startsWith('-'));
+  // The command is the first word that is not an option nor the value of a global option before it.
+  let command = -1;
+  for (let i = 0; i < argv.length; i++) {
+    if (GLOBAL_VALUE_OPTIONS.has(argv[i]!)) { i++; continue; }
+    if (!argv[i]!.startsWith('-')) { command = i; break; }
+  }
   if (command < 0 || (argv[command] !== 'ls' && argv[command] !== 'restore')) return argv;
   const at = argv.findIndex((a, i) => i > command && (a === '--point' || a.startsWith('--point=')));
   if (at < 0) return argv;

@@ -1,5 +1,6 @@
 // `points`, `ls`, `point remove`: browse recovery points and the items in them.
 import { AzbError, ExitCode } from '../protocol/errors.js';
+import type { EventSink } from '../protocol/events.js';
 import { acquireLock } from '../repo/locks.js';
 import { vaultError } from '../repo/storage-errors.js';
 import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
@@ -19,9 +20,10 @@ export function pointData(vault: string, p: RecoveryPoint): Record<string, unkno
 }
 
 /** Finds a point by full ID, unique ID prefix (≥ 6 hex digits) or "latest". */
-export async function findPoint(repo: ServerRepo, ref: string): Promise<RecoveryPoint> {
+export async function findPoint(repo: ServerRepo, ref: string, sink?: EventSink): Promise<RecoveryPoint> {
   if (ref === 'latest') {
-    const all = await repo.readAllPoints();
+    // Readers (given a sink) take the newest point that can be read and name the damaged ones.
+    const all = await repo.readAllPoints(sink ? (id, err) => sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is passed over for 'latest': ${err.message}`, repo.pointObject(id)) : undefined);
     const last = all[all.length - 1];
     if (!last) throw new AzbError('AZB_POINT_NOT_FOUND', `Server ${repo.record.hostname} has no recovery point yet.`, { hint: 'Run a backup first.' });
     return last;
@@ -87,7 +89,7 @@ export const lsCommand: Command<LsArgs> = {
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);
     await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
-    const point = await findPoint(repo, args.point);
+    const point = await findPoint(repo, args.point, ctx.sink);
     const glob = args.filter ? (await import('node:path')).matchesGlob : undefined;
     const emit = (path: string, n: TreeNode) => {
       if (glob && !glob(displayName(n), args.filter!)) return;

@@ -1,4 +1,5 @@
 // `prune`: delete the data no recovery point needs, under an exclusive lock, as a job.
+import { ExitCode } from '../protocol/errors.js';
 import { acquireLock } from '../repo/locks.js';
 import { runPrune } from '../prune/pruner.js';
 import type { Command } from './command.js';
@@ -19,6 +20,6 @@ export const pruneCommand: Command<VaultArgs & { dryRun?: boolean }> = {
       }
     });
     ctx.sink.result('PruneResult', { ...r.stats, vault: vault.store.location });
-    return 0;
+    return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
   },
 };

@@ -20,7 +20,7 @@ export const restoreCommand: Command<RestoreArgs> = {
       const lock = await acquireLock(repo, 'read', 'restore');
       try {
         await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
-        const point = await findPoint(repo, args.point);
+        const point = await findPoint(repo, args.point, ctx.sink);
         const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? 'CreateCopy', signal: ctx.signal, sink: ctx.sink });
         return { stats: { ...s, pointId: point.id } };
       } finally {

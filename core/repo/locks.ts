@@ -75,8 +75,10 @@ export class Lock {
   private async renewLease(): Promise<void> {
     this.noteGap();
     if (this.lost || !this.lease) return;
+    // Others count from when the request went out, not from when it came back.
+    const sent = Date.now();
     await this.lease.renew();
-    this.heldAt = Date.now();
+    this.heldAt = Math.max(this.heldAt, sent);
   }
 
   /**
@@ -86,9 +88,13 @@ export class Lock {
   async assertHeld(): Promise<void> {
     this.noteGap();
     if (!this.lost && !this.released) {
-      let present: boolean;
-      try { present = (await this.repo.vault.store.stat(this.name)) !== undefined; } catch (err) { throw vaultError(err, this.repo.location, 'the lock'); }
-      if (present) return;
+      // A refresh may replace the lock object while it is looked up: then the new one is looked up.
+      for (let name = this.name; ; name = this.name) {
+        let present: boolean;
+        try { present = (await this.repo.vault.store.stat(name)) !== undefined; } catch (err) { throw vaultError(err, this.repo.location, 'the lock'); }
+        if (present) return;
+        if (name === this.name) break;
+      }
       this.lost = true;
     }
     throw new AzbError('AZB_LOCK_LOST', `The ${this.record.type} lock of this operation was not refreshed in time or was removed by another process, so another operation may have changed the data meanwhile; nothing more was written.`, {
@@ -100,7 +106,8 @@ export class Lock {
   async refresh(): Promise<void> {
     if (this.released) return;
     this.noteGap();
-    const fresh = { ...this.record, refreshed: new Date().toISOString() };
+    const sent = Date.now();
+    const fresh = { ...this.record, refreshed: new Date(sent).toISOString() };
     const name = `${this.repo.prefix}locks/${randomBytes(16).toString('hex')}`;
     await this.repo.vault.store.put(name, Buffer.from(JSON.stringify(fresh)));
     const leasing = leasingOf(this.repo.vault.store);
@@ -108,7 +115,7 @@ export class Lock {
     const old = { name: this.name, lease: this.lease };
     this.name = name;
     this.lease = lease;
-    this.heldAt = Date.now();
+    this.heldAt = Math.max(this.heldAt, sent);
     await removeLockObject(this.repo, old.name, old.lease);
   }
 

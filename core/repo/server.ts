@@ -297,6 +297,8 @@ export class ServerRepo {
       try {
         files.set(id, await this.readSealed<IndexFile>('index', this.indexObject(id), id));
       } catch (err) {
+        // Gone since the listing: a backup running alongside replaced its partial index files.
+        if (err instanceof AzbError && (await this.vault.store.stat(this.indexObject(id)).catch(() => null)) === undefined) return;
         if (!unreadable || !(err instanceof AzbError) || err.code !== 'AZB_OBJECT_DAMAGED') throw err;
         unreadable(id, err);
       }

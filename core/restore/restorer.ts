@@ -177,10 +177,11 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   async function restoreFile(job: { path: Buffer; node: TreeNode }): Promise<void> {
     if (signal.aborted) throw cancelled();
     const { node } = job;
-    if (node.hardlink && writerOf.get(node.hardlink) !== job) {
+    // Another name of a hard-linked file: linked to the name written for it. When none was (a conflict
+    // said Skip, or it was damaged), this one is written instead if it carries the content (FORMAT.md §9);
+    // in points older than that rule only the first name does.
+    if (node.hardlink && writerOf.get(node.hardlink) !== job && (hardlinks.has(node.hardlink) || !node.content)) {
       if (!hardlinks.has(node.hardlink)) {
-        // The name that carries its content is not in this restore (a point older than the change of
-        // FORMAT.md §9), or was not restored (damaged, or a conflict said Skip).
         stats.skipped++;
         sink.warning('AZB_RESTORE_LINK_SKIPPED', `Not restored: ${job.path.toString('utf8')} is a hard link to a file that was not restored.`, job.path.toString('utf8'));
         return;

@@ -9,7 +9,7 @@ import { memoryServer } from '../helpers/memory-server.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('backup and its lock', () => {
-  it('writes no recovery point when the lock was lost before the end', async () => {
+  it('writes no index file and no recovery point once the lock is lost', async () => {
     const { repo, privateKey } = await memoryServer();
     const root = tempDir();
     const src = join(root, 'src');
@@ -24,8 +24,10 @@ describe('backup and its lock', () => {
       signal: new AbortController().signal, sink: new JsonSink((l) => events.push(l)),
     });
     await expect(run).rejects.toMatchObject({ code: 'AZB_LOCK_LOST' });
-    expect(asked).toBe(1);
+    expect(asked).toBeGreaterThanOrEqual(1);
     expect(await repo.listPointIds()).toEqual([]);
+    // A prune may have deleted this run's packs meanwhile: no index may name them.
+    expect(await repo.listIndexIds()).toEqual([]);
 
     // With the lock held, the same backup writes its point.
     const held = await runBackup(repo, {

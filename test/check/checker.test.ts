@@ -131,7 +131,8 @@ describe('check', () => {
     expect(resultOf(again, 'RecoveryPoint')).toMatchObject({ filesUnchanged: 2, bytesAdded: 0 });
     // Prune replaces the damaged index file; then the vault checks clean.
     const pruned = await fx.az(['prune']);
-    expect(pruned.code, pruned.stdout).toBe(0);
+    expect(pruned.code, pruned.stdout).toBe(3);
+    expect(pruned.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_INDEX_DAMAGED', target: index });
     expect(objects(fx, 'index/')).not.toContain(index);
     const clean = await fx.az(['check', '--read-data']);
     expect(clean.code, clean.stdout).toBe(0);

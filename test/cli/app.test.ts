@@ -120,3 +120,18 @@ describe('azbackup CLI', () => {
     expect(out).toMatch(/^azbackup /);
   });
 });
+
+describe('the --point option of ls and restore', () => {
+  it('becomes the positional point wherever it stands, also after global options with values', async () => {
+    const { pointOptionAsPositional: moved } = await import('../../core/cli/app.js');
+    expect(moved(['ls', '--point', 'abc123', '/data'])).toEqual(['ls', 'abc123', '/data']);
+    expect(moved(['restore', '/data/a', '--point=latest', '--target', '/t'])).toEqual(['restore', 'latest', '/data/a', '--target', '/t']);
+    expect(moved(['--vault', '/v', '--json', 'ls', '--point', 'latest'])).toEqual(['--vault', '/v', '--json', 'ls', 'latest']);
+    // A vault folder named like a command is a value, not the command.
+    expect(moved(['--vault', 'ls', 'restore', '--point', 'p1'])).toEqual(['--vault', 'ls', 'restore', 'p1']);
+    // Other commands, and no --point: unchanged.
+    expect(moved(['backup', '--point', 'x'])).toEqual(['backup', '--point', 'x']);
+    expect(moved(['ls', 'latest'])).toEqual(['ls', 'latest']);
+    expect(moved(['ls', '--point'])).toEqual(['ls', '--point']);
+  });
+});

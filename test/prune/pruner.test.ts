@@ -147,6 +147,11 @@ describe('prune', () => {
     expect(points.code).toBe(3);
     expect(points.events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['pointId']))).toEqual([good]);
     expect(points.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_POINT_DAMAGED', target: badObject });
+    // 'latest' for a reader is the newest point that can be read; the damaged one is named.
+    const latest = await fx.az(['ls', 'latest', src]);
+    expect(latest.code, latest.stdout).toBe(3);
+    expect(latest.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_POINT_DAMAGED', target: badObject });
+    expect(latest.events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['name']))).toEqual(['a.bin']);
     // Prune must read every point, so it refuses while the damaged one is there.
     expect(onlyError(await fx.az(['prune'])).code).toBe('AZB_OBJECT_DAMAGED');
 

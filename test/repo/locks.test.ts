@@ -107,4 +107,22 @@ describe('locks', () => {
     expect(err?.message).toMatch(/nothing more was written/);
     await lock.release();
   });
+
+  it('stay held when a refresh replaces the lock object while assertHeld looks it up', async () => {
+    const { repo } = await memoryServer();
+    const lock = await acquireLock(repo, 'backup', 'backup');
+    const store = repo.vault.store;
+    const stat = store.stat.bind(store);
+    let refreshing: Promise<void> | undefined;
+    // The lookup starts, then the refresh writes the new object and deletes the old one, then the lookup ends.
+    store.stat = async (name: string) => {
+      refreshing ??= lock.refresh();
+      await refreshing;
+      return stat(name);
+    };
+    await lock.assertHeld();
+    store.stat = stat;
+    await lock.assertHeld();
+    await lock.release();
+  });
 });

@@ -1,6 +1,7 @@
 // Restore through the built engine: selections, locations, conflicts, other servers, and safety against
 // hostile or damaged recovery points.
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, symlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf } from '../helpers/engine.js';
@@ -179,15 +180,29 @@ describe('restore', () => {
     mkdirSync(join(src, 'b'));
     writeFileSync(join(src, 'a', 'first.txt'), 'linked content\n');
     linkSync(join(src, 'a', 'first.txt'), join(src, 'b', 'second.txt'));
-    expect((await fx.az(['backup', src])).code).toBe(0);
+    // Eight names of one large file in one folder, started together: the data is read once.
+    const big = randomBytes(2 * 1024 * 1024);
+    mkdirSync(join(src, 'many'));
+    writeFileSync(join(src, 'many', 'n0.bin'), big);
+    for (let i = 1; i < 8; i++) linkSync(join(src, 'many', 'n0.bin'), join(src, 'many', `n${i}.bin`));
+    const backup = await fx.az(['backup', src]);
+    expect(resultOf(backup, 'RecoveryPoint')).toMatchObject({ filesNew: 2, bytesRead: 15 + big.length });
     // Only the second name (or only its folder): it carries the content too.
     const alone = await fx.az(['restore', 'latest', join(src, 'b'), '--target', join(fx.root, 'alone')]);
     expect(alone.code, alone.stdout).toBe(0);
     expect(readFileSync(join(fx.root, 'alone', src, 'b', 'second.txt'), 'utf8')).toBe('linked content\n');
     // Both names: written once, linked once.
     const both = await fx.az(['restore', 'latest', '--target', join(fx.root, 'both')]);
-    expect(resultOf(both, 'RestoreResult')).toMatchObject({ files: 2, skipped: 0 });
+    expect(resultOf(both, 'RestoreResult')).toMatchObject({ files: 10, skipped: 0 });
     expect(statSync(join(fx.root, 'both', src, 'b', 'second.txt')).ino).toBe(statSync(join(fx.root, 'both', src, 'a', 'first.txt')).ino);
+    expect(new Set(readdirSync(join(fx.root, 'both', src, 'many')).map((n) => statSync(join(fx.root, 'both', src, 'many', n)).ino)).size).toBe(1);
+    // The name chosen to be written is skipped (it exists, conflict Skip): another name is written instead.
+    const again = join(fx.root, 'again');
+    mkdirSync(join(again, src, 'a'), { recursive: true });
+    writeFileSync(join(again, src, 'a', 'first.txt'), 'already here\n');
+    const skip = await fx.az(['restore', 'latest', join(src, 'a'), join(src, 'b'), '--target', again, '--conflict', 'Skip']);
+    expect(resultOf(skip, 'RestoreResult')).toMatchObject({ files: 1, skipped: 1 });
+    expect(readFileSync(join(again, src, 'b', 'second.txt'), 'utf8')).toBe('linked content\n');
   });
 
   it('with Overwrite, skips (and names) a file whose place a directory has taken, and restores the rest', async () => {
@@ -213,6 +228,14 @@ describe('restore', () => {
     const r = await fx.az(['restore', 'latest', join(src, 'a\\b.txt'), '--target', join(fx.root, 'r')]);
     expect(r.code, r.stdout).toBe(0);
     expect(readdirSync(join(fx.root, 'r', src))).toEqual(['a\\b.txt']);
+    // A source folder whose own name holds a backslash keeps it too.
+    const odd = join(fx.root, 'bs\\dir');
+    mkdirSync(odd);
+    writeFileSync(join(odd, 'f.txt'), 'f\n');
+    expect(resultOf(await fx.az(['backup', odd]), 'RecoveryPoint')['sources']).toEqual([odd]);
+    const whole = await fx.az(['restore', 'latest', '--target', join(fx.root, 'r2')]);
+    expect(whole.code, whole.stdout).toBe(0);
+    expect(readFileSync(join(fx.root, 'r2', odd, 'f.txt'), 'utf8')).toBe('f\n');
   });
 
   it('takes the point as --point too (ls --point ID PATH, restore --point ID ITEMS)', async () => {
