@@ -21,7 +21,10 @@ function Start-AzBackup {
         Accepts pipeline input (strings, or FullName from Get-ChildItem); all of it goes into one
         recovery point.
     .PARAMETER Exclude
-        Globs of paths or names to leave out, e.g. '*.tmp' or '/srv/data/cache'.
+        Globs of paths or names to leave out, e.g. '*.tmp' or '/srv/data/cache'. A pattern matches a
+        whole path or a single name; * ? [...] and ** work, parentheses are ordinary characters. A
+        pattern that starts with ./ or ../ is relative to the current location, as -Path is. A backup
+        whose patterns leave no file warns (AZB_EVERYTHING_EXCLUDED).
     .PARAMETER Tag
         Tags for the recovery point (letters, digits and . _ : -, up to 64 characters each), to find it
         later with Get-AzRecoveryPoint -Tag.
@@ -111,7 +114,12 @@ function Start-AzBackup {
         } else {
             if ($paths.Count -eq 0) { return }
             $arguments.paths = @($paths)
-            if ($Exclude) { $arguments.exclude = @($Exclude) }
+            if ($Exclude) {
+                # ./x and ../x mean what they mean for -Path: relative to the current location.
+                $arguments.exclude = @($Exclude | ForEach-Object {
+                    if ($_ -match '^\.\.?[\\/]') { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($_) } else { $_ }
+                })
+            }
             if ($PSCmdlet.ShouldProcess($target, "Back up $($paths -join ', ')")) {
                 Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
             }

@@ -138,7 +138,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   checkCancelled(signal);
 
   const scan = opts.stdin
-    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] } }
+    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] }, excluded: 0 }
     : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink));
   checkCancelled(signal);
   await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
@@ -146,6 +146,9 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
   const skipped: Skipped[] = [...scan.skipped];
   for (const s of scan.skipped) sink.warning('AZB_FILE_SKIPPED', `Skipped ${s.path}: ${s.reason}`, s.path);
+  if (scan.files === 0 && scan.excluded > 0) {
+    sink.warning('AZB_EVERYTHING_EXCLUDED', `The exclude patterns (${opts.excludes.join(', ')}) leave no file to back up; ${scan.excluded} entries were left out.`, opts.excludes[0]);
+  }
   // Not a warning: leaving them out is the rule (as MARS does), but it is said, not silent.
   if (scan.special.count > 0) {
     sink.log(`${scan.special.count} socket(s), fifo(s) or device(s) left out (only file data is backed up), e.g. ${scan.special.examples.join(', ')}.`);

@@ -44,6 +44,8 @@ export interface ScanResult {
   roots: { source: string; entry: ScanEntry }[]; files: number; dirs: number; bytes: number; skipped: Skipped[];
   /** Sockets, fifos and devices met and left out (only file data is backed up): a few, named. */
   special: { count: number; examples: string[] };
+  /** Entries the exclude patterns left out (a folder counts once). */
+  excluded: number;
 }
 
 
@@ -59,6 +61,22 @@ function kindOf(st: BigIntStats): ScanEntry['kind'] | undefined {
   return undefined; // sockets, fifos, devices: only file data is backed up
 }
 
+/**
+ * An exclude pattern as plain glob: `*`, `?`, `[...]` and `**` only. Parentheses are literal, so that
+ * "*(1)*" means names containing "(1)" and not the extended glob "zero or more 1s" (which, with the
+ * rest of the pattern, matches every name and would silently exclude everything).
+ */
+export function plainGlob(pattern: string): string {
+  let out = '';
+  let inClass = false;
+  for (const ch of pattern) {
+    if (inClass) { out += ch; if (ch === ']') inClass = false; continue; }
+    if (ch === '[') { inClass = true; out += ch; continue; }
+    out += ch === '(' ? '[(]' : ch === ')' ? '[)]' : ch;
+  }
+  return out;
+}
+
 function excluded(path: string, name: string, patterns: string[]): boolean {
   if (patterns.length === 0) return false;
   const p = showPath(path);
@@ -68,7 +86,8 @@ function excluded(path: string, name: string, patterns: string[]): boolean {
 
 /** Walks the sources (absolute paths). A missing source is an error; unreadable entries below it are skipped. */
 export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void): Promise<ScanResult> {
-  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], special: { count: 0, examples: [] } };
+  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], special: { count: 0, examples: [] }, excluded: 0 };
+  const globs = excludes.map(plainGlob);
   const skip = (path: string, err: unknown) => {
     result.skipped.push({ path: showPath(path), reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   };
@@ -97,7 +116,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       // lstat a directory's entries concurrently: on large trees this is where the time goes.
       const stats = await Promise.all(names.map(async (n) => {
         const childPath = path === '/' ? `/${n}` : `${path}/${n}`;
-        if (excluded(childPath, n, excludes)) return undefined;
+        if (excluded(childPath, n, globs)) { result.excluded++; return undefined; }
         try {
           return { n, childPath, st: await lstat(bytesOf(childPath), { bigint: true }) };
         } catch (err) {

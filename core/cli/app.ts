@@ -178,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
       .demandCommand(1, 'Name a passphrase command: set.'))
     .command('backup [paths..]', 'Back up files and folders (or stdin) into a new recovery point', (y) => y
       .positional('paths', { type: 'string', array: true, describe: 'Files and folders to back up' })
-      .option('exclude', { type: 'string', array: true, describe: 'Glob of paths or names to leave out (repeatable)' })
+      .option('exclude', { type: 'string', array: true, describe: 'Glob of paths or names to leave out (repeatable; ./ and ../ are relative to the current folder; parentheses are literal)' })
       .option('tag', { type: 'string', array: true, describe: 'Tag for the recovery point (repeatable)' })
       .option('stdin', { type: 'boolean', describe: 'Back up standard input as one file' })
       .option('stdin-name', { type: 'string', describe: 'File name for --stdin (default: stdin)' })
@@ -186,7 +186,7 @@ export async function main(argv: string[]): Promise<number> {
       .example('azbackup backup /srv/data /etc --exclude "*.tmp"', 'Back up two folders')
       .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file'),
     async (a) => {
-      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude, tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
+      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
     })
     .command('points', 'List recovery points', (y) => y
       .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })

@@ -16,12 +16,14 @@ export const backupCommand: Command<BackupArgs> = {
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const paths = (args.paths ?? []).map((p) => (isAbsolute(p) ? p : resolve(p)));
+    // "./x" and "../x" are relative to the current folder, as paths are; other patterns match anywhere.
+    const excludes = (args.exclude ?? []).map((g) => (/^\.\.?[\\/]/.test(g) ? resolve(g) : g));
     if (args.stdinName === undefined && paths.length === 0) throw new AzbError('AZB_ARGS_INVALID', 'Nothing to back up: give one or more paths, or a stream name for stdin.', { target: 'paths', hint: 'Example: azbackup backup /srv/data' });
     if (args.stdinName !== undefined && paths.length > 0) throw new AzbError('AZB_ARGS_INVALID', 'Back up either paths or stdin, not both.', { target: 'paths' });
     if (args.stdinName !== undefined && (!/^[^/\\\0]+$/.test(args.stdinName) || args.stdinName === '.' || args.stdinName === '..')) {
       throw new AzbError('AZB_ARGS_INVALID', `'${args.stdinName}' is not a usable file name for the stream.`, { target: 'stdinName', hint: 'Give a plain file name such as db.sql.' });
     }
-    const scan = args.stdinName === undefined ? startScan(paths, args.exclude ?? [], ctx.sink) : undefined;
+    const scan = args.stdinName === undefined ? startScan(paths, excludes, ctx.sink) : undefined;
     const { vault, repo } = await openServerFor(ctx, args, args.accessTier ? { accessTier: args.accessTier } : {});
     const signingKey = await signingKeyFor(repo);
     const cacheDir = serverCacheDir(args, repo);
@@ -32,7 +34,7 @@ export const backupCommand: Command<BackupArgs> = {
       const lock = await acquireLock(repo, 'backup', 'backup');
       try {
         const r = await runBackup(repo, {
-          sources: paths, excludes: args.exclude ?? [], ...(scan ? { scan } : {}), lock, cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,
+          sources: paths, excludes, ...(scan ? { scan } : {}), lock, cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,
           ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
         });
         return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };

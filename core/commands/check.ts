@@ -19,6 +19,11 @@ export const checkCommand: Command<VaultArgs & { readDataPercent?: number }> = {
       const lock = await acquireLock(repo, 'read', 'check');
       try {
         const r = await runCheck(repo, { readDataPercent: args.readDataPercent ?? 0, sink: ctx.sink, signal: ctx.signal });
+        // Said once as a warning too, so the job is CompletedWithWarnings and its history names the damage.
+        if (r.problems.length > 0) {
+          const named = r.problems.slice(0, 5).map((p) => p.object).join(', ');
+          ctx.sink.warning('AZB_VAULT_DAMAGED', `The check found ${r.problems.length} problem(s): ${named}${r.problems.length > 5 ? ', …' : ''}.`, r.problems[0]!.object);
+        }
         return { stats: r.summary };
       } finally {
         await lock.release();

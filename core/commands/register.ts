@@ -3,12 +3,12 @@
 import { randomInt } from 'node:crypto';
 import { open, statfs } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { loadCertificateFile, thumbprintOf } from '../cert/load.js';
 import { evaluateRules } from '../cert/rules.js';
 import { cacheDir, findRegistration, saveRegistration } from '../config/home.js';
 import { AzbError, fileError } from '../protocol/errors.js';
-import { checkNewPassphrase, registerServer } from '../repo/server.js';
+import { checkNewPassphrase, listServers, registerServer } from '../repo/server.js';
 import { getCertificate } from '../repo/vault.js';
 import type { Command } from './command.js';
 import { openServerFor, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
@@ -28,6 +28,13 @@ async function writeSecretFile(path: string, text: string): Promise<void> {
     const fh = await open(path, 'wx', 0o600);
     try { await fh.writeFile(text + '\n'); await fh.sync(); } finally { await fh.close(); }
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      throw new AzbError('AZB_FILE_EXISTS', `The passphrase file ${path} already exists; a generated passphrase is never written over a file.`, { target: path, hint: 'Give the name of a new file.' });
+    }
+    if (code === 'ENOENT') {
+      throw new AzbError('AZB_DIRECTORY_NOT_FOUND', `The folder for the passphrase file does not exist: ${dirname(path)}.`, { target: dirname(path), hint: 'Create the folder first (readable by its owner only), or give a file in an existing folder.' });
+    }
     throw fileError(err, path, 'Passphrase file');
   }
 }
@@ -87,6 +94,11 @@ export const registerCommand: Command<RegisterArgs> = {
     if (args.generatePassphrase) await writeSecretFile(resolve(args.passphraseFile!), passphrase);
 
     const host = args.hostname ?? osHostname();
+    // Allowed (host names repeat across domains), but then -Server <name> is ambiguous: say so now.
+    const namesake = (await listServers(vault).catch(() => [])).find((s) => s.hostname.toLowerCase() === host.toLowerCase());
+    if (namesake) {
+      ctx.sink.warning('AZB_HOSTNAME_IN_USE', `Another server of this vault is also named ${host} (ID ${namesake.serverId.slice(0, 12)}…); -Server ${host} will be ambiguous, so name these servers by ID.`, host);
+    }
     const { record, masterKey } = await registerServer(vault, { hostname: host, thumbprint, privateKey: cert.privateKey, passphrase });
     const registration = { vaultId: vault.manifest.vaultId, vault: vault.store.location, serverId: record.serverId, hostname: host, certificate: thumbprint, registered: record.created };
     await saveRegistration(registration, cert.privateKey, masterKey);

@@ -1,6 +1,7 @@
 // `restore`: items of a recovery point to their original location or to another folder, as a job.
 // Works for another server's points too: give --server and that server's passphrase.
 import { isAbsolute, resolve } from 'node:path';
+import { AzbError } from '../protocol/errors.js';
 import { acquireLock } from '../repo/locks.js';
 import { runRestore, type ConflictAction } from '../restore/restorer.js';
 import type { Command } from './command.js';
@@ -21,6 +22,13 @@ export const restoreCommand: Command<RestoreArgs> = {
       try {
         await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
         const point = await findPoint(repo, args.point, ctx.sink);
+        // A stream backup (a database dump, say) has a name but no place on disk: it needs a target.
+        const placeless = point.manifest.sources.filter((s) => !isAbsolute(s));
+        if (target === undefined && placeless.length > 0) {
+          throw new AzbError('AZB_RESTORE_TARGET_REQUIRED', `Recovery point ${point.id.slice(0, 12)}… holds ${placeless.join(', ')}, backed up from a stream, which has no original location.`, {
+            target: placeless[0], hint: 'Give a folder to restore it into with -Target / --target.',
+          });
+        }
         const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? 'CreateCopy', signal: ctx.signal, sink: ctx.sink });
         return { stats: { ...s, pointId: point.id } };
       } finally {

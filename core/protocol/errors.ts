@@ -85,6 +85,7 @@ export const ERROR_CODES = {
   AZB_POINT_TAMPERED: { category: 'SecurityError', exit: ExitCode.Failed },
   AZB_ITEM_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_RESTORE_TARGET_NOT_WRITABLE: { category: 'PermissionDenied', exit: ExitCode.Failed },
+  AZB_RESTORE_TARGET_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
   AZB_JOB_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_CANCELLED: { category: 'OperationStopped', exit: ExitCode.Cancelled },
   // Engine

@@ -106,7 +106,9 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
       return true;
     }
     if (!st.isDirectory()) return false;
-    if (node) dirMeta.push({ path: dir, node });
+    // A folder that is already there keeps its owner, mode and times unless Overwrite was asked for:
+    // Skip and CreateCopy leave existing items alone (an admin may have tightened its permissions).
+    if (node && opts.conflict === 'Overwrite') dirMeta.push({ path: dir, node });
     return true;
   }
 

@@ -35,8 +35,17 @@ function Invoke-AzBackupEngine {
         # SIGTERM (the engine cancels at a safe point and records the job Cancelled), then up to 30 s for
         # it to finish; only then, or on Windows where there is no such signal, the process is killed.
         try {
+            if ($Process.HasExited) { return }
             if (-not $IsWindows) {
-                $terminate = [System.Diagnostics.Process]::Start('kill', @('-TERM', [string]$Process.Id))
+                # kill's own output (the engine may end just before the signal) goes nowhere near the user.
+                $kill = [System.Diagnostics.ProcessStartInfo]::new('kill')
+                $kill.ArgumentList.Add('-TERM')
+                $kill.ArgumentList.Add([string]$Process.Id)
+                $kill.RedirectStandardError = $true
+                $kill.RedirectStandardOutput = $true
+                $kill.UseShellExecute = $false
+                $terminate = [System.Diagnostics.Process]::Start($kill)
+                $null = $terminate.StandardError.ReadToEnd()
                 $terminate.WaitForExit()
                 if ($Process.WaitForExit(30000)) { return }
             }

@@ -71,6 +71,26 @@ describe('backup', () => {
     const target = join(fx.root, 'out');
     expect((await fx.az(['restore', 'latest', '--target', target])).code).toBe(0);
     expect(readFileSync(join(target, 'db.sql'), 'utf8')).toBe(dump);
+    // A stream has no original location: without a target, nothing is written (not /db.sql).
+    const nowhere = await runEngine(['restore', 'latest', '--json'], { env: fx.env, cwd: fx.root });
+    expect(onlyError(nowhere)).toMatchObject({ code: 'AZB_RESTORE_TARGET_REQUIRED', target: 'db.sql' });
+  });
+
+  it('takes exclude patterns as plain globs: parentheses are literal, ./ is the current folder; excluding everything warns', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(join(src, 'sub'), { recursive: true });
+    writeFileSync(join(src, 'report.txt'), 'r');
+    writeFileSync(join(src, 'report (1).txt'), 'copy');
+    writeFileSync(join(src, 'sub', 'inner.txt'), 'i');
+    const b = await runEngine(['backup', src, '--exclude', '*(1)*', '--exclude', './src/sub', '--json'], { env: fx.env, cwd: fx.root });
+    expect(b.code, b.stdout).toBe(0);
+    expect(resultOf(b, 'RecoveryPoint')).toMatchObject({ filesNew: 1 });
+    const items = (await fx.az(['ls', 'latest', src, '--recurse'])).events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['name']));
+    expect(items.sort()).toEqual(['report.txt']);
+    const all = await fx.az(['backup', src, '--exclude', '*']);
+    expect(all.code, all.stdout).toBe(3);
+    expect(all.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_EVERYTHING_EXCLUDED' });
   });
 
   it('skips unreadable files with a warning and ends CompletedWithWarnings (exit 3)', async () => {

@@ -54,6 +54,11 @@ describe('check', () => {
     expect(run.code, run.stdout).toBe(4);
     const problems = problemsOf(run);
     expect(problems.map((p) => p.object)).toContain(target);
+    // The job history says the vault is damaged, and where.
+    const job = (await fx.az(['jobs', '--previous', '1'])).events.find((e) => e.type === 'item') as unknown as { data: { status: string; warningList: { code: string; message: string }[] } };
+    expect(job.data.status).toBe('CompletedWithWarnings');
+    expect(job.data.warningList[0]).toMatchObject({ code: 'AZB_VAULT_DAMAGED' });
+    expect(job.data.warningList[0]!.message).toContain(target);
     if (part === 'packs/') {
       const p = problems.find((x) => x.object === target)!;
       expect(p.affectedPoints).toHaveLength(1);

@@ -87,6 +87,34 @@ describe('vault and registration', () => {
     expect(existsSync(join(root, 'home', 'registrations'))).toBe(false);
   });
 
+  it('says what is wrong with a passphrase file it cannot create, and writes nothing', async () => {
+    const { root, az, vault } = setup();
+    await az(['vault', 'create', vault]);
+    const c = writeTestCertificate(root, 'srvfile');
+    await az(['vault', 'add-cert', c.cerPath, '--vault', vault]);
+    const taken = join(root, 'taken.txt');
+    writeFileSync(taken, 'keep me');
+    const before = listTree(vault);
+    const exists = onlyError(await az(['register', '--vault', vault, '--certificate', c.pfxPath, '--generate-passphrase', '--passphrase-out', taken], { AZBACKUP_CERT_PASSWORD: c.password, AZBACKUP_PASSPHRASE: undefined }));
+    expect(exists).toMatchObject({ code: 'AZB_FILE_EXISTS', hint: 'Give the name of a new file.' });
+    expect(readFileSync(taken, 'utf8')).toBe('keep me');
+    const noFolder = onlyError(await az(['register', '--vault', vault, '--certificate', c.pfxPath, '--generate-passphrase', '--passphrase-out', join(root, 'no-such', 'p.txt')], { AZBACKUP_CERT_PASSWORD: c.password, AZBACKUP_PASSPHRASE: undefined }));
+    expect(noFolder).toMatchObject({ code: 'AZB_DIRECTORY_NOT_FOUND', target: join(root, 'no-such') });
+    expect(listTree(vault)).toEqual(before);
+  });
+
+  it('warns when another server of the vault already has the host name being registered', async () => {
+    const { root, az, vault } = setup();
+    await az(['vault', 'create', vault]);
+    const c = writeTestCertificate(root, 'srvtwin');
+    await az(['vault', 'add-cert', c.cerPath, '--vault', vault]);
+    const first = await az(['register', '--vault', vault, '--certificate', c.pfxPath, '--hostname', 'twin'], { AZBACKUP_CERT_PASSWORD: c.password });
+    expect(first.events.some((e) => e.type === 'warning' && e.code === 'AZB_HOSTNAME_IN_USE')).toBe(false);
+    const second = await az(['register', '--vault', vault, '--certificate', c.pfxPath, '--hostname', 'TWIN'], { AZBACKUP_CERT_PASSWORD: c.password, AZBACKUP_HOME: join(root, 'home2') });
+    expect(second.code, second.stdout).toBe(0);
+    expect(second.events.find((e) => e.type === 'warning' && e.code === 'AZB_HOSTNAME_IN_USE')).toMatchObject({ target: 'TWIN' });
+  });
+
   it('refuses a second registration of the same server, and commands from an unregistered server', async () => {
     const fx = await registeredServer();
     const again = await fx.az(['register', '--vault', fx.vault, '--certificate', join(fx.root, 'srv01.pfx'), '--password-file', join(fx.root, 'pfx.pw')]);

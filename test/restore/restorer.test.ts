@@ -1,6 +1,6 @@
 // Restore through the built engine: selections, locations, conflicts, other servers, and safety against
 // hostile or damaged recovery points.
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -270,5 +270,20 @@ describe('restore', () => {
     expect(r.code, r.stdout).toBe(0);
     const restored = readdirSync(Buffer.from(join(fx.root, 'r', src)), { encoding: 'buffer' });
     expect(restored.map((n) => n.toString('hex'))).toEqual([Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0x2e, 0x74, 0x78, 0x74]).toString('hex')]);
+  });
+
+  it('leaves the owner, mode and times of folders that exist alone, unless Overwrite is asked for', async () => {
+    const { fx, src } = await withData();
+    const folder = join(src, 'reports');
+    chmodSync(folder, 0o700); // tightened by an admin after the backup (it was 0755)
+    utimesSync(folder, new Date('2020-01-01'), new Date('2020-01-01'));
+    for (const conflict of ['Skip', 'CreateCopy']) {
+      const r = await fx.az(['restore', 'latest', src, '--conflict', conflict]);
+      expect(r.code, r.stdout).toBe(0);
+      expect(statSync(folder).mode & 0o777).toBe(0o700);
+      expect(statSync(folder).mtime.getUTCFullYear()).toBe(2020);
+    }
+    expect((await fx.az(['restore', 'latest', src, '--conflict', 'Overwrite'])).code).toBe(0);
+    expect(statSync(folder).mode & 0o777).toBe(0o755);
   });
 });
