@@ -22,10 +22,12 @@ function Start-AzRecovery {
         Paths inside the recovery point to restore, as in the Path of Get-AzRecoverableItem's output
         (binds by property name). Default: everything in the point.
     .PARAMETER Target
-        Folder to restore into; created if needed. Default: the original location.
+        Folder to restore into; created if needed. Default: the original location. A point made from a
+        stream (Start-AzBackup -FromCommand) has no original location and needs -Target.
     .PARAMETER Conflict
         What to do when an item to restore already exists: CreateCopy (default; restore as "name (1).ext"),
-        Overwrite, or Skip.
+        Overwrite, or Skip. Folders that already exist keep their owner, mode and times unless Overwrite
+        is given; Overwrite never replaces a folder with a file (that item is skipped with a warning).
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
         exactly one). Binds by property name.
