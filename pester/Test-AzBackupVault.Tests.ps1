@@ -90,10 +90,12 @@ Describe 'Test-AzBackupVault' {
         $parts.Result[0].Problems | Should -Be 1
     }
 
-    It 'records the check as a job' {
+    It 'records the check that found damage as a job with warnings, naming the damaged object' {
         $job = Get-AzBackupJob -Previous 1
         $job.Operation | Should -Be 'Check'
-        $job.Status | Should -Be 'Completed'
+        $job.Status | Should -Be 'CompletedWithWarnings'
         $job.Stats.problems | Should -Be 1
+        $job.WarningList[0].code | Should -Be 'AZB_VAULT_DAMAGED'
+        $job.WarningList[0].target | Should -Match '^servers/[0-9a-f]{64}/packs/[0-9a-f]{2}/[0-9a-f]{64}$'
     }
 }
