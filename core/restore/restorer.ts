@@ -403,7 +403,11 @@ async function ensureTargetWritable(target: string): Promise<void> {
     await fh.close();
     await unlink(probe);
   } catch (err) {
-    throw new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `The restore target ${target} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `The restore target ${target} is a file (or lies below one), not a folder.`, { target, hint: 'Give a folder to restore into.' });
+    }
+    throw new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `The restore target ${target} is not writable: ${code ?? (err as Error).message}.`, {
       target, hint: 'Give a folder this account can create files in.',
     });
   }

@@ -286,4 +286,14 @@ describe('restore', () => {
     expect((await fx.az(['restore', 'latest', src, '--conflict', 'Overwrite'])).code).toBe(0);
     expect(statSync(folder).mode & 0o777).toBe(0o755);
   });
+
+  it('says so when the target is a file, not a folder', async () => {
+    const { fx } = await withData();
+    const file = join(fx.root, 'a-file');
+    writeFileSync(file, 'x');
+    const err = onlyError(await fx.az(['restore', 'latest', '--target', file]));
+    expect(err).toMatchObject({ code: 'AZB_RESTORE_TARGET_NOT_WRITABLE', hint: 'Give a folder to restore into.' });
+    expect(err.message).toContain('is a file');
+    expect(readFileSync(file, 'utf8')).toBe('x');
+  });
 });
