@@ -37,10 +37,13 @@ function open(): DatabaseSync {
       CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, operation TEXT, status TEXT, vault TEXT, server_id TEXT, start_time TEXT, end_time TEXT,
         pid INTEGER, hostname TEXT, stats TEXT, errors TEXT, warnings INTEGER);
       CREATE INDEX IF NOT EXISTS jobs_start ON jobs(start_time);`);
-    // Added after the first release of the table: which process instance runs the job (see processIdentity).
+    // Added after the first release of the table: which process instance runs the job (see
+    // processIdentity), and its first warnings. Two engines may add a column at once: the loser is fine.
     const columns = db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[];
-    if (!columns.some((c) => c.name === 'process')) db.exec('ALTER TABLE jobs ADD COLUMN process TEXT');
-    if (!columns.some((c) => c.name === 'warning_list')) db.exec('ALTER TABLE jobs ADD COLUMN warning_list TEXT');
+    for (const column of ['process', 'warning_list']) {
+      if (columns.some((c) => c.name === column)) continue;
+      try { db.exec(`ALTER TABLE jobs ADD COLUMN ${column} TEXT`); } catch (err) { if (!/duplicate column/i.test((err as Error).message)) throw err; }
+    }
   } catch (err) {
     throw new AzbError('AZB_HOME_UNUSABLE', `The job history in ${dir} cannot be opened: ${(err as Error).message}.`, { target: dir, hint: 'Set AZBACKUP_HOME to a folder this account can write.' });
   }

@@ -97,4 +97,22 @@ describe('jobs', () => {
       stranger.kill('SIGKILL');
     }
   });
+
+  it('reads a job history written before the process and warning-list columns existed', async () => {
+    const fx = await registeredServer();
+    const { rmSync } = await import('node:fs');
+    rmSync(join(fx.home, 'jobs.db'), { force: true });
+    const db = new DatabaseSync(join(fx.home, 'jobs.db'));
+    db.exec(`CREATE TABLE jobs (id TEXT PRIMARY KEY, operation TEXT, status TEXT, vault TEXT, server_id TEXT, start_time TEXT, end_time TEXT,
+      pid INTEGER, hostname TEXT, stats TEXT, errors TEXT, warnings INTEGER)`);
+    db.prepare("INSERT INTO jobs VALUES ('20250101T000000-00000001', 'Backup', 'Completed', ?, NULL, '2025-01-01T00:00:00.000Z', '2025-01-01T00:01:00.000Z', 1, 'old', NULL, '[]', 0)").run(fx.vault);
+    db.close();
+    const jobs = await fx.az(['jobs']);
+    expect(jobs.code, jobs.stdout).toBe(0);
+    expect(jobs.events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: Record<string, unknown> }).data)).toEqual([
+      expect.objectContaining({ jobId: '20250101T000000-00000001', status: 'Completed', warningList: [] }),
+    ]);
+    expect((await fx.az(['check'])).code).toBe(0);
+    expect((await fx.az(['jobs', '--previous', '1'])).events.find((e) => e.type === 'item')).toMatchObject({ data: { operation: 'Check', status: 'Completed' } });
+  });
 });
