@@ -26,6 +26,10 @@ function Remove-AzBackupUnusedData {
         Remove-AzBackupUnusedData -Vault /mnt/backup/vault -Server srv02 -Passphrase $srv02Passphrase
 
         Deletes the unused data of server srv02, after confirmation.
+    .EXAMPLE
+        Remove-AzBackupUnusedData -WhatIf
+
+        Says how many packs and MiB a prune would delete now (a dry run that deletes nothing).
     .OUTPUTS
         AzBackup.PruneResult
     #>
@@ -48,6 +52,17 @@ function Remove-AzBackupUnusedData {
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
         $who = if ($Server) { "server $Server" } else { 'this server' }
         $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
+        if ($WhatIfPreference) {
+            # -WhatIf: the engine's dry run says what would go; nothing is deleted.
+            $dryRun = $arguments.Clone()
+            $dryRun.dryRun = $true
+            $plan = Invoke-AzBackupEngine -Command 'prune' -Arguments $dryRun -Secrets $secrets -Caller $PSCmdlet -Output Result
+            if ($plan) {
+                $mib = [math]::Round($plan.BytesFreed / 1MB, 1)
+                $null = $PSCmdlet.ShouldProcess("$who$where", "Delete $($plan.PacksDeleted) pack(s) ($mib MiB) that no recovery point needs, keep $($plan.PacksKept)")
+            }
+            return
+        }
         if ($PSCmdlet.ShouldProcess("$who$where", 'Delete the data no recovery point needs')) {
             Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
         }
