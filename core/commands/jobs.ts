@@ -14,7 +14,7 @@ export const jobsCommand: Command<{ previous?: number; status?: JobStatus; jobId
   human: { item: (_k, d) => `${String(d['jobId'])}  ${String(d['operation']).padEnd(8)} ${String(d['status']).padEnd(22)} ${String(d['startTime'])}` },
   async run(ctx, args) {
     const jobs = listJobs(args);
-    if (args.jobId && jobs.length === 0) throw new AzbError('AZB_JOB_NOT_FOUND', `No job ${args.jobId}.`, { target: args.jobId });
+    if (args.jobId && jobs.length === 0) throw new AzbError('AZB_JOB_NOT_FOUND', `No job ${args.jobId}.`, { target: args.jobId, hint: 'List jobs with Get-AzBackupJob / azbackup jobs.' });
     for (const j of jobs) ctx.sink.item('Job', jobData(j));
     return 0;
   },

@@ -189,7 +189,7 @@ export async function openServer(vault: Vault, serverId: string, passphrase: str
   }
   if (!masterKey || !keyName) {
     throw new AzbError('AZB_PASSPHRASE_WRONG', `The passphrase does not open server ${record.hostname} (${serverId.slice(0, 12)}…).`, {
-      target: serverId, hint: 'Check the passphrase. Without the right passphrase the data of this server cannot be recovered.',
+      target: serverId, hint: "Check the passphrase. If it is another server's (to restore that server's data), name that server with -Server / --server. Without the right passphrase the data of this server cannot be recovered.",
     });
   }
   const keys = deriveKeys(masterKey);

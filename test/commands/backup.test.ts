@@ -13,6 +13,7 @@ describe('backup command', () => {
     const before = listTree(fx.vault);
     const wrong = await fx.az(['backup', missing], { env: { AZBACKUP_PASSPHRASE: 'not the passphrase of this server' } });
     expect(onlyError(wrong).code).toBe('AZB_PASSPHRASE_WRONG');
+    expect(onlyError(wrong).hint).toContain('--server'); // another server's passphrase is a common mix-up
     expect(wrong.stderr).not.toMatch(/unhandled|rejection/i);
     const gone = await fx.az(['backup', missing]);
     expect(onlyError(gone)).toMatchObject({ code: 'AZB_SOURCE_NOT_FOUND', target: missing });
