@@ -286,7 +286,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     } else {
       parent = Buffer.from(process.platform === 'win32' ? '' : '/');
       for (const c of components.slice(0, -1)) parent = bytesJoin(parent, c);
-      try { await makeDirs(parent.toString('utf8')); } catch (err) { throw writeError(err, parent); }
+      try { await makeDirs(parent); } catch (err) { throw writeError(err, parent); }
     }
     await visit(node, bytesJoin(parent, components[components.length - 1]!));
   }

@@ -1,12 +1,12 @@
 // makeDirs (core/fs/make-dirs.ts): like mkdir -p, but it ends on pseudo file systems where Node's
 // recursive mkdir retries forever.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeDirs, makeDirsSync } from '../../core/fs/make-dirs.js';
 import { tempDir } from '../helpers/tmp.js';
 
-describe.each([['makeDirs', makeDirs], ['makeDirsSync', async (p: string, m?: number) => makeDirsSync(p, m)]] as const)('%s', (_name, make) => {
+describe.each([['makeDirs', makeDirs], ['makeDirsSync', async (p: string | Buffer, m?: number) => makeDirsSync(p, m)]] as const)('%s', (_name, make) => {
   it('creates missing parents with the mode, and accepts a folder that is there', async () => {
     const root = tempDir();
     const deep = join(root, 'a', 'b', 'c');
@@ -16,6 +16,14 @@ describe.each([['makeDirs', makeDirs], ['makeDirsSync', async (p: string, m?: nu
     await make(deep, 0o700);
     mkdirSync(join(root, 'x'));
     await make(join(root, 'x'));
+  });
+
+  it('takes paths as bytes: folder names need not be UTF-8', async () => {
+    const root = tempDir();
+    const odd = Buffer.concat([Buffer.from(`${root}/caf`), Buffer.from([0xe9]), Buffer.from('/sub')]);
+    await make(odd);
+    expect(statSync(odd).isDirectory()).toBe(true);
+    expect(readdirSync(Buffer.from(root), { encoding: 'buffer' }).map((n) => n.toString('hex'))).toEqual([Buffer.from([0x63, 0x61, 0x66, 0xe9]).toString('hex')]);
   });
 
   it('refuses a file in the way with EEXIST or ENOTDIR', async () => {
