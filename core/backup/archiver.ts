@@ -26,7 +26,7 @@ export interface BackupOptions {
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
   /** The walk of `sources`, when the caller started it early (see startScan). */
   scan?: Promise<ScanResult>;
-  /** The backup lock, checked just before the recovery point is written. */
+  /** The backup lock, checked before each index file and before the recovery point is written. */
   lock?: { assertHeld(): Promise<void> };
   signal: AbortSignal;
   sink: EventSink;
@@ -133,7 +133,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   sink.progress('Backup', 'Reading the vault index', 0);
   // A damaged index file is skipped; its packs are then in no index, and indexOrphanPacks below indexes
   // them anew from their footers (a new index file), so their data is neither lost nor uploaded again.
-  await repo.loadIndex((id, err) => sink.warning('AZB_INDEX_DAMAGED', `Index file ${id.slice(0, 12)}… is damaged and is ignored (${err.message}); the packs it listed are indexed again from their own footers.`, repo.indexObject(id)));
+  await repo.loadIndexSkippingDamaged((code, message, target) => sink.warning(code, message, target));
   await indexOrphanPacks(repo, sink);
   checkCancelled(signal);
 

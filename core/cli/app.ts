@@ -60,7 +60,6 @@ async function certPassword(a: { passwordFile?: string | undefined; passwordStdi
   return password === undefined ? {} : { password };
 }
 
-/** Runs the CLI with the given arguments (without node and script) and returns the exit code. */
 /** Global options that take a value as the next word (`--vault V`). */
 const GLOBAL_VALUE_OPTIONS = new Set(['--vault', '--server', '--cache-dir', '--passphrase-file']);
 
@@ -86,6 +85,7 @@ export function pointOptionAsPositional(argv: string[]): string[] {
   return [...rest.slice(0, command + 1), value, ...rest.slice(command + 1)];
 }
 
+/** Runs the CLI with the given arguments (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   argv = pointOptionAsPositional(argv);
   let exitCode = 0;

@@ -3,7 +3,7 @@ import { AzbError, ExitCode } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { acquireLock } from '../repo/locks.js';
 import { vaultError } from '../repo/storage-errors.js';
-import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
+import { isUnreadablePoint, type RecoveryPoint, type ServerRepo } from '../repo/server.js';
 import { decodeTree, displayName, type TreeNode } from '../repo/tree.js';
 import { resolveItem, splitPointPath } from '../restore/restorer.js';
 import type { Command } from './command.js';
@@ -132,7 +132,7 @@ export const pointRemoveCommand: Command<VaultArgs & { point: string }> = {
           const point = await repo.readPoint(id);
           info = { time: point.manifest.time, hostname: point.manifest.hostname };
         } catch (err) {
-          if (!(err instanceof AzbError) || (err.code !== 'AZB_OBJECT_DAMAGED' && err.code !== 'AZB_POINT_TAMPERED')) throw err;
+          if (!isUnreadablePoint(err)) throw err;
           ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read (${err.message}); it is removed all the same.`, repo.pointObject(id));
           const written = (await repo.vault.store.stat(repo.pointObject(id)).catch(() => undefined))?.modified;
           info = { time: new Date(written ?? Date.now()).toISOString(), hostname: repo.record.hostname, damaged: true };

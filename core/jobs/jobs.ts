@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { homeDir } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
+import type { KeptWarning } from '../protocol/events.js';
 import { makeDirsSync } from '../fs/make-dirs.js';
 
 /** Job states, as the MARS agent names them. */
@@ -20,7 +21,7 @@ export interface JobRecord {
   process: string | null;
   stats: Record<string, unknown> | null; errors: { code: string; message: string }[]; warnings: number;
   /** The first warnings of the job (up to WARNINGS_KEPT), e.g. which files a backup skipped. */
-  warningList: { code: string; message: string; target?: string }[];
+  warningList: KeptWarning[];
 }
 
 let db: DatabaseSync | undefined;
@@ -58,7 +59,7 @@ function toRecord(r: Record<string, unknown>): JobRecord {
     stats: r['stats'] ? JSON.parse(String(r['stats'])) as Record<string, unknown> : null,
     errors: r['errors'] ? JSON.parse(String(r['errors'])) as { code: string; message: string }[] : [],
     warnings: Number(r['warnings'] ?? 0),
-    warningList: r['warning_list'] ? JSON.parse(String(r['warning_list'])) as { code: string; message: string; target?: string }[] : [],
+    warningList: r['warning_list'] ? JSON.parse(String(r['warning_list'])) as KeptWarning[] : [],
   };
 }
 
@@ -90,11 +91,10 @@ export function startJob(operation: string, vault: string, serverId: string | nu
 
 /** Records the end of a job. */
 export function finishJob(id: string, status: JobStatus, stats: Record<string, unknown> | null, errors: { code: string; message: string }[], warnings: number,
-  warningList?: readonly { code: string; message: string; target?: string }[]): void {
-  const d = open();
-  d.prepare('UPDATE jobs SET status = ?, end_time = ?, stats = ?, errors = ?, warnings = ? WHERE id = ?')
-    .run(status, new Date().toISOString(), stats ? JSON.stringify(stats) : null, JSON.stringify(errors), warnings, id);
-  if (warningList !== undefined) d.prepare('UPDATE jobs SET warning_list = ? WHERE id = ?').run(JSON.stringify(warningList), id);
+  warningList?: readonly KeptWarning[]): void {
+  // Without a warning list (an abandoned job marked Failed), the one recorded so far stays.
+  open().prepare('UPDATE jobs SET status = ?, end_time = ?, stats = ?, errors = ?, warnings = ?, warning_list = COALESCE(?, warning_list) WHERE id = ?')
+    .run(status, new Date().toISOString(), stats ? JSON.stringify(stats) : null, JSON.stringify(errors), warnings, warningList ? JSON.stringify(warningList) : null, id);
 }
 
 /** Whether the engine process that started a job still runs: its pid, and the same process instance. */

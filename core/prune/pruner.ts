@@ -36,11 +36,7 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
   o.sink.progress('Prune', 'Reading the index', 0);
   // A damaged index file is skipped: its packs are judged from their footers below, and it is deleted
   // with the other old index files once the new index (which lists the packs still needed) is written.
-  const damagedIndexes: string[] = [];
-  const files = await repo.loadIndex((id, err) => {
-    damagedIndexes.push(id);
-    o.sink.warning('AZB_INDEX_DAMAGED', `Index file ${id.slice(0, 12)}… is damaged (${err.message}); its packs are judged from their own footers, and it is replaced.`, repo.indexObject(id));
-  });
+  const { files, damaged: damagedIndexes } = await repo.loadIndexSkippingDamaged((code, message, target) => o.sink.warning(code, message, target));
   const superseded = new Set<string>();
   for (const f of files.values()) for (const s of f.supersedes) superseded.add(s);
   const indexed = new Map<string, IndexedPack>();
@@ -48,8 +44,9 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
 
   // Packs in no index: mostly left by interrupted backups, but a lost index file leaves packs that points
   // still use. Their footers say what they hold, so they are judged like indexed ones.
+  const listed = await repo.listPackIds();
   const unreadable: string[] = [];
-  const recovered = await repo.readUnindexedPacks((id) => unreadable.push(id));
+  const recovered = await repo.readUnindexedPacks((id) => unreadable.push(id), listed);
   for (const p of recovered) {
     repo.addPackToIndex(p);
     indexed.set(p.id, p);
@@ -59,7 +56,6 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
   const { blobs, points } = await reachableBlobs(repo, o.signal);
   // Every blob a point uses must lie in a pack that is kept; otherwise deleting anything could make the
   // damage worse (an unreadable pack may still hold the missing data), so prune stops here.
-  const listed = await repo.listPackIds();
   let missing = 0;
   for (const id of blobs) {
     const loc = repo.index.get(Buffer.from(id, 'hex'));

@@ -207,6 +207,14 @@ export async function openServer(vault: Vault, serverId: string, passphrase: str
 }
 
 /** An opened server namespace. */
+/** A warning callback (an EventSink's warning). */
+export type Warn = (code: string, message: string, target: string) => void;
+
+/** Whether reading a point failed because the point itself is damaged or forged (not the vault's I/O). */
+export function isUnreadablePoint(err: unknown): err is AzbError {
+  return err instanceof AzbError && (err.code === 'AZB_OBJECT_DAMAGED' || err.code === 'AZB_POINT_TAMPERED');
+}
+
 export class ServerRepo {
   readonly prefix: string;
   /** Blob ID → location, filled by loadIndex() and by savePack(). */
@@ -284,9 +292,9 @@ export class ServerRepo {
     return out.sort();
   }
 
-  /** Reads every index file into `index`. Superseded files that still exist are skipped. */
   /**
-   * Loads every index file into the in-memory index. A damaged index file stops the load, unless
+   * Loads every index file into the in-memory index (superseded files that still exist are skipped).
+   * A damaged index file stops the load, unless
    * `unreadable` is given: then it is passed there and left out (its packs are then in no index, and
    * can be indexed from their footers, see readUnindexedPacks).
    */
@@ -364,9 +372,10 @@ export class ServerRepo {
   /**
    * Packs in the vault that no loaded index names (a crashed backup uploaded them, or an index file was
    * lost), read from their own footers. Unreadable ones are passed to `unreadable` and left out.
+   * `listed`: the pack listing, when the caller has one already.
    */
-  async readUnindexedPacks(unreadable: (packId: string, err: Error) => void): Promise<IndexedPack[]> {
-    const listed = await this.listPackIds();
+  async readUnindexedPacks(unreadable: (packId: string, err: Error) => void, listed?: Map<string, number>): Promise<IndexedPack[]> {
+    listed ??= await this.listPackIds();
     const indexed = new Set(this.index.packIds());
     const packs: IndexedPack[] = [];
     for (const id of listed.keys()) {
@@ -386,16 +395,25 @@ export class ServerRepo {
    * skipped, and the packs no readable index names are indexed in memory from their own footers, so
    * intact data stays reachable. Nothing is written (the next backup or prune writes a new index).
    */
-  async loadIndexForReading(warn: (code: string, message: string, target: string) => void): Promise<void> {
-    let damaged = 0;
-    await this.loadIndex((id, err) => {
-      damaged++;
-      warn('AZB_INDEX_DAMAGED', `Index file ${id.slice(0, 12)}… is damaged and is ignored (${err.message}); the packs it listed are read from their own footers.`, this.indexObject(id));
-    });
-    if (damaged === 0) return;
+  async loadIndexForReading(warn: Warn): Promise<void> {
+    const { damaged } = await this.loadIndexSkippingDamaged(warn);
+    if (damaged.length === 0) return;
     for (const p of await this.readUnindexedPacks((id, err) => warn('AZB_PACK_UNREADABLE', `Pack ${id.slice(0, 12)}… is in no readable index and cannot be read: ${err.message}`, this.packObject(id)))) {
       this.addPackToIndex(p);
     }
+  }
+
+  /**
+   * loadIndex that skips damaged index files with warning AZB_INDEX_DAMAGED (FORMAT.md section 10):
+   * their packs are then in no index, and each caller reads them from their footers.
+   */
+  async loadIndexSkippingDamaged(warn: Warn): Promise<{ files: Map<string, IndexFile>; damaged: string[] }> {
+    const damaged: string[] = [];
+    const files = await this.loadIndex((id, err) => {
+      damaged.push(id);
+      warn('AZB_INDEX_DAMAGED', `Index file ${id.slice(0, 12)}… is damaged and is ignored (${err.message}); the packs it listed are read from their own footers.`, this.indexObject(id));
+    });
+    return { files, damaged };
   }
 
   /** Uploads a finished pack and indexes it in memory. An identical pack already there counts as uploaded. */
@@ -519,7 +537,7 @@ export class ServerRepo {
       try {
         out.push(await this.readPoint(id));
       } catch (err) {
-        if (!unreadable || !(err instanceof AzbError) || (err.code !== 'AZB_OBJECT_DAMAGED' && err.code !== 'AZB_POINT_TAMPERED')) throw err;
+        if (!unreadable || !isUnreadablePoint(err)) throw err;
         unreadable(id, err);
       }
     });
