@@ -52,18 +52,16 @@ function Remove-AzBackupUnusedData {
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
         $who = if ($Server) { "server $Server" } else { 'this server' }
         $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
+        $action = 'Delete the data no recovery point needs'
         if ($WhatIfPreference) {
-            # -WhatIf: the engine's dry run says what would go; nothing is deleted.
+            # -WhatIf: the engine's dry run says what would go (ShouldProcess then deletes nothing).
             $dryRun = $arguments.Clone()
             $dryRun.dryRun = $true
             $plan = Invoke-AzBackupEngine -Command 'prune' -Arguments $dryRun -Secrets $secrets -Caller $PSCmdlet -Output Result
-            if ($plan) {
-                $mib = [math]::Round($plan.BytesFreed / 1MB, 1)
-                $null = $PSCmdlet.ShouldProcess("$who$where", "Delete $($plan.PacksDeleted) pack(s) ($mib MiB) that no recovery point needs, keep $($plan.PacksKept)")
-            }
-            return
+            if (-not $plan) { return }
+            $action = "Delete $($plan.PacksDeleted) pack(s) ($([math]::Round($plan.BytesFreed / 1MB, 1)) MiB) that no recovery point needs, keep $($plan.PacksKept)"
         }
-        if ($PSCmdlet.ShouldProcess("$who$where", 'Delete the data no recovery point needs')) {
+        if ($PSCmdlet.ShouldProcess("$who$where", $action)) {
             Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
         }
     }

@@ -81,7 +81,8 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   const { sink, signal } = opts;
   const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, durationMs: 0 };
   const isRoot = process.platform !== 'win32' && process.getuid?.() === 0;
-  const hardlinks = new Map<string, Buffer>();
+  const hardlinks = new Map<string, Buffer>(); // hard-link key → the path written for it
+  const writerOf = new Map<string, { path: Buffer; node: TreeNode }>(); // key → the job that writes it
   const dirMeta: { path: Buffer; node: TreeNode }[] = [];
   const fileJobs: { path: Buffer; node: TreeNode }[] = [];
   let total = 0;
@@ -294,7 +295,6 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   // Hard links: one name per key is written (the first with content), every other name of that key is
   // linked to it afterwards. Points since FORMAT.md §9's change carry the content on every name, so any
   // one of them can be restored alone; older ones only on the first.
-  const writerOf = new Map<string, { path: Buffer; node: TreeNode }>();
   const firsts: { path: Buffer; node: TreeNode }[] = [];
   const links: { path: Buffer; node: TreeNode }[] = [];
   for (const j of fileJobs) {
