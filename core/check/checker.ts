@@ -126,7 +126,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
         try {
           if (!key || stored.length !== b.length) throw new PackError('truncated', 'short');
           const chunk = openBlob(key, Buffer.from(b.id, 'hex'), stored, b.rawLength);
-          if (!repo.blobId(chunk).equals(Buffer.from(b.id, 'hex'))) throw new PackError('blob-format', 'id mismatch');
+          if (!repo.blobMatchesId(chunk, Buffer.from(b.id, 'hex'), b.type)) throw new PackError('blob-format', 'id mismatch');
         } catch {
           badBlobs.push(b.id);
         }
