@@ -5,12 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { resultOf, runEngine } from '../helpers/engine.js';
 import { tempDir } from '../helpers/tmp.js';
 
-describe('frozen vault, format version 1', () => {
+/** A copy of test/fixtures/vault-v<version> in a temp folder, and the engine run against it. */
+function frozenVault(version: number) {
   const root = tempDir('azb-frozen-');
-  const vault = join(root, 'vault-v1');
-  cpSync(join(import.meta.dirname, '..', 'fixtures', 'vault-v1'), vault, { recursive: true });
-  const env = { AZBACKUP_HOME: join(root, 'home'), AZBACKUP_CACHE: join(root, 'cache'), AZBACKUP_PASSPHRASE: 'frozen fixture passphrase v1' };
+  const vault = join(root, `vault-v${version}`);
+  cpSync(join(import.meta.dirname, '..', 'fixtures', `vault-v${version}`), vault, { recursive: true });
+  const env = { AZBACKUP_HOME: join(root, 'home'), AZBACKUP_CACHE: join(root, 'cache'), AZBACKUP_PASSPHRASE: `frozen fixture passphrase v${version}` };
   const az = (args: string[]) => runEngine([...args, '--vault', vault, '--server', 'fixture', '--json'], { env });
+  return { root, az };
+}
+
+describe('frozen vault, format version 1', () => {
+  const { root, az } = frozenVault(1);
 
   it('lists its recovery point and passes a full check', async () => {
     const points = (await az(['points'])).events.filter((e) => e.type === 'item');
@@ -39,11 +45,7 @@ describe('frozen vault, format version 1', () => {
 });
 
 describe('frozen vault, format version 2', () => {
-  const root = tempDir('azb-frozen-');
-  const vault = join(root, 'vault-v2');
-  cpSync(join(import.meta.dirname, '..', 'fixtures', 'vault-v2'), vault, { recursive: true });
-  const env = { AZBACKUP_HOME: join(root, 'home'), AZBACKUP_CACHE: join(root, 'cache'), AZBACKUP_PASSPHRASE: 'frozen fixture passphrase v2' };
-  const az = (args: string[]) => runEngine([...args, '--vault', vault, '--server', 'fixture', '--json'], { env });
+  const { root, az } = frozenVault(2);
 
   it('passes a full check that rebuilds and verifies every file', async () => {
     const check = await az(['check', '--read-data']);

@@ -6,11 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf } from '../helpers/engine.js';
 import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
-import { openStore } from '../../core/commands/context.js';
-import { openVault } from '../../core/repo/vault.js';
-import { openServer } from '../../core/repo/server.js';
-import { findRegistration, loadSigningKey } from '../../core/config/home.js';
-import { BlobSaver } from '../../core/backup/blob-saver.js';
+import { craftingPoints } from '../helpers/crafted-points.js';
 import { encodeTree, type TreeNode } from '../../core/repo/tree.js';
 
 async function withData(): Promise<{ fx: VaultFixture; src: string; pointId: string }> {
@@ -23,16 +19,6 @@ async function withData(): Promise<{ fx: VaultFixture; src: string; pointId: str
   const b = await fx.az(['backup', src]);
   expect(b.code, b.stdout).toBe(0);
   return { fx, src, pointId: String(resultOf(b, 'RecoveryPoint')['pointId']) };
-}
-
-/** What a test needs to write blobs and a signed recovery point itself, as the fixture's server. */
-async function craftingPoints(fx: VaultFixture) {
-  process.env['AZBACKUP_HOME'] = fx.home;
-  const vault = await openVault(await openStore(fx.vault));
-  const reg = (await findRegistration(vault.manifest.vaultId))!;
-  const repo = await openServer(vault, reg.serverId, fx.passphrase);
-  await repo.loadIndex();
-  return { vault, repo, key: await loadSigningKey(reg, repo.masterKey), saver: new BlobSaver(repo) };
 }
 
 describe('restore', () => {

@@ -8,11 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf, type EngineRun } from '../helpers/engine.js';
 import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
-import { openStore } from '../../core/commands/context.js';
-import { openVault } from '../../core/repo/vault.js';
-import { openServer, type PointManifest } from '../../core/repo/server.js';
-import { findRegistration, loadSigningKey } from '../../core/config/home.js';
-import { BlobSaver } from '../../core/backup/blob-saver.js';
+import { craftingPoints } from '../helpers/crafted-points.js';
+import type { PointManifest } from '../../core/repo/server.js';
 import { decodeTree, encodeTree, type TreeNode } from '../../core/repo/tree.js';
 import { fsTime } from '../../core/restore/restorer.js';
 
@@ -37,19 +34,9 @@ function warningsOf(run: EngineRun, code: string) {
   return run.events.filter((e) => e.type === 'warning' && e.code === code) as Extract<EngineRun['events'][number], { type: 'warning' }>[];
 }
 
-/** Opens the fixture's server in this process, to rewrite its recovery points as an attacker or a bug could. */
-async function crafting(fx: VaultFixture) {
-  process.env['AZBACKUP_HOME'] = fx.home;
-  const vault = await openVault(await openStore(fx.vault));
-  const reg = (await findRegistration(vault.manifest.vaultId))!;
-  const repo = await openServer(vault, reg.serverId, fx.passphrase);
-  await repo.loadIndex();
-  return { repo, key: await loadSigningKey(reg, repo.masterKey), saver: new BlobSaver(repo) };
-}
-
 /** Rewrites the newest point with `edit` applied to the file node `name` of its single source folder. */
 async function rewritePoint(fx: VaultFixture, name: string, edit: (n: TreeNode) => TreeNode, version: 1 | 2 = 2): Promise<string> {
-  const { repo, key, saver } = await crafting(fx);
+  const { repo, key, saver } = await craftingPoints(fx);
   const points = await repo.readAllPoints();
   const point = points[points.length - 1]!;
   const roots = decodeTree(await repo.readBlob(Buffer.from(point.manifest.tree, 'hex'), 'tree'));
