@@ -91,6 +91,18 @@ describe('verified restore', () => {
     expect(resultOf(c, 'CheckResult')).toMatchObject({ problems: 0, filesVerified: expected.size, pointsUnverifiable: 0 });
   }, 300_000);
 
+  it('verifies a stream backup (stdin) of 40 MiB across the chunker and pack limits', async () => {
+    const fx = await registeredServer();
+    const data = Buffer.concat([randomBytes(25 * MIB), Buffer.alloc(7 * MIB), randomBytes(8 * MIB + 3)]);
+    const b = await fx.az(['backup', '--stdin', '--stdin-name', 'dump.bin'], { stdin: data });
+    expect(b.code, b.stdout).toBe(0);
+    const target = join(fx.root, 'r');
+    const r = await fx.az(['restore', 'latest', '--target', target]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(resultOf(r, 'RestoreResult')).toMatchObject({ files: 1, verified: 1 });
+    expect(sha256File(join(target, 'dump.bin'))).toBe(createHash('sha256').update(data).digest('hex'));
+  }, 120_000);
+
   it('refuses to put a file in place when its chunks are out of order in the point, and check --read-data names the point and the file', async () => {
     const fx = await registeredServer();
     const src = join(fx.root, 'src');
