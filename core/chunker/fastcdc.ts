@@ -132,6 +132,8 @@ export class ChunkSplitter {
   /**
    * `transient`: returned chunks are valid only until the next push() or end() — the working buffer is
    * then reused instead of replaced, for callers that hash and copy each chunk at once (read workers).
+   * Chunks returned by one push() all stay valid until the next call: the buffer is only reused at the
+   * start of a call.
    */
   constructor(private readonly params: ChunkerParams, private readonly gear: Uint32Array, private readonly transient = false) {
     checkChunkerParams(params);
@@ -148,14 +150,17 @@ export class ChunkSplitter {
   /** Adds bytes (copied: `input` may be reused at once); returns the chunks now complete. */
   push(input: Uint8Array, out: Buffer[] = []): Buffer[] {
     const { maxSize } = this.params;
+    if (this.transient && this.work.length === this.maxWork && this.work.length - this.fill < input.length) {
+      // The chunks of earlier calls are gone: slide the pending bytes (less than maxSize) to the front of
+      // the same buffer. Never later in this call: the chunks it returns view the buffer too, and sliding
+      // would overwrite them with later bytes of the stream. An input longer than the room left after the
+      // slide (more than maxSize) gets a fresh buffer below, as without `transient`.
+      this.work.copyWithin(0, this.off, this.fill);
+      this.fill -= this.off;
+      this.off = 0;
+    }
     let pos = 0;
     while (pos < input.length) {
-      if (this.fill === this.work.length && this.transient && this.work.length === this.maxWork) {
-        // Transient chunks are gone: slide the pending bytes to the front of the same buffer.
-        this.work.copyWithin(0, this.off, this.fill);
-        this.fill -= this.off;
-        this.off = 0;
-      }
       if (this.fill === this.work.length) {
         const pending = this.fill - this.off;
         // Grow while small; at full size, a fresh buffer of the same size (pending < maxSize there).

@@ -3,7 +3,7 @@
 import { createCipheriv, createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_CHUNKER_PARAMS, checkChunkerParams, chunkBuffer, chunkStream, cutMasks, findCutPoint, gearTable,
+  ChunkSplitter, DEFAULT_CHUNKER_PARAMS, checkChunkerParams, chunkBuffer, chunkStream, cutMasks, findCutPoint, gearTable,
   type ChunkerParams,
 } from '../../core/chunker/fastcdc.js';
 
@@ -187,6 +187,37 @@ describe('chunkBuffer and chunkStream', () => {
     const chunks = await collect(reusingSource(), small);
     expectValidChunking(chunks, data, small);
     expect(lengths(chunks)).toEqual(lengths(chunkBuffer(data, small, gear)));
+  });
+
+  it('transient splitter (read workers): every chunk a push returns holds its bytes until the next push', () => {
+    // A read worker pushes 4 MiB reads and hashes and copies the chunks of each push before the next one.
+    // The working buffer (2 × maxSize) is reused, so its sliding must never overwrite a chunk returned by
+    // the same push: that stored later bytes of the file under a chunk's place (files over 16 MiB).
+    for (const [p, data, piece] of [
+      [DEFAULT_CHUNKER_PARAMS, randomData(64 * MiB, 'transient default'), 4 * MiB],
+      [small, randomData(3 * MiB, 'transient small'), 40 * KiB],
+      [small, randomData(3 * MiB, 'transient small, odd pieces'), 3 * small.maxSize + 7],
+    ] as const) {
+      const splitter = new ChunkSplitter(p, gear, true);
+      const scratch = Buffer.alloc(piece); // reused for each read, like the worker's read buffer
+      const seen: number[] = [];
+      let at = 0;
+      const take = (chunks: Buffer[]) => {
+        for (const c of chunks) {
+          expect(c.equals(data.subarray(at, at + c.length)), `chunk at byte ${at} (${c.length} bytes)`).toBe(true);
+          seen.push(c.length);
+          at += c.length;
+        }
+      };
+      for (let off = 0; off < data.length; off += piece) {
+        const n = Math.min(piece, data.length - off);
+        data.copy(scratch, 0, off, off + n);
+        take(splitter.push(scratch.subarray(0, n)));
+      }
+      take(splitter.end());
+      expect(at).toBe(data.length);
+      expect(seen).toEqual(lengths(chunkBuffer(data, p, gear)));
+    }
   });
 
   it('with the default parameters, average about 1 MiB per chunk on 24 MiB of random data', async () => {
