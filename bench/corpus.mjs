@@ -1,9 +1,10 @@
 // Deterministic benchmark corpus: nested folders of text (repetitive, compresses well), semi-structured
 // "binaries" (record tables, instruction-like byte sequences, string tables, embedded noise) and
-// incompressible random data, plus a few duplicate files. Everything derives from one seed, so two
-// runs with the same --seed, --size-mib and --files produce byte-identical trees.
+// incompressible random data, plus a few duplicate files, and a handful of large files (tens to hundreds
+// of MiB) of mixed content. Everything derives from one seed, so two runs with the same --seed,
+// --size-mib, --files and --large produce byte-identical trees.
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, readdirSync, lstatSync, writeSync, writeFileSync, fstatSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readSync, lstatSync, writeSync, writeFileSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
 
 const KIB = 1024;
@@ -225,12 +226,107 @@ function contentOf(sh, seed, e, files) {
   return randomContent(src.size, seed, src.id);
 }
 
-/** Writes the planned corpus under root (which must not exist or be empty). Returns a description. */
-export function generateCorpus(root, { seed, files, bytes }, onProgress) {
+// ---------------------------------------------------------------- large files
+
+const LARGE_EXT = ['vhdx', 'bak', 'sql', 'tar', 'mdf', 'pst'];
+/** Largest piece of a large file generated in memory at once. */
+const SEGMENT_MAX = 8 * MIB;
+
+/** Share of each kind of content in a large file. */
+const LARGE_MIX = { text: 0.40, binary: 0.25, random: 0.25, zeros: 0.05, repeat: 0.05 };
+
+/**
+ * The content plan of one large file, like a database file, a backup or a disk image: segments of
+ * 64 KiB – 8 MiB (log-uniform) of text (logs, CSV, config lines, prose: compresses well), semi-structured
+ * binary, random (compressed or encrypted payloads), zeros (preallocated space) and repeats of an earlier
+ * segment of the same file at another offset, in the shares of LARGE_MIX: each segment's kind is drawn
+ * with a weight of how far that kind is behind its share. Files of 256 MiB and more also get one 40 MiB
+ * run of zeros in their middle: more file bytes in a row than the engine reads, batches or packs at
+ * once, that compress to almost nothing.
+ */
+function planLargeFile(seed, k, size) {
+  const r = rngFor(seed, 'large-plan', k);
+  const segs = [];
+  const done = { text: 0, binary: 0, random: 0, zeros: 0, repeat: 0 };
+  let pos = 0;
+  const zeroRunAt = size >= 256 * MIB ? Math.floor(size / 2) : -1;
+  let zeroRunDone = false;
+  while (pos < size) {
+    if (zeroRunAt >= 0 && pos >= zeroRunAt && !zeroRunDone) {
+      const n = Math.min(40 * MIB, size - pos);
+      segs.push({ kind: 'zeros', size: n });
+      zeroRunDone = true;
+      pos += n;
+      continue;
+    }
+    const n = Math.min(size - pos, Math.floor(Math.exp(Math.log(64 * KIB) + r() * (Math.log(SEGMENT_MAX) - Math.log(64 * KIB)))));
+    const earlier = segs.filter((g) => (g.kind === 'text' || g.kind === 'binary' || g.kind === 'random') && g.size >= n);
+    const behind = Object.entries(LARGE_MIX).map(([kind, share]) => [kind, kind === 'repeat' && earlier.length === 0 ? 0 : Math.max(0, share * (pos + n) - done[kind])]);
+    const total = behind.reduce((a, [, w]) => a + w, 0);
+    let pick = r() * total;
+    let kind = 'text';
+    for (const [k2, w] of behind) { if (pick < w) { kind = k2; break; } pick -= w; }
+    const label = `large-${k}-${segs.length}`;
+    if (kind === 'repeat') segs.push({ kind, size: n, src: r.pick(earlier) });
+    else if (kind === 'text') segs.push({ kind, size: n, style: r.pick(['log', 'csv', 'conf', 'prose']), label });
+    else segs.push({ kind, size: n, label });
+    done[kind] += n;
+    pos += n;
+  }
+  return segs;
+}
+
+function segmentContent(sh, seed, g) {
+  if (g.kind === 'repeat') return segmentContent(sh, seed, g.src).subarray(0, g.size);
+  if (g.kind === 'zeros') return Buffer.alloc(g.size);
+  if (g.kind === 'text') { // textContent can end a byte short of the size asked for: pad with a newline
+    const t = textContent(sh, g.size, seed, g.label, g.style);
+    return t.length === g.size ? t : Buffer.concat([t, Buffer.alloc(g.size - t.length, 0x0a)]);
+  }
+  if (g.kind === 'binary') return binaryContent(sh, g.size, seed, g.label);
+  return streamBytes(g.size, seed, 'rand', g.label);
+}
+
+/**
+ * The large files: one per entry of `sizesMiB`, in folders of the corpus plan, written piece by piece
+ * (memory stays at one segment). Returns { path, size, mix: bytes per kind }.
+ */
+function writeLargeFiles(root, plan, seed, sizesMiB) {
+  const r = rngFor(seed, 'large');
+  const out = [];
+  sizesMiB.forEach((mib, k) => {
+    const size = mib * MIB;
+    const dir = plan.dirs[r.int(plan.dirs.length)].path;
+    const path = join(dir, `${r.skew(plan.sh.vocab)}-large${k}-${mib}MiB.${r.pick(LARGE_EXT)}`);
+    const mix = { text: 0, binary: 0, random: 0, zeros: 0, repeat: 0 };
+    const fd = openSync(join(root, path), 'w');
+    try {
+      for (const g of planLargeFile(seed, k, size)) {
+        mix[g.kind] += g.size;
+        if (g.kind === 'zeros') {
+          const zero = Buffer.alloc(Math.min(g.size, 8 * MIB));
+          for (let left = g.size; left > 0; left -= zero.length) writeSync(fd, zero, 0, Math.min(left, zero.length));
+        } else {
+          const b = segmentContent(plan.sh, seed, g);
+          writeSync(fd, b, 0, b.length);
+        }
+      }
+      if (fstatSync(fd).size !== size) throw new Error(`large file ${path}: wrote ${fstatSync(fd).size} bytes, planned ${size}`);
+    } finally { closeSync(fd); }
+    out.push({ path, size, mix });
+  });
+  return out;
+}
+
+/**
+ * Writes the planned corpus under root (which must not exist or be empty). Returns a description.
+ * `bytes` is the size of the `files` mixed files; the large files (`largeMiB`, sizes in MiB) come on top.
+ */
+export function generateCorpus(root, { seed, files, bytes, largeMiB = [] }, onProgress) {
   const plan = planCorpus({ seed, files, bytes });
   mkdirSync(root, { recursive: true });
   for (const d of plan.dirs) mkdirSync(join(root, d.path), { recursive: true });
-  const byType = { text: [0, 0], binary: [0, 0], random: [0, 0], dup: [0, 0] };
+  const byType = { text: [0, 0], binary: [0, 0], random: [0, 0], dup: [0, 0], large: [0, 0] };
   let done = 0;
   for (const e of plan.files) {
     writeFileSync(join(root, e.path), contentOf(plan.sh, seed, e, plan.files));
@@ -239,8 +335,13 @@ export function generateCorpus(root, { seed, files, bytes }, onProgress) {
     done += e.size;
     if (onProgress && e.id % 500 === 0) onProgress(e.id, done);
   }
-  const largest = Math.max(...plan.files.map((e) => e.size));
-  return { files: plan.files.length, dirs: plan.dirs.length, bytes, byType, largest, maxDepth: Math.max(...plan.dirs.map((d) => d.depth)) };
+  const large = writeLargeFiles(root, plan, seed, largeMiB);
+  for (const l of large) { byType.large[0]++; byType.large[1] += l.size; }
+  const largest = Math.max(...plan.files.map((e) => e.size), ...large.map((l) => l.size));
+  return {
+    files: plan.files.length + large.length, dirs: plan.dirs.length, bytes: bytes + byType.large[1], mixedBytes: bytes,
+    byType, large, largest, maxDepth: Math.max(...plan.dirs.map((d) => d.depth)),
+  };
 }
 
 /** Many small text files (1-4 KiB) in nested folders, each distinct: the 200,000-file scale run. */
@@ -260,6 +361,58 @@ export function generateSmallFiles(root, { seed, files }, onProgress) {
     if (onProgress && i % 10000 === 0) onProgress(i, bytes);
   }
   return { files, dirs: dirs.length, bytes };
+}
+
+// ---------------------------------------------------------------- restore check
+
+/** Read buffers of sameFile, made once: thousands of small files must not each allocate 16 MiB. */
+let compareBuffers;
+
+/** Whether two files hold the same bytes, read 8 MiB at a time (files of any size); the first difference. */
+function sameFile(a, b) {
+  const fa = openSync(a, 'r');
+  try {
+    const fb = openSync(b, 'r');
+    try {
+      const size = fstatSync(fa).size, other = fstatSync(fb).size;
+      if (size !== other) return { same: false, size, why: `${size} vs ${other} bytes` };
+      compareBuffers ??= [Buffer.allocUnsafe(8 * MIB), Buffer.allocUnsafe(8 * MIB)];
+      const [ba, bb] = compareBuffers;
+      for (let pos = 0; pos < size;) {
+        const n = readSync(fa, ba, 0, ba.length, pos);
+        const m = readSync(fb, bb, 0, n, pos);
+        if (n === 0 || m !== n) return { same: false, size, why: `short read at byte ${pos}` };
+        if (!ba.subarray(0, n).equals(bb.subarray(0, n))) {
+          let i = 0;
+          while (ba[i] === bb[i]) i++;
+          return { same: false, size, why: `${size} bytes, first difference at byte ${pos + i}` };
+        }
+        pos += n;
+      }
+      return { same: true, size };
+    } finally { closeSync(fb); }
+  } finally { closeSync(fa); }
+}
+
+/**
+ * Compares every regular file under src, byte for byte, with the file of the same relative path under
+ * restored. Returns counts and the files missing from, or different in, the restored tree.
+ */
+export function compareTrees(src, restored) {
+  const res = { files: 0, bytes: 0, missing: [], different: [], extra: 0 };
+  if (!existsSync(restored)) { res.missing.push(`(whole tree: ${restored} does not exist)`); return res; }
+  const want = listFiles(src);
+  const got = new Set(listFiles(restored));
+  for (const rel of want) {
+    res.files++;
+    if (!got.has(rel)) { res.missing.push(rel); continue; }
+    got.delete(rel);
+    const c = sameFile(join(src, rel), join(restored, rel));
+    res.bytes += c.size;
+    if (!c.same) res.different.push(`${rel} (${c.why})`);
+  }
+  res.extra = got.size;
+  return res;
 }
 
 // ---------------------------------------------------------------- the 5 % change

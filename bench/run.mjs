@@ -13,7 +13,7 @@ import { cpus, totalmem, hostname, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { generateCorpus, generateSmallFiles, listFiles, modifyFiles } from './corpus.mjs';
+import { compareTrees, generateCorpus, generateSmallFiles, listFiles, modifyFiles } from './corpus.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MIB = 1024 * 1024;
@@ -25,9 +25,13 @@ const HELP = `npm run bench -- [options]
   --source DIR        back up this existing folder instead of generating a corpus (read-only: the
                       5 % change phase is skipped unless --copy-source copies it into the work folder)
   --copy-source       with --source: copy it into the work folder first, so the change phase can run
-  --size-mib N        generated corpus size in MiB (default 1024)
-  --files N           generated corpus file count (default 10000)
-  --seed N            corpus seed (default 1); same seed + size + files = identical corpus
+  --size-mib N        size in MiB of the generated corpus's mixed files (default 1024); the large
+                      files of --large come on top
+  --files N           number of mixed files in the generated corpus (default 10000)
+  --large LIST        large files added to the generated corpus, sizes in MiB separated by commas
+                      (default 33,48,64,100,320: 565 MiB of mixed text, binary, random and zeros);
+                      'none' for no large file
+  --seed N            corpus seed (default 1); same seed + size + files + large = identical corpus
   --scale             also run the scale checks: 200,000 small files backup, 10M-blob index memory
   --no-scale          skip them (default: run the index memory check only; see bench/README.md)
   --scale-only        run only the scale checks (report goes to bench/results-scale.md by default)
@@ -50,6 +54,7 @@ const { values: opt } = parseArgs({
     'copy-source': { type: 'boolean', default: false },
     'size-mib': { type: 'string', default: '1024' },
     files: { type: 'string', default: '10000' },
+    large: { type: 'string', default: '33,48,64,100,320' },
     seed: { type: 'string', default: '1' },
     scale: { type: 'boolean' },
     'scale-only': { type: 'boolean', default: false },
@@ -75,6 +80,12 @@ const WORK = resolve(opt.work);
 const SIZE_MIB = num('size-mib');
 const FILES = num('files');
 const SEED = num('seed');
+/** Sizes in MiB of the large files added to the generated corpus. */
+const LARGE_MIB = opt.large === 'none' ? [] : opt.large.split(',').map((v) => {
+  const n = Number(v.trim());
+  if (!Number.isSafeInteger(n) || n <= 0) { process.stderr.write(`bench: --large needs sizes in MiB separated by commas (or 'none'), not '${opt.large}'\n`); process.exit(2); }
+  return n;
+});
 const SCALE_FILES = num('scale-files');
 const INDEX_BLOBS = num('index-blobs');
 /** Full scale run (200k files) only with --scale; the index memory check unless --no-scale. */
@@ -245,25 +256,6 @@ function makeRestic(dir) {
   };
 }
 
-/** Byte-compares every file of src with its copy under restored. */
-function compareTrees(src, restored) {
-  const res = { files: 0, bytes: 0, missing: [], different: [], extra: 0 };
-  if (!existsSync(restored)) { res.missing.push(`(whole tree: ${restored} does not exist)`); return res; }
-  const want = listFiles(src);
-  const got = new Set(listFiles(restored));
-  for (const rel of want) {
-    res.files++;
-    if (!got.has(rel)) { res.missing.push(rel); continue; }
-    got.delete(rel);
-    const a = readFileSync(join(src, rel));
-    const b = readFileSync(join(restored, rel));
-    res.bytes += a.length;
-    if (!a.equals(b)) res.different.push(`${rel} (${a.length} vs ${b.length} bytes)`);
-  }
-  res.extra = got.size;
-  return res;
-}
-
 // ---------------------------------------------------------------- machine facts
 
 function machine() {
@@ -341,6 +333,7 @@ async function main() {
     log(`removed the work data under ${WORK} (use --keep to keep it)`);
   }
   log(`total ${fmtS(ctx.totalMs)}`);
+  if (problems.length) log(`FAILED: ${problems.length} problem(s), listed above and in the report${problems.some((p) => p.startsWith('RESTORE MISMATCH')) ? ' — A RESTORE DIFFERS FROM THE SOURCE' : ''}`);
   return problems.length ? 1 : 0;
 }
 
@@ -371,10 +364,11 @@ async function mainComparison(bin, resticVersion) {
     const files = listFiles(corpus);
     const bytes = files.reduce((a, f) => a + statSync(join(corpus, f)).size, 0);
     corpusDesc = { kind: 'source', path: src, files: files.length, bytes, copied: opt['copy-source'] };
+    if (opt.large !== 'none' && process.argv.some((a) => a.startsWith('--large'))) notes.push('--large applies to a generated corpus only: ignored with --source.');
   } else {
     corpus = join(WORK, 'corpus');
-    log(`generating corpus: ${fmtN(FILES)} files, ${SIZE_MIB} MiB, seed ${SEED}`);
-    const d = generateCorpus(corpus, { seed: SEED, files: FILES, bytes: SIZE_MIB * MIB }, (i, b) => { if (i % 2500 === 0) log(`  ${fmtN(i)} files, ${fmtMiB(b)}`); });
+    log(`generating corpus: ${fmtN(FILES)} files, ${SIZE_MIB} MiB, seed ${SEED}${LARGE_MIB.length ? `, and large files of ${LARGE_MIB.join(', ')} MiB` : ''}`);
+    const d = generateCorpus(corpus, { seed: SEED, files: FILES, bytes: SIZE_MIB * MIB, largeMiB: LARGE_MIB }, (i, b) => { if (i % 2500 === 0) log(`  ${fmtN(i)} files, ${fmtMiB(b)}`); });
     corpusDesc = { kind: 'generated', ...d };
   }
   const genMs = Date.now() - tGen;
@@ -492,7 +486,9 @@ async function azuriteRun(bin, corpus, corpusDesc) {
     const restore = await measure(bin, ['restore', 'latest', '--target', target, '--vault', vault, '--json'], env, { track: true });
     const restoreRequests = Object.values(counts).reduce((a, b) => a + b, 0) - Object.values(mid).reduce((a, b) => a + b, 0);
     const v = compareTrees(corpus, join(target, corpus));
-    if (v.missing.length + v.different.length > 0) problem(`RESTORE MISMATCH (Azurite): ${v.missing.length} missing, ${v.different.length} different`);
+    if (v.missing.length + v.different.length > 0) {
+      problem(`RESTORE MISMATCH (Azurite): ${v.missing.length} missing, ${v.different.length} different of ${v.files} files; first: ${[...v.missing, ...v.different].slice(0, 5).join('; ')}`);
+    } else log(`  Azurite restore is byte-identical: ${fmtN(v.files)} files, ${fmtMiB(v.bytes)}`);
     if (!opt.keep) rmrf(target);
     proxy.close();
     log(`Azurite: backup ${fmtS(backup.wallMs)}, restore ${fmtS(restore.wallMs)}`);
@@ -664,7 +660,8 @@ function buildReport(d) {
     const c = d.corpusDesc;
     setup.push(`- **Corpus:** ${c.kind === 'generated'
       ? `generated, seed ${SEED}: ${fmtN(c.files)} files in ${fmtN(c.dirs)} nested folders (depth ≤ ${c.maxDepth}), ${fmtMiB(c.bytes)}; largest file ${fmtMiB(c.largest)}. `
-        + `By bytes: text ${fmtMiB(c.byType.text[1])} (${fmtN(c.byType.text[0])} files: prose, logs, CSV, JSON, config; repetitive, compresses well), `
+        + (c.large?.length ? `Large files (--large, on top of --size-mib): ${c.large.map((l) => `${fmtMiB(l.size)} (${['text', 'binary', 'random', 'zeros', 'repeat'].map((k) => `${k} ${(l.mix[k] / MIB).toFixed(0)}`).join(', ')} MiB)`).join('; ')}. Mixed files (--size-mib), by bytes: ` : 'By bytes: ')
+        + `text ${fmtMiB(c.byType.text[1])} (${fmtN(c.byType.text[0])} files: prose, logs, CSV, JSON, config; repetitive, compresses well), `
         + `semi-structured binaries ${fmtMiB(c.byType.binary[1])} (${fmtN(c.byType.binary[0])} files: record tables, opcode-like streams, string tables, embedded noise), `
         + `random/incompressible ${fmtMiB(c.byType.random[1])} (${fmtN(c.byType.random[0])} files), duplicates of other files ${fmtMiB(c.byType.dup[1])} (${fmtN(c.byType.dup[0])} files). Generated in ${fmtS(d.genMs)}.`
       : `existing folder ${c.path}${c.copied ? ' (copied into the work folder)' : ''}: ${fmtN(c.files)} files, ${fmtMiB(c.bytes)}.`}`);

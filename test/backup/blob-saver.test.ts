@@ -116,36 +116,51 @@ describe('interrupted and concurrent backups', () => {
 });
 
 describe('pack uploads in flight', () => {
-  // Counts pack puts running at once on an in-memory vault whose puts take a while.
-  async function maxPackUploadsInFlight(uploadConcurrency: number | undefined): Promise<{ max: number; packs: number }> {
-    const { memoryServer } = await import('../helpers/memory-server.js');
-    const { BlobSaver } = await import('../../core/backup/blob-saver.js');
+  // Pack puts on this in-memory vault wait until the test releases them, one at a time. Blobs go in
+  // already encoded and packs are assembled in memory, so between two releases the saver runs on
+  // promises alone: when the event loop gets to the next macrotask (setImmediate), the saver has started
+  // every upload it is going to start and waits for one to end. No timing is involved.
+  async function packUploadsInFlight(uploadConcurrency: number | undefined): Promise<{ inFlight: number[]; packs: number }> {
     const { store, repo } = await memoryServer();
     if (uploadConcurrency !== undefined) Object.assign(store, { uploadConcurrency });
     const put = store.put.bind(store);
-    let running = 0;
-    let max = 0;
-    let packCount = 0;
+    const held: (() => void)[] = [];
+    let packs = 0;
     store.put = async (name: string, data: Uint8Array) => {
       if (!name.includes('/packs/')) return put(name, data);
-      running++;
-      packCount++;
-      max = Math.max(max, running);
-      await sleep(150);
-      try { return await put(name, data); } finally { running--; }
+      packs++;
+      await new Promise<void>((release) => held.push(release));
+      return put(name, data);
     };
     const saver = new BlobSaver(repo);
-    for (let i = 0; i < 96; i++) await saver.save('data', randomBytes(1024 * 1024)); // 96 MiB: six 16 MiB packs
-    await saver.finish(true);
-    return { max, packs: packCount };
+    let ended = false;
+    const run = (async () => {
+      for (let i = 0; i < 96; i++) { // 96 MiB of random data: six full 16 MiB packs and a seventh
+        const chunk = randomBytes(1024 * 1024);
+        await saver.saveEncoded('data', repo.blobId(chunk), encodeBlobBody(chunk), chunk.length);
+      }
+      await saver.finish(true);
+    })().finally(() => { ended = true; });
+    const inFlight: number[] = [];
+    for (;;) {
+      await new Promise((r) => setImmediate(r));
+      if (held.length === 0) break;
+      inFlight.push(held.length); // uploads started and not yet ended, with the saver waiting
+      held.shift()!();
+    }
+    expect(ended).toBe(true); // nothing in flight, so the saver did not wait for anything: it ended
+    await run;
+    expect(saver.stats.packsUploaded).toBe(packs);
+    return { inFlight, packs };
   }
 
   it('follows the store\'s upload concurrency (the machine setting for cloud vaults), 2 by default', async () => {
-    const three = await maxPackUploadsInFlight(3);
-    expect(three.packs).toBeGreaterThanOrEqual(6);
-    expect(three.max).toBe(3);
-    expect((await maxPackUploadsInFlight(undefined)).max).toBe(2);
-    expect((await maxPackUploadsInFlight(1)).max).toBe(1);
+    for (const [setting, limit] of [[3, 3], [undefined, 2], [1, 1]] as const) {
+      const { inFlight, packs } = await packUploadsInFlight(setting);
+      expect(packs).toBeGreaterThanOrEqual(6);
+      // Each time the saver waits, it has as many packs on their way up as allowed (fewer only at the end).
+      expect(inFlight, `upload concurrency ${setting}`).toEqual(Array.from({ length: packs }, (_, i) => Math.min(limit, packs - i)));
+    }
   }, 60_000);
 });
 

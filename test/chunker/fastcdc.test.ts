@@ -189,6 +189,35 @@ describe('chunkBuffer and chunkStream', () => {
     expect(lengths(chunks)).toEqual(lengths(chunkBuffer(data, small, gear)));
   });
 
+  it('transient splitter (read workers): every chunk holds its bytes when it is emitted', () => {
+    // A read worker pushes 4 MiB reads and hashes and copies each chunk as it is emitted. The working
+    // buffer (2 × maxSize) is reused, so its sliding must never overwrite a chunk before it is emitted:
+    // that once stored later bytes of the file in a chunk's place (files over 16 MiB).
+    for (const [p, data, piece] of [
+      [DEFAULT_CHUNKER_PARAMS, randomData(64 * MiB, 'transient default'), 4 * MiB],
+      [small, randomData(3 * MiB, 'transient small'), 40 * KiB],
+      [small, randomData(3 * MiB, 'transient small, odd pieces'), 3 * small.maxSize + 7],
+    ] as const) {
+      const splitter = new ChunkSplitter(p, gear, true);
+      const scratch = Buffer.alloc(piece); // reused for each read, like the worker's read buffer
+      const seen: number[] = [];
+      let at = 0;
+      const take = (c: Buffer) => {
+        expect(c.equals(data.subarray(at, at + c.length)), `chunk at byte ${at} (${c.length} bytes)`).toBe(true);
+        seen.push(c.length);
+        at += c.length;
+      };
+      for (let off = 0; off < data.length; off += piece) {
+        const n = Math.min(piece, data.length - off);
+        data.copy(scratch, 0, off, off + n);
+        splitter.push(scratch.subarray(0, n), take);
+      }
+      splitter.end(take);
+      expect(at).toBe(data.length);
+      expect(seen).toEqual(lengths(chunkBuffer(data, p, gear)));
+    }
+  });
+
   it('with the default parameters, average about 1 MiB per chunk on 24 MiB of random data', async () => {
     const p = DEFAULT_CHUNKER_PARAMS;
     const data = randomData(24 * MiB, 'default params');

@@ -3,8 +3,8 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** One relayed request. Times are performance.now() milliseconds. */
-export interface RelayedRequest { method: string; path: string; bodyBytes: number; startMs: number; endMs: number }
+/** One relayed request and the status of its answer. Times are performance.now() milliseconds. */
+export interface RelayedRequest { method: string; path: string; bodyBytes: number; status: number; startMs: number; endMs: number }
 
 export interface ForwardProxy { port: number; relayed: RelayedRequest[]; refused: number; close(): Promise<void> }
 
@@ -20,12 +20,13 @@ export async function startForwardProxy(o: { auth?: { username: string; password
       res.end();
       return;
     }
-    const record: RelayedRequest = { method: req.method ?? '', path: '', bodyBytes: 0, startMs: performance.now(), endMs: 0 };
+    const record: RelayedRequest = { method: req.method ?? '', path: '', bodyBytes: 0, status: 0, startMs: performance.now(), endMs: 0 };
     const target = new URL(req.url!);
     record.path = target.pathname;
     req.on('data', (d: Buffer) => { record.bodyBytes += d.length; });
     const up = httpRequest({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
+      record.status = r.statusCode ?? 502;
+      res.writeHead(record.status, r.headers);
       r.pipe(res);
       r.on('end', () => { record.endMs = performance.now(); relayed.push(record); });
     });

@@ -46,11 +46,11 @@ describe('jobs', () => {
     child.stdin.write('some data, then the producer goes quiet\n');
     const ended = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     const jobId = await runningJobId(fx);
-    const started = Date.now();
     const stop = await fx.az(['job', 'stop', jobId]);
     expect(resultOf(stop, 'Job')).toMatchObject({ status: 'Cancelled' });
+    // The engine ends while its stdin is still open and the producer quiet: a stop bound to the producer
+    // would never end (the test's timeout). No wall-clock bound: it would only measure the machine's load.
     expect(await ended).toBe(5);
-    expect(Date.now() - started).toBeLessThan(20_000); // not bound to the producer; the limit only guards against hanging
     child.stdin.destroy();
     expect(listTree(fx.vault).filter((l) => l.includes('/points/'))).toEqual([]);
   }, 60_000);
