@@ -13,7 +13,7 @@ import { describeTree, makeDataTree } from '../helpers/data-tree.js';
 import { listTree, registeredServer, type FixtureBackend } from '../helpers/vault-fixture.js';
 
 let azurite: AzuriteServer | undefined;
-beforeAll(async () => { azurite = await startAzurite(); });
+beforeAll(async () => { azurite = await startAzurite(); }, 180_000); // Azurite starts slowly on a busy machine
 afterAll(async () => { await azurite?.stop(); });
 
 const backends: [string, () => FixtureBackend][] = [

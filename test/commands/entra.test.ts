@@ -21,7 +21,7 @@ beforeAll(async () => {
   tlsCert = tls.certPath;
   azurite = await startAzurite({ tls });
   authority = await startEntraAuthority(tls);
-});
+}, 180_000); // Azurite starts slowly on a busy machine
 afterAll(async () => {
   await authority?.close();
   await azurite?.stop();

@@ -6,7 +6,7 @@ import { startAzurite, type AzuriteServer } from './azurite.js';
 
 describe('Azurite test helper', () => {
   let azurite: AzuriteServer;
-  beforeAll(async () => { azurite = await startAzurite(); });
+  beforeAll(async () => { azurite = await startAzurite(); }, 180_000); // Azurite starts slowly on a busy machine
   afterAll(async () => { await azurite?.stop(); });
 
   it('serves blobs on 127.0.0.1: create a container, upload, list', async () => {
@@ -32,5 +32,5 @@ describe('Azurite test helper', () => {
       s.once('error', () => resolve(true));
     });
     expect(refused).toBe(true);
-  });
+  }, 180_000);
 });

@@ -21,7 +21,7 @@ let service: BlobServiceClient;
 beforeAll(async () => {
   azurite = await startAzurite();
   service = BlobServiceClient.fromConnectionString(azurite.connectionString);
-});
+}, 180_000); // Azurite starts slowly on a busy machine
 afterAll(async () => { await azurite?.stop(); });
 
 const sharedKey = () => new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY);
