@@ -25,6 +25,8 @@ export interface RestoreOptions {
   conflict: ConflictAction;
   signal: AbortSignal;
   sink: EventSink;
+  /** Tests only: runs after the files are written and before the folders' metadata pass. */
+  beforeFolderMetadata?: () => Promise<void>;
 }
 
 /** Counters of a restore. */
@@ -368,6 +370,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   await forEachLimit(firsts, FILES_IN_FLIGHT, restoreOrReport);
   for (const j of links) await restoreOrReport(j);
 
+  await opts.beforeFolderMetadata?.();
   // Directory times and modes last (children change a directory's mtime), deepest first.
   for (const { path, node } of dirMeta.reverse()) {
     try {
