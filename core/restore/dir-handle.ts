@@ -159,7 +159,8 @@ export class DirHandle {
     } catch (err) {
       const code = errnoOf(err);
       if (code === 'ENOENT' && !o.create) return undefined;
-      if (code === 'ELOOP' && o.followTrustedLinks && !created) {
+      // A link gives ELOOP, or ENOTDIR with O_DIRECTORY: followTrustedLink looks at what is there.
+      if ((code === 'ELOOP' || code === 'ENOTDIR') && o.followTrustedLinks && !created) {
         const dir = this.followTrustedLink(name, hops);
         return dir ? { dir, created: false } : undefined;
       }

@@ -156,6 +156,8 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   // owner-only while the restore runs, then the mode mkdir would have given them.
   const madePlain: DirHandle[] = [];
   const fileJobs: FileJob[] = [];
+  // The parent folders of the items, walked once each (many items share them).
+  const parentsWalked = new Map<string, DirHandle>();
   let setuidCleared = 0;
   let total = 0;
 
@@ -413,7 +415,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     const parentParts = components.slice(0, -1);
     let parent: DirHandle | undefined;
     try {
-      parent = targetDir ? enterBelowTarget(targetDir, parentParts, nodes) : await enterOriginalParents(parentParts, nodes);
+      parent = await enterItemParents(parentParts, nodes);
     } catch (err) {
       if (skippedItem(err, components.reduce(joinPath, targetDir?.path ?? Buffer.from('/')))) continue;
       throw err;
@@ -422,23 +424,30 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     await visit(node, parent, components[components.length - 1]!);
   }
 
-  // Alternate location: every component below the target must be a real folder, never a link.
-  function enterBelowTarget(target: DirHandle, parts: Buffer[], nodes: (TreeNode | undefined)[]): DirHandle | undefined {
-    let cur = target;
+  function enterParents(start: DirHandle, parts: Buffer[], nodes: (TreeNode | undefined)[], o: { followTrustedLinks: boolean }): DirHandle | undefined {
+    let cur = start;
+    let key = '';
     for (const [i, c] of parts.entries()) {
+      key += `/${c.toString('hex')}`;
+      const known = parentsWalked.get(key);
+      if (known) { cur = known; continue; }
       const at = cur;
       let next: ReturnType<DirHandle['child']>;
-      try { next = at.use(() => at.child(c, { create: true })); } catch (err) { throw writeError(err, at.shown(c)); }
-      if (!next) { warnUnsafe(showPath(at.shown(c)), 'a non-directory or link is in the way'); return undefined; }
+      // Pinned when links may be followed: such a folder cannot be reopened from its parent by name.
+      try { next = at.use(() => at.child(c, { create: true, followTrustedLinks: o.followTrustedLinks, pinned: o.followTrustedLinks })); } catch (err) { throw writeError(err, at.shown(c)); }
+      if (!next) { warnUnsafe(showPath(at.shown(c)), o.followTrustedLinks ? 'a link that restore does not follow, or a non-directory, is in the way' : 'a non-directory or link is in the way'); return undefined; }
       madeOnTheWay(next, nodes[i]);
+      parentsWalked.set(key, next.dir);
       cur = next.dir;
     }
     return cur;
   }
 
+  // Alternate location: every component below the target must be a real folder, never a link.
   // Original location: the parent path comes from the point and is walked by handle from "/", created
   // where missing; a link on it is followed only when no other user could have placed it (isTrustedLink).
-  async function enterOriginalParents(parts: Buffer[], nodes: (TreeNode | undefined)[]): Promise<DirHandle | undefined> {
+  async function enterItemParents(parts: Buffer[], nodes: (TreeNode | undefined)[]): Promise<DirHandle | undefined> {
+    if (targetDir) return enterParents(targetDir, parts, nodes, { followTrustedLinks: false });
     if (!BY_HANDLE) {
       // Not hardened: plain paths, created as needed (the admin's own path).
       let parent: Buffer = Buffer.from(process.platform === 'win32' ? '' : '/');
@@ -446,16 +455,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       try { await makeDirs(parent); } catch (err) { throw writeError(err, parent); }
       return dirs.pathFolder(parent);
     }
-    let cur = dirs.systemRoot();
-    for (const [i, c] of parts.entries()) {
-      const at = cur;
-      let next: ReturnType<DirHandle['child']>;
-      try { next = at.use(() => at.child(c, { create: true, followTrustedLinks: true, pinned: true })); } catch (err) { throw writeError(err, at.shown(c)); }
-      if (!next) { warnUnsafe(showPath(at.shown(c)), 'a link that restore does not follow, or a non-directory, is in the way'); return undefined; }
-      madeOnTheWay(next, nodes[i]);
-      cur = next.dir;
-    }
-    return cur;
+    return enterParents(dirs.systemRoot(), parts, nodes, { followTrustedLinks: true });
   }
 
   function madeOnTheWay(entered: { dir: DirHandle; created: boolean }, node: TreeNode | undefined): void {

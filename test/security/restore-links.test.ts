@@ -3,7 +3,7 @@
 // of a folder that restore created or walked (a local user swapping folders for links while it runs).
 // The attacker is the unprivileged user `nobody`.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf } from '../helpers/engine.js';
@@ -96,6 +96,32 @@ describe.runIf(asRoot)('restore against links swapped in by a local user', () =>
     expect(r.code).not.toBe(0);
     expect(canary.snapshot()).toEqual(before);
     expect(existsSync(join(canary.path, 'a.txt'))).toBe(false);
+  });
+
+  it('follows a link on the path to the original location or the target only when only root could have placed it', async () => {
+    const fx = await registeredServer();
+    // Like /lib → usr/lib: a relative link, owned by root, in a folder only root can write.
+    mkdirSync(join(fx.root, 'real', 'src'), { recursive: true });
+    symlinkSync('real', join(fx.root, 'linked'));
+    const src = join(fx.root, 'linked', 'src');
+    writeFileSync(join(src, 'a.txt'), 'a\n');
+    expect((await fx.az(['backup', src])).code).toBe(0);
+    rmSync(join(fx.root, 'real', 'src', 'a.txt'));
+    const r = await fx.az(['restore', 'latest', join(src, 'a.txt')]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(readFileSync(join(fx.root, 'real', 'src', 'a.txt'), 'utf8')).toBe('a\n');
+    const t = await fx.az(['restore', 'latest', '--target', join(fx.root, 'linked', 't')]);
+    expect(t.code, t.stdout).toBe(0);
+    expect(readFileSync(join(fx.root, 'real', 't', src, 'a.txt'), 'utf8')).toBe('a\n');
+    // The same link owned by another user is not followed.
+    lchownSync(join(fx.root, 'linked'), NOBODY, NOGROUP);
+    rmSync(join(fx.root, 'real', 'src', 'a.txt'));
+    const refused = await fx.az(['restore', 'latest', join(src, 'a.txt')]);
+    expect(refused.code, refused.stdout).toBe(3);
+    expect(refused.events.filter((e) => e.type === 'warning').map((e) => [e.code, e.target])).toEqual([['AZB_RESTORE_UNSAFE_ENTRY', join(fx.root, 'linked')]]);
+    expect(existsSync(join(fx.root, 'real', 'src', 'a.txt'))).toBe(false);
+    expect(onlyError(await fx.az(['restore', 'latest', '--target', join(fx.root, 'linked', 't2')])).code).toBe('AZB_RESTORE_TARGET_LINK');
+    expect(existsSync(join(fx.root, 'real', 't2'))).toBe(false);
   });
 
   it('sets the metadata of the folder it created, not of a link swapped in for it before the metadata pass', async () => {
