@@ -201,7 +201,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     const shown = parent.shown(name);
     let entered: ReturnType<DirHandle['child']>;
     try { entered = parent.use(() => parent.child(name, { create: true })); } catch (err) { throw writeError(err, shown); }
-    if (!entered) return warnUnsafe(showPath(shown), 'a non-directory is in the way');
+    if (!entered) return warnUnsafe(showPath(shown), 'a link or a non-directory is in the way');
     if (entered.created) stats.dirs++;
     // A folder that is already there keeps its owner, mode and times unless Overwrite was asked for:
     // Skip and CreateCopy leave existing items alone (an admin may have tightened its permissions).
