@@ -393,7 +393,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       } catch (err) {
         // A folder on the way cannot be read: this item fails, the others go on.
         if (!isTreeDamaged(err)) throw err;
-        skip('AZB_TREE_DAMAGED', `Not restored: ${item}: the folder ${err.message}`, err.target ?? item);
+        skip('AZB_TREE_DAMAGED', `Not restored: ${showPath(Buffer.from(item))}: the folder ${err.message}`, err.target ?? showPath(Buffer.from(item)));
       }
     }
   }
