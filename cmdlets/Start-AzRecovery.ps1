@@ -13,8 +13,13 @@ function Start-AzRecovery {
         restored too is restored once, with its folder.
 
         With -Target, items are restored below that folder under their full original path (for example
-        /srv/data/a.txt goes to <Target>/srv/data/a.txt). Without it they go back to where they were.
-        The restore runs as a job (see Get-AzBackupJob).
+        /srv/data/a.txt goes to <Target>/srv/data/a.txt). Without it they go back to where they were; the
+        points of another server (-Server) go back to those paths on this machine only with
+        -OriginalLocation. The restore runs as a job (see Get-AzBackupJob).
+
+        On Linux the restore never writes, or sets owners, modes or times, through a symbolic link it did
+        not create, even when a user swaps folders for links while it runs; a -Target that is a link is
+        refused (AZB_RESTORE_TARGET_LINK). On Windows this protection is not available.
     .PARAMETER PointId
         Recovery point: its ID, a unique prefix of at least 6 hex digits, or 'latest'. Binds by property
         name from Get-AzRecoveryPoint and Get-AzRecoverableItem.
@@ -24,10 +29,16 @@ function Start-AzRecovery {
     .PARAMETER Target
         Folder to restore into; created if needed. Default: the original location. A point made from a
         stream (Start-AzBackup -FromCommand) has no original location and needs -Target.
+    .PARAMETER OriginalLocation
+        Restore the points of another server (-Server) to their original paths on this machine. Without it,
+        such a restore needs -Target (AZB_RESTORE_TARGET_REQUIRED). Cannot be combined with -Target.
     .PARAMETER Conflict
         What to do when an item to restore already exists: CreateCopy (default; restore as "name (1).ext"),
         Overwrite, or Skip. Folders that already exist keep their owner, mode and times unless Overwrite
         is given; Overwrite never replaces a folder with a file (that item is skipped with a warning).
+    .PARAMETER PreserveSetuid
+        Keep the setuid and setgid bits of restored files. Without it they are cleared (one log line, shown
+        with -Verbose, says how many).
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
         exactly one). Binds by property name.
@@ -67,8 +78,12 @@ function Start-AzRecovery {
         [ValidateNotNullOrEmpty()]
         [string]$Target,
 
+        [switch]$OriginalLocation,
+
         [ValidateSet('Overwrite', 'Skip', 'CreateCopy')]
         [string]$Conflict,
+
+        [switch]$PreserveSetuid,
 
         [Parameter(ValueFromPipelineByPropertyName)]
         [ValidateNotNullOrEmpty()]
@@ -99,7 +114,9 @@ function Start-AzRecovery {
             $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $restore.Vault -Server $restore.Server
             $arguments.point = $restore.PointId
             if ($Target) { $arguments.target = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Target) }
+            if ($OriginalLocation) { $arguments.originalLocation = $true }
             if ($Conflict) { $arguments.conflict = $Conflict }
+            if ($PreserveSetuid) { $arguments.preserveSetuid = $true }
             $what = 'everything'
             if (-not $restore.Whole) {
                 # The engine restores an item once even when it lies inside another selected item.

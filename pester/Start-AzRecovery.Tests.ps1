@@ -141,6 +141,32 @@ Describe 'Start-AzRecovery' {
         $err.TargetObject | Should -Be "$file/sub"
     }
 
+    It 'restores another server''s point to its original location only with -OriginalLocation (or -Target)' {
+        $null = New-TestBackupServer -Root $root -Vault $srv.Vault -HostName 'restore-srv2'
+        { Start-AzRecovery -PointId $point.PointId -Server $srv.HostName -Passphrase $pp -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_RESTORE_TARGET_REQUIRED,Start-AzRecovery'
+        { Start-AzRecovery -PointId $point.PointId -Server $srv.HostName -Target (New-Target) -OriginalLocation -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_USAGE,Start-AzRecovery'
+        $result = Start-AzRecovery -PointId $point.PointId -Server $srv.HostName -Item (Join-Path $data 'a.txt') -OriginalLocation -Conflict Skip -Passphrase $pp -Confirm:$false
+        $result.Target | Should -Be '(original location)'
+        $result.Skipped | Should -Be 1
+    }
+
+    It 'clears setuid and setgid bits unless -PreserveSetuid is given' -Skip:(-not $IsLinux) {
+        $folder = Join-Path $root ('suid-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        $null = New-Item -ItemType Directory -Path $folder
+        $tool = Join-Path $folder 'tool'
+        Set-Content -LiteralPath $tool -Value '#!/bin/sh'
+        & chmod 4755 $tool
+        $suidPoint = Start-AzBackup -Path $folder -Passphrase $pp
+        $cleared = New-Target
+        $null = Start-AzRecovery -PointId $suidPoint.PointId -Target $cleared -Passphrase $pp
+        & stat -c '%a' (Join-Path $cleared $tool) | Should -Be '755'
+        $kept = New-Target
+        $null = Start-AzRecovery -PointId $suidPoint.PointId -Target $kept -PreserveSetuid -Passphrase $pp
+        & stat -c '%a' (Join-Path $kept $tool) | Should -Be '4755'
+    }
+
     It 'records a failed restore as a Failed job' {
         $null = Start-AzRecovery -PointId 'deadbeef0000' -Target (New-Target) -Passphrase $pp -ErrorAction SilentlyContinue
         $job = Get-AzBackupJob -Previous 1

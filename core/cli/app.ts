@@ -208,10 +208,12 @@ export async function main(argv: string[]): Promise<number> {
       .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest'); also as --point" })
       .positional('items', { type: 'string', array: true, describe: 'Paths inside the point (default: everything)' })
       .option('target', { type: 'string', describe: 'Restore into this folder (default: the original location)' })
+      .option('original-location', { type: 'boolean', describe: "Restore another server's point (--server) to its original paths on this machine" })
       .option('conflict', { choices: ['Overwrite', 'Skip', 'CreateCopy'] as const, describe: 'When an item exists: Overwrite, Skip, or CreateCopy (default)' })
+      .option('preserve-setuid', { type: 'boolean', describe: 'Keep the setuid and setgid bits of files (cleared by default)' })
       .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder'),
     async (a) => {
-      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, conflict: a.conflict }), globals(a), await passphrase(a));
+      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid }), globals(a), await passphrase(a));
     })
     .command('check', 'Check the vault: structure, and with --read-data every byte', (y) => y
       .option('read-data', { type: 'string', describe: 'Also read and verify data: all of it, or --read-data=PERCENT of the packs' }),

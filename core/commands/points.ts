@@ -4,8 +4,9 @@ import type { EventSink } from '../protocol/events.js';
 import { acquireLock } from '../repo/locks.js';
 import { vaultError } from '../repo/storage-errors.js';
 import { isUnreadablePoint, type RecoveryPoint, type ServerRepo } from '../repo/server.js';
-import { decodeTree, displayName, type TreeNode } from '../repo/tree.js';
+import { displayBytes, displayName, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
 import { resolveItem, splitPointPath } from '../restore/restorer.js';
+import { isTreeDamaged, readTree } from '../restore/tree-reader.js';
 import type { Command } from './command.js';
 import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 
@@ -77,7 +78,7 @@ function itemData(vault: string, point: RecoveryPoint, path: string, n: TreeNode
     pointId: point.id, serverId: point.manifest.serverId, vault, path, name: displayName(n), type: n.type,
     size: n.size ?? 0, mode: n.mode, modified: new Date(Number(BigInt(n.mtimeNs) / 1_000_000n)).toISOString(),
   };
-  if (n.type === 'symlink') item['target'] = n.target ?? Buffer.from(n.targetB64 ?? '', 'base64').toString('utf8');
+  if (n.type === 'symlink') item['target'] = displayBytes(nodeTargetBytes(n));
   return item;
 }
 
@@ -96,20 +97,37 @@ export const lsCommand: Command<LsArgs> = {
       ctx.sink.item('RecoverableItem', itemData(repo.location, point, path, n));
     };
     const recurse = args.recurse === true || args.filter !== undefined;
-    const children = async (n: TreeNode) => (n.type === 'dir' && n.subtree ? decodeTree(await repo.readBlob(Buffer.from(n.subtree, 'hex'), 'tree')) : []);
+    // A folder whose tree cannot be read is named in a warning; the rest is listed.
+    const children = async (path: string, treeId: string | undefined): Promise<TreeNode[]> => {
+      if (!treeId) return [];
+      try {
+        return await readTree(repo, treeId);
+      } catch (err) {
+        if (!isTreeDamaged(err)) throw err;
+        ctx.sink.warning('AZB_TREE_DAMAGED', `The content of ${path} cannot be listed: its ${err.message}.`, path);
+        return [];
+      }
+    };
     const walk = async (path: string, nodes: TreeNode[]): Promise<void> => {
       for (const n of nodes) {
         const p = path === '' ? displayName(n) : `${path}/${displayName(n)}`;
         emit(p, n);
-        if (recurse && n.type === 'dir') await walk(p, await children(n));
+        if (recurse && n.type === 'dir') await walk(p, await children(p, n.subtree));
       }
     };
     if (!args.path || splitPointPath(args.path).length === 0) {
-      await walk('', decodeTree(await repo.readBlob(Buffer.from(point.manifest.tree, 'hex'), 'tree')));
+      await walk('', await children(`recovery point ${point.id.slice(0, 12)}…`, point.manifest.tree));
     } else {
-      const { node } = await resolveItem(repo, point, args.path);
-      const base = '/' + splitPointPath(args.path).map((c) => c.toString('utf8')).join('/');
-      if (node.type === 'dir') await walk(base, await children(node)); else emit(base, node);
+      let found;
+      try {
+        found = await resolveItem(repo, point, args.path);
+      } catch (err) {
+        if (!isTreeDamaged(err)) throw err;
+        ctx.sink.warning('AZB_TREE_DAMAGED', `${args.path} cannot be listed: the folder ${err.message}`, err.target ?? args.path);
+        return ExitCode.CompletedWithWarnings;
+      }
+      const base = '/' + found.components.map(displayBytes).join('/');
+      if (found.node.type === 'dir') await walk(base, await children(base, found.node.subtree)); else emit(base, found.node);
     }
     return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
   },

@@ -7,20 +7,31 @@ import { runRestore, type ConflictAction } from '../restore/restorer.js';
 import type { Command } from './command.js';
 import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { findPoint } from './points.js';
+import { findRegistration } from '../config/home.js';
 
-export interface RestoreArgs extends VaultArgs { point: string; target?: string; items?: string[]; conflict?: ConflictAction }
+export interface RestoreArgs extends VaultArgs { point: string; target?: string; originalLocation?: boolean; items?: string[]; conflict?: ConflictAction; preserveSetuid?: boolean }
 
 export const restoreCommand: Command<RestoreArgs> = {
   name: 'restore',
   argsSchema: 'azbackup:args.restore',
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
+    if (args.target !== undefined && args.originalLocation) {
+      throw new AzbError('AZB_USAGE', 'Give either a target folder or --original-location, not both.', { target: 'originalLocation', hint: 'Drop -Target / --target to restore to the original location, or drop -OriginalLocation / --original-location.' });
+    }
     const { vault, repo } = await openServerFor(ctx, args);
     const target = args.target === undefined ? undefined : isAbsolute(args.target) ? args.target : resolve(args.target);
     const stats = await asJob(ctx, 'Restore', vault.store.location, repo.serverId, async () => {
       const lock = await acquireLock(repo, 'read', 'restore');
       try {
         await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
+        // Another server's points go to their paths on this machine only when that is asked for in so many
+        // words: those paths may mean something else here.
+        if (target === undefined && !args.originalLocation && args.server !== undefined && (await findRegistration(vault.manifest.vaultId))?.serverId !== repo.serverId) {
+          throw new AzbError('AZB_RESTORE_TARGET_REQUIRED', `Recovery points of server ${repo.record.hostname} are not restored to their original location on this machine unless that is asked for.`, {
+            target: args.server, hint: 'Give a folder to restore into with -Target / --target, or -OriginalLocation / --original-location to put the items back at their paths on this machine.',
+          });
+        }
         const point = await findPoint(repo, args.point, ctx.sink);
         // A stream backup (a database dump, say) has a name but no place on disk: it needs a target.
         const placeless = point.manifest.sources.filter((s) => !isAbsolute(s));
@@ -29,7 +40,7 @@ export const restoreCommand: Command<RestoreArgs> = {
             target: placeless[0], hint: 'Give a folder to restore it into with -Target / --target.',
           });
         }
-        const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? 'CreateCopy', signal: ctx.signal, sink: ctx.sink });
+        const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? 'CreateCopy', preserveSetuid: args.preserveSetuid === true, signal: ctx.signal, sink: ctx.sink });
         return { stats: { ...s, pointId: point.id } };
       } finally {
         await lock.release();

@@ -3,7 +3,7 @@
 // index files first, packs last, so no index ever names a deleted pack.
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
-import { decodeTree } from '../repo/tree.js';
+import { isTreeDamaged, readTree } from '../restore/tree-reader.js';
 import type { IndexedPack, ServerRepo } from '../repo/server.js';
 import { vaultError } from '../repo/storage-errors.js';
 
@@ -13,22 +13,45 @@ export interface PruneStats { points: number; packsKept: number; packsDeleted: n
 /** Temp files of unfinished puts are swept once this old (a put never takes an hour to write). */
 const TEMP_FILE_AGE_MS = 60 * 60 * 1000;
 
-/** Blob IDs (hex) reachable from every recovery point. A tree that cannot be read stops the prune. */
-export async function reachableBlobs(repo: ServerRepo, signal: AbortSignal): Promise<{ blobs: Set<string>; points: number }> {
+/** A tree a recovery point references that cannot be read: what it references is unknown. */
+export interface UnreadableTree { pointId: string; treeId: string; reason: string }
+
+/**
+ * Blob IDs (hex) reachable from every recovery point. A tree that cannot be read is reported (warning
+ * AZB_TREE_DAMAGED naming the point and the tree) and listed in `unreadable`, and the walk goes on, so
+ * every damaged point is named at once; the caller must then delete nothing.
+ */
+export async function reachableBlobs(repo: ServerRepo, signal: AbortSignal, sink?: EventSink): Promise<{ blobs: Set<string>; points: number; unreadable: UnreadableTree[] }> {
   const points = await repo.readAllPoints();
   const blobs = new Set<string>();
-  const stack = points.map((p) => p.manifest.tree);
-  while (stack.length > 0) {
-    if (signal.aborted) throw new AzbError('AZB_CANCELLED', 'Prune was cancelled before deleting anything.');
-    const id = stack.pop()!;
-    if (blobs.has(id)) continue;
-    blobs.add(id);
-    for (const n of decodeTree(await repo.readBlob(Buffer.from(id, 'hex'), 'tree'))) {
-      for (const c of n.content ?? []) blobs.add(c);
-      if (n.subtree && !blobs.has(n.subtree)) stack.push(n.subtree);
+  // Trees walked, apart from blobs marked: a subtree ID that is also some file's data blob (a damaged or
+  // crafted point) must still be read as a tree, or what it should reference would go unmarked.
+  const treesWalked = new Set<string>();
+  const unreadable: UnreadableTree[] = [];
+  for (const point of points) {
+    const stack = [point.manifest.tree];
+    while (stack.length > 0) {
+      if (signal.aborted) throw new AzbError('AZB_CANCELLED', 'Prune was cancelled before deleting anything.');
+      const id = stack.pop()!;
+      if (treesWalked.has(id)) continue;
+      treesWalked.add(id);
+      blobs.add(id);
+      let nodes;
+      try {
+        nodes = await readTree(repo, id);
+      } catch (err) {
+        if (!isTreeDamaged(err)) throw err;
+        unreadable.push({ pointId: point.id, treeId: id, reason: err.message });
+        sink?.warning('AZB_TREE_DAMAGED', `Recovery point ${point.id}: its ${err.message}; what that folder references is unknown.`, repo.pointObject(point.id));
+        continue;
+      }
+      for (const n of nodes) {
+        for (const c of n.content ?? []) blobs.add(c);
+        if (n.subtree && !treesWalked.has(n.subtree)) stack.push(n.subtree);
+      }
     }
   }
-  return { blobs, points: points.length };
+  return { blobs, points: points.length, unreadable };
 }
 
 /** Removes data no recovery point needs. The caller holds the exclusive lock. */
@@ -53,7 +76,16 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
   }
 
   o.sink.progress('Prune', 'Finding the data recovery points use', 20);
-  const { blobs, points } = await reachableBlobs(repo, o.signal);
+  const { blobs, points, unreadable: unreadableTrees } = await reachableBlobs(repo, o.signal, o.sink);
+  // A tree that cannot be read may reference any blob of any pack: nothing can be deleted safely (not
+  // even in part), so prune names every such tree (warnings above) and stops before deleting anything.
+  if (unreadableTrees.length > 0) {
+    const first = unreadableTrees[0]!;
+    const pointsAffected = new Set(unreadableTrees.map((t) => t.pointId)).size;
+    throw new AzbError('AZB_PRUNE_TREE_DAMAGED', `Prune deleted nothing: ${unreadableTrees.length} folder tree(s) of ${pointsAffected} recovery point(s) cannot be read, so the data they reference is unknown (first: tree ${first.treeId.slice(0, 12)}… of recovery point ${first.pointId.slice(0, 12)}…).`, {
+      target: repo.pointObject(first.pointId), hint: "Run 'azbackup check' (Test-AzBackupVault) to see the damage, remove the damaged recovery points ('azbackup forget', Remove-AzRecoveryPoint), then prune again.",
+    });
+  }
   // Every blob a point uses must lie in a pack that is kept; otherwise deleting anything could make the
   // damage worse (an unreadable pack may still hold the missing data), so prune stops here.
   let missing = 0;

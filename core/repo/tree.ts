@@ -55,10 +55,20 @@ export function nodeTargetBytes(node: TreeNode): Buffer {
   return Buffer.alloc(0);
 }
 
-/** Display form of a name: the text, or the bytes with invalid ones escaped as \xNN. */
+/** Control characters (C0, DEL, C1): never shown as they are, so a name cannot drive a terminal. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Display form of a name: the text, or (invalid UTF-8, or control characters) printable ASCII as it is and other bytes as \xNN. */
 export function displayName(node: TreeNode): string {
-  if (node.name !== undefined) return node.name;
-  return [...nodeNameBytes(node)].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  if (node.name !== undefined && !CONTROL.test(node.name)) return node.name;
+  return displayBytes(nodeNameBytes(node));
+}
+
+/** displayName for raw bytes (a link target, a name from a path). */
+export function displayBytes(bytes: Buffer): string {
+  const text = bytesAsText(bytes);
+  if (text !== undefined && !CONTROL.test(text)) return text;
+  return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
 }
 
 /** Canonical bytes of a tree: nodes sorted by name bytes, fields in fixed order, no whitespace. */

@@ -1,16 +1,20 @@
 // Restore: recovery point → trees → blobs (verified against their IDs) → files written with positional
-// writes. Never writes outside the target: names from the point are checked, and nothing below the
-// target root is reached through a symbolic link, even when the recovery point is hostile or damaged.
+// writes. Never writes outside the target: names from the point are checked, and nothing is reached
+// through a symbolic link restore did not create. Folders are walked by handle (dir-handle.ts), so a
+// hostile or damaged point, or a local user swapping folders for links while root restores their home,
+// cannot make restore write, chmod or chown anything outside the tree.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants as FS, fchmodSync, fchownSync, ftruncateSync, futimesSync, lstatSync, openSync, renameSync, unlinkSync, writeSync, type BigIntStats, type Stats } from 'node:fs';
-import { chmod, lchown, link, lstat, mkdir, open, rename, symlink, unlink, utimes, lutimes } from 'node:fs/promises';
+import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
-import { decodeTree, displayName, isSafeEntryName, nodeNameBytes, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
+import { displayBytes, displayName, isSafeEntryName, nodeNameBytes, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
 import { forEachLimit } from '../repo/server.js';
 import { BlobFetcher } from './blob-fetcher.js';
 import { makeDirs } from '../fs/make-dirs.js';
+import { BY_HANDLE, DirChangedError, DirHandles, joinPath, linkInTheWay, type DirHandle } from './dir-handle.js';
+import { isTreeDamaged, readTree } from './tree-reader.js';
 
 /** What to do when the destination already exists (MARS default: CreateCopy). */
 export type ConflictAction = 'Overwrite' | 'Skip' | 'CreateCopy';
@@ -25,9 +29,12 @@ export interface RestoreOptions {
   conflict: ConflictAction;
   signal: AbortSignal;
   sink: EventSink;
+  /** Keep the setuid and setgid bits of files. Otherwise they are cleared: a restored copy must not hand out privileges. */
+  preserveSetuid?: boolean;
+  /** Tests only: runs after the files are written and before the folders' metadata pass. */
+  beforeFolderMetadata?: () => Promise<void>;
 }
 
-/** Counters of a restore. */
 /**
  * Counters of a restore. `verified`: files whose restored bytes matched their digest (FORMAT.md §9);
  * `unverified`: files of format-1 points, which carry no digest; `verifyFailed`: files whose bytes did
@@ -53,10 +60,7 @@ const SLASH = 0x2f;
 const ZERO_BLOCK = 4096;
 /** Files written at once. */
 const FILES_IN_FLIGHT = 8;
-
-function bytesJoin(dir: Buffer, name: Buffer): Buffer {
-  return dir.length > 0 && dir[dir.length - 1] === SLASH ? Buffer.concat([dir, name]) : Buffer.concat([dir, Buffer.from('/'), name]);
-}
+const SETUID_SETGID = 0o6000;
 
 /** Splits a point path into components (empty components and "." dropped). */
 export function splitPointPath(path: string): Buffer[] {
@@ -64,26 +68,51 @@ export function splitPointPath(path: string): Buffer[] {
   return (process.platform === 'win32' ? path.replace(/\\/g, '/') : path).split('/').filter((c) => c !== '' && c !== '.').map((c) => Buffer.from(c, 'utf8'));
 }
 
-/** The node at a point path, with the root-relative components leading to it; throws AZB_ITEM_NOT_FOUND. */
-export async function resolveItem(repo: ServerRepo, point: RecoveryPoint, item: string): Promise<{ node: TreeNode; components: Buffer[] }> {
+/** A path for messages: every name as `ls` shows it (control characters and bytes that are not UTF-8 as \xNN). */
+export function showPath(path: Buffer): string {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= path.length; i++) {
+    if (i === path.length || path[i] === SLASH) { parts.push(displayBytes(path.subarray(start, i))); start = i + 1; }
+  }
+  return parts.join('/');
+}
+
+/** An item found in a point: its node, the components of its path, and the node of each component where the point has one. */
+export interface ResolvedItem { node: TreeNode; components: Buffer[]; nodes: (TreeNode | undefined)[] }
+
+/**
+ * The node at a point path; throws AZB_ITEM_NOT_FOUND, or AZB_TREE_DAMAGED naming the folder on the way
+ * whose tree cannot be read.
+ */
+export async function resolveItem(repo: ServerRepo, point: RecoveryPoint, item: string): Promise<ResolvedItem> {
   const want = splitPointPath(item);
-  const roots = decodeTree(await repo.readBlob(Buffer.from(point.manifest.tree, 'hex'), 'tree'));
+  const roots = await readTree(repo, point.manifest.tree);
+  const startsWant = (parts: Buffer[]) => parts.length <= want.length && parts.every((p, i) => p.equals(want[i]!));
   for (const root of roots) {
     const rootParts = splitPointPath(displayNameOf(root));
-    if (rootParts.length > want.length || !rootParts.every((p, i) => p.equals(want[i]!))) continue;
-    let node = root;
-    // The components as the point has them: a name given in its \xNN form is restored with its bytes.
-    const components = want.slice(0, rootParts.length);
+    // By its bytes, or as `ls` shows it (\xNN for bytes that are not UTF-8 and control characters).
+    if (!startsWant(rootParts) && !startsWant(splitPointPath(displayName(root)))) continue;
+    let node: TreeNode | undefined = root;
+    const components = [...rootParts];
+    const nodes: (TreeNode | undefined)[] = rootParts.map((_, i) => (i === rootParts.length - 1 ? root : undefined));
     for (let i = rootParts.length; i < want.length; i++) {
-      if (node.type !== 'dir' || !node.subtree) { node = undefined as unknown as TreeNode; break; }
-      const children = decodeTree(await repo.readBlob(Buffer.from(node.subtree, 'hex'), 'tree'));
-      // By its bytes, or as `ls` shows a name that is not UTF-8 (bytes as \xNN): what a user can type.
-      const next = children.find((c) => nodeNameBytes(c).equals(want[i]!)) ?? children.find((c) => c.name === undefined && displayName(c) === want[i]!.toString('utf8'));
-      if (!next) { node = undefined as unknown as TreeNode; break; }
+      if (node.type !== 'dir' || !node.subtree) { node = undefined; break; }
+      let children: TreeNode[];
+      try {
+        children = await readTree(repo, node.subtree);
+      } catch (err) {
+        if (!isTreeDamaged(err)) throw err;
+        const where = '/' + components.map(displayBytes).join('/');
+        throw new AzbError('AZB_TREE_DAMAGED', `${where}: ${err.message}.`, { target: where, hint: err.hint });
+      }
+      const next: TreeNode | undefined = children.find((c) => nodeNameBytes(c).equals(want[i]!)) ?? children.find((c) => displayName(c) === want[i]!.toString('utf8'));
+      if (!next) { node = undefined; break; }
       node = next;
       components.push(nodeNameBytes(next));
+      nodes.push(next);
     }
-    if (node) return { node, components };
+    if (node) return { node, components, nodes };
   }
   throw new AzbError('AZB_ITEM_NOT_FOUND', `'${item}' is not in recovery point ${point.id.slice(0, 12)}….`, {
     target: item, hint: "List the point's items with 'azbackup ls' / Get-AzRecoverableItem.",
@@ -94,8 +123,24 @@ function displayNameOf(n: TreeNode): string {
   return n.name ?? nodeNameBytes(n).toString('utf8');
 }
 
+/** A reason to leave one item out and go on: reported as a warning with its own code. */
+class ItemSkipped extends Error {
+  constructor(readonly code: string, message: string, readonly target: string) { super(message); }
+}
+
+interface FileJob { dir: DirHandle; name: Buffer; node: TreeNode }
+
 /** Restores items of a recovery point. The caller has loaded the index (ServerRepo.loadIndexForReading). */
 export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promise<RestoreStats> {
+  const dirs = new DirHandles();
+  try {
+    return await restoreWith(repo, opts, dirs);
+  } finally {
+    dirs.closeAll();
+  }
+}
+
+async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHandles): Promise<RestoreStats> {
   const started = Date.now();
   const { sink, signal } = opts;
   const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0 };
@@ -103,134 +148,172 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   const digestsRequired = opts.point.manifest.version >= 2;
   const verifyFailures: string[] = [];
   const isRoot = process.platform !== 'win32' && process.getuid?.() === 0;
-  const hardlinks = new Map<string, Buffer>(); // hard-link key → the path written for it
-  const writerOf = new Map<string, { path: Buffer; node: TreeNode }>(); // key → the job that writes it
-  const dirMeta: { path: Buffer; node: TreeNode }[] = [];
-  const fileJobs: { path: Buffer; node: TreeNode }[] = [];
+  const hardlinks = new Map<string, { dir: DirHandle; name: Buffer }>(); // hard-link key → the name written for it
+  const writerOf = new Map<string, FileJob>(); // key → the job that writes it
+  // Folders whose owner, mode and times are set last (children change a folder's mtime), deepest first.
+  const dirMeta: { dir: DirHandle; node: TreeNode }[] = [];
+  // Folders restore made that the point has no metadata for (the target, parents above a source root):
+  // owner-only while the restore runs, then the mode mkdir would have given them.
+  const madePlain: DirHandle[] = [];
+  const fileJobs: FileJob[] = [];
+  // The parent folders of the items, walked once each (many items share them).
+  const parentsWalked = new Map<string, DirHandle>();
+  let setuidCleared = 0;
   let total = 0;
 
   const fetcher = new BlobFetcher(repo);
-  const targetRoot = opts.target !== undefined ? Buffer.from(opts.target, 'utf8') : undefined;
-  if (targetRoot) await ensureTargetWritable(opts.target!);
+  const targetDir = opts.target !== undefined ? await openTarget(dirs, opts.target, madePlain) : undefined;
 
-  const warnUnsafe = (where: string, why: string) => {
+  const skip = (code: string, message: string, target: string) => {
     stats.skipped++;
-    sink.warning('AZB_RESTORE_UNSAFE_ENTRY', `Not restored: ${where} (${why}).`, where);
+    sink.warning(code, message, target);
   };
+  const warnUnsafe = (where: string, why: string) => skip('AZB_RESTORE_UNSAFE_ENTRY', `Not restored: ${where} (${why}).`, where);
 
-  // Makes sure `dir` is a real directory (never a symlink) and creates it when missing.
-  async function realDir(dir: Buffer, node?: TreeNode): Promise<boolean> {
-    let st: BigIntStats | undefined;
-    try { st = await lstat(dir, { bigint: true }); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, dir); }
-    if (!st) {
-      try { await mkdir(dir, { mode: 0o700 }); } catch (err) { throw writeError(err, dir); }
-      stats.dirs++;
-      if (node) dirMeta.push({ path: dir, node });
-      return true;
-    }
-    if (!st.isDirectory()) return false;
-    // A folder that is already there keeps its owner, mode and times unless Overwrite was asked for:
-    // Skip and CreateCopy leave existing items alone (an admin may have tightened its permissions).
-    if (node && opts.conflict === 'Overwrite') dirMeta.push({ path: dir, node });
-    return true;
+  // Reports an error that fails one item only; false for errors that fail the restore.
+  function skippedItem(err: unknown, shown: Buffer): boolean {
+    if (err instanceof ItemSkipped) { skip(err.code, err.message, err.target); return true; }
+    if (err instanceof DirChangedError) { warnUnsafe(showPath(err.path), 'it was replaced by a link or another folder while the restore ran'); return true; }
+    if (isTreeDamaged(err)) { skip('AZB_TREE_DAMAGED', `Not restored: ${showPath(shown)}: its ${err.message}.`, showPath(shown)); return true; }
+    return false;
   }
 
-  // Walks a node into `dest` (whose parent directory is already verified).
-  async function visit(node: TreeNode, dest: Buffer): Promise<void> {
+  // Walks a node into folder `dir` under `name`.
+  async function visit(node: TreeNode, dir: DirHandle, name: Buffer): Promise<void> {
     if (signal.aborted) throw cancelled();
-    if (node.type === 'dir') {
-      if (!(await realDir(dest, node))) return warnUnsafe(dest.toString('utf8'), 'a non-directory is in the way');
-      const children = node.subtree ? decodeTree(await repo.readBlob(Buffer.from(node.subtree, 'hex'), 'tree')) : [];
-      const seen = new Set<string>();
+    try {
+      if (node.type === 'dir') {
+        await visitFolder(node, dir, name);
+      } else if (node.type === 'file') {
+        fileJobs.push({ dir, name, node });
+        total += node.size ?? 0;
+      } else {
+        dir.use(() => restoreSymlink(node, dir, name));
+      }
+    } catch (err) {
+      if (!skippedItem(err, dir.shown(name))) throw err;
+    }
+  }
+
+  async function visitFolder(node: TreeNode, parent: DirHandle, name: Buffer): Promise<void> {
+    // The tree first: a folder whose tree cannot be read is neither created nor walked.
+    const children = node.subtree ? await readTree(repo, node.subtree) : [];
+    const shown = parent.shown(name);
+    let entered: ReturnType<DirHandle['child']>;
+    try { entered = parent.use(() => parent.child(name, { create: true })); } catch (err) { throw writeError(err, shown); }
+    if (!entered) return warnUnsafe(showPath(shown), 'a link or a non-directory is in the way');
+    if (entered.created) stats.dirs++;
+    // A folder that is already there keeps its owner, mode and times unless Overwrite was asked for:
+    // Skip and CreateCopy leave existing items alone (an admin may have tightened its permissions).
+    if (entered.created || opts.conflict === 'Overwrite') dirMeta.push({ dir: entered.dir, node });
+    await fillFolder(children, entered.dir);
+  }
+
+  async function fillFolder(children: TreeNode[], dir: DirHandle): Promise<void> {
+    const seen = new Set<string>();
+    dir.acquire(); // open while its entries are walked
+    try {
       for (const c of children) {
         const name = nodeNameBytes(c);
         const key = name.toString('hex');
-        if (!isSafeEntryName(name)) { warnUnsafe(`${dest.toString('utf8')}/${displayName(c)}`, 'unsafe name'); continue; }
-        if (seen.has(key)) { warnUnsafe(`${dest.toString('utf8')}/${displayName(c)}`, 'duplicate name'); continue; }
+        if (!isSafeEntryName(name)) { warnUnsafe(`${showPath(dir.path)}/${displayName(c)}`, 'unsafe name'); continue; }
+        if (seen.has(key)) { warnUnsafe(`${showPath(dir.path)}/${displayName(c)}`, 'duplicate name'); continue; }
         seen.add(key);
-        await visit(c, bytesJoin(dest, name));
+        await visit(c, dir, name);
       }
-    } else if (node.type === 'file') {
-      fileJobs.push({ path: dest, node });
-      total += node.size ?? 0;
-    } else {
-      await restoreSymlink(node, dest);
+    } finally {
+      dir.release();
     }
   }
 
-  async function restoreSymlink(node: TreeNode, dest: Buffer): Promise<void> {
-    const final = await resolveConflict(dest);
+  // `dir` is in use.
+  function restoreSymlink(node: TreeNode, dir: DirHandle, name: Buffer): void {
+    const final = resolveConflict(dir, name);
     if (!final) return;
     const tmp = tempName(final);
     try {
-      await symlink(nodeTargetBytes(node), tmp);
-      if (isRoot && node.uid !== undefined) await lchown(tmp, node.uid, node.gid ?? 0).catch(() => undefined);
+      symlinkSync(nodeTargetBytes(node), dir.at(tmp));
+      // lchown and lutimes act on the link itself, never on what it points to.
+      if (isRoot && node.uid !== undefined) { try { lchownSync(dir.at(tmp), node.uid, node.gid ?? 0); } catch { /* kept as made */ } }
       const t = fsTime(node.mtimeNs);
-      await lutimes(tmp, t, t).catch(() => undefined);
-      await rename(tmp, final);
+      try { lutimesSync(dir.at(tmp), t, t); } catch { /* kept as made */ }
+      renameSync(dir.at(tmp), dir.at(final));
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw writeError(err, final);
+      try { unlinkSync(dir.at(tmp)); } catch { /* not made */ }
+      throw writeError(err, dir.shown(final));
     }
     stats.symlinks++;
   }
 
-  // Decides the final name for an entry that may already exist; undefined means skip it.
-  async function resolveConflict(dest: Buffer): Promise<Buffer | undefined> {
+  // Decides the final name for an entry that may already exist in `dir` (in use); undefined means skip it.
+  function resolveConflict(dir: DirHandle, name: Buffer): Buffer | undefined {
     let existing: Stats | undefined;
-    try { existing = lstatSync(dest); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, dest); }
-    if (!existing) return dest;
+    try { existing = lstatSync(dir.at(name)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, dir.shown(name)); }
+    if (!existing) return name;
     if (opts.conflict === 'Overwrite') {
       // Overwrite replaces files and links, never a whole directory that sits where a file was.
-      if (!existing.isDirectory()) return dest;
-      stats.skipped++;
-      sink.warning('AZB_RESTORE_TYPE_CONFLICT', `Not restored: ${dest.toString('utf8')} (a directory is in the way; Overwrite replaces files and links only).`, dest.toString('utf8'));
+      if (!existing.isDirectory()) return name;
+      const shown = showPath(dir.shown(name));
+      skip('AZB_RESTORE_TYPE_CONFLICT', `Not restored: ${shown} (a directory is in the way; Overwrite replaces files and links only).`, shown);
       return undefined;
     }
     if (opts.conflict === 'Skip') { stats.skipped++; return undefined; }
     for (let n = 1; ; n++) {
-      const candidate = copyName(dest, n);
-      try { await lstat(candidate); } catch (err) {
+      const candidate = copyName(name, n);
+      try { lstatSync(dir.at(candidate)); } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') { stats.copies++; return candidate; }
-        throw writeError(err, candidate);
+        throw writeError(err, dir.shown(candidate));
       }
     }
   }
 
   let bytesDone = 0;
   let lastProgress = 0;
-  async function restoreFile(job: { path: Buffer; node: TreeNode }): Promise<void> {
+  async function restoreFile(job: FileJob): Promise<void> {
     if (signal.aborted) throw cancelled();
-    const { node } = job;
+    job.dir.acquire();
+    try {
+      await restoreFileIn(job);
+    } finally {
+      job.dir.release();
+    }
+  }
+
+  // `job.dir` is in use.
+  async function restoreFileIn(job: FileJob): Promise<void> {
+    const { dir, name, node } = job;
     // Another name of a hard-linked file: linked to the name written for it. When none was (a conflict
     // said Skip, or it was damaged), this one is written instead if it carries the content (FORMAT.md §9);
     // in points older than that rule only the first name does.
     if (node.hardlink && writerOf.get(node.hardlink) !== job && (hardlinks.has(node.hardlink) || !node.content)) {
-      if (!hardlinks.has(node.hardlink)) {
-        stats.skipped++;
-        sink.warning('AZB_RESTORE_LINK_SKIPPED', `Not restored: ${job.path.toString('utf8')} is a hard link to a file that was not restored.`, job.path.toString('utf8'));
+      const written = hardlinks.get(node.hardlink);
+      if (!written) {
+        const shown = showPath(dir.shown(name));
+        skip('AZB_RESTORE_LINK_SKIPPED', `Not restored: ${shown} is a hard link to a file that was not restored.`, shown);
         return;
       }
-      const final = await resolveConflict(job.path);
+      const final = resolveConflict(dir, name);
       if (!final) return;
-      if (final.equals(job.path) && opts.conflict === 'Overwrite') await unlink(final).catch(() => undefined);
-      try { await link(hardlinks.get(node.hardlink)!, final); } catch (err) { throw writeError(err, final); }
+      if (final.equals(name) && opts.conflict === 'Overwrite') { try { unlinkSync(dir.at(final)); } catch { /* not there */ } }
+      try { written.dir.use(() => linkSync(written.dir.at(written.name), dir.at(final))); } catch (err) { throw writeError(err, dir.shown(final)); }
       stats.files++;
       return;
     }
-    const final = await resolveConflict(job.path);
+    const final = resolveConflict(dir, name);
     if (!final) return;
+    const shownFinal = showPath(dir.shown(final));
     const tmp = tempName(final);
     // File system calls here are synchronous on purpose: they hit the page cache, and each async call
     // costs more in promise overhead than the work (ten thousand files made that the restore's cost).
     // O_NOFOLLOW|O_EXCL: the temp name is new and never a link; rename() then replaces the final name itself.
     let fd: number;
     try {
-      fd = openSync(tmp, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+      fd = openSync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
     } catch (err) {
-      throw writeError(err, tmp);
+      throw writeError(err, dir.shown(tmp));
     }
     let ok = false;
+    let clearedBits = false;
     const digest = node.digest !== undefined || digestsRequired ? createHash('sha256') : undefined;
     try {
       let pos = 0;
@@ -248,11 +331,11 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
         bytesDone += chunk.length;
         if (Date.now() - lastProgress > 250) {
           lastProgress = Date.now();
-          sink.progress('Restore', `${stats.files}/${fileJobs.length} files, ${bytesDone}/${total} bytes`, total > 0 ? Math.min(99, (bytesDone / total) * 100) : 0, final.toString('utf8'));
+          sink.progress('Restore', `${stats.files}/${fileJobs.length} files, ${bytesDone}/${total} bytes`, total > 0 ? Math.min(99, (bytesDone / total) * 100) : 0, shownFinal);
         }
       }
       if (pos !== (node.size ?? 0)) {
-        throw new AzbError('AZB_OBJECT_DAMAGED', `${final.toString('utf8')}: the recovery point has ${pos} bytes for a file of ${node.size} bytes.`, { target: final.toString('utf8'), hint: "Run 'azbackup check --read-data'." });
+        throw new AzbError('AZB_OBJECT_DAMAGED', `${shownFinal}: the recovery point has ${pos} bytes for a file of ${node.size} bytes.`, { target: shownFinal, hint: "Run 'azbackup check --read-data'." });
       }
       // The bytes written must be the bytes backed up: a wrong chunk list (content, order, a chunk
       // missing) is caught here, and the file is never put in place under its name.
@@ -260,37 +343,41 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
         const got = digest.digest('hex');
         if (got !== node.digest) {
           throw new AzbError('AZB_RESTORE_VERIFY_FAILED', node.digest === undefined
-            ? `${final.toString('utf8')}: the recovery point has no content digest for this file, so its bytes cannot be verified; it was not restored.`
-            : `${final.toString('utf8')}: the restored bytes do not match the file's digest in the recovery point (SHA-256 ${got.slice(0, 12)}…, expected ${node.digest.slice(0, 12)}…); it was not restored.`, {
-            target: final.toString('utf8'), hint: "Run 'azbackup check --read-data' and restore the file from another recovery point.",
+            ? `${shownFinal}: the recovery point has no content digest for this file, so its bytes cannot be verified; it was not restored.`
+            : `${shownFinal}: the restored bytes do not match the file's digest in the recovery point (SHA-256 ${got.slice(0, 12)}…, expected ${node.digest.slice(0, 12)}…); it was not restored.`, {
+            target: shownFinal, hint: "Run 'azbackup check --read-data' and restore the file from another recovery point.",
           });
         }
       }
       if (node.sparse) ftruncateSync(fd, pos); // holes at the end are not written
       if (isRoot && node.uid !== undefined) fchownSync(fd, node.uid, node.gid ?? 0);
-      fchmodSync(fd, node.mode & 0o7777);
+      let mode = node.mode & 0o7777;
+      if (!opts.preserveSetuid && (mode & SETUID_SETGID) !== 0) { mode &= ~SETUID_SETGID; clearedBits = true; }
+      fchmodSync(fd, mode);
       const t = fsTime(node.mtimeNs);
       futimesSync(fd, t, t);
       ok = true;
     } catch (err) {
       if (err instanceof AzbError) throw err;
-      throw writeError(err, final);
+      throw writeError(err, dir.shown(final));
     } finally {
       closeSync(fd);
-      if (!ok) { try { unlinkSync(tmp); } catch { /* already gone */ } }
+      if (!ok) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } }
     }
-    try { renameSync(tmp, final); } catch (err) { try { unlinkSync(tmp); } catch { /* already gone */ } throw writeError(err, final); }
-    if (node.hardlink) hardlinks.set(node.hardlink, final);
+    try { renameSync(dir.at(tmp), dir.at(final)); } catch (err) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } throw writeError(err, dir.shown(final)); }
+    if (node.hardlink) hardlinks.set(node.hardlink, { dir, name: final });
+    if (clearedBits) setuidCleared++;
     stats.files++;
     stats.bytes += node.size ?? 0;
     if (digest) stats.verified++; else stats.unverified++;
   }
 
   const items = opts.items.length > 0 ? opts.items : [];
-  const selected: { node: TreeNode; components: Buffer[] }[] = [];
+  const selected: ResolvedItem[] = [];
   if (items.length === 0) {
-    for (const root of decodeTree(await repo.readBlob(Buffer.from(opts.point.manifest.tree, 'hex'), 'tree'))) {
-      selected.push({ node: root, components: splitPointPath(displayNameOf(root)) });
+    for (const root of await readTree(repo, opts.point.manifest.tree)) {
+      const components = splitPointPath(displayNameOf(root));
+      selected.push({ node: root, components, nodes: components.map((_, i) => (i === components.length - 1 ? root : undefined)) });
     }
   } else {
     // An item inside another selected item (or given twice) would be restored twice: keep the outermost.
@@ -300,40 +387,88 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
       const key = splitPointPath(i).map((c) => c.toString('hex')).join('/');
       return outer.includes(key) && items.findIndex((j) => splitPointPath(j).map((c) => c.toString('hex')).join('/') === key) === n;
     });
-    for (const item of keep) selected.push(await resolveItem(repo, opts.point, item));
+    for (const item of keep) {
+      try {
+        selected.push(await resolveItem(repo, opts.point, item));
+      } catch (err) {
+        // A folder on the way cannot be read: this item fails, the others go on.
+        if (!isTreeDamaged(err)) throw err;
+        skip('AZB_TREE_DAMAGED', `Not restored: ${showPath(Buffer.from(item))}: the folder ${err.message}`, err.target ?? showPath(Buffer.from(item)));
+      }
+    }
   }
 
-  for (const { node, components } of selected) {
+  for (const { node, components, nodes } of selected) {
     if (components.length === 0 && node.type === 'dir') {
       // A backup of "/" itself: its content goes into the target (or back into "/").
-      await visit(node, targetRoot ?? Buffer.from('/'));
+      const into = targetDir ?? (BY_HANDLE ? dirs.systemRoot() : dirs.pathFolder(Buffer.from('/')));
+      try {
+        const children = node.subtree ? await readTree(repo, node.subtree) : [];
+        if (opts.conflict === 'Overwrite') dirMeta.push({ dir: into, node });
+        await fillFolder(children, into);
+      } catch (err) {
+        if (!skippedItem(err, into.path)) throw err;
+      }
       continue;
     }
-    if (components.length === 0 || !components.every(isSafeEntryName)) { warnUnsafe(components.map((c) => c.toString('utf8')).join('/'), 'unsafe path'); continue; }
-    // Original location: the parent path is the admin's own path and is created as needed.
-    // Alternate location: every component below the target must be a real directory.
-    let parent: Buffer;
-    if (targetRoot) {
-      parent = targetRoot;
-      let safe = true;
-      for (const c of components.slice(0, -1)) {
-        parent = bytesJoin(parent, c);
-        if (!(await realDir(parent))) { safe = false; break; }
-      }
-      if (!safe) { warnUnsafe(parent.toString('utf8'), 'a non-directory or link is in the way'); continue; }
-    } else {
-      parent = Buffer.from(process.platform === 'win32' ? '' : '/');
-      for (const c of components.slice(0, -1)) parent = bytesJoin(parent, c);
-      try { await makeDirs(parent); } catch (err) { throw writeError(err, parent); }
+    if (components.length === 0 || !components.every(isSafeEntryName)) { warnUnsafe(components.map((c) => displayBytes(c)).join('/'), 'unsafe path'); continue; }
+    const parentParts = components.slice(0, -1);
+    let parent: DirHandle | undefined;
+    try {
+      parent = await enterItemParents(parentParts, nodes);
+    } catch (err) {
+      if (skippedItem(err, components.reduce(joinPath, targetDir?.path ?? Buffer.from('/')))) continue;
+      throw err;
     }
-    await visit(node, bytesJoin(parent, components[components.length - 1]!));
+    if (!parent) continue; // warned
+    await visit(node, parent, components[components.length - 1]!);
+  }
+
+  function enterParents(start: DirHandle, parts: Buffer[], nodes: (TreeNode | undefined)[], o: { followTrustedLinks: boolean }): DirHandle | undefined {
+    let cur = start;
+    let key = '';
+    for (const [i, c] of parts.entries()) {
+      key += `/${c.toString('hex')}`;
+      const known = parentsWalked.get(key);
+      if (known) { cur = known; continue; }
+      const at = cur;
+      let next: ReturnType<DirHandle['child']>;
+      // Pinned when links may be followed: such a folder cannot be reopened from its parent by name.
+      try { next = at.use(() => at.child(c, { create: true, followTrustedLinks: o.followTrustedLinks, pinned: o.followTrustedLinks })); } catch (err) { throw writeError(err, at.shown(c)); }
+      if (!next) { warnUnsafe(showPath(at.shown(c)), o.followTrustedLinks ? 'a link that restore does not follow, or a non-directory, is in the way' : 'a non-directory or link is in the way'); return undefined; }
+      madeOnTheWay(next, nodes[i]);
+      parentsWalked.set(key, next.dir);
+      cur = next.dir;
+    }
+    return cur;
+  }
+
+  // Alternate location: every component below the target must be a real folder, never a link.
+  // Original location: the parent path comes from the point and is walked by handle from "/", created
+  // where missing; a link on it is followed only when no other user could have placed it (isTrustedLink).
+  async function enterItemParents(parts: Buffer[], nodes: (TreeNode | undefined)[]): Promise<DirHandle | undefined> {
+    if (targetDir) return enterParents(targetDir, parts, nodes, { followTrustedLinks: false });
+    if (!BY_HANDLE) {
+      // Not hardened: plain paths, created as needed (the admin's own path).
+      let parent: Buffer = Buffer.from(process.platform === 'win32' ? '' : '/');
+      for (const c of parts) parent = joinPath(parent, c);
+      try { await makeDirs(parent); } catch (err) { throw writeError(err, parent); }
+      return dirs.pathFolder(parent);
+    }
+    return enterParents(dirs.systemRoot(), parts, nodes, { followTrustedLinks: true });
+  }
+
+  function madeOnTheWay(entered: { dir: DirHandle; created: boolean }, node: TreeNode | undefined): void {
+    if (!entered.created) return;
+    stats.dirs++;
+    if (node) dirMeta.push({ dir: entered.dir, node }); else madePlain.push(entered.dir);
   }
 
   // Hard links: one name per key is written (the first with content), every other name of that key is
   // linked to it afterwards. Points since FORMAT.md §9's change carry the content on every name, so any
   // one of them can be restored alone; older ones only on the first.
-  const firsts: { path: Buffer; node: TreeNode }[] = [];
-  const links: { path: Buffer; node: TreeNode }[] = [];
+  const firsts: FileJob[] = [];
+  const links: FileJob[] = [];
   for (const j of fileJobs) {
     const key = j.node.hardlink;
     if (key === undefined) { firsts.push(j); continue; }
@@ -349,36 +484,47 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   }));
   firsts.sort((a, b) => (where.get(a)! < where.get(b)! ? -1 : where.get(a)! > where.get(b)! ? 1 : 0));
   // A damaged file is reported and skipped; the rest of the restore goes on.
-  const restoreOrReport = async (job: { path: Buffer; node: TreeNode }) => {
+  const restoreOrReport = async (job: FileJob) => {
+    const shown = showPath(job.dir.shown(job.name));
     try {
       await restoreFile(job);
     } catch (err) {
       if (err instanceof AzbError && err.code === 'AZB_RESTORE_VERIFY_FAILED') {
         stats.skipped++;
         stats.verifyFailed++;
-        verifyFailures.push(job.path.toString('utf8'));
-        sink.warning('AZB_RESTORE_VERIFY_FAILED', err.message, job.path.toString('utf8'));
+        verifyFailures.push(shown);
+        sink.warning('AZB_RESTORE_VERIFY_FAILED', err.message, shown);
         return;
       }
+      if (skippedItem(err, job.dir.shown(job.name))) return;
       if (!(err instanceof AzbError) || err.code !== 'AZB_OBJECT_DAMAGED') throw err;
-      stats.skipped++;
-      sink.warning('AZB_RESTORE_FILE_DAMAGED', `Not restored: ${job.path.toString('utf8')}: ${err.message}`, job.path.toString('utf8'));
+      skip('AZB_RESTORE_FILE_DAMAGED', `Not restored: ${shown}: ${err.message}`, shown);
     }
   };
   await forEachLimit(firsts, FILES_IN_FLIGHT, restoreOrReport);
   for (const j of links) await restoreOrReport(j);
 
-  // Directory times and modes last (children change a directory's mtime), deepest first.
-  for (const { path, node } of dirMeta.reverse()) {
+  await opts.beforeFolderMetadata?.();
+  // Folder owners, modes and times last, deepest first, each on the folder's own handle: a link put in
+  // its place meanwhile is never followed.
+  for (const { dir, node } of dirMeta.reverse()) {
     try {
-      if (isRoot && node.uid !== undefined) await lchown(path, node.uid, node.gid ?? 0);
-      await chmod(path, node.mode & 0o7777);
-      const t = fsTime(node.mtimeNs);
-      await utimes(path, t, t);
+      dir.use(() => setFolderMetadata(dir, node, isRoot));
     } catch (err) {
-      sink.warning('AZB_RESTORE_METADATA', `Could not set owner, mode or time of ${path.toString('utf8')}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path.toString('utf8'));
+      const shown = showPath(dir.path);
+      sink.warning('AZB_RESTORE_METADATA', `Could not set owner, mode or time of ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, shown);
     }
   }
+  const plainMode = 0o777 & ~process.umask();
+  for (const dir of madePlain) {
+    try {
+      dir.use(() => { const fd = dir.handle(); if (fd !== undefined) fchmodSync(fd, plainMode); else chmodSync(dir.path, plainMode); });
+    } catch (err) {
+      const shown = showPath(dir.path);
+      sink.warning('AZB_RESTORE_METADATA', `Could not set the mode of ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, shown);
+    }
+  }
+  if (setuidCleared > 0) sink.log(`Cleared the setuid/setgid bits of ${setuidCleared} file(s); restore with --preserve-setuid (-PreserveSetuid) to keep them.`);
   stats.durationMs = Date.now() - started;
   if (stats.unverified > 0) {
     sink.warning('AZB_RESTORE_UNVERIFIED', `${stats.unverified} file(s) come from recovery point ${opts.point.id.slice(0, 12)}…, written before format 2: it holds no content digests, so their bytes could not be verified. Points written since then are verified.`, opts.point.id);
@@ -390,6 +536,69 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
   }
   sink.progress('Restore', 'Done', 100);
   return stats;
+}
+
+// `dir` is in use. Folders keep setgid and sticky bits: they grant no privileges.
+function setFolderMetadata(dir: DirHandle, node: TreeNode, isRoot: boolean): void {
+  const t = fsTime(node.mtimeNs);
+  const fd = dir.handle();
+  if (fd !== undefined) {
+    if (isRoot && node.uid !== undefined) fchownSync(fd, node.uid, node.gid ?? 0);
+    fchmodSync(fd, node.mode & 0o7777);
+    futimesSync(fd, t, t);
+    return;
+  }
+  // Path-based fallback (not hardened).
+  if (isRoot && node.uid !== undefined) lchownSync(dir.path, node.uid, node.gid ?? 0);
+  chmodSync(dir.path, node.mode & 0o7777);
+  utimesSync(dir.path, t, t);
+}
+
+/** The target folder, pinned by handle; missing folders of its path are made owner-only. */
+async function openTarget(dirs: DirHandles, target: string, madePlain: DirHandle[]): Promise<DirHandle> {
+  if (!BY_HANDLE) {
+    // Not hardened: a link at the target is refused, the rest is path-based as before.
+    let st: Stats | undefined;
+    try { st = lstatSync(target); } catch { /* made below */ }
+    if (st?.isSymbolicLink()) throw linkInTheWay(Buffer.from(target));
+    await ensureTargetWritable(target);
+    return dirs.pathFolder(Buffer.from(target, 'utf8'));
+  }
+  const notWritable = (why: string) => new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `The restore target ${target} is not writable: ${why}.`, {
+    target, hint: 'Give a folder this account can create files in.',
+  });
+  const parts = splitPointPath(target);
+  let cur = dirs.systemRoot();
+  for (const [i, part] of parts.entries()) {
+    const at = cur;
+    const last = i === parts.length - 1;
+    let next: ReturnType<DirHandle['child']>;
+    try {
+      next = at.use(() => at.child(part, { create: true, followTrustedLinks: !last, pinned: true }));
+    } catch (err) {
+      throw notWritable((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    }
+    if (!next) {
+      let isLink = false;
+      try { isLink = at.use(() => lstatSync(at.at(part)).isSymbolicLink()); } catch { /* gone */ }
+      if (isLink) { const e = linkInTheWay(at.shown(part)); throw new AzbError(e.code, e.message, { target, hint: e.hint! }); }
+      throw new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `The restore target ${target} is a file (or lies below one), not a folder.`, { target, hint: 'Give a folder to restore into.' });
+    }
+    if (next.created) madePlain.push(next.dir);
+    cur = next.dir;
+  }
+  // Can this account create files there?
+  const dir = cur;
+  const probe = Buffer.from(`.azb-write-test-${randomBytes(4).toString('hex')}`);
+  try {
+    dir.use(() => {
+      closeSync(openSync(dir.at(probe), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600));
+      unlinkSync(dir.at(probe));
+    });
+  } catch (err) {
+    throw notWritable((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+  }
+  return dir;
 }
 
 function writeAll(fd: number, data: Buffer, position: number): void {
@@ -438,13 +647,15 @@ function cancelled(): AzbError {
   return new AzbError('AZB_CANCELLED', 'The restore was cancelled; files restored so far are complete, the rest were not written.', { hint: 'Run the restore again with -Conflict Skip to finish it.' });
 }
 
-function writeError(err: unknown, path: Buffer): AzbError {
-  if (err instanceof AzbError) return err;
+function writeError(err: unknown, path: Buffer): Error {
+  if (err instanceof AzbError || err instanceof ItemSkipped || err instanceof DirChangedError) return err;
   const code = (err as NodeJS.ErrnoException).code;
+  // One name too long for the file system fails that item only.
+  if (code === 'ENAMETOOLONG') return new ItemSkipped('AZB_RESTORE_NAME_TOO_LONG', `Not restored: ${showPath(path)} (the name is too long for the file system).`, showPath(path));
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `Cannot write ${path.toString('utf8')}: ${code}.`, { target: path.toString('utf8'), hint: 'Restore to a location this account can write, or run with more rights.' });
+    return new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `Cannot write ${showPath(path)}: ${code}.`, { target: showPath(path), hint: 'Restore to a location this account can write, or run with more rights.' });
   }
-  return new AzbError('AZB_IO', `Cannot write ${path.toString('utf8')}: ${code ?? (err as Error).message}.`, { target: path.toString('utf8') });
+  return new AzbError('AZB_IO', `Cannot write ${showPath(path)}: ${code ?? (err as Error).message}.`, { target: showPath(path) });
 }
 
 async function ensureTargetWritable(target: string): Promise<void> {
