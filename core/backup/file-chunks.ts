@@ -33,14 +33,17 @@ export type ChunkJobEvent =
   | { kind: 'failed'; code: string; stage: 'open' | 'read' };
 
 /** Bytes read from a large file at a time. */
-const READ_SIZE = 4 * 1024 * 1024;
+export const READ_SIZE = 4 * 1024 * 1024;
 /**
  * Chunks of a large file sent to the main thread together: up to this many encoded bytes, or this many
  * times more file bytes (data that compresses to nothing, such as the holes of a sparse file, must still
  * reach the main thread as it is read: its progress events and its cancel checks go by batch).
  */
-const BATCH_BYTES = 4 * 1024 * 1024;
-const BATCH_RAW_BYTES = 8 * BATCH_BYTES;
+export const BATCH_BYTES = 4 * 1024 * 1024;
+export const BATCH_RAW_BYTES = 8 * BATCH_BYTES;
+/** A read worker sends its answers when this many bytes of chunk bodies, or this many events, are waiting. */
+export const OUTBOX_FLUSH_BYTES = 1024 * 1024;
+export const OUTBOX_FLUSH_EVENTS = 256;
 
 /**
  * `b`, ready to be transferred: compressor output views a buffer nothing else uses, so it goes as it is
