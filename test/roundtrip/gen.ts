@@ -236,15 +236,16 @@ export function scenarioArb(l: ProfileLimits, tree?: fc.Arbitrary<TreeSpec>): fc
 }
 
 /**
- * The tree with a file at every threshold size (kinds and seeds generated) plus a generated random part:
- * the quick CI run's tree. Files over 16 MiB are text, mixed, sparse or zero; random content is in the
- * smaller ones and in the 1–2 MiB-then-large groups; one file of at least 300 MiB, mostly holes.
+ * The tree with a file at every threshold size (T − 1, T, T + 1, 2T and, up to 64 MiB, 3T + 1; powers
+ * of two to 32 MiB; kinds and seeds generated) plus a generated random part: the quick CI run's tree.
+ * Files over 16 MiB are sparse, text or mixed (to keep the run short); random content is in the smaller
+ * ones and in the 1–2 MiB-then-large group; one file of at least 300 MiB, mostly holes.
  */
 export function thresholdTreeArb(l: TreeLimits): fc.Arbitrary<TreeSpec> {
-  const sizes = [...new Set([...thresholdSizes(), ...powerOfTwoSizes(32 * MiB)])].sort((a, b) => a - b);
+  const sizes = [...new Set([...thresholdSizes(64 * MiB), ...powerOfTwoSizes(32 * MiB)])].sort((a, b) => a - b);
   const fixed = fc.tuple(...sizes.map((size, i) => fc.record({
     dir: fc.constant(1), name: fc.constant(`${String(i).padStart(3, '0')}-${size}`), size: fc.constant(size),
-    kind: size > 16 * MiB ? fc.constantFrom<ContentKind>('sparse', 'sparse', 'sparse', 'text', 'mixed', 'zero') : kindArb,
+    kind: size > 16 * MiB ? fc.constantFrom<ContentKind>('sparse', 'sparse', 'text', 'mixed') : kindArb,
     seed: seedArb, mode: fileModeArb, mtime: timeArb, owner: ownerArb,
   })));
   const huge = hugeFileArb(2).map((f) => ({ ...f, kind: 'sparse' as const }));

@@ -22,7 +22,7 @@ import { MiB } from './limits.js';
 export const PROFILES = {
   /** Quick CI run, local folder vault: a file at every threshold, one ≥ 300 MiB, a chain of three points. */
   thresholds: {
-    limits: { maxFileBytes: 8 * MiB + 1, maxFiles: 10, maxDirs: 5, groups: [0, 0], maxGroupBigBytes: 17 * MiB, crowds: 0, hugeChance: 0, steps: [2, 2], maxMutations: 3, forget: false, everyOp: true, servers: [1, 1], backends: ['local'] },
+    limits: { maxFileBytes: 4 * MiB + 1, maxFiles: 6, maxDirs: 4, groups: [0, 0], maxGroupBigBytes: 17 * MiB, crowds: 0, hugeChance: 0, steps: [2, 2], maxMutations: 3, forget: false, everyOp: true, servers: [1, 1], backends: ['local'] },
     tree: 'thresholds',
   },
   /** Quick CI run on Azurite: two servers on one vault at once, forget and prune between backups. */
@@ -55,14 +55,18 @@ function showTime(t: { s: number; us: number } | null): string {
   return ` mtime ${iso}.${String(t.us).padStart(6, '0')}${t.s < 0 ? ' (before 1970)' : ''}`;
 }
 
+/** A tree spec in lines; folder numbers as materializeTree resolves them (#0 is the root). */
 function summarizeTree(t: TreeSpec): string[] {
   const out: string[] = [];
+  const folders = t.dirs.length + 1;
+  const allFolders = folders + t.groups.filter((g) => !g.inRoot).length + t.crowds.length;
+  const files = t.files.length + 2 * t.groups.length;
   for (const [i, d] of t.dirs.entries()) out.push(`  dir #${i + 1} "${d.name}" in #${d.parent % (i + 1)} mode ${d.mode.toString(8)}${showTime(d.mtime)}`);
-  for (const f of t.files) out.push(`  file "${f.name}" in #${f.dir} ${f.size} B ${f.kind} seed ${f.seed} mode ${f.mode.toString(8)}${showTime(f.mtime)}${f.owner ? ` owner ${f.owner.join(':')}` : ''}`);
+  for (const f of t.files) out.push(`  file "${f.name}" in #${f.dir % folders} ${f.size} B ${f.kind} seed ${f.seed} mode ${f.mode.toString(8)}${showTime(f.mtime)}${f.owner ? ` owner ${f.owner.join(':')}` : ''}`);
   for (const g of t.groups) out.push(`  group${g.inRoot ? ' in root' : ''}: ${g.prefixSize} B ${g.prefixKind}, ${g.fillers} filler(s), then ${g.bigSize} B ${g.bigKind} (seed ${g.seed})`);
   for (const c of t.crowds) out.push(`  crowd: ${c.count} files of 0–${c.maxSize} B (seed ${c.seed})`);
-  for (const h of t.hardlinks) out.push(`  hard links to file #${h.file}: ${h.names.map((n) => `"${n.name}" in #${n.dir}`).join(', ')}`);
-  for (const l of t.links) out.push(`  symlink "${l.name}" in #${l.dir} → ${JSON.stringify(l.target)}${showTime(l.mtime)}`);
+  for (const h of t.hardlinks) out.push(`  hard links to file ${files ? h.file % files : '-'}: ${h.names.map((n) => `"${n.name}" in #${n.dir % allFolders}`).join(', ')}`);
+  for (const l of t.links) out.push(`  symlink "${l.name}" in #${l.dir % allFolders} → ${JSON.stringify(l.target)}${showTime(l.mtime)}`);
   if (t.rootMtime) out.push(`  root${showTime(t.rootMtime)}`);
   return out;
 }
