@@ -1,7 +1,8 @@
 // One backup run: source → scan → chunker → blob saver (packs) → trees → index → recovery point.
 // Unchanged files cost one lstat (file cache); unreadable files are skipped and reported, never silently.
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { readlink, statfs } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { chunkStream, gearTable } from '../chunker/fastcdc.js';
@@ -164,7 +165,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   // Hard-link key → content of the first name, once read (every later name carries it too, FORMAT.md
   // §9). Set before the first read starts: files are started ahead, and the other names must wait for
   // that read rather than read the same data again. Undefined when the first read failed.
-  const hardlinks = new Map<string, Promise<{ content: string[]; sparse: boolean } | undefined>>();
+  const hardlinks = new Map<string, Promise<{ content: string[]; sparse: boolean; size: number; digest: string } | undefined>>();
   let filesDone = 0;
   let bytesDone = 0;
   let lastProgress = 0;
@@ -181,17 +182,63 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     sink.progress('Backup', `${filesDone}/${scan.files} files, ${formatBytes(bytesDone)}/${formatBytes(scan.bytes)} at ${formatBytes(rate)}/s${eta}`, Math.min(pct, 99), current, secondsLeft);
   };
 
-  async function contentOf(source: AsyncIterable<Uint8Array>, current: string): Promise<string[]> {
+  // A stream's content, with the digest of its bytes as they came (before the chunker saw them) and the
+  // same proof as chunkFile's that the chunks are exactly those bytes.
+  async function contentOf(source: AsyncIterable<Uint8Array>, current: string): Promise<{ content: string[]; size: number; digest: string }> {
     const content: string[] = [];
-    for await (const chunk of chunkStream(source, params, gear)) {
+    const digest = createHash('sha256');
+    let inBytes = 0;
+    let inCrc = 0;
+    let chunkBytes = 0;
+    let chunkCrc = 0;
+    async function* hashed(): AsyncGenerator<Uint8Array> {
+      for await (const piece of source) {
+        digest.update(piece);
+        inCrc = crc32(piece, inCrc);
+        inBytes += piece.length;
+        yield piece;
+      }
+    }
+    for await (const chunk of chunkStream(hashed(), params, gear)) {
       checkCancelled(signal);
+      chunkBytes += chunk.length;
+      chunkCrc = crc32(chunk, chunkCrc);
       const id = await saver.save('data', chunk);
       content.push(id.toString('hex'));
       stats.bytesRead += chunk.length;
       bytesDone += chunk.length;
       progress(current);
     }
-    return content;
+    if (chunkBytes !== inBytes || chunkCrc !== inCrc) {
+      throw new AzbError('AZB_INTERNAL_INVARIANT', `${current}: the chunks hold ${chunkBytes} bytes that differ from the ${inBytes} bytes read; no recovery point was written.`, {
+        target: current, hint: 'This is an engine defect: report it with the engine version (azbackup --version).',
+      });
+    }
+    return { content, size: inBytes, digest: digest.digest('hex') };
+  }
+
+  // FORMAT.md §9's invariant of a file node, checked before it goes into a tree: its chunks cover
+  // exactly [0, size) (their plain lengths add up to the size) and it carries a digest. Undefined when
+  // it holds, else what is wrong.
+  function fileNodeFault(node: TreeNode, rawLengths?: readonly number[]): string | undefined {
+    const content = node.content ?? [];
+    if (!Number.isSafeInteger(node.size) || node.size! < 0) return `size ${String(node.size)} is not a byte count`;
+    if (typeof node.digest !== 'string' || !/^[0-9a-f]{64}$/.test(node.digest)) return 'no content digest';
+    let sum = 0;
+    for (let i = 0; i < content.length; i++) {
+      const len = rawLengths?.[i] ?? saver.rawLengthOf(Buffer.from(content[i]!, 'hex'));
+      if (len === undefined || len <= 0) return `chunk ${i} (${content[i]!.slice(0, 12)}…) is not stored`;
+      sum += len;
+    }
+    if (rawLengths && rawLengths.length !== content.length) return `${content.length} chunk IDs for ${rawLengths.length} chunk lengths`;
+    if (sum !== node.size) return `chunks cover ${sum} bytes of a ${node.size}-byte file`;
+    return undefined;
+  }
+
+  // A file whose chunks cannot be proved to be its content is left out of the point, loudly: an engine
+  // defect must never be stored as if it were the file.
+  function invariantFault(shown: string, detail: string): void {
+    sink.warning('AZB_INTERNAL_INVARIANT', `Not backed up: ${shown}: its chunks do not prove its content (${detail}). This is an engine defect; the file is left out of this recovery point.`, shown);
   }
 
   async function saveFile(e: ScanEntry, name: Buffer): Promise<TreeNode | undefined> {
@@ -200,7 +247,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     const shown = showPath(e.path);
     const pathBytes = bytesOf(e.path);
     const linkKey = e.st.nlink > 1 ? `${e.st.dev}:${e.st.ino}` : undefined;
-    let firstOfLink: ((read: { content: string[]; sparse: boolean } | undefined) => void) | undefined;
+    let firstOfLink: ((read: { content: string[]; sparse: boolean; size: number; digest: string } | undefined) => void) | undefined;
     if (linkKey !== undefined) {
       node.hardlink = linkKey;
       const first = hardlinks.get(linkKey);
@@ -208,6 +255,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       if (read) {
         // Read once; this name gets the same content list, so it can be restored on its own.
         node.content = read.content;
+        node.size = read.size;
+        node.digest = read.digest;
         if (read.sparse) node.sparse = true;
         filesDone++;
         stats.filesUnchanged++;
@@ -217,7 +266,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     }
     try {
       const saved = await saveFileContent(e, node, shown, pathBytes);
-      firstOfLink?.(saved ? { content: saved.content!, sparse: saved.sparse === true } : undefined);
+      firstOfLink?.(saved ? { content: saved.content!, sparse: saved.sparse === true, size: saved.size!, digest: saved.digest! } : undefined);
       return saved;
     } catch (err) {
       firstOfLink?.(undefined);
@@ -231,15 +280,18 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     const cached = cache.get(pathBytes);
     const unchanged = cached !== undefined && cached.dev === e.st.dev && cached.ino === e.st.ino && cached.size === e.st.size
       && cached.mtimeNs === e.st.mtimeNs && cached.ctimeNs === e.st.ctimeNs
-      && cached.content.every((id) => saver.has(Buffer.from(id, 'hex')));
+      && cached.content.every((id) => saver.has(Buffer.from(id, 'hex')))
+      && fileNodeFault({ ...node, content: cached.content, digest: cached.digest }) === undefined;
     if (unchanged) {
       node.content = cached.content;
+      node.digest = cached.digest;
       if (cached.sparse) node.sparse = true;
       stats.filesUnchanged++;
     } else {
       // Read, chunked, hashed and compressed on a read worker; deduplicated, encrypted and packed here.
       const content: string[] = [];
-      let outcome: ChunkJobEvent | undefined;
+      const rawLengths: number[] = [];
+      let outcome: Exclude<ChunkJobEvent, { kind: 'chunks' }> | undefined;
       for await (const ev of readerPool().read({ path: pathBytes, size: e.st.size, mtimeNs: e.st.mtimeNs })) {
         if (ev.kind !== 'chunks') { outcome = ev; continue; }
         checkCancelled(signal);
@@ -248,6 +300,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
           const rawLength = ev.rawLengths[i]!;
           await saver.saveEncoded('data', id, { flag: ev.flags[i]!, body: ev.bodies[i]! }, rawLength);
           content.push(id.toString('hex'));
+          rawLengths.push(rawLength);
           stats.bytesRead += rawLength;
           bytesDone += rawLength;
         }
@@ -257,6 +310,10 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         const code = outcome?.kind === 'failed' ? outcome.code : 'EIO';
         skipped.push({ path: shown, reason: code });
         stats.filesSkipped++;
+        if (outcome?.kind === 'failed' && outcome.stage === 'invariant') {
+          invariantFault(shown, outcome.detail ?? code);
+          return undefined;
+        }
         const why = outcome?.kind === 'failed' && outcome.stage === 'read' ? `read error ${code}` : code === 'ENOENT' ? 'removed during the backup' : code;
         sink.warning('AZB_FILE_SKIPPED', `Skipped ${shown}: ${why}`, shown);
         return undefined;
@@ -267,9 +324,20 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
           : `${shown} changed while it was read; the recovery point may hold a mix of old and new content.`, shown);
       }
       node.content = content;
+      // The node describes what was read: a file that grew or shrank while it was read has that size.
+      node.size = outcome.bytesRead;
+      node.digest = outcome.digest;
       if (sparse) node.sparse = true;
+      const fault = fileNodeFault(node, rawLengths);
+      if (fault !== undefined) {
+        skipped.push({ path: shown, reason: 'AZB_INTERNAL_INVARIANT' });
+        stats.filesSkipped++;
+        invariantFault(shown, fault);
+        return undefined;
+      }
       if (cached) stats.filesChanged++; else stats.filesNew++;
-      cache.put(pathBytes, { dev: e.st.dev, ino: e.st.ino, size: e.st.size, mtimeNs: e.st.mtimeNs, ctimeNs: e.st.ctimeNs, content: node.content, sparse });
+      // Cached only when what was read is what the scan saw: a file that changed while it was read is read again.
+      if (!outcome.changed) cache.put(pathBytes, { dev: e.st.dev, ino: e.st.ino, size: e.st.size, mtimeNs: e.st.mtimeNs, ctimeNs: e.st.ctimeNs, content: node.content, sparse, digest: outcome.digest });
     }
     filesDone++;
     if (unchanged) bytesDone += e.st.size; // read files were counted chunk by chunk
@@ -344,9 +412,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     const rootNodes: TreeNode[] = [];
     if (opts.stdin) {
       const now = BigInt(Date.now()) * 1_000_000n;
-      const content = await contentOf(abortable(opts.stdin.stream, signal), opts.stdin.name);
-      const size = content.length === 0 ? 0 : stats.bytesRead;
-      rootNodes.push({ name: opts.stdin.name, type: 'file', mode: 0o600, mtimeNs: now.toString(), size, content, ...(process.platform !== 'win32' ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } : {}) });
+      const { content, size, digest } = await contentOf(abortable(opts.stdin.stream, signal), opts.stdin.name);
+      rootNodes.push({ name: opts.stdin.name, type: 'file', mode: 0o600, mtimeNs: now.toString(), size, content, digest, ...(process.platform !== 'win32' ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } : {}) });
       stats.filesNew++;
     } else {
       for (const r of scan.roots) {
@@ -360,7 +427,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     complete = true;
     Object.assign(stats, { bytesAdded: saver.stats.bytesAdded, bytesStored: saver.stats.bytesStored, blobsAdded: saver.stats.blobsAdded, durationMs: Date.now() - started });
     const manifest: PointManifest = {
-      version: 1, serverId: repo.serverId, hostname: repo.record.hostname || hostname(), time: new Date().toISOString(),
+      version: 2, serverId: repo.serverId, hostname: repo.record.hostname || hostname(), time: new Date().toISOString(),
       sources: opts.stdin ? [opts.stdin.name] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
     };
     checkCancelled(signal);

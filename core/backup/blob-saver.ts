@@ -28,7 +28,8 @@ const INDEX_EVERY_MS = 5 * 60 * 1000;
 export class BlobSaver {
   readonly stats: SaverStats = { blobsAdded: 0, bytesAdded: 0, bytesStored: 0, packsUploaded: 0 };
   private writer: PackWriter | undefined;
-  private readonly pending = new Set<string>();
+  /** Blobs saved by this run and not yet in the index: ID (hex) → plain length. */
+  private readonly pending = new Map<string, number>();
   private readonly uploads = new Set<Promise<void>>();
   private readonly encodes = new Set<Promise<void>>();
   private readonly finished: Promise<FinishedPack>[] = [];
@@ -69,6 +70,11 @@ export class BlobSaver {
     }
   }
 
+  /** Plain length of a blob that is stored or being stored, else undefined. */
+  rawLengthOf(id: Buffer): number | undefined {
+    return this.repo.index.get(id)?.rawLength ?? this.pending.get(id.toString('hex'));
+  }
+
   /** Whether a blob with this ID is already stored or on its way. */
   has(id: Buffer): boolean {
     return this.repo.index.has(id) || this.pending.has(id.toString('hex'));
@@ -80,9 +86,9 @@ export class BlobSaver {
    */
   async save(type: BlobType, data: Buffer, knownId?: Buffer): Promise<Buffer> {
     if (this.uploadError) throw this.uploadError;
-    const id = knownId ?? this.repo.blobId(data);
+    const id = knownId ?? this.repo.blobId(data, type);
     if (this.has(id)) return id;
-    this.pending.add(id.toString('hex'));
+    this.pending.set(id.toString('hex'), data.length);
     this.stats.blobsAdded++;
     this.stats.bytesAdded += data.length;
     const encode = encodeBlobBodyAsync(data).then((encoded) => { this.addEncoded(type, id, encoded, data.length); })
@@ -102,7 +108,7 @@ export class BlobSaver {
   async saveEncoded(type: BlobType, id: Buffer, encoded: { flag: number; body: Uint8Array }, rawLength: number): Promise<void> {
     if (this.uploadError) throw this.uploadError;
     if (this.has(id)) return;
-    this.pending.add(id.toString('hex'));
+    this.pending.set(id.toString('hex'), rawLength);
     this.stats.blobsAdded++;
     this.stats.bytesAdded += rawLength;
     this.addEncoded(type, id, encoded, rawLength);

@@ -7,7 +7,9 @@ import { AzbError } from '../protocol/errors.js';
 import { makeDirsSync } from '../fs/make-dirs.js';
 
 /** What the cache remembers about a file at the last backup. */
-export interface CachedFile { dev: string; ino: string; size: number; mtimeNs: string; ctimeNs: string; content: string[]; sparse: boolean }
+export interface CachedFile { dev: string; ino: string; size: number; mtimeNs: string; ctimeNs: string; content: string[]; sparse: boolean; digest: string }
+
+const HEX64 = /^[0-9a-f]{64}$/;
 
 function openCache(path: string): DatabaseSync {
   const db = new DatabaseSync(path);
@@ -17,7 +19,10 @@ function openCache(path: string): DatabaseSync {
     // (two fcntl calls and an fstat for each file otherwise).
     db.exec('PRAGMA locking_mode = EXCLUSIVE');
     db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, dev TEXT, ino TEXT, size INTEGER, mtime_ns TEXT, ctime_ns TEXT, content TEXT, sparse INTEGER) WITHOUT ROWID;`);
+      CREATE TABLE IF NOT EXISTS files_v2 (path BLOB PRIMARY KEY, dev TEXT, ino TEXT, size INTEGER, mtime_ns TEXT, ctime_ns TEXT, content TEXT, sparse INTEGER, digest TEXT NOT NULL) WITHOUT ROWID;`);
+    // Table \`files\` (engines before format 2) holds chunk lists that engine could get wrong for files over
+    // ~17 MiB, and no digests: it is dropped, so the first backup after the upgrade reads every file again.
+    db.exec('DROP TABLE IF EXISTS files');
     // A damaged page elsewhere in the file shows up here rather than halfway through a backup (it reads
     // the whole file: ~50 ms for 200,000 files, pages the lookups read anyway).
     const check = db.prepare('PRAGMA quick_check').get() as Record<string, unknown> | undefined;
@@ -75,16 +80,19 @@ export class FileCache {
       onRebuilt(movedTo, (err as Error).message);
     }
     this.db = db;
-    this.getStmt = this.db.prepare('SELECT dev, ino, size, mtime_ns, ctime_ns, content, sparse FROM files WHERE path = ?');
-    this.putStmt = this.db.prepare('INSERT OR REPLACE INTO files (path, dev, ino, size, mtime_ns, ctime_ns, content, sparse) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.getStmt = this.db.prepare('SELECT dev, ino, size, mtime_ns, ctime_ns, content, sparse, digest FROM files_v2 WHERE path = ?');
+    this.putStmt = this.db.prepare('INSERT OR REPLACE INTO files_v2 (path, dev, ino, size, mtime_ns, ctime_ns, content, sparse, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
   /** The cached entry for an absolute path (raw bytes), if any. */
   get(path: Buffer): CachedFile | undefined {
-    const row = this.getStmt.get(path) as { dev: string; ino: string; size: number; mtime_ns: string; ctime_ns: string; content: string; sparse: number } | undefined;
+    const row = this.getStmt.get(path) as { dev: string; ino: string; size: number; mtime_ns: string; ctime_ns: string; content: string; sparse: number; digest: string } | undefined;
     if (!row) return undefined;
     try {
-      return { dev: row.dev, ino: row.ino, size: Number(row.size), mtimeNs: row.mtime_ns, ctimeNs: row.ctime_ns, content: JSON.parse(row.content) as string[], sparse: row.sparse === 1 };
+      const content = JSON.parse(row.content) as unknown;
+      // A row that breaks the invariants a file node must meet is a miss: the file is read again.
+      if (!Array.isArray(content) || !content.every((id) => typeof id === 'string' && HEX64.test(id)) || !HEX64.test(row.digest)) return undefined;
+      return { dev: row.dev, ino: row.ino, size: Number(row.size), mtimeNs: row.mtime_ns, ctimeNs: row.ctime_ns, content: content as string[], sparse: row.sparse === 1, digest: row.digest };
     } catch {
       return undefined; // a damaged row is a cache miss, never an error
     }
@@ -93,7 +101,7 @@ export class FileCache {
   /** Records a file after it was backed up. Writes are batched in transactions. */
   put(path: Buffer, f: CachedFile): void {
     if (this.pending === 0) this.db.exec('BEGIN');
-    this.putStmt.run(path, f.dev, f.ino, f.size, f.mtimeNs, f.ctimeNs, JSON.stringify(f.content), f.sparse ? 1 : 0);
+    this.putStmt.run(path, f.dev, f.ino, f.size, f.mtimeNs, f.ctimeNs, JSON.stringify(f.content), f.sparse ? 1 : 0, f.digest);
     if (++this.pending >= 5000) this.commit();
   }
 

@@ -1,8 +1,9 @@
 // One file → its encoded chunks: read → FastCDC → blob ID (keyed HMAC) → zstd when it shrinks.
 // Runs on a read worker (core/backup/read-worker.ts), so the main thread of a backup only deduplicates,
 // encrypts and packs; with sync I/O, since a worker has nothing else to do while it waits.
-import { createHmac, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { ChunkSplitter, type ChunkerParams } from '../chunker/fastcdc.js';
 import { encodeBlobBody } from '../repo/pack.js';
 
@@ -29,8 +30,17 @@ export interface ChunkJob { path: Uint8Array; size: number; mtimeNs: string }
  */
 export type ChunkJobEvent =
   | { kind: 'chunks'; ids: Uint8Array; rawLengths: number[]; flags: number[]; bodies: Uint8Array[]; bytes: number }
-  | { kind: 'done'; bytesRead: number; changed: boolean }
-  | { kind: 'failed'; code: string; stage: 'open' | 'read' };
+  | { kind: 'done'; bytesRead: number; changed: boolean; digest: string }
+  | { kind: 'failed'; code: string; stage: 'open' | 'read' | 'invariant'; detail?: string };
+
+/**
+ * `done.digest` is the SHA-256 (hex) of the file's bytes as read, hashed from the read buffers before
+ * the chunker sees them: restore and check rebuild the file from its chunk list and compare, so a chunk
+ * list that is wrong in any way (content, order, a missing chunk) cannot go unnoticed.
+ * Before `done`, chunkFile proves the chunks it sent are exactly the bytes it read: their lengths add up
+ * to the bytes read and a CRC-32 of the chunks in order equals one of the read buffers. When not, the
+ * file ends `failed` at stage 'invariant' (an engine bug; nothing of it may be stored as its content).
+ */
 
 /** Bytes read from a large file at a time. */
 export const READ_SIZE = 4 * 1024 * 1024;
@@ -72,7 +82,12 @@ export function chunkFile(job: ChunkJob, keys: ChunkingKeys, emit: (e: ChunkJobE
     emit({ kind: 'chunks', ids: new Uint8Array(Buffer.concat(batch.ids)), rawLengths: batch.rawLengths, flags: batch.flags, bodies: batch.bodies, bytes: batch.bytes });
     batch = { ids: [], rawLengths: [], flags: [], bodies: [], bytes: 0, raw: 0 };
   };
+  // What the chunks carry, to be proved equal to what was read (see ChunkJobEvent).
+  let chunkBytes = 0;
+  let chunkCrc = 0;
   const add = (chunk: Uint8Array, ownsBuffer: boolean) => {
+    chunkBytes += chunk.length;
+    chunkCrc = crc32(chunk, chunkCrc);
     batch.ids.push(createHmac('sha256', keys.blobIdKey).update(chunk).digest());
     const encoded = encodeBlobBody(chunk);
     // A stored-as-is chunk is the chunk itself: copy it out of the reused chunker buffer.
@@ -84,6 +99,10 @@ export function chunkFile(job: ChunkJob, keys: ChunkingKeys, emit: (e: ChunkJobE
     batch.raw += chunk.length;
   };
   const full = () => batch.bytes >= BATCH_BYTES || batch.raw >= BATCH_RAW_BYTES;
+  // Called while the chunk is intact (a transient splitter reuses its buffer once this returns).
+  const addChunk = (c: Buffer) => { add(c, false); if (full()) flush(); };
+  const digest = createHash('sha256');
+  let readCrc = 0;
   try {
     let bytesRead = 0;
     let changed = false;
@@ -98,24 +117,31 @@ export function chunkFile(job: ChunkJob, keys: ChunkingKeys, emit: (e: ChunkJobE
       }
       if (bytesRead !== job.size) changed = true;
       bytesRead = Math.min(bytesRead, job.size);
-      if (bytesRead > 0) add(buf.subarray(0, bytesRead), true); // ours alone: moved to the main thread with its spare byte
+      const content = buf.subarray(0, bytesRead);
+      digest.update(content);
+      readCrc = crc32(content);
+      if (bytesRead > 0) add(content, true); // ours alone: moved to the main thread with its spare byte
     } else {
       const { splitter, piece } = splitterFor(keys);
-      const ready: Buffer[] = [];
       for (;;) {
         const n = readSync(fd, piece, 0, piece.length, bytesRead);
         if (n === 0) break;
         bytesRead += n;
-        splitter.push(piece.subarray(0, n), ready);
-        for (const c of ready) { add(c, false); if (full()) flush(); }
-        ready.length = 0;
+        const read = piece.subarray(0, n);
+        digest.update(read);
+        readCrc = crc32(read, readCrc);
+        splitter.push(read, addChunk);
       }
-      for (const c of splitter.end()) { add(c, false); if (full()) flush(); }
+      splitter.end(addChunk);
       const after = fstatSync(fd, { bigint: true });
       changed = after.mtimeNs.toString() !== job.mtimeNs || bytesRead !== job.size;
     }
+    if (chunkBytes !== bytesRead || chunkCrc !== readCrc) {
+      emit({ kind: 'failed', code: 'AZB_INTERNAL_CHUNK_MISMATCH', stage: 'invariant', detail: `chunks hold ${chunkBytes} bytes (CRC-32 ${chunkCrc.toString(16)}) for ${bytesRead} bytes read (CRC-32 ${readCrc.toString(16)})` });
+      return;
+    }
     flush();
-    emit({ kind: 'done', bytesRead, changed });
+    emit({ kind: 'done', bytesRead, changed, digest: digest.digest('hex') });
   } catch (err) {
     emit({ kind: 'failed', code: (err as NodeJS.ErrnoException).code ?? (err as Error).message, stage: 'read' });
   } finally {

@@ -2,6 +2,8 @@
 // recovery points and their signatures, every tree and every blob they reference); with read-data,
 // every byte of (a sample of) the packs. Each damaged object is named with what it affects.
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { BlobFetcher } from '../restore/blob-fetcher.js';
+import { forEachLimit } from '../repo/server.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { PackError, readPackFooter, packKeyFromHeader, openBlob } from '../repo/pack.js';
@@ -18,7 +20,14 @@ export interface CheckProblem { object: string; problem: string; affectedPoints:
 export interface CheckSummary {
   serverId: string; indexFiles: number; packs: number; points: number; trees: number; blobsReferenced: number;
   packsRead: number; bytesRead: number; readDataPercent: number; problems: number;
+  /** Distinct file contents rebuilt from their chunk lists and matched against their digests (read-data). */
+  filesVerified: number;
+  /** Points of format 1, whose files carry no digest and so cannot be verified. */
+  pointsUnverifiable: number;
 }
+
+/** One distinct file content of the points walked: its node, and where it appears. */
+interface FileUse { node: TreeNode; points: string[]; paths: string[] }
 
 const MAX_FILES_PER_PROBLEM = 20;
 
@@ -27,7 +36,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   const { sink } = o;
   const problems: CheckProblem[] = [];
   const report = (p: CheckProblem) => { problems.push(p); };
-  const summary: CheckSummary = { serverId: repo.serverId, indexFiles: 0, packs: 0, points: 0, trees: 0, blobsReferenced: 0, packsRead: 0, bytesRead: 0, readDataPercent: o.readDataPercent, problems: 0 };
+  const summary: CheckSummary = { serverId: repo.serverId, indexFiles: 0, packs: 0, points: 0, trees: 0, blobsReferenced: 0, packsRead: 0, bytesRead: 0, readDataPercent: o.readDataPercent, problems: 0, filesVerified: 0, pointsUnverifiable: 0 };
   const store = repo.vault.store;
 
   // Shared objects: certificates must match their names; the registration proof must verify.
@@ -96,12 +105,14 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   }
   for (const id of listed.keys()) if (!indexedPacks.has(id)) sink.log(`Pack ${id.slice(0, 12)}… is in no index (left by an interrupted backup; the next backup indexes it, prune removes it).`);
 
+  const sampledPacks = new Set<string>();
   // Read data: whole packs, storage ID, footer against index, every blob decrypted and checked against its ID.
   if (o.readDataPercent > 0) {
     const ids = [...indexedPacks.keys()].filter((id) => listed.has(id) && !damagedPackProblem.has(id)).sort();
     const sample = o.readDataPercent >= 100 ? ids : ids.filter(() => Math.random() * 100 < o.readDataPercent);
     // A sample is never empty: a small vault with a low percentage still has one pack read.
     if (sample.length === 0 && ids.length > 0) sample.push(ids[Math.floor(Math.random() * ids.length)]!);
+    for (const id of sample) sampledPacks.add(id);
     let done = 0;
     for (const id of sample) {
       if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'The check was cancelled.');
@@ -126,7 +137,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
         try {
           if (!key || stored.length !== b.length) throw new PackError('truncated', 'short');
           const chunk = openBlob(key, Buffer.from(b.id, 'hex'), stored, b.rawLength);
-          if (!repo.blobId(chunk).equals(Buffer.from(b.id, 'hex'))) throw new PackError('blob-format', 'id mismatch');
+          if (!repo.blobMatchesId(chunk, Buffer.from(b.id, 'hex'), b.type)) throw new PackError('blob-format', 'id mismatch');
         } catch {
           badBlobs.push(b.id);
         }
@@ -168,7 +179,45 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
     if (damaged) affect(blobProblem(blob, 'damaged blob', damaged), pointId, file);
     else if (!repo.index.has(Buffer.from(blob, 'hex'))) affect(blobProblem(blob, `blob ${blob.slice(0, 12)}… is in no index`, `${repo.prefix}blob/${blob}`), pointId, file);
   };
-  async function walk(treeId: string, path: string, pointId: string): Promise<void> {
+  // Files by content (digest and chunk list): a file kept unchanged in many points is verified once.
+  const fileUses = new Map<string, FileUse>();
+  const fileProblem = (use: FileUse, why: string) => {
+    report({ object: repo.pointObject(use.points[0]!), problem: `file ${use.paths[0]}: ${why}`, affectedPoints: [...use.points], affectedFiles: use.paths.slice(0, MAX_FILES_PER_PROBLEM) });
+  };
+  const noteFile = (n: TreeNode, path: string, pointId: string, version: number) => {
+    if (n.type !== 'file') return;
+    // A format-2 point has a digest on every file (hard-linked names included), and its chunk
+    // lengths add up to the size; both are checked without reading any data.
+    if (version >= 2 && (typeof n.digest !== 'string' || !/^[0-9a-f]{64}$/.test(n.digest))) {
+      report({ object: repo.pointObject(pointId), problem: `file ${path}: no content digest (every file of a format-2 point has one)`, affectedPoints: [pointId], affectedFiles: [path] });
+      return;
+    }
+    if (n.digest === undefined) return;
+    const content = n.content ?? [];
+    const key = `${n.digest}:${n.size}:${content.join(',')}`;
+    let use = fileUses.get(key);
+    if (!use) {
+      use = { node: n, points: [], paths: [] };
+      fileUses.set(key, use);
+      let sum = 0;
+      let known = true;
+      for (const c of content) {
+        const loc = repo.index.get(Buffer.from(c, 'hex'));
+        if (!loc) { known = false; break; } // reported as a blob in no index
+        sum += loc.rawLength;
+      }
+      if (known && sum !== n.size) {
+        use.points.push(pointId);
+        use.paths.push(path);
+        fileProblem(use, `its chunks hold ${sum} bytes, its size is ${String(n.size)} (a wrong chunk list)`);
+        (use as { bad?: boolean }).bad = true;
+        return;
+      }
+    }
+    if (!use.points.includes(pointId)) use.points.push(pointId);
+    if (use.paths.length < MAX_FILES_PER_PROBLEM && !use.paths.includes(path)) use.paths.push(path);
+  };
+  async function walk(treeId: string, path: string, pointId: string, version: number): Promise<void> {
     checkBlob(treeId, pointId, path || '/');
     if (visitedTrees.has(`${pointId}:${treeId}`) || damagedBlobs.has(treeId) || !repo.index.has(Buffer.from(treeId, 'hex'))) return;
     visitedTrees.add(`${pointId}:${treeId}`);
@@ -184,7 +233,8 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
     for (const n of nodes) {
       const p = path === '' ? displayName(n) : `${path}/${displayName(n)}`;
       for (const c of n.content ?? []) checkBlob(c, pointId, p);
-      if (n.subtree) await walk(n.subtree, p, pointId);
+      noteFile(n, p, pointId, version);
+      if (n.subtree) await walk(n.subtree, p, pointId, version);
     }
   }
   for (const id of pointIds) {
@@ -196,7 +246,44 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
       report({ object: repo.pointObject(id), problem: err instanceof AzbError ? err.message : String(err), affectedPoints: [id], affectedFiles: [] });
       continue;
     }
-    await walk(point.manifest.tree, '', id);
+    if (point.manifest.version < 2) {
+      summary.pointsUnverifiable++;
+      sink.warning('AZB_POINT_UNVERIFIABLE', `Recovery point ${id.slice(0, 12)}… was written before format 2: its files carry no content digest, so check can verify its blobs but not that its chunk lists rebuild its files.`, repo.pointObject(id));
+    }
+    await walk(point.manifest.tree, '', id, point.manifest.version);
+  }
+
+  // Read data: every file whose chunks lie in a pack read above is rebuilt from its chunk list and
+  // matched against its digest, so a wrong, missing or mis-ordered chunk list is found even when every
+  // blob is intact. Files are taken in the order their data lies in the packs, as a restore does.
+  if (o.readDataPercent > 0) {
+    const toVerify = [...fileUses.values()].filter((u) => !(u as { bad?: boolean }).bad && (u.node.content ?? []).every((c) => {
+      const loc = repo.index.get(Buffer.from(c, 'hex'));
+      return loc !== undefined && !damagedBlobs.has(c);
+    }) && (o.readDataPercent >= 100 || (u.node.content ?? []).some((c) => sampledPacks.has(repo.index.get(Buffer.from(c, 'hex'))!.packId))));
+    const fetcher = new BlobFetcher(repo);
+    fetcher.plan(toVerify.flatMap((u) => u.node.content ?? []));
+    const where = (u: FileUse) => {
+      const first = u.node.content?.[0];
+      const loc = first ? repo.index.get(Buffer.from(first, 'hex')) : undefined;
+      return loc ? `${loc.packId}:${String(loc.offset).padStart(12, '0')}` : '';
+    };
+    toVerify.sort((a, b) => (where(a) < where(b) ? -1 : where(a) > where(b) ? 1 : 0));
+    let done = 0;
+    await forEachLimit(toVerify, 4, async (use) => {
+      if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'The check was cancelled.');
+      const hash = createHash('sha256');
+      try {
+        for (const c of use.node.content ?? []) hash.update(await fetcher.blob(c));
+      } catch (err) {
+        fileProblem(use, `its chunks cannot be read: ${(err as Error).message}`);
+        return;
+      }
+      const got = hash.digest('hex');
+      if (got !== use.node.digest) fileProblem(use, `its chunk list does not rebuild its content (SHA-256 ${got.slice(0, 12)}…, digest ${use.node.digest!.slice(0, 12)}…): a wrong, missing or mis-ordered chunk list`);
+      else summary.filesVerified++;
+      if (++done % 100 === 0) sink.progress('Check', `Verifying files: ${done}/${toVerify.length}`, 90);
+    });
   }
   summary.blobsReferenced = referenced.size;
   summary.problems = problems.length;

@@ -117,21 +117,23 @@ export const MIN_WORK_SIZE = 64 * 1024;
 
 /**
  * Push-style chunker: feed pieces of a byte stream with push(), then end(). Boundaries depend only on the
- * content, never on how the source is split. Returned Buffers are owned by the caller: they view
- * internal buffers that are never written again. Memory held is at most 2 × maxSize of working buffer
- * (plus whatever chunks the caller keeps). Sync, so a worker thread can drive it from sync reads.
+ * content, never on how the source is split. Each chunk is handed to `emit` as soon as it is cut, while
+ * it is still intact. Memory held is at most 2 × maxSize of working buffer. Sync, so a worker thread can
+ * drive it from sync reads.
  */
 export class ChunkSplitter {
-  // Bytes [off, fill) of `work` are pending; [0, off) have been returned and must never be written.
-  // We only ever write at `fill` and beyond, and replace `work` (copying the pending tail) when full.
+  // Bytes [off, fill) of `work` are pending; [0, off) have been emitted.
   private work = Buffer.allocUnsafe(0);
   private off = 0;
   private fill = 0;
   private readonly maxWork: number;
 
   /**
-   * `transient`: returned chunks are valid only until the next push() or end() — the working buffer is
-   * then reused instead of replaced, for callers that hash and copy each chunk at once (read workers).
+   * `transient` false (default): an emitted chunk views a buffer that is never written again, so the
+   * caller may keep it. `transient` true: the chunk is valid only until `emit` returns; the working
+   * buffer is then reused (slid) instead of replaced, for callers that hash and copy each chunk at once
+   * (read workers). Emitting from inside push() is what makes this safe: a chunk handed out after
+   * push() returned could already have been overwritten by a slide later in the same call.
    */
   constructor(private readonly params: ChunkerParams, private readonly gear: Uint32Array, private readonly transient = false) {
     checkChunkerParams(params);
@@ -145,13 +147,13 @@ export class ChunkSplitter {
     this.fill = 0;
   }
 
-  /** Adds bytes (copied: `input` may be reused at once); returns the chunks now complete. */
-  push(input: Uint8Array, out: Buffer[] = []): Buffer[] {
+  /** Adds bytes (copied: `input` may be reused at once); emits the chunks now complete, in order. */
+  push(input: Uint8Array, emit: (chunk: Buffer) => void): void {
     const { maxSize } = this.params;
     let pos = 0;
     while (pos < input.length) {
       if (this.fill === this.work.length && this.transient && this.work.length === this.maxWork) {
-        // Transient chunks are gone: slide the pending bytes to the front of the same buffer.
+        // Every chunk emitted so far has been consumed (emit returned): slide the pending bytes to the front.
         this.work.copyWithin(0, this.off, this.fill);
         this.fill -= this.off;
         this.off = 0;
@@ -174,15 +176,13 @@ export class ChunkSplitter {
       this.fill += n;
       pos += n;
       // At least maxSize bytes ahead: the cut cannot depend on bytes still to come.
-      while (this.fill - this.off >= maxSize) out.push(this.next());
+      while (this.fill - this.off >= maxSize) emit(this.next());
     }
-    return out;
   }
 
-  /** The remaining chunks at the end of the stream. */
-  end(out: Buffer[] = []): Buffer[] {
-    while (this.off < this.fill) out.push(this.next());
-    return out;
+  /** Emits the remaining chunks at the end of the stream. */
+  end(emit: (chunk: Buffer) => void): void {
+    while (this.off < this.fill) emit(this.next());
   }
 
   private next(): Buffer {
@@ -199,7 +199,14 @@ export async function* chunkStream(
   params: ChunkerParams,
   gear: Uint32Array,
 ): AsyncGenerator<Buffer> {
+  // Not transient: the chunks collected from one push stay valid while they are yielded.
   const splitter = new ChunkSplitter(params, gear);
-  for await (const input of source) yield* splitter.push(input);
-  yield* splitter.end();
+  const ready: Buffer[] = [];
+  const collect = (c: Buffer) => { ready.push(c); };
+  for await (const input of source) {
+    splitter.push(input, collect);
+    yield* ready.splice(0);
+  }
+  splitter.end(collect);
+  yield* ready.splice(0);
 }

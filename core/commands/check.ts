@@ -11,7 +11,7 @@ export const checkCommand: Command<VaultArgs & { readDataPercent?: number }> = {
   secrets: ['passphrase', ...STORAGE_SECRETS],
   human: {
     item: (_k, d) => `DAMAGED ${String(d['object'])}: ${String(d['problem'])}${(d['affectedPoints'] as string[]).length ? `\n  affects points: ${(d['affectedPoints'] as string[]).map((p) => p.slice(0, 12)).join(', ')}` : ''}${(d['affectedFiles'] as string[]).length ? `\n  affects files: ${(d['affectedFiles'] as string[]).join(', ')}` : ''}`,
-    result: (_k, d) => (Number(d['problems']) === 0 ? `No problems found (${d['points']} recovery points, ${d['packs']} packs, ${d['packsRead']} packs read).` : `${d['problems']} problem(s) found.`),
+    result: (_k, d) => (Number(d['problems']) === 0 ? `No problems found (${d['points']} recovery points, ${d['packs']} packs, ${d['packsRead']} packs read, ${d['filesVerified']} files verified).` : `${d['problems']} problem(s) found.`),
   },
   async run(ctx, args) {
     const { vault, repo } = await openServerFor(ctx, args);

@@ -95,7 +95,10 @@ export async function openKeyFile(file: KeyFile, passphrase: string, serverId: s
 
 /** The keys derived from a master key (FORMAT.md section 4, "Derived keys"). */
 export interface DerivedKeys {
+  /** HMAC key of data blob IDs. */
   blobId: Buffer;
+  /** HMAC key of tree blob IDs (format 2): a tree and a chunk with the same bytes get different IDs. */
+  treeId: Buffer;
   chunker: Buffer;
   seal: Buffer;
   pack: Buffer;
@@ -109,6 +112,7 @@ function hkdf(key: Buffer, info: string, salt: Buffer = Buffer.alloc(0)): Buffer
 export function deriveKeys(masterKey: Buffer): DerivedKeys {
   return {
     blobId: hkdf(masterKey, 'azbackup-v1 blob-id'),
+    treeId: hkdf(masterKey, 'azbackup-v2 tree-id'),
     chunker: hkdf(masterKey, 'azbackup-v1 chunker'),
     seal: hkdf(masterKey, 'azbackup-v1 seal'),
     pack: hkdf(masterKey, 'azbackup-v1 pack'),

@@ -87,9 +87,11 @@ export const ERROR_CODES = {
   AZB_RESTORE_TARGET_NOT_WRITABLE: { category: 'PermissionDenied', exit: ExitCode.Failed },
   AZB_RESTORE_TARGET_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
   AZB_JOB_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_RESTORE_VERIFY_FAILED: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_CANCELLED: { category: 'OperationStopped', exit: ExitCode.Cancelled },
   // Engine
   AZB_INTERNAL: { category: 'NotSpecified', exit: ExitCode.Failed },
+  AZB_INTERNAL_INVARIANT: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_WORKER_FAILED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
 } as const satisfies Record<string, CodeInfo>;
 

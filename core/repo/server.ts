@@ -42,7 +42,8 @@ export interface PointStats {
 
 /** The signed part of a recovery point. */
 export interface PointManifest {
-  version: 1;
+  /** 2 for points written now; 1 for points of format 1 (file nodes without a digest). */
+  version: 1 | 2;
   serverId: string;
   hostname: string;
   time: string;
@@ -223,6 +224,7 @@ export class ServerRepo {
   indexFiles: string[] = [];
   private readonly packKeys = new Map<string, KeyObject>();
   private blobIdKey: KeyObject | undefined;
+  private treeIdKey: KeyObject | undefined;
 
   constructor(
     readonly vault: Vault,
@@ -238,10 +240,23 @@ export class ServerRepo {
   get serverId(): string { return this.record.serverId; }
   get location(): string { return this.vault.store.location; }
 
-  /** Blob ID of a plaintext (HMAC-SHA256 with the blob-ID key). */
-  blobId(data: Uint8Array): Buffer {
+  /**
+   * ID of a blob (FORMAT.md §6): HMAC-SHA256 of its plaintext, keyed per type, so a file chunk whose bytes
+   * equal a tree can never stand in for that tree (format 2).
+   */
+  blobId(data: Uint8Array, type: BlobType = 'data'): Buffer {
+    if (type === 'tree') {
+      this.treeIdKey ??= createSecretKey(this.keys.treeId);
+      return createHmac('sha256', this.treeIdKey).update(data).digest();
+    }
     this.blobIdKey ??= createSecretKey(this.keys.blobId);
     return createHmac('sha256', this.blobIdKey).update(data).digest();
+  }
+
+  /** Whether a blob's plaintext matches its ID; a tree also matches a format-1 ID (data key). */
+  blobMatchesId(data: Uint8Array, id: Uint8Array, type: BlobType): boolean {
+    if (this.blobId(data, type).equals(id)) return true;
+    return type === 'tree' && this.blobId(data, 'data').equals(id);
   }
 
   packObject(packId: string): string { return `${this.prefix}packs/${packId.slice(0, 2)}/${packId}`; }
@@ -483,7 +498,7 @@ export class ServerRepo {
       if (err instanceof PackError) throw new AzbError('AZB_OBJECT_DAMAGED', `Pack ${loc.packId.slice(0, 12)}… is damaged: ${err.message}.`, { target: this.packObject(loc.packId), hint: "Run 'azbackup check' to see what is affected." });
       throw err;
     }
-    if (!this.blobId(chunk).equals(id)) throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… does not match its ID.`, { target: this.packObject(loc.packId) });
+    if (!this.blobMatchesId(chunk, id, loc.type)) throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… does not match its ID.`, { target: this.packObject(loc.packId) });
     return chunk;
   }
 

@@ -12,6 +12,8 @@ export interface TreeNode {
   mtimeNs: string;
   size?: number;
   content?: string[];
+  /** SHA-256 (hex) of the file's content as read (format 2); restore and check verify it. */
+  digest?: string;
   sparse?: boolean;
   hardlink?: string;
   subtree?: string;
@@ -19,7 +21,7 @@ export interface TreeNode {
   targetB64?: string;
 }
 
-const FIELD_ORDER: (keyof TreeNode)[] = ['name', 'nameB64', 'type', 'mode', 'uid', 'gid', 'mtimeNs', 'size', 'content', 'sparse', 'hardlink', 'subtree', 'target', 'targetB64'];
+const FIELD_ORDER: (keyof TreeNode)[] = ['name', 'nameB64', 'type', 'mode', 'uid', 'gid', 'mtimeNs', 'size', 'content', 'digest', 'sparse', 'hardlink', 'subtree', 'target', 'targetB64'];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -6,17 +6,22 @@ import { isStorageError, type ObjectStore } from '../storage/storage.js';
 import { vaultError } from './storage-errors.js';
 
 /** Contents of vault.json. */
-export interface VaultManifest { format: 'azbackup-vault'; version: 1; vaultId: string; created: string }
+export interface VaultManifest { format: 'azbackup-vault'; version: 1 | 2; vaultId: string; created: string }
 
-/** Format versions this engine reads. */
-export const SUPPORTED_VAULT_VERSIONS = [1];
+/**
+ * Format versions this engine reads. It writes format-2 objects into both; a new vault says 2, so an
+ * engine older than format 2 refuses it instead of writing format-1 points into it (FORMAT.md, Versions).
+ */
+export const SUPPORTED_VAULT_VERSIONS = [1, 2];
+/** The version of vaults this engine creates. */
+export const CURRENT_VAULT_VERSION = 2;
 
 /** An opened vault. */
 export interface Vault { store: ObjectStore; manifest: VaultManifest }
 
 /** Creates vault.json in an empty store. Refuses a store that already holds a vault. */
 export async function createVault(store: ObjectStore): Promise<Vault> {
-  const manifest: VaultManifest = { format: 'azbackup-vault', version: 1, vaultId: randomBytes(16).toString('hex'), created: new Date().toISOString() };
+  const manifest: VaultManifest = { format: 'azbackup-vault', version: CURRENT_VAULT_VERSION, vaultId: randomBytes(16).toString('hex'), created: new Date().toISOString() };
   try {
     await store.put('vault.json', Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
   } catch (err) {

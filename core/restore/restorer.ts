@@ -1,7 +1,7 @@
 // Restore: recovery point → trees → blobs (verified against their IDs) → files written with positional
 // writes. Never writes outside the target: names from the point are checked, and nothing below the
 // target root is reached through a symbolic link, even when the recovery point is hostile or damaged.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants as FS, fchmodSync, fchownSync, ftruncateSync, futimesSync, lstatSync, openSync, renameSync, unlinkSync, writeSync, type BigIntStats, type Stats } from 'node:fs';
 import { chmod, lchown, link, lstat, mkdir, open, rename, symlink, unlink, utimes, lutimes } from 'node:fs/promises';
 import { AzbError } from '../protocol/errors.js';
@@ -28,7 +28,26 @@ export interface RestoreOptions {
 }
 
 /** Counters of a restore. */
-export interface RestoreStats { files: number; dirs: number; symlinks: number; bytes: number; skipped: number; copies: number; durationMs: number }
+/**
+ * Counters of a restore. `verified`: files whose restored bytes matched their digest (FORMAT.md §9);
+ * `unverified`: files of format-1 points, which carry no digest; `verifyFailed`: files whose bytes did
+ * not match and were therefore not put in place.
+ */
+export interface RestoreStats { files: number; dirs: number; symlinks: number; bytes: number; skipped: number; copies: number; verified: number; unverified: number; verifyFailed: number; durationMs: number }
+
+/**
+ * A time for Node's utimes family, in seconds with microseconds, from nanoseconds since the epoch.
+ * A decimal string, because Node turns a negative number (a time before 1970) into "now".
+ */
+export function fsTime(mtimeNs: string): string {
+  const ns = BigInt(mtimeNs);
+  const floorDiv = (a: bigint, b: bigint) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
+  const us = floorDiv(ns, 1000n);
+  const sec = floorDiv(us, 1_000_000n);
+  const frac = us - sec * 1_000_000n; // 0 … 999 999
+  if (sec >= 0n || frac === 0n) return `${sec}.${frac.toString().padStart(6, '0')}`;
+  return `-${-sec - 1n}.${(1_000_000n - frac).toString().padStart(6, '0')}`;
+}
 
 const SLASH = 0x2f;
 const ZERO_BLOCK = 4096;
@@ -79,7 +98,10 @@ function displayNameOf(n: TreeNode): string {
 export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promise<RestoreStats> {
   const started = Date.now();
   const { sink, signal } = opts;
-  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, durationMs: 0 };
+  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0 };
+  // Format 2 points carry a digest on every file node; one that lacks it there is damage, not age.
+  const digestsRequired = opts.point.manifest.version >= 2;
+  const verifyFailures: string[] = [];
   const isRoot = process.platform !== 'win32' && process.getuid?.() === 0;
   const hardlinks = new Map<string, Buffer>(); // hard-link key → the path written for it
   const writerOf = new Map<string, { path: Buffer; node: TreeNode }>(); // key → the job that writes it
@@ -143,7 +165,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     try {
       await symlink(nodeTargetBytes(node), tmp);
       if (isRoot && node.uid !== undefined) await lchown(tmp, node.uid, node.gid ?? 0).catch(() => undefined);
-      const t = Number(BigInt(node.mtimeNs) / 1000n) / 1e6;
+      const t = fsTime(node.mtimeNs);
       await lutimes(tmp, t, t).catch(() => undefined);
       await rename(tmp, final);
     } catch (err) {
@@ -209,6 +231,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
       throw writeError(err, tmp);
     }
     let ok = false;
+    const digest = node.digest !== undefined || digestsRequired ? createHash('sha256') : undefined;
     try {
       let pos = 0;
       const ids = node.content ?? [];
@@ -219,6 +242,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
         if (signal.aborted) throw cancelled();
         const chunk = await next!;
         next = i + 1 < ids.length ? fetch(i + 1) : undefined;
+        digest?.update(chunk);
         if (node.sparse) writeSparse(fd, chunk, pos); else writeAll(fd, chunk, pos);
         pos += chunk.length;
         bytesDone += chunk.length;
@@ -230,10 +254,22 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
       if (pos !== (node.size ?? 0)) {
         throw new AzbError('AZB_OBJECT_DAMAGED', `${final.toString('utf8')}: the recovery point has ${pos} bytes for a file of ${node.size} bytes.`, { target: final.toString('utf8'), hint: "Run 'azbackup check --read-data'." });
       }
+      // The bytes written must be the bytes backed up: a wrong chunk list (content, order, a chunk
+      // missing) is caught here, and the file is never put in place under its name.
+      if (digest) {
+        const got = digest.digest('hex');
+        if (got !== node.digest) {
+          throw new AzbError('AZB_RESTORE_VERIFY_FAILED', node.digest === undefined
+            ? `${final.toString('utf8')}: the recovery point has no content digest for this file, so its bytes cannot be verified; it was not restored.`
+            : `${final.toString('utf8')}: the restored bytes do not match the file's digest in the recovery point (SHA-256 ${got.slice(0, 12)}…, expected ${node.digest.slice(0, 12)}…); it was not restored.`, {
+            target: final.toString('utf8'), hint: "Run 'azbackup check --read-data' and restore the file from another recovery point.",
+          });
+        }
+      }
       if (node.sparse) ftruncateSync(fd, pos); // holes at the end are not written
       if (isRoot && node.uid !== undefined) fchownSync(fd, node.uid, node.gid ?? 0);
       fchmodSync(fd, node.mode & 0o7777);
-      const t = Number(BigInt(node.mtimeNs) / 1000n) / 1e6;
+      const t = fsTime(node.mtimeNs);
       futimesSync(fd, t, t);
       ok = true;
     } catch (err) {
@@ -247,6 +283,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     if (node.hardlink) hardlinks.set(node.hardlink, final);
     stats.files++;
     stats.bytes += node.size ?? 0;
+    if (digest) stats.verified++; else stats.unverified++;
   }
 
   const items = opts.items.length > 0 ? opts.items : [];
@@ -316,6 +353,13 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     try {
       await restoreFile(job);
     } catch (err) {
+      if (err instanceof AzbError && err.code === 'AZB_RESTORE_VERIFY_FAILED') {
+        stats.skipped++;
+        stats.verifyFailed++;
+        verifyFailures.push(job.path.toString('utf8'));
+        sink.warning('AZB_RESTORE_VERIFY_FAILED', err.message, job.path.toString('utf8'));
+        return;
+      }
       if (!(err instanceof AzbError) || err.code !== 'AZB_OBJECT_DAMAGED') throw err;
       stats.skipped++;
       sink.warning('AZB_RESTORE_FILE_DAMAGED', `Not restored: ${job.path.toString('utf8')}: ${err.message}`, job.path.toString('utf8'));
@@ -329,13 +373,21 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     try {
       if (isRoot && node.uid !== undefined) await lchown(path, node.uid, node.gid ?? 0);
       await chmod(path, node.mode & 0o7777);
-      const t = Number(BigInt(node.mtimeNs) / 1000n) / 1e6;
+      const t = fsTime(node.mtimeNs);
       await utimes(path, t, t);
     } catch (err) {
       sink.warning('AZB_RESTORE_METADATA', `Could not set owner, mode or time of ${path.toString('utf8')}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path.toString('utf8'));
     }
   }
   stats.durationMs = Date.now() - started;
+  if (stats.unverified > 0) {
+    sink.warning('AZB_RESTORE_UNVERIFIED', `${stats.unverified} file(s) come from recovery point ${opts.point.id.slice(0, 12)}…, written before format 2: it holds no content digests, so their bytes could not be verified. Points written since then are verified.`, opts.point.id);
+  }
+  if (verifyFailures.length > 0) {
+    throw new AzbError('AZB_RESTORE_VERIFY_FAILED', `${verifyFailures.length} file(s) failed verification and were not restored: ${verifyFailures.slice(0, 5).join(', ')}${verifyFailures.length > 5 ? ', …' : ''}. The other ${stats.files} file(s) were restored and verified.`, {
+      target: verifyFailures[0], hint: "Run 'azbackup check --read-data' to see which recovery points are affected, and restore these files from another point.",
+    });
+  }
   sink.progress('Restore', 'Done', 100);
   return stats;
 }

@@ -2,13 +2,14 @@
 // warning) instead of failing the backup; a cache location that cannot be written is a coded error.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { FileCache } from '../../core/backup/file-cache.js';
 import { onlyError, resultOf } from '../helpers/engine.js';
 import { tempDir } from '../helpers/tmp.js';
 import { registeredServer } from '../helpers/vault-fixture.js';
 
-const entry = { dev: '1', ino: '2', size: 3, mtimeNs: '4', ctimeNs: '5', content: ['ab'.repeat(32)], sparse: false };
+const entry = { dev: '1', ino: '2', size: 3, mtimeNs: '4', ctimeNs: '5', content: ['ab'.repeat(32)], sparse: false, digest: 'cd'.repeat(32) };
 
 describe('file cache', () => {
   it('keeps entries across opens', () => {
@@ -20,6 +21,30 @@ describe('file cache', () => {
     expect(again.get(Buffer.from('/a'))).toEqual(entry);
     expect(again.get(Buffer.from('/b'))).toBeUndefined();
     again.close();
+  });
+
+  it('drops the chunk lists of engines before format 2, so every file is read again once', () => {
+    const dir = tempDir();
+    const path = join(dir, 'files.db');
+    const old = new DatabaseSync(path);
+    old.exec('CREATE TABLE files (path BLOB PRIMARY KEY, dev TEXT, ino TEXT, size INTEGER, mtime_ns TEXT, ctime_ns TEXT, content TEXT, sparse INTEGER) WITHOUT ROWID');
+    old.prepare('INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(Buffer.from('/a'), '1', '2', 3, '4', '5', JSON.stringify(entry.content), 0);
+    old.close();
+    const cache = new FileCache(path);
+    expect(cache.get(Buffer.from('/a'))).toBeUndefined();
+    cache.close();
+    const tables = new DatabaseSync(path).prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => (r as { name: string }).name);
+    expect(tables).toEqual(['files_v2']);
+  });
+
+  it("treats a row that breaks a file node's invariants as a miss", () => {
+    const dir = tempDir();
+    const cache = new FileCache(join(dir, 'files.db'));
+    cache.put(Buffer.from('/a'), { ...entry, digest: 'not hex' });
+    cache.put(Buffer.from('/b'), { ...entry, content: ['short'] });
+    expect(cache.get(Buffer.from('/a'))).toBeUndefined();
+    expect(cache.get(Buffer.from('/b'))).toBeUndefined();
+    cache.close();
   });
 
   it('moves a damaged cache aside and starts a new one, saying so', () => {

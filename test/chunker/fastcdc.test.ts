@@ -3,7 +3,7 @@
 import { createCipheriv, createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_CHUNKER_PARAMS, checkChunkerParams, chunkBuffer, chunkStream, cutMasks, findCutPoint, gearTable,
+  ChunkSplitter, DEFAULT_CHUNKER_PARAMS, checkChunkerParams, chunkBuffer, chunkStream, cutMasks, findCutPoint, gearTable,
   type ChunkerParams,
 } from '../../core/chunker/fastcdc.js';
 
@@ -285,5 +285,60 @@ describe('findCutPoint', () => {
     expect(findCutPoint(data, 100, 100 + small.minSize, small, gear)).toBe(small.minSize);
     expect(findCutPoint(data, 0, 0, small, gear)).toBe(0);
     expect(findCutPoint(data, 0, data.length, small, gear)).toBeLessThanOrEqual(data.length);
+  });
+});
+
+// The splitter against a reference chunking (chunkBuffer over the whole input, which has no buffer to
+// manage): random keys, input split at random, and the splitter reused after "preceding files" of other
+// sizes, as a read worker reuses its own. Each chunk is compared when it is emitted: a transient
+// splitter's chunk is valid only then (a slide later in the same push once overwrote chunks that had
+// been handed out but not yet hashed).
+describe('ChunkSplitter against the reference chunking', () => {
+  const feed = (splitter: ChunkSplitter, data: Buffer, nextSize: () => number): string[] => {
+    const seen: string[] = [];
+    const emit = (c: Buffer) => { seen.push(sha(c)); };
+    for (let off = 0; off < data.length;) {
+      const n = Math.min(Math.max(1, nextSize()), data.length - off);
+      splitter.push(data.subarray(off, off + n), emit);
+      off += n;
+    }
+    splitter.end(emit);
+    return seen;
+  };
+
+  it('emits exactly the reference chunks, transient or not, over random keys, sizes, splits and preceding inputs', () => {
+    const p = small; // maxSize 64 KiB: the working buffer (128 KiB) slides often, so every path is taken
+    const rnd = prng(20261202);
+    for (let key = 0; key < 6; key++) {
+      const g = gearTable(randomData(32, `key ${key}`));
+      for (const transient of [true, false]) {
+        const splitter = new ChunkSplitter(p, g, transient);
+        for (let file = 0; file < 12; file++) {
+          // Sizes around every threshold: min, avg, max, the working buffer (2 × max) and its minimum.
+          const anchors = [p.minSize, p.avgSize, p.maxSize, 2 * p.maxSize, 64 * KiB, 3 * p.maxSize];
+          const anchor = anchors[Math.floor(rnd() * anchors.length)]!;
+          const size = Math.max(0, anchor * (1 + Math.floor(rnd() * 4)) + Math.floor(rnd() * 5) - 2);
+          const data = randomData(size, `k${key} f${file} ${transient}`);
+          const want = chunkBuffer(data, p, g).map(sha);
+          const maxPiece = [1 + Math.floor(rnd() * 100), 4 * KiB, 2 * p.maxSize + 3, 5 * p.maxSize][file % 4]!;
+          splitter.reset();
+          expect(feed(splitter, data, () => 1 + Math.floor(rnd() * maxPiece)), `key ${key} file ${file} size ${size} transient ${transient}`).toEqual(want);
+        }
+      }
+    }
+  });
+
+  it('with the default sizes, matches the reference on files that straddle the 16 MiB working buffer after a smaller one', () => {
+    const p = DEFAULT_CHUNKER_PARAMS;
+    for (let key = 0; key < 2; key++) {
+      const g = gearTable(randomData(32, `default key ${key}`));
+      const splitter = new ChunkSplitter(p, g, true);
+      for (const size of [1.5 * MiB, 17 * MiB, 700 * KiB, 25 * MiB + 3, 33 * MiB]) {
+        const data = randomData(size, `default ${key} ${size}`);
+        splitter.reset();
+        // 4 MiB pieces: the read size of a read worker (core/backup/file-chunks.ts READ_SIZE).
+        expect(feed(splitter, data, () => 4 * MiB), `key ${key} size ${size}`).toEqual(chunkBuffer(data, p, g).map(sha));
+      }
+    }
   });
 });

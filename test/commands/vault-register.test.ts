@@ -18,8 +18,8 @@ describe('vault and registration', () => {
   it('creates a vault once, and refuses to create it again or open a folder that is not one', async () => {
     const { root, az, vault } = setup();
     const made = await az(['vault', 'create', vault]);
-    expect(resultOf(made, 'Vault')).toMatchObject({ vault, formatVersion: 1 });
-    expect(JSON.parse(readFileSync(join(vault, 'vault.json'), 'utf8'))).toMatchObject({ format: 'azbackup-vault', version: 1 });
+    expect(resultOf(made, 'Vault')).toMatchObject({ vault, formatVersion: 2 });
+    expect(JSON.parse(readFileSync(join(vault, 'vault.json'), 'utf8'))).toMatchObject({ format: 'azbackup-vault', version: 2 });
     expect(onlyError(await az(['vault', 'create', vault])).code).toBe('AZB_VAULT_EXISTS');
     mkdirSync(join(root, 'plain'));
     expect(onlyError(await az(['vault', 'certs', '--vault', join(root, 'plain')])).code).toBe('AZB_VAULT_NOT_A_VAULT');

@@ -1,16 +1,12 @@
 // Restore through the built engine: selections, locations, conflicts, other servers, and safety against
 // hostile or damaged recovery points.
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, symlinkSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf } from '../helpers/engine.js';
 import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
-import { openStore } from '../../core/commands/context.js';
-import { openVault } from '../../core/repo/vault.js';
-import { openServer } from '../../core/repo/server.js';
-import { findRegistration, loadSigningKey } from '../../core/config/home.js';
-import { BlobSaver } from '../../core/backup/blob-saver.js';
+import { craftingPoints } from '../helpers/crafted-points.js';
 import { encodeTree, type TreeNode } from '../../core/repo/tree.js';
 
 async function withData(): Promise<{ fx: VaultFixture; src: string; pointId: string }> {
@@ -23,16 +19,6 @@ async function withData(): Promise<{ fx: VaultFixture; src: string; pointId: str
   const b = await fx.az(['backup', src]);
   expect(b.code, b.stdout).toBe(0);
   return { fx, src, pointId: String(resultOf(b, 'RecoveryPoint')['pointId']) };
-}
-
-/** What a test needs to write blobs and a signed recovery point itself, as the fixture's server. */
-async function craftingPoints(fx: VaultFixture) {
-  process.env['AZBACKUP_HOME'] = fx.home;
-  const vault = await openVault(await openStore(fx.vault));
-  const reg = (await findRegistration(vault.manifest.vaultId))!;
-  const repo = await openServer(vault, reg.serverId, fx.passphrase);
-  await repo.loadIndex();
-  return { vault, repo, key: await loadSigningKey(reg, repo.masterKey), saver: new BlobSaver(repo) };
 }
 
 describe('restore', () => {
@@ -155,12 +141,13 @@ describe('restore', () => {
     // A point whose source is "/" (backing up the real "/" is too big for a test), built as the engine does.
     const { vault, repo, key, saver } = await craftingPoints(fx);
     const data = await saver.save('data', Buffer.from('system file\n'));
-    const etc = await saver.save('tree', encodeTree([{ name: 'hosts', type: 'file', mode: 0o644, mtimeNs: '0', size: 12, content: [data.toString('hex')] }]));
+    const digest = createHash('sha256').update('system file\n').digest('hex');
+    const etc = await saver.save('tree', encodeTree([{ name: 'hosts', type: 'file', mode: 0o644, mtimeNs: '0', size: 12, content: [data.toString('hex')], digest }]));
     const slash = await saver.save('tree', encodeTree([{ name: 'etc', type: 'dir', mode: 0o755, mtimeNs: '0', subtree: etc.toString('hex') }]));
     const root = await saver.save('tree', encodeTree([{ name: '/', type: 'dir', mode: 0o755, mtimeNs: '0', subtree: slash.toString('hex') }]));
     await saver.finish(true);
     const stats = { filesNew: 1, filesChanged: 0, filesUnchanged: 0, filesSkipped: 0, dirs: 2, bytesRead: 12, bytesAdded: 12, bytesStored: 12, blobsAdded: 1, durationMs: 0 };
-    await repo.savePoint({ version: 1, serverId: repo.serverId, hostname: 'srv01', time: new Date().toISOString(), sources: ['/'], tree: root.toString('hex'), parent: null, tags: [], stats }, key);
+    await repo.savePoint({ version: 2, serverId: repo.serverId, hostname: 'srv01', time: new Date().toISOString(), sources: ['/'], tree: root.toString('hex'), parent: null, tags: [], stats }, key);
     await vault.store.close();
 
     const target = join(fx.root, 'whole-system');
