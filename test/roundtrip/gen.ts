@@ -142,10 +142,15 @@ export interface TreeLimits {
   crowds: number;
   /** One tree in this many has a file of at least 300 MiB (mostly holes or text); 0: none. */
   hugeChance: number;
+  /**
+   * The first group goes into the root with one filler and random content, and nothing else does: its
+   * large file is then certainly read right after its 1–2 MiB file by the same worker.
+   */
+  firstGroupInRoot?: boolean;
 }
 
 export function treeArb(l: TreeLimits): fc.Arbitrary<TreeSpec> {
-  return fc.record({
+  const tree = fc.record({
     dirs: fc.array(fc.record({ parent: fc.nat(1000), name: nameArb, mode: dirModeArb, mtime: timeArb, owner: ownerArb }), { maxLength: l.maxDirs }),
     files: fc.tuple(fc.array(fileArb({ maxSize: l.maxFileBytes, dirs: 1000 }), { maxLength: l.maxFiles }), l.hugeChance > 0 ? fc.oneof({ weight: l.hugeChance - 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: hugeFileArb(1000) }) : fc.constant(undefined))
       .map(([files, huge]) => (huge ? [...files, huge] : files)),
@@ -155,6 +160,21 @@ export function treeArb(l: TreeLimits): fc.Arbitrary<TreeSpec> {
     crowds: fc.array(crowdArb, { maxLength: l.crowds }),
     rootMtime: timeArb,
   });
+  return l.firstGroupInRoot ? tree.map(firstGroupInRoot) : tree;
+}
+
+/** See TreeLimits.firstGroupInRoot: the tree's other files, links and hard links move out of the root. */
+function firstGroupInRoot(t: TreeSpec): TreeSpec {
+  const dirs = t.dirs.length > 0 ? t.dirs : [{ parent: 0, name: 'sub', mode: 0o755, mtime: null, owner: null }];
+  const notRoot = (d: number) => 1 + (d % dirs.length);
+  return {
+    ...t,
+    dirs,
+    files: t.files.map((f) => ({ ...f, dir: notRoot(f.dir) })),
+    links: t.links.map((l) => ({ ...l, dir: notRoot(l.dir) })),
+    hardlinks: t.hardlinks.map((h) => ({ ...h, names: h.names.map((n) => ({ ...n, dir: notRoot(n.dir) })) })),
+    groups: t.groups.map((g, i) => (i === 0 ? { ...g, inRoot: true, fillers: 1, prefixKind: 'random' as const, bigKind: 'random' as const } : { ...g, inRoot: false })),
+  };
 }
 
 /** A file of at least 300 MiB: mostly holes, or (less often) text or mixed runs written out. */
@@ -250,23 +270,22 @@ export function thresholdTreeArb(l: TreeLimits): fc.Arbitrary<TreeSpec> {
   })));
   const huge = hugeFileArb(2).map((f) => ({ ...f, kind: 'sparse' as const }));
   const crowds = fc.tuple(...Object.values(COUNT_THRESHOLDS).map((c) => fc.record({ count: fc.constant(c + 1), maxSize: fc.constantFrom(600, 8 * KiB), seed: seedArb })));
-  return fc.tuple(treeArb(l), fixed, huge, crowds, fc.constantFrom<ContentKind>('random'), fc.integer({ min: 40 * MiB, max: 70 * MiB }), fc.integer({ min: 1 * MiB, max: 2 * MiB }), seedArb)
-    .map(([rand, fixedFiles, hugeFile, crowdList, bigKind, bigSize, prefixSize, seed]) => {
+  return fc.tuple(treeArb(l), fixed, huge, crowds, fc.integer({ min: 40 * MiB, max: 70 * MiB }), fc.integer({ min: 1 * MiB, max: 2 * MiB }), seedArb)
+    .map(([rand, fixedFiles, hugeFile, crowdList, bigSize, prefixSize, seed]) => {
       // dirs[0] (index 1) holds the threshold files, dirs[1] (index 2) the huge file; the random part's
-      // folders follow. Nothing of the random part goes into the root, whose only files are the group's.
-      const dirs: DirSpec[] = [{ parent: 0, name: 'thresholds', mode: 0o755, mtime: null, owner: null }, { parent: 0, name: 'huge', mode: 0o755, mtime: null, owner: null }, ...rand.dirs];
-      const notRoot = (d: number) => 1 + (d % dirs.length);
-      return {
-        dirs,
-        files: [...fixedFiles, hugeFile, ...rand.files.map((f) => ({ ...f, dir: notRoot(f.dir) }))],
-        links: rand.links.map((l) => ({ ...l, dir: notRoot(l.dir) })),
-        hardlinks: rand.hardlinks.map((h) => ({ ...h, names: h.names.map((n) => ({ ...n, dir: notRoot(n.dir) })) })),
-        // The group the quick run always has, in the root: 1–2 MiB, one filler, then 40–70 MiB of random
-        // bytes, read by the same worker as the 1–2 MiB file.
-        groups: [{ inRoot: true, prefixSize, prefixKind: 'random' as const, fillers: 1, bigSize, bigKind, seed }, ...rand.groups.map((g) => ({ ...g, inRoot: false }))],
+      // folders follow. The root holds only the group every quick run has: 1–2 MiB, one filler, then
+      // 40–70 MiB of random bytes, read by the same worker as the 1–2 MiB file.
+      const t = firstGroupInRoot({
+        dirs: [{ parent: 0, name: 'thresholds', mode: 0o755, mtime: null, owner: null }, { parent: 0, name: 'huge', mode: 0o755, mtime: null, owner: null }, ...rand.dirs],
+        files: rand.files,
+        links: rand.links,
+        hardlinks: rand.hardlinks,
+        groups: [{ inRoot: true, prefixSize, prefixKind: 'random', fillers: 1, bigSize, bigKind: 'random', seed }, ...rand.groups],
         crowds: [...crowdList, ...rand.crowds],
         rootMtime: rand.rootMtime,
-      };
+      });
+      // The fixed files go in after the move out of the root: they have their own folders already.
+      return { ...t, files: [...fixedFiles, hugeFile, ...t.files] };
     });
 }
 

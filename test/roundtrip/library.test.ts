@@ -201,4 +201,17 @@ describe('the quick run (npm test) scenario', () => {
     for (const step of sc!.servers[0]!.steps) expect(new Set(step.mutations.map((m) => m.op))).toEqual(new Set(allOps));
     expect(Object.keys(BYTE_THRESHOLDS).length).toBeGreaterThanOrEqual(11);
   });
+
+  it('on Azurite: two servers, three points each after every kind of mutation, forget and prune', () => {
+    const [sc] = fc.sample(profileArb('servers'), { seed: CI_SEED, numRuns: 1 });
+    expect(sc!.backend).toBe('azurite');
+    expect(sc!.servers).toHaveLength(2);
+    for (const s of sc!.servers) {
+      expect(s.steps).toHaveLength(2);
+      for (const step of s.steps) for (const op of ['fileToDir', 'dirToFile', 'sameSizeOldMtime', 'append', 'truncate', 'overwrite', 'rename', 'delete', 'create']) expect(step.mutations.map((m) => m.op)).toContain(op);
+    }
+    for (const s of sc!.servers) expect(s.tree.groups[0]).toMatchObject({ inRoot: true, fillers: 1, prefixKind: 'random', bigKind: 'random' });
+    expect(sc!.servers.some((s) => s.steps.some((st) => st.forget.length > 0))).toBe(true);
+    expect(sc!.servers.some((s) => s.steps.some((st) => st.prune))).toBe(true);
+  });
 });

@@ -20,14 +20,14 @@ import { MiB } from './limits.js';
 // Profiles: which scenarios a run draws.
 
 export const PROFILES = {
-  /** Quick CI run, local folder vault: a file at every threshold, one ≥ 300 MiB, a chain of three points. */
+  /** Quick CI run, local folder vault: a file at every threshold, one ≥ 300 MiB, a chain of two points (every kind of mutation between them). */
   thresholds: {
-    limits: { maxFileBytes: 4 * MiB + 1, maxFiles: 6, maxDirs: 4, groups: [0, 0], maxGroupBigBytes: 17 * MiB, crowds: 0, hugeChance: 0, steps: [2, 2], maxMutations: 3, forget: false, everyOp: true, servers: [1, 1], backends: ['local'] },
+    limits: { maxFileBytes: 4 * MiB + 1, maxFiles: 6, maxDirs: 4, groups: [0, 0], maxGroupBigBytes: 17 * MiB, crowds: 0, hugeChance: 0, steps: [1, 1], maxMutations: 3, forget: false, everyOp: true, servers: [1, 1], backends: ['local'] },
     tree: 'thresholds',
   },
-  /** Quick CI run on Azurite: two servers on one vault at once, forget and prune between backups. */
+  /** Quick CI run on Azurite: two servers on one vault at once, three points each (every kind of mutation before each; a file turned into a folder turns back), forget and prune between backups. */
   servers: {
-    limits: { maxFileBytes: 9 * MiB, maxFiles: 10, maxDirs: 4, groups: [1, 1], maxGroupBigBytes: 24 * MiB, crowds: 1, hugeChance: 0, steps: [2, 3], maxMutations: 4, forget: true, everyOp: true, servers: [2, 2], backends: ['azurite'] },
+    limits: { maxFileBytes: 9 * MiB, maxFiles: 10, maxDirs: 4, groups: [1, 1], firstGroupInRoot: true, maxGroupBigBytes: 32 * MiB, crowds: 1, hugeChance: 0, steps: [2, 2], maxMutations: 3, forget: true, everyOp: true, servers: [2, 2], backends: ['azurite'] },
     tree: 'random',
   },
   /** Long runs: anything, on both backends. */
@@ -166,6 +166,7 @@ interface Point { id: string; index: number; manifest: Manifest; changes: string
 
 async function runChain(server: Server, plan: ServerPlan, ctx: RunContext): Promise<Point[]> {
   materializeTree(server.src, plan.tree);
+  ctx.log(`${server.name}: tree made`);
   const points: Point[] = [];
   const state: ChainState = { step: 0, wereFiles: [] };
   const hashes = new Map<string, string>();
@@ -174,6 +175,7 @@ async function runChain(server: Server, plan: ServerPlan, ctx: RunContext): Prom
     state.step = k;
     const changes = step ? step.mutations.map((m) => applyMutation(server.src, m, state)) : ['(the tree as made)'];
     const manifest = takeManifest(server.src, { hashes });
+    ctx.log(`${server.name}: manifest of point ${k} taken`);
     const r = await ok(server, ['backup', server.src]);
     const id = String(result(r, 'RecoveryPoint')['pointId']);
     ctx.stats.backups++;
@@ -208,13 +210,18 @@ function itemArg(src: string, rel: string): string {
   return `${src}/${parts.join('/')}`;
 }
 
+/** Items larger than this are chosen only when nothing smaller is there (the full restore has them anyway). */
+const ITEM_BYTES = 64 * MiB;
+
 /** A few files (and a symbolic link, sometimes) and one folder of a point, chosen by `seed`. */
 function chooseItems(m: Manifest, seed: number): string[] {
   const rng = new Rng(seed);
   const entries = [...m.entries()].filter(([p]) => p !== '');
-  const files = entries.filter(([, r]) => r.type === 'file').map(([p]) => p);
+  const bytesUnder = (item: string) => [...subtree(m, item).values()].reduce((a, r) => a + (r.type === 'file' ? r.size : 0), 0);
+  const small = (list: string[]) => { const s = list.filter((p) => bytesUnder(p) <= ITEM_BYTES); return s.length > 0 ? s : list; };
+  const files = small(entries.filter(([, r]) => r.type === 'file').map(([p]) => p));
   const links = entries.filter(([, r]) => r.type === 'symlink').map(([p]) => p);
-  const dirs = entries.filter(([, r]) => r.type === 'dir').map(([p]) => p);
+  const dirs = small(entries.filter(([, r]) => r.type === 'dir').map(([p]) => p));
   const chosen = new Set<string>();
   for (let i = 0; i < 3 && files.length > 0; i++) chosen.add(files[rng.int(0, files.length - 1)]!);
   if (links.length > 0 && rng.int(0, 2) === 0) chosen.add(links[rng.int(0, links.length - 1)]!);
@@ -307,6 +314,7 @@ export async function runScenario(sc: Scenario, ctx: RunContext): Promise<void> 
     const first = await makeServer({ dir: join(root, 's0'), vault, hostname: 'rt-srv0', create: true, env });
     const servers = [first, ...(await Promise.all(sc.servers.slice(1).map((_, i) => makeServer({ dir: join(root, `s${i + 1}`), vault, hostname: `rt-srv${i + 1}`, create: false, env }))))];
     // The chains run at the same time: two servers writing to one vault.
+    ctx.log(`registered ${servers.length} server(s)`);
     const chains = await Promise.all(sc.servers.map((plan, i) => runChain(servers[i]!, plan, ctx)));
     const failures: string[] = [];
     for (const [i, s] of servers.entries()) failures.push(...(await verifyServer(s, chains[i]!, sc.servers[i]!.itemSeed, ctx)));
