@@ -8,8 +8,8 @@
 //   --ignore KINDS      comma list of difference kinds not counted as failures (a known bug being fixed
 //                       elsewhere), e.g. 'mtime before 1970'
 //   --keep              keep each scenario's temp folder;  --verbose  log every backup and restore
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,15 +49,31 @@ const options = {
   ignore: values.ignore.split(',').map((s) => s.trim()).filter(Boolean), keep: values.keep, verbose: values.verbose,
   ...(values.path !== undefined ? { path: values.path } : {}),
 };
+// Everything the run writes (trees, vaults, restores, Azurite's data) goes under one folder of its own,
+// removed at the end, also when the run is stopped with Ctrl+C.
 const work = mkdtempSync(join(tmpdir(), 'azb-soak-'));
 const reportFile = join(work, 'report.json');
+mkdirSync(join(work, 'tmp'));
 console.log(values.path !== undefined
   ? `soak: replaying profile ${options.profile}, seed ${seed}, path ${values.path}`
   : `soak: profile ${options.profile}, ${minutes} min, seed ${seed}${options.ignore.length ? `, ignoring ${options.ignore.join(', ')}` : ''}`);
 const started = Date.now();
-const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(root, 'test', 'roundtrip', 'soak.config.ts'), '--reporter=dot'], {
-  cwd: root, stdio: 'inherit', env: { ...process.env, AZB_SOAK_OPTIONS: JSON.stringify(options), AZB_SOAK_REPORT: reportFile },
+const child = spawn(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(root, 'test', 'roundtrip', 'soak.config.ts'), '--reporter=dot'], {
+  cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: join(work, 'tmp'), AZB_SOAK_OPTIONS: JSON.stringify(options), AZB_SOAK_REPORT: reportFile },
+  // A process group of its own: stopping the run stops vitest, its workers, the engines and Azurite.
+  detached: true,
 });
+let stopped = false;
+const killGroup = (sig) => { try { process.kill(-child.pid, sig); } catch { /* gone */ } };
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { stopped = true; killGroup('SIGTERM'); });
+const r = await new Promise((resolve) => child.on('close', (status) => resolve({ status })));
+if (stopped) {
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  killGroup('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+  console.log('\nsoak stopped');
+  process.exit(130);
+}
 const report = existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, 'utf8')) : undefined;
 rmSync(work, { recursive: true, force: true });
 console.log('\n=== soak summary ===');

@@ -188,7 +188,7 @@ export function applyMutation(root: string, m: MutationSpec, state: ChainState):
       const a = pick(files, m.a);
       const b = pick(files, m.b);
       if (!a || !b || a.path.equals(b.path)) return nothing('swap', 'fewer than two files');
-      const tmp = Buffer.concat([a.path, Buffer.from('.swap-tmp')]);
+      const tmp = joinBytes(a.path.subarray(0, a.path.lastIndexOf(0x2f)), Buffer.from(`.swap-${process.pid}`));
       renameSync(a.path, tmp);
       renameSync(b.path, a.path);
       renameSync(tmp, b.path);

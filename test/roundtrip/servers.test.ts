@@ -22,5 +22,6 @@ describe('round trip with two servers on one Azure Blob vault (Azurite)', () => 
     if (verbose) console.log(`servers: ${ctx.stats.roundTrips} round trips, ${ctx.stats.backups} backups, ${(ctx.stats.bytesCompared / 2 ** 20).toFixed(0)} MiB compared in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(details.failed, failureReport('servers', details)).toBe(false);
     expect(ctx.stats.roundTrips).toBeGreaterThanOrEqual(4);
+    expect(ctx.stats.filesUnchanged, 'incremental backups take unchanged files from the metadata cache').toBeGreaterThan(0);
   }, 480_000);
 });

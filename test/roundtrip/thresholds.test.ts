@@ -19,5 +19,6 @@ describe('round trip over every read-path threshold (local folder vault)', () =>
     if (verbose) console.log(`thresholds: ${ctx.stats.roundTrips} round trips, ${ctx.stats.backups} backups, ${(ctx.stats.bytesCompared / 2 ** 20).toFixed(0)} MiB compared in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(details.failed, failureReport('thresholds', details)).toBe(false);
     expect(ctx.stats.roundTrips).toBeGreaterThanOrEqual(4);
+    expect(ctx.stats.filesUnchanged, 'incremental backups take unchanged files from the metadata cache').toBeGreaterThan(0);
   }, 480_000);
 });
