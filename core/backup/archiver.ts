@@ -37,7 +37,7 @@ export interface BackupOptions {
 export interface BackupResult { pointId: string; manifest: PointManifest; skipped: Skipped[] }
 
 /** Files started ahead of the tree walk: enough to keep every read worker busy. */
-const FILES_AHEAD = 64;
+export const FILES_AHEAD = 64;
 
 /**
  * Checks the cache location has free space for at least 10% of the data set, and for `stagingBytes`

@@ -51,6 +51,9 @@ export const READ_SIZE = 4 * 1024 * 1024;
  */
 export const BATCH_BYTES = 4 * 1024 * 1024;
 export const BATCH_RAW_BYTES = 8 * BATCH_BYTES;
+/** A read worker sends its answers when this many bytes of chunk bodies, or this many events, are waiting. */
+export const OUTBOX_FLUSH_BYTES = 1024 * 1024;
+export const OUTBOX_FLUSH_EVENTS = 256;
 
 /**
  * `b`, ready to be transferred: compressor output views a buffer nothing else uses, so it goes as it is

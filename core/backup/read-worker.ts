@@ -3,7 +3,7 @@
 import { createSecretKey } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { gearTable } from '../chunker/fastcdc.js';
-import { chunkFile, type ChunkJob, type ChunkJobEvent } from './file-chunks.js';
+import { chunkFile, OUTBOX_FLUSH_BYTES, OUTBOX_FLUSH_EVENTS, type ChunkJob, type ChunkJobEvent } from './file-chunks.js';
 import type { ReadWorkerData } from './reader-pool.js';
 
 const data = workerData as ReadWorkerData;
@@ -43,7 +43,7 @@ parentPort!.on('message', (msg: { jobs: { jobId: number; job: ChunkJob }[] }) =>
         outboxTransfer.push(event.ids.buffer as ArrayBuffer, ...event.bodies.map((b) => b.buffer as ArrayBuffer));
         outboxBytes += event.bytes;
       }
-      if (outboxBytes >= 1024 * 1024 || outbox.length >= 256) flush();
+      if (outboxBytes >= OUTBOX_FLUSH_BYTES || outbox.length >= OUTBOX_FLUSH_EVENTS) flush();
     }, waitForRoom);
   }
   flush();

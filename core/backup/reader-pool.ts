@@ -17,7 +17,7 @@ declare const AZBACKUP_READ_WORKER_SOURCE: string | undefined;
 export interface ReadWorkerData { params: ChunkerParams; chunkerKey: Uint8Array; blobIdKey: Uint8Array; room: SharedArrayBuffer; limitBytes: number }
 
 /** Chunk bytes a worker may have sent and the main thread not yet taken: bounds memory per worker. */
-const ROOM_PER_WORKER = 16 * 1024 * 1024;
+export const ROOM_PER_WORKER = 16 * 1024 * 1024;
 /**
  * Young generation of a worker's heap: small, so the short-lived views of transferred chunk buffers are
  * collected (and their memory freed) often, not only after ~64 MiB of garbage has piled up.

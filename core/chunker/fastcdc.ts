@@ -113,7 +113,7 @@ export function chunkBuffer(data: Uint8Array, params: ChunkerParams, gear: Uint3
 }
 
 /** Smallest working buffer; it doubles up to 2 × maxSize so small files never allocate megabytes. */
-const MIN_WORK_SIZE = 64 * 1024;
+export const MIN_WORK_SIZE = 64 * 1024;
 
 /**
  * Push-style chunker: feed pieces of a byte stream with push(), then end(). Boundaries depend only on the
