@@ -31,7 +31,7 @@ export const backupCommand: Command<BackupArgs> = {
       throw new AzbError('AZB_CACHE_UNUSABLE', `Cannot create the cache folder ${cacheDir}: ${(err as NodeJS.ErrnoException).code}.`, { target: cacheDir, hint: 'Give a writable --cache-dir.' });
     }
     const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {
-      const lock = await acquireLock(repo, 'backup', 'backup');
+      const lock = await acquireLock(repo, 'backup', 'backup', (code, message, target) => ctx.sink.warning(code, message, target));
       try {
         const r = await runBackup(repo, {
           sources: paths, excludes, ...(scan ? { scan } : {}), lock, cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,

@@ -9,6 +9,7 @@ import { createVault, getCertificate, listCertificates, putCertificate } from '.
 import type { Command } from './command.js';
 import { isAzureLocation, openStore, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { makeDirs } from '../fs/make-dirs.js';
+import { VAULT_FOLDER_MODE } from '../storage/local.js';
 
 export const vaultCreateCommand: Command<{ vault: string }> = {
   name: 'vault.create',
@@ -18,7 +19,8 @@ export const vaultCreateCommand: Command<{ vault: string }> = {
     const location = isAzureLocation(args.vault) ? args.vault : resolve(args.vault);
     if (!isAzureLocation(location)) {
       const { readdir } = await import('node:fs/promises');
-      try { await makeDirs(location); } catch (err) {
+      // Owner-only, like everything the store creates in it: the key files must not be readable by others.
+      try { await makeDirs(location, VAULT_FOLDER_MODE); } catch (err) {
         throw new AzbError('AZB_VAULT_ACCESS_DENIED', `Cannot create the vault folder ${location}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { target: location, hint: 'Give a folder this account can create.' });
       }
       const entries: string[] = await readdir(location).catch(() => [] as string[]);

@@ -64,6 +64,7 @@ export const ERROR_CODES = {
   AZB_VAULT_ACCESS_DENIED: { category: 'PermissionDenied', exit: ExitCode.Failed },
   AZB_PROXY_AUTH_FAILED: { category: 'AuthenticationError', exit: ExitCode.Failed },
   AZB_VAULT_IO: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_VAULT_UNSAFE_OBJECT: { category: 'SecurityError', exit: ExitCode.Failed },
   AZB_VAULT_LOCKED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_LOCK_LOST: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_BACKUP_RUNNING: { category: 'ResourceUnavailable', exit: ExitCode.Failed },

@@ -162,7 +162,8 @@ class StagingFile {
   private failure: unknown;
 
   constructor(readonly path: string) {
-    this.opened = open(path, 'wx').then((fh) => { this.handle = fh; }, (err: unknown) => { this.failure ??= err; });
+    // Owner-only: a folder vault hard-links this very file in as the pack object.
+    this.opened = open(path, 'wx', 0o600).then((fh) => { this.handle = fh; }, (err: unknown) => { this.failure ??= err; });
   }
 
   append(parts: Buffer[]): void {
