@@ -16,6 +16,7 @@ import {
   StorageError, checkObjectName, checkObjectPrefix, isStorageError,
   type ByteRange, type ObjectInfo, type ObjectStore, type StorageErrorKind,
 } from './storage.js';
+import { checkObjectSize } from './limits.js';
 
 /** Name start of in-flight temp files; such files are never objects and list() never reports them. */
 export const TEMP_PREFIX = '.tmp-';
@@ -177,7 +178,8 @@ export class LocalFolderStore implements ObjectStore {
     if (range !== undefined) return this.getRange(name, range);
     const { fh, size } = await this.openObject(name);
     try {
-      // Exactly the size fstat gave: an object never grows, so more is never read.
+      // Exactly the size fstat gave (and checked): an object never grows, so more is never read.
+      checkObjectSize(name, size);
       const buf = Buffer.allocUnsafe(size);
       for (let done = 0; done < size;) {
         const { bytesRead } = await fh.read(buf, done, size - done, done);
@@ -224,6 +226,7 @@ export class LocalFolderStore implements ObjectStore {
   private async getRange(name: string, range: ByteRange): Promise<Buffer> {
     const h = await this.reader(name);
     checkRange(name, range, h.size);
+    checkObjectSize(name, range.length, 'range');
     const buf = Buffer.allocUnsafe(range.length);
     let done = 0;
     h.users++;
