@@ -143,6 +143,34 @@ Describe 'Start-AzBackup -FromCommand' {
         (Get-FileHash -LiteralPath (Join-Path $target 'copy.bin')).Hash | Should -Be (Get-FileHash -LiteralPath $binary).Hash
     }
 
+    It 'gives the command an environment without AzBackup''s variables: no secret ends up in the backup' {
+        # What the command prints is stored: with the engine's environment, `env` put the passphrase,
+        # storage keys and the names of secret files into the backup.
+        $planted = [ordered]@{
+            AZBACKUP_PASSPHRASE                 = $srv.PassphraseText
+            AZBACKUP_NEW_PASSPHRASE             = 'new-passphrase-canary-0001'
+            AZBACKUP_STORAGE_KEY                = 'storage-key-canary-0002'
+            AZBACKUP_STORAGE_SAS                = 'sas-canary-0003'
+            AZBACKUP_STORAGE_CONNECTION_STRING  = 'connection-string-canary-0004'
+            AZBACKUP_PROXY_PASSWORD             = 'proxy-password-canary-0005'
+            AZBACKUP_STORAGE_KEY_FILE           = '/nonexistent/storage-key-file-canary-0006'
+            AZBACKUP_PASSPHRASE_FILE            = '/nonexistent/passphrase-file-canary-0007'
+        }
+        try {
+            foreach ($name in $planted.Keys) { [System.Environment]::SetEnvironmentVariable($name, $planted[$name]) }
+            $point = Start-AzBackup -FromCommand 'env' -StreamName 'env.txt' -Passphrase $pp
+        } finally {
+            foreach ($name in $planted.Keys) { [System.Environment]::SetEnvironmentVariable($name, $null) }
+        }
+        $target = Join-Path $root 'restore-env'
+        $null = Start-AzRecovery -PointId $point.PointId -Target $target -Passphrase $pp
+        $lines = Get-Content -LiteralPath (Join-Path $target 'env.txt')
+        $lines | Where-Object { $_ -like 'PATH=*' } | Should -Not -BeNullOrEmpty  # the rest of the environment is there
+        $lines | Where-Object { $_ -like 'AZBACKUP_*' } | Should -BeNullOrEmpty
+        $text = $lines -join "`n"
+        foreach ($value in $planted.Values) { $text | Should -Not -BeLike "*$value*" }
+    }
+
     It 'stops the backup, writes no recovery point and names the command when it fails' {
         $before = Get-PointCount
         $Error.Clear()

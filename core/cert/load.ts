@@ -120,19 +120,21 @@ function loadPfx(path: string, bytes: Buffer, password: string | undefined): Loa
 }
 
 function finish(path: string, format: CertificateFileFormat, x509: X509Certificate, key: KeyObject | undefined): LoadedCertificate {
+  return { format, x509, privateKey: key, facts: certificateFacts(x509, key, path) };
+}
+
+/** The facts the rules look at, of a certificate (and the private key given with it); `where` names it in errors. */
+export function certificateFacts(x509: X509Certificate, key: KeyObject | undefined, where: string): CertificateFacts {
   const details = x509.publicKey.asymmetricKeyDetails;
   return {
-    format, x509, privateKey: key,
-    facts: {
-      version: x509Version(x509.raw, path),
-      keyType: x509.publicKey.asymmetricKeyType ?? 'unknown',
-      keyBits: details?.modulusLength,
-      extKeyUsage: x509.keyUsage, // Node names the EKU list keyUsage; undefined when the extension is absent
-      notBefore: x509.validFromDate,
-      notAfter: x509.validToDate,
-      hasPrivateKey: key !== undefined,
-      privateKeyMatches: key === undefined ? undefined : safeCheckKey(x509, key),
-    },
+    version: x509Version(x509.raw, where),
+    keyType: x509.publicKey.asymmetricKeyType ?? 'unknown',
+    keyBits: details?.modulusLength,
+    extKeyUsage: x509.keyUsage, // Node names the EKU list keyUsage; undefined when the extension is absent
+    notBefore: x509.validFromDate,
+    notAfter: x509.validToDate,
+    hasPrivateKey: key !== undefined,
+    privateKeyMatches: key === undefined ? undefined : safeCheckKey(x509, key),
   };
 }
 

@@ -10,7 +10,9 @@ export interface SecretSource { envName?: string; file?: string; stdin?: boolean
 export async function readSecret(src: SecretSource): Promise<string | undefined> {
   const given = [src.file !== undefined, src.stdin === true].filter(Boolean).length;
   if (given > 1) throw new AzbError('AZB_SECRET_SOURCE', `Give the ${src.label} one way only: a file or stdin.`, { hint: 'Use either the --…-file option or the --…-stdin option.' });
-  if (src.file !== undefined) return readSecretFile(src.file, src.label);
+  // Owner-only, like the storage credential files: a file others can read gives away what it unlocks.
+  // (readSecretFile skips the mode check on Windows, where access is governed by ACLs, not mode bits.)
+  if (src.file !== undefined) return readSecretFile(src.file, src.label, { ownerOnly: true });
   if (src.stdin) return nonEmpty((await readStdin()).replace(/\r?\n$/, ''), src.label);
   if (src.envName === undefined) return undefined;
   const env = process.env[src.envName];

@@ -1,12 +1,53 @@
 // `backup`: files (or a stream from stdin) of this server into a new recovery point, as a job.
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { runBackup, startScan } from '../backup/archiver.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
+import { homeDir } from '../config/home.js';
 import { acquireLock } from '../repo/locks.js';
-import type { Command } from './command.js';
+import type { ServerRepo } from '../repo/server.js';
+import { getCertificate } from '../repo/vault.js';
+import type { Command, CommandContext } from './command.js';
 import { asJob, openServerFor, serverCacheDir, signingKeyFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { pointData } from './points.js';
 import { makeDirs } from '../fs/make-dirs.js';
+
+/** A backup warns this many days before the certificate that signs its points expires. */
+export const CERT_EXPIRY_WARNING_DAYS = 30;
+
+/**
+ * What to do about an expiring certificate. AzBackup cannot yet move a registered server to another
+ * certificate (server.json names one, and only it may sign the server's points): the way on is a new
+ * registration, which starts a new server namespace.
+ */
+function renewHint(home: string, vaultId: string): string {
+  return 'AzBackup cannot yet move a registered server to a new certificate. To go on backing up: create one (New-AzBackupCertificate / azbackup cert new), '
+    + 'upload it (Add-AzBackupVaultCertificate / azbackup vault add-cert), remove this registration '
+    + `(${join(home, 'registrations', `${vaultId}.json`)} and .key) and register again (Register-AzBackupServer / azbackup register). `
+    + 'That starts a new server namespace; the existing recovery points stay restorable with -Server / --server <this server ID> and this passphrase.';
+}
+
+/**
+ * The certificate that signs this server's recovery points (the one in its server.json) must be valid
+ * for a new point: expired, the backup fails with AZB_CERT_EXPIRED; within 30 days of expiry it warns.
+ */
+async function checkSigningCertificate(ctx: CommandContext, repo: ServerRepo): Promise<void> {
+  const thumbprint = repo.record.certificate;
+  const cert = await getCertificate(repo.vault, thumbprint);
+  if (!cert) {
+    throw new AzbError('AZB_CERT_NOT_IN_VAULT', `The certificate ${thumbprint} this server registered with is no longer in the vault at ${repo.location}; its recovery points cannot be verified.`, {
+      target: thumbprint, hint: 'Upload its .cer again with Add-AzBackupVaultCertificate / azbackup vault add-cert.',
+    });
+  }
+  const notAfter = cert.validToDate;
+  const hint = renewHint(homeDir(), repo.vault.manifest.vaultId);
+  if (Date.now() > notAfter.getTime()) {
+    throw new AzbError('AZB_CERT_EXPIRED', `The certificate ${thumbprint} that signs the recovery points of ${repo.record.hostname} expired on ${notAfter.toISOString()}; it signs no new recovery point.`, { target: thumbprint, hint });
+  }
+  const daysLeft = Math.floor((notAfter.getTime() - Date.now()) / 86_400_000);
+  if (daysLeft < CERT_EXPIRY_WARNING_DAYS) {
+    ctx.sink.warning('AZB_CERT_EXPIRING', `The certificate ${thumbprint} that signs the recovery points of ${repo.record.hostname} expires on ${notAfter.toISOString()} (in ${daysLeft} day${daysLeft === 1 ? '' : 's'}); from then on this server can make no new recovery point. ${hint}`, thumbprint);
+  }
+}
 
 export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold' }
 
@@ -31,7 +72,8 @@ export const backupCommand: Command<BackupArgs> = {
       throw new AzbError('AZB_CACHE_UNUSABLE', `Cannot create the cache folder ${cacheDir}: ${(err as NodeJS.ErrnoException).code}.`, { target: cacheDir, hint: 'Give a writable --cache-dir.' });
     }
     const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {
-      const lock = await acquireLock(repo, 'backup', 'backup');
+      await checkSigningCertificate(ctx, repo);
+      const lock = await acquireLock(repo, 'backup', 'backup', (code, message, target) => ctx.sink.warning(code, message, target));
       try {
         const r = await runBackup(repo, {
           sources: paths, excludes, ...(scan ? { scan } : {}), lock, cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,

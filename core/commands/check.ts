@@ -16,7 +16,7 @@ export const checkCommand: Command<VaultArgs & { readDataPercent?: number }> = {
   async run(ctx, args) {
     const { vault, repo } = await openServerFor(ctx, args);
     const summary = await asJob(ctx, 'Check', vault.store.location, repo.serverId, async () => {
-      const lock = await acquireLock(repo, 'read', 'check');
+      const lock = await acquireLock(repo, 'read', 'check', (code, message, target) => ctx.sink.warning(code, message, target));
       try {
         const r = await runCheck(repo, { readDataPercent: args.readDataPercent ?? 0, sink: ctx.sink, signal: ctx.signal });
         // Said once as a warning too, so the job is CompletedWithWarnings and its history names the damage.

@@ -12,7 +12,7 @@ export const pruneCommand: Command<VaultArgs & { dryRun?: boolean }> = {
   async run(ctx, args) {
     const { vault, repo } = await openServerFor(ctx, args);
     const r = await asJob(ctx, 'Prune', vault.store.location, repo.serverId, async () => {
-      const lock = await acquireLock(repo, 'exclusive', 'prune');
+      const lock = await acquireLock(repo, 'exclusive', 'prune', (code, message, target) => ctx.sink.warning(code, message, target));
       try {
         return { stats: await runPrune(repo, { dryRun: args.dryRun === true, sink: ctx.sink, signal: ctx.signal, lock }) };
       } finally {

@@ -1,14 +1,15 @@
 // `vault create`, `vault add-cert`, `vault certs`, `servers`: the vault and what its servers share.
 import { resolve } from 'node:path';
-import { loadCertificateFile, subjectOf, thumbprintOf } from '../cert/load.js';
+import { certificateFacts, loadCertificateFile, subjectOf, thumbprintOf } from '../cert/load.js';
 import { evaluateRules } from '../cert/rules.js';
 import { findRegistration } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
 import { listServers, verifyRegistration } from '../repo/server.js';
-import { createVault, getCertificate, listCertificates, putCertificate } from '../repo/vault.js';
+import { certificateObject, createVault, getCertificate, listCertificates, putCertificate } from '../repo/vault.js';
 import type { Command } from './command.js';
 import { isAzureLocation, openStore, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { makeDirs } from '../fs/make-dirs.js';
+import { VAULT_FOLDER_MODE } from '../storage/local.js';
 
 export const vaultCreateCommand: Command<{ vault: string }> = {
   name: 'vault.create',
@@ -18,7 +19,8 @@ export const vaultCreateCommand: Command<{ vault: string }> = {
     const location = isAzureLocation(args.vault) ? args.vault : resolve(args.vault);
     if (!isAzureLocation(location)) {
       const { readdir } = await import('node:fs/promises');
-      try { await makeDirs(location); } catch (err) {
+      // Owner-only, like everything the store creates in it: the key files must not be readable by others.
+      try { await makeDirs(location, VAULT_FOLDER_MODE); } catch (err) {
         throw new AzbError('AZB_VAULT_ACCESS_DENIED', `Cannot create the vault folder ${location}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { target: location, hint: 'Give a folder this account can create.' });
       }
       const entries: string[] = await readdir(location).catch(() => [] as string[]);
@@ -66,9 +68,16 @@ export const vaultCertsCommand: Command<VaultArgs> = {
     for (const thumbprint of await listCertificates(vault)) {
       const x = await getCertificate(vault, thumbprint);
       if (!x) continue;
+      // Every rule a certificate must pass to be uploaded (and to sign points), checked again now: it
+      // may have expired since, or have been put into the vault folder by hand.
+      const problems = evaluateRules(certificateFacts(x, undefined, certificateObject(thumbprint)), false)
+        .filter((r) => !r.passed).map((r) => `${r.rule}: ${r.detail}`);
+      if (problems.length > 0) {
+        ctx.sink.warning('AZB_CERT_NOT_COMPLIANT', `Certificate ${thumbprint} (${subjectOf(x)}) in the vault breaks the certificate rules: ${problems.join(' ')}`, thumbprint);
+      }
       ctx.sink.item('VaultCertificate', {
         thumbprint, subject: subjectOf(x), notBefore: x.validFromDate.toISOString(), notAfter: x.validToDate.toISOString(),
-        keySize: x.publicKey.asymmetricKeyDetails?.modulusLength ?? 0, vault: vault.store.location, uploaded: true,
+        keySize: x.publicKey.asymmetricKeyDetails?.modulusLength ?? 0, vault: vault.store.location, uploaded: true, compliant: problems.length === 0, problems,
       });
     }
     return 0;

@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   AZB_CERT_NO_CERTIFICATE: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_CERT_NOT_COMPLIANT: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_CERT_NOT_IN_VAULT: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_CERT_EXPIRED: { category: 'SecurityError', exit: ExitCode.Failed },
   AZB_CERT_PRIVATE_KEY_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
   // Vaults and servers
   AZB_VAULT_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
@@ -64,6 +65,7 @@ export const ERROR_CODES = {
   AZB_VAULT_ACCESS_DENIED: { category: 'PermissionDenied', exit: ExitCode.Failed },
   AZB_PROXY_AUTH_FAILED: { category: 'AuthenticationError', exit: ExitCode.Failed },
   AZB_VAULT_IO: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_VAULT_UNSAFE_OBJECT: { category: 'SecurityError', exit: ExitCode.Failed },
   AZB_VAULT_LOCKED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_LOCK_LOST: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_BACKUP_RUNNING: { category: 'ResourceUnavailable', exit: ExitCode.Failed },

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { AzbError } from '../protocol/errors.js';
 import { isStorageError, leasingOf, type ObjectLease } from '../storage/storage.js';
 import { vaultError } from './storage-errors.js';
-import type { ServerRepo } from './server.js';
+import type { ServerRepo, Warn } from './server.js';
 
 /** Kind of lock. */
 export type LockType = 'read' | 'backup' | 'exclusive';
@@ -17,6 +17,13 @@ export interface LockRecord { type: LockType; hostname: string; pid: number; cre
 export const LOCK_REFRESH_MS = 5 * 60 * 1000;
 /** A lock not refreshed for this long is stale. */
 export const LOCK_STALE_MS = 30 * 60 * 1000;
+/**
+ * How far in the future a lock's `refreshed` may lie: the clocks of hosts sharing a vault differ a
+ * little. A lock dated further ahead is stale, or a wrong clock (or a forged lock) would block for ever.
+ */
+export const LOCK_CLOCK_SKEW_MS = 10 * 60 * 1000;
+/** The name of a lock object this engine writes, below locks/: 16 random bytes in hex. */
+const LOCK_OBJECT_ID = /^[0-9a-f]{32}$/;
 /** Lease length on stores that lease (Azure): renewed every third of it, so it lapses soon after its holder dies. */
 export const LOCK_LEASE_SECONDS = 60;
 
@@ -35,10 +42,22 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Whether a lock can be ignored: not refreshed for 30 minutes, or held by a dead process on this host. */
+/**
+ * Whether a lock can be ignored: not refreshed for 30 minutes, refreshed more than the clock-skew
+ * allowance in the future, or held by a dead process on this host.
+ */
 export function isStale(lock: LockRecord, now = Date.now(), thisHost = hostname()): boolean {
-  if (now - Date.parse(lock.refreshed) > LOCK_STALE_MS) return true;
+  const age = now - Date.parse(lock.refreshed);
+  if (Number.isNaN(age) || age > LOCK_STALE_MS || age < -LOCK_CLOCK_SKEW_MS) return true;
   return lock.hostname === thisHost && lock.pid !== process.pid && !pidAlive(lock.pid);
+}
+
+/** Whether a parsed lock object has every field a lock needs (else it counts as unreadable). */
+function isLockRecord(v: unknown): v is LockRecord {
+  const r = v as Partial<LockRecord> | null;
+  return typeof r === 'object' && r !== null && (r.type === 'read' || r.type === 'backup' || r.type === 'exclusive')
+    && typeof r.hostname === 'string' && Number.isSafeInteger(r.pid) && typeof r.created === 'string'
+    && typeof r.refreshed === 'string' && !Number.isNaN(Date.parse(r.refreshed)) && typeof r.operation === 'string';
 }
 
 /**
@@ -134,26 +153,45 @@ async function removeLockObject(repo: ServerRepo, name: string, lease: ObjectLea
   else await repo.vault.store.delete(name);
 }
 
-async function readLocks(repo: ServerRepo, except?: string): Promise<{ name: string; lock: LockRecord }[]> {
-  const out: { name: string; lock: LockRecord }[] = [];
+/** A lock object as read: `unreadable` when it could not be read or parsed as a lock. */
+interface ListedLock { name: string; lock: LockRecord; unreadable: boolean }
+
+async function readLocks(repo: ServerRepo, except?: string): Promise<ListedLock[]> {
+  const out: ListedLock[] = [];
   try {
     for await (const o of repo.vault.store.list(`${repo.prefix}locks/`)) {
       if (o.name === except) continue;
+      let parsed: unknown;
       try {
-        out.push({ name: o.name, lock: JSON.parse((await repo.vault.store.get(o.name)).toString('utf8')) as LockRecord });
+        parsed = JSON.parse((await repo.vault.store.get(o.name)).toString('utf8'));
       } catch (err) {
         if (isStorageError(err, 'not-found')) continue; // released meanwhile
-        if (isStorageError(err)) throw err;
-        // An unreadable lock object is treated as an exclusive lock refreshed when it was last written,
-        // so it goes stale by its age like any other (a store that cannot tell its age: from now on).
-        const written = new Date(o.modified ?? Date.now()).toISOString();
-        out.push({ name: o.name, lock: { type: 'exclusive', hostname: '?', pid: 0, created: written, refreshed: written, operation: 'unreadable lock object' } });
+        if (isStorageError(err) && !isStorageError(err, 'too-large')) throw err;
       }
+      if (isLockRecord(parsed)) { out.push({ name: o.name, lock: parsed, unreadable: false }); continue; }
+      // An unreadable lock object (damaged, oversized, or not a lock at all) is treated as an exclusive
+      // lock refreshed when it was last written, so it goes stale by its age like any other (a store
+      // that cannot tell its age: from now on).
+      const written = new Date(o.modified ?? Date.now()).toISOString();
+      out.push({ name: o.name, lock: { type: 'exclusive', hostname: '?', pid: 0, created: written, refreshed: written, operation: 'unreadable lock object' }, unreadable: true });
     }
   } catch (err) {
     throw vaultError(err, repo.location, 'the lock list');
   }
   return out;
+}
+
+/**
+ * Removes a stale lock object of another holder. An unreadable one is reported, and removed only when
+ * its name is one this engine gives lock objects: anything else under locks/ was not put there by a
+ * lock holder, and is left for a person to look at.
+ */
+async function removeStaleLock(repo: ServerRepo, { name, unreadable }: ListedLock, warn: Warn | undefined): Promise<void> {
+  const lockObject = name.startsWith(`${repo.prefix}locks/`) && LOCK_OBJECT_ID.test(name.slice(repo.prefix.length + 'locks/'.length));
+  if (unreadable) {
+    warn?.('AZB_LOCK_UNREADABLE', `Lock object ${name} cannot be read as a lock; it was last written more than 30 minutes ago (or in the future) and is ignored${lockObject ? ' and removed' : ', but not removed: AzBackup never gives a lock object that name'}.`, name);
+  }
+  if (lockObject) await repo.vault.store.delete(name).catch(() => undefined);
 }
 
 function refusal(wanted: LockType, holder: LockRecord, name: string): AzbError {
@@ -167,20 +205,25 @@ function refusal(wanted: LockType, holder: LockRecord, name: string): AzbError {
   });
 }
 
-/** Takes a lock, or refuses with AZB_BACKUP_RUNNING / AZB_VAULT_LOCKED. Stale locks are removed. */
-export async function acquireLock(repo: ServerRepo, type: LockType, operation: string): Promise<Lock> {
+/**
+ * Takes a lock, or refuses with AZB_BACKUP_RUNNING / AZB_VAULT_LOCKED. Stale locks are removed;
+ * unreadable lock objects are reported through `warn` (AZB_LOCK_UNREADABLE) when they are passed over.
+ */
+export async function acquireLock(repo: ServerRepo, type: LockType, operation: string, warn?: Warn): Promise<Lock> {
   const leasing = leasingOf(repo.vault.store);
-  const check = async (except?: string) => {
-    for (const { name, lock } of await readLocks(repo, except)) {
+  // `report`: the first look reports unreadable objects; the second (after our put) would repeat it.
+  const check = async (except?: string, report?: Warn) => {
+    for (const listed of await readLocks(repo, except)) {
+      const { name, lock } = listed;
       // Where the store leases, a lock whose lease has lapsed is stale: its holder stopped renewing it.
       // A just-written lock is not leased yet for a moment, so that rule waits a minute after `created`.
       const lapsed = leasing !== undefined && Date.now() - Date.parse(lock.refreshed) > LOCK_LEASE_SECONDS * 1000 && !(await leasing.isLeased(name).catch(() => true));
-      if (lapsed || isStale(lock)) { await repo.vault.store.delete(name).catch(() => undefined); continue; }
+      if (lapsed || isStale(lock)) { await removeStaleLock(repo, listed, report); continue; }
       if (conflicts(lock.type, type)) return { name, lock };
     }
     return undefined;
   };
-  const before = await check();
+  const before = await check(undefined, warn);
   if (before) throw refusal(type, before.lock, before.name);
   const now = new Date().toISOString();
   const record: LockRecord = { type, hostname: hostname(), pid: process.pid, created: now, refreshed: now, operation };

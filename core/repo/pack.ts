@@ -162,7 +162,8 @@ class StagingFile {
   private failure: unknown;
 
   constructor(readonly path: string) {
-    this.opened = open(path, 'wx').then((fh) => { this.handle = fh; }, (err: unknown) => { this.failure ??= err; });
+    // Owner-only: a folder vault hard-links this very file in as the pack object.
+    this.opened = open(path, 'wx', 0o600).then((fh) => { this.handle = fh; }, (err: unknown) => { this.failure ??= err; });
   }
 
   append(parts: Buffer[]): void {
@@ -233,7 +234,18 @@ function remainder(parts: Buffer[], skip: number): Buffer[] {
 }
 
 /** Why a pack or blob could not be read. */
-export type PackFailure = 'bad-magic' | 'truncated' | 'footer-authentication' | 'footer-format' | 'blob-authentication' | 'blob-format';
+export type PackFailure = 'bad-magic' | 'truncated' | 'too-large' | 'footer-authentication' | 'footer-format' | 'blob-authentication' | 'blob-format';
+
+/**
+ * The largest sealed footer a reader decrypts (FORMAT.md section 12). The writer's largest is ~71 MiB:
+ * a footer entry takes ~132 bytes, and 16 MiB of the smallest blobs (30 bytes stored) are ~559,000.
+ */
+export const MAX_PACK_FOOTER = 128 * 1024 * 1024;
+/**
+ * The largest plain length of a blob a reader decompresses: a data chunk is at most the chunker's
+ * maxSize (8 MiB), a folder's tree at most the 512 MiB of JSON the writer can encode.
+ */
+export const MAX_BLOB_RAW_LENGTH = 512 * 1024 * 1024;
 
 /** Error for damaged packs and blobs; the caller turns it into a coded error naming the object. */
 export class PackError extends Error {
@@ -256,6 +268,7 @@ export function readPackFooter(keys: DerivedKeys, pack: Uint8Array): PackedBlob[
   const footerLength = Buffer.from(pack.buffer, pack.byteOffset, pack.length).readUInt32LE(pack.length - 4);
   const start = pack.length - 4 - footerLength;
   if (footerLength < AEAD_OVERHEAD || start < PACK_HEADER_SIZE) throw new PackError('truncated', 'pack footer length is out of range');
+  if (footerLength > MAX_PACK_FOOTER) throw new PackError('too-large', `pack footer of ${footerLength} bytes is larger than the ${MAX_PACK_FOOTER} a footer may have`);
   const plain = decrypt(key, FOOTER_AAD, pack.subarray(start, pack.length - 4));
   if (!plain) throw new PackError('footer-authentication', 'pack footer fails authentication');
   let blobs: PackedBlob[];
@@ -275,6 +288,10 @@ export function readPackFooter(keys: DerivedKeys, pack: Uint8Array): PackedBlob[
 
 /** Decrypts one stored blob (its bytes from the pack) and returns the chunk. Checks the AEAD tag, not the ID. */
 export function openBlob(key: KeyObject, id: Buffer, stored: Uint8Array, rawLength: number): Buffer {
+  // rawLength (from the index or footer) bounds decompression, and sizes its output buffer up front.
+  if (!Number.isSafeInteger(rawLength) || rawLength < 0 || rawLength > MAX_BLOB_RAW_LENGTH) {
+    throw new PackError('blob-format', `blob ${id.toString('hex')} has an impossible length ${rawLength}`);
+  }
   const plain = decrypt(key, id, stored);
   if (!plain || plain.length < 1) throw new PackError('blob-authentication', `blob ${id.toString('hex')} fails authentication`);
   const flag = plain[0];

@@ -17,6 +17,14 @@ export function vaultError(err: unknown, location: string, what: string): AzbErr
         return new AzbError('AZB_VAULT_NOT_FOUND', `The vault at ${location} cannot be reached.`, { target: location, hint: 'Check the vault location.' });
       case 'bad-range':
         return new AzbError('AZB_OBJECT_DAMAGED', `${what} is damaged: ${err.objectName} is shorter than the index says (truncated).`, { target: err.objectName, hint: "Run 'azbackup check' to see what is affected." });
+      case 'unsafe':
+        // The store names the planted entry (a link, FIFO, device or socket) and left it untouched.
+        return new AzbError('AZB_VAULT_UNSAFE_OBJECT', `Refused while working on ${what}: ${err.message}.`, {
+          target: err.objectName, hint: "AzBackup never creates links or special files in a vault: whoever can write to the vault folder put this there. Find out who, remove it (a folder moved elsewhere and linked back: move it back), then run 'azbackup check'.",
+        });
+      case 'too-large':
+        // Bigger than any object of its kind the engine writes: damaged or forged, and never read.
+        return new AzbError('AZB_OBJECT_DAMAGED', `${what} is damaged: ${err.message}.`, { target: err.objectName, hint: "Run 'azbackup check' to see what is affected." });
       case 'not-found':
         return new AzbError('AZB_OBJECT_DAMAGED', `${what} is missing from the vault at ${location} (${err.objectName}).`, { target: err.objectName, hint: "Run 'azbackup check' to see what is affected." });
       default:

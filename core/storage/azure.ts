@@ -15,6 +15,7 @@ import {
   AnonymousCredential, ContainerClient, StorageSharedKeyCredential, isRestError,
   type BlobDownloadResponseParsed, type BlockBlobClient, type StoragePipelineOptions,
 } from '@azure/storage-blob';
+import { checkObjectSize } from './limits.js';
 import { StallTimeout, withRetries, type Attempt, type RetryPolicy } from './retry.js';
 import {
   StorageError, checkObjectName, checkObjectPrefix, readStagedFile, stagedFileError,
@@ -183,7 +184,10 @@ export class AzureBlobStore implements ObjectStore, LeasingStore {
     if (range === undefined) return this.download(name);
     const { offset, length } = range;
     const valid = Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0;
-    if (valid && length > 0) return this.download(name, offset, length);
+    if (valid && length > 0) {
+      checkObjectSize(name, length, 'range');
+      return this.download(name, offset, length);
+    }
     // A zero-length range cannot be asked of the service ("bytes=3-" means "from 3 to the end"), and an
     // invalid one must still report a missing object as not-found: both are answered from the size.
     const info = await this.stat(name);
@@ -324,6 +328,8 @@ export class AzureBlobStore implements ObjectStore, LeasingStore {
           if (size !== undefined && offset + length > size) throw badRange(name, { offset, length }, size);
           if (res.contentLength !== length) throw new TransientReadError(`Range read of ${name} returned ${res.contentLength} bytes instead of ${length}`);
         }
+        // A whole object larger than its kind may be is refused on its headers, before its body is read.
+        if (length === undefined && res.contentLength !== undefined) checkObjectSize(name, res.contentLength);
         const expected = length ?? res.contentLength;
         const data = await readBody(stream, expected, a, name);
         if (length === undefined) checkWholeMd5(name, res, data);
@@ -467,6 +473,7 @@ async function readBody(stream: Readable | undefined, expected: number | undefin
     pieces.push(piece);
     got += piece.length;
     if (expected !== undefined && got > expected) throw new StorageError('io', name, `Read of ${name} returned more than the ${expected} bytes announced`);
+    if (expected === undefined) checkObjectSize(name, got); // no length announced: stop at the object's bound
   }
   if (expected !== undefined && got !== expected) throw new TransientReadError(`Read of ${name} ended after ${got} of ${expected} bytes`);
   return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, got);

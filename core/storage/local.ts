@@ -1,15 +1,22 @@
 // The vault as a local (or mounted network) folder: one file per object, `/` in a name becomes a
 // folder level. Create-only puts write a temp file next to the target and hard-link it into place,
 // because link() fails with EEXIST instead of replacing (rename() would silently overwrite).
+//
+// Whoever can write into the folder must not be able to steer the engine out of it: below the root,
+// no link is ever followed (each folder on the way is lstat'ed, the object itself opened O_NOFOLLOW),
+// and only regular files and real folders are used. Anything else — a symbolic link, a FIFO (an open
+// would block for ever), a device, a socket — is refused as `unsafe`, named, and never read, written
+// through or deleted. What the store creates is private to its owner (folders 0700, files 0600): key
+// files are all an attacker needs to guess the passphrase offline.
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { copyFile, link, lstat, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants as fsConstants, type Dirent, type Stats } from 'node:fs';
+import { copyFile, link, lstat, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
-  StorageError, checkObjectName, checkObjectPrefix,
+  StorageError, checkObjectName, checkObjectPrefix, isStorageError,
   type ByteRange, type ObjectInfo, type ObjectStore, type StorageErrorKind,
 } from './storage.js';
-import { makeDirs } from '../fs/make-dirs.js';
+import { checkObjectSize } from './limits.js';
 
 /** Name start of in-flight temp files; such files are never objects and list() never reports them. */
 export const TEMP_PREFIX = '.tmp-';
@@ -19,6 +26,21 @@ const CANNOT_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK'
 
 /** How many lstat() calls list() has in flight at once (a pack folder may hold thousands of files). */
 const STAT_BATCH = 64;
+
+/** Modes of what the store creates: owner only, whatever the umask (which can only take bits away). */
+export const VAULT_FOLDER_MODE = 0o700;
+export const VAULT_FILE_MODE = 0o600;
+
+// O_NOFOLLOW: a link as the last segment fails (ELOOP) instead of being followed. O_NONBLOCK: a FIFO
+// opens at once (and is then refused) instead of waiting for a writer. Windows has neither; there the
+// object is lstat'ed before it is opened.
+const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
+const READ_FLAGS = fsConstants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+const CREATE_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | O_NOFOLLOW;
+
+/** What the folders on the way to a name are: all there, one missing, or a file where a folder should be. */
+type FolderWalk = 'present' | 'missing' | 'blocked';
 
 /** Opens the vault folder `root`: `unavailable` when it does not exist or is not a folder. */
 export async function openLocalFolderStore(root: string): Promise<LocalFolderStore> {
@@ -35,10 +57,10 @@ export async function openLocalFolderStore(root: string): Promise<LocalFolderSto
   return new LocalFolderStore(location);
 }
 
-/** ObjectStore over a folder. Use openLocalFolderStore, which checks the folder first. */
 /** An open handle for ranged reads, shared by concurrent reads of one object. */
 interface Reader { fh: FileHandle; size: number; users: number; retired: boolean }
 
+/** ObjectStore over a folder. Use openLocalFolderStore, which checks the folder first. */
 export class LocalFolderStore implements ObjectStore {
   /** `location` must be the absolute path of an existing folder. */
   constructor(readonly location: string) {}
@@ -46,7 +68,7 @@ export class LocalFolderStore implements ObjectStore {
   async put(name: string, data: Uint8Array): Promise<void> {
     checkName(name);
     await this.putViaTemp(name, async (tmp) => {
-      const fh = await this.createTemp(name, tmp);
+      const fh = await open(tmp, CREATE_FLAGS, VAULT_FILE_MODE);
       try {
         await fh.writeFile(data);
         await fh.sync(); // the data must be on disk before the name points at it
@@ -65,16 +87,27 @@ export class LocalFolderStore implements ObjectStore {
     checkName(name);
     const path = this.pathOf(name);
     try {
+      await this.prepareFolders(name);
       const src = await open(source, 'r');
-      try { await src.sync(); } finally { await src.close(); } // on disk before the name points at it
+      try {
+        // The object will be this very file (a second name of it): it must be as private as put()'s.
+        if (process.platform !== 'win32' && ((await src.stat()).mode & 0o077) !== 0) await src.chmod(VAULT_FILE_MODE);
+        await src.sync(); // on disk before the name points at it
+      } finally {
+        await src.close();
+      }
       await this.linkCreateOnly(name, source, path);
     } catch (err) {
       if (!CANNOT_LINK.has(errnoOf(err) ?? '') || err instanceof StorageError) throw nativeError(err, name, 'write', 'io');
-      // The object's folder exists now (linkCreateOnly made it): the temp file goes there.
       await this.putViaTemp(name, async (tmp) => {
         await copyFile(source, tmp, fsConstants.COPYFILE_EXCL);
-        const fh = await open(tmp, 'r+');
-        try { await fh.sync(); } finally { await fh.close(); }
+        const fh = await open(tmp, fsConstants.O_RDWR | O_NOFOLLOW);
+        try {
+          await fh.chmod(VAULT_FILE_MODE); // a copy takes the staged file's mode
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
       });
       return;
     }
@@ -88,6 +121,7 @@ export class LocalFolderStore implements ObjectStore {
     const dir = dirname(this.pathOf(name));
     const tmp = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
     try {
+      await this.prepareFolders(name);
       await write(tmp);
       await this.linkCreateOnly(name, tmp, this.pathOf(name));
     } catch (err) {
@@ -99,19 +133,16 @@ export class LocalFolderStore implements ObjectStore {
     await syncFolder(dir);
   }
 
-  // link() that creates the object's folder when missing and reports a taken name as `exists`.
+  // link() into the object's folder (prepareFolders made it), reporting a taken name as `exists`. link()
+  // never follows a link at the new name: one planted there makes it fail, and is then named as unsafe.
   private async linkCreateOnly(name: string, from: string, path: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await link(from, path);
-        return;
-      } catch (err) {
-        const code = errnoOf(err);
-        if (code === 'EEXIST') throw new StorageError('exists', name, `Object already exists: ${name}`, { cause: err });
-        if (code !== 'ENOENT' || attempt > 0) throw err;
-      }
-      await this.ensureRoot(name);
-      await makeDirs(dirname(path));
+    try {
+      await link(from, path);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+      const taken = await lstat(path).catch(() => undefined);
+      if (taken && !taken.isFile() && !taken.isDirectory()) throw this.unsafe(name, describeStats(taken));
+      throw new StorageError('exists', name, `Object already exists: ${name}`, { cause: err });
     }
   }
 
@@ -128,17 +159,7 @@ export class LocalFolderStore implements ObjectStore {
       this.readers.set(name, r);
       return r;
     }
-    r = (async () => {
-      const fh = await open(this.pathOf(name), 'r');
-      try {
-        const st = await fh.stat();
-        if (!st.isFile()) throw new StorageError('io', name, `Not a file: ${this.pathOf(name)}`);
-        return { fh, size: st.size, users: 0, retired: false };
-      } catch (err) {
-        await fh.close();
-        throw err;
-      }
-    })();
+    r = this.openObject(name).then(({ fh, size }) => ({ fh, size, users: 0, retired: false }));
     r.catch(() => { if (this.readers.get(name) === r) this.readers.delete(name); });
     this.readers.set(name, r);
     while (this.readers.size > LocalFolderStore.MAX_READERS) this.evict(this.readers.keys().next().value!);
@@ -155,18 +176,17 @@ export class LocalFolderStore implements ObjectStore {
   async get(name: string, range?: ByteRange): Promise<Buffer> {
     checkName(name);
     if (range !== undefined) return this.getRange(name, range);
-    let fh: FileHandle;
+    const { fh, size } = await this.openObject(name);
     try {
-      fh = await open(this.pathOf(name), 'r');
-    } catch (err) {
-      // ENOENT is `not-found` only while the root is there: a gone root (unplugged disk) is `unavailable`.
-      if (errnoOf(err) === 'ENOENT') await this.ensureRoot(name);
-      throw nativeError(err, name, 'read');
-    }
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new StorageError('io', name, `Not a file: ${this.pathOf(name)}`);
-      return await fh.readFile();
+      // Exactly the size fstat gave (and checked): an object never grows, so more is never read.
+      checkObjectSize(name, size);
+      const buf = Buffer.allocUnsafe(size);
+      for (let done = 0; done < size;) {
+        const { bytesRead } = await fh.read(buf, done, size - done, done);
+        if (bytesRead === 0) throw new StorageError('io', name, `Object ${name} ended early while reading`);
+        done += bytesRead;
+      }
+      return buf;
     } catch (err) {
       throw nativeError(err, name, 'read');
     } finally {
@@ -174,16 +194,39 @@ export class LocalFolderStore implements ObjectStore {
     }
   }
 
-  private async getRange(name: string, range: ByteRange): Promise<Buffer> {
-    let h: Reader;
+  /**
+   * Opens object `name` for reading: reached through real folders only, not a link itself, and a
+   * regular file (checked on the open handle, so it cannot be swapped after the check).
+   */
+  private async openObject(name: string): Promise<{ fh: FileHandle; size: number }> {
+    let fh: FileHandle;
     try {
-      h = await this.reader(name);
+      await this.requireFolders(name, 'read');
+      if (O_NOFOLLOW === 0) await this.refuseLink(name);
+      fh = await open(this.pathOf(name), READ_FLAGS);
     } catch (err) {
-      if (err instanceof StorageError) throw err;
+      if (errnoOf(err) === 'ELOOP') throw this.unsafe(name, 'a symbolic link');
+      // ENOENT is `not-found` only while the root is there: a gone root (unplugged disk) is `unavailable`.
       if (errnoOf(err) === 'ENOENT') await this.ensureRoot(name);
+      // A socket (ENXIO) or a device cannot even be opened: named like any other special file.
+      const st = err instanceof StorageError ? undefined : await lstat(this.pathOf(name)).catch(() => undefined);
+      if (st && !st.isFile() && !st.isDirectory()) throw this.unsafe(name, describeStats(st));
       throw nativeError(err, name, 'read');
     }
+    try {
+      const st = await fh.stat();
+      if (st.isFile()) return { fh, size: st.size };
+      throw st.isDirectory() ? new StorageError('io', name, `Not a file: ${this.pathOf(name)}`) : this.unsafe(name, describeStats(st));
+    } catch (err) {
+      await fh.close();
+      throw nativeError(err, name, 'read');
+    }
+  }
+
+  private async getRange(name: string, range: ByteRange): Promise<Buffer> {
+    const h = await this.reader(name);
     checkRange(name, range, h.size);
+    checkObjectSize(name, range.length, 'range');
     const buf = Buffer.allocUnsafe(range.length);
     let done = 0;
     h.users++;
@@ -206,10 +249,12 @@ export class LocalFolderStore implements ObjectStore {
   async stat(name: string): Promise<ObjectInfo | undefined> {
     checkName(name);
     try {
-      const st = await stat(this.pathOf(name));
-      if (!st.isFile()) throw new StorageError('io', name, `Not a file: ${this.pathOf(name)}`);
-      return { name, size: st.size, modified: st.mtimeMs };
+      await this.requireFolders(name, 'stat');
+      const st = await lstat(this.pathOf(name));
+      if (st.isFile()) return { name, size: st.size, modified: st.mtimeMs };
+      throw st.isDirectory() ? new StorageError('io', name, `Not a file: ${this.pathOf(name)}`) : this.unsafe(name, describeStats(st));
     } catch (err) {
+      if (isStorageError(err, 'not-found')) return undefined;
       if (errnoOf(err) === 'ENOENT') {
         await this.ensureRoot(name);
         return undefined;
@@ -225,33 +270,54 @@ export class LocalFolderStore implements ObjectStore {
     const cut = prefix.lastIndexOf('/') + 1;
     const base = prefix.slice(0, cut);
     const partial = prefix.slice(cut);
+    // The folders down to the one the prefix points into are checked like an object's; below it,
+    // readdir tells each entry's type without following it.
+    let walk: FolderWalk;
+    try {
+      walk = await this.walkFolders(base);
+    } catch (err) {
+      throw nativeError(err, prefix, 'list');
+    }
+    if (walk !== 'present') {
+      // Nothing under the prefix (`blocked`: an object sits where the folder would be).
+      if (walk === 'missing') await this.ensureRoot(prefix);
+      return;
+    }
     const pending = [base];
     for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
       const dir = this.pathOf(rel);
-      let entries: string[];
+      let entries: Dirent[];
       try {
-        entries = await readdir(dir);
+        entries = await readdir(dir, { withFileTypes: true });
       } catch (err) {
         const code = errnoOf(err);
-        // Nothing under the prefix (ENOTDIR: an object sits where the folder would be).
+        // Gone since its parent was read (or, for the base, since it was checked).
         if (code === 'ENOENT' || code === 'ENOTDIR') {
           if (rel === base) await this.ensureRoot(prefix);
           continue;
         }
         throw nativeError(err, prefix, 'list');
       }
-      const names = entries.filter((n) => (rel !== base || n.startsWith(partial)) && isValidSegment(n));
-      for (let i = 0; i < names.length; i += STAT_BATCH) {
-        const batch = names.slice(i, i + STAT_BATCH);
+      const files: string[] = [];
+      for (const e of entries) {
+        const n = e.name;
+        if ((rel === base && !n.startsWith(partial)) || !isValidSegment(n)) continue;
+        if (e.isDirectory()) pending.push(`${rel}${n}/`);
+        else if (n.startsWith(TEMP_PREFIX)) continue; // a put in flight, or one a killed process left (prune sweeps those)
+        else if (e.isFile()) files.push(n);
+        else throw this.unsafe(rel + n, describeStats(e));
+      }
+      for (let i = 0; i < files.length; i += STAT_BATCH) {
+        const batch = files.slice(i, i + STAT_BATCH);
         const stats = await Promise.all(batch.map((n) => lstat(join(dir, n)).catch((err: unknown) => {
           if (errnoOf(err) === 'ENOENT') return undefined; // deleted while we listed
           throw nativeError(err, rel + n, 'list');
         })));
         for (const [j, n] of batch.entries()) {
           const st = stats[j];
-          // Symlinks are skipped: a store never creates them, and following them could loop.
-          if (st?.isDirectory()) pending.push(`${rel}${n}/`);
-          else if (st?.isFile() && !n.startsWith(TEMP_PREFIX)) yield { name: rel + n, size: st.size, modified: st.mtimeMs };
+          if (st === undefined) continue;
+          if (!st.isFile()) throw this.unsafe(rel + n, describeStats(st)); // replaced since readdir
+          yield { name: rel + n, size: st.size, modified: st.mtimeMs };
         }
       }
     }
@@ -261,8 +327,15 @@ export class LocalFolderStore implements ObjectStore {
     checkName(name);
     this.evict(name);
     try {
+      // Only a regular file reached through real folders is removed: through a planted link, a delete
+      // would remove a file elsewhere on the server (any lock, any 64-hex name).
+      await this.requireFolders(name, 'delete');
+      const st = await lstat(this.pathOf(name));
+      if (st.isDirectory()) throw new StorageError('io', name, `Cannot delete object: ${name} is a folder`);
+      if (!st.isFile()) throw this.unsafe(name, describeStats(st));
       await unlink(this.pathOf(name));
     } catch (err) {
+      if (isStorageError(err, 'not-found')) return;
       if (errnoOf(err) === 'ENOENT') return this.ensureRoot(name);
       throw nativeError(err, name, 'delete');
     }
@@ -282,6 +355,10 @@ export class LocalFolderStore implements ObjectStore {
   async sweepTemporary(prefix: string, olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
+    // Best effort, like the sweep itself: a prefix reached through a link (refused by every other
+    // operation) is not swept, and links below it are neither followed nor removed.
+    const reachable = await this.walkFolders(prefix.endsWith('/') ? prefix : `${prefix}/`).then((w) => w === 'present', () => false);
+    if (!reachable) return 0;
     const walk = async (dir: string): Promise<void> => {
       let entries;
       try { entries = await readdir(dir, { withFileTypes: true }); } catch { return; }
@@ -290,7 +367,7 @@ export class LocalFolderStore implements ObjectStore {
         if (e.isDirectory()) await walk(path);
         else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
           const st = await lstat(path).catch(() => undefined);
-          if (st && st.mtimeMs < cutoff && (await unlink(path).then(() => true, () => false))) removed++;
+          if (st?.isFile() && st.mtimeMs < cutoff && (await unlink(path).then(() => true, () => false))) removed++;
         }
       }
     };
@@ -298,17 +375,72 @@ export class LocalFolderStore implements ObjectStore {
     return removed;
   }
 
-  /** Creates the temp file, and its folders when missing, but never the root: recreating the root of
-   * an unplugged disk would write the vault onto the mount point. */
-  private async createTemp(name: string, tmp: string): Promise<FileHandle> {
-    try {
-      return await open(tmp, 'wx');
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw err;
+  /**
+   * Checks the folders on the way to `name` (every segment but the last; all of them for a name that
+   * ends in `/`): each must be a real folder. A link or special file there is `unsafe`.
+   */
+  private async walkFolders(name: string): Promise<FolderWalk> {
+    const segments = name.split('/');
+    segments.pop(); // the object itself, or the empty segment after a trailing '/'
+    let rel = '';
+    for (const segment of segments) {
+      rel = rel === '' ? segment : `${rel}/${segment}`;
+      const st = await lstat(this.pathOf(rel)).catch((err: unknown) => {
+        if (errnoOf(err) === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (st === undefined) return 'missing';
+      if (st.isDirectory()) continue;
+      if (st.isFile()) return 'blocked';
+      throw this.unsafe(rel, describeStats(st));
     }
-    await this.ensureRoot(name);
-    await makeDirs(dirname(tmp));
-    return open(tmp, 'wx');
+    return 'present';
+  }
+
+  /** walkFolders for an object that must be there: a missing folder is a missing object (`not-found`). */
+  private async requireFolders(name: string, action: string): Promise<void> {
+    const walk = await this.walkFolders(name);
+    if (walk === 'blocked') throw new StorageError('io', name, `Cannot ${action} object: ${name} (a file stands where a folder of its name should be)`);
+    if (walk === 'missing') {
+      await this.ensureRoot(name); // a gone root (unplugged disk) is `unavailable`, not a missing object
+      throw new StorageError('not-found', name, `Object not found: ${name}`);
+    }
+  }
+
+  /**
+   * walkFolders, creating the missing folders (owner-only) — but never the root: recreating the root
+   * of an unplugged disk would write the vault onto the mount point. mkdir() fails on an existing
+   * name, so a link planted meanwhile is never written through; it is found and named next round.
+   */
+  private async prepareFolders(name: string): Promise<void> {
+    for (;;) {
+      const walk = await this.walkFolders(name);
+      if (walk === 'present') return;
+      if (walk === 'blocked') throw new StorageError('io', name, `Cannot write object: ${name} (a file stands where a folder of its name should be)`);
+      let rel = '';
+      for (const segment of name.split('/').slice(0, -1)) {
+        rel = rel === '' ? segment : `${rel}/${segment}`;
+        try {
+          await mkdir(this.pathOf(rel), { mode: VAULT_FOLDER_MODE });
+        } catch (err) {
+          const code = errnoOf(err);
+          if (code === 'EEXIST') continue; // checked by the next walk
+          if (code === 'ENOENT') await this.ensureRoot(name);
+          throw err;
+        }
+      }
+    }
+  }
+
+  /** Throws `unsafe` when the object's own name is a link (only where open() cannot refuse one). */
+  private async refuseLink(name: string): Promise<void> {
+    const st = await lstat(this.pathOf(name)).catch(() => undefined);
+    if (st?.isSymbolicLink()) throw this.unsafe(name, 'a symbolic link');
+  }
+
+  /** The refusal of something that is neither a regular file nor a real folder, naming it. */
+  private unsafe(rel: string, what: string): StorageError {
+    return new StorageError('unsafe', rel, `${this.pathOf(rel)} is ${what}. A vault folder holds only regular files and folders; AzBackup follows no links in it and left this untouched`);
   }
 
   /** File path of an object name, or folder path of a `/`-terminated prefix. */
@@ -321,6 +453,16 @@ export class LocalFolderStore implements ObjectStore {
     const ok = await stat(this.location).then((st) => st.isDirectory(), () => false);
     if (!ok) throw new StorageError('unavailable', name, `Vault folder ${this.location} is no longer available`);
   }
+}
+
+/** What a file-system entry is, for messages. */
+function describeStats(st: Stats | Dirent): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isDirectory()) return 'a folder';
+  return st.isFile() ? 'a file' : 'neither a file nor a folder';
 }
 
 /** checkObjectName, plus the temp-file names: reading one could return a partly written object. */

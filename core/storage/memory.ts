@@ -4,6 +4,7 @@ import {
   StorageError, checkObjectName, checkObjectPrefix,
   type ByteRange, type ObjectInfo, type ObjectStore,
 } from './storage.js';
+import { checkObjectSize } from './limits.js';
 
 /** In-memory ObjectStore; each instance is an empty, independent store. */
 export class MemoryStore implements ObjectStore {
@@ -23,11 +24,15 @@ export class MemoryStore implements ObjectStore {
     checkObjectName(name);
     const data = this.objects.get(name);
     if (data === undefined) throw new StorageError('not-found', name, `Object not found: ${name}`);
-    if (range === undefined) return Buffer.from(data);
+    if (range === undefined) {
+      checkObjectSize(name, data.length);
+      return Buffer.from(data);
+    }
     const { offset, length } = range;
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > data.length) {
       throw new StorageError('bad-range', name, `Range ${offset}+${length} lies outside object ${name} (${data.length} bytes)`);
     }
+    checkObjectSize(name, length, 'range');
     return Buffer.from(data.subarray(offset, offset + length));
   }
 

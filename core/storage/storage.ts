@@ -23,6 +23,8 @@ export type StorageErrorKind =
   | 'invalid-name' // the name is not a valid object name
   | 'denied'       // permission / authorization failure
   | 'unavailable'  // the store cannot be reached (missing root, network)
+  | 'too-large'    // the object is larger than its kind may be (limits.ts); it was not read
+  | 'unsafe'       // a link or special file where an object or folder should be (folder vaults); not followed
   | 'io';          // anything else
 
 /** The one error type stores throw. `cause` keeps the native error for --debug. */

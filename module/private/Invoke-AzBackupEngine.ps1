@@ -83,6 +83,13 @@ function Invoke-AzBackupEngine {
         $sourceInfo.RedirectStandardOutput = $true
         $sourceInfo.RedirectStandardError = $true
         $sourceInfo.StandardErrorEncoding = [System.Text.UTF8Encoding]::new($false)
+        # Whatever the command prints is stored in the backup, and it needs none of AzBackup's own
+        # variables, several of which are secrets (AZBACKUP_PASSPHRASE, AZBACKUP_STORAGE_KEY, _SAS,
+        # _CONNECTION_STRING, AZBACKUP_PROXY_PASSWORD, and the _FILE forms naming secret files): it
+        # gets an environment without any AZBACKUP_ variable. -like ignores case, as Windows does.
+        foreach ($name in @($sourceInfo.Environment.Keys)) {
+            if ($name -like 'AZBACKUP_*') { $null = $sourceInfo.Environment.Remove($name) }
+        }
         $location = $ExecutionContext.SessionState.Path.CurrentFileSystemLocation
         if ($location -and (Test-Path -LiteralPath $location.ProviderPath -PathType Container)) { $sourceInfo.WorkingDirectory = $location.ProviderPath }
         try {

@@ -11,7 +11,7 @@ import pkg from '../../package.json' with { type: 'json' };
 describe('azbackup CLI', () => {
   const dir = tempDir();
   const pwFile = join(dir, 'pfx.pw');
-  writeFileSync(pwFile, 'cli-pfx-password\n');
+  writeFileSync(pwFile, 'cli-pfx-password\n', { mode: 0o600 });
 
   it('--version prints engine and protocol version on one line', async () => {
     const run = await runEngine(['--version'], { json: false });

@@ -237,7 +237,7 @@ describe('Azure Blob vault through an authenticating proxy', () => {
     try {
       const fx = await registeredServer({ backend: backends[1]![1]() });
       const pwFile = join(fx.root, 'proxy.pw');
-      writeFileSync(pwFile, password + '\n');
+      writeFileSync(pwFile, password + '\n', { mode: 0o600 });
       const set = await fx.az(['settings', 'set', '--proxy-server', '127.0.0.1', '--proxy-port', String(proxy.port), '--proxy-username', 'svc-backup', '--proxy-password-file', pwFile]);
       expect(resultOf(set, 'MachineSetting')).toMatchObject({ proxyUsername: 'svc-backup', proxyPasswordStored: true, uploadConcurrency: 4 });
       const secretFile = join(fx.home, 'proxy.secret');

@@ -31,7 +31,7 @@ afterAll(async () => {
 async function entraServer(o: { registerInEntra: boolean; clientId?: string }) {
   const root = tempDir('azb-entra-');
   const pw = join(root, 'pfx.pw');
-  writeFileSync(pw, 'entra-pfx-password');
+  writeFileSync(pw, 'entra-pfx-password', { mode: 0o600 });
   const made = await runEngine(['cert', 'new', '--subject', 'CN=srv-entra', '-o', root, '--password-file', pw, '--json']);
   expect(made.code, made.stdout).toBe(0);
   const clientId = o.clientId ?? randomUUID();

@@ -148,10 +148,10 @@ describe('vault and registration', () => {
     writeFileSync(join(src, 'a.txt'), 'kept');
     await fx.az(['backup', src]);
     const newFile = join(fx.root, 'new.pw');
-    writeFileSync(newFile, 'the brand new passphrase 2026\n');
+    writeFileSync(newFile, 'the brand new passphrase 2026\n', { mode: 0o600 });
     expect(onlyError(await fx.az(['passphrase', 'set', '--new-passphrase-file', newFile], { env: { AZBACKUP_PASSPHRASE: 'wrong wrong wrong wrong' } })).code).toBe('AZB_PASSPHRASE_WRONG');
     const short = join(fx.root, 'short.pw');
-    writeFileSync(short, 'tiny');
+    writeFileSync(short, 'tiny', { mode: 0o600 });
     expect(onlyError(await fx.az(['passphrase', 'set', '--new-passphrase-file', short])).code).toBe('AZB_PASSPHRASE_TOO_SHORT');
     expect((await fx.az(['passphrase', 'set', '--new-passphrase-file', newFile])).code).toBe(0);
     expect(onlyError(await fx.az(['points'])).code).toBe('AZB_PASSPHRASE_WRONG');

@@ -33,7 +33,7 @@ export async function registeredServer(o: { hostname?: string; passphrase?: stri
   const az: VaultFixture['az'] = (args, opts = {}) => runEngine([...args, '--json'], { env: { ...env, ...opts.env }, ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}) });
   if (!o.vault) expect((await az(['vault', 'create', vault])).code).toBe(0);
   const pw = join(root, 'pfx.pw');
-  writeFileSync(pw, 'fixture-pfx-password');
+  writeFileSync(pw, 'fixture-pfx-password', { mode: 0o600 }); // secret files must be owner-only
   const name = o.hostname ?? 'srv01';
   const made = await az(['cert', 'new', '--subject', `CN=${name}`, '-o', root, '--password-file', pw]);
   expect(made.code, made.stdout).toBe(0);

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageError, type ObjectInfo, type ObjectStore, type StorageErrorKind } from '../../core/storage/storage.js';
+import { MAX_SMALL_OBJECT } from '../../core/storage/limits.js';
 
 /** A store under test and how to dispose of it. */
 export interface StoreFixture { store: ObjectStore; cleanup(): Promise<void> }
@@ -262,6 +263,16 @@ export function storageSuite(name: string, factory: () => Promise<StoreFixture>)
 
     it('refuses invalid list prefixes with invalid-name', async () => {
       for (const p of ['/', '/a', 'a//', '../', 'a/../b', 'a b']) await expectKind(listAll(store, p), 'invalid-name');
+    });
+
+    it('refuses to read a whole object larger than its kind may be (too-large), but stats it and reads a small range', async () => {
+      const name = 'servers/ab/locks/big';
+      await store.put(name, Buffer.alloc(MAX_SMALL_OBJECT + 1, 0x20));
+      await expectKind(store.get(name), 'too-large', name);
+      expect(nameAndSize(await store.stat(name))).toEqual({ name, size: MAX_SMALL_OBJECT + 1 });
+      expect((await store.get(name, { offset: 0, length: 16 })).length).toBe(16);
+      await store.put('servers/ab/locks/edge', Buffer.alloc(MAX_SMALL_OBJECT, 0x20));
+      expect((await store.get('servers/ab/locks/edge')).length).toBe(MAX_SMALL_OBJECT);
     });
 
     it('round-trips a 20 MiB object and reads a range from its middle', async () => {
