@@ -73,7 +73,7 @@ describe('vault certs', () => {
     for (const c of [expired, noEku]) writeFileSync(join(s.vault, 'certificates', `${thumbOf(c.cerPath)}.cer`), readFileSync(c.cerPath), { mode: 0o600 });
     const run = await s.az(['vault', 'certs', '--vault', s.vault]);
     expect(run.code).toBe(0);
-    const items = run.events.filter((e) => e.type === 'item').map((e) => (e as { data: { thumbprint: string; compliant?: boolean; problems?: string[] } }).data);
+    const items = run.events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: { thumbprint: string; compliant?: boolean; problems?: string[] } }).data);
     const byThumb = new Map(items.map((i) => [i.thumbprint, i]));
     expect(byThumb.get(s.thumbprint)).toMatchObject({ compliant: true, problems: [] });
     expect(byThumb.get(thumbOf(expired.cerPath))).toMatchObject({ compliant: false, problems: [expect.stringMatching(/^TimeValid: Expired on/)] });
