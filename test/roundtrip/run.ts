@@ -153,7 +153,7 @@ async function makeServer(o: { dir: string; vault: string; hostname: string; cre
   const server: Server = { name: o.hostname, root: o.dir, src: join(o.dir, 'src'), az: (args) => runEngine([...args, '--json'], { env }) };
   if (o.create) await ok(server, ['vault', 'create', o.vault]);
   const pw = join(o.dir, 'pfx.pw');
-  writeFileSync(pw, 'round-trip-pfx-password');
+  writeFileSync(pw, 'round-trip-pfx-password', { mode: 0o600 }); // a password file others can read is refused
   await ok(server, ['cert', 'new', '--subject', `CN=${o.hostname}`, '-o', o.dir, '--password-file', pw]);
   await ok(server, ['vault', 'add-cert', join(o.dir, `${o.hostname}.cer`), '--vault', o.vault]);
   await ok(server, ['register', '--vault', o.vault, '--certificate', join(o.dir, `${o.hostname}.pfx`), '--password-file', pw, '--hostname', o.hostname]);
