@@ -245,7 +245,8 @@ let restoreCount = 0;
 async function restoreAndCompare(server: Server, point: Point, items: string[], ctx: RunContext): Promise<Difference[]> {
   const target = join(server.root, `restore-${restoreCount++}`);
   try {
-    const args = ['restore', point.id, ...items.map((i) => itemArg(server.src, i)), '--target', target];
+    // Modes are compared whole: setuid/setgid bits come back only when asked (test/security covers the default).
+    const args = ['restore', point.id, ...items.map((i) => itemArg(server.src, i)), '--target', target, '--preserve-setuid'];
     const r = await server.az(args);
     const diffs: Difference[] = [];
     if (r.code !== 0) {
