@@ -3,14 +3,16 @@
 // every byte of (a sample of) the packs. Each damaged object is named with what it affects.
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { BlobFetcher } from '../restore/blob-fetcher.js';
-import { forEachLimit } from '../repo/server.js';
+import { forEachLimit } from '../repo/for-each-limit.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { PackError, readPackFooter, packKeyFromHeader, openBlob } from '../repo/pack.js';
 import { storageId } from '../crypto/seal.js';
 import { keyFileIntact, type KeyFile } from '../crypto/keys.js';
 import { decodeTree, displayName, type TreeNode } from '../repo/tree.js';
-import { verifyRegistration, type IndexFile, type ServerRepo } from '../repo/server.js';
+import type { IndexFile } from '../repo/index-store.js';
+import { verifyRegistration } from '../repo/registration.js';
+import type { ServerRepo } from '../repo/server.js';
 import { certificateObject, listCertificates } from '../repo/vault.js';
 
 /** One problem found: the damaged object, what is wrong, and which recovery points and files it affects. */

@@ -5,7 +5,8 @@ import { cacheDir, findRegistration, listRegistrations, loadSigningKey, type Reg
 import { finishJob, startJob, type JobStatus } from '../jobs/jobs.js';
 import { AzbError, toAzbError } from '../protocol/errors.js';
 import { readSecretFile } from '../config/secret-file.js';
-import { listServers, openServer, type ServerRepo } from '../repo/server.js';
+import { listServers } from '../repo/registration.js';
+import { openServer, type ServerRepo } from '../repo/server.js';
 import { PROXY_AUTH_HINT } from '../repo/storage-errors.js';
 import { openVault, type Vault } from '../repo/vault.js';
 import { openLocalFolderStore } from '../storage/local.js';

@@ -8,7 +8,7 @@ import { loadCertificateFile, thumbprintOf } from '../cert/load.js';
 import { evaluateRules } from '../cert/rules.js';
 import { cacheDir, findRegistration, saveRegistration } from '../config/home.js';
 import { AzbError, fileError } from '../protocol/errors.js';
-import { checkNewPassphrase, listServers, registerServer } from '../repo/server.js';
+import { checkNewPassphrase, listServers, registerServer } from '../repo/registration.js';
 import { getCertificate } from '../repo/vault.js';
 import type { Command } from './command.js';
 import { openServerFor, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';

@@ -4,7 +4,7 @@ import { certificateFacts, loadCertificateFile, subjectOf, thumbprintOf } from '
 import { evaluateRules } from '../cert/rules.js';
 import { findRegistration } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
-import { listServers, verifyRegistration } from '../repo/server.js';
+import { listServers, verifyRegistration } from '../repo/registration.js';
 import { certificateObject, createVault, getCertificate, listCertificates, putCertificate } from '../repo/vault.js';
 import type { Command } from './command.js';
 import { isAzureLocation, openStore, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';

@@ -2,7 +2,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { MemoryStore } from '../../core/storage/memory.js';
 import { createVault, putCertificate } from '../../core/repo/vault.js';
-import { openServer, registerServer, type ServerRepo } from '../../core/repo/server.js';
+import { registerServer } from '../../core/repo/registration.js';
+import { openServer, type ServerRepo } from '../../core/repo/server.js';
 import forge from 'node-forge';
 
 process.env['AZBACKUP_TEST_KDF'] = 'fast';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { listServers, openServer, verifyRegistration, type PointManifest } from '../../core/repo/server.js';
+import type { PointManifest } from '../../core/repo/points.js';
+import { listServers, verifyRegistration } from '../../core/repo/registration.js';
+import { openServer } from '../../core/repo/server.js';
 import { openVault } from '../../core/repo/vault.js';
 import type { AzbError } from '../../core/protocol/errors.js';
 import { sealJson } from '../../core/crypto/seal.js';

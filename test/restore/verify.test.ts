@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf, type EngineRun } from '../helpers/engine.js';
 import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 import { craftingPoints } from '../helpers/crafted-points.js';
-import type { PointManifest } from '../../core/repo/server.js';
+import type { PointManifest } from '../../core/repo/points.js';
 import { decodeTree, encodeTree, type TreeNode } from '../../core/repo/tree.js';
 import { fsTime } from '../../core/restore/restorer.js';
 

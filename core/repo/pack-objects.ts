@@ -1,0 +1,114 @@
+// The packs of a namespace (FORMAT.md section 7) as objects: listing, reading whole packs and their
+// footers, uploading, and reading single blobs through the in-memory index.
+import type { KeyObject } from 'node:crypto';
+import { AzbError } from '../protocol/errors.js';
+import { isStorageError, putFromFile } from '../storage/storage.js';
+import { storageId } from '../crypto/seal.js';
+import type { BlobLocation, BlobType } from './blob-index.js';
+import type { IndexedPack } from './index-store.js';
+import { PACK_HEADER_SIZE, PackError, openBlob, packKeyFromHeader, readPackFooter, type FinishedPack } from './pack.js';
+import type { ServerRepo } from './server.js';
+import { vaultError } from './storage-errors.js';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Pack IDs in the vault (listing packs/), with their sizes. */
+export async function listPackIds(repo: ServerRepo): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  try {
+    for await (const o of repo.vault.store.list(`${repo.prefix}packs/`)) {
+      const id = o.name.slice(o.name.lastIndexOf('/') + 1);
+      if (HEX64.test(id)) out.set(id, o.size);
+    }
+  } catch (err) {
+    throw vaultError(err, repo.location, 'the pack list');
+  }
+  return out;
+}
+
+/** Reads a whole pack, checking its storage ID. */
+export async function readPack(repo: ServerRepo, packId: string): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    data = await repo.vault.store.get(repo.packObject(packId));
+  } catch (err) {
+    throw vaultError(err, repo.location, `pack ${packId.slice(0, 12)}`);
+  }
+  if (storageId(data) !== packId) throw new AzbError('AZB_OBJECT_DAMAGED', `Pack ${packId.slice(0, 12)}… is damaged: its content does not match its name.`, { target: repo.packObject(packId) });
+  return data;
+}
+
+/** Reads the footer of a pack (used to index packs a crashed backup left unindexed). */
+export async function readPackBlobs(repo: ServerRepo, packId: string): Promise<IndexedPack> {
+  const data = await readPack(repo, packId);
+  try {
+    return { id: packId, size: data.length, blobs: readPackFooter(repo.keys, data) };
+  } catch (err) {
+    if (err instanceof PackError) throw new AzbError('AZB_OBJECT_DAMAGED', `Pack ${packId.slice(0, 12)}… is damaged: ${err.message}.`, { target: repo.packObject(packId) });
+    throw err;
+  }
+}
+
+/** Uploads a finished pack and indexes it in memory. An identical pack already there counts as uploaded. */
+export async function savePack(repo: ServerRepo, pack: FinishedPack): Promise<void> {
+  try {
+    if (pack.path !== undefined) await putFromFile(repo.vault.store, repo.packObject(pack.id), pack.path);
+    else await repo.vault.store.put(repo.packObject(pack.id), pack.data!);
+  } catch (err) {
+    if (!isStorageError(err, 'exists')) throw vaultError(err, repo.location, `pack ${pack.id.slice(0, 12)}`);
+  }
+  repo.addPackToIndex({ id: pack.id, size: pack.size, blobs: pack.blobs });
+}
+
+/** The key of a pack, from its header (cached on the repo). */
+export async function packKeyOf(repo: ServerRepo, packId: string): Promise<KeyObject> {
+  let key = repo.packKeys.get(packId);
+  if (key) return key;
+  let header: Buffer;
+  try {
+    header = await repo.vault.store.get(repo.packObject(packId), { offset: 0, length: PACK_HEADER_SIZE });
+  } catch (err) {
+    throw vaultError(err, repo.location, `pack ${packId.slice(0, 12)}`);
+  }
+  try {
+    key = packKeyFromHeader(repo.keys, header);
+  } catch {
+    throw new AzbError('AZB_OBJECT_DAMAGED', `Pack ${packId.slice(0, 12)}… is damaged: bad header.`, { target: repo.packObject(packId) });
+  }
+  repo.packKeys.set(packId, key);
+  return key;
+}
+
+/** Location of a blob, or a coded error when the index does not have it. */
+export function locateBlob(repo: ServerRepo, id: Buffer): BlobLocation {
+  const loc = repo.index.get(id);
+  if (!loc) throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… is in no index.`, { target: id.toString('hex'), hint: "Run 'azbackup check' to see what is affected." });
+  return loc;
+}
+
+/** Reads, decrypts and verifies one blob (its HMAC must equal its ID). */
+export async function readBlob(repo: ServerRepo, id: Buffer, expectType?: BlobType): Promise<Buffer> {
+  const loc = locateBlob(repo, id);
+  if (expectType && loc.type !== expectType) throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… is a ${loc.type} blob, expected ${expectType}.`, { target: id.toString('hex') });
+  const key = await packKeyOf(repo, loc.packId);
+  let stored: Buffer;
+  try {
+    stored = await repo.vault.store.get(repo.packObject(loc.packId), { offset: loc.offset, length: loc.length });
+  } catch (err) {
+    throw vaultError(err, repo.location, `pack ${loc.packId.slice(0, 12)}`);
+  }
+  return openStoredBlob(repo, key, id, stored, loc);
+}
+
+/** Decrypts a blob already read from its pack, and checks its content against its ID. */
+export function openStoredBlob(repo: ServerRepo, key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation): Buffer {
+  let chunk: Buffer;
+  try {
+    chunk = openBlob(key, id, stored, loc.rawLength);
+  } catch (err) {
+    if (err instanceof PackError) throw new AzbError('AZB_OBJECT_DAMAGED', `Pack ${loc.packId.slice(0, 12)}… is damaged: ${err.message}.`, { target: repo.packObject(loc.packId), hint: "Run 'azbackup check' to see what is affected." });
+    throw err;
+  }
+  if (!repo.blobMatchesId(chunk, id, loc.type)) throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… does not match its ID.`, { target: repo.packObject(loc.packId) });
+  return chunk;
+}

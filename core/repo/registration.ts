@@ -1,0 +1,121 @@
+// A server's registration (FORMAT.md section 3): its public record servers/<id>/server.json with the
+// proof that it held its certificate's private key, and the creation of its namespace (key file,
+// config, then the record). Nothing here needs the passphrase except creating the key file.
+import { createSign, createVerify, randomBytes, type KeyObject } from 'node:crypto';
+import { AzbError } from '../protocol/errors.js';
+import { isStorageError } from '../storage/storage.js';
+import { createKeyFile, deriveKeys, MIN_PASSPHRASE_LENGTH } from '../crypto/keys.js';
+import { sealJson } from '../crypto/seal.js';
+import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from '../chunker/fastcdc.js';
+import { vaultError } from './storage-errors.js';
+import { getCertificate, type Vault } from './vault.js';
+
+/** Contents of servers/<id>/server.json. */
+export interface ServerRecord {
+  serverId: string;
+  hostname: string;
+  created: string;
+  certificate: string;
+  proof: { challenge: string; signature: string };
+}
+
+/** Contents of the sealed config. */
+export interface ServerConfig {
+  version: 1;
+  serverId: string;
+  chunker: ChunkerParams & { algorithm: 'fastcdc-v1' };
+  compression: 'zstd';
+}
+
+const SERVER_ID = /^[0-9a-f]{64}$/;
+
+/** Object prefix of a server's namespace. */
+export function serverPrefix(serverId: string): string {
+  return `servers/${serverId}/`;
+}
+
+/** The bytes a registration proof signs: everything in server.json except the signature itself. */
+function registrationMessage(vaultId: string, r: Pick<ServerRecord, 'serverId' | 'hostname' | 'created' | 'certificate'>, challenge: string): Buffer {
+  return Buffer.from(`azbackup-register-v1\n${vaultId}\n${r.serverId}\n${r.hostname}\n${r.created}\n${r.certificate}\n${challenge}`, 'utf8');
+}
+
+/** Throws unless the passphrase is long enough for a new key. */
+export function checkNewPassphrase(passphrase: string | undefined): string {
+  if (passphrase === undefined || passphrase === '') {
+    throw new AzbError('AZB_PASSPHRASE_REQUIRED', 'A passphrase is required.', {
+      hint: 'Give -Passphrase / -GeneratePassphrase (PowerShell), or AZBACKUP_PASSPHRASE / --passphrase-file (CLI).',
+    });
+  }
+  if ([...passphrase].length < MIN_PASSPHRASE_LENGTH) {
+    throw new AzbError('AZB_PASSPHRASE_TOO_SHORT', `The passphrase has fewer than ${MIN_PASSPHRASE_LENGTH} characters.`, {
+      target: 'passphrase', hint: `Use at least ${MIN_PASSPHRASE_LENGTH} characters, or let AzBackup generate one.`,
+    });
+  }
+  return passphrase;
+}
+
+/** Signs with the server certificate's private key (RSA-SHA256, base64). */
+export function signWith(privateKey: KeyObject, data: Buffer): string {
+  return createSign('sha256').update(data).sign(privateKey, 'base64');
+}
+
+/** Reads server.json of every registered server. */
+export async function listServers(vault: Vault): Promise<ServerRecord[]> {
+  const ids = new Set<string>();
+  try {
+    for await (const o of vault.store.list('servers/')) {
+      const m = /^servers\/([0-9a-f]{64})\/server\.json$/.exec(o.name);
+      if (m) ids.add(m[1]!);
+    }
+  } catch (err) {
+    throw vaultError(err, vault.store.location, 'the server list');
+  }
+  const out: ServerRecord[] = [];
+  for (const id of ids) out.push(await readServerRecord(vault, id));
+  return out.sort((a, b) => a.created.localeCompare(b.created));
+}
+
+/** Reads one server's public record. */
+export async function readServerRecord(vault: Vault, serverId: string): Promise<ServerRecord> {
+  if (!SERVER_ID.test(serverId)) throw new AzbError('AZB_SERVER_NOT_FOUND', `'${serverId}' is not a server ID.`, { target: serverId });
+  try {
+    const rec = JSON.parse((await vault.store.get(`${serverPrefix(serverId)}server.json`)).toString('utf8')) as ServerRecord;
+    if (rec.serverId !== serverId) throw new Error('mismatch');
+    return rec;
+  } catch (err) {
+    if (isStorageError(err, 'not-found')) throw new AzbError('AZB_SERVER_NOT_FOUND', `No server ${serverId} in the vault at ${vault.store.location}.`, { target: serverId });
+    if (isStorageError(err)) throw vaultError(err, vault.store.location, 'a server record');
+    throw new AzbError('AZB_OBJECT_DAMAGED', `The record of server ${serverId} is damaged.`, { target: `${serverPrefix(serverId)}server.json` });
+  }
+}
+
+/** Registers a new server: key file, config, then server.json (last, so a half-done registration is invisible). */
+export async function registerServer(vault: Vault, o: { hostname: string; thumbprint: string; privateKey: KeyObject; passphrase: string }): Promise<{ record: ServerRecord; masterKey: Buffer }> {
+  const serverId = randomBytes(32).toString('hex');
+  const masterKey = randomBytes(32);
+  const keys = deriveKeys(masterKey);
+  const prefix = serverPrefix(serverId);
+  const keyFile = await createKeyFile(masterKey, o.passphrase, serverId, o.hostname);
+  const config: ServerConfig = { version: 1, serverId, chunker: { algorithm: 'fastcdc-v1', ...DEFAULT_CHUNKER_PARAMS }, compression: 'zstd' };
+  const challenge = randomBytes(32).toString('base64');
+  const unsigned = { serverId, hostname: o.hostname, created: new Date().toISOString(), certificate: o.thumbprint };
+  const record: ServerRecord = {
+    ...unsigned,
+    proof: { challenge, signature: signWith(o.privateKey, registrationMessage(vault.manifest.vaultId, unsigned, challenge)) },
+  };
+  try {
+    await vault.store.put(`${prefix}keys/${randomBytes(16).toString('hex')}`, Buffer.from(JSON.stringify(keyFile, null, 2)));
+    await vault.store.put(`${prefix}config`, sealJson(keys.seal, 'config', config));
+    await vault.store.put(`${prefix}server.json`, Buffer.from(JSON.stringify(record, null, 2) + '\n'));
+  } catch (err) {
+    throw vaultError(err, vault.store.location, 'the new server namespace');
+  }
+  return { record, masterKey };
+}
+
+/** Verifies a server record's registration proof against the uploaded certificate. */
+export async function verifyRegistration(vault: Vault, record: ServerRecord): Promise<boolean> {
+  const cert = await getCertificate(vault, record.certificate);
+  if (!cert) return false;
+  return createVerify('sha256').update(registrationMessage(vault.manifest.vaultId, record, record.proof.challenge)).verify(cert.publicKey, record.proof.signature, 'base64');
+}
