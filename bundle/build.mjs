@@ -6,10 +6,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDefines, buildKind } from './defines.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'bundle', 'dist');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// release (default) or test (--test): see defines.mjs.
+const kind = buildKind();
 
 if (!process.version.startsWith('v24.')) {
   console.error(`build: expected the pinned Node 24, got ${process.version}; run through npm (npm run build)`);
@@ -20,7 +23,7 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 
 // Both bundles: one minified CommonJS file for Node 24.
-const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node24', minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning' };
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node24', minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning', define: buildDefines(kind) };
 
 // The backup read worker (core/backup/read-worker.ts) runs on worker threads; a single executable has
 // no file to start them from, so its bundle is embedded in the engine as text.
@@ -39,7 +42,7 @@ await build({
   // unreadable to the user running it. A fixed path under / that nothing creates gives y18n ENOENT
   // (= built-in English strings) everywhere.
   banner: { js: "var __azbImportMetaUrl = 'file:///azbackup-engine/bundle/dist/azbackup.cjs';" },
-  define: { AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), AZBACKUP_READ_WORKER_SOURCE: JSON.stringify(workerSource), 'import.meta.url': '__azbImportMetaUrl' },
+  define: { ...buildDefines(kind), AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), AZBACKUP_READ_WORKER_SOURCE: JSON.stringify(workerSource), 'import.meta.url': '__azbImportMetaUrl' },
 });
 
 // SEA: execArgvExtension "none" so NODE_OPTIONS on a server cannot inject code into the agent.
@@ -67,4 +70,4 @@ const shown = `${injected.stdout}${injected.stderr}`.split('\n').filter((l) => l
 if (injected.status !== 0) { console.error(shown.join('\n')); process.exit(1); }
 rmSync(blobFile);
 rmSync(seaConfig);
-console.log(`build: ${exe} (engine ${pkg.version}, Node ${process.version})`);
+console.log(`build: ${exe} (engine ${pkg.version}, ${kind} build, Node ${process.version})`);

@@ -1,7 +1,9 @@
 // Entry point of the engine executable.
 import { main } from './cli/app.js';
+import { KDF_CHILD_ARG, runKdfChild } from './crypto/keys.js';
 
-main(process.argv.slice(2)).then(
+// The engine started by itself to derive a key (core/crypto/keys.ts deriveInChild), or a command.
+(process.argv[2] === KDF_CHILD_ARG ? runKdfChild() : main(process.argv.slice(2))).then(
   (code) => {
     process.exitCode = code;
     // An unread stdin (an idle producer piped in) would keep the process alive after the work is done.

@@ -11,7 +11,7 @@ import { storageId } from '../crypto/seal.js';
 import { keyFileIntact, type KeyFile } from '../crypto/keys.js';
 import { decodeTree, displayName, type TreeNode } from '../repo/tree.js';
 import type { IndexFile } from '../repo/index-store.js';
-import { verifyRegistration } from '../repo/registration.js';
+import { registrationProblems, verifyRegistration } from '../repo/registration.js';
 import type { ServerRepo } from '../repo/server.js';
 import { certificateObject, listCertificates } from '../repo/vault.js';
 
@@ -54,7 +54,12 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
       report({ object: name, problem: 'certificate cannot be read', affectedPoints: [], affectedFiles: [] });
     }
   }
-  if (!(await verifyRegistration(repo.vault, repo.record).catch(() => false))) {
+  if (repo.pin) {
+    // This server's own record: it must also name the certificate and server ID pinned at registration.
+    for (const why of await registrationProblems(repo.vault, repo.record, repo.pin).catch((err: unknown) => [`it cannot be checked: ${(err as Error).message}`])) {
+      report({ object: `${repo.prefix}server.json`, problem: `the registration record does not match this server's registration: ${why}`, affectedPoints: [], affectedFiles: [] });
+    }
+  } else if (!(await verifyRegistration(repo.vault, repo.record).catch(() => false))) {
     report({ object: `${repo.prefix}server.json`, problem: 'registration proof does not verify against the uploaded certificate', affectedPoints: [], affectedFiles: [] });
   }
 
@@ -68,6 +73,11 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   // Points are listed before the index is read: a backup running meanwhile (check allows it) writes its
   // index files before its point, so every point listed here has its blobs in the index read below.
   const pointIds = await repo.listPointIds();
+  // The newest point this server wrote must be among them (rollback: FORMAT.md section 11).
+  const missing = await repo.warnIfNewestPointMissing((code, message, target) => sink.warning(code, message, target), pointIds);
+  if (missing) {
+    report({ object: repo.pointObject(missing.id), problem: `the newest recovery point this server wrote (${missing.time}) is missing: it was deleted outside a forget of this server, so an older point looks like the latest`, affectedPoints: [missing.id], affectedFiles: [] });
+  }
 
   // Index files: each must match its name and decrypt.
   sink.progress('Check', 'Index files', 5);
@@ -239,6 +249,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
       if (n.subtree) await walk(n.subtree, p, pointId, version);
     }
   }
+  const signers = new Map<string, number>();
   for (const id of pointIds) {
     if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'The check was cancelled.');
     let point;
@@ -248,12 +259,18 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
       report({ object: repo.pointObject(id), problem: err instanceof AzbError ? err.message : String(err), affectedPoints: [id], affectedFiles: [] });
       continue;
     }
+    if (point.signedBy) {
+      const key = `${point.signedBy.subject} (certificate ${point.signedBy.thumbprint})`;
+      signers.set(key, (signers.get(key) ?? 0) + 1);
+    }
     if (point.manifest.version < 2) {
       summary.pointsUnverifiable++;
       sink.warning('AZB_POINT_UNVERIFIABLE', `Recovery point ${id.slice(0, 12)}… was written before format 2: its files carry no content digest, so check can verify its blobs but not that its chunk lists rebuild its files.`, repo.pointObject(id));
     }
     await walk(point.manifest.tree, '', id, point.manifest.version);
   }
+  // Whose certificate signed the points (only this server's may: each is verified above).
+  for (const [who, n] of signers) sink.log(`${n} recovery point(s) signed by ${who}${repo.pin ? ', the certificate this server registered with' : `, the certificate ${repo.record.hostname}'s registration record names`}.`);
 
   // Read data: every file whose chunks lie in a pack read above is rebuilt from its chunk list and
   // matched against its digest, so a wrong, missing or mis-ordered chunk list is found even when every

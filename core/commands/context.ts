@@ -5,7 +5,7 @@ import { cacheDir, findRegistration, listRegistrations, loadSigningKey, type Reg
 import { finishJob, startJob, type JobStatus } from '../jobs/jobs.js';
 import { AzbError, toAzbError } from '../protocol/errors.js';
 import { readSecretFile } from '../config/secret-file.js';
-import { listServers } from '../repo/registration.js';
+import { listServers, registrationProblems } from '../repo/registration.js';
 import { openServer, type ServerRepo } from '../repo/server.js';
 import { PROXY_AUTH_HINT } from '../repo/storage-errors.js';
 import { openVault, type Vault } from '../repo/vault.js';
@@ -259,11 +259,17 @@ export async function serverIdFor(vault: Vault, server: string | undefined): Pro
   throw new AzbError('AZB_SERVER_AMBIGUOUS', `'${server}' matches ${matches.length} servers.`, { target: server, hint: 'Give the server ID instead of the host name.' });
 }
 
-/** Opens a server namespace with the passphrase from the request's secrets. */
+/**
+ * Opens a server namespace with the passphrase from the request's secrets. When it is this machine's
+ * own namespace, its registration pins what may open it and sign its points (FORMAT.md section 11);
+ * another server's (--server) is judged by its server.json and proof alone.
+ */
 export async function openServerFor(ctx: CommandContext, args: VaultArgs, o: { accessTier?: 'Hot' | 'Cool' | 'Cold' } = {}): Promise<{ vault: Vault; repo: ServerRepo }> {
   const vault = await openVaultFor(args, ctx.secrets, o);
   const serverId = await serverIdFor(vault, args.server);
-  const repo = await openServer(vault, serverId, ctx.secrets['passphrase']);
+  const reg = await findRegistration(vault.manifest.vaultId);
+  const pin = reg && reg.serverId === serverId ? reg : undefined;
+  const repo = await openServer(vault, serverId, ctx.secrets['passphrase'], { ...(pin ? { pin } : {}), signal: ctx.signal });
   return { vault, repo };
 }
 
@@ -272,15 +278,35 @@ export function serverCacheDir(args: VaultArgs, repo: ServerRepo): string {
   return join(cacheDir(args.cacheDir), `${repo.vault.manifest.vaultId}-${repo.serverId.slice(0, 16)}`);
 }
 
-/** The key that signs recovery points: from this machine's registration (backups run only on the registered server). */
-export async function signingKeyFor(repo: ServerRepo): Promise<import('node:crypto').KeyObject> {
+/** This machine's registration when `repo` is its own namespace, else AZB_SERVER_NOT_REGISTERED saying only that server may `what`. */
+export async function ownRegistration(repo: ServerRepo, what: string): Promise<Registration> {
   const reg = await findRegistration(repo.vault.manifest.vaultId);
   if (!reg || reg.serverId !== repo.serverId) {
-    throw new AzbError('AZB_SERVER_NOT_REGISTERED', `This machine is not registered as server ${repo.record.hostname} of this vault; only that server can back up into its namespace.`, {
-      hint: 'Back up from the registered server, or register this one.',
+    throw new AzbError('AZB_SERVER_NOT_REGISTERED', `This machine is not registered as server ${repo.record.hostname} of this vault; only that server can ${what}.`, {
+      hint: `Run it on server ${repo.record.hostname}, or register this one.`,
     });
   }
-  return loadSigningKey(reg, repo.masterKey);
+  return reg;
+}
+
+/**
+ * The key that signs recovery points: from this machine's registration (backups run only on the
+ * registered server). Before anything is written, the server's record in the vault must match this
+ * machine's registration — certificate, proof, signing key — else AZB_REGISTRATION_MISMATCH: points
+ * written under a changed record could never be verified.
+ */
+export async function signingKeyFor(repo: ServerRepo): Promise<import('node:crypto').KeyObject> {
+  const reg = await ownRegistration(repo, 'back up into its namespace');
+  const key = await loadSigningKey(reg, repo.masterKey);
+  const problems = await registrationProblems(repo.vault, repo.record, reg, key);
+  if (problems.length > 0) {
+    const record = `${repo.prefix}server.json`;
+    throw new AzbError('AZB_REGISTRATION_MISMATCH', `The registration record ${record} of this server does not match its registration on this machine: ${problems.join('; ')}. Nothing was backed up: points written now could not be verified.`, {
+      target: record,
+      hint: `server.json was changed outside AzBackup (no key is needed to change it). Put it back from a copy of the vault — it must name certificate ${reg.certificate} and its proof must verify — and run 'azbackup check'.`,
+    });
+  }
+  return key;
 }
 
 /** Runs `work` as a recorded job; the job ends Completed, CompletedWithWarnings, Failed or Cancelled. */

@@ -23,6 +23,8 @@ export function pointData(vault: string, p: RecoveryPoint): Record<string, unkno
 /** Finds a point by full ID, unique ID prefix (≥ 6 hex digits) or "latest". */
 export async function findPoint(repo: ServerRepo, ref: string, sink?: EventSink): Promise<RecoveryPoint> {
   if (ref === 'latest') {
+    // The newest point this server wrote must still be there, else an older one would pass as latest.
+    await repo.assertNewestPointPresent();
     // Readers (given a sink) take the newest point that can be read and name the damaged ones.
     const all = await repo.readAllPoints(sink ? (id, err) => sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is passed over for 'latest': ${err.message}`, repo.pointObject(id)) : undefined);
     const last = all[all.length - 1];
@@ -59,6 +61,7 @@ export const pointsCommand: Command<PointsArgs> = {
     const want = args.path ? splitPointPath(args.path) : undefined;
     // A damaged point is named, not allowed to hide the others: Remove-AzRecoveryPoint can remove it by ID.
     const points = await repo.readAllPoints((id, err) => ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is not listed: ${err.message}`, repo.pointObject(id)));
+    await repo.warnIfNewestPointMissing((code, message, target) => ctx.sink.warning(code, message, target));
     for (const p of points) {
       const t = Date.parse(p.manifest.time);
       if (after !== undefined && t < after) continue;
@@ -161,6 +164,7 @@ export const pointRemoveCommand: Command<VaultArgs & { point: string }> = {
         } catch (err) {
           throw vaultError(err, repo.location, `recovery point ${id.slice(0, 12)}`);
         }
+        await repo.pointRemoved(id);
         ctx.sink.log('The data of the removed point stays in the vault until prune removes what no other point uses.');
         return { pointId: id, ...info, stats: { pointId: id } };
       } finally {

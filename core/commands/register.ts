@@ -11,7 +11,7 @@ import { AzbError, fileError } from '../protocol/errors.js';
 import { checkNewPassphrase, listServers, registerServer } from '../repo/registration.js';
 import { getCertificate } from '../repo/vault.js';
 import type { Command } from './command.js';
-import { openServerFor, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
+import { openServerFor, openVaultFor, ownRegistration, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { makeDirs } from '../fs/make-dirs.js';
 
 /** Least free space required in the cache location at registration. */
@@ -99,9 +99,10 @@ export const registerCommand: Command<RegisterArgs> = {
     if (namesake) {
       ctx.sink.warning('AZB_HOSTNAME_IN_USE', `Another server of this vault is also named ${host} (ID ${namesake.serverId.slice(0, 12)}…); -Server ${host} will be ambiguous, so name these servers by ID.`, host);
     }
-    const { record, masterKey } = await registerServer(vault, { hostname: host, thumbprint, privateKey: cert.privateKey, passphrase });
+    const { record, masterKey, keyId } = await registerServer(vault, { hostname: host, thumbprint, privateKey: cert.privateKey, passphrase, signal: ctx.signal });
     const registration = { vaultId: vault.manifest.vaultId, vault: vault.store.location, serverId: record.serverId, hostname: host, certificate: thumbprint, registered: record.created };
-    await saveRegistration(registration, cert.privateKey, masterKey);
+    // The key file and certificate pinned here are the only ones this server accepts (FORMAT.md section 11).
+    await saveRegistration({ ...registration, keyId, lastPoint: null }, cert.privateKey, masterKey);
     ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', `Keep the passphrase${args.generatePassphrase ? ` saved in ${resolve(args.passphraseFile!)}` : ''} in a safe place away from this server. It is not stored in the vault: if it is lost, the backups of this server cannot be recovered by anyone.`);
     ctx.sink.result('Registration', { ...registration, ...(args.generatePassphrase ? { passphraseFile: resolve(args.passphraseFile!) } : {}) });
     return 0;
@@ -115,8 +116,13 @@ export const passphraseSetCommand: Command<VaultArgs> = {
   async run(ctx, args) {
     const next = checkNewPassphrase(ctx.secrets['newPassphrase']);
     const { repo } = await openServerFor(ctx, args);
-    await repo.changePassphrase(next);
-    ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', 'The old passphrase no longer opens this server. Keep the new one in a safe place: without it the backups cannot be recovered.');
+    // Only the server itself: it pins its new key file, so a change made elsewhere would lock it out.
+    await ownRegistration(repo, 'change its passphrase');
+    await repo.changePassphrase(next, { signal: ctx.signal });
+    ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', 'The old key file is deleted and this server now accepts only the new one, so the old passphrase no longer opens it here. '
+      + 'The master key is unchanged (data is never re-encrypted): anyone who kept a copy of the old key file and knows the old passphrase can still decrypt the backups, and another server restoring this one\'s data accepts any key file. '
+      + 'If that matters, rotate the master key: register anew and back up, then forget the old namespace\'s points (README, "Passphrase changes"). '
+      + 'Keep the new passphrase in a safe place: without it the backups cannot be recovered.');
     ctx.sink.result('PassphraseChange', { serverId: repo.serverId, hostname: repo.record.hostname, vault: repo.location, changed: new Date().toISOString() });
     return 0;
   },

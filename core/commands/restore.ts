@@ -33,6 +33,7 @@ export const restoreCommand: Command<RestoreArgs> = {
           });
         }
         const point = await findPoint(repo, args.point, ctx.sink);
+        if (point.signedBy) ctx.sink.log(`Recovery point ${point.id.slice(0, 12)}… is signed by ${point.signedBy.subject} (certificate ${point.signedBy.thumbprint}${repo.pin ? ', the one this server registered with' : `, the one ${repo.record.hostname}'s registration record names`}).`);
         // A stream backup (a database dump, say) has a name but no place on disk: it needs a target.
         const placeless = point.manifest.sources.filter((s) => !isAbsolute(s));
         if (target === undefined && placeless.length > 0) {

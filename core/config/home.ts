@@ -1,7 +1,8 @@
 // Local state of this machine (FORMAT.md section 11): the configuration home with one registration per
 // vault, and the default cache location. Nothing here is needed to restore; it saves typing and time.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { chmodSync, statSync } from 'node:fs';
+import { chmod, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,17 @@ export interface Registration {
   hostname: string;
   certificate: string;
   registered: string;
+  /**
+   * The key file this server accepts (keys/<keyId>, FORMAT.md section 4): set at registration and by a
+   * passphrase change, so a key file of an old passphrase put back into the vault does not open the
+   * namespace on this server. Registrations of earlier engines lack it; the first open pins the key used.
+   */
+  keyId?: string;
+  /**
+   * The newest recovery point this server wrote (FORMAT.md section 11), moved back by a forget of that
+   * point; null when a forget left none. A point missing from the vault is AZB_POINT_MISSING.
+   */
+  lastPoint?: { id: string; time: string } | null;
 }
 
 /** The configuration home: AZBACKUP_HOME, else a per-OS default. */
@@ -39,14 +51,36 @@ function registrationsDir(): string {
   return join(homeDir(), 'registrations');
 }
 
+/** Mode of every folder of the configuration home, the home itself included (FORMAT.md section 11). */
+export const HOME_DIR_MODE = 0o700;
+/** Mode of every file of the configuration home. */
+export const HOME_FILE_MODE = 0o600;
+
+/**
+ * Creates a folder of the configuration home (and the home) readable by its owner only, and narrows
+ * the home and the folder to 0700 when they exist with wider modes (a home made by hand, a umask of
+ * 000): the home holds the signing key and the job history.
+ */
 async function ensureDir(dir: string): Promise<void> {
   try {
-    await makeDirs(dir, 0o700);
+    await makeDirs(dir, HOME_DIR_MODE);
+    for (const d of new Set([homeDir(), dir])) {
+      const st = await stat(d).catch(() => undefined);
+      if (st && (st.mode & 0o777) !== HOME_DIR_MODE && (process.getuid === undefined || st.uid === process.getuid())) await chmod(d, HOME_DIR_MODE);
+    }
   } catch (err) {
     throw new AzbError('AZB_HOME_UNUSABLE', `Cannot create the AzBackup configuration folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
       target: dir, hint: 'Set AZBACKUP_HOME to a folder this account can write.',
     });
   }
+}
+
+/** ensureDir for the job history, which opens synchronously: the home folder at 0700. */
+export function secureHomeSync(): void {
+  if (process.platform === 'win32') return;
+  const home = homeDir();
+  const st = statSync(home, { throwIfNoEntry: false });
+  if (st && (st.mode & 0o777) !== HOME_DIR_MODE && (process.getuid === undefined || st.uid === process.getuid())) chmodSync(home, HOME_DIR_MODE);
 }
 
 /** Every registration on this machine. */
@@ -78,12 +112,22 @@ function signingKeyKey(masterKey: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), Buffer.from('azbackup-v1 local-signing-key', 'utf8'), 32));
 }
 
-/** Replaces a file of the configuration home atomically (temp + rename), readable by its owner only. */
+/**
+ * Replaces a file of the configuration home atomically (temp + rename), readable by its owner only
+ * (0600 whatever the umask: the mode is set on the open file, not left to the umask).
+ */
 export async function writePrivate(path: string, data: Buffer | string, what = 'File'): Promise<void> {
   await ensureDir(dirname(path));
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(tmp, data, { mode: 0o600, flag: 'wx' });
+    const fh = await open(tmp, 'wx', HOME_FILE_MODE);
+    try {
+      if (process.platform !== 'win32') await fh.chmod(HOME_FILE_MODE);
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -101,6 +145,25 @@ export async function saveRegistration(reg: Registration, privateKey: KeyObject,
   const aad = Buffer.from(`azbackup-local-key:${reg.serverId}`, 'utf8');
   await writePrivate(join(registrationsDir(), `${reg.vaultId}.key`), encrypt(signingKeyKey(masterKey), aad, der));
   await writePrivate(join(registrationsDir(), `${reg.vaultId}.json`), JSON.stringify(reg, null, 2) + '\n');
+}
+
+/**
+ * Changes this machine's registration with a vault (read, change, write back). The registration must
+ * still be the one for `serverId`; otherwise nothing is written and undefined is returned.
+ */
+export async function updateRegistration(vaultId: string, serverId: string, change: (reg: Registration) => void): Promise<Registration | undefined> {
+  const path = join(registrationsDir(), `${vaultId}.json`);
+  let reg: Registration;
+  try {
+    reg = JSON.parse(await readFile(path, 'utf8')) as Registration;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AzbError('AZB_HOME_UNUSABLE', `Registration file ${path} cannot be read: ${(err as Error).message}.`, { target: path, hint: 'Remove the file and register again.' });
+  }
+  if (reg.serverId !== serverId || reg.vaultId !== vaultId) return undefined;
+  change(reg);
+  await writePrivate(path, JSON.stringify(reg, null, 2) + '\n', 'Registration file');
+  return reg;
 }
 
 /** Loads the signing key of a registration, given the server's master key. */

@@ -1,11 +1,11 @@
 // Job history (node:sqlite in the configuration home): every backup, restore, check and prune is a job
 // with a status, times, statistics and errors; a running job can be stopped from another process.
 import { DatabaseSync } from 'node:sqlite';
-import { readFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { homeDir } from '../config/home.js';
+import { HOME_DIR_MODE, HOME_FILE_MODE, homeDir, secureHomeSync } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
 import type { KeptWarning } from '../protocol/events.js';
 import { makeDirsSync } from '../fs/make-dirs.js';
@@ -30,8 +30,11 @@ function open(): DatabaseSync {
   if (db) return db;
   const dir = homeDir();
   try {
-    makeDirsSync(dir, 0o700);
-    db = new DatabaseSync(join(dir, 'jobs.db'));
+    makeDirsSync(dir, HOME_DIR_MODE);
+    secureHomeSync();
+    const path = join(dir, 'jobs.db');
+    privateFile(path);
+    db = new DatabaseSync(path);
     // Several engine processes share the history: wait for each other's writes instead of failing.
     db.exec('PRAGMA busy_timeout = 10000');
     db.exec(`PRAGMA journal_mode = WAL;
@@ -45,10 +48,22 @@ function open(): DatabaseSync {
       if (columns.some((c) => c.name === column)) continue;
       try { db.exec(`ALTER TABLE jobs ADD COLUMN ${column} TEXT`); } catch (err) { if (!/duplicate column/i.test((err as Error).message)) throw err; }
     }
+    // SQLite makes jobs.db-wal and -shm with the database's mode; those of an earlier engine may be wider.
+    for (const extra of ['-wal', '-shm']) privateFile(path + extra, false);
   } catch (err) {
     throw new AzbError('AZB_HOME_UNUSABLE', `The job history in ${dir} cannot be opened: ${(err as Error).message}.`, { target: dir, hint: 'Set AZBACKUP_HOME to a folder this account can write.' });
   }
   return db;
+}
+
+/**
+ * Makes a file of the home 0600 whatever the umask: created that way when `create`, narrowed when it
+ * exists (SQLite would create jobs.db with 0644 less the umask).
+ */
+function privateFile(path: string, create = true): void {
+  if (process.platform === 'win32') return;
+  if (create) closeSync(openSync(path, 'a', HOME_FILE_MODE));
+  try { chmodSync(path, HOME_FILE_MODE); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
 }
 
 function toRecord(r: Record<string, unknown>): JobRecord {

@@ -1,11 +1,11 @@
 // Recovery points of a namespace (FORMAT.md section 9): sealed objects holding a manifest signed with
 // the server certificate's key. Writing, reading with the signature check, listing.
-import { createPublicKey, createVerify, type KeyObject, type X509Certificate } from 'node:crypto';
+import { createVerify, type KeyObject, type X509Certificate } from 'node:crypto';
+import { updateRegistration } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
 import { forEachLimit } from './for-each-limit.js';
-import { signWith } from './registration.js';
-import type { ServerRepo } from './server.js';
-import { getCertificate } from './vault.js';
+import { loadCertificate, signWith, subjectOfCertificate, verifyRegistration } from './registration.js';
+import type { ServerRepo, Warn } from './server.js';
 
 /** Statistics stored in a recovery point. */
 export interface PointStats {
@@ -28,7 +28,11 @@ export interface PointManifest {
 }
 
 /** A recovery point as read from the vault. */
-export interface RecoveryPoint { id: string; manifest: PointManifest; certificate: string }
+export interface RecoveryPoint {
+  id: string; manifest: PointManifest; certificate: string;
+  /** Whose certificate signed it (set by readPoint): thumbprint and subject. */
+  signedBy?: { thumbprint: string; subject: string };
+}
 
 /** The sealed envelope of a point. */
 interface PointEnvelope { manifest: string; signature: string; certificate: string }
@@ -43,33 +47,75 @@ export async function listPointIds(repo: ServerRepo): Promise<string[]> {
   return repo.listObjectIds('points/');
 }
 
-/** Writes a recovery point, signed with the certificate's key; returns its ID. */
+/**
+ * Writes a recovery point, signed with the certificate's key; returns its ID. On this server (a pinned
+ * registration) the point becomes the newest one it expects to find (rollback detection, FORMAT.md
+ * section 11).
+ */
 export async function savePoint(repo: ServerRepo, manifest: PointManifest, privateKey: KeyObject): Promise<string> {
   const text = JSON.stringify(manifest);
-  const envelope: PointEnvelope = { manifest: text, signature: signWith(privateKey, Buffer.from(text, 'utf8')), certificate: repo.record.certificate };
-  return repo.writeSealed('point', envelope, (i) => repo.pointObject(i));
+  const envelope: PointEnvelope = { manifest: text, signature: signWith(privateKey, Buffer.from(text, 'utf8')), certificate: repo.certificate };
+  const id = await repo.writeSealed('point', envelope, (i) => repo.pointObject(i));
+  const pin = repo.pin;
+  if (pin && (!pin.lastPoint || pin.lastPoint.time <= manifest.time)) {
+    const lastPoint = { id, time: manifest.time };
+    try {
+      await updateRegistration(repo.vault.manifest.vaultId, repo.serverId, (r) => { r.lastPoint = lastPoint; });
+    } catch (err) {
+      const e = err instanceof AzbError ? err : undefined;
+      throw new AzbError('AZB_HOME_UNUSABLE', `Recovery point ${id.slice(0, 12)}… was written, but this server could not record it as its newest point: ${e?.message ?? String(err)}`, {
+        target: e?.target ?? id, hint: 'Make the AzBackup home writable; until the next backup records its point, a later deletion of this one would go unnoticed.',
+      });
+    }
+    pin.lastPoint = lastPoint;
+  }
+  return id;
 }
 
-/** Reads a recovery point and verifies its signature against the certificate in the vault. */
+/**
+ * The certificate that may sign this server's points, with the reason it is trusted: on this server
+ * the one pinned in its registration; for another server's namespace the one its server.json names,
+ * provided the registration proof verifies (else nothing can be trusted: AZB_POINT_TAMPERED).
+ */
+async function signerOf(repo: ServerRepo, pointId: string): Promise<{ thumbprint: string; because: string }> {
+  if (repo.pin) return { thumbprint: repo.pin.certificate, because: "this server's certificate, pinned in its registration" };
+  let proof = proofCache.get(repo);
+  if (!proof) { proof = verifyRegistration(repo.vault, repo.record); proofCache.set(repo, proof); }
+  if (!(await proof)) {
+    throw new AzbError('AZB_POINT_TAMPERED', `Recovery point ${pointId.slice(0, 12)}… cannot be trusted: ${repo.prefix}server.json fails its registration proof, so the certificate it names (${String(repo.record.certificate)}) is not known to be server ${repo.record.hostname}'s.`, {
+      target: `${repo.prefix}server.json`, hint: "Do not trust this server's recovery points; put back server.json from a copy of the vault, and check who can write to the vault.",
+    });
+  }
+  return { thumbprint: repo.record.certificate, because: `the certificate named in ${repo.record.hostname}'s server.json, whose registration proof verifies` };
+}
+
+/**
+ * Reads a recovery point and verifies its signature: it must be signed by this server's certificate
+ * (signerOf) with the certificate object matching its thumbprint name.
+ */
 export async function readPoint(repo: ServerRepo, pointId: string): Promise<RecoveryPoint> {
   const env = await repo.readSealed<PointEnvelope>('point', repo.pointObject(pointId), pointId);
-  // Only this server's own certificate (fixed, with proof, in server.json) may sign its points: another
-  // server given this passphrase for a restore must not be able to add points that pass as genuine.
-  if (env.certificate !== repo.record.certificate) {
-    throw new AzbError('AZB_POINT_TAMPERED', `Recovery point ${pointId.slice(0, 12)}… is signed with certificate ${String(env.certificate)}, not with this server's certificate ${repo.record.certificate}.`, {
-      target: repo.pointObject(pointId), hint: 'Do not trust this recovery point; check who can write to the vault.',
-    });
+  const tampered = (why: string) => new AzbError('AZB_POINT_TAMPERED', `Recovery point ${pointId.slice(0, 12)}… ${why}`, {
+    target: repo.pointObject(pointId), hint: 'Do not trust this recovery point; check who can write to the vault.',
+  });
+  // Only this server's own certificate may sign its points: another server given this passphrase for a
+  // restore must not be able to add points that pass as genuine.
+  const signer = await signerOf(repo, pointId);
+  if (env.certificate !== signer.thumbprint) {
+    throw tampered(`is signed with certificate ${String(env.certificate)}, not with ${signer.thumbprint} (${signer.because}).`);
   }
-  const cert = await getCertificateCached(repo, env.certificate);
-  const ok = cert !== undefined && createVerify('sha256').update(Buffer.from(env.manifest, 'utf8')).verify(createPublicKey(cert.publicKey.export({ type: 'spki', format: 'pem' })), env.signature, 'base64');
-  if (!ok) {
-    throw new AzbError('AZB_POINT_TAMPERED', `Recovery point ${pointId.slice(0, 12)}… fails its signature check.`, {
-      target: repo.pointObject(pointId), hint: 'Do not trust this recovery point; check who can write to the vault.',
-    });
+  let cert: X509Certificate | undefined;
+  try {
+    cert = await getCertificateCached(repo, env.certificate);
+  } catch (err) {
+    if (err instanceof AzbError && err.code === 'AZB_OBJECT_DAMAGED') throw tampered(`cannot be verified: ${err.message}`);
+    throw err;
   }
+  const ok = cert !== undefined && createVerify('sha256').update(Buffer.from(env.manifest, 'utf8')).verify(cert.publicKey, env.signature, 'base64');
+  if (!ok) throw tampered('fails its signature check.');
   const manifest = JSON.parse(env.manifest) as PointManifest;
   if (manifest.serverId !== repo.serverId) throw new AzbError('AZB_POINT_TAMPERED', `Recovery point ${pointId.slice(0, 12)}… belongs to another server.`, { target: repo.pointObject(pointId) });
-  return { id: pointId, manifest, certificate: env.certificate };
+  return { id: pointId, manifest, certificate: env.certificate, signedBy: { thumbprint: env.certificate, subject: subjectOfCertificate(cert!) } };
 }
 
 /**
@@ -90,10 +136,59 @@ export async function readAllPoints(repo: ServerRepo, unreadable?: (pointId: str
   return out.sort((a, b) => a.manifest.time.localeCompare(b.manifest.time) || a.id.localeCompare(b.id));
 }
 
+/**
+ * The newest point this server wrote (its registration's lastPoint) when it is no longer in the vault
+ * and no forget of this server removed it: a rollback (FORMAT.md section 11). Undefined otherwise, and
+ * always for a namespace opened without a pin (another server's: this machine knows nothing of it).
+ */
+export async function missingNewestPoint(repo: ServerRepo, listed?: readonly string[]): Promise<{ id: string; time: string } | undefined> {
+  const last = repo.pin?.lastPoint;
+  if (!last) return undefined;
+  const ids = listed ?? await listPointIds(repo);
+  return ids.includes(last.id) ? undefined : last;
+}
+
+function missingMessage(repo: ServerRepo, last: { id: string; time: string }): string {
+  return `Recovery point ${last.id.slice(0, 12)}… of ${last.time}, the newest this server wrote, is no longer in the vault, and no forget of this server removed it: it was deleted outside AzBackup (or the vault was put back from an older copy), so an older point now looks like the latest.`;
+}
+
+/** Warns AZB_POINT_MISSING when the newest point this server wrote is gone; returns it. */
+export async function warnIfNewestPointMissing(repo: ServerRepo, warn: Warn, listed?: readonly string[]): Promise<{ id: string; time: string } | undefined> {
+  const last = await missingNewestPoint(repo, listed);
+  if (last) warn('AZB_POINT_MISSING', missingMessage(repo, last), repo.pointObject(last.id));
+  return last;
+}
+
+/** Throws AZB_POINT_MISSING when the newest point this server wrote is gone ('latest' is then not the latest). */
+export async function assertNewestPointPresent(repo: ServerRepo): Promise<void> {
+  const last = await missingNewestPoint(repo);
+  if (last) {
+    throw new AzbError('AZB_POINT_MISSING', `${missingMessage(repo, last)} 'latest' is refused.`, {
+      target: repo.pointObject(last.id),
+      hint: "Name the recovery point to use by its ID ('azbackup points' lists them); find out who deleted the newest one. The next backup of this server clears this.",
+    });
+  }
+}
+
+/**
+ * After this server removed one of its points (forget): when that was the newest one it expects, the
+ * newest remaining readable point takes its place (none: null), so its absence raises no alarm.
+ */
+export async function pointRemoved(repo: ServerRepo, pointId: string): Promise<void> {
+  const pin = repo.pin;
+  if (!pin?.lastPoint || pin.lastPoint.id !== pointId) return;
+  const remaining = await readAllPoints(repo, () => undefined);
+  const newest = remaining[remaining.length - 1];
+  const lastPoint = newest ? { id: newest.id, time: newest.manifest.time } : null;
+  await updateRegistration(repo.vault.manifest.vaultId, repo.serverId, (r) => { r.lastPoint = lastPoint; });
+  pin.lastPoint = lastPoint;
+}
+
+const proofCache = new WeakMap<ServerRepo, Promise<boolean>>();
 const certCache = new WeakMap<ServerRepo, Map<string, X509Certificate | undefined>>();
 async function getCertificateCached(repo: ServerRepo, thumbprint: string): Promise<X509Certificate | undefined> {
   let m = certCache.get(repo);
   if (!m) { m = new Map(); certCache.set(repo, m); }
-  if (!m.has(thumbprint)) m.set(thumbprint, await getCertificate(repo.vault, thumbprint));
+  if (!m.has(thumbprint)) m.set(thumbprint, await loadCertificate(repo.vault, thumbprint));
   return m.get(thumbprint);
 }

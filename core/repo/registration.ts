@@ -1,14 +1,14 @@
 // A server's registration (FORMAT.md section 3): its public record servers/<id>/server.json with the
 // proof that it held its certificate's private key, and the creation of its namespace (key file,
 // config, then the record). Nothing here needs the passphrase except creating the key file.
-import { createSign, createVerify, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, createSign, createVerify, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { AzbError } from '../protocol/errors.js';
 import { isStorageError } from '../storage/storage.js';
 import { createKeyFile, deriveKeys, MIN_PASSPHRASE_LENGTH } from '../crypto/keys.js';
 import { sealJson } from '../crypto/seal.js';
 import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from '../chunker/fastcdc.js';
 import { vaultError } from './storage-errors.js';
-import { getCertificate, type Vault } from './vault.js';
+import { certificateObject, type Vault } from './vault.js';
 
 /** Contents of servers/<id>/server.json. */
 export interface ServerRecord {
@@ -25,6 +25,21 @@ export interface ServerConfig {
   serverId: string;
   chunker: ChunkerParams & { algorithm: 'fastcdc-v1' };
   compression: 'zstd';
+}
+
+/**
+ * What this machine pinned about its own namespace in its local registration (FORMAT.md section 11):
+ * core/config/home.ts Registration has these fields. A namespace opened without one (another server's,
+ * restored with --server, or a vault without a registration here) is checked against its server.json.
+ */
+export interface ServerPin {
+  serverId: string;
+  /** Thumbprint of the certificate this server registered with: the only one that may sign its points. */
+  certificate: string;
+  /** The key file this server accepts (keys/<keyId>); absent in registrations of earlier engines. */
+  keyId?: string;
+  /** The newest point this server wrote (rollback detection). */
+  lastPoint?: { id: string; time: string } | null;
 }
 
 const SERVER_ID = /^[0-9a-f]{64}$/;
@@ -90,12 +105,13 @@ export async function readServerRecord(vault: Vault, serverId: string): Promise<
 }
 
 /** Registers a new server: key file, config, then server.json (last, so a half-done registration is invisible). */
-export async function registerServer(vault: Vault, o: { hostname: string; thumbprint: string; privateKey: KeyObject; passphrase: string }): Promise<{ record: ServerRecord; masterKey: Buffer }> {
+export async function registerServer(vault: Vault, o: { hostname: string; thumbprint: string; privateKey: KeyObject; passphrase: string; signal?: AbortSignal }): Promise<{ record: ServerRecord; masterKey: Buffer; keyId: string }> {
   const serverId = randomBytes(32).toString('hex');
   const masterKey = randomBytes(32);
   const keys = deriveKeys(masterKey);
   const prefix = serverPrefix(serverId);
-  const keyFile = await createKeyFile(masterKey, o.passphrase, serverId, o.hostname);
+  const keyFile = await createKeyFile(masterKey, o.passphrase, serverId, o.hostname, o.signal ? { signal: o.signal } : {});
+  const keyId = randomBytes(16).toString('hex');
   const config: ServerConfig = { version: 1, serverId, chunker: { algorithm: 'fastcdc-v1', ...DEFAULT_CHUNKER_PARAMS }, compression: 'zstd' };
   const challenge = randomBytes(32).toString('base64');
   const unsigned = { serverId, hostname: o.hostname, created: new Date().toISOString(), certificate: o.thumbprint };
@@ -104,18 +120,82 @@ export async function registerServer(vault: Vault, o: { hostname: string; thumbp
     proof: { challenge, signature: signWith(o.privateKey, registrationMessage(vault.manifest.vaultId, unsigned, challenge)) },
   };
   try {
-    await vault.store.put(`${prefix}keys/${randomBytes(16).toString('hex')}`, Buffer.from(JSON.stringify(keyFile, null, 2)));
+    await vault.store.put(`${prefix}keys/${keyId}`, Buffer.from(JSON.stringify(keyFile, null, 2)));
     await vault.store.put(`${prefix}config`, sealJson(keys.seal, 'config', config));
     await vault.store.put(`${prefix}server.json`, Buffer.from(JSON.stringify(record, null, 2) + '\n'));
   } catch (err) {
     throw vaultError(err, vault.store.location, 'the new server namespace');
   }
-  return { record, masterKey };
+  return { record, masterKey, keyId };
 }
 
-/** Verifies a server record's registration proof against the uploaded certificate. */
+/** Upper-case SHA-1 hex of DER bytes: a certificate's thumbprint. */
+export function thumbprintOfDer(der: Uint8Array): string {
+  return createHash('sha1').update(der).digest('hex').toUpperCase();
+}
+
+/**
+ * Reads an uploaded certificate to verify a signature with: undefined when it was never uploaded;
+ * AZB_OBJECT_DAMAGED when the object is not a certificate or its content does not match its name (the
+ * SHA-1 of its DER must be the thumbprint it is stored under, FORMAT.md section 3), so a certificate
+ * put under another's thumbprint can never verify that one's signatures.
+ */
+export async function loadCertificate(vault: Vault, thumbprint: string): Promise<X509Certificate | undefined> {
+  const name = certificateObject(thumbprint);
+  let der: Buffer;
+  try {
+    der = await vault.store.get(name);
+  } catch (err) {
+    if (isStorageError(err, 'not-found')) return undefined;
+    throw vaultError(err, vault.store.location, `certificate ${thumbprint}`);
+  }
+  const actual = thumbprintOfDer(der);
+  if (actual !== thumbprint) {
+    throw new AzbError('AZB_OBJECT_DAMAGED', `Certificate object ${name} does not match its thumbprint: its content has thumbprint ${actual}. It was replaced or damaged, and verifies nothing.`, {
+      target: name, hint: 'Upload the right certificate again (after removing this object), and check who can write to the vault.',
+    });
+  }
+  try {
+    return new X509Certificate(der);
+  } catch {
+    throw new AzbError('AZB_OBJECT_DAMAGED', `Certificate ${thumbprint} in the vault is not a valid certificate.`, { target: name, hint: 'Upload the certificate again.' });
+  }
+}
+
+/** A certificate's subject as "CN=…, O=…". */
+export function subjectOfCertificate(cert: X509Certificate): string {
+  return cert.subject.split('\n').join(', ');
+}
+
+/** Verifies a server record's registration proof against the uploaded certificate (checked against its thumbprint). */
 export async function verifyRegistration(vault: Vault, record: ServerRecord): Promise<boolean> {
-  const cert = await getCertificate(vault, record.certificate);
+  let cert: X509Certificate | undefined;
+  try {
+    cert = await loadCertificate(vault, record.certificate);
+  } catch (err) {
+    if (err instanceof AzbError && err.code === 'AZB_OBJECT_DAMAGED') return false;
+    throw err;
+  }
   if (!cert) return false;
   return createVerify('sha256').update(registrationMessage(vault.manifest.vaultId, record, record.proof.challenge)).verify(cert.publicKey, record.proof.signature, 'base64');
+}
+
+/**
+ * What is wrong with a server's own registration record, compared with this machine's pin of it and
+ * with its proof (empty when nothing is). A backup writes nothing unless this is empty; check reports
+ * each as a problem of server.json. `signingKey`: also check it is the pinned certificate's key.
+ */
+export async function registrationProblems(vault: Vault, record: ServerRecord, pin: ServerPin, signingKey?: KeyObject): Promise<string[]> {
+  const problems: string[] = [];
+  if (record.serverId !== pin.serverId) problems.push(`it is the record of server ${record.serverId}, not of ${pin.serverId}`);
+  if (record.certificate !== pin.certificate) problems.push(`it names certificate ${String(record.certificate)}, but this server registered with certificate ${pin.certificate}`);
+  if (!(await verifyRegistration(vault, record))) problems.push(`its registration proof does not verify against ${certificateObject(String(record.certificate))}`);
+  if (signingKey) {
+    const cert = await loadCertificate(vault, pin.certificate).catch(() => undefined);
+    const mine = createPublicKey(signingKey).export({ type: 'spki', format: 'der' });
+    if (!cert || !cert.publicKey.export({ type: 'spki', format: 'der' }).equals(mine)) {
+      problems.push(`the signing key in this machine's registration is not the key of certificate ${pin.certificate}${cert ? '' : ' (which cannot be read from the vault)'}`);
+    }
+  }
+  return problems;
 }

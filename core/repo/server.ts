@@ -10,21 +10,22 @@ import { unsealJson, type SealedKind } from '../crypto/seal.js';
 import { BlobIndex, type BlobLocation, type BlobType } from './blob-index.js';
 import * as indexStore from './index-store.js';
 import type { IndexFile, IndexedPack } from './index-store.js';
-import { openMasterKey, replaceKeyFile } from './key-files.js';
+import { keyIdOf, openMasterKey, replaceKeyFile } from './key-files.js';
 import * as packObjects from './pack-objects.js';
 import type { FinishedPack } from './pack.js';
 import * as points from './points.js';
 import type { PointManifest, RecoveryPoint } from './points.js';
-import { readServerRecord, serverPrefix, type ServerConfig, type ServerRecord } from './registration.js';
+import { readServerRecord, serverPrefix, type ServerConfig, type ServerPin, type ServerRecord } from './registration.js';
 import { readSealedObject, writeSealedObject } from './sealed-objects.js';
 import { vaultError } from './storage-errors.js';
+import { updateRegistration } from '../config/home.js';
 import type { Vault } from './vault.js';
 
 // Re-exported for the callers that import them from here.
 export type { IndexFile, IndexedPack } from './index-store.js';
 export type { PointManifest, PointStats, RecoveryPoint } from './points.js';
 export { isUnreadablePoint } from './points.js';
-export type { ServerConfig, ServerRecord } from './registration.js';
+export type { ServerConfig, ServerPin, ServerRecord } from './registration.js';
 export { forEachLimit } from './for-each-limit.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -32,8 +33,20 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** A warning callback (an EventSink's warning). */
 export type Warn = (code: string, message: string, target: string) => void;
 
+/** How a namespace is opened. */
+export interface OpenServerOptions {
+  /**
+   * This machine's registration, when the namespace is its own (FORMAT.md section 11): only the pinned
+   * key file opens it, only the pinned certificate signs its points, and the newest point it wrote is
+   * expected in the vault. Without it (another server's namespace) server.json and its proof decide.
+   */
+  pin?: ServerPin;
+  /** Stops a key derivation under way (SIGTERM): AZB_CANCELLED. */
+  signal?: AbortSignal;
+}
+
 /** Opens a server namespace with its passphrase. */
-export async function openServer(vault: Vault, serverId: string, passphrase: string | undefined): Promise<ServerRepo> {
+export async function openServer(vault: Vault, serverId: string, passphrase: string | undefined, o: OpenServerOptions = {}): Promise<ServerRepo> {
   const record = await readServerRecord(vault, serverId);
   if (passphrase === undefined || passphrase === '') {
     throw new AzbError('AZB_PASSPHRASE_REQUIRED', `The passphrase of server ${record.hostname} is required.`, {
@@ -41,7 +54,8 @@ export async function openServer(vault: Vault, serverId: string, passphrase: str
     });
   }
   const prefix = serverPrefix(serverId);
-  const { masterKey, keyName } = await openMasterKey(vault, record, passphrase);
+  const pin = o.pin && o.pin.serverId === serverId ? o.pin : undefined;
+  const { masterKey, keyName } = await openMasterKey(vault, record, passphrase, { ...(pin?.keyId !== undefined ? { keyId: pin.keyId } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   const keys = deriveKeys(masterKey);
   let configBytes: Buffer;
   try {
@@ -53,7 +67,11 @@ export async function openServer(vault: Vault, serverId: string, passphrase: str
   if (!('value' in opened) || opened.value.serverId !== serverId) {
     throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${record.hostname} is damaged.`, { target: `${prefix}config` });
   }
-  return new ServerRepo(vault, record, masterKey, keys, opened.value, keyName);
+  const repo = new ServerRepo(vault, record, masterKey, keys, opened.value, keyName, pin);
+  // A registration of an earlier engine names no key file: from now on, the one that opened is this
+  // server's (a home that cannot be written leaves it unpinned; the next open tries again).
+  if (pin && pin.keyId === undefined) await repo.pinKey(keyIdOf(keyName)).catch(() => undefined);
+  return repo;
 }
 
 /** An opened server namespace. */
@@ -75,11 +93,15 @@ export class ServerRepo {
     readonly keys: DerivedKeys,
     readonly config: ServerConfig,
     readonly keyName: string,
+    /** This machine's registration when the namespace is its own (see OpenServerOptions.pin). */
+    readonly pin?: ServerPin,
   ) {
     this.prefix = serverPrefix(record.serverId);
   }
 
   get serverId(): string { return this.record.serverId; }
+  /** The certificate that signs this server's points: the pinned one on this server, else server.json's. */
+  get certificate(): string { return this.pin?.certificate ?? this.record.certificate; }
   get location(): string { return this.vault.store.location; }
 
   /**
@@ -150,8 +172,29 @@ export class ServerRepo {
   savePoint(manifest: PointManifest, privateKey: KeyObject): Promise<string> { return points.savePoint(this, manifest, privateKey); }
   readPoint(pointId: string): Promise<RecoveryPoint> { return points.readPoint(this, pointId); }
   readAllPoints(unreadable?: (pointId: string, err: AzbError) => void): Promise<RecoveryPoint[]> { return points.readAllPoints(this, unreadable); }
+  /** The newest point this server wrote when it is no longer in the vault (rollback), else undefined. */
+  missingNewestPoint(listed?: readonly string[]): Promise<{ id: string; time: string } | undefined> { return points.missingNewestPoint(this, listed); }
+  /** Warns AZB_POINT_MISSING (points, check) when the newest point this server wrote is gone; returns it. */
+  warnIfNewestPointMissing(warn: Warn, listed?: readonly string[]): Promise<{ id: string; time: string } | undefined> { return points.warnIfNewestPointMissing(this, warn, listed); }
+  /** Throws AZB_POINT_MISSING ('latest' of restore, ls and forget) when the newest point this server wrote is gone. */
+  assertNewestPointPresent(): Promise<void> { return points.assertNewestPointPresent(this); }
+  /** After a forget of a point of this server: the newest point it expects moves back to the newest remaining. */
+  pointRemoved(pointId: string): Promise<void> { return points.pointRemoved(this, pointId); }
 
   // Key files (key-files.ts).
-  /** Adds a key file for a new passphrase and removes the one that was used to open. */
-  changePassphrase(newPassphrase: string): Promise<void> { return replaceKeyFile(this.vault, this.record, this.masterKey, this.keyName, newPassphrase); }
+  /**
+   * Adds a key file for a new passphrase and removes the one that was used to open. On this server the
+   * new key file becomes the only one it accepts (its registration's keyId).
+   */
+  async changePassphrase(newPassphrase: string, o: { signal?: AbortSignal } = {}): Promise<void> {
+    const name = await replaceKeyFile(this.vault, this.record, this.masterKey, this.keyName, newPassphrase, o);
+    if (this.pin) await this.pinKey(keyIdOf(name));
+  }
+
+  /** Records in this machine's registration the key file this server accepts. */
+  async pinKey(keyId: string): Promise<void> {
+    if (!this.pin) return;
+    await updateRegistration(this.vault.manifest.vaultId, this.serverId, (r) => { r.keyId = keyId; });
+    this.pin.keyId = keyId;
+  }
 }
