@@ -124,6 +124,21 @@ describe('round-trip comparison', () => {
       const diffs = compareTree(m, p);
       expect(kindsOf(diffs), `${kind}: ${JSON.stringify(diffs)}`).toEqual([kind]);
     }
+    // A restore without --preserve-setuid clears setuid/setgid on files, and only there.
+    const setuid = join(dir, 'setuid-src');
+    materializeTree(setuid, { ...smallTree, files: [{ ...smallTree.files[0]!, mode: 0o4755 }], hardlinks: [], dirs: [{ ...smallTree.dirs[0]!, mode: 0o2775 }] });
+    const ms = takeManifest(setuid);
+    const kept = fresh('kept');
+    rmSync(kept, { recursive: true });
+    copyOf(setuid, kept);
+    const cleared = fresh('cleared');
+    rmSync(cleared, { recursive: true });
+    copyOf(setuid, cleared);
+    chmodSync(join(cleared, 'docs', 'a.txt'), 0o755);
+    expect(compareTree(ms, kept)).toEqual([]);
+    expect(compareTree(ms, cleared, { setuidCleared: true })).toEqual([]);
+    expect(kindsOf(compareTree(ms, cleared))).toEqual(['mode']);
+    expect(kindsOf(compareTree(ms, kept, { setuidCleared: true }))).toEqual(['mode']);
     // Within the tolerance (the engine keeps µs), no difference.
     const near = fresh('near');
     setTimeNs(Buffer.from(join(near, 'holes.img')), m.get('holes.img')!.mtimeNs + 1500n);

@@ -147,8 +147,9 @@ export interface Difference { kind: DifferenceKind; text: string }
  * Differences between what was expected and a restored tree. `expected` holds the entries that must be
  * there exactly; `allowed` are paths that may be there too (parent folders of restored items, created
  * without their metadata). Hard-link groups: two restored names share an inode exactly when their sources did.
+ * `setuidCleared`: the restore ran without --preserve-setuid, so files must have lost setuid and setgid.
  */
-export function compareTree(expected: Manifest, restoredRoot: string, o: { allowed?: Set<string>; owners?: boolean } = {}): Difference[] {
+export function compareTree(expected: Manifest, restoredRoot: string, o: { allowed?: Set<string>; owners?: boolean; setuidCleared?: boolean } = {}): Difference[] {
   const diffs: Difference[] = [];
   const add = (kind: DifferenceKind, where: string, what: string) => diffs.push({ kind, text: `${where}: ${what}` });
   let restored: Manifest;
@@ -164,7 +165,9 @@ export function compareTree(expected: Manifest, restoredRoot: string, o: { allow
     const where = p === '' ? '(root)' : p;
     if (!got) { add('missing', where, `missing (a ${want.type} was backed up)`); continue; }
     if (got.type !== want.type) { add('type', where, `restored as a ${got.type}, backed up as a ${want.type}`); continue; }
-    if (want.type !== 'symlink' && got.mode !== want.mode) add('mode', where, `mode ${got.mode.toString(8)}, expected ${want.mode.toString(8)}`);
+    // Without --preserve-setuid, restored files lose their setuid and setgid bits (folders keep theirs).
+    const mode = o.setuidCleared && want.type === 'file' ? want.mode & ~0o6000 : want.mode;
+    if (want.type !== 'symlink' && got.mode !== mode) add('mode', where, `mode ${got.mode.toString(8)}, expected ${mode.toString(8)}${mode !== want.mode ? ` (backed up as ${want.mode.toString(8)}, setuid/setgid cleared)` : ''}`);
     if (o.owners && (got.uid !== want.uid || got.gid !== want.gid)) add('owner', where, `owner ${got.uid}:${got.gid}, expected ${want.uid}:${want.gid}`);
     const dt = got.mtimeNs - want.mtimeNs;
     if (dt > MTIME_TOLERANCE_NS || dt < -MTIME_TOLERANCE_NS) add(want.mtimeNs < 0n ? 'mtime before 1970' : 'mtime', where, `${want.type} mtime ${showTime(got.mtimeNs)}, expected ${showTime(want.mtimeNs)}`);

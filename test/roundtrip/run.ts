@@ -241,12 +241,16 @@ function ancestors(rel: string): string[] {
 
 let restoreCount = 0;
 
-/** Restores a point (all of it, or items) into a fresh folder and compares; returns the differences. */
+/**
+ * Restores a point (all of it, or items) into a fresh folder and compares; returns the differences.
+ * Full restores keep setuid/setgid bits (--preserve-setuid); item restores run without it, and the
+ * comparison expects those bits cleared on files (both behaviours are the engine's documented ones).
+ */
 async function restoreAndCompare(server: Server, point: Point, items: string[], ctx: RunContext): Promise<Difference[]> {
   const target = join(server.root, `restore-${restoreCount++}`);
+  const preserveSetuid = items.length === 0;
   try {
-    // Modes are compared whole: setuid/setgid bits come back only when asked (test/security covers the default).
-    const args = ['restore', point.id, ...items.map((i) => itemArg(server.src, i)), '--target', target, '--preserve-setuid'];
+    const args = ['restore', point.id, ...items.map((i) => itemArg(server.src, i)), '--target', target, ...(preserveSetuid ? ['--preserve-setuid'] : [])];
     const r = await server.az(args);
     const diffs: Difference[] = [];
     if (r.code !== 0) {
@@ -260,7 +264,7 @@ async function restoreAndCompare(server: Server, point: Point, items: string[], 
       for (const i of items) for (const [p, rec] of subtree(point.manifest, i)) expected.set(p, rec);
       for (const i of items) for (const a of ancestors(i)) if (!expected.has(a)) allowed.add(a);
     }
-    diffs.push(...compareTree(expected, join(target, server.src), { allowed, owners: process.getuid?.() === 0 }));
+    diffs.push(...compareTree(expected, join(target, server.src), { allowed, owners: process.getuid?.() === 0, setuidCleared: !preserveSetuid }));
     ctx.stats.roundTrips++;
     for (const rec of expected.values()) if (rec.type === 'file') ctx.stats.bytesCompared += rec.size;
     return diffs;
