@@ -1,7 +1,7 @@
 // The file-metadata cache (node:sqlite): path → (dev, inode, size, mtime, ctime) → content blob IDs, so an
 // unchanged file costs one lstat. Losing it costs time only: it is rebuilt by the next backup.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { renameSync, rmSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
 import { makeDirsSync } from '../fs/make-dirs.js';
@@ -78,6 +78,10 @@ export class FileCache {
         throw unusable(path, again);
       }
       onRebuilt(movedTo, (err as Error).message);
+    }
+    // Owner-only whatever the umask: it names every file backed up (FORMAT.md §11, like the home's files).
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      try { chmodSync(file, 0o600); } catch { /* -wal/-shm come and go */ }
     }
     this.db = db;
     this.getStmt = this.db.prepare('SELECT dev, ino, size, mtime_ns, ctime_ns, content, sparse, digest FROM files_v2 WHERE path = ?');

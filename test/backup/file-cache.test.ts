@@ -1,6 +1,6 @@
 // The file-metadata cache (core/backup/file-cache.ts): only a cache, so damage rebuilds it (with a
 // warning) instead of failing the backup; a cache location that cannot be written is a coded error.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
@@ -86,5 +86,21 @@ describe('file cache', () => {
     // A cache location that is a file: a coded error, nothing written to the vault.
     writeFileSync(join(fx.root, 'cache-file'), 'x');
     expect(onlyError(await fx.az(['backup', src], { env: { AZBACKUP_CACHE: join(fx.root, 'cache-file') } })).code).toBe('AZB_CACHE_UNUSABLE');
+  });
+});
+
+describe('file cache modes', () => {
+  it('is owner-only whatever the umask (it names every file backed up)', () => {
+    const dir = tempDir();
+    const old = process.umask(0);
+    try {
+      const cache = new FileCache(join(dir, 'sub', 'files.db'));
+      cache.put(Buffer.from('/a'), entry);
+      cache.close();
+    } finally {
+      process.umask(old);
+    }
+    expect(statSync(join(dir, 'sub')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'sub', 'files.db')).mode & 0o777).toBe(0o600);
   });
 });
