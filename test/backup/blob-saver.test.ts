@@ -120,7 +120,9 @@ describe('pack uploads in flight', () => {
   // already encoded and packs are assembled in memory, so between two releases the saver runs on
   // promises alone: when the event loop gets to the next macrotask (setImmediate), the saver has started
   // every upload it is going to start and waits for one to end. No timing is involved.
-  async function packUploadsInFlight(uploadConcurrency: number | undefined): Promise<{ inFlight: number[]; packs: number }> {
+  /** 96 blobs of 1 MiB: fifteen fit a 16 MiB pack, so six full packs and a seventh. */
+  const PACKS_OF_96_MIB = 7;
+  async function packUploadsInFlight(uploadConcurrency: number | undefined, limit: number): Promise<{ inFlight: number[]; packs: number }> {
     const { store, repo } = await memoryServer();
     if (uploadConcurrency !== undefined) Object.assign(store, { uploadConcurrency });
     const put = store.put.bind(store);
@@ -142,7 +144,12 @@ describe('pack uploads in flight', () => {
       await saver.finish(true);
     })().finally(() => { ended = true; });
     const inFlight: number[] = [];
-    for (;;) {
+    for (let released = 0; ; released++) {
+      // Sealing a pack may finish on the thread pool, later under load: wait (by turns, not by a clock
+      // the assertion depends on) until as many uploads as allowed have started, then one turn more so
+      // that an upload over the limit would show too.
+      const want = Math.min(limit, PACKS_OF_96_MIB - released);
+      for (let turns = 0; held.length < want && turns < 100_000; turns++) await new Promise((r) => (turns < 100 ? setImmediate(r) : setTimeout(r, 1)));
       await new Promise((r) => setImmediate(r));
       if (held.length === 0) break;
       inFlight.push(held.length); // uploads started and not yet ended, with the saver waiting
@@ -156,8 +163,8 @@ describe('pack uploads in flight', () => {
 
   it('follows the store\'s upload concurrency (the machine setting for cloud vaults), 2 by default', async () => {
     for (const [setting, limit] of [[3, 3], [undefined, 2], [1, 1]] as const) {
-      const { inFlight, packs } = await packUploadsInFlight(setting);
-      expect(packs).toBeGreaterThanOrEqual(6);
+      const { inFlight, packs } = await packUploadsInFlight(setting, limit);
+      expect(packs).toBe(PACKS_OF_96_MIB);
       // Each time the saver waits, it has as many packs on their way up as allowed (fewer only at the end).
       expect(inFlight, `upload concurrency ${setting}`).toEqual(Array.from({ length: packs }, (_, i) => Math.min(limit, packs - i)));
     }
