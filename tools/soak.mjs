@@ -8,6 +8,9 @@
 //   --ignore KINDS      comma list of difference kinds not counted as failures (a known bug being fixed
 //                       elsewhere), e.g. 'mtime before 1970'
 //   --keep              keep each scenario's temp folder;  --verbose  log every backup and restore
+// It runs the engine in bundle/dist (or AZBACKUP_ENGINE): build a test build first (npm run build:test),
+// whose fast key derivation keeps the many registrations and engine calls quick; a release build works
+// too, more slowly.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +44,7 @@ if (!Number.isFinite(minutes) || minutes <= 0 || !Number.isInteger(seed)) {
 }
 const engine = process.env.AZBACKUP_ENGINE ?? join(root, 'bundle', 'dist', 'azbackup');
 if (!existsSync(engine)) {
-  console.error(`engine not built at ${engine}: run "npm run build" first`);
+  console.error(`engine not built at ${engine}: run "npm run build:test" first`);
   process.exit(2);
 }
 const options = {
