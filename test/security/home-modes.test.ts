@@ -36,7 +36,7 @@ describe('configuration home modes', () => {
     const env = { AZBACKUP_HOME: home, AZBACKUP_CACHE: join(root, 'cache'), AZBACKUP_TEST_KDF: 'fast', AZBACKUP_PASSPHRASE: 'correct horse battery staple 42' };
     const vault = join(root, 'vault');
     const pw = join(root, 'pfx.pw');
-    writeFileSync(pw, 'fixture-pfx-password');
+    writeFileSync(pw, 'fixture-pfx-password', { mode: 0o600 });
     for (const args of [
       ['vault', 'create', vault],
       ['cert', 'new', '--subject', 'CN=srv01', '-o', root, '--password-file', pw],

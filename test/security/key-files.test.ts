@@ -41,7 +41,7 @@ describe('passphrase change revokes the old key file on this server', () => {
     const { dir, names: [oldName] } = keyFiles(fx, serverId);
     const oldBytes = readFileSync(join(dir, oldName!));
     const newFile = join(fx.root, 'new.pass');
-    writeFileSync(newFile, 'the brand new passphrase 2026\n');
+    writeFileSync(newFile, 'the brand new passphrase 2026\n', { mode: 0o600 });
     const set = await fx.az(['passphrase', 'set', '--new-passphrase-file', newFile]);
     expect(set.code, set.stdout).toBe(0);
     const said = warningsOf(set).map((w) => w.message).join(' ');
@@ -77,7 +77,7 @@ describe('passphrase change revokes the old key file on this server', () => {
     const a = await registeredServer({ hostname: 'srv01' });
     const b = await registeredServer({ vault: a.vault, hostname: 'srv02' });
     const newFile = join(b.root, 'new.pass');
-    writeFileSync(newFile, 'the brand new passphrase 2026\n');
+    writeFileSync(newFile, 'the brand new passphrase 2026\n', { mode: 0o600 });
     const run = await b.az(['passphrase', 'set', '--server', registrationOf(a).reg.serverId, '--new-passphrase-file', newFile], { env: { AZBACKUP_PASSPHRASE: a.passphrase } });
     expect(onlyError(run).code).toBe('AZB_SERVER_NOT_REGISTERED');
     expect((await a.az(['points'])).code).toBe(0);
