@@ -20,7 +20,7 @@ Describe 'New-AzBackupVault' {
         $vault.PSObject.TypeNames[0] | Should -Be 'AzBackup.Vault'
         $vault.VaultId | Should -Match '^[0-9a-f]{32}$'
         $vault.Vault | Should -Be $path
-        $vault.FormatVersion | Should -Be 1
+        $vault.FormatVersion | Should -Be 2
         $vault.Created | Should -BeOfType [datetime]
         $manifest = Get-Content -LiteralPath (Join-Path $path 'vault.json') -Raw | ConvertFrom-Json
         $manifest.vaultId | Should -Be $vault.VaultId
