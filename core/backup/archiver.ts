@@ -12,6 +12,7 @@ import { type PointManifest, type PointStats, type ServerRepo } from '../repo/se
 import { encodeTree, nameFields, type TreeNode } from '../repo/tree.js';
 import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
+import { now } from '../clock.js';
 import { bytesOf, scanSources, showPath, type ScanEntry, type ScanResult, type Skipped } from './scanner.js';
 import type { ChunkJobEvent } from './file-chunks.js';
 import { ReaderPool } from './reader-pool.js';
@@ -24,6 +25,12 @@ export interface BackupOptions {
   cacheDir: string;
   signingKey: KeyObject;
   tags: string[];
+  /** The policy this backup runs for: its retention expires the point. */
+  policy?: string;
+  /** A backup without a policy: when its point may be expired (ISO time); absent, never by retention. */
+  retainUntil?: string;
+  /** Sub-folders of these sources are left out (non-recursive file specs). */
+  shallow?: ReadonlySet<string>;
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
   /** The walk of `sources`, when the caller started it early (see startScan). */
   scan?: Promise<ScanResult>;
@@ -118,8 +125,8 @@ function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type']): TreeNode 
  * the two overlap, and an unchanged re-run finishes that much sooner. A rejected walk is only reported
  * when awaited.
  */
-export function startScan(sources: string[], excludes: string[], sink: EventSink): Promise<ScanResult> {
-  const scan = scanSources(sources, excludes, (files, bytes) => sink.progress('Backup', `Scanning: ${files} files, ${formatBytes(bytes)}`, 0));
+export function startScan(sources: string[], excludes: string[], sink: EventSink, shallow?: ReadonlySet<string>): Promise<ScanResult> {
+  const scan = scanSources(sources, excludes, (files, bytes) => sink.progress('Backup', `Scanning: ${files} files, ${formatBytes(bytes)}`, 0), shallow);
   scan.catch(() => undefined);
   return scan;
 }
@@ -140,7 +147,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
 
   const scan = opts.stdin
     ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] }, excluded: 0 }
-    : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink));
+    : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow));
   checkCancelled(signal);
   await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
 
@@ -427,8 +434,9 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     complete = true;
     Object.assign(stats, { bytesAdded: saver.stats.bytesAdded, bytesStored: saver.stats.bytesStored, blobsAdded: saver.stats.blobsAdded, durationMs: Date.now() - started });
     const manifest: PointManifest = {
-      version: 2, serverId: repo.serverId, hostname: repo.record.hostname || hostname(), time: new Date().toISOString(),
+      version: 2, serverId: repo.serverId, hostname: repo.record.hostname || hostname(), time: now().toISOString(),
       sources: opts.stdin ? [opts.stdin.name] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
+      ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.retainUntil ? { retainUntil: opts.retainUntil } : {}),
     };
     checkCancelled(signal);
     // A lock that lapsed (vault unreachable, machine suspended) may have let a prune delete packs this

@@ -84,15 +84,19 @@ function excluded(path: string, name: string, patterns: string[]): boolean {
   return patterns.some((g) => matchesGlob(p, g) || matchesGlob(n, g));
 }
 
-/** Walks the sources (absolute paths). A missing source is an error; unreadable entries below it are skipped. */
-export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void): Promise<ScanResult> {
+/**
+ * Walks the sources (absolute paths). A missing source is an error; unreadable entries below it are
+ * skipped. Of a `shallow` source (a non-recursive file spec) only the entries directly in it are
+ * taken, without its sub-folders.
+ */
+export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void, shallow: ReadonlySet<string> = new Set()): Promise<ScanResult> {
   const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], special: { count: 0, examples: [] }, excluded: 0 };
   const globs = excludes.map(plainGlob);
   const skip = (path: string, err: unknown) => {
     result.skipped.push({ path: showPath(path), reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   };
 
-  async function visit(path: string, name: string, st: BigIntStats): Promise<ScanEntry | undefined> {
+  async function visit(path: string, name: string, st: BigIntStats, flat: boolean): Promise<ScanEntry | undefined> {
     const kind = kindOf(st);
     if (!kind) {
       if (++result.special.count <= 5) result.special.examples.push(showPath(path));
@@ -118,7 +122,9 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         const childPath = path === '/' ? `/${n}` : `${path}/${n}`;
         if (excluded(childPath, n, globs)) { result.excluded++; return undefined; }
         try {
-          return { n, childPath, st: await lstat(bytesOf(childPath), { bigint: true }) };
+          const childSt = await lstat(bytesOf(childPath), { bigint: true });
+          if (flat && childSt.isDirectory()) { result.excluded++; return undefined; }
+          return { n, childPath, st: childSt };
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') skip(childPath, err); // vanished: nothing to back up
           return undefined;
@@ -126,7 +132,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       }));
       for (const s of stats) {
         if (!s) continue;
-        const child = await visit(s.childPath, s.n, s.st);
+        const child = await visit(s.childPath, s.n, s.st, false);
         if (child) children.push(child);
       }
       entry.children = children;
@@ -145,7 +151,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         target: source, hint: 'Check the path; give existing files or folders to back up.',
       });
     }
-    const entry = await visit(path, path, st);
+    const entry = await visit(path, path, st, shallow.has(source));
     if (!entry) {
       if (!kindOf(st)) throw new AzbError('AZB_SOURCE_NOT_FOUND', `${source} is not a file, folder or symbolic link.`, { target: source, hint: 'Only file data is backed up.' });
       continue; // an unreadable source directory: reported in skipped

@@ -85,6 +85,17 @@ export function pointOptionAsPositional(argv: string[]): string[] {
   return [...rest.slice(0, command + 1), value, ...rest.slice(command + 1)];
 }
 
+/** A policy file given to `policy set`. */
+async function readPolicyFile(path: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const { fileError } = await import('../protocol/errors.js');
+    throw fileError(err, path, 'Policy file');
+  }
+}
+
 /** Runs the CLI with the given arguments (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   argv = pointOptionAsPositional(argv);
@@ -183,10 +194,11 @@ export async function main(argv: string[]): Promise<number> {
       .option('stdin', { type: 'boolean', describe: 'Back up standard input as one file' })
       .option('stdin-name', { type: 'string', describe: 'File name for --stdin (default: stdin)' })
       .option('access-tier', { choices: ['Hot', 'Cool', 'Cold'] as const, describe: 'Azure access tier of the new packs (Azure vaults only)' })
+      .option('retain-until', { type: 'string', describe: 'Let retention expire this point after this date (ISO 8601); default: kept until removed' })
       .example('azbackup backup /srv/data /etc --exclude "*.tmp"', 'Back up two folders')
       .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file'),
     async (a) => {
-      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
+      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
     })
     .command('points', 'List recovery points', (y) => y
       .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })
@@ -236,6 +248,46 @@ export async function main(argv: string[]): Promise<number> {
     async (a) => {
       exitCode = await run('point.remove', defined({ ...vaultArgs(a), point: a.point }), globals(a), await passphrase(a));
     })
+    .command('policy', 'Backup policies: what is backed up, when, and how long points are kept', (y) => y
+      .command('set <file>', 'Save a policy (JSON file, or - for stdin), activate it and register its schedule', (c) => c
+        .positional('file', { type: 'string', demandOption: true, describe: 'The policy as JSON (see README "Policies"), or - for stdin' })
+        .option('store-passphrase', { type: 'boolean', describe: 'Store the passphrase on this server for unattended runs' })
+        .option('replace', { type: 'boolean', describe: 'Replace a saved policy of the same name' })
+        .option('dry-run', { type: 'boolean', describe: 'Check the policy and say what it would do; save nothing' }),
+      async (a) => {
+        const text = a.file === '-' ? await (await import('../protocol/rpc.js')).readStdin() : await readPolicyFile(a.file);
+        let policy: unknown;
+        try { policy = JSON.parse(text); } catch (err) {
+          throw new AzbError('AZB_ARGS_INVALID', `The policy in ${a.file === '-' ? 'stdin' : a.file} is not JSON: ${(err as Error).message}.`, { target: a.file, hint: 'See README "Policies" for an example.' });
+        }
+        if (a.vault && policy && typeof policy === 'object' && !('vault' in policy)) policy = { ...policy, vault: a.vault };
+        exitCode = await run('policy.set', defined({ policy, storePassphrase: a.storePassphrase, replace: a.replace, whatIf: a.dryRun }), globals(a), a.file === '-' ? {} : await passphrase(a));
+      })
+      .command(['get [name]', 'list'], 'Show the saved policies, their next run and last result', (c) => c
+        .positional('name', { type: 'string', describe: 'Only this policy' }),
+      async (a) => {
+        exitCode = await run('policy.get', defined({ name: a.name }), globals(a));
+      })
+      .command('remove <name>', 'Stop a policy\'s schedule and forget it; its points are kept unless --delete-backup', (c) => c
+        .positional('name', { type: 'string', demandOption: true })
+        .option('delete-backup', { type: 'boolean', describe: 'Also remove every recovery point of the policy' })
+        .option('dry-run', { type: 'boolean', describe: 'Only say what would be removed' }),
+      async (a) => {
+        exitCode = await run('policy.remove', defined({ name: a.name, deleteBackup: a.deleteBackup, whatIf: a.dryRun }), globals(a), await passphrase(a));
+      })
+      .command('suspend <name>', 'Stop a policy\'s scheduled runs (the policy and its points stay)', (c) => c.positional('name', { type: 'string', demandOption: true }), async (a) => {
+        exitCode = await run('policy.suspend', { name: a.name }, globals(a));
+      })
+      .command('resume <name>', 'Start a suspended policy\'s scheduled runs again', (c) => c.positional('name', { type: 'string', demandOption: true }), async (a) => {
+        exitCode = await run('policy.resume', { name: a.name }, globals(a));
+      })
+      .command('run <name>', 'Back up by a policy now, then enforce its retention', (c) => c
+        .positional('name', { type: 'string', demandOption: true })
+        .option('scheduled', { type: 'boolean', describe: 'Run as the scheduler does: skip weeks off the weekly frequency; stored passphrase' }),
+      async (a) => {
+        exitCode = await run('policy.run', defined({ name: a.name, scheduled: a.scheduled, cacheDir: a.cacheDir }), globals(a), await passphrase(a));
+      })
+      .demandCommand(1, 'Name a policy command: set, get, list, remove, suspend, resume or run.'))
     .command('jobs', 'Show the job history of this machine', (y) => y
       .option('previous', { type: 'number', describe: 'Only the N most recent jobs' })
       .option('status', { choices: ['InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled'] as const, describe: 'Only jobs with this status' }),

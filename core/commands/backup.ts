@@ -1,6 +1,9 @@
 // `backup`: files (or a stream from stdin) of this server into a new recovery point, as a job.
 import { isAbsolute, join, resolve } from 'node:path';
 import { runBackup, startScan } from '../backup/archiver.js';
+import type { Skipped } from '../backup/scanner.js';
+import { now } from '../clock.js';
+import type { PointManifest } from '../repo/points.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import { homeDir } from '../config/home.js';
 import { acquireLock } from '../repo/locks.js';
@@ -49,7 +52,45 @@ async function checkSigningCertificate(ctx: CommandContext, repo: ServerRepo): P
   }
 }
 
-export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold' }
+export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold'; retainUntil?: string }
+
+/** What to back up, and what the point records of it. */
+export interface BackupWork {
+  paths: string[]; excludes: string[]; tags: string[];
+  stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
+  policy?: string; retainUntil?: string; shallow?: ReadonlySet<string>;
+  accessTier?: 'Hot' | 'Cool' | 'Cold';
+}
+
+/**
+ * Backs up into this server's namespace as a recorded job, under the backup lock, and returns the new
+ * point. Shared by `backup` and `policy run`.
+ */
+export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: BackupWork): Promise<{ repo: ServerRepo; pointId: string; manifest: PointManifest; skipped: Skipped[] }> {
+  const scan = work.stdin === undefined ? startScan(work.paths, work.excludes, ctx.sink, work.shallow) : undefined;
+  // A source that is missing fails the job, not the walk that nobody waits for.
+  scan?.catch(() => undefined);
+  const { vault, repo } = await openServerFor(ctx, args, work.accessTier ? { accessTier: work.accessTier } : {});
+  const signingKey = await signingKeyFor(repo);
+  const cacheDir = serverCacheDir(args, repo);
+  try { await makeDirs(cacheDir, 0o700); } catch (err) {
+    throw new AzbError('AZB_CACHE_UNUSABLE', `Cannot create the cache folder ${cacheDir}: ${(err as NodeJS.ErrnoException).code}.`, { target: cacheDir, hint: 'Give a writable --cache-dir.' });
+  }
+  const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {
+    await checkSigningCertificate(ctx, repo);
+    const lock = await acquireLock(repo, 'backup', work.policy ? `backup by policy ${work.policy}` : 'backup', (code, message, target) => ctx.sink.warning(code, message, target));
+    try {
+      const r = await runBackup(repo, {
+        sources: work.paths, excludes: work.excludes, ...(scan ? { scan } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
+        ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
+      });
+      return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };
+    } finally {
+      await lock.release();
+    }
+  }, work.policy ?? null);
+  return { repo, pointId: result.pointId, manifest: result.manifest, skipped: result.skipped };
+}
 
 export const backupCommand: Command<BackupArgs> = {
   name: 'backup',
@@ -64,27 +105,15 @@ export const backupCommand: Command<BackupArgs> = {
     if (args.stdinName !== undefined && (!/^[^/\\\0]+$/.test(args.stdinName) || args.stdinName === '.' || args.stdinName === '..')) {
       throw new AzbError('AZB_ARGS_INVALID', `'${args.stdinName}' is not a usable file name for the stream.`, { target: 'stdinName', hint: 'Give a plain file name such as db.sql.' });
     }
-    const scan = args.stdinName === undefined ? startScan(paths, excludes, ctx.sink) : undefined;
-    const { vault, repo } = await openServerFor(ctx, args, args.accessTier ? { accessTier: args.accessTier } : {});
-    const signingKey = await signingKeyFor(repo);
-    const cacheDir = serverCacheDir(args, repo);
-    try { await makeDirs(cacheDir, 0o700); } catch (err) {
-      throw new AzbError('AZB_CACHE_UNUSABLE', `Cannot create the cache folder ${cacheDir}: ${(err as NodeJS.ErrnoException).code}.`, { target: cacheDir, hint: 'Give a writable --cache-dir.' });
+    if (args.retainUntil !== undefined && !(Date.parse(args.retainUntil) > now().getTime())) {
+      throw new AzbError('AZB_ARGS_INVALID', `RetainUntil '${args.retainUntil}' is not a time in the future.`, { target: 'retainUntil', hint: 'Give a future date (ISO 8601), e.g. 2027-01-31; leave it out to keep the point until it is removed.' });
     }
-    const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {
-      await checkSigningCertificate(ctx, repo);
-      const lock = await acquireLock(repo, 'backup', 'backup', (code, message, target) => ctx.sink.warning(code, message, target));
-      try {
-        const r = await runBackup(repo, {
-          sources: paths, excludes, ...(scan ? { scan } : {}), lock, cacheDir, signingKey, tags: args.tags ?? [], signal: ctx.signal, sink: ctx.sink,
-          ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
-        });
-        return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };
-      } finally {
-        await lock.release();
-      }
+    const result = await backupAsJob(ctx, args, {
+      paths, excludes, tags: args.tags ?? [],
+      ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
+      ...(args.retainUntil ? { retainUntil: new Date(args.retainUntil).toISOString() } : {}), ...(args.accessTier ? { accessTier: args.accessTier } : {}),
     });
-    ctx.sink.result('RecoveryPoint', pointData(vault.store.location, { id: result.pointId, manifest: result.manifest, certificate: repo.record.certificate }));
+    ctx.sink.result('RecoveryPoint', pointData(result.repo.location, { id: result.pointId, manifest: result.manifest, certificate: result.repo.record.certificate }));
     return result.skipped.length > 0 || ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
   },
 };

@@ -310,8 +310,8 @@ export async function signingKeyFor(repo: ServerRepo): Promise<import('node:cryp
 }
 
 /** Runs `work` as a recorded job; the job ends Completed, CompletedWithWarnings, Failed or Cancelled. */
-export async function asJob<T>(ctx: CommandContext, operation: string, vault: string, serverId: string | null, work: (jobId: string) => Promise<T>): Promise<T> {
-  const jobId = startJob(operation, vault, serverId);
+export async function asJob<T>(ctx: CommandContext, operation: string, vault: string, serverId: string | null, work: (jobId: string) => Promise<T>, policy: string | null = null): Promise<T> {
+  const jobId = startJob(operation, vault, serverId, policy);
   ctx.sink.log(`Job ${jobId} started: ${operation}`);
   const warningsBefore = ctx.sink.warnings;
   try {

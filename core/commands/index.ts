@@ -13,10 +13,12 @@ import { checkCommand } from './check.js';
 import { pruneCommand } from './prune.js';
 import { jobStopCommand, jobsCommand } from './jobs.js';
 import { settingsSetCommand, settingsShowCommand } from './settings.js';
+import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCommand, policySetCommand, policySuspendCommand } from './policy.js';
 
 /** Every command the engine answers, by its request name. */
 export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Command<never>>(
   [versionCommand, certNewCommand, certTestCommand, vaultCreateCommand, vaultAddCertCommand, vaultCertsCommand, serversCommand,
     registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, restoreCommand,
-    checkCommand, pruneCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand].map((c) => [c.name, c as Command<never>]),
+    checkCommand, pruneCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
+    policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand].map((c) => [c.name, c as Command<never>]),
 );

@@ -17,6 +17,8 @@ export type JobStatus = 'InProgress' | 'Completed' | 'CompletedWithWarnings' | '
 export interface JobRecord {
   jobId: string; operation: string; status: JobStatus; vault: string; serverId: string | null;
   startTime: string; endTime: string | null; pid: number; hostname: string;
+  /** The policy whose run this is (a backup by a policy), else null. */
+  policy: string | null;
   /** processIdentity() of the engine that ran it; internal, not shown to users. */
   process: string | null;
   stats: Record<string, unknown> | null; errors: { code: string; message: string }[]; warnings: number;
@@ -42,9 +44,10 @@ function open(): DatabaseSync {
         pid INTEGER, hostname TEXT, stats TEXT, errors TEXT, warnings INTEGER);
       CREATE INDEX IF NOT EXISTS jobs_start ON jobs(start_time);`);
     // Added after the first release of the table: which process instance runs the job (see
-    // processIdentity), and its first warnings. Two engines may add a column at once: the loser is fine.
+    // processIdentity), its first warnings, and the policy it runs for. Two engines may add a column at
+    // once: the loser is fine.
     const columns = db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[];
-    for (const column of ['process', 'warning_list']) {
+    for (const column of ['process', 'warning_list', 'policy']) {
       if (columns.some((c) => c.name === column)) continue;
       try { db.exec(`ALTER TABLE jobs ADD COLUMN ${column} TEXT`); } catch (err) { if (!/duplicate column/i.test((err as Error).message)) throw err; }
     }
@@ -70,7 +73,7 @@ function toRecord(r: Record<string, unknown>): JobRecord {
   return {
     jobId: String(r['id']), operation: String(r['operation']), status: r['status'] as JobStatus, vault: String(r['vault']),
     serverId: (r['server_id'] as string | null) ?? null, startTime: String(r['start_time']), endTime: (r['end_time'] as string | null) ?? null,
-    pid: Number(r['pid']), hostname: String(r['hostname']), process: (r['process'] as string | null) ?? null,
+    pid: Number(r['pid']), hostname: String(r['hostname']), process: (r['process'] as string | null) ?? null, policy: (r['policy'] as string | null) ?? null,
     stats: r['stats'] ? JSON.parse(String(r['stats'])) as Record<string, unknown> : null,
     errors: r['errors'] ? JSON.parse(String(r['errors'])) as { code: string; message: string }[] : [],
     warnings: Number(r['warnings'] ?? 0),
@@ -97,10 +100,10 @@ export function processIdentity(pid: number): string | undefined {
 }
 
 /** Records the start of a job and returns its ID. */
-export function startJob(operation: string, vault: string, serverId: string | null): string {
+export function startJob(operation: string, vault: string, serverId: string | null, policy: string | null = null): string {
   const id = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
-  open().prepare('INSERT INTO jobs (id, operation, status, vault, server_id, start_time, pid, hostname, warnings, process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)')
-    .run(id, operation, 'InProgress', vault, serverId, new Date().toISOString(), process.pid, hostname(), processIdentity(process.pid) ?? null);
+  open().prepare('INSERT INTO jobs (id, operation, status, vault, server_id, start_time, pid, hostname, warnings, process, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)')
+    .run(id, operation, 'InProgress', vault, serverId, new Date().toISOString(), process.pid, hostname(), processIdentity(process.pid) ?? null, policy);
   return id;
 }
 

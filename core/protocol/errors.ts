@@ -5,7 +5,7 @@
 export type ErrorCategory =
   | 'InvalidArgument' | 'InvalidData' | 'InvalidOperation' | 'ObjectNotFound' | 'ResourceExists'
   | 'PermissionDenied' | 'AuthenticationError' | 'ProtocolError' | 'NotImplemented'
-  | 'ResourceUnavailable' | 'OperationStopped' | 'SecurityError' | 'NotSpecified';
+  | 'ResourceUnavailable' | 'OperationStopped' | 'SecurityError' | 'InvalidResult' | 'NotSpecified';
 
 /** Process exit codes, documented in README ("Exit codes"). */
 export const ExitCode = {
@@ -98,6 +98,20 @@ export const ERROR_CODES = {
   AZB_JOB_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_RESTORE_VERIFY_FAILED: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_CANCELLED: { category: 'OperationStopped', exit: ExitCode.Cancelled },
+  // Policies and schedules
+  AZB_POLICY_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_SCHEDULE_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_RETENTION_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_FILESPEC_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_FILESPEC_OVERLAP: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_POLICY_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_POLICY_EXISTS: { category: 'ResourceExists', exit: ExitCode.Failed },
+  AZB_POLICY_RUNNING: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_SCHEDULER_FAILED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_PASSPHRASE_STORE_FAILED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_STORED_PASSPHRASE_WRONG: { category: 'AuthenticationError', exit: ExitCode.Failed },
+  AZB_SOURCE_COMMAND_FAILED: { category: 'InvalidResult', exit: ExitCode.Failed },
+  AZB_SOURCE_COMMAND_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   // Engine
   AZB_INTERNAL: { category: 'NotSpecified', exit: ExitCode.Failed },
   AZB_INTERNAL_INVARIANT: { category: 'InvalidData', exit: ExitCode.Failed },

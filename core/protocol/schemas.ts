@@ -22,6 +22,15 @@ import argsVaultAddCert from '../schemas/args.vault.add-cert.schema.json' with {
 import argsVaultCerts from '../schemas/args.vault.certs.schema.json' with { type: 'json' };
 import argsVaultCreate from '../schemas/args.vault.create.schema.json' with { type: 'json' };
 import argsVersion from '../schemas/args.version.schema.json' with { type: 'json' };
+import argsPolicySet from '../schemas/args.policy.set.schema.json' with { type: 'json' };
+import argsPolicyGet from '../schemas/args.policy.get.schema.json' with { type: 'json' };
+import argsPolicyRemove from '../schemas/args.policy.remove.schema.json' with { type: 'json' };
+import argsPolicyState from '../schemas/args.policy.state.schema.json' with { type: 'json' };
+import argsPolicyRun from '../schemas/args.policy.run.schema.json' with { type: 'json' };
+import policySchema from '../schemas/policy.schema.json' with { type: 'json' };
+import resultPolicy from '../schemas/result.Policy.schema.json' with { type: 'json' };
+import resultPolicyRun from '../schemas/result.PolicyRun.schema.json' with { type: 'json' };
+import resultRemovedPolicy from '../schemas/result.RemovedPolicy.schema.json' with { type: 'json' };
 import eventError from '../schemas/event.error.schema.json' with { type: 'json' };
 import eventItem from '../schemas/event.item.schema.json' with { type: 'json' };
 import eventLog from '../schemas/event.log.schema.json' with { type: 'json' };
@@ -52,6 +61,7 @@ import resultVersion from '../schemas/result.Version.schema.json' with { type: '
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
+  argsPolicySet, argsPolicyGet, argsPolicyRemove, argsPolicyState, argsPolicyRun, policySchema, resultPolicy, resultPolicyRun, resultRemovedPolicy,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.

@@ -25,6 +25,10 @@ export interface PointManifest {
   parent: string | null;
   tags: string[];
   stats: PointStats;
+  /** The policy whose run made the point; its retention expires it (format 2, optional). */
+  policy?: string;
+  /** A point made without a policy: the time from which retention may expire it (format 2, optional). */
+  retainUntil?: string;
 }
 
 /** A recovery point as read from the vault. */

@@ -1,0 +1,47 @@
+// Retention enforcement in a server namespace (README "Retention"): a policy's own points expire by its
+// tiers; points made without a policy expire only when they carry a RetainUntil that has passed. Other
+// policies' points are never touched. The caller holds the exclusive lock.
+import type { EventSink } from '../protocol/events.js';
+import { vaultError } from '../repo/storage-errors.js';
+import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
+import type { Policy } from './policy.js';
+import { planRetention, type PointTime } from './retention.js';
+
+/** When the backup of a point started: its retention bucket and schedule slot are those of its start. */
+export function startTimeOf(p: RecoveryPoint): string {
+  return new Date(Date.parse(p.manifest.time) - (p.manifest.stats.durationMs ?? 0)).toISOString();
+}
+
+/** The points retention would expire now: the policy's by its tiers, and lapsed RetainUntil points. */
+export function pointsToExpire(all: readonly RecoveryPoint[], policy: Policy | undefined, now = new Date(), o: { timeZone?: string } = {}): { expire: RecoveryPoint[]; kept: number } {
+  const byId = new Map(all.map((p) => [p.id, p]));
+  const expire: RecoveryPoint[] = [];
+  let kept = 0;
+  if (policy) {
+    const own: PointTime[] = all.filter((p) => p.manifest.policy === policy.name).map((p) => ({ id: p.id, time: startTimeOf(p) }));
+    const plan = planRetention(own, policy.schedule, policy.retention, o);
+    kept = plan.keep.size;
+    for (const p of plan.expire) expire.push(byId.get(p.id)!);
+  }
+  for (const p of all) {
+    if (!p.manifest.policy && p.manifest.retainUntil && Date.parse(p.manifest.retainUntil) <= now.getTime()) expire.push(p);
+  }
+  return { expire, kept };
+}
+
+/** Removes the given points (oldest first), checking the lock before each; returns how many went. */
+export async function expirePoints(repo: ServerRepo, points: readonly RecoveryPoint[], o: { sink: EventSink; lock: { assertHeld(): Promise<void> }; why: (p: RecoveryPoint) => string }): Promise<number> {
+  let removed = 0;
+  for (const p of [...points].sort((a, b) => a.manifest.time.localeCompare(b.manifest.time))) {
+    await o.lock.assertHeld();
+    try {
+      await repo.vault.store.delete(repo.pointObject(p.id));
+    } catch (err) {
+      throw vaultError(err, repo.location, `recovery point ${p.id.slice(0, 12)}`);
+    }
+    await repo.pointRemoved(p.id);
+    removed++;
+    o.sink.log(`Recovery point ${p.id.slice(0, 12)}… of ${p.manifest.time} expired: ${o.why(p)}.`);
+  }
+  return removed;
+}

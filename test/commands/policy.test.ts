@@ -1,0 +1,228 @@
+// `policy set|get|run|suspend|resume|remove` through the built engine: a policy is saved, its schedule
+// written (cron here; systemd units in test/policy/scheduler.test.ts), its runs make points that carry
+// its name, and its retention expires them by the calendar (AZBACKUP_TEST_NOW sets the day of a run).
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { onlyError, resultOf, type EngineRun } from '../helpers/engine.js';
+import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
+
+let srv: VaultFixture;
+let units: string;
+let data: string;
+let env: Record<string, string>;
+
+function policyJson(name: string, change: (p: Record<string, any>) => void = () => {}): string {
+  const p: Record<string, any> = {
+    name, fileSpecs: [{ path: data, exclude: ['*.tmp'] }],
+    schedule: { daysOfWeek: ['Monday', 'Wednesday', 'Friday'], timesOfDay: ['09:00', '21:00'], weeklyFrequency: 1 },
+    retention: { days: 3 },
+  };
+  change(p);
+  const file = join(srv.root, `${name}-${Math.random().toString(16).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(p));
+  return file;
+}
+
+const az = (args: string[], extra: Record<string, string | undefined> = {}): Promise<EngineRun> => srv.az(args, { env: { ...env, ...extra } });
+const warnings = (r: EngineRun) => r.events.filter((e) => e.type === 'warning').map((e) => (e as { code: string }).code);
+
+beforeAll(async () => {
+  srv = await registeredServer({ hostname: 'policy01' });
+  units = join(srv.root, 'units');
+  data = join(srv.root, 'data');
+  mkdirSync(join(data, 'sub'), { recursive: true });
+  writeFileSync(join(data, 'a.txt'), 'alpha');
+  writeFileSync(join(data, 'skip.tmp'), 'temporary');
+  writeFileSync(join(data, 'sub', 'b.txt'), 'beta');
+  env = { AZBACKUP_UNIT_ROOT: units, AZBACKUP_SCHEDULER: 'cron' };
+}, 120_000);
+
+describe('policy set and get', () => {
+  it('saves a policy, writes its cron.d file and shows its next run', async () => {
+    const r = await az(['policy', 'set', policyJson('files'), '--store-passphrase'], { AZBACKUP_TEST_NOW: '2026-06-01T10:00:00Z' });
+    expect(r.code, r.stdout).toBe(0);
+    const p = resultOf(r, 'Policy');
+    expect(p).toMatchObject({ name: 'files', state: 'Active', vault: srv.vault, scheduler: 'cron', anchorWeek: '2026-06-01' });
+    expect(String(p['passphraseStored'])).toMatch(/^file: .*\.passphrase$/);
+    const cron = readFileSync(join(units, 'etc/cron.d/azbackup-policy-files'), 'utf8');
+    expect(cron).toMatch(/^0 9,21 \* \* 1,3,5 root .* policy run files --scheduled >\/dev\/null 2>&1$/m);
+    expect(cron).toContain(`AZBACKUP_HOME=${srv.home}`);
+    expect(cron).not.toContain(srv.passphrase);
+    expect(statSync(join(units, 'etc/cron.d/azbackup-policy-files')).mode & 0o777).toBe(0o644);
+    // The stored passphrase: owner-only, in the home.
+    const stored = String(p['passphraseStored']).slice('file: '.length);
+    expect(statSync(stored).mode & 0o777).toBe(0o600);
+
+    const got = await az(['policy', 'get', 'files'], { AZBACKUP_TEST_NOW: '2026-06-01T10:00:00Z' });
+    expect(got.code).toBe(0);
+    const item = got.events.find((e) => e.type === 'item') as { data: Record<string, unknown> };
+    expect(item.data['nextRun']).toBe(new Date(2026, 5, 1, 21, 0).toISOString());
+    expect(item.data['overdue']).toBe(false);
+    expect(item.data['lastRun']).toBeNull();
+  });
+
+  it('is idempotent: the same policy again changes nothing and succeeds', async () => {
+    const r = await az(['policy', 'set', policyJson('files')]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(resultOf(r, 'Policy')['anchorWeek']).toBe('2026-06-01');
+  });
+
+  it.each([
+    ['31 daily days', (p: Record<string, any>) => { p['retention'].days = 31; }, 'AZB_RETENTION_INVALID', /1 to 30 days on a standalone server; 31 was given/],
+    ['4 times a day', (p: Record<string, any>) => { p['schedule'].timesOfDay = ['01:00', '02:00', '03:00', '04:00']; }, 'AZB_SCHEDULE_INVALID', /at most 3 backups a day/],
+    ['no day', (p: Record<string, any>) => { p['schedule'].daysOfWeek = []; }, 'AZB_SCHEDULE_INVALID', /no day of the week/],
+    ['6000 weeks', (p: Record<string, any>) => { p['retention'].weekly = { weeks: 6000, daysOfWeek: ['Friday'], timesOfDay: ['21:00'] }; }, 'AZB_RETENTION_INVALID', /5163 weeks; 6000 was given/],
+    ['an unknown property', (p: Record<string, any>) => { p['retention'].hourly = 5; }, 'AZB_ARGS_INVALID', /unknown property 'hourly'/],
+  ])('refuses %s and saves nothing', async (_case, change, code, message) => {
+    const r = await az(['policy', 'set', policyJson('bad', change)]);
+    expect(r.code).toBe(2);
+    const err = onlyError(r);
+    expect(err.code).toBe(code);
+    expect(err.message).toMatch(message);
+    expect(existsSync(join(srv.home, 'policies', 'bad.json'))).toBe(false);
+    expect(existsSync(join(units, 'etc/cron.d/azbackup-policy-bad'))).toBe(false);
+  });
+
+  it('refuses a second policy of the same name with other settings, unless it replaces the first', async () => {
+    const file = policyJson('files', (p) => { p['retention'].days = 7; });
+    const r = await az(['policy', 'set', file]);
+    expect(r.code).toBe(1);
+    expect(onlyError(r).code).toBe('AZB_POLICY_EXISTS');
+    const replaced = await az(['policy', 'set', file, '--replace']);
+    expect(replaced.code, replaced.stdout).toBe(0);
+    expect((resultOf(replaced, 'Policy')['retention'] as { days: number }).days).toBe(7);
+    expect((await az(['policy', 'set', policyJson('files'), '--replace'])).code).toBe(0);
+  });
+
+  it('refuses a policy for a vault this server is not registered with', async () => {
+    const other = join(srv.root, 'other-vault');
+    expect((await az(['vault', 'create', other])).code).toBe(0);
+    const r = await az(['policy', 'set', policyJson('elsewhere', (p) => { p['vault'] = other; })]);
+    expect(r.code).toBe(1);
+    expect(onlyError(r).code).toBe('AZB_SERVER_NOT_REGISTERED');
+    expect(existsSync(join(srv.home, 'policies', 'elsewhere.json'))).toBe(false);
+  });
+
+  it('warns about a file spec that does not exist, and saves the policy', async () => {
+    const r = await az(['policy', 'set', policyJson('missing', (p) => { p['fileSpecs'].push({ path: join(srv.root, 'not-there') }); })]);
+    expect(r.code).toBe(3);
+    expect(warnings(r)).toContain('AZB_FILESPEC_NOT_FOUND');
+    expect((await az(['policy', 'remove', 'missing'])).code).toBe(0);
+  });
+});
+
+describe('policy run and retention', () => {
+  /** A run of policy `files` on the given day at 21:00 UTC, by the stored passphrase (none given). */
+  async function runOn(day: string): Promise<Record<string, unknown>> {
+    const r = await az(['policy', 'run', 'files'], { AZBACKUP_TEST_NOW: `${day}T21:00:00Z`, AZBACKUP_PASSPHRASE: undefined, TZ: 'UTC' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return resultOf(r, 'PolicyRun');
+  }
+
+  it('backs up by the policy with the stored passphrase; points carry its name and leave out its exclusions', async () => {
+    const run = await runOn('2026-06-01');
+    expect(run).toMatchObject({ policy: 'files', status: 'Completed', pointsExpired: 0, pointsKept: 1 });
+    const points = await az(['points']);
+    const listed = points.events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    expect(listed.map((p) => p['policy'])).toEqual(['files']);
+    const ls = await az(['ls', 'latest', '--recurse']);
+    const paths = ls.events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['name']));
+    expect(paths).toContain('a.txt');
+    expect(paths).toContain('b.txt');
+    expect(paths).not.toContain('skip.tmp');
+    const jobs = await az(['jobs', '--previous', '2']);
+    const recorded = jobs.events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    expect(recorded.map((j) => [j['operation'], j['policy'], j['status']])).toEqual([['Retention', 'files', 'Completed'], ['Backup', 'files', 'Completed']]);
+  });
+
+  it('expires the points of days past its daily retention, keeps a manual point, and prune gives the space back', async () => {
+    // A manual backup without RetainUntil: never expired by a policy.
+    const manual = await az(['backup', data], { AZBACKUP_TEST_NOW: '2026-06-01T22:00:00Z' });
+    expect(manual.code).toBe(0);
+    const expiredOn: number[] = [];
+    for (const day of ['2026-06-03', '2026-06-05']) {
+      writeFileSync(join(data, `${day}.bin`), Buffer.alloc(200_000, day));
+      expiredOn.push(Number((await runOn(day))['pointsExpired']));
+    }
+    // On the 5th the 3 days are the 5th, 4th and 3rd: the point of the 1st goes.
+    expect(expiredOn).toEqual([0, 1]);
+    const packsBefore = listPackBytes();
+    // On the 8th, the points of the 3rd and 5th fall out of the last 3 days.
+    writeFileSync(join(data, 'late.txt'), 'late');
+    for (const day of ['2026-06-03', '2026-06-05']) writeFileSync(join(data, `${day}.bin`), '');
+    const run = await runOn('2026-06-08');
+    expect(run['pointsExpired']).toBe(2);
+    expect(run['pointsKept']).toBe(1);
+    expect(Number(run['bytesFreed'])).toBeGreaterThan(0);
+    expect(listPackBytes()).toBeLessThan(packsBefore);
+    const left = (await az(['points'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    expect(left.map((p) => [p['time'], p['policy'] ?? 'manual'])).toEqual([['2026-06-01T22:00:00.000Z', 'manual'], ['2026-06-08T21:00:00.000Z', 'files']]);
+  });
+
+  it('expires a manual point once its RetainUntil has passed', async () => {
+    const r = await az(['backup', data, '--retain-until', '2026-06-10T00:00:00Z'], { AZBACKUP_TEST_NOW: '2026-06-09T08:00:00Z' });
+    expect(r.code).toBe(0);
+    expect(resultOf(r, 'RecoveryPoint')['retainUntil']).toBe('2026-06-10T00:00:00.000Z');
+    const past = await az(['backup', data, '--retain-until', '2026-06-01T00:00:00Z'], { AZBACKUP_TEST_NOW: '2026-06-09T08:00:00Z' });
+    expect(past.code).toBe(2);
+    expect(onlyError(past).code).toBe('AZB_ARGS_INVALID');
+    const run = await runOn('2026-06-10');
+    expect(run['pointsExpired']).toBe(1);
+  });
+
+  function listPackBytes(): number {
+    let total = 0;
+    const walk = (d: string) => { for (const e of readdirSync(d, { withFileTypes: true })) { const p = join(d, e.name); if (e.isDirectory()) walk(p); else total += statSync(p).size; } };
+    walk(join(srv.vault, 'servers'));
+    return total;
+  }
+
+  it('fails clearly when the stored passphrase no longer opens the vault', async () => {
+    const stored = join(srv.home, 'registrations');
+    const file = readdirSync(stored).find((f) => f.endsWith('.passphrase'));
+    writeFileSync(join(stored, file), 'an outdated passphrase, long enough', { mode: 0o600 });
+    const r = await az(['policy', 'run', 'files'], { AZBACKUP_PASSPHRASE: undefined });
+    expect(r.code).toBe(1);
+    expect(onlyError(r).code).toBe('AZB_STORED_PASSPHRASE_WRONG');
+    const got = await az(['policy', 'get', 'files']);
+    const item = got.events.find((e) => e.type === 'item') as { data: { lastRun: Record<string, unknown> } };
+    expect(item.data.lastRun).toMatchObject({ status: 'Failed', code: 'AZB_STORED_PASSPHRASE_WRONG' });
+    writeFileSync(join(stored, file), srv.passphrase, { mode: 0o600 });
+  });
+});
+
+describe('policy suspend, resume and remove', () => {
+  it('suspend removes the schedule and resume writes it back', async () => {
+    const cron = join(units, 'etc/cron.d/azbackup-policy-files');
+    const s = await az(['policy', 'suspend', 'files']);
+    expect(resultOf(s, 'Policy')).toMatchObject({ state: 'Suspended', scheduler: 'none', nextRun: null });
+    expect(existsSync(cron)).toBe(false);
+    const scheduled = await az(['policy', 'run', 'files', '--scheduled']);
+    expect(scheduled.code).toBe(0);
+    expect(scheduled.events.some((e) => e.type === 'result')).toBe(false);
+    const r = await az(['policy', 'resume', 'files']);
+    expect(resultOf(r, 'Policy')).toMatchObject({ state: 'Active', scheduler: 'cron' });
+    expect(existsSync(cron)).toBe(true);
+  });
+
+  it('remove --delete-backup says how many points it will remove, then removes them with the schedule and the stored passphrase', async () => {
+    const listed = (await az(['points'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    const before = listed.length;
+    const own = listed.filter((p) => p['policy'] === 'files').length;
+    expect(own).toBe(2); // the runs of the 8th and the 10th
+    const dry = await az(['policy', 'remove', 'files', '--delete-backup', '--dry-run']);
+    expect(resultOf(dry, 'RemovedPolicy')).toMatchObject({ name: 'files', pointsExpired: own, whatIf: true });
+    expect(existsSync(join(srv.home, 'policies', 'files.json'))).toBe(true);
+    const gone = await az(['policy', 'remove', 'files', '--delete-backup']);
+    expect(gone.code, gone.stdout).toBe(0);
+    expect(resultOf(gone, 'RemovedPolicy')).toMatchObject({ pointsExpired: own, whatIf: false });
+    expect((await az(['points'])).events.filter((e) => e.type === 'item').length).toBe(before - own);
+    expect(existsSync(join(units, 'etc/cron.d/azbackup-policy-files'))).toBe(false);
+    expect(existsSync(join(srv.home, 'policies', 'files.json'))).toBe(false);
+    // The stored passphrase went with the last policy of the vault.
+    expect(readdirSync(join(srv.home, 'registrations')).some((f) => f.endsWith('.passphrase'))).toBe(false);
+    const missing = await az(['policy', 'get', 'files']);
+    expect(onlyError(missing).code).toBe('AZB_POLICY_NOT_FOUND');
+  });
+});
