@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up AzBackup on a fresh machine and runs the main job:
 #   1. npm packages (including the pinned Node 24 runtime) from the lock file;
-#   2. PowerShell 7.6.9 (dotnet global tool) and Pester 5.7.1 (NuGet), each only when missing;
+#   2. PowerShell 7.6.9 (dotnet global tool) and Pester 5.7.1 (NuGet), each only when missing; as root,
+#      Debian's cron and systemd (for systemd-analyze) when missing;
 #   3. builds the engine executable (bundle/dist/azbackup);
 #   4. unless --no-demo: creates a certificate and tests it through the PowerShell module.
 set -euo pipefail
@@ -55,6 +56,19 @@ XML
   rm -rf "$work"
 else
   say "Pester $PESTER_VERSION already installed"
+fi
+
+# 2c. Debian's cron daemon and systemd-analyze, which the scheduling tests run for real (as root; a
+# developer without them gets those tests skipped, with the reason).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  command -v cron >/dev/null || missing+=(cron)
+  command -v systemd-analyze >/dev/null || missing+=(systemd)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]} from Debian (apt-get) for the scheduling tests"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+  fi
 fi
 
 # 3. Build the engine executable with the pinned Node.
