@@ -180,13 +180,13 @@ describe('policy run and retention', () => {
 
   it('fails clearly when the stored passphrase no longer opens the vault', async () => {
     const stored = join(srv.home, 'registrations');
-    const file = readdirSync(stored).find((f) => f.endsWith('.passphrase'));
+    const file = readdirSync(stored).find((f) => f.endsWith('.passphrase'))!;
     writeFileSync(join(stored, file), 'an outdated passphrase, long enough', { mode: 0o600 });
     const r = await az(['policy', 'run', 'files'], { AZBACKUP_PASSPHRASE: undefined });
     expect(r.code).toBe(1);
     expect(onlyError(r).code).toBe('AZB_STORED_PASSPHRASE_WRONG');
     const got = await az(['policy', 'get', 'files']);
-    const item = got.events.find((e) => e.type === 'item') as { data: { lastRun: Record<string, unknown> } };
+    const item = got.events.find((e) => e.type === 'item') as unknown as { data: { lastRun: Record<string, unknown> } };
     expect(item.data.lastRun).toMatchObject({ status: 'Failed', code: 'AZB_STORED_PASSPHRASE_WRONG' });
     writeFileSync(join(stored, file), srv.passphrase, { mode: 0o600 });
   });

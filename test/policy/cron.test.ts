@@ -58,7 +58,7 @@ describe.skipIf(!canRun)(`a policy run by cron${why}`, () => {
     const points = (await srv.az(['points'], { env })).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
     expect(points.map((p) => p['policy'])).toEqual(['nightly']);
     const got = await srv.az(['policy', 'get', 'nightly'], { env });
-    const policy = got.events.find((e) => e.type === 'item') as { data: { lastRun: Record<string, unknown>; lastSuccess: string } };
+    const policy = got.events.find((e) => e.type === 'item') as unknown as { data: { lastRun: Record<string, unknown>; lastSuccess: string } };
     expect(policy.data.lastRun).toMatchObject({ status: 'Completed', pointId: points[0]!['pointId'] });
     const restored = join(srv.root, 'restored');
     const r = await srv.az(['restore', 'latest', '--target', restored], { env });
