@@ -35,6 +35,16 @@ function Start-AzBackup {
         Arguments of -FromCommand, passed as they are (no shell is involved).
     .PARAMETER StreamName
         File name of the backed-up output in the recovery point, e.g. 'mydb.sql'.
+    .PARAMETER Policy
+        Back up now by this policy (from Get-AzBackupPolicy; piped objects go to -Path): its file specs or
+        command, into its vault; its retention is enforced afterwards, and the job carries its name.
+        Without -Passphrase the passphrase stored for unattended runs is used.
+    .PARAMETER PolicyName
+        Back up now by the saved policy of this name, as -Policy does.
+    .PARAMETER RetainUntil
+        A backup without a policy is kept until it is removed; with -RetainUntil, the retention of the
+        next policy run (or prune by policy) may expire it after this date (the agent's "back up now"
+        retention).
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
         exactly one).
@@ -51,6 +61,14 @@ function Start-AzBackup {
 
         Backs up a database dump straight from pg_dump's output, with the passphrase from
         $env:AZBACKUP_PASSPHRASE.
+    .EXAMPLE
+        Start-AzBackup -Policy (Get-AzBackupPolicy files)
+
+        Runs the policy files now, as its schedule would, and enforces its retention.
+    .EXAMPLE
+        Start-AzBackup -Path /srv/data -RetainUntil (Get-Date).AddDays(14)
+
+        A one-off backup that the next policy run may expire after two weeks.
     .EXAMPLE
         Get-ChildItem /srv/www -Directory | Start-AzBackup -Tag web -WhatIf
 
@@ -70,8 +88,21 @@ function Start-AzBackup {
         [ValidateNotNullOrEmpty()]
         [string[]]$Exclude,
 
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'Command')]
         [ValidateNotNullOrEmpty()]
         [string[]]$Tag,
+
+        [Parameter(Mandatory, ParameterSetName = 'Policy')]
+        [PSTypeName('AzBackup.Policy')]$Policy,
+
+        [Parameter(Mandatory, ParameterSetName = 'PolicyName')]
+        [ValidatePattern('^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$')]
+        [string]$PolicyName,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'Command')]
+        [datetime]$RetainUntil,
 
         [Parameter(Mandatory, ParameterSetName = 'Command')]
         [ValidateNotNullOrEmpty()]
@@ -85,6 +116,8 @@ function Start-AzBackup {
         [ValidateNotNullOrEmpty()]
         [string]$StreamName,
 
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'Command')]
         [ValidateNotNullOrEmpty()]
         [string]$Vault,
 
@@ -98,10 +131,22 @@ function Start-AzBackup {
     }
     process {
         foreach ($item in $Path) { $paths.Add($PSCmdlet.GetUnresolvedProviderPathFromPSPath($item)) }
+        if ($PSCmdlet.ParameterSetName -in 'Policy', 'PolicyName') {
+            $name = if ($Policy) { $Policy.Name } else { $PolicyName }
+            $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -CacheDirectory $CacheDirectory
+            $arguments.name = $name
+            # Without a passphrase here, the engine uses the one stored for the policy's runs.
+            $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+            if ($PSCmdlet.ShouldProcess("policy $name", 'Back up now, then enforce its retention')) {
+                Invoke-AzBackupEngine -Command 'policy.run' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items
+            }
+        }
     }
     end {
+        if ($PSCmdlet.ParameterSetName -in 'Policy', 'PolicyName') { return }
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -CacheDirectory $CacheDirectory
         if ($Tag) { $arguments.tags = @($Tag) }
+        if ($PSBoundParameters.ContainsKey('RetainUntil')) { $arguments.retainUntil = $RetainUntil.ToUniversalTime().ToString('o') }
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
         $target = if ($arguments.vault) { $arguments.vault } else { 'the vault this server is registered with' }
         if ($PSCmdlet.ParameterSetName -eq 'Command') {

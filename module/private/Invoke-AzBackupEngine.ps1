@@ -24,6 +24,8 @@ function Invoke-AzBackupEngine {
         [System.Collections.IDictionary]$Secrets = @{},
         [Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Caller,
         [ValidateSet('All', 'Items', 'Result')][string]$Output = 'All',
+        # A preview call (a -WhatIf run before the real one): its warnings would only repeat.
+        [switch]$SuppressWarnings,
         # Native command whose stdout is streamed to the engine after the request line.
         [string]$InputCommand,
         [string[]]$InputArgumentList = @()
@@ -205,7 +207,7 @@ function Invoke-AzBackupEngine {
                 'log' {
                     if ($engineEvent.level -eq 'debug') { $Caller.WriteDebug($engineEvent.message) } else { $Caller.WriteVerbose($engineEvent.message) }
                 }
-                'warning' { $Caller.WriteWarning($engineEvent.message) }
+                'warning' { if (-not $SuppressWarnings) { $Caller.WriteWarning($engineEvent.message) } }
                 'item' { if ($Output -ne 'Result') { ConvertTo-AzBackupObject -Kind $engineEvent.kind -Data $engineEvent.data } }
                 'result' { if ($Output -ne 'Items') { ConvertTo-AzBackupObject -Kind $engineEvent.kind -Data $engineEvent.data } }
                 'error' {

@@ -65,7 +65,7 @@ function New-FakeEngine {
 
 function Save-AzBackupTestEnvironment {
     $saved = @{}
-    foreach ($name in 'AZBACKUP_HOME', 'AZBACKUP_TEST_KDF', 'AZBACKUP_PASSPHRASE', 'AZBACKUP_CACHE') {
+    foreach ($name in 'AZBACKUP_HOME', 'AZBACKUP_TEST_KDF', 'AZBACKUP_PASSPHRASE', 'AZBACKUP_CACHE', 'AZBACKUP_UNIT_ROOT', 'AZBACKUP_SCHEDULER', 'AZBACKUP_TEST_NOW') {
         $saved[$name] = [System.Environment]::GetEnvironmentVariable($name)
     }
     # Tests start from a known state: fast key derivation, no passphrase from the environment.

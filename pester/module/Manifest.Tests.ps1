@@ -57,7 +57,13 @@ Describe 'Command <_.Name>' -ForEach $commands {
     }
 
     It 'supports ShouldProcess when it changes state' {
-        if ($_.Verb -in 'New', 'Set', 'Remove', 'Add', 'Register', 'Start', 'Stop', 'Restore') {
+        # These only build or change a policy object in memory (as MSOnlineBackup's New-OBPolicy,
+        # Add-OBFileSpec and Set-OBSchedule do); Set-AzBackupPolicy is what saves it, with -WhatIf.
+        $objectBuilders = 'New-AzBackupPolicy', 'New-AzBackupFileSpec', 'Add-AzBackupFileSpec', 'Remove-AzBackupFileSpec',
+        'New-AzBackupSchedule', 'Set-AzBackupSchedule', 'New-AzBackupRetentionPolicy', 'Set-AzBackupRetentionPolicy'
+        if ($_.Name -in $objectBuilders) {
+            $_.Parameters.Keys | Should -Not -Contain 'WhatIf'
+        } elseif ($_.Verb -in 'New', 'Set', 'Remove', 'Add', 'Register', 'Start', 'Stop', 'Restore', 'Suspend', 'Resume') {
             $_.Parameters.Keys | Should -Contain 'WhatIf'
         } else {
             $_.Parameters.Keys | Should -Not -Contain 'WhatIf'

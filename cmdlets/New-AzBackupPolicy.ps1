@@ -1,0 +1,68 @@
+function New-AzBackupPolicy {
+    <#
+    .SYNOPSIS
+        Makes a new, empty backup policy object (nothing is saved until Set-AzBackupPolicy).
+    .DESCRIPTION
+        A policy says what is backed up (file specs, or the output of a command), when (a schedule of
+        up to 3 times a day on chosen days), and how long its recovery points are kept (a retention
+        policy of up to 30 daily days, with optional weekly, monthly and yearly tiers). Compose it with
+        Add-AzBackupFileSpec, Set-AzBackupSchedule and Set-AzBackupRetentionPolicy, then save and
+        activate it with Set-AzBackupPolicy. A server may have several policies, each with its own name.
+    .PARAMETER Name
+        The policy's name: letters, digits, - and _ (up to 64). Its recovery points carry it.
+    .PARAMETER Vault
+        The vault its backups go to (default: the only vault this server is registered with).
+    .PARAMETER FromCommand
+        Back up the standard output of this native command (a database dump) instead of files.
+    .PARAMETER ArgumentList
+        Arguments of -FromCommand, passed as they are.
+    .PARAMETER StreamName
+        File name the command's output is stored under in each recovery point.
+    .EXAMPLE
+        $policy = New-AzBackupPolicy -Name files
+
+        An empty policy named files.
+    .EXAMPLE
+        New-AzBackupPolicy -Name files |
+            Add-AzBackupFileSpec -FileSpec (New-AzBackupFileSpec -FileSpec /srv/data -Exclude '*.tmp') |
+            Set-AzBackupSchedule -Schedule (New-AzBackupSchedule -DaysOfWeek Monday, Thursday -TimesOfDay 21:00) |
+            Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 30) |
+            Set-AzBackupPolicy -StorePassphrase
+
+        A whole policy in one pipeline, saved and scheduled, with the passphrase stored for its runs.
+    .EXAMPLE
+        New-AzBackupPolicy -Name db -FromCommand pg_dump -ArgumentList mydb -StreamName mydb.sql
+
+        A policy that backs up a database dump.
+    .OUTPUTS
+        AzBackup.Policy
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'Files')]
+    [OutputType('AzBackup.Policy')]
+    param(
+        [Parameter(Mandatory, Position = 0)]
+        [ValidatePattern('^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$')]
+        [string]$Name,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$Vault,
+
+        [Parameter(Mandatory, ParameterSetName = 'Command')]
+        [ValidateNotNullOrEmpty()]
+        [string]$FromCommand,
+
+        [Parameter(ParameterSetName = 'Command')]
+        [AllowEmptyCollection()]
+        [string[]]$ArgumentList = @(),
+
+        [Parameter(Mandatory, ParameterSetName = 'Command')]
+        [ValidatePattern('^[^/\\]+$')]
+        [string]$StreamName
+    )
+    $data = [pscustomobject]@{ Name = $Name; State = 'New' }
+    if ($Vault) { $data | Add-Member Vault (New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault).vault }
+    if ($PSCmdlet.ParameterSetName -eq 'Command') {
+        $data | Add-Member Command ([pscustomobject]@{ command = $FromCommand; arguments = $ArgumentList; streamName = $StreamName })
+    }
+    ConvertTo-AzBackupPolicyObject -Data $data
+}

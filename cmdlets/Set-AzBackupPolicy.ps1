@@ -1,0 +1,74 @@
+function Set-AzBackupPolicy {
+    <#
+    .SYNOPSIS
+        Saves a policy, activates it and registers its schedule with the OS scheduler.
+    .DESCRIPTION
+        The engine checks every limit (at most 3 times a day, 1 to 30 daily days, long-term tiers
+        within theirs, no overlapping file specs) and refuses the policy with a coded error that says
+        the limit. Saving the same policy again changes nothing and succeeds, so scripts (DSC, Group
+        Policy) can run it every time. A new policy whose name is taken is refused
+        (AZB_POLICY_EXISTS); change a saved one by piping it from Get-AzBackupPolicy.
+
+        The schedule goes to systemd (a .service and a .timer, Persistent=true) where systemd is the
+        init system, else to /etc/cron.d; on Windows, to Task Scheduler. Runs start as root (SYSTEM)
+        and need the passphrase: -StorePassphrase keeps it on this server only, encrypted with
+        systemd-creds where systemd runs the schedule, else in a root-only 0600 file, and says where.
+
+        When a saved policy's new retention would expire recovery points, it says how many and asks
+        first (High impact); -Force answers yes.
+    .PARAMETER Policy
+        The policy (New-AzBackupPolicy or Get-AzBackupPolicy), from the pipeline.
+    .PARAMETER StorePassphrase
+        Store the passphrase for unattended runs (checked against the vault first).
+    .PARAMETER Passphrase
+        The server's passphrase (else $env:AZBACKUP_PASSPHRASE): needed by -StorePassphrase, and to
+        count the points a shorter retention expires.
+    .PARAMETER Force
+        Do not ask before a retention change that expires points.
+    .EXAMPLE
+        $policy | Set-AzBackupPolicy -StorePassphrase -Passphrase (Read-Host -AsSecureString)
+
+        Saves and schedules the policy, storing the passphrase for its runs.
+    .EXAMPLE
+        Get-AzBackupPolicy files | Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 7) | Set-AzBackupPolicy -Force
+
+        Shortens the retention without asking.
+    .OUTPUTS
+        AzBackup.Policy
+    #>
+    [CmdletBinding(SupportsShouldProcess)]
+    [OutputType('AzBackup.Policy')]
+    param(
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline)]
+        [object]$Policy,
+
+        [switch]$StorePassphrase,
+
+        [securestring]$Passphrase,
+
+        [switch]$Force
+    )
+    process {
+        Assert-AzBackupPolicyObject -Caller $PSCmdlet -Policy $Policy
+        $document = ConvertFrom-AzBackupPolicyObject -Policy $Policy
+        $replace = $Policy.State -ne 'New'
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $arguments = @{ policy = $document }
+        if ($replace) { $arguments.replace = $true }
+        # A saved policy: first learn how many points the new retention would expire, and ask.
+        if ($replace -and $secrets.passphrase) {
+            $preview = Invoke-AzBackupEngine -Command 'policy.set' -Arguments ($arguments + @{ whatIf = $true }) -Secrets $secrets -Caller $PSCmdlet -Output Result -SuppressWarnings
+            if ($null -eq $preview) { return }
+            $expiring = [int]$preview.PointsExpiring
+            if ($expiring -gt 0 -and -not $Force -and -not $WhatIfPreference) {
+                $question = "The new retention of policy $($Policy.Name) expires $expiring recovery point(s) at its next run. Save it?"
+                if (-not $PSCmdlet.ShouldContinue($question, 'Shorten retention (High impact)')) { return }
+            }
+        }
+        if ($StorePassphrase) { $arguments.storePassphrase = $true }
+        $times = (ConvertTo-AzBackupTimeText $Policy.Schedule.TimesOfDay) -join ', '
+        if ($PSCmdlet.ShouldProcess("policy $($Policy.Name)", "Save and schedule ($($Policy.Schedule.DaysOfWeek -join ', ') at $times)")) {
+            Invoke-AzBackupEngine -Command 'policy.set' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result | ConvertTo-AzBackupPolicyObject
+        }
+    }
+}
