@@ -226,3 +226,53 @@ describe('policy suspend, resume and remove', () => {
     expect(onlyError(missing).code).toBe('AZB_POLICY_NOT_FOUND');
   });
 });
+
+describe('a policy whose run is in progress', () => {
+  it('skips an overlapping run with a warning, and refuses to be removed until the run ends', async () => {
+    const gate = join(srv.root, 'gate');
+    // A command policy whose dump waits for the test: its run is certainly in progress meanwhile.
+    const file = policyJson('slow', (p) => {
+      delete p['fileSpecs'];
+      p['command'] = { command: 'sh', arguments: ['-c', `while [ ! -e '${gate}' ]; do sleep 0.1; done; echo dumped`], streamName: 'slow.txt' };
+    });
+    expect((await az(['policy', 'set', file, '--store-passphrase'])).code).toBe(0);
+    const { startEngine } = await import('../helpers/engine.js');
+    const first = startEngine(['policy', 'run', 'slow', '--json'], { ...srv.env, ...env });
+    first.end();
+    // Wait until its backup job is recorded as running (not a timing assertion: a bounded wait).
+    for (let i = 0; i < 300; i++) {
+      const jobs = await az(['jobs', '--status', 'InProgress']);
+      if (jobs.events.some((e) => e.type === 'item' && (e as { data: Record<string, unknown> }).data['policy'] === 'slow')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const second = await az(['policy', 'run', 'slow']);
+    expect(second.code).toBe(3);
+    expect(warnings(second)).toEqual(['AZB_POLICY_RUN_SKIPPED']);
+    expect(resultOf(second, 'PolicyRun')).toMatchObject({ status: 'Skipped', pointId: null });
+    const removing = await az(['policy', 'remove', 'slow']);
+    expect(removing.code).toBe(1);
+    expect(onlyError(removing).code).toBe('AZB_POLICY_RUNNING');
+    expect(existsSync(join(srv.home, 'policies', 'slow.json'))).toBe(true);
+    writeFileSync(gate, '');
+    const done = await first.done;
+    expect(done.code, done.stdout).toBe(0);
+    expect(done.stdout).toContain('"kind":"PolicyRun"');
+    expect((await az(['policy', 'remove', 'slow', '--delete-backup'])).code).toBe(0);
+  }, 120_000);
+
+  it('stores nothing when its command fails', async () => {
+    const file = policyJson('broken', (p) => {
+      delete p['fileSpecs'];
+      p['command'] = { command: 'sh', arguments: ['-c', 'echo partial; echo "disk gone" >&2; exit 3'], streamName: 'broken.txt' };
+    });
+    expect((await az(['policy', 'set', file, '--store-passphrase'])).code).toBe(0);
+    const before = (await az(['points'])).events.filter((e) => e.type === 'item').length;
+    const r = await az(['policy', 'run', 'broken']);
+    expect(r.code).toBe(1);
+    const err = onlyError(r);
+    expect(err.code).toBe('AZB_SOURCE_COMMAND_FAILED');
+    expect(err.message).toMatch(/exit code 3.*no recovery point was written.*disk gone/);
+    expect((await az(['points'])).events.filter((e) => e.type === 'item').length).toBe(before);
+    expect((await az(['policy', 'remove', 'broken'])).code).toBe(0);
+  });
+});
