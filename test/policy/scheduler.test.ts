@@ -124,3 +124,17 @@ describe('installing a schedule under a unit root', () => {
     expect(words).toEqual(["[/opt/my apps/it's/azbackup]", '[policy]', '[run]', '[files]', '[--scheduled]']);
   });
 });
+
+describe.skipIf(!hasAnalyze)('daylight saving time, as the README states it', () => {
+  const zoned = (expression: string, base: string) => {
+    const r = spawnSync('systemd-analyze', ['calendar', '--iterations=2', `--base-time=${base}`, expression], { encoding: 'utf8', env: { ...process.env, TZ: 'Europe/Berlin' } });
+    expect(r.stderr).toBe('');
+    return [...r.stdout.matchAll(/\(in UTC\): \w{3} (\S+ \S+) UTC/g)].map((m) => m[1]);
+  };
+  it('systemd skips a time in the hour that spring skips, and runs a time in the repeated autumn hour once', () => {
+    // 2026-03-29 02:30 does not exist in Berlin: the next Sunday 02:30 run is a week later.
+    expect(zoned('Sun *-*-* 02:30:00', '2026-03-28 12:00:00')).toEqual(['2026-04-05 00:30:00', '2026-04-12 00:30:00']);
+    // 2026-10-25 02:30 happens twice (CEST, then CET): one run, at the first.
+    expect(zoned('*-*-* 02:30:00', '2026-10-24 12:00:00')).toEqual(['2026-10-25 00:30:00', '2026-10-26 01:30:00']);
+  });
+});
