@@ -16,6 +16,10 @@ function Set-AzBackupPassphrase {
         The current passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
     .PARAMETER NewPassphrase
         The new passphrase: at least 16 characters.
+    .PARAMETER UpdateStoredPassphrase
+        Also replace the passphrase stored for unattended policy runs (Set-AzBackupPolicy
+        -StorePassphrase). Without it, a stored copy is left as it was and a warning
+        (AZB_STORED_PASSPHRASE_STALE) says that scheduled runs will fail until it is updated.
     .EXAMPLE
         $old = Read-Host -AsSecureString -Prompt 'Current passphrase'
         $new = Read-Host -AsSecureString -Prompt 'New passphrase (16+ characters)'
@@ -41,10 +45,13 @@ function Set-AzBackupPassphrase {
         [securestring]$Passphrase,
 
         [Parameter(Mandatory)]
-        [securestring]$NewPassphrase
+        [securestring]$NewPassphrase,
+
+        [switch]$UpdateStoredPassphrase
     )
     $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
     $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase); newPassphrase = $NewPassphrase }
+    if ($UpdateStoredPassphrase) { $arguments.updateStored = $true }
     $who = if ($Server) { "server $Server" } else { 'this server' }
     $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
     if ($PSCmdlet.ShouldProcess("$who$where", 'Change the passphrase (the old one will no longer open the backups)')) {

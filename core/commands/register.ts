@@ -7,9 +7,10 @@ import { dirname, resolve } from 'node:path';
 import { loadCertificateFile, thumbprintOf } from '../cert/load.js';
 import { evaluateRules } from '../cert/rules.js';
 import { cacheDir, findRegistration, saveRegistration } from '../config/home.js';
-import { AzbError, fileError } from '../protocol/errors.js';
+import { AzbError, ExitCode, fileError } from '../protocol/errors.js';
 import { checkNewPassphrase, listServers, registerServer } from '../repo/registration.js';
 import { getCertificate } from '../repo/vault.js';
+import { storedPassphraseInfo, storePassphrase } from '../policy/stored-passphrase.js';
 import type { Command } from './command.js';
 import { openServerFor, openVaultFor, ownRegistration, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { makeDirs } from '../fs/make-dirs.js';
@@ -109,7 +110,7 @@ export const registerCommand: Command<RegisterArgs> = {
   },
 };
 
-export const passphraseSetCommand: Command<VaultArgs> = {
+export const passphraseSetCommand: Command<VaultArgs & { updateStored?: boolean }> = {
   name: 'passphrase.set',
   argsSchema: 'azbackup:args.passphrase.set',
   secrets: ['passphrase', 'newPassphrase', ...STORAGE_SECRETS],
@@ -119,11 +120,23 @@ export const passphraseSetCommand: Command<VaultArgs> = {
     // Only the server itself: it pins its new key file, so a change made elsewhere would lock it out.
     await ownRegistration(repo, 'change its passphrase');
     await repo.changePassphrase(next, { signal: ctx.signal });
+    // The copy kept for unattended policy runs follows when asked; else the runs would fail from now on.
+    const vaultId = repo.vault.manifest.vaultId;
+    const stored = await storedPassphraseInfo(vaultId);
+    if (stored && args.updateStored) {
+      await storePassphrase(vaultId, next, stored.method);
+      ctx.sink.log(`The passphrase stored for unattended runs (${stored.path}) is updated.`);
+    }
+    const stale = stored !== undefined && !args.updateStored;
+    if (stale && stored) {
+      ctx.sink.warning('AZB_STORED_PASSPHRASE_STALE', `A passphrase is stored for unattended policy runs (${stored.path}), and it is now the old one: scheduled runs will fail (AZB_STORED_PASSPHRASE_WRONG) until it is updated.`, stored.path);
+    }
     ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', 'The old key file is deleted and this server now accepts only the new one, so the old passphrase no longer opens it here. '
       + 'The master key is unchanged (data is never re-encrypted): anyone who kept a copy of the old key file and knows the old passphrase can still decrypt the backups, and another server restoring this one\'s data accepts any key file. '
       + 'If that matters, rotate the master key: register anew and back up, then forget the old namespace\'s points (README, "Passphrase changes"). '
       + 'Keep the new passphrase in a safe place: without it the backups cannot be recovered.');
     ctx.sink.result('PassphraseChange', { serverId: repo.serverId, hostname: repo.record.hostname, vault: repo.location, changed: new Date().toISOString() });
-    return 0;
+    // The advice to keep the passphrase safe is always given; a stale stored copy is a real problem.
+    return stale ? ExitCode.CompletedWithWarnings : 0;
   },
 };

@@ -276,3 +276,23 @@ describe('a policy whose run is in progress', () => {
     expect((await az(['policy', 'remove', 'broken'])).code).toBe(0);
   });
 });
+
+describe('a passphrase change and the stored copy', () => {
+  it('warns that the stored copy is stale, and updates it with --update-stored', async () => {
+    expect((await az(['policy', 'set', policyJson('after-change'), '--store-passphrase'])).code).toBe(0);
+    const second = 'the second passphrase of this server';
+    const third = 'the third passphrase of this server';
+    const stale = await az(['passphrase', 'set'], { AZBACKUP_NEW_PASSPHRASE: second });
+    expect(stale.code, stale.stdout).toBe(3);
+    expect(warnings(stale).sort()).toEqual(['AZB_PASSPHRASE_KEEP_SAFE', 'AZB_STORED_PASSPHRASE_STALE']);
+    const failing = await az(['policy', 'run', 'after-change'], { AZBACKUP_PASSPHRASE: undefined });
+    expect(onlyError(failing).code).toBe('AZB_STORED_PASSPHRASE_WRONG');
+    const updated = await az(['passphrase', 'set', '--update-stored'], { AZBACKUP_PASSPHRASE: second, AZBACKUP_NEW_PASSPHRASE: third });
+    expect(warnings(updated)).toEqual(['AZB_PASSPHRASE_KEEP_SAFE']);
+    const run = await az(['policy', 'run', 'after-change'], { AZBACKUP_PASSPHRASE: undefined });
+    expect(run.code, run.stdout).toBe(0);
+    const stored = readdirSync(join(srv.home, 'registrations')).find((f) => f.endsWith('.passphrase'))!;
+    expect(readFileSync(join(srv.home, 'registrations', stored), 'utf8')).toBe(third);
+    expect(statSync(join(srv.home, 'registrations', stored)).mode & 0o777).toBe(0o600);
+  });
+});
