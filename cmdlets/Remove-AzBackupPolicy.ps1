@@ -47,7 +47,9 @@ function Remove-AzBackupPolicy {
             $what = "Remove the policy, its schedule and its $($preview.PointsExpired) recovery point(s)"
         }
         if ($PSCmdlet.ShouldProcess("policy $Name", $what)) {
-            Invoke-AzBackupEngine -Command 'policy.remove' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+            $removed = Invoke-AzBackupEngine -Command 'policy.remove' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+            if ($removed -and $script:UseTaskScheduler) { Unregister-AzBackupPolicyTask -Name $Name }
+            $removed
         }
     }
 }

@@ -27,7 +27,7 @@ function Resume-AzBackupPolicy {
     )
     process {
         if ($PSCmdlet.ShouldProcess("policy $Name", 'Resume its scheduled runs')) {
-            Invoke-AzBackupEngine -Command 'policy.resume' -Arguments @{ name = $Name } -Caller $PSCmdlet -Output Result | ConvertTo-AzBackupPolicyObject
+            Invoke-AzBackupEngine -Command 'policy.resume' -Arguments @{ name = $Name } -Caller $PSCmdlet -Output Result | ConvertTo-AzBackupPolicyObject | Sync-AzBackupPolicyTask -Caller $PSCmdlet
         }
     }
 }

@@ -68,7 +68,7 @@ function Set-AzBackupPolicy {
         if ($StorePassphrase) { $arguments.storePassphrase = $true }
         $times = (ConvertTo-AzBackupTimeText $Policy.Schedule.TimesOfDay) -join ', '
         if ($PSCmdlet.ShouldProcess("policy $($Policy.Name)", "Save and schedule ($($Policy.Schedule.DaysOfWeek -join ', ') at $times)")) {
-            Invoke-AzBackupEngine -Command 'policy.set' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result | ConvertTo-AzBackupPolicyObject
+            Invoke-AzBackupEngine -Command 'policy.set' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result | ConvertTo-AzBackupPolicyObject | Sync-AzBackupPolicyTask -Caller $PSCmdlet
         }
     }
 }

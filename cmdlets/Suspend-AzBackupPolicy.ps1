@@ -27,7 +27,7 @@ function Suspend-AzBackupPolicy {
     )
     process {
         if ($PSCmdlet.ShouldProcess("policy $Name", 'Suspend its scheduled runs')) {
-            Invoke-AzBackupEngine -Command 'policy.suspend' -Arguments @{ name = $Name } -Caller $PSCmdlet -Output Result | ConvertTo-AzBackupPolicyObject
+            Invoke-AzBackupEngine -Command 'policy.suspend' -Arguments @{ name = $Name } -Caller $PSCmdlet -Output Result | ConvertTo-AzBackupPolicyObject | Sync-AzBackupPolicyTask -Caller $PSCmdlet
         }
     }
 }

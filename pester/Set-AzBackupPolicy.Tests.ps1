@@ -159,3 +159,64 @@ Describe 'Remove-AzBackupPolicy' {
         { Get-AzBackupPolicy files -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_POLICY_NOT_FOUND,Get-AzBackupPolicy'
     }
 }
+
+Describe 'Set-AzBackupPolicy on Windows: a Task Scheduler task as SYSTEM (mocked)' {
+    # The ScheduledTasks module exists only on Windows. Stand-ins with the real commands' parameters let
+    # Pester mock them, so the task definition the module builds is checked here; it is not run here.
+    BeforeAll {
+        $stubs = @{
+            'New-ScheduledTaskAction'      = 'param([string]$Execute, [string]$Argument)'
+            'New-ScheduledTaskTrigger'     = 'param([switch]$Weekly, [System.DayOfWeek[]]$DaysOfWeek, [datetime]$At, [int]$WeeksInterval, [timespan]$RandomDelay)'
+            'New-ScheduledTaskPrincipal'   = 'param([string]$UserId, [string]$LogonType, [string]$RunLevel)'
+            'New-ScheduledTaskSettingsSet' = 'param([switch]$StartWhenAvailable, [string]$MultipleInstances, [timespan]$ExecutionTimeLimit)'
+            'Register-ScheduledTask'       = 'param([string]$TaskName, [string]$TaskPath, [object[]]$Action, [object[]]$Trigger, [object]$Principal, [object]$Settings, [string]$Description, [switch]$Force)'
+            'Get-ScheduledTask'            = 'param([string]$TaskName, [string]$TaskPath)'
+            'Unregister-ScheduledTask'     = 'param([string]$TaskName, [string]$TaskPath, [switch]$Confirm)'
+        }
+        $script:stubbed = @($stubs.Keys | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) })
+        foreach ($name in $stubbed) { $null = New-Item -Path "function:global:$name" -Value ([scriptblock]::Create($stubs[$name] + ' throw "not on this machine"')) }
+        InModuleScope AzBackup { $script:UseTaskScheduler = $true }
+        Mock -ModuleName AzBackup New-ScheduledTaskAction { [pscustomobject]@{ Execute = $Execute; Argument = $Argument } }
+        Mock -ModuleName AzBackup New-ScheduledTaskTrigger { [pscustomobject]@{ Weekly = [bool]$Weekly; DaysOfWeek = $DaysOfWeek; At = $At; WeeksInterval = $WeeksInterval; RandomDelay = $RandomDelay } }
+        Mock -ModuleName AzBackup New-ScheduledTaskPrincipal { [pscustomobject]@{ UserId = $UserId; LogonType = $LogonType; RunLevel = $RunLevel } }
+        Mock -ModuleName AzBackup New-ScheduledTaskSettingsSet { [pscustomobject]@{ StartWhenAvailable = [bool]$StartWhenAvailable; MultipleInstances = $MultipleInstances; ExecutionTimeLimit = $ExecutionTimeLimit } }
+        Mock -ModuleName AzBackup Register-ScheduledTask { }
+        Mock -ModuleName AzBackup Get-ScheduledTask { [pscustomobject]@{ TaskName = $TaskName } }
+        Mock -ModuleName AzBackup Unregister-ScheduledTask { }
+    }
+    AfterAll {
+        InModuleScope AzBackup { $script:UseTaskScheduler = $IsWindows }
+        foreach ($name in $stubbed) { Remove-Item -Path "function:global:$name" -ErrorAction SilentlyContinue }
+    }
+    BeforeEach { $env:AZBACKUP_HOME = $srv.Home; $env:AZBACKUP_PASSPHRASE = $null }
+
+    It 'registers one weekly trigger per time on the policy''s days, running the engine as SYSTEM' {
+        $policy = New-AzBackupPolicy -Name win |
+            Add-AzBackupFileSpec -FileSpec (New-AzBackupFileSpec -FileSpec $data) |
+            Set-AzBackupSchedule -Schedule (New-AzBackupSchedule -DaysOfWeek Tuesday, Saturday -TimesOfDay '06:15', '22:00' -WeeklyFrequency 2 -RandomizedDelayMinutes 20) |
+            Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 10) |
+            Set-AzBackupPolicy
+        $policy.Scheduler | Should -Be 'TaskScheduler'
+        Should -Invoke -ModuleName AzBackup Register-ScheduledTask -Times 1 -Exactly -ParameterFilter {
+            $TaskName -eq 'AzBackup policy win' -and $TaskPath -eq '\AzBackup\' -and $Force -and
+            $Action[0].Argument -eq 'policy run win --scheduled' -and (Test-Path -LiteralPath $Action[0].Execute) -and
+            $Principal.UserId -eq 'SYSTEM' -and $Principal.LogonType -eq 'ServiceAccount' -and $Principal.RunLevel -eq 'Highest' -and
+            $Settings.StartWhenAvailable -and $Settings.MultipleInstances -eq 'IgnoreNew' -and $Settings.ExecutionTimeLimit -eq [timespan]::Zero -and
+            @($Trigger).Count -eq 2 -and
+            (@($Trigger | ForEach-Object { $_.At.TimeOfDay.ToString('hh\:mm') }) -join ',') -eq '06:15,22:00' -and
+            @($Trigger | Where-Object { $_.Weekly -and $_.WeeksInterval -eq 1 -and $_.RandomDelay -eq [timespan]::FromMinutes(20) -and ($_.DaysOfWeek -join ',') -eq 'Tuesday,Saturday' }).Count -eq 2
+        }
+    }
+
+    It 'removes the task when the policy is suspended, and registers it again on resume' {
+        $null = Suspend-AzBackupPolicy -Name win
+        Should -Invoke -ModuleName AzBackup Unregister-ScheduledTask -Times 1 -Exactly -ParameterFilter { $TaskName -eq 'AzBackup policy win' -and $TaskPath -eq '\AzBackup\' }
+        (Resume-AzBackupPolicy -Name win).Scheduler | Should -Be 'TaskScheduler'
+        Should -Invoke -ModuleName AzBackup Register-ScheduledTask -Times 1 -Exactly -ParameterFilter { $TaskName -eq 'AzBackup policy win' }
+    }
+
+    It 'removes the task with the policy' {
+        $null = Remove-AzBackupPolicy -Name win -Confirm:$false
+        Should -Invoke -ModuleName AzBackup Unregister-ScheduledTask -Times 1 -Exactly -ParameterFilter { $TaskName -eq 'AzBackup policy win' }
+    }
+}

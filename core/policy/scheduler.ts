@@ -12,7 +12,8 @@ import { AzbError, fileError } from '../protocol/errors.js';
 import { DAYS_OF_WEEK, minutesOf, type Policy, type Schedule } from './policy.js';
 import { CREDENTIAL_NAME } from './stored-passphrase.js';
 
-export type SchedulerKind = 'systemd' | 'cron';
+/** 'none': Windows, where the PowerShell module registers a Task Scheduler task itself. */
+export type SchedulerKind = 'systemd' | 'cron' | 'none';
 
 export interface SchedulerTarget { kind: SchedulerKind; root: string }
 
@@ -23,7 +24,8 @@ export function schedulerTarget(): SchedulerTarget {
   if (forced !== undefined && forced !== '' && forced !== 'systemd' && forced !== 'cron') {
     throw new AzbError('AZB_ARGS_INVALID', `AZBACKUP_SCHEDULER is '${forced}'; it is systemd or cron.`, { target: 'AZBACKUP_SCHEDULER', hint: 'Unset it to let AzBackup choose.' });
   }
-  const kind: SchedulerKind = forced === 'systemd' || forced === 'cron' ? forced : existsSync('/run/systemd/system') ? 'systemd' : 'cron';
+  const kind: SchedulerKind = forced === 'systemd' || forced === 'cron' ? forced
+    : process.platform === 'win32' ? 'none' : existsSync('/run/systemd/system') ? 'systemd' : 'cron';
   return { kind, root };
 }
 
@@ -34,6 +36,7 @@ export function unitName(policy: string): string {
 
 /** The file names a policy's schedule is written to. */
 export function scheduleFiles(policy: string, t: SchedulerTarget): string[] {
+  if (t.kind === 'none') return [];
   return t.kind === 'systemd'
     ? [join(t.root, 'etc/systemd/system', `${unitName(policy)}.service`), join(t.root, 'etc/systemd/system', `${unitName(policy)}.timer`)]
     : [join(t.root, 'etc/cron.d', unitName(policy))];
@@ -175,6 +178,7 @@ function run(cmd: string, args: string[]): void {
 /** Writes (or replaces) the schedule of an active policy; returns the files written. */
 export async function installSchedule(p: Policy, c: ScheduleContext, t = schedulerTarget()): Promise<string[]> {
   const files = scheduleFiles(p.name, t);
+  if (files.length === 0) return files;
   const contents = t.kind === 'systemd' ? (() => { const u = systemdUnits(p, c); return [u.service, u.timer]; })() : [cronFile(p, c)];
   try {
     await mkdir(join(files[0]!, '..'), { recursive: true, mode: 0o755 });
