@@ -36,8 +36,26 @@ function Set-AzBackupMachineSetting {
         User name and password for the proxy; the password is stored owner-only on this server.
     .PARAMETER UploadConcurrency
         Packs uploaded at once to cloud vaults, 1-32 (default 4).
+    .PARAMETER CacheLocation
+        Move the cache (the file-metadata database that spares re-reading unchanged files, and the packs
+        staged before upload) to this folder. The cache moves with it, so the next backup is not slower;
+        refused while a job runs. Before each backup the free space there must be at least 10% of the
+        data set (else AZB_CACHE_FULL says how much is needed). $env:AZBACKUP_CACHE wins over it.
+    .PARAMETER MetricsFile
+        After every policy run, write Prometheus metrics of every policy (last success, last status,
+        bytes added, duration, points kept, overdue) to this file, for node_exporter's textfile collector.
+    .PARAMETER NoMetricsFile
+        Stop writing the metrics file.
     .PARAMETER NoProxy
         Remove the proxy setting.
+    .EXAMPLE
+        Set-AzBackupMachineSetting -CacheLocation /var/cache/azbackup
+
+        Moves the cache to a bigger disk.
+    .EXAMPLE
+        Set-AzBackupMachineSetting -MetricsFile /var/lib/prometheus/node-exporter/azbackup.prom
+
+        Lets node_exporter's textfile collector report every policy's last success and status.
     .EXAMPLE
         Set-AzBackupMachineSetting -WorkDay Monday, Tuesday, Wednesday, Thursday, Friday -StartWorkHour 8 -EndWorkHour 18 -WorkHourBandwidth 2MB -NonWorkHourBandwidth 50MB
 
@@ -104,6 +122,18 @@ function Set-AzBackupMachineSetting {
 
         [Parameter(Mandatory, ParameterSetName = 'NoProxy')]
         [switch]$NoProxy,
+
+        [Parameter(Mandatory, ParameterSetName = 'Cache')]
+        [ValidateNotNullOrEmpty()]
+        [string]$CacheLocation,
+
+        [Parameter(Mandatory, ParameterSetName = 'Metrics')]
+        [ValidateNotNullOrEmpty()]
+        [string]$MetricsFile,
+
+        [Parameter(Mandatory, ParameterSetName = 'NoMetrics')]
+        [switch]$NoMetricsFile,
+
         [Parameter(Mandatory, ParameterSetName = 'UploadConcurrency')]
         [Parameter(ParameterSetName = 'Throttle')]
         [Parameter(ParameterSetName = 'NoThrottle')]
@@ -121,6 +151,15 @@ function Set-AzBackupMachineSetting {
     }
     if ($PSCmdlet.ParameterSetName -eq 'UploadConcurrency') {
         # Only the upload concurrency.
+    } elseif ($PSCmdlet.ParameterSetName -eq 'Cache') {
+        $arguments.cacheLocation = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($CacheLocation)
+        $what += "Move the cache to $($arguments.cacheLocation)"
+    } elseif ($PSCmdlet.ParameterSetName -eq 'Metrics') {
+        $arguments.metricsFile = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($MetricsFile)
+        $what += "Write policy metrics to $($arguments.metricsFile)"
+    } elseif ($NoMetricsFile) {
+        $arguments.noMetricsFile = $true
+        $what += 'Stop writing policy metrics'
     } elseif ($PSCmdlet.ParameterSetName -eq 'Proxy') {
         if ($ProxyUserName -and $ProxyCredential) {
             $PSCmdlet.ThrowTerminatingError((New-AzBackupErrorRecord -Code 'AZB_ARGS_INVALID' -Message 'Give -ProxyUserName or -ProxyCredential, not both.' -Category InvalidArgument -Target 'ProxyCredential'))

@@ -315,6 +315,8 @@ export async function main(argv: string[]): Promise<number> {
         .option('end-work-hour', { type: 'number', describe: 'Hour work ends, 1–24 (default 18)' })
         .option('work-hour-bandwidth', { type: 'string', describe: 'Upload rate in work hours: bytes/s, or with KB/MB/GB (per second)' })
         .option('non-work-hour-bandwidth', { type: 'string', describe: 'Upload rate outside work hours' })
+        .option('cache-location', { type: 'string', describe: 'Move the cache (file metadata, staged packs) to this folder; it needs free space of 10% of the data set' })
+        .option('metrics-file', { type: 'string', describe: "Write Prometheus metrics of policy runs to this file (node_exporter's textfile collector); --no-metrics-file stops it" })
         .example('azbackup settings set --work-days Mon Tue Wed Thu Fri --start-work-hour 8 --end-work-hour 18 --work-hour-bandwidth 2MB --non-work-hour-bandwidth 50MB', 'Slow uploads down during the working day'),
       async (a) => {
         // No environment source: AZBACKUP_PROXY_PASSWORD overrides the stored password at run time, it is not one to store.
@@ -324,6 +326,7 @@ export async function main(argv: string[]): Promise<number> {
           noThrottle: a.throttle === false ? true : undefined, noProxy: a.proxy === false ? true : undefined,
           proxyServer: a.proxyServer, proxyPort: a.proxyPort, proxyUsername: a.proxyUsername, workDays: a.workDays?.map(String), startWorkHour: a.startWorkHour, endWorkHour: a.endWorkHour,
           workHourBandwidth: parseRate(a.workHourBandwidth, 'work-hour-bandwidth'), nonWorkHourBandwidth: parseRate(a.nonWorkHourBandwidth, 'non-work-hour-bandwidth'),
+          cacheLocation: a.cacheLocation, metricsFile: typeof a.metricsFile === 'string' ? a.metricsFile : undefined, noMetricsFile: (a.metricsFile as unknown) === false ? true : undefined,
         }), globals(a), proxyPassword !== undefined ? { proxyPassword } : {});
       })
       .command('show', 'Show the machine settings', (c) => c, async (a) => {

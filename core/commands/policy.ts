@@ -11,6 +11,8 @@ import { installSchedule, nextRunAfter, presentScheduleFiles, removeSchedule, sc
 import { deletePolicy, listPolicies, readLastRun, readPolicy, recordLastRun, requirePolicy, savePolicy, type LastRun } from '../policy/store.js';
 import { credentialFile, forgetStoredPassphrase, readStoredPassphrase, storedPassphraseInfo, storePassphrase } from '../policy/stored-passphrase.js';
 import { runPrune } from '../prune/pruner.js';
+import { readSettings, type MachineSettings } from '../config/settings.js';
+import { writeMetricsFile } from '../policy/metrics.js';
 import { AzbError, ExitCode, toAzbError } from '../protocol/errors.js';
 import { acquireLock } from '../repo/locks.js';
 import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
@@ -34,16 +36,39 @@ export function longestGapMs(p: Policy): number {
   return gap;
 }
 
+/**
+ * Whether an active policy has not succeeded within twice its longest gap between runs: counted from
+ * the last success, else from the anchor week's Monday (a new policy is not overdue before it could run).
+ */
+function isOverdue(p: Policy, last: LastRun | undefined, now: Date): boolean {
+  const since = last?.lastSuccess ? Date.parse(last.lastSuccess) : p.anchorWeek ? Date.parse(`${p.anchorWeek}T00:00:00`) : now.getTime();
+  return p.state === 'Active' && now.getTime() - since > 2 * longestGapMs(p);
+}
+
+/** Rewrites the metrics file, when one is set, with every policy's last run. A failure is a warning. */
+async function updateMetrics(ctx: CommandContext, now: Date): Promise<void> {
+  const path = (await readSettings().catch(() => ({} as MachineSettings))).metricsFile;
+  if (!path) return;
+  try {
+    const items = [];
+    for (const p of await listPolicies()) {
+      const last = await readLastRun(p.name).catch(() => undefined);
+      items.push({ policy: p, last, overdue: isOverdue(p, last, now) });
+    }
+    await writeMetricsFile(path, items);
+  } catch (err) {
+    const e = toAzbError(err);
+    ctx.sink.warning('AZB_METRICS_NOT_WRITTEN', `The metrics file ${path} could not be written: ${e.message}`, path);
+  }
+}
+
 /** The policy as Get-AzBackupPolicy shows it: with its schedule files, next run and last result. */
 async function policyData(p: Policy, now = clockNow()): Promise<Record<string, unknown>> {
   const t = schedulerTarget();
   const last = await readLastRun(p.name).catch(() => undefined);
   const files = await presentScheduleFiles(p.name, t);
   const next = p.state === 'Active' ? nextRunAfter(p.schedule, now, (d) => isRunWeek(p, d)) : undefined;
-  // Not succeeded within twice its longest gap between runs: counted from the last success, else from
-  // the anchor week's Monday (a new policy is not overdue before it could have run).
-  const since = last?.lastSuccess ? Date.parse(last.lastSuccess) : p.anchorWeek ? Date.parse(`${p.anchorWeek}T00:00:00`) : now.getTime();
-  const overdue = p.state === 'Active' && now.getTime() - since > 2 * longestGapMs(p);
+  const overdue = isOverdue(p, last, now);
   const vaultId = await vaultIdOf(p).catch(() => undefined);
   const stored = vaultId ? await storedPassphraseInfo(vaultId) : undefined;
   const lastRun = last ? (({ lastSuccess: _s, ...rest }: LastRun) => rest)(last) : null;
@@ -291,6 +316,7 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
       const message = `Policy ${p.name} is still running (job ${running.jobId}, started ${running.startTime}); this run is skipped.`;
       ctx.sink.warning('AZB_POLICY_RUN_SKIPPED', message, running.jobId);
       await recordLastRun(p.name, { time: now.toISOString(), status: 'Skipped', code: 'AZB_POLICY_RUN_SKIPPED', message });
+      await updateMetrics(ctx, now);
       ctx.sink.result('PolicyRun', { policy: p.name, status: 'Skipped', reason: message, pointId: null, pointsExpired: 0, pointsKept: 0, bytesFreed: 0 });
       return ExitCode.CompletedWithWarnings;
     }
@@ -334,12 +360,15 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
         c.sink.warning(e.code, `The backup of policy ${p.name} is made, but its retention was not enforced: ${e.message}`, p.name);
       }
       const status = backup.skipped.length > 0 || ctx.sink.warnings > 0 ? 'CompletedWithWarnings' : 'Completed';
-      await recordLastRun(p.name, { time: now.toISOString(), status, pointId: backup.pointId });
+      const stats = backup.manifest.stats;
+      await recordLastRun(p.name, { time: now.toISOString(), status, pointId: backup.pointId, bytesAdded: stats.bytesAdded, durationMs: stats.durationMs, pointsKept: kept });
+      await updateMetrics(ctx, now);
       ctx.sink.result('PolicyRun', { policy: p.name, status, pointId: backup.pointId, pointsExpired: expired, pointsKept: kept, bytesFreed, vault: backup.repo.location });
       return status === 'Completed' ? ExitCode.Ok : ExitCode.CompletedWithWarnings;
     } catch (err) {
       const e = toAzbError(err);
       await recordLastRun(p.name, { time: now.toISOString(), status: e.code === 'AZB_CANCELLED' ? 'Cancelled' : 'Failed', code: e.code, message: e.message }).catch(() => undefined);
+      await updateMetrics(ctx, now);
       throw err;
     }
   },

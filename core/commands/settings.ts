@@ -4,12 +4,49 @@ import {
   checkProxy, checkThrottle, checkUploadConcurrency, DAY_NAMES, DEFAULT_UPLOAD_CONCURRENCY, rateAt, readProxyPassword, readSettings, writeProxyPassword, writeSettings,
   type MachineSettings,
 } from '../config/settings.js';
-import { AzbError } from '../protocol/errors.js';
+import { access, constants, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { cacheDir } from '../config/home.js';
+import { makeDirs } from '../fs/make-dirs.js';
+import { listJobs } from '../jobs/jobs.js';
+import { AzbError, fileError } from '../protocol/errors.js';
 import type { Command } from './command.js';
 
 export interface SettingsArgs {
   proxyServer?: string; proxyPort?: number; proxyUsername?: string; noProxy?: boolean; uploadConcurrency?: number;
   noThrottle?: boolean; workDays?: string[]; startWorkHour?: number; endWorkHour?: number; workHourBandwidth?: number; nonWorkHourBandwidth?: number;
+  cacheLocation?: string; metricsFile?: string; noMetricsFile?: boolean;
+}
+
+/**
+ * Moves the cache to a new location: the per-server caches (file-metadata databases) are copied, then
+ * the old ones removed, so the next backup does not read every file again. Refused while a backup or
+ * restore runs (it uses the cache). Staged packs are not moved: a backup empties its staging first.
+ */
+async function moveCache(from: string, to: string, sink: { log(m: string): void }): Promise<void> {
+  if (!isAbsolute(to)) throw new AzbError('AZB_ARGS_INVALID', `The cache location '${to}' is not an absolute path.`, { target: 'cacheLocation', hint: 'Give the full path of a folder, e.g. /var/cache/azbackup.' });
+  const running = listJobs({ status: 'InProgress' }).find((j) => j.pid !== process.pid);
+  if (running) {
+    throw new AzbError('AZB_BACKUP_RUNNING', `Job ${running.jobId} (${running.operation}) is running and uses the cache; the cache location is not changed now.`, {
+      target: running.jobId, hint: 'Set it again when the job has ended (Get-AzBackupJob -Status InProgress).',
+    });
+  }
+  try {
+    await makeDirs(to, 0o700);
+    await access(to, constants.W_OK);
+  } catch (err) {
+    throw new AzbError('AZB_CACHE_UNUSABLE', `The cache location ${to} cannot be created or written: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { target: to, hint: 'Give a folder this account can write, on a local disk.' });
+  }
+  if (resolvePath(from) === resolvePath(to)) return;
+  const names = await readdir(from).catch(() => [] as string[]);
+  for (const name of names.filter((n) => /^[0-9a-f]{32}-[0-9a-f]{16}$/.test(n))) {
+    await mkdir(join(to, name), { recursive: true, mode: 0o700 });
+    for (const f of ['files.db', 'files.db-wal', 'files.db-shm']) {
+      await copyFile(join(from, name, f), join(to, name, f)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw fileError(err, join(to, name, f), 'Cache file'); });
+    }
+    await rm(join(from, name), { recursive: true, force: true });
+  }
+  if (names.length > 0) sink.log(`The cache moved from ${from} to ${to}.`);
 }
 
 async function settingData(s: MachineSettings): Promise<Record<string, unknown>> {
@@ -28,6 +65,8 @@ async function settingData(s: MachineSettings): Promise<Record<string, unknown>>
     // Whether a password is stored; the password itself is never shown.
     proxyPasswordStored: s.proxy?.username !== undefined && (await readProxyPassword()) !== undefined,
     uploadConcurrency: s.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+    cacheLocation: cacheDir(),
+    metricsFile: s.metricsFile ?? '',
   };
 }
 
@@ -65,14 +104,26 @@ export const settingsSetCommand: Command<SettingsArgs> = {
         workHourBandwidth: args.workHourBandwidth ?? before?.workHourBandwidth ?? NaN,
         nonWorkHourBandwidth: args.nonWorkHourBandwidth ?? before?.nonWorkHourBandwidth ?? NaN,
       });
-    } else if (!proxyArgs && !args.noProxy && args.uploadConcurrency === undefined) {
-      throw new AzbError('AZB_ARGS_INVALID', 'Nothing to set.', { hint: 'Give throttle settings (work days, hours, bandwidths), no-throttle, a proxy, no-proxy or an upload concurrency.' });
+    } else if (!proxyArgs && !args.noProxy && args.uploadConcurrency === undefined && args.cacheLocation === undefined && args.metricsFile === undefined && !args.noMetricsFile) {
+      throw new AzbError('AZB_ARGS_INVALID', 'Nothing to set.', { hint: 'Give throttle settings (work days, hours, bandwidths), no-throttle, a proxy, no-proxy, an upload concurrency, a cache location or a metrics file.' });
+    }
+    if (args.metricsFile !== undefined && args.noMetricsFile) throw new AzbError('AZB_ARGS_INVALID', 'Give either a metrics file or no-metrics-file, not both.', { target: 'noMetricsFile' });
+    if (args.metricsFile !== undefined) {
+      if (!isAbsolute(args.metricsFile)) throw new AzbError('AZB_ARGS_INVALID', `The metrics file '${args.metricsFile}' is not an absolute path.`, { target: 'metricsFile', hint: 'Give a path in node_exporter\'s textfile directory, e.g. /var/lib/prometheus/node-exporter/azbackup.prom.' });
+      current.metricsFile = args.metricsFile;
+    }
+    if (args.noMetricsFile) delete current.metricsFile;
+    if (args.cacheLocation !== undefined) {
+      // AZBACKUP_CACHE (or --cache-dir) wins over the setting: the move is from where backups go now.
+      await moveCache(cacheDir(), args.cacheLocation, ctx.sink);
+      current.cacheLocation = args.cacheLocation;
+      if (process.env['AZBACKUP_CACHE']) ctx.sink.warning('AZB_CACHE_SETTING_OVERRIDDEN', `AZBACKUP_CACHE is set (${process.env['AZBACKUP_CACHE']}) and wins over the cache location setting in this environment.`, 'AZBACKUP_CACHE');
     }
     // A new proxy replaces the stored password too: the old one belonged to the old proxy or user.
     if (args.noProxy || proxyArgs) await writeProxyPassword(proxyArgs ? proxyPassword : undefined);
     await writeSettings(current);
     ctx.sink.result('MachineSetting', await settingData(current));
-    return 0;
+    return ctx.sink.warnings > 0 ? 3 : 0;
   },
 };
 

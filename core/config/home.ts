@@ -1,7 +1,7 @@
 // Local state of this machine (FORMAT.md section 11): the configuration home with one registration per
 // vault, and the default cache location. Nothing here is needed to restore; it saves typing and time.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { chmod, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -42,9 +42,19 @@ export function homeDir(): string {
   return join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'azbackup');
 }
 
-/** The cache location: --cache-dir, else AZBACKUP_CACHE, else <home>/cache. */
+/** The cache location: --cache-dir, else AZBACKUP_CACHE, else the machine setting, else <home>/cache. */
 export function cacheDir(explicit?: string): string {
-  return explicit ?? process.env['AZBACKUP_CACHE'] ?? join(homeDir(), 'cache');
+  return explicit ?? process.env['AZBACKUP_CACHE'] ?? settingsCacheLocation() ?? join(homeDir(), 'cache');
+}
+
+/** The cacheLocation of settings.json, read synchronously (a small file; cacheDir is synchronous). */
+function settingsCacheLocation(): string | undefined {
+  try {
+    const s = JSON.parse(readFileSync(join(homeDir(), 'settings.json'), 'utf8')) as { cacheLocation?: unknown };
+    return typeof s.cacheLocation === 'string' && s.cacheLocation !== '' ? s.cacheLocation : undefined;
+  } catch {
+    return undefined; // no settings (or damaged ones, which settings commands report)
+  }
 }
 
 function registrationsDir(): string {

@@ -20,7 +20,13 @@ export interface ThrottleSettings { workDays: number[]; startWorkHour: number; e
 export interface ProxySettings { server: string; port: number; username?: string }
 
 /** Everything in settings.json. */
-export interface MachineSettings { throttle?: ThrottleSettings; proxy?: ProxySettings; uploadConcurrency?: number }
+export interface MachineSettings {
+  throttle?: ThrottleSettings; proxy?: ProxySettings; uploadConcurrency?: number;
+  /** The cache location (Set-AzBackupMachineSetting -CacheLocation); --cache-dir and AZBACKUP_CACHE win. */
+  cacheLocation?: string;
+  /** Where policy runs write Prometheus metrics (node_exporter's textfile collector); none when absent. */
+  metricsFile?: string;
+}
 
 /** Packs (and blocks of a large object) uploaded at once to a cloud vault unless the settings say otherwise. */
 export const DEFAULT_UPLOAD_CONCURRENCY = 4;

@@ -11,6 +11,8 @@ export interface LastRun {
   time: string;
   status: 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled' | 'Skipped';
   jobId?: string; pointId?: string; code?: string; message?: string;
+  /** Of a run that made a point: what it added, how long it took, how many points retention kept. */
+  bytesAdded?: number; durationMs?: number; pointsKept?: number;
   /** When a run of this policy last succeeded (kept across failed runs). */
   lastSuccess?: string;
 }
