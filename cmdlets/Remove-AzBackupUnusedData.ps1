@@ -16,6 +16,12 @@ function Remove-AzBackupUnusedData {
     .PARAMETER Server
         Server whose unused data to delete: its ID, an ID prefix of at least 8 characters, or its host
         name. Default: this server. Binds by property name (ServerId).
+    .PARAMETER MaxUnusedPercent
+        Packs that are only partly used are rewritten (their used data copied into new packs, then the
+        old packs deleted) when more than this share of the kept packs is unused: 0 to 100, default 5.
+        100 never repacks. New packs are uploaded and indexed before any old pack is deleted.
+    .PARAMETER MaxRepackSize
+        Rewrite at most this many bytes of packs in one run (e.g. 2GB), to bound the time and traffic.
     .PARAMETER Passphrase
         The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
     .EXAMPLE
@@ -45,10 +51,18 @@ function Remove-AzBackupUnusedData {
         [ValidateNotNullOrEmpty()]
         [string]$Server,
 
+        [ValidateRange(0, 100)]
+        [double]$MaxUnusedPercent,
+
+        [ValidateRange(0, [long]::MaxValue)]
+        [long]$MaxRepackSize,
+
         [securestring]$Passphrase
     )
     process {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
+        if ($PSBoundParameters.ContainsKey('MaxUnusedPercent')) { $arguments.maxUnusedPercent = $MaxUnusedPercent }
+        if ($PSBoundParameters.ContainsKey('MaxRepackSize')) { $arguments.maxRepackBytes = $MaxRepackSize }
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
         $who = if ($Server) { "server $Server" } else { 'this server' }
         $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
@@ -59,7 +73,7 @@ function Remove-AzBackupUnusedData {
             $dryRun.dryRun = $true
             $plan = Invoke-AzBackupEngine -Command 'prune' -Arguments $dryRun -Secrets $secrets -Caller $PSCmdlet -Output Result
             if (-not $plan) { return }
-            $action = "Delete $($plan.PacksDeleted) pack(s) ($([math]::Round($plan.BytesFreed / 1MB, 1)) MiB) that no recovery point needs, keep $($plan.PacksKept)"
+            $action = "Delete $($plan.PacksDeleted) pack(s) ($([math]::Round($plan.BytesFreed / 1MB, 1)) MiB) that no recovery point needs (rewriting $($plan.PacksRepacked) partly used), keep $($plan.PacksKept)"
         }
         if ($PSCmdlet.ShouldProcess("$who$where", $action)) {
             Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result

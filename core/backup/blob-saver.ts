@@ -38,6 +38,8 @@ export class BlobSaver {
   private unindexed: IndexedPack[] = [];
   private readonly partialIndexes: string[] = [];
   private lastIndexAt = Date.now();
+  /** Rewrite mode: the blobs this saver has taken (uploaded or not). */
+  private readonly rewritten = new Set<string>();
 
   private readonly uploadsInFlight: number;
 
@@ -47,8 +49,17 @@ export class BlobSaver {
    * `lock`: the backup's lock, checked before every index file is written (FORMAT.md section 10): once
    * it is lost, a prune may have deleted packs of this run, and no index may name them.
    */
-  constructor(private readonly repo: ServerRepo, private readonly stagingDir?: string, private readonly lock?: { assertHeld(): Promise<void> }) {
+  /**
+   * `o.rewrite` (prune's repacking): store every blob given, even one the index has, since the pack
+   * the index places it in is about to be deleted; only repeats within this saver are skipped.
+   */
+  constructor(private readonly repo: ServerRepo, private readonly stagingDir?: string, private readonly lock?: { assertHeld(): Promise<void> }, private readonly o: { rewrite?: boolean } = {}) {
     this.uploadsInFlight = repo.vault.store.uploadConcurrency ?? UPLOADS_IN_FLIGHT;
+  }
+
+  /** The packs this saver uploaded (and indexed, once finish(true) returned). */
+  get packsWritten(): readonly IndexedPack[] {
+    return this.newPacks;
   }
 
   /** Most bytes a saver of this repo stages at once: the open pack, one sealed and those uploading. */
@@ -77,6 +88,7 @@ export class BlobSaver {
 
   /** Whether a blob with this ID is already stored or on its way. */
   has(id: Buffer): boolean {
+    if (this.o.rewrite) return this.rewritten.has(id.toString('hex'));
     return this.repo.index.has(id) || this.pending.has(id.toString('hex'));
   }
 
@@ -88,6 +100,7 @@ export class BlobSaver {
     if (this.uploadError) throw this.uploadError;
     const id = knownId ?? this.repo.blobId(data, type);
     if (this.has(id)) return id;
+    if (this.o.rewrite) this.rewritten.add(id.toString('hex'));
     this.pending.set(id.toString('hex'), data.length);
     this.stats.blobsAdded++;
     this.stats.bytesAdded += data.length;

@@ -44,6 +44,15 @@ function parseRate(text: string | undefined, option: string): number | undefined
   return Math.round(Number(m[1]) * ({ B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[unit]!);
 }
 
+/** "500MB" → 524288000; plain numbers are bytes. */
+function parseSize(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|K|MB|M|GB|G|TB|T)?$/i.exec(text.trim());
+  if (!m) throw new AzbError('AZB_USAGE', `--${option} '${text}' is not a size.`, { hint: 'Give bytes, or a number with KB, MB, GB or TB, e.g. 2GB.' });
+  const unit = (m[2] ?? 'B').toUpperCase()[0]!;
+  return Math.round(Number(m[1]) * ({ B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 } as Record<string, number>)[unit]!);
+}
+
 /** Drops undefined values so optional args are absent, not null. */
 function defined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
@@ -240,9 +249,18 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await run('check', defined({ ...vaultArgs(a), readDataPercent: pct }), globals(a), await passphrase(a));
     })
     .command('prune', 'Delete data that no recovery point needs', (y) => y
-      .option('dry-run', { type: 'boolean', describe: 'Only report what would be deleted' }),
+      .option('dry-run', { type: 'boolean', describe: 'Only report what would be deleted' })
+      .option('max-unused', { type: 'string', describe: 'Repack partly used packs when more than this share of the kept packs is unused (default 5%; 100% never repacks)' })
+      .option('max-repack-size', { type: 'string', describe: 'Rewrite at most this much of packs in one prune (bytes, or with KB/MB/GB)' }),
     async (a) => {
-      exitCode = await run('prune', defined({ ...vaultArgs(a), dryRun: a.dryRun }), globals(a), await passphrase(a));
+      let maxUnusedPercent: number | undefined;
+      if (a.maxUnused !== undefined) {
+        const m = /^(\d+(?:\.\d+)?)%?$/.exec(a.maxUnused.trim());
+        maxUnusedPercent = m ? Number(m[1]) : NaN;
+        if (!(maxUnusedPercent >= 0 && maxUnusedPercent <= 100)) throw new AzbError('AZB_USAGE', `--max-unused takes a percentage from 0 to 100, not '${a.maxUnused}'.`, { hint: 'Example: --max-unused 10%' });
+      }
+      const maxRepackBytes = parseSize(a.maxRepackSize, 'max-repack-size');
+      exitCode = await run('prune', defined({ ...vaultArgs(a), dryRun: a.dryRun, maxUnusedPercent, maxRepackBytes }), globals(a), await passphrase(a));
     })
     .command('forget <point>', 'Remove a recovery point (its data goes with the next prune)', (y) => y
       .positional('point', { type: 'string', demandOption: true, describe: 'Recovery point ID (or a unique prefix)' }),

@@ -5,7 +5,7 @@ import { runPrune } from '../prune/pruner.js';
 import type { Command } from './command.js';
 import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 
-export const pruneCommand: Command<VaultArgs & { dryRun?: boolean }> = {
+export const pruneCommand: Command<VaultArgs & { dryRun?: boolean; maxUnusedPercent?: number; maxRepackBytes?: number }> = {
   name: 'prune',
   argsSchema: 'azbackup:args.prune',
   secrets: ['passphrase', ...STORAGE_SECRETS],
@@ -14,7 +14,12 @@ export const pruneCommand: Command<VaultArgs & { dryRun?: boolean }> = {
     const r = await asJob(ctx, 'Prune', vault.store.location, repo.serverId, async () => {
       const lock = await acquireLock(repo, 'exclusive', 'prune', (code, message, target) => ctx.sink.warning(code, message, target));
       try {
-        return { stats: await runPrune(repo, { dryRun: args.dryRun === true, sink: ctx.sink, signal: ctx.signal, lock }) };
+        return {
+          stats: await runPrune(repo, {
+            dryRun: args.dryRun === true, sink: ctx.sink, signal: ctx.signal, lock,
+            ...(args.maxUnusedPercent !== undefined ? { maxUnusedPercent: args.maxUnusedPercent } : {}), ...(args.maxRepackBytes !== undefined ? { maxRepackBytes: args.maxRepackBytes } : {}),
+          }),
+        };
       } finally {
         await lock.release();
       }

@@ -6,9 +6,22 @@ import type { EventSink } from '../protocol/events.js';
 import { isTreeDamaged, readTree } from '../restore/tree-reader.js';
 import type { IndexedPack, ServerRepo } from '../repo/server.js';
 import { vaultError } from '../repo/storage-errors.js';
+import { copyBlobs, DEFAULT_MAX_UNUSED_PERCENT, planRepack } from './repack.js';
 
 /** What prune did (or would do, with dryRun). */
-export interface PruneStats { points: number; packsKept: number; packsDeleted: number; bytesFreed: number; indexFilesDeleted: number; tempFilesDeleted: number; dryRun: boolean }
+export interface PruneStats {
+  points: number; packsKept: number; packsDeleted: number; bytesFreed: number; indexFilesDeleted: number; tempFilesDeleted: number; dryRun: boolean;
+  /** Partly used packs rewritten (their used blobs copied into new packs), and the bytes copied. */
+  packsRepacked: number; bytesRepacked: number;
+}
+
+export interface PruneOptions {
+  dryRun: boolean; sink: EventSink; signal: AbortSignal; lock?: { assertHeld(): Promise<void> };
+  /** Repack when the unused share of the kept packs exceeds this (percent; default 5; 100: never). */
+  maxUnusedPercent?: number;
+  /** Rewrite at most this many bytes of packs in one prune (default: no limit). */
+  maxRepackBytes?: number;
+}
 
 /** Temp files of unfinished puts are swept once this old (a put never takes an hour to write). */
 const TEMP_FILE_AGE_MS = 60 * 60 * 1000;
@@ -55,7 +68,7 @@ export async function reachableBlobs(repo: ServerRepo, signal: AbortSignal, sink
 }
 
 /** Removes data no recovery point needs. The caller holds the exclusive lock. */
-export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: EventSink; signal: AbortSignal; lock?: { assertHeld(): Promise<void> } }): Promise<PruneStats> {
+export async function runPrune(repo: ServerRepo, o: PruneOptions): Promise<PruneStats> {
   o.sink.progress('Prune', 'Reading the index', 0);
   // A damaged index file is skipped: its packs are judged from their footers below, and it is deleted
   // with the other old index files once the new index (which lists the packs still needed) is written.
@@ -98,7 +111,7 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
       target: repo.prefix, hint: "Run 'azbackup check --read-data' (Test-AzBackupVault -ReadData) to see which points and files are affected, and remove those points first.",
     });
   }
-  const keep: IndexedPack[] = [];
+  let keep: IndexedPack[] = [];
   const drop: string[] = [];
   let bytesFreed = 0;
   for (const [id, p] of indexed) {
@@ -107,7 +120,31 @@ export async function runPrune(repo: ServerRepo, o: { dryRun: boolean; sink: Eve
   }
   // Packs that cannot be read and hold nothing any point needs (checked above): killed uploads.
   for (const id of unreadable) { drop.push(id); bytesFreed += listed.get(id) ?? 0; }
-  const stats: PruneStats = { points, packsKept: keep.length, packsDeleted: drop.length, bytesFreed, indexFilesDeleted: files.size + damagedIndexes.length, tempFilesDeleted: 0, dryRun: o.dryRun };
+  // Partly used packs: rewritten when too much of what is kept is unused. The new packs are uploaded
+  // and indexed (in their own index file) before the old ones are dropped below.
+  const plan = planRepack(keep, blobs, (id) => repo.index.get(Buffer.from(id, 'hex'))?.packId, {
+    maxUnusedPercent: o.maxUnusedPercent ?? DEFAULT_MAX_UNUSED_PERCENT, maxRepackBytes: o.maxRepackBytes ?? Number.MAX_SAFE_INTEGER,
+  });
+  let bytesRepacked = plan.copy.reduce((n, b) => n + (repo.index.get(Buffer.from(b.id, 'hex'))?.length ?? 0), 0);
+  if (plan.packs.length > 0 && !o.dryRun) {
+    if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'Prune was cancelled before deleting anything.');
+    await o.lock?.assertHeld();
+    o.sink.progress('Prune', `Repacking ${plan.packs.length} partly used pack(s): ${plan.copy.length} blobs still used`, 40);
+    const written = await copyBlobs(repo, plan, o);
+    bytesRepacked = written.reduce((n, p) => n + p.size, 0);
+    const rewritten = new Set(plan.packs.map((p) => p.id));
+    keep = keep.filter((p) => !rewritten.has(p.id));
+    for (const p of plan.packs) { drop.push(p.id); bytesFreed += listed.get(p.id) ?? p.size; }
+    bytesFreed = Math.max(0, bytesFreed - bytesRepacked);
+  } else if (plan.packs.length > 0) {
+    // A dry run says what repacking would give back: the old packs, less what their used blobs take.
+    for (const p of plan.packs) bytesFreed += listed.get(p.id) ?? p.size;
+    bytesFreed = Math.max(0, bytesFreed - bytesRepacked);
+  }
+  const stats: PruneStats = {
+    points, packsKept: keep.length, packsDeleted: drop.length + (o.dryRun ? plan.packs.length : 0), bytesFreed, indexFilesDeleted: files.size + damagedIndexes.length, tempFilesDeleted: 0, dryRun: o.dryRun,
+    packsRepacked: plan.packs.length, bytesRepacked,
+  };
   // Folder vaults: temp files that killed backups left in this server's part of the vault.
   const store = repo.vault.store as { sweepTemporary?: (prefix: string, olderThanMs: number) => Promise<number> };
   if (!o.dryRun && typeof store.sweepTemporary === 'function') stats.tempFilesDeleted = await store.sweepTemporary(repo.prefix, TEMP_FILE_AGE_MS);
