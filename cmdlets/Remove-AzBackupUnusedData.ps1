@@ -73,7 +73,8 @@ function Remove-AzBackupUnusedData {
             $dryRun.dryRun = $true
             $plan = Invoke-AzBackupEngine -Command 'prune' -Arguments $dryRun -Secrets $secrets -Caller $PSCmdlet -Output Result
             if (-not $plan) { return }
-            $action = "Delete $($plan.PacksDeleted) pack(s) ($([math]::Round($plan.BytesFreed / 1MB, 1)) MiB) that no recovery point needs (rewriting $($plan.PacksRepacked) partly used), keep $($plan.PacksKept)"
+            $action = "Delete $($plan.PacksDeleted) pack(s) ($([math]::Round($plan.BytesFreed / 1MB, 1)) MiB) that no recovery point needs, keep $($plan.PacksKept)"
+            if ($plan.PacksRepacked -gt 0) { $action += " (rewriting $($plan.PacksRepacked) partly used pack(s) first)" }
         }
         if ($PSCmdlet.ShouldProcess("$who$where", $action)) {
             Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
