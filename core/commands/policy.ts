@@ -7,7 +7,7 @@ import { now as clockNow } from '../clock.js';
 import { listJobs } from '../jobs/jobs.js';
 import { expirePoints, pointsToExpire } from '../policy/enforce.js';
 import { DAYS_OF_WEEK, isRunWeek, minutesOf, mondayOf, validatePolicy, type CommandSource, type Policy } from '../policy/policy.js';
-import { installSchedule, nextRunAfter, presentScheduleFiles, removeSchedule, scheduleContext, schedulerTarget } from '../policy/scheduler.js';
+import { installSchedule, nextRunAfter, presentScheduleFiles, removeSchedule, scheduleContext, schedulerTarget, secretsLeftBehind } from '../policy/scheduler.js';
 import { deletePolicy, listPolicies, readLastRun, readPolicy, recordLastRun, requirePolicy, savePolicy, type LastRun } from '../policy/store.js';
 import { credentialFile, forgetStoredPassphrase, readStoredPassphrase, storedPassphraseInfo, storePassphrase } from '../policy/stored-passphrase.js';
 import { runPrune } from '../prune/pruner.js';
@@ -96,6 +96,22 @@ async function readPoints(ctx: CommandContext, repo: ServerRepo): Promise<Recove
   return repo.readAllPoints((id, err) => ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read and is left to the admin: ${err.message}`, repo.pointObject(id)));
 }
 
+/** JSON with object keys sorted, so that two documents that differ only in key order compare equal. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/**
+ * Whether a policy being saved is the saved one again (what it backs up, when and how long), so that
+ * scripts can save it every time. Its state and anchor week are not compared: saving activates it.
+ */
+function samePolicy(a: Policy, b: Policy): boolean {
+  const core = (p: Policy) => canonical({ ...p, state: undefined, anchorWeek: undefined });
+  return core(a) === core(b);
+}
+
 export interface PolicySetArgs { policy: Policy; storePassphrase?: boolean; whatIf?: boolean; replace?: boolean }
 
 export const policySetCommand: Command<PolicySetArgs> = {
@@ -110,7 +126,7 @@ export const policySetCommand: Command<PolicySetArgs> = {
     const reg = await requireRegistration(vault);
     p.vault = reg.vault;
     const before = await readPolicy(p.name);
-    if (before && !args.replace && JSON.stringify({ ...before, anchorWeek: undefined }) !== JSON.stringify({ ...p, anchorWeek: undefined })) {
+    if (before && !args.replace && !samePolicy(before, p)) {
       throw new AzbError('AZB_POLICY_EXISTS', `A policy named ${p.name} exists already, with other settings.`, {
         target: p.name, hint: `To change it: Get-AzBackupPolicy ${p.name} | Set-AzBackupSchedule … | Set-AzBackupPolicy (or azbackup policy set --replace). To keep both, give the new one another name.`,
       });
@@ -144,6 +160,11 @@ export const policySetCommand: Command<PolicySetArgs> = {
     if (info?.method === 'systemd-creds') credential = credentialFile(reg.vaultId);
     await savePolicy(p);
     if (p.state === 'Active') await installSchedule(p, scheduleContext(credential)); else await removeSchedule(p.name);
+    const left = secretsLeftBehind();
+    if (left.length > 0) {
+      ctx.sink.warning('AZB_SCHEDULE_NO_CREDENTIAL', `${left.join(', ')} ${left.length === 1 ? 'is' : 'are'} set here, but scheduled runs get no secret from this environment: `
+        + 'put the credential in an owner-only file and set AZBACKUP_STORAGE_KEY_FILE (or _SAS_FILE, _CONNECTION_STRING_FILE) before saving the policy, or sign in with Entra ID (AZBACKUP_STORAGE_AUTH=entra).', left[0]);
+    }
     if (!info) ctx.sink.warning('AZB_PASSPHRASE_NOT_STORED', `No passphrase is stored for unattended runs of policy ${p.name}: its scheduled runs will fail until one is.`, p.name);
     ctx.sink.result('Policy', { ...(await policyData(p)), ...(expiring !== null ? { pointsExpiring: expiring } : {}) });
     return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;

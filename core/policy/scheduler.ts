@@ -104,13 +104,15 @@ export interface ScheduleContext {
   engine: string[];
   /** The configuration home the scheduled run uses. */
   home: string;
+  /** More environment for the run (scheduledEnvironment(): never a secret). */
+  env?: Record<string, string>;
   /** The stored passphrase's systemd credential, when there is one. */
   credential?: string;
 }
 
 /** The .service and .timer of a policy. */
 export function systemdUnits(p: Policy, c: ScheduleContext): { service: string; timer: string } {
-  for (const w of [...c.engine, c.home, c.credential ?? '']) checkLine(w, 'A path');
+  for (const w of [...c.engine, c.home, c.credential ?? '', ...Object.values(c.env ?? {})]) checkLine(w, 'A path');
   const exec = [...c.engine, 'policy', 'run', p.name, '--scheduled'].map(unitWord).join(' ');
   const service = [
     '# Written by AzBackup (Set-AzBackupPolicy / azbackup policy set); changes here are overwritten.',
@@ -123,6 +125,7 @@ export function systemdUnits(p: Policy, c: ScheduleContext): { service: string; 
     'Type=oneshot',
     `ExecStart=${exec}`,
     `Environment=${envAssignment(`AZBACKUP_HOME=${c.home}`)}`,
+    ...Object.entries(c.env ?? {}).map(([k, v]) => `Environment=${envAssignment(`${k}=${v}`)}`),
     ...(c.credential ? [`LoadCredentialEncrypted=${CREDENTIAL_NAME}:${unitValue(c.credential)}`] : []),
     // A backup may take hours; it stops cleanly on SIGTERM (systemctl stop, Stop-AzBackupJob).
     'TimeoutStartSec=infinity',
@@ -154,7 +157,7 @@ export function systemdUnits(p: Policy, c: ScheduleContext): { service: string; 
 
 /** The /etc/cron.d file of a policy: runs as root, output to the job history, not to mail. */
 export function cronFile(p: Policy, c: ScheduleContext): string {
-  for (const w of [...c.engine, c.home]) checkLine(w, 'A path');
+  for (const w of [...c.engine, c.home, ...Object.values(c.env ?? {})]) checkLine(w, 'A path');
   const command = [...c.engine, 'policy', 'run', p.name, '--scheduled'].map(shellWord).join(' ');
   return [
     '# Written by AzBackup (Set-AzBackupPolicy / azbackup policy set); changes here are overwritten.',
@@ -162,6 +165,7 @@ export function cronFile(p: Policy, c: ScheduleContext): string {
     'SHELL=/bin/sh',
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     `AZBACKUP_HOME=${c.home}`,
+    ...Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v}`),
     // Each run's outcome is in the job history and the policy's last-run record.
     ...cronTimes(p.schedule).map((t) => `${t} root ${command} >/dev/null 2>&1`),
     '',
@@ -238,7 +242,28 @@ export function nextRunAfter(s: Schedule, from: Date, runWeek: (d: Date) => bool
   return undefined;
 }
 
-/** The home the scheduled run uses: this one. */
+/**
+ * What a scheduled run needs from this environment to reach a cloud vault, none of it secret: how it
+ * signs in (Entra ID: tenant, app, certificate path; managed identity needs nothing more) and the files
+ * that hold a storage key, SAS or connection string (owner-only, read at run time). The cache location
+ * too, when set here. A secret given in the environment itself is not carried (see `secretsLeftBehind`).
+ */
+export const SCHEDULED_ENV = [
+  'AZBACKUP_CACHE', 'AZBACKUP_STORAGE_AUTH', 'AZBACKUP_STORAGE_CERTIFICATE', 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_AUTHORITY_HOST',
+  'AZBACKUP_STORAGE_CONNECTION_STRING_FILE', 'AZBACKUP_STORAGE_KEY_FILE', 'AZBACKUP_STORAGE_SAS_FILE',
+] as const;
+
+/** Secrets in this environment a scheduled run will not get: the admin should use their _FILE form. */
+export function secretsLeftBehind(): string[] {
+  return ['AZBACKUP_STORAGE_CONNECTION_STRING', 'AZBACKUP_STORAGE_KEY', 'AZBACKUP_STORAGE_SAS', 'AZBACKUP_STORAGE_CERTIFICATE_PASSWORD'].filter((k) => process.env[k]);
+}
+
+export function scheduledEnvironment(): Record<string, string> {
+  return Object.fromEntries(SCHEDULED_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
+}
+
+/** The home the scheduled run uses: this one, with this environment's non-secret vault settings. */
 export function scheduleContext(credential?: string): ScheduleContext {
-  return { engine: engineCommand(), home: homeDir(), ...(credential ? { credential } : {}) };
+  const env = scheduledEnvironment();
+  return { engine: engineCommand(), home: homeDir(), ...(Object.keys(env).length > 0 ? { env } : {}), ...(credential ? { credential } : {}) };
 }

@@ -296,3 +296,36 @@ describe('a passphrase change and the stored copy', () => {
     expect(statSync(join(srv.home, 'registrations', stored)).mode & 0o777).toBe(0o600);
   });
 });
+
+describe('what a scheduled run gets from the environment', () => {
+  it('carries the non-secret vault settings into the schedule, and warns about a secret it cannot carry', async () => {
+    const keyFile = join(srv.root, 'storage.key');
+    writeFileSync(keyFile, 'not a real key', { mode: 0o600 });
+    // The passphrase stored by the test above is still there (policy after-change), so none is given here.
+    const r = await az(['policy', 'set', policyJson('cloudish')], { AZBACKUP_STORAGE_KEY_FILE: keyFile, AZURE_TENANT_ID: 'tenant-1', AZBACKUP_STORAGE_KEY: 'a secret key value' });
+    expect(r.code).toBe(3);
+    expect(warnings(r)).toEqual(['AZB_SCHEDULE_NO_CREDENTIAL']);
+    const cron = readFileSync(join(units, 'etc/cron.d/azbackup-policy-cloudish'), 'utf8');
+    expect(cron).toMatch(new RegExp(`^AZBACKUP_STORAGE_KEY_FILE=${keyFile}$`, 'm'));
+    expect(cron).toMatch(/^AZURE_TENANT_ID=tenant-1$/m);
+    expect(cron).not.toContain('a secret key value');
+    expect(cron).not.toMatch(/^AZBACKUP_STORAGE_KEY=/m);
+    expect((await az(['policy', 'remove', 'cloudish'])).code).toBe(0);
+  });
+});
+
+describe('saving a policy again', () => {
+  it('is the same policy whatever the order of its keys, and activates a suspended one', async () => {
+    const file = policyJson('again');
+    expect((await az(['policy', 'set', file], { AZBACKUP_PASSPHRASE: undefined })).code).toBe(0);
+    expect((await az(['policy', 'suspend', 'again'])).code).toBe(0);
+    const reordered = join(srv.root, 'again-reordered.json');
+    const p = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(reordered, JSON.stringify(Object.fromEntries(Object.entries(p).reverse())));
+    // No passphrase: the passphrase changed in a test above, and none is needed to save a policy again.
+    const r = await az(['policy', 'set', reordered], { AZBACKUP_PASSPHRASE: undefined });
+    expect(r.code, r.stdout).toBe(0);
+    expect(resultOf(r, 'Policy')).toMatchObject({ state: 'Active', scheduler: 'cron' });
+    expect((await az(['policy', 'remove', 'again'])).code).toBe(0);
+  });
+});

@@ -83,6 +83,15 @@ describe.skipIf(!hasAnalyze)('systemd units', () => {
     verify(policy({}), '/srv/my "backup" home/100% $HOME');
   });
 
+  it('verify cleanly with the environment a cloud vault needs', () => {
+    const dir = tempDir('azb-units-');
+    const u = systemdUnits(policy({}), { engine: [requireEngine()], home: '/var/lib/azbackup', env: { AZBACKUP_STORAGE_AUTH: 'entra', AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000001' } });
+    expect(u.service).toContain('Environment="AZBACKUP_STORAGE_AUTH=entra"');
+    writeFileSync(join(dir, 'azbackup-policy-files.service'), u.service);
+    const r = spawnSync('systemd-analyze', ['verify', join(dir, 'azbackup-policy-files.service')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+  });
+
   it('carry the run, the home and the credential, never a passphrase, with Persistent=true', () => {
     const u = systemdUnits(policy({ randomizedDelayMinutes: 15 }, 'db-dump'), { engine: ['/usr/local/bin/azbackup'], home: '/var/lib/azbackup', credential: '/var/lib/azbackup/registrations/v.passphrase.cred' });
     expect(u.service).toContain('ExecStart="/usr/local/bin/azbackup" "policy" "run" "db-dump" "--scheduled"');
