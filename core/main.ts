@@ -1,9 +1,10 @@
 // Entry point of the engine executable.
-import { main } from './cli/app.js';
 import { KDF_CHILD_ARG, runKdfChild } from './crypto/keys.js';
 
-// The engine started by itself to derive a key (core/crypto/keys.ts deriveInChild), or a command.
-(process.argv[2] === KDF_CHILD_ARG ? runKdfChild() : main(process.argv.slice(2))).then(
+// The engine started by itself to derive a key (core/crypto/keys.ts deriveInChild), or a command. The
+// CLI (yargs, every command and what they import) is loaded only for a command: the key-derivation child
+// that every key-opening command starts then skips most of the engine's start-up.
+(process.argv[2] === KDF_CHILD_ARG ? runKdfChild() : import('./cli/app.js').then((cli) => cli.main(process.argv.slice(2)))).then(
   (code) => {
     process.exitCode = code;
     // An unread stdin (an idle producer piped in) would keep the process alive after the work is done.
