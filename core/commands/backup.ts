@@ -6,7 +6,7 @@ import { now } from '../clock.js';
 import type { PointManifest } from '../repo/points.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import { homeDir } from '../config/home.js';
-import { acquireLock } from '../repo/locks.js';
+import { withLock } from '../repo/locks.js';
 import type { ServerRepo } from '../repo/server.js';
 import { getCertificate } from '../repo/vault.js';
 import type { Command, CommandContext } from './command.js';
@@ -78,16 +78,13 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   }
   const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {
     await checkSigningCertificate(ctx, repo);
-    const lock = await acquireLock(repo, 'backup', work.policy ? `backup by policy ${work.policy}` : 'backup', (code, message, target) => ctx.sink.warning(code, message, target));
-    try {
+    return withLock(repo, 'backup', work.policy ? `backup by policy ${work.policy}` : 'backup', (code, message, target) => ctx.sink.warning(code, message, target), async (lock) => {
       const r = await runBackup(repo, {
         sources: work.paths, excludes: work.excludes, ...(scan ? { scan } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
         ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
       });
       return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };
-    } finally {
-      await lock.release();
-    }
+    });
   }, work.policy ?? null);
   return { repo, pointId: result.pointId, manifest: result.manifest, skipped: result.skipped };
 }

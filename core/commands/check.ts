@@ -1,5 +1,5 @@
 // `check`: verify a server namespace; with read-data, every byte of (a sample of) its packs.
-import { acquireLock } from '../repo/locks.js';
+import { withLock } from '../repo/locks.js';
 import { runCheck } from '../check/checker.js';
 import { ExitCode } from '../protocol/errors.js';
 import type { Command } from './command.js';
@@ -16,8 +16,7 @@ export const checkCommand: Command<VaultArgs & { readDataPercent?: number }> = {
   async run(ctx, args) {
     const { vault, repo } = await openServerFor(ctx, args);
     const summary = await asJob(ctx, 'Check', vault.store.location, repo.serverId, async () => {
-      const lock = await acquireLock(repo, 'read', 'check', (code, message, target) => ctx.sink.warning(code, message, target));
-      try {
+      return withLock(repo, 'read', 'check', (code, message, target) => ctx.sink.warning(code, message, target), async (lock) => {
         const r = await runCheck(repo, { readDataPercent: args.readDataPercent ?? 0, sink: ctx.sink, signal: ctx.signal });
         // Said once as a warning too, so the job is CompletedWithWarnings and its history names the damage.
         if (r.problems.length > 0) {
@@ -25,9 +24,7 @@ export const checkCommand: Command<VaultArgs & { readDataPercent?: number }> = {
           ctx.sink.warning('AZB_VAULT_DAMAGED', `The check found ${r.problems.length} problem(s): ${named}${r.problems.length > 5 ? ', …' : ''}.`, r.problems[0]!.object);
         }
         return { stats: r.summary };
-      } finally {
-        await lock.release();
-      }
+      });
     });
     ctx.sink.result('CheckResult', { ...summary.stats, vault: vault.store.location });
     return summary.stats.problems === 0 ? ExitCode.Ok : ExitCode.NotCompliant;

@@ -1,7 +1,7 @@
 // `points`, `ls`, `point remove`: browse recovery points and the items in them.
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
-import { acquireLock } from '../repo/locks.js';
+import { withLock } from '../repo/locks.js';
 import { vaultError } from '../repo/storage-errors.js';
 import { isUnreadablePoint, type RecoveryPoint, type ServerRepo } from '../repo/server.js';
 import { displayBytes, displayName, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
@@ -144,8 +144,7 @@ export const pointRemoveCommand: Command<VaultArgs & { point: string }> = {
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);
     const removed = await asJob(ctx, 'RemovePoint', repo.location, repo.serverId, async () => {
-      const lock = await acquireLock(repo, 'exclusive', 'remove recovery point');
-      try {
+      return withLock(repo, 'exclusive', 'remove recovery point', undefined, async (lock) => {
         // By ID a point is removed even when it cannot be read: a damaged point must not stay forever,
         // blocking every prune (which needs to read all points).
         const id = args.point === 'latest' ? (await findPoint(repo, 'latest')).id : await pointIdOf(repo, args.point);
@@ -168,9 +167,7 @@ export const pointRemoveCommand: Command<VaultArgs & { point: string }> = {
         await repo.pointRemoved(id);
         ctx.sink.log('The data of the removed point stays in the vault until prune removes what no other point uses.');
         return { pointId: id, ...info, stats: { pointId: id } };
-      } finally {
-        await lock.release();
-      }
+      });
     });
     ctx.sink.result('RemovedRecoveryPoint', { pointId: removed.pointId, time: removed.time, hostname: removed.hostname, ...(removed.damaged ? { damaged: true } : {}), vault: repo.location });
     return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;

@@ -14,7 +14,7 @@ import { runPrune } from '../prune/pruner.js';
 import { readSettings, type MachineSettings } from '../config/settings.js';
 import { writeMetricsFile } from '../policy/metrics.js';
 import { AzbError, ExitCode, toAzbError } from '../protocol/errors.js';
-import { acquireLock } from '../repo/locks.js';
+import { withLock } from '../repo/locks.js';
 import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
 import type { Command, CommandContext } from './command.js';
 import { backupAsJob } from './backup.js';
@@ -235,13 +235,10 @@ export const policyRemoveCommand: Command<{ name: string; deleteBackup?: boolean
       expired = own.length;
       if (!args.whatIf && own.length > 0) {
         await asJob(c, 'RemovePolicy', repo.location, repo.serverId, async () => {
-          const lock = await acquireLock(repo, 'exclusive', `remove policy ${p.name}`, (code, message, target) => c.sink.warning(code, message, target));
-          try {
+          return withLock(repo, 'exclusive', `remove policy ${p.name}`, (code, message, target) => c.sink.warning(code, message, target), async (lock) => {
             await expirePoints(repo, own, { sink: c.sink, lock, why: () => `policy ${p.name} was removed with its backups` });
             return { stats: await runPrune(repo, { dryRun: false, sink: c.sink, signal: c.signal, lock }) };
-          } finally {
-            await lock.release();
-          }
+          });
         }, p.name);
       }
     }
@@ -364,16 +361,13 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
       try {
         const repo = backup.repo;
         await asJob(c, 'Retention', repo.location, repo.serverId, async () => {
-          const lock = await acquireLock(repo, 'exclusive', `retention of policy ${p.name}`, (code, message, target) => c.sink.warning(code, message, target));
-          try {
+          return withLock(repo, 'exclusive', `retention of policy ${p.name}`, (code, message, target) => c.sink.warning(code, message, target), async (lock) => {
             const plan = pointsToExpire(await readPoints(c, repo), p, clockNow());
             kept = plan.kept;
             expired = await expirePoints(repo, plan.expire, { sink: c.sink, lock, why: (x) => (x.manifest.policy ? `past the retention of policy ${p.name}` : `its RetainUntil ${x.manifest.retainUntil} has passed`) });
             if (expired > 0) bytesFreed = (await runPrune(repo, { dryRun: false, sink: c.sink, signal: c.signal, lock })).bytesFreed;
             return { stats: { pointsExpired: expired, pointsKept: kept, bytesFreed } };
-          } finally {
-            await lock.release();
-          }
+          });
         }, p.name);
       } catch (err) {
         const e = toAzbError(err);

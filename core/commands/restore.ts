@@ -2,7 +2,7 @@
 // Works for another server's points too: give --server and that server's passphrase.
 import { isAbsolute, resolve } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
-import { acquireLock } from '../repo/locks.js';
+import { withLock } from '../repo/locks.js';
 import { runRestore, type ConflictAction } from '../restore/restorer.js';
 import type { Command } from './command.js';
 import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
@@ -22,8 +22,7 @@ export const restoreCommand: Command<RestoreArgs> = {
     const { vault, repo } = await openServerFor(ctx, args);
     const target = args.target === undefined ? undefined : isAbsolute(args.target) ? args.target : resolve(args.target);
     const stats = await asJob(ctx, 'Restore', vault.store.location, repo.serverId, async () => {
-      const lock = await acquireLock(repo, 'read', 'restore');
-      try {
+      return withLock(repo, 'read', 'restore', undefined, async (lock) => {
         await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
         // Another server's points go to their paths on this machine only when that is asked for in so many
         // words: those paths may mean something else here.
@@ -43,9 +42,7 @@ export const restoreCommand: Command<RestoreArgs> = {
         }
         const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? 'CreateCopy', preserveSetuid: args.preserveSetuid === true, signal: ctx.signal, sink: ctx.sink });
         return { stats: { ...s, pointId: point.id } };
-      } finally {
-        await lock.release();
-      }
+      });
     });
     ctx.sink.result('RestoreResult', { ...stats.stats, target: target ?? '(original location)', vault: vault.store.location });
     return ctx.sink.warnings > 0 ? 3 : 0;

@@ -248,3 +248,13 @@ export async function acquireLock(repo: ServerRepo, type: LockType, operation: s
   }
   return new Lock(repo, name, record, lease);
 }
+
+/** Runs `work` holding a lock (acquireLock), released however `work` ends. */
+export async function withLock<T>(repo: ServerRepo, type: LockType, operation: string, warn: Warn | undefined, work: (lock: Lock) => Promise<T>): Promise<T> {
+  const lock = await acquireLock(repo, type, operation, warn);
+  try {
+    return await work(lock);
+  } finally {
+    await lock.release();
+  }
+}
