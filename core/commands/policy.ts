@@ -11,6 +11,7 @@ import { installSchedule, nextRunAfter, presentScheduleFiles, removeSchedule, sc
 import { deletePolicy, listPolicies, readLastRun, readPolicy, recordLastRun, requirePolicy, savePolicy, type LastRun } from '../policy/store.js';
 import { credentialFile, forgetStoredPassphrase, readStoredPassphrase, storedPassphraseInfo, storePassphrase } from '../policy/stored-passphrase.js';
 import { runPrune } from '../prune/pruner.js';
+import { listRegistrations } from '../config/home.js';
 import { readSettings, type MachineSettings } from '../config/settings.js';
 import { writeMetricsFile } from '../policy/metrics.js';
 import { AzbError, ExitCode, toAzbError } from '../protocol/errors.js';
@@ -82,7 +83,6 @@ async function policyData(p: Policy, now = clockNow()): Promise<Record<string, u
 
 /** The vault ID of a policy's vault (from this machine's registrations: no vault access needed). */
 async function vaultIdOf(p: Policy): Promise<string | undefined> {
-  const { listRegistrations } = await import('../config/home.js');
   return (await listRegistrations()).find((r) => r.vault === p.vault)?.vaultId;
 }
 
@@ -137,11 +137,13 @@ export const policySetCommand: Command<PolicySetArgs> = {
         ctx.sink.warning('AZB_FILESPEC_NOT_FOUND', `File spec ${s.path} does not exist now; runs back up the other specs and warn while it is missing.`, s.path);
       }
     }
+    // The namespace is opened (a key derivation) at most once, and only when the passphrase is needed.
+    let opened: ServerRepo | undefined;
+    const namespace = async () => (opened ??= (await openServerFor(ctx, { vault: reg.vault })).repo);
     // What a shorter retention would expire now: said before it is done (Set-AzBackupPolicy asks first).
     let expiring: number | null = null;
     if (before && ctx.secrets['passphrase']) {
-      const { repo } = await openServerFor(ctx, { vault: reg.vault });
-      expiring = pointsToExpire(await readPoints(ctx, repo), p).expire.filter((x) => x.manifest.policy === p.name).length;
+      expiring = pointsToExpire(await readPoints(ctx, await namespace()), p).expire.filter((x) => x.manifest.policy === p.name).length;
     }
     if (args.whatIf) {
       ctx.sink.result('Policy', { ...(await policyData(p)), ...(expiring !== null ? { pointsExpiring: expiring } : {}) });
@@ -151,7 +153,7 @@ export const policySetCommand: Command<PolicySetArgs> = {
     if (args.storePassphrase) {
       const passphrase = ctx.secrets['passphrase'];
       if (!passphrase) throw new AzbError('AZB_PASSPHRASE_REQUIRED', 'Storing the passphrase for unattended runs needs the passphrase.', { hint: 'Give it with -Passphrase (or AZBACKUP_PASSPHRASE / --passphrase-file).' });
-      await openServerFor(ctx, { vault: reg.vault }); // a wrong passphrase is refused here, not stored
+      await namespace(); // a wrong passphrase is refused here, not stored
       const t = schedulerTarget();
       const stored = await storePassphrase(reg.vaultId, passphrase, t.kind === 'systemd' ? 'systemd-creds' : 'file');
       ctx.sink.log(`The passphrase for unattended runs is stored in ${stored.path} (${stored.method === 'file' ? 'readable by this account only' : 'encrypted by systemd-creds'}).`);
@@ -379,7 +381,8 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
       await recordLastRun(p.name, { time: now.toISOString(), status, pointId: backup.pointId, bytesAdded: stats.bytesAdded, durationMs: stats.durationMs, pointsKept: kept });
       await updateMetrics(ctx, now);
       ctx.sink.result('PolicyRun', { policy: p.name, status, pointId: backup.pointId, pointsExpired: expired, pointsKept: kept, bytesFreed, vault: backup.repo.location });
-      return status === 'Completed' ? ExitCode.Ok : ExitCode.CompletedWithWarnings;
+      // A metrics file that could not be written warns after the run's own status was recorded.
+      return status === 'Completed' && ctx.sink.warnings === 0 ? ExitCode.Ok : ExitCode.CompletedWithWarnings;
     } catch (err) {
       const e = toAzbError(err);
       await recordLastRun(p.name, { time: now.toISOString(), status: e.code === 'AZB_CANCELLED' ? 'Cancelled' : 'Failed', code: e.code, message: e.message }).catch(() => undefined);

@@ -47,11 +47,11 @@ function localParts(ms: number, timeZone: string | undefined): Omit<Local, 'poin
 
 /**
  * The scheduled time a point was taken by: the latest schedule time of day at or before the point's
- * own (a run that started late, by a randomized delay, still belongs to its slot).
+ * own (a run that started late, by a randomized delay, still belongs to its slot). `times` is sorted.
  */
-function slotOf(minutes: number, schedule: Schedule): string | undefined {
+function slotOf(minutes: number, times: readonly { text: string; minutes: number }[]): string | undefined {
   let slot: string | undefined;
-  for (const t of [...schedule.timesOfDay].sort()) if (minutesOf(t) <= minutes) slot = t;
+  for (const t of times) if (t.minutes <= minutes) slot = t.text;
   return slot;
 }
 
@@ -84,7 +84,8 @@ export function planRetention(points: readonly PointTime[], schedule: Schedule, 
     }
     for (const c of chosen.values()) mark(c.qualified ?? c.any, why);
   };
-  const slot = (l: Local) => slotOf(l.minutes, schedule);
+  const times = schedule.timesOfDay.map((text) => ({ text, minutes: minutesOf(text) })).sort((a, b) => a.minutes - b.minutes);
+  const slot = (l: Local) => slotOf(l.minutes, times);
   const onDay = (days: number[], l: Local) => days.includes(l.dayOfMonth) || (days.includes(0) && l.lastOfMonth);
 
   tier('daily', (l) => l.day, (k) => k > anchor.day - retention.days, () => true);

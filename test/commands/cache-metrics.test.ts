@@ -60,6 +60,10 @@ describe('metrics file', () => {
     expect((await srv.az(['settings', 'set', '--metrics-file', metrics], env())).code).toBe(0);
     const policy = join(srv.root, 'files.json');
     writeFileSync(policy, JSON.stringify({ name: 'files', fileSpecs: [{ path: data }], schedule: { daysOfWeek: ['Monday'], timesOfDay: ['21:00'], weeklyFrequency: 1 }, retention: { days: 7 } }));
+    // Without a stored passphrase the policy is saved, with a warning that its scheduled runs will fail.
+    const unstored = await srv.az(['policy', 'set', policy], env());
+    expect(unstored.code).toBe(3);
+    expect(unstored.events.filter((e) => e.type === 'warning').map((e) => (e as { code: string }).code)).toEqual(['AZB_PASSPHRASE_NOT_STORED']);
     expect((await srv.az(['policy', 'set', policy, '--store-passphrase'], env())).code).toBe(0);
     const run = await srv.az(['policy', 'run', 'files'], env());
     expect(run.code, run.stdout).toBe(0);
@@ -82,6 +86,12 @@ describe('metrics file', () => {
     expect(after).toMatch(/^azbackup_policy_last_run_status\{policy="files",status="Failed"\} 1$/m);
     expect(after).toContain(`azbackup_policy_last_success_timestamp_seconds{policy="files"} ${value('azbackup_policy_last_success_timestamp_seconds{policy="files"}')}`);
 
+    // A metrics file that cannot be written is a warning; the run itself is done.
+    expect((await srv.az(['settings', 'set', '--metrics-file', join(srv.root, 'no-such-dir', 'azbackup.prom')], env())).code).toBe(0);
+    const unwritable = await srv.az(['policy', 'run', 'files'], env());
+    expect(unwritable.code).toBe(3);
+    expect(unwritable.events.filter((e) => e.type === 'warning').map((e) => (e as { code: string }).code)).toEqual(['AZB_METRICS_NOT_WRITTEN']);
+    expect(resultOf(unwritable, 'PolicyRun')['status']).toBe('Completed');
     const off = await srv.az(['settings', 'set', '--no-metrics-file'], env());
     expect(resultOf(off, 'MachineSetting')['metricsFile']).toBe('');
   });

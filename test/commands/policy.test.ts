@@ -54,6 +54,10 @@ describe('policy set and get', () => {
     const stored = String(p['passphraseStored']).slice('file: '.length);
     expect(statSync(stored).mode & 0o777).toBe(0o600);
 
+    // Three weeks later without a run: twice the longest gap (Friday 21:00 to Monday 09:00) has passed.
+    const late = await az(['policy', 'get', 'files'], { AZBACKUP_TEST_NOW: '2026-06-22T10:00:00Z' });
+    expect(warnings(late)).toEqual(['AZB_POLICY_OVERDUE']);
+    expect((late.events.find((e) => e.type === 'item') as unknown as { data: { overdue: boolean } }).data.overdue).toBe(true);
     const got = await az(['policy', 'get', 'files'], { AZBACKUP_TEST_NOW: '2026-06-01T10:00:00Z' });
     expect(got.code).toBe(0);
     const item = got.events.find((e) => e.type === 'item') as { data: Record<string, unknown> };
@@ -259,6 +263,18 @@ describe('a policy whose run is in progress', () => {
     expect(done.stdout).toContain('"kind":"PolicyRun"');
     expect((await az(['policy', 'remove', 'slow', '--delete-backup'])).code).toBe(0);
   }, 120_000);
+
+  it('says when its command does not exist, and stores nothing', async () => {
+    const file = policyJson('no-command', (p) => {
+      delete p['fileSpecs'];
+      p['command'] = { command: 'no-such-command-azb', streamName: 'x.txt' };
+    });
+    expect((await az(['policy', 'set', file, '--store-passphrase'])).code).toBe(0);
+    const r = await az(['policy', 'run', 'no-command']);
+    expect(r.code).toBe(1);
+    expect(onlyError(r).code).toBe('AZB_SOURCE_COMMAND_NOT_FOUND');
+    expect((await az(['policy', 'remove', 'no-command'])).code).toBe(0);
+  });
 
   it('stores nothing when its command fails', async () => {
     const file = policyJson('broken', (p) => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { planRepack } from '../../core/prune/repack.js';
 import type { IndexedPack } from '../../core/repo/server.js';
-import { resultOf } from '../helpers/engine.js';
+import { onlyError, resultOf } from '../helpers/engine.js';
 import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 
 function pack(id: string, blobs: [string, number][]): IndexedPack {
@@ -73,6 +73,14 @@ describe('prune repacks a partly used pack', () => {
     expect(dry).toMatchObject({ dryRun: true, packsRepacked: 1 });
     expect(Number(dry['bytesFreed'])).toBeGreaterThan(1.4 * 1024 * 1024);
     expect(vaultBytes()).toBe(before);
+  });
+
+  it('refuses a --max-unused or --max-repack-size that is not one', async () => {
+    for (const args of [['--max-unused', '150%'], ['--max-unused', 'lots'], ['--max-repack-size', 'big']]) {
+      const r = await fx.az(['prune', ...args]);
+      expect(r.code).toBe(2);
+      expect(onlyError(r).code).toBe('AZB_USAGE');
+    }
   });
 
   it('does not repack beyond --max-repack-size, nor under --max-unused 100%', async () => {
