@@ -4,6 +4,7 @@
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { BlobFetcher } from '../restore/blob-fetcher.js';
 import { forEachLimit } from '../repo/for-each-limit.js';
+import { readPointStates } from '../repo/point-states.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { PackError, readPackFooter, packKeyFromHeader, openBlob } from '../repo/pack.js';
@@ -77,6 +78,13 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   const missing = await repo.warnIfNewestPointMissing((code, message, target) => sink.warning(code, message, target), pointIds);
   if (missing) {
     report({ object: repo.pointObject(missing.id), problem: `the newest recovery point this server wrote (${missing.time}) is missing: it was deleted outside a forget of this server, so an older point looks like the latest`, affectedPoints: [missing.id], affectedFiles: [] });
+  }
+
+  // Point states (soft delete): a damaged one is ignored by every reader (its point counts as live), so
+  // it is reported, not fatal. Soft-deleted points are checked like the others: they can be brought back.
+  const { damaged: damagedStates } = await readPointStates(repo);
+  for (const id of damagedStates) {
+    report({ object: repo.pointStateObject(id), problem: 'point state (soft delete record) is damaged; it is ignored, so its point counts as not deleted, and prune removes it', affectedPoints: [], affectedFiles: [] });
   }
 
   // Index files: each must match its name and decrypt.

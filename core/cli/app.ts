@@ -214,9 +214,10 @@ export async function main(argv: string[]): Promise<number> {
       .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })
       .option('after', { type: 'string', describe: 'Only points after this time (ISO 8601)' })
       .option('before', { type: 'string', describe: 'Only points before this time (ISO 8601)' })
-      .option('tag', { type: 'string', describe: 'Only points with this tag' }),
+      .option('tag', { type: 'string', describe: 'Only points with this tag' })
+      .option('deleted', { type: 'boolean', describe: 'List the soft-deleted points (those undelete can bring back) instead' }),
     async (a) => {
-      exitCode = await run('points', defined({ ...vaultArgs(a), path: a.path, after: a.after, before: a.before, tag: a.tag }), globals(a), await passphrase(a));
+      exitCode = await run('points', defined({ ...vaultArgs(a), path: a.path, after: a.after, before: a.before, tag: a.tag, deleted: a.deleted }), globals(a), await passphrase(a));
     })
     .command('ls <point> [path]', 'List the items of a recovery point', (y) => y
       .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest'); also as --point" })
@@ -262,10 +263,16 @@ export async function main(argv: string[]): Promise<number> {
       const maxRepackBytes = parseSize(a.maxRepackSize, 'max-repack-size');
       exitCode = await run('prune', defined({ ...vaultArgs(a), dryRun: a.dryRun, maxUnusedPercent, maxRepackBytes }), globals(a), await passphrase(a));
     })
-    .command('forget <point>', 'Remove a recovery point (its data goes with the next prune)', (y) => y
-      .positional('point', { type: 'string', demandOption: true, describe: 'Recovery point ID (or a unique prefix)' }),
+    .command('forget <point>', 'Remove a recovery point: soft-deleted for 14 days (undelete brings it back), then prune deletes it and its data', (y) => y
+      .positional('point', { type: 'string', demandOption: true, describe: 'Recovery point ID (or a unique prefix)' })
+      .option('permanent', { type: 'boolean', describe: 'Delete the point at once, without the 14 days of soft delete' }),
     async (a) => {
-      exitCode = await run('point.remove', defined({ ...vaultArgs(a), point: a.point }), globals(a), await passphrase(a));
+      exitCode = await run('point.remove', defined({ ...vaultArgs(a), point: a.point, permanent: a.permanent }), globals(a), await passphrase(a));
+    })
+    .command('undelete <point>', 'Bring back a soft-deleted recovery point (within 14 days of its deletion)', (y) => y
+      .positional('point', { type: 'string', demandOption: true, describe: 'Recovery point ID (or a unique prefix); points --deleted lists them' }),
+    async (a) => {
+      exitCode = await run('point.undelete', defined({ ...vaultArgs(a), point: a.point }), globals(a), await passphrase(a));
     })
     .command('policy', 'Backup policies: what is backed up, when, and how long points are kept', (y) => y
       .command('set <file>', 'Save a policy (JSON file, or - for stdin), activate it and register its schedule', (c) => c

@@ -7,7 +7,7 @@ import { certTestCommand } from './cert_test.js';
 import { serversCommand, vaultAddCertCommand, vaultCertsCommand, vaultCreateCommand } from './vault.js';
 import { passphraseSetCommand, registerCommand } from './register.js';
 import { backupCommand } from './backup.js';
-import { lsCommand, pointRemoveCommand, pointsCommand } from './points.js';
+import { lsCommand, pointRemoveCommand, pointsCommand, pointUndeleteCommand } from './points.js';
 import { restoreCommand } from './restore.js';
 import { checkCommand } from './check.js';
 import { pruneCommand } from './prune.js';
@@ -18,7 +18,7 @@ import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCo
 /** Every command the engine answers, by its request name. */
 export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Command<never>>(
   [versionCommand, certNewCommand, certTestCommand, vaultCreateCommand, vaultAddCertCommand, vaultCertsCommand, serversCommand,
-    registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, restoreCommand,
+    registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, pointUndeleteCommand, restoreCommand,
     checkCommand, pruneCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
     policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand].map((c) => [c.name, c as Command<never>]),
 );

@@ -1,7 +1,10 @@
-// `points`, `ls`, `point remove`: browse recovery points and the items in them.
+// `points`, `ls`, `point remove`, `point undelete`: browse recovery points and the items in them, soft-delete
+// a point and bring it back.
+import { hostname, userInfo } from 'node:os';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { withLock } from '../repo/locks.js';
+import { deleteStateObjects, purgeAfter, readPointStates, setPointState, SOFT_DELETE_DAYS, type PointState } from '../repo/point-states.js';
 import { vaultError } from '../repo/storage-errors.js';
 import { isUnreadablePoint, type RecoveryPoint, type ServerRepo } from '../repo/server.js';
 import { displayBytes, displayName, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
@@ -10,44 +13,66 @@ import { isTreeDamaged, readTree } from '../restore/tree-reader.js';
 import type { Command } from './command.js';
 import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 
-/** The flat form of a recovery point in events (binds by name to the next cmdlet). */
-export function pointData(vault: string, p: RecoveryPoint): Record<string, unknown> {
+/** The flat form of a recovery point in events (binds by name to the next cmdlet); with its soft-delete state. */
+export function pointData(vault: string, p: RecoveryPoint, state?: PointState): Record<string, unknown> {
   const s = p.manifest.stats;
+  const st: Record<string, unknown> = state?.state === 'deleted'
+    ? { deletedAt: state.time, purgeAfter: purgeAfter(state).toISOString(), deleteReason: state.reason }
+    : state?.state === 'restored' ? { restoredAt: state.time } : {};
   return {
     pointId: p.id, serverId: p.manifest.serverId, hostname: p.manifest.hostname, time: p.manifest.time, sources: p.manifest.sources, tags: p.manifest.tags,
     filesNew: s.filesNew, filesChanged: s.filesChanged, filesUnchanged: s.filesUnchanged, filesSkipped: s.filesSkipped, dirs: s.dirs,
     bytesRead: s.bytesRead, bytesAdded: s.bytesAdded, bytesStored: s.bytesStored, blobsAdded: s.blobsAdded, durationMs: s.durationMs, vault,
-    ...(p.manifest.policy ? { policy: p.manifest.policy } : {}), ...(p.manifest.retainUntil ? { retainUntil: p.manifest.retainUntil } : {}),
+    ...(p.manifest.policy ? { policy: p.manifest.policy } : {}), ...(p.manifest.retainUntil ? { retainUntil: p.manifest.retainUntil } : {}), ...st,
   };
 }
 
-/** Finds a point by full ID, unique ID prefix (≥ 6 hex digits) or "latest". */
+/** A warning callback that sends to the sink. */
+function warnTo(sink: EventSink) {
+  return (code: string, message: string, target: string) => sink.warning(code, message, target);
+}
+
+/** The refusal to use a soft-deleted point as it is. */
+function deletedError(repo: ServerRepo, state: PointState): AzbError {
+  const short = state.pointId.slice(0, 12);
+  return new AzbError('AZB_POINT_DELETED', `Recovery point ${short}… was deleted on ${state.time} (${state.reason}). It can be brought back until ${purgeAfter(state).toISOString()}, but not used while it is deleted.`, {
+    target: repo.pointObject(state.pointId), hint: `Bring it back first: Restore-AzRecoveryPoint -PointId ${short} (CLI: azbackup undelete ${short}).`,
+  });
+}
+
+/**
+ * Finds a live point by full ID, unique ID prefix (≥ 6 hex digits) or "latest". A soft-deleted point is
+ * refused (AZB_POINT_DELETED): it must be brought back before it is used.
+ */
 export async function findPoint(repo: ServerRepo, ref: string, sink?: EventSink): Promise<RecoveryPoint> {
   if (ref === 'latest') {
     // The newest point this server wrote must still be there, else an older one would pass as latest.
     await repo.assertNewestPointPresent();
     // Readers (given a sink) take the newest point that can be read and name the damaged ones.
-    const all = await repo.readAllPoints(sink ? (id, err) => sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is passed over for 'latest': ${err.message}`, repo.pointObject(id)) : undefined);
-    const last = all[all.length - 1];
+    const { live } = await repo.readPointsByState(sink ? (id, err) => sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is passed over for 'latest': ${err.message}`, repo.pointObject(id)) : undefined, sink ? warnTo(sink) : undefined);
+    const last = live[live.length - 1];
     if (!last) throw new AzbError('AZB_POINT_NOT_FOUND', `Server ${repo.record.hostname} has no recovery point yet.`, { hint: 'Run a backup first.' });
     return last;
   }
-  return repo.readPoint(await pointIdOf(repo, ref));
+  const id = await pointIdOf(repo, ref);
+  const state = (await readPointStates(repo, sink ? warnTo(sink) : undefined)).states.get(id);
+  if (state?.state === 'deleted') throw deletedError(repo, state);
+  return repo.readPoint(id);
 }
 
-/** The full ID of the one point whose ID starts with `ref` (≥ 6 hex digits), without reading it. */
+/** The full ID of the one point whose ID starts with `ref` (≥ 6 hex digits), without reading it; soft-deleted points included. */
 async function pointIdOf(repo: ServerRepo, ref: string): Promise<string> {
   const ids = await repo.listPointIds();
   const matches = /^[0-9a-f]{6,64}$/.test(ref) ? ids.filter((id) => id.startsWith(ref)) : [];
   if (matches.length !== 1) {
     throw new AzbError('AZB_POINT_NOT_FOUND', matches.length > 1 ? `'${ref}' matches ${matches.length} recovery points.` : `No recovery point '${ref}' for server ${repo.record.hostname}.`, {
-      target: ref, hint: "List points with Get-AzRecoveryPoint / 'azbackup points'; give more digits of the ID or 'latest'.",
+      target: ref, hint: "List points with Get-AzRecoveryPoint / 'azbackup points' (-Deleted / --deleted for soft-deleted ones); give more digits of the ID or 'latest'.",
     });
   }
   return matches[0]!;
 }
 
-export interface PointsArgs extends VaultArgs { path?: string; after?: string; before?: string; tag?: string }
+export interface PointsArgs extends VaultArgs { path?: string; after?: string; before?: string; tag?: string; deleted?: boolean }
 
 export const pointsCommand: Command<PointsArgs> = {
   name: 'points',
@@ -61,7 +86,9 @@ export const pointsCommand: Command<PointsArgs> = {
     if ((args.after && Number.isNaN(after)) || (args.before && Number.isNaN(before))) throw new AzbError('AZB_ARGS_INVALID', 'After/Before must be dates (ISO 8601).', { target: args.after ? 'after' : 'before' });
     const want = args.path ? splitPointPath(args.path) : undefined;
     // A damaged point is named, not allowed to hide the others: Remove-AzRecoveryPoint can remove it by ID.
-    const points = await repo.readAllPoints((id, err) => ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is not listed: ${err.message}`, repo.pointObject(id)));
+    const byState = await repo.readPointsByState((id, err) => ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is not listed: ${err.message}`, repo.pointObject(id)), warnTo(ctx.sink));
+    // --deleted lists the soft-deleted points only: those that can still be brought back.
+    const points = args.deleted ? byState.deleted : byState.live;
     await repo.warnIfNewestPointMissing((code, message, target) => ctx.sink.warning(code, message, target));
     for (const p of points) {
       const t = Date.parse(p.manifest.time);
@@ -69,7 +96,7 @@ export const pointsCommand: Command<PointsArgs> = {
       if (before !== undefined && t > before) continue;
       if (args.tag && !p.manifest.tags.includes(args.tag)) continue;
       if (want && !p.manifest.sources.some((s) => { const sp = splitPointPath(s); const n = Math.min(sp.length, want.length); return sp.slice(0, n).every((c, i) => c.equals(want[i]!)); })) continue;
-      ctx.sink.item('RecoveryPoint', pointData(repo.location, p));
+      ctx.sink.item('RecoveryPoint', pointData(repo.location, p, byState.states.get(p.id)));
     }
     return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
   },
@@ -137,7 +164,16 @@ export const lsCommand: Command<LsArgs> = {
   },
 };
 
-export const pointRemoveCommand: Command<VaultArgs & { point: string }> = {
+export interface PointRemoveArgs extends VaultArgs { point: string; permanent?: boolean }
+
+/** Who removed a point, for its state object (no secret: a user and host name). */
+function removedBy(): string {
+  let user = 'unknown user';
+  try { user = userInfo().username; } catch { /* no passwd entry */ }
+  return `removed by ${user} on ${hostname()}`;
+}
+
+export const pointRemoveCommand: Command<PointRemoveArgs> = {
   name: 'point.remove',
   argsSchema: 'azbackup:args.point.remove',
   secrets: ['passphrase', ...STORAGE_SECRETS],
@@ -147,29 +183,71 @@ export const pointRemoveCommand: Command<VaultArgs & { point: string }> = {
       return withLock(repo, 'exclusive', 'remove recovery point', undefined, async (lock) => {
         // By ID a point is removed even when it cannot be read: a damaged point must not stay forever,
         // blocking every prune (which needs to read all points).
-        const id = args.point === 'latest' ? (await findPoint(repo, 'latest')).id : await pointIdOf(repo, args.point);
+        const id = args.point === 'latest' ? (await findPoint(repo, 'latest', ctx.sink)).id : await pointIdOf(repo, args.point);
         let info: { time: string; hostname: string; damaged?: true };
         try {
           const point = await repo.readPoint(id);
           info = { time: point.manifest.time, hostname: point.manifest.hostname };
         } catch (err) {
           if (!isUnreadablePoint(err)) throw err;
-          ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read (${err.message}); it is removed all the same.`, repo.pointObject(id));
+          ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read (${err.message}); it is removed at once, without soft delete: nothing of it could be restored, and prune cannot run while it is there.`, repo.pointObject(id));
           const written = (await repo.vault.store.stat(repo.pointObject(id)).catch(() => undefined))?.modified;
           info = { time: new Date(written ?? Date.now()).toISOString(), hostname: repo.record.hostname, damaged: true };
         }
-        await lock.assertHeld();
-        try {
-          await repo.vault.store.delete(repo.pointObject(id));
-        } catch (err) {
-          throw vaultError(err, repo.location, `recovery point ${id.slice(0, 12)}`);
+        const state = (await readPointStates(repo, warnTo(ctx.sink))).states.get(id);
+        if (args.permanent || info.damaged) {
+          await lock.assertHeld();
+          try {
+            await repo.vault.store.delete(repo.pointObject(id));
+          } catch (err) {
+            throw vaultError(err, repo.location, `recovery point ${id.slice(0, 12)}`);
+          }
+          await deleteStateObjects(repo, state?.objects ?? []);
+          await repo.pointRemoved(id);
+          ctx.sink.log('The point is removed for good. Its data stays in the vault until prune removes what no other point uses.');
+          return { pointId: id, ...info, permanent: true as const, stats: { pointId: id, permanent: true } };
         }
-        await repo.pointRemoved(id);
-        ctx.sink.log('The data of the removed point stays in the vault until prune removes what no other point uses.');
-        return { pointId: id, ...info, stats: { pointId: id } };
+        let deleted = state;
+        if (state?.state === 'deleted') {
+          ctx.sink.log(`Recovery point ${id.slice(0, 12)}… was deleted already, on ${state.time}; its ${SOFT_DELETE_DAYS} days are not restarted.`);
+        } else {
+          deleted = await setPointState(repo, id, 'deleted', removedBy(), state, lock);
+          await repo.pointRemoved(id);
+        }
+        const until = purgeAfter(deleted!).toISOString();
+        ctx.sink.log(`Recovery point ${id.slice(0, 12)}… is deleted; it can be brought back with Restore-AzRecoveryPoint until ${until}. Prune keeps its data until then.`);
+        return { pointId: id, ...info, purgeAfter: until, stats: { pointId: id, purgeAfter: until } };
       });
     });
-    ctx.sink.result('RemovedRecoveryPoint', { pointId: removed.pointId, time: removed.time, hostname: removed.hostname, ...(removed.damaged ? { damaged: true } : {}), vault: repo.location });
+    const { stats: _stats, ...out } = removed;
+    ctx.sink.result('RemovedRecoveryPoint', { ...out, vault: repo.location });
+    return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
+  },
+};
+
+export const pointUndeleteCommand: Command<VaultArgs & { point: string }> = {
+  name: 'point.undelete',
+  argsSchema: 'azbackup:args.point.undelete',
+  secrets: ['passphrase', ...STORAGE_SECRETS],
+  async run(ctx, args) {
+    const { repo } = await openServerFor(ctx, args);
+    const restored = await asJob(ctx, 'RestorePoint', repo.location, repo.serverId, async () => {
+      // Exclusive: a prune must not purge the point between the check and the new state.
+      return withLock(repo, 'exclusive', 'bring back recovery point', undefined, async (lock) => {
+        const id = await pointIdOf(repo, args.point);
+        const point = await repo.readPoint(id);
+        let state = (await readPointStates(repo, warnTo(ctx.sink))).states.get(id);
+        if (state?.state !== 'deleted') {
+          ctx.sink.log(`Recovery point ${id.slice(0, 12)}… is not deleted; nothing to bring back.`);
+        } else {
+          state = await setPointState(repo, id, 'restored', `brought back by ${removedBy().slice('removed by '.length)}`, state, lock);
+          await repo.pointRestored(point);
+          ctx.sink.log(`Recovery point ${id.slice(0, 12)}… of ${point.manifest.time} is back. Retention will not expire it again; remove it by ID when it is no longer needed.`);
+        }
+        return { point, state, stats: { pointId: id } };
+      });
+    });
+    ctx.sink.result('RecoveryPoint', pointData(repo.location, restored.point, restored.state));
     return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
   },
 };

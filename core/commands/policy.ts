@@ -91,9 +91,16 @@ function runningJob(name: string) {
   return listJobs({ status: 'InProgress' }).find((j) => j.policy === name && j.pid !== process.pid);
 }
 
-/** Every point of the namespace; damaged ones are named and left out (retention never guesses about them). */
-async function readPoints(ctx: CommandContext, repo: ServerRepo): Promise<RecoveryPoint[]> {
-  return repo.readAllPoints((id, err) => ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read and is left to the admin: ${err.message}`, repo.pointObject(id)));
+/**
+ * The live points of the namespace; damaged ones are named and left out (retention never guesses about
+ * them), and soft-deleted ones are gone already. For retention, points an admin brought back from soft
+ * delete are left out too: they are not expired again.
+ */
+async function readPoints(ctx: CommandContext, repo: ServerRepo, o: { forRetention: boolean }): Promise<RecoveryPoint[]> {
+  const { live, states } = await repo.readPointsByState(
+    (id, err) => ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read and is left to the admin: ${err.message}`, repo.pointObject(id)),
+    (code, message, target) => ctx.sink.warning(code, message, target));
+  return o.forRetention ? live.filter((p) => states.get(p.id)?.state !== 'restored') : live;
 }
 
 /** JSON with object keys sorted, so that two documents that differ only in key order compare equal. */
@@ -143,7 +150,7 @@ export const policySetCommand: Command<PolicySetArgs> = {
     // What a shorter retention would expire now: said before it is done (Set-AzBackupPolicy asks first).
     let expiring: number | null = null;
     if (before && ctx.secrets['passphrase']) {
-      expiring = pointsToExpire(await readPoints(ctx, await namespace()), p).expire.filter((x) => x.manifest.policy === p.name).length;
+      expiring = pointsToExpire(await readPoints(ctx, await namespace(), { forRetention: true }), p).expire.filter((x) => x.manifest.policy === p.name).length;
     }
     if (args.whatIf) {
       ctx.sink.result('Policy', { ...(await policyData(p)), ...(expiring !== null ? { pointsExpiring: expiring } : {}) });
@@ -233,7 +240,7 @@ export const policyRemoveCommand: Command<{ name: string; deleteBackup?: boolean
     let expired = 0;
     if (args.deleteBackup) {
       const { ctx: c, repo } = await openForPolicy(ctx, p);
-      const own = (await readPoints(c, repo)).filter((x) => x.manifest.policy === p.name);
+      const own = (await readPoints(c, repo, { forRetention: false })).filter((x) => x.manifest.policy === p.name);
       expired = own.length;
       if (!args.whatIf && own.length > 0) {
         await asJob(c, 'RemovePolicy', repo.location, repo.serverId, async () => {
@@ -364,7 +371,7 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
         const repo = backup.repo;
         await asJob(c, 'Retention', repo.location, repo.serverId, async () => {
           return withLock(repo, 'exclusive', `retention of policy ${p.name}`, (code, message, target) => c.sink.warning(code, message, target), async (lock) => {
-            const plan = pointsToExpire(await readPoints(c, repo), p, clockNow());
+            const plan = pointsToExpire(await readPoints(c, repo, { forRetention: true }), p, clockNow());
             kept = plan.kept;
             expired = await expirePoints(repo, plan.expire, { sink: c.sink, lock, why: (x) => (x.manifest.policy ? `past the retention of policy ${p.name}` : `its RetainUntil ${x.manifest.retainUntil} has passed`) });
             if (expired > 0) bytesFreed = (await runPrune(repo, { dryRun: false, sink: c.sink, signal: c.signal, lock })).bytesFreed;

@@ -1,4 +1,4 @@
-// Sealed objects (FORMAT.md section 5): config, index files and recovery points are
+// Sealed objects (FORMAT.md section 5): config, index files, recovery points and point states are
 // 0x01 | AES-256-GCM(sealKey, zstd(JSON)) with AAD "azbackup-v1 <kind>".
 import { createHash } from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
@@ -6,7 +6,7 @@ import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { decrypt, encrypt } from './aead.js';
 
 /** Kinds of sealed object; the kind is bound into the ciphertext, so one cannot pass for another. */
-export type SealedKind = 'config' | 'index' | 'point';
+export type SealedKind = 'config' | 'index' | 'point' | 'point-state';
 
 const VERSION_BYTE = 0x01;
 
@@ -19,6 +19,7 @@ const MiB = 1024 * 1024;
  */
 export const MAX_SEALED_PLAINTEXT: Readonly<Record<SealedKind, number>> = {
   config: 64 * 1024,
+  'point-state': 64 * 1024,
   point: 16 * MiB,
   index: Math.min(512 * MiB, bufferConstants.MAX_STRING_LENGTH),
 };

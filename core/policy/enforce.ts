@@ -1,8 +1,8 @@
 // Retention enforcement in a server namespace (README "Retention"): a policy's own points expire by its
 // tiers; points made without a policy expire only when they carry a RetainUntil that has passed. Other
-// policies' points are never touched. The caller holds the exclusive lock.
+// policies' points are never touched. Expiring soft-deletes (14 days). The caller holds the exclusive lock.
 import type { EventSink } from '../protocol/events.js';
-import { vaultError } from '../repo/storage-errors.js';
+import { purgeAfter, readPointStates, setPointState } from '../repo/point-states.js';
 import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
 import type { Policy } from './policy.js';
 import { planRetention, type PointTime } from './retention.js';
@@ -29,19 +29,21 @@ export function pointsToExpire(all: readonly RecoveryPoint[], policy: Policy | u
   return { expire, kept };
 }
 
-/** Removes the given points (oldest first), checking the lock before each; returns how many went. */
+/**
+ * Soft-deletes the given points (oldest first; FORMAT.md section 10), checking the lock before each;
+ * returns how many it deleted. Prune keeps their data for 14 days, during which they can be brought back.
+ */
 export async function expirePoints(repo: ServerRepo, points: readonly RecoveryPoint[], o: { sink: EventSink; lock: { assertHeld(): Promise<void> }; why: (p: RecoveryPoint) => string }): Promise<number> {
-  let removed = 0;
+  // Read under the lock: a point deleted meanwhile keeps its first deletion time.
+  const { states } = await readPointStates(repo, (code, message, target) => o.sink.warning(code, message, target));
+  let deleted = 0;
   for (const p of [...points].sort((a, b) => a.manifest.time.localeCompare(b.manifest.time))) {
-    await o.lock.assertHeld();
-    try {
-      await repo.vault.store.delete(repo.pointObject(p.id));
-    } catch (err) {
-      throw vaultError(err, repo.location, `recovery point ${p.id.slice(0, 12)}`);
-    }
+    const before = states.get(p.id);
+    if (before?.state === 'deleted') continue;
+    const after = await setPointState(repo, p.id, 'deleted', o.why(p), before, o.lock);
     await repo.pointRemoved(p.id);
-    removed++;
-    o.sink.log(`Recovery point ${p.id.slice(0, 12)}… of ${p.manifest.time} expired: ${o.why(p)}.`);
+    deleted++;
+    o.sink.log(`Recovery point ${p.id.slice(0, 12)}… of ${p.manifest.time} expired: ${o.why(p)}. It can be brought back with Restore-AzRecoveryPoint until ${purgeAfter(after).toISOString()}.`);
   }
-  return removed;
+  return deleted;
 }

@@ -11,6 +11,7 @@ import argsJobs from '../schemas/args.jobs.schema.json' with { type: 'json' };
 import argsLs from '../schemas/args.ls.schema.json' with { type: 'json' };
 import argsPassphraseSet from '../schemas/args.passphrase.set.schema.json' with { type: 'json' };
 import argsPointRemove from '../schemas/args.point.remove.schema.json' with { type: 'json' };
+import argsPointUndelete from '../schemas/args.point.undelete.schema.json' with { type: 'json' };
 import argsPoints from '../schemas/args.points.schema.json' with { type: 'json' };
 import argsPrune from '../schemas/args.prune.schema.json' with { type: 'json' };
 import argsRegister from '../schemas/args.register.schema.json' with { type: 'json' };
@@ -60,7 +61,7 @@ import resultVersion from '../schemas/result.Version.schema.json' with { type: '
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
-  argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
+  argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPointUndelete, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
   argsPolicySet, argsPolicyGet, argsPolicyRemove, argsPolicyState, argsPolicyRun, policySchema, resultPolicy, resultPolicyRun, resultRemovedPolicy,
 ];
 

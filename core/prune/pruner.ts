@@ -5,6 +5,7 @@ import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { isTreeDamaged, readTree } from '../restore/tree-reader.js';
 import type { IndexedPack, ServerRepo } from '../repo/server.js';
+import { planPurge, purgeDeletedPoints, readPointStates, SOFT_DELETE_DAYS } from '../repo/point-states.js';
 import { vaultError } from '../repo/storage-errors.js';
 import { copyBlobs, DEFAULT_MAX_UNUSED_PERCENT, planRepack } from './repack.js';
 
@@ -13,6 +14,8 @@ export interface PruneStats {
   points: number; packsKept: number; packsDeleted: number; bytesFreed: number; indexFilesDeleted: number; tempFilesDeleted: number; dryRun: boolean;
   /** Partly used packs rewritten (their used blobs copied into new packs), and the bytes copied. */
   packsRepacked: number; bytesRepacked: number;
+  /** Soft-deleted points deleted for good (their 14 days were over), and those still recoverable (data kept). */
+  pointsPurged: number; pointsRecoverable: number;
 }
 
 export interface PruneOptions {
@@ -30,12 +33,13 @@ const TEMP_FILE_AGE_MS = 60 * 60 * 1000;
 export interface UnreadableTree { pointId: string; treeId: string; reason: string }
 
 /**
- * Blob IDs (hex) reachable from every recovery point. A tree that cannot be read is reported (warning
+ * Blob IDs (hex) reachable from every recovery point but those in `skip` (soft-deleted points whose 14
+ * days are over: prune deletes them). Soft-deleted points still recoverable count like live ones. A tree that cannot be read is reported (warning
  * AZB_TREE_DAMAGED naming the point and the tree) and listed in `unreadable`, and the walk goes on, so
  * every damaged point is named at once; the caller must then delete nothing.
  */
-export async function reachableBlobs(repo: ServerRepo, signal: AbortSignal, sink?: EventSink): Promise<{ blobs: Set<string>; points: number; unreadable: UnreadableTree[] }> {
-  const points = await repo.readAllPoints();
+export async function reachableBlobs(repo: ServerRepo, signal: AbortSignal, sink?: EventSink, skip: ReadonlySet<string> = new Set()): Promise<{ blobs: Set<string>; points: number; unreadable: UnreadableTree[] }> {
+  const points = (await repo.readAllPoints()).filter((p) => !skip.has(p.id));
   const blobs = new Set<string>();
   // Trees walked, apart from blobs marked: a subtree ID that is also some file's data blob (a damaged or
   // crafted point) must still be read as a tree, or what it should reference would go unmarked.
@@ -88,8 +92,11 @@ export async function runPrune(repo: ServerRepo, o: PruneOptions): Promise<Prune
     indexed.set(p.id, p);
   }
 
+  // Soft-deleted points keep their data for 14 days; after that they go with this prune (FORMAT.md §10).
+  const pointStates = await readPointStates(repo, (code, message, target) => o.sink.warning(code, message, target));
+  const purge = planPurge(pointStates.states, pointStates.damaged, await repo.listPointIds());
   o.sink.progress('Prune', 'Finding the data recovery points use', 20);
-  const { blobs, points, unreadable: unreadableTrees } = await reachableBlobs(repo, o.signal, o.sink);
+  const { blobs, points, unreadable: unreadableTrees } = await reachableBlobs(repo, o.signal, o.sink, new Set(purge.expired.map((s) => s.pointId)));
   // A tree that cannot be read may reference any blob of any pack: nothing can be deleted safely (not
   // even in part), so prune names every such tree (warnings above) and stops before deleting anything.
   if (unreadableTrees.length > 0) {
@@ -110,6 +117,12 @@ export async function runPrune(repo: ServerRepo, o: PruneOptions): Promise<Prune
     throw new AzbError('AZB_PRUNE_DATA_MISSING', `Recovery points use ${missing} blob(s) that are in no readable pack; prune deleted nothing.`, {
       target: repo.prefix, hint: "Run 'azbackup check --read-data' (Test-AzBackupVault -ReadData) to see which points and files are affected, and remove those points first.",
     });
+  }
+  // The first deletion: points whose soft delete has run out, before any pack their data is in.
+  if (!o.dryRun && (purge.expired.length > 0 || purge.strayObjects.length > 0)) {
+    if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'Prune was cancelled before deleting anything.');
+    await purgeDeletedPoints(repo, purge, o.lock ?? { assertHeld: async () => undefined });
+    for (const s of purge.expired) o.sink.log(`Recovery point ${s.pointId.slice(0, 12)}… is deleted for good: it was deleted on ${s.time} (${s.reason}), more than ${SOFT_DELETE_DAYS} days ago.`);
   }
   let keep: IndexedPack[] = [];
   const drop: string[] = [];
@@ -143,7 +156,7 @@ export async function runPrune(repo: ServerRepo, o: PruneOptions): Promise<Prune
   }
   const stats: PruneStats = {
     points, packsKept: keep.length, packsDeleted: drop.length + (o.dryRun ? plan.packs.length : 0), bytesFreed, indexFilesDeleted: files.size + damagedIndexes.length, tempFilesDeleted: 0, dryRun: o.dryRun,
-    packsRepacked: plan.packs.length, bytesRepacked,
+    packsRepacked: plan.packs.length, bytesRepacked, pointsPurged: purge.expired.length, pointsRecoverable: purge.recoverable.length,
   };
   // Folder vaults: temp files that killed backups left in this server's part of the vault.
   const store = repo.vault.store as { sweepTemporary?: (prefix: string, olderThanMs: number) => Promise<number> };

@@ -4,6 +4,7 @@ import { createVerify, type KeyObject, type X509Certificate } from 'node:crypto'
 import { updateRegistration } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
 import { forEachLimit } from './for-each-limit.js';
+import { isDeleted, readPointStates, type PointStates } from './point-states.js';
 import { loadCertificate, signWith, subjectOfCertificate, verifyRegistration } from './registration.js';
 import type { ServerRepo, Warn } from './server.js';
 
@@ -60,20 +61,27 @@ export async function savePoint(repo: ServerRepo, manifest: PointManifest, priva
   const text = JSON.stringify(manifest);
   const envelope: PointEnvelope = { manifest: text, signature: signWith(privateKey, Buffer.from(text, 'utf8')), certificate: repo.certificate };
   const id = await repo.writeSealed('point', envelope, (i) => repo.pointObject(i));
-  const pin = repo.pin;
-  if (pin && (!pin.lastPoint || pin.lastPoint.time <= manifest.time)) {
-    const lastPoint = { id, time: manifest.time };
-    try {
-      await updateRegistration(repo.vault.manifest.vaultId, repo.serverId, (r) => { r.lastPoint = lastPoint; });
-    } catch (err) {
-      const e = err instanceof AzbError ? err : undefined;
-      throw new AzbError('AZB_HOME_UNUSABLE', `Recovery point ${id.slice(0, 12)}… was written, but this server could not record it as its newest point: ${e?.message ?? String(err)}`, {
-        target: e?.target ?? id, hint: 'Make the AzBackup home writable; until the next backup records its point, a later deletion of this one would go unnoticed.',
-      });
-    }
-    pin.lastPoint = lastPoint;
-  }
+  await recordNewestPoint(repo, id, manifest.time);
   return id;
+}
+
+/**
+ * On this server (a pinned registration): records a point as the newest it expects to find, unless a
+ * newer one is recorded already (rollback detection, FORMAT.md section 11).
+ */
+export async function recordNewestPoint(repo: ServerRepo, id: string, time: string): Promise<void> {
+  const pin = repo.pin;
+  if (!pin || (pin.lastPoint && pin.lastPoint.time > time)) return;
+  const lastPoint = { id, time };
+  try {
+    await updateRegistration(repo.vault.manifest.vaultId, repo.serverId, (r) => { r.lastPoint = lastPoint; });
+  } catch (err) {
+    const e = err instanceof AzbError ? err : undefined;
+    throw new AzbError('AZB_HOME_UNUSABLE', `Recovery point ${id.slice(0, 12)}… is in the vault, but this server could not record it as its newest point: ${e?.message ?? String(err)}`, {
+      target: e?.target ?? id, hint: 'Make the AzBackup home writable; until the next backup records its point, a later deletion of this one would go unnoticed.',
+    });
+  }
+  pin.lastPoint = lastPoint;
 }
 
 /**
@@ -140,6 +148,15 @@ export async function readAllPoints(repo: ServerRepo, unreadable?: (pointId: str
   return out.sort((a, b) => a.manifest.time.localeCompare(b.manifest.time) || a.id.localeCompare(b.id));
 }
 
+/** Readable points split by their states: live ones (restored ones included) and soft-deleted ones. */
+export interface PointsByState { live: RecoveryPoint[]; deleted: RecoveryPoint[]; states: PointStates }
+
+/** Every readable point, oldest first, split into live and soft-deleted (damaged state objects: warn). */
+export async function readPointsByState(repo: ServerRepo, unreadable?: (pointId: string, err: AzbError) => void, warn?: Warn): Promise<PointsByState> {
+  const [{ states }, all] = await Promise.all([readPointStates(repo, warn), readAllPoints(repo, unreadable)]);
+  return { live: all.filter((p) => !isDeleted(states, p.id)), deleted: all.filter((p) => isDeleted(states, p.id)), states };
+}
+
 /**
  * The newest point this server wrote (its registration's lastPoint) when it is no longer in the vault
  * and no forget of this server removed it: a rollback (FORMAT.md section 11). Undefined otherwise, and
@@ -175,14 +192,14 @@ export async function assertNewestPointPresent(repo: ServerRepo): Promise<void> 
 }
 
 /**
- * After this server removed one of its points (forget): when that was the newest one it expects, the
- * newest remaining readable point takes its place (none: null), so its absence raises no alarm.
+ * After this server removed or soft-deleted one of its points: when that was the newest one it expects,
+ * the newest remaining live readable point takes its place (none: null), so its absence raises no alarm.
  */
 export async function pointRemoved(repo: ServerRepo, pointId: string): Promise<void> {
   const pin = repo.pin;
   if (!pin?.lastPoint || pin.lastPoint.id !== pointId) return;
-  const remaining = await readAllPoints(repo, () => undefined);
-  const newest = remaining[remaining.length - 1];
+  const { live } = await readPointsByState(repo, () => undefined);
+  const newest = live[live.length - 1];
   const lastPoint = newest ? { id: newest.id, time: newest.manifest.time } : null;
   await updateRegistration(repo.vault.manifest.vaultId, repo.serverId, (r) => { r.lastPoint = lastPoint; });
   pin.lastPoint = lastPoint;

@@ -2,7 +2,7 @@
 // names of its objects and blob IDs. What it holds lives in its own modules — registration.ts
 // (server.json, creating a namespace), key-files.ts (opening with the passphrase), sealed-objects.ts,
 // pack-objects.ts (packs and blobs), index-store.ts (index files, unindexed packs) and points.ts
-// (recovery points) — and ServerRepo's methods delegate there, so callers keep one handle.
+// (recovery points), point-states.ts (their soft delete) — and ServerRepo's methods delegate there, so callers keep one handle.
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { AzbError } from '../protocol/errors.js';
 import { deriveKeys, type DerivedKeys } from '../crypto/keys.js';
@@ -126,6 +126,7 @@ export class ServerRepo {
   packObject(packId: string): string { return `${this.prefix}packs/${packId.slice(0, 2)}/${packId}`; }
   indexObject(indexId: string): string { return `${this.prefix}index/${indexId}`; }
   pointObject(pointId: string): string { return `${this.prefix}points/${pointId}`; }
+  pointStateObject(stateId: string): string { return `${this.prefix}point-states/${stateId}`; }
 
   /** IDs (64 hex) of the objects under a sub-folder of the namespace (`index/`, `points/`), sorted. */
   async listObjectIds(sub: string): Promise<string[]> {
@@ -172,6 +173,8 @@ export class ServerRepo {
   savePoint(manifest: PointManifest, privateKey: KeyObject): Promise<string> { return points.savePoint(this, manifest, privateKey); }
   readPoint(pointId: string): Promise<RecoveryPoint> { return points.readPoint(this, pointId); }
   readAllPoints(unreadable?: (pointId: string, err: AzbError) => void): Promise<RecoveryPoint[]> { return points.readAllPoints(this, unreadable); }
+  /** Every readable point, split into live and soft-deleted ones by their states (point-states.ts). */
+  readPointsByState(unreadable?: (pointId: string, err: AzbError) => void, warn?: Warn): Promise<points.PointsByState> { return points.readPointsByState(this, unreadable, warn); }
   /** The newest point this server wrote when it is no longer in the vault (rollback), else undefined. */
   missingNewestPoint(listed?: readonly string[]): Promise<{ id: string; time: string } | undefined> { return points.missingNewestPoint(this, listed); }
   /** Warns AZB_POINT_MISSING (points, check) when the newest point this server wrote is gone; returns it. */
@@ -180,6 +183,8 @@ export class ServerRepo {
   assertNewestPointPresent(): Promise<void> { return points.assertNewestPointPresent(this); }
   /** After a forget of a point of this server: the newest point it expects moves back to the newest remaining. */
   pointRemoved(pointId: string): Promise<void> { return points.pointRemoved(this, pointId); }
+  /** After a point was brought back from soft delete: it becomes the newest this server expects if it is. */
+  pointRestored(point: RecoveryPoint): Promise<void> { return points.recordNewestPoint(this, point.id, point.manifest.time); }
 
   // Key files (key-files.ts).
   /**

@@ -8,7 +8,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
-/** vault.json, server.json, key files, the sealed config, locks and certificates: a few KiB at most. */
+/** vault.json, server.json, key files, the sealed config, point states, locks and certificates: a few KiB at most. */
 export const MAX_SMALL_OBJECT = 64 * KiB;
 /**
  * A recovery point: the 16 MiB of JSON a point may have (its size grows with its sources list, which a
@@ -36,6 +36,7 @@ const LIMITS: [RegExp, ObjectLimit][] = [
   [new RegExp(`^servers/${SEGMENT}/keys/${SEGMENT}$`), { kind: 'key file', maxBytes: MAX_SMALL_OBJECT }],
   [new RegExp(`^servers/${SEGMENT}/config$`), { kind: 'server config', maxBytes: MAX_SMALL_OBJECT }],
   [new RegExp(`^servers/${SEGMENT}/locks/${SEGMENT}$`), { kind: 'lock', maxBytes: MAX_SMALL_OBJECT }],
+  [new RegExp(`^servers/${SEGMENT}/point-states/${SEGMENT}$`), { kind: 'point state', maxBytes: MAX_SMALL_OBJECT }],
   [new RegExp(`^servers/${SEGMENT}/points/${SEGMENT}$`), { kind: 'recovery point', maxBytes: MAX_POINT_SIZE }],
   [new RegExp(`^servers/${SEGMENT}/index/${SEGMENT}$`), { kind: 'index file', maxBytes: MAX_INDEX_SIZE }],
   [new RegExp(`^servers/${SEGMENT}/packs/${SEGMENT}/${SEGMENT}$`), { kind: 'pack', maxBytes: MAX_PACK_SIZE }],
