@@ -96,7 +96,7 @@ describe('interrupted and concurrent backups', () => {
     mkdirSync(join(fx.root, 'old'));
     writeFileSync(join(fx.root, 'old', 'gone.bin'), randomBytes(1024 * 1024));
     const old = String(resultOf(await fx.az(['backup', join(fx.root, 'old')]), 'RecoveryPoint')['pointId']);
-    await fx.az(['forget', old]);
+    await fx.az(['forget', '--permanent', old]);
     const backup = startBackup(fx, src);
     await waitFor(() => packs(fx.vault).length >= 2);
     const prune = await fx.az(['prune']);

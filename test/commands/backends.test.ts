@@ -46,7 +46,7 @@ describe.each(backends)('vault on %s', (_name, backend) => {
     expect(describeTree(join(target, src))).toEqual(describeTree(src));
     const check = await fx.az(['check', '--read-data']);
     expect(resultOf(check, 'CheckResult')).toMatchObject({ problems: 0, points: 2 });
-    expect((await fx.az(['forget', String(resultOf(first, 'RecoveryPoint')['pointId'])])).code).toBe(0);
+    expect((await fx.az(['forget', '--permanent', String(resultOf(first, 'RecoveryPoint')['pointId'])])).code).toBe(0);
     expect(resultOf(await fx.az(['prune']), 'PruneResult')).toMatchObject({ points: 1 });
     expect((await fx.az(['check', '--read-data'])).code).toBe(0);
   }, 120_000);

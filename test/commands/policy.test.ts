@@ -158,10 +158,25 @@ describe('policy run and retention', () => {
     const run = await runOn('2026-06-08');
     expect(run['pointsExpired']).toBe(2);
     expect(run['pointsKept']).toBe(1);
-    expect(Number(run['bytesFreed'])).toBeGreaterThan(0);
-    expect(listPackBytes()).toBeLessThan(packsBefore);
-    const left = (await az(['points'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    const items = async (args: string[]) => (await az(args, { AZBACKUP_TEST_NOW: '2026-06-09T08:00:00Z' })).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    const left = await items(['points']);
     expect(left.map((p) => [p['time'], p['policy'] ?? 'manual'])).toEqual([['2026-06-01T22:00:00.000Z', 'manual'], ['2026-06-08T21:00:00.000Z', 'files']]);
+    // Expired points are soft-deleted: listed with --deleted, their data kept for 14 days.
+    const deleted = await items(['points', '--deleted']);
+    expect(deleted.map((p) => p['time'])).toEqual(['2026-06-01T21:00:00.000Z', '2026-06-03T21:00:00.000Z', '2026-06-05T21:00:00.000Z']);
+    for (const p of deleted) {
+      expect(Date.parse(String(p['purgeAfter'])) - Date.parse(String(p['deletedAt']))).toBe(14 * 86_400_000);
+      expect(String(p['deleteReason'])).toMatch(/past the retention of policy files/);
+    }
+    expect(listPackBytes()).toBeGreaterThanOrEqual(packsBefore);
+    // 14 days after the last expiry, prune deletes them and gives the space back.
+    const pruned = await az(['prune'], { AZBACKUP_TEST_NOW: '2026-06-23T00:00:00Z' });
+    expect(pruned.code, pruned.stdout).toBe(0);
+    expect(resultOf(pruned, 'PruneResult')).toMatchObject({ pointsPurged: 3, pointsRecoverable: 0 });
+    expect(Number(resultOf(pruned, 'PruneResult')['bytesFreed'])).toBeGreaterThan(0);
+    expect(listPackBytes()).toBeLessThan(packsBefore);
+    expect(await items(['points', '--deleted'])).toEqual([]);
+    expect((await items(['points'])).length).toBe(2);
   });
 
   it('expires a manual point once its RetainUntil has passed', async () => {
@@ -173,6 +188,18 @@ describe('policy run and retention', () => {
     expect(onlyError(past).code).toBe('AZB_ARGS_INVALID');
     const run = await runOn('2026-06-10');
     expect(run['pointsExpired']).toBe(1);
+  });
+
+  it('does not expire again a point brought back from soft delete', async () => {
+    const run = await runOn('2026-06-14');
+    expect(run['pointsExpired']).toBe(2); // the 8th and the 10th
+    const deleted = (await az(['points', '--deleted'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    const eighth = deleted.find((p) => p['time'] === '2026-06-08T21:00:00.000Z')!;
+    expect((await az(['undelete', String(eighth['pointId'])], { AZBACKUP_TEST_NOW: '2026-06-15T08:00:00Z' })).code).toBe(0);
+    const next = await runOn('2026-06-15');
+    expect(next['pointsExpired']).toBe(0);
+    const live = (await az(['points'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    expect(live.find((p) => p['pointId'] === eighth['pointId'])).toMatchObject({ restoredAt: '2026-06-15T08:00:00.000Z', policy: 'files' });
   });
 
   function listPackBytes(): number {
@@ -214,7 +241,7 @@ describe('policy suspend, resume and remove', () => {
     const listed = (await az(['points'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
     const before = listed.length;
     const own = listed.filter((p) => p['policy'] === 'files').length;
-    expect(own).toBe(2); // the runs of the 8th and the 10th
+    expect(own).toBe(3); // the runs of the 14th and the 15th, and the 8th, brought back (removing a policy's backups includes it)
     const dry = await az(['policy', 'remove', 'files', '--delete-backup', '--dry-run']);
     expect(resultOf(dry, 'RemovedPolicy')).toMatchObject({ name: 'files', pointsExpired: own, whatIf: true });
     expect(existsSync(join(srv.home, 'policies', 'files.json'))).toBe(true);
@@ -222,6 +249,9 @@ describe('policy suspend, resume and remove', () => {
     expect(gone.code, gone.stdout).toBe(0);
     expect(resultOf(gone, 'RemovedPolicy')).toMatchObject({ pointsExpired: own, whatIf: false });
     expect((await az(['points'])).events.filter((e) => e.type === 'item').length).toBe(before - own);
+    // They are soft-deleted, like points retention expires.
+    const deleted = (await az(['points', '--deleted'])).events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
+    expect(deleted.filter((p) => String(p['deleteReason']).includes('policy files was removed with its backups'))).toHaveLength(own);
     expect(existsSync(join(units, 'etc/cron.d/azbackup-policy-files'))).toBe(false);
     expect(existsSync(join(srv.home, 'policies', 'files.json'))).toBe(false);
     // The stored passphrase went with the last policy of the vault.

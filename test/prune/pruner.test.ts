@@ -28,7 +28,7 @@ describe('prune', () => {
     expect(packBytes(fx.vault)).toBe(before);
 
     expect(onlyError(await fx.az(['forget', 'ffffff'])).code).toBe('AZB_POINT_NOT_FOUND');
-    expect(resultOf(await fx.az(['forget', first]), 'RemovedRecoveryPoint')).toMatchObject({ pointId: first });
+    expect(resultOf(await fx.az(['forget', '--permanent', first]), 'RemovedRecoveryPoint')).toMatchObject({ pointId: first });
     const pruned = await fx.az(['prune']);
     expect(pruned.code, pruned.stdout).toBe(0);
     const stats = resultOf(pruned, 'PruneResult');
@@ -52,7 +52,7 @@ describe('prune', () => {
     writeFileSync(join(src, 'x.bin'), randomBytes(1024 * 1024));
     const id = String(resultOf(await fx.az(['backup', src]), 'RecoveryPoint')['pointId']);
     expect(packBytes(fx.vault)).toBeGreaterThan(1024 * 1024);
-    await fx.az(['forget', id]);
+    await fx.az(['forget', '--permanent', id]);
     expect(resultOf(await fx.az(['prune']), 'PruneResult')).toMatchObject({ points: 0, packsKept: 0 });
     expect(packBytes(fx.vault)).toBe(0);
   });
@@ -119,7 +119,7 @@ describe('prune', () => {
     const dataPack = packsOfFirst.map((n) => ({ n, size: Number(listTree(fx.vault).find((l) => l.startsWith(`${n}:`))!.split(':')[1]) }))
       .sort((a, b) => b.size - a.size)[0]!.n;
     rmSync(join(fx.vault, dataPack));
-    expect((await fx.az(['forget', first])).code).toBe(0);
+    expect((await fx.az(['forget', '--permanent', first])).code).toBe(0);
     const before = listTree(fx.vault);
 
     const pruned = await fx.az(['prune']);

@@ -64,7 +64,7 @@ describe('prune repacks a partly used pack', () => {
     for (let i = 0; i < 200; i += 2) rmSync(join(src, `f${i}.bin`));
     expect((await fx.az(['backup', src])).code).toBe(0);
     const first = (await fx.az(['points'])).events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['pointId']))[0]!;
-    expect((await fx.az(['forget', first])).code).toBe(0);
+    expect((await fx.az(['forget', '--permanent', first])).code).toBe(0);
   }, 120_000);
 
   it('says what it would do with --dry-run, and does nothing', async () => {

@@ -121,7 +121,7 @@ interface Server {
   name: string;
   root: string;
   src: string;
-  az(args: string[]): Promise<EngineRun>;
+  az(args: string[], extraEnv?: Record<string, string>): Promise<EngineRun>;
 }
 
 class EngineFailure extends Error {}
@@ -131,8 +131,8 @@ function tail(s: string, n = 600): string {
 }
 
 /** Runs the engine; throws unless it exits with 0. */
-async function ok(server: Server, args: string[]): Promise<EngineRun> {
-  const r = await server.az(args);
+async function ok(server: Server, args: string[], extraEnv?: Record<string, string>): Promise<EngineRun> {
+  const r = await server.az(args, extraEnv);
   if (r.code !== 0) {
     const problems = r.events.filter((e) => e.type === 'error' || e.type === 'warning').map((e) => JSON.stringify(e)).join('\n    ');
     throw new EngineFailure(`${server.name}: azbackup ${args.join(' ')} exited with ${r.code}\n    ${problems || tail(r.stdout)}\n    stderr: ${tail(r.stderr, 300)}`);
@@ -150,7 +150,7 @@ async function makeServer(o: { dir: string; vault: string; hostname: string; cre
   const home = join(o.dir, 'home');
   mkdirSync(home, { recursive: true });
   const env = { ...o.env, AZBACKUP_HOME: home, AZBACKUP_CACHE: join(o.dir, 'cache'), AZBACKUP_TEST_KDF: 'fast', AZBACKUP_PASSPHRASE: `round trip passphrase of ${o.hostname}` };
-  const server: Server = { name: o.hostname, root: o.dir, src: join(o.dir, 'src'), az: (args) => runEngine([...args, '--json'], { env }) };
+  const server: Server = { name: o.hostname, root: o.dir, src: join(o.dir, 'src'), az: (args, extraEnv) => runEngine([...args, '--json'], { env: { ...env, ...extraEnv } }) };
   if (o.create) await ok(server, ['vault', 'create', o.vault]);
   const pw = join(o.dir, 'pfx.pw');
   writeFileSync(pw, 'round-trip-pfx-password', { mode: 0o600 }); // a password file others can read is refused
@@ -189,13 +189,21 @@ async function runChain(server: Server, plan: ServerPlan, ctx: RunContext): Prom
       for (const f of step.forget) {
         const p = earlier[f % Math.max(1, earlier.length)];
         if (!p || p.forgotten) continue;
-        await ok(server, ['forget', p.id]);
+        // Three ways a point is forgotten: soft delete (purged by the prune below, which runs 15 days
+        // later), at once, or soft delete and undelete (it stays, and is compared with the others).
+        const how = (['soft', 'permanent', 'undelete'] as const)[f % 3]!;
+        await ok(server, how === 'permanent' ? ['forget', '--permanent', p.id] : ['forget', p.id]);
+        if (how === 'undelete') {
+          await ok(server, ['undelete', p.id]);
+          ctx.log(`${server.name}: forgot point ${p.index} and brought it back`);
+          continue;
+        }
         p.forgotten = true;
-        ctx.log(`${server.name}: forgot point ${p.index}`);
+        ctx.log(`${server.name}: forgot point ${p.index} (${how})`);
       }
     }
     if (step?.prune) {
-      const pr = await ok(server, ['prune']);
+      const pr = await ok(server, ['prune'], { AZBACKUP_TEST_NOW: new Date(Date.now() + 15 * 86_400_000).toISOString() });
       ctx.log(`${server.name}: prune ${JSON.stringify(result(pr, 'PruneResult'))}`);
     }
   }

@@ -70,7 +70,7 @@ describe('a tree that cannot be read fails its folder, not the run', () => {
     mkdirSync(other);
     writeFileSync(join(other, 'o.bin'), Buffer.alloc(100_000, 7));
     const b = await fx.az(['backup', other]);
-    expect((await fx.az(['forget', String(resultOf(b, 'RecoveryPoint')['pointId'])])).code).toBe(0);
+    expect((await fx.az(['forget', '--permanent', String(resultOf(b, 'RecoveryPoint')['pointId'])])).code).toBe(0);
     const before = listTree(fx.vault).filter((f) => !f.includes('/locks/'));
     for (const dry of [[], ['--dry-run']]) {
       const r = await fx.az(['prune', ...dry]);
