@@ -1,7 +1,7 @@
 function Get-AzRecoveryPoint {
     <#
     .SYNOPSIS
-        Lists the recovery points of a server, oldest first.
+        Lists the recovery points of a server, oldest first (with -Deleted, the soft-deleted ones).
     .DESCRIPTION
         Returns one object per recovery point: its ID, server, time, the sources it holds, its tags and
         the statistics of the backup that made it. The points are read from the vault and opened with
@@ -23,6 +23,10 @@ function Get-AzRecoveryPoint {
         Only points made at or before this time.
     .PARAMETER Tag
         Only points with this tag.
+    .PARAMETER Deleted
+        List the soft-deleted points instead: those removed, or expired by retention, in the past 14
+        days. Each shows when it was deleted, why, and until when Restore-AzRecoveryPoint can bring it
+        back (PurgeAfter). After that, the next Remove-AzBackupUnusedData deletes it and its data.
     .PARAMETER Passphrase
         The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
     .EXAMPLE
@@ -37,8 +41,12 @@ function Get-AzRecoveryPoint {
         Get-AzRecoveryPoint -Vault /mnt/backup/vault -Server srv02 -Passphrase $srv02Passphrase -Path /srv/data
 
         Lists the points of another server that hold /srv/data.
+    .EXAMPLE
+        Get-AzRecoveryPoint -Deleted | Where-Object Time -ge (Get-Date).AddDays(-2) | Restore-AzRecoveryPoint
+
+        Brings back the deleted points made in the past two days.
     .OUTPUTS
-        AzBackup.RecoveryPoint
+        AzBackup.RecoveryPoint (with -Deleted: also AzBackup.DeletedRecoveryPoint)
     #>
     [CmdletBinding()]
     [OutputType('AzBackup.RecoveryPoint')]
@@ -62,6 +70,8 @@ function Get-AzRecoveryPoint {
         [ValidateNotNullOrEmpty()]
         [string]$Tag,
 
+        [switch]$Deleted,
+
         [securestring]$Passphrase
     )
     process {
@@ -70,7 +80,12 @@ function Get-AzRecoveryPoint {
         if ($PSBoundParameters.ContainsKey('After')) { $arguments.after = $After.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
         if ($PSBoundParameters.ContainsKey('Before')) { $arguments.before = $Before.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
         if ($Tag) { $arguments.tag = $Tag }
+        if ($Deleted) { $arguments.deleted = $true }
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
-        Invoke-AzBackupEngine -Command 'points' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items
+        Invoke-AzBackupEngine -Command 'points' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items | ForEach-Object {
+            # Their own view (when deleted, why, until when recoverable); still RecoveryPoint objects.
+            if ($Deleted) { $_.PSObject.TypeNames.Insert(0, 'AzBackup.DeletedRecoveryPoint') }
+            $_
+        }
     }
 }

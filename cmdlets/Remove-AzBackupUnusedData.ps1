@@ -6,7 +6,10 @@ function Remove-AzBackupUnusedData {
         After recovery points are removed (Remove-AzRecoveryPoint), their data stays in the vault, since
         it may be shared with other points. This cmdlet finds the packs (the files that hold the data)
         that no remaining recovery point uses and deletes them, together with packs left by interrupted
-        backups; a pack that still holds any data a point needs is kept whole. It takes an exclusive
+        backups; a pack that still holds any data a point needs is kept whole.
+        Removed and expired points are soft-deleted for 14 days: until then their data is kept (they
+        can be brought back with Restore-AzRecoveryPoint). The first run after their 14 days deletes
+        them for good, and the data only they used. It takes an exclusive
         lock: no backup or restore of the server can run meanwhile. Runs as a job (see Get-AzBackupJob).
         Asks for confirmation unless -Confirm:$false.
     .PARAMETER Vault
@@ -75,6 +78,8 @@ function Remove-AzBackupUnusedData {
             if (-not $plan) { return }
             $action = "Delete $($plan.PacksDeleted) pack(s) ($([math]::Round($plan.BytesFreed / 1MB, 1)) MiB) that no recovery point needs, keep $($plan.PacksKept)"
             if ($plan.PacksRepacked -gt 0) { $action += " (rewriting $($plan.PacksRepacked) partly used pack(s) first)" }
+            if ($plan.PointsPurged -gt 0) { $action += "; delete for good $($plan.PointsPurged) recovery point(s) deleted more than 14 days ago" }
+            if ($plan.PointsRecoverable -gt 0) { $action += "; keep the data of $($plan.PointsRecoverable) deleted point(s) that can still be brought back" }
         }
         if ($PSCmdlet.ShouldProcess("$who$where", $action)) {
             Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result

@@ -30,6 +30,7 @@
         'Remove-AzBackupPolicy'
         'Remove-AzBackupUnusedData'
         'Remove-AzRecoveryPoint'
+        'Restore-AzRecoveryPoint'
         'Resume-AzBackupPolicy'
         'Set-AzBackupMachineSetting'
         'Set-AzBackupPassphrase'

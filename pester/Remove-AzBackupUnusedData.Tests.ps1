@@ -22,21 +22,13 @@ Describe 'Remove-AzBackupUnusedData' {
     BeforeEach { $env:AZBACKUP_HOME = $srv.Home; $env:AZBACKUP_PASSPHRASE = $null }
 
     It 'deletes nothing with -WhatIf, and says how much it would delete' {
-        Remove-AzRecoveryPoint -PointId $oldPoint.PointId -Passphrase $pp -Confirm:$false
+        Remove-AzRecoveryPoint -PointId $oldPoint.PointId -Permanent -Passphrase $pp -Confirm:$false
         $before = Get-PackNames
         Remove-AzBackupUnusedData -Passphrase $pp -WhatIf | Should -BeNullOrEmpty
         Get-PackNames | Should -Be $before
         # The "What if:" line goes to the host: read it from a child pwsh, as an admin would see it.
-        $module = Join-Path $PSScriptRoot '../module/AzBackup.psd1'
         $env:AZBACKUP_PASSPHRASE = $srv.PassphraseText
-        try {
-            # This pwsh again: a dotnet global tool runs as "dotnet pwsh.dll", a native install as itself.
-            $self = @([Environment]::ProcessPath)
-            if ((Split-Path -Leaf $self[0]) -match '^dotnet(\.exe)?$') { $self += Join-Path $PSHOME 'pwsh.dll' }
-            $said = & $self[0] @($self | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$module'; Remove-AzBackupUnusedData -WhatIf" 2>&1 | Out-String
-        } finally {
-            $env:AZBACKUP_PASSPHRASE = $null
-        }
+        try { $said = Invoke-TestChildPwsh 'Remove-AzBackupUnusedData -WhatIf' } finally { $env:AZBACKUP_PASSPHRASE = $null }
         $said | Should -Match 'What if: .*Delete [1-9][0-9]* pack\(s\) \([0-9.]+ MiB\) that no recovery point needs, keep [1-9]'
         Get-PackNames | Should -Be $before
     }

@@ -210,3 +210,13 @@ function Start-TestAzurite {
 function Stop-TestAzurite($Azurite) {
     if ($Azurite -and -not $Azurite.Process.HasExited) { $Azurite.Process.Kill($true); $Azurite.Process.WaitForExit(5000) | Out-Null }
 }
+
+# Runs a command in a child pwsh with the module imported and returns all it printed, host output
+# included: "What if:" lines go to the host, where only a child process can read them as an admin sees them.
+function Invoke-TestChildPwsh([string]$Command) {
+    $module = Join-Path $PSScriptRoot '../../module/AzBackup.psd1'
+    # This pwsh again: a dotnet global tool runs as "dotnet pwsh.dll", a native install as itself.
+    $self = @([Environment]::ProcessPath)
+    if ((Split-Path -Leaf $self[0]) -match '^dotnet(\.exe)?$') { $self += Join-Path $PSHOME 'pwsh.dll' }
+    & $self[0] @($self | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$module'; $Command" 2>&1 | Out-String
+}
