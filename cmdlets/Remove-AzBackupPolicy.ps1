@@ -4,8 +4,9 @@ function Remove-AzBackupPolicy {
         Stops a policy's schedule and removes the policy; with -DeleteBackup also its recovery points.
     .DESCRIPTION
         Without -DeleteBackup the recovery points stay (and are no longer expired by any policy). With
-        it, every point of the policy is removed and prune gives their space back; the confirmation
-        says how many points go. A policy whose run is in progress is not removed
+        it, every point of the policy is deleted; the confirmation says how many points go. They are
+        soft-deleted: for 14 days Get-AzRecoveryPoint -Deleted lists them and Restore-AzRecoveryPoint
+        brings them back; after that, Remove-AzBackupUnusedData gives their space back. A policy whose run is in progress is not removed
         (AZB_POLICY_RUNNING): stop the run with Stop-AzBackupJob first. The stored passphrase goes
         with the last policy of its vault.
     .PARAMETER Name
@@ -44,7 +45,7 @@ function Remove-AzBackupPolicy {
             $arguments.deleteBackup = $true
             $preview = Invoke-AzBackupEngine -Command 'policy.remove' -Arguments ($arguments + @{ whatIf = $true }) -Secrets $secrets -Caller $PSCmdlet -Output Result -SuppressWarnings
             if ($null -eq $preview) { return }
-            $what = "Remove the policy, its schedule and its $($preview.PointsExpired) recovery point(s)"
+            $what = "Remove the policy, its schedule and its $($preview.PointsExpired) recovery point(s) (recoverable for 14 days with Restore-AzRecoveryPoint)"
         }
         if ($PSCmdlet.ShouldProcess("policy $Name", $what)) {
             $removed = Invoke-AzBackupEngine -Command 'policy.remove' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
