@@ -162,8 +162,11 @@ export const policySetCommand: Command<PolicySetArgs> = {
       if (!passphrase) throw new AzbError('AZB_PASSPHRASE_REQUIRED', 'Storing the passphrase for unattended runs needs the passphrase.', { hint: 'Give it with -Passphrase (or AZBACKUP_PASSPHRASE / --passphrase-file).' });
       await namespace(); // a wrong passphrase is refused here, not stored
       const t = schedulerTarget();
-      const stored = await storePassphrase(reg.vaultId, passphrase, t.kind === 'systemd' ? 'systemd-creds' : 'file');
-      ctx.sink.log(`The passphrase for unattended runs is stored in ${stored.path} (${stored.method === 'file' ? 'readable by this account only' : 'encrypted by systemd-creds'}).`);
+      // Windows: DPAPI, machine scope (the task runs as SYSTEM); systemd: an encrypted credential; else a file.
+      const method = process.platform === 'win32' ? 'dpapi' : t.kind === 'systemd' ? 'systemd-creds' : 'file';
+      const stored = await storePassphrase(reg.vaultId, passphrase, method);
+      const how = { file: 'readable by this account only', 'systemd-creds': 'encrypted by systemd-creds', dpapi: 'encrypted with DPAPI, machine scope' }[stored.method];
+      ctx.sink.log(`The passphrase for unattended runs is stored in ${stored.path} (${how}).`);
     }
     const info = await storedPassphraseInfo(reg.vaultId);
     if (info?.method === 'systemd-creds') credential = credentialFile(reg.vaultId);

@@ -2,7 +2,9 @@
 // only when the admin asks. Where systemd runs the schedule: a credential encrypted by systemd-creds
 // (with the host key, and the TPM where there is one), handed to the service by LoadCredentialEncrypted=.
 // Elsewhere (cron): an owner-only 0600 file in the configuration home, which is root's when root runs
-// the schedule. It never goes into a unit file, a command line, an environment or a log.
+// the schedule. On Windows: encrypted with DPAPI, machine scope (the task runs as SYSTEM), by Windows
+// PowerShell, which every Windows has (Node cannot call DPAPI without a native add-on). It never goes
+// into a unit file, a command line, an environment or a log.
 import { spawn } from 'node:child_process';
 import { readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +15,10 @@ import { AzbError, fileError } from '../protocol/errors.js';
 /** The credential name the service unit loads it under ($CREDENTIALS_DIRECTORY/<name>). */
 export const CREDENTIAL_NAME = 'azbackup-passphrase';
 
-export type StoreMethod = 'systemd-creds' | 'file';
+export type StoreMethod = 'systemd-creds' | 'dpapi' | 'file';
+
+/** Where the helpers that protect the passphrase run (tests give a stand-in for Windows PowerShell). */
+export interface StoreOptions { windowsPowerShell?: string }
 
 export function passphraseFile(vaultId: string): string {
   return join(homeDir(), 'registrations', `${vaultId}.passphrase`);
@@ -23,11 +28,53 @@ export function credentialFile(vaultId: string): string {
   return join(homeDir(), 'registrations', `${vaultId}.passphrase.cred`);
 }
 
-/** Runs systemd-creds with the secret on stdin (never an argument); its stdout. */
-function systemdCreds(args: string[], input?: string): Promise<string> {
+export function dpapiFile(vaultId: string): string {
+  return join(homeDir(), 'registrations', `${vaultId}.passphrase.dpapi`);
+}
+
+/** Every file a stored passphrase may be in, with its method (the first found wins). */
+function storedFiles(vaultId: string): [StoreMethod, string][] {
+  return [['systemd-creds', credentialFile(vaultId)], ['dpapi', dpapiFile(vaultId)], ['file', passphraseFile(vaultId)]];
+}
+
+/** Windows PowerShell 5.1 by its full path (not found through PATH, which another account may change). */
+function windowsPowerShell(): string {
+  return join(process.env['SystemRoot'] ?? 'C:\\Windows', 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe');
+}
+
+// The DPAPI scripts: base64 in on stdin, base64 out on stdout (the console's code page cannot garble
+// it); an error is one plain line on stderr (not the CLIXML that -EncodedCommand gives uncaught errors).
+// The entropy ties the blob to this use: another program's LocalMachine blob does not decrypt here.
+function dpapiScript(call: 'Protect' | 'Unprotect'): string {
+  return `$ErrorActionPreference = 'Stop'
+try {
+  Add-Type -AssemblyName System.Security
+  $entropy = [System.Text.Encoding]::UTF8.GetBytes('azbackup stored passphrase v1')
+  $in = [System.Convert]::FromBase64String([System.Console]::In.ReadToEnd().Trim())
+  $out = [System.Security.Cryptography.ProtectedData]::${call}($in, $entropy, [System.Security.Cryptography.DataProtectionScope]::LocalMachine)
+  [System.Console]::Out.Write([System.Convert]::ToBase64String($out))
+} catch {
+  $e = $_.Exception
+  while ($e.InnerException) { $e = $e.InnerException }
+  [System.Console]::Error.WriteLine($e.Message)
+  exit 1
+}`;
+}
+
+/** Protects or unprotects bytes with DPAPI (machine scope) through Windows PowerShell; secrets only on stdin/stdout. */
+function dpapi(op: 'protect' | 'unprotect', input: Buffer, o: StoreOptions): Promise<Buffer> {
+  const script = Buffer.from(dpapiScript(op === 'protect' ? 'Protect' : 'Unprotect'), 'utf16le').toString('base64');
+  const env: Record<string, string> = {};
+  // What powershell.exe needs to start, and nothing else: no AZBACKUP_* variable reaches it.
+  for (const k of ['SystemRoot', 'windir', 'PATH', 'TEMP', 'TMP', 'HOME']) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  return runWithStdin(o.windowsPowerShell ?? windowsPowerShell(), ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand', script], input.toString('base64'), env)
+    .then((out) => Buffer.from(out.trim(), 'base64'));
+}
+
+/** Runs a program with `input` on stdin (never an argument); its stdout, or an error with its last stderr line. */
+function runWithStdin(file: string, args: string[], input: string, env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
-    // The child gets no secret in its environment: only what it needs to run.
-    const child = spawn('systemd-creds', args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env, windowsHide: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -35,38 +82,58 @@ function systemdCreds(args: string[], input?: string): Promise<string> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else reject(new Error(`systemd-creds ${args[0]} exited with ${code}: ${Buffer.concat(err).toString('utf8').trim().split('\n').pop() ?? ''}`));
+      else reject(new Error(`${file} exited with ${code}: ${Buffer.concat(err).toString('utf8').trim().split('\n').pop() ?? ''}`));
     });
-    child.stdin.end(input ?? '');
+    child.stdin.on('error', () => undefined); // a child that exits early; its exit code says why
+    child.stdin.end(input);
   });
 }
 
+/** Runs systemd-creds with the secret on stdin (never an argument); its stdout. */
+function systemdCreds(args: string[], input?: string): Promise<string> {
+  // The child gets no secret in its environment: only what it needs to run.
+  return runWithStdin('systemd-creds', args, input ?? '', { PATH: process.env['PATH'] ?? '/usr/bin:/bin' })
+    .catch((err: Error) => { throw new Error(err.message.replace(/^systemd-creds exited/, `systemd-creds ${args[0]} exited`)); });
+}
+
+/** Removes the stored copies other than the one at `keep`. */
+async function removeOthers(vaultId: string, keep: string): Promise<void> {
+  for (const [, path] of storedFiles(vaultId)) if (path !== keep) await unlink(path).catch(() => undefined);
+}
+
 /** Stores the passphrase for this vault's unattended runs; says how and where. */
-export async function storePassphrase(vaultId: string, passphrase: string, method: StoreMethod): Promise<{ method: StoreMethod; path: string }> {
-  if (method === 'systemd-creds') {
-    const path = credentialFile(vaultId);
+export async function storePassphrase(vaultId: string, passphrase: string, method: StoreMethod, o: StoreOptions = {}): Promise<{ method: StoreMethod; path: string }> {
+  if (method === 'systemd-creds' || method === 'dpapi') {
+    const path = method === 'dpapi' ? dpapiFile(vaultId) : credentialFile(vaultId);
     try {
       // Encrypted into a private file: the credential's mode follows the file written here.
-      const sealed = await systemdCreds(['encrypt', `--name=${CREDENTIAL_NAME}`, '-', '-'], passphrase);
+      const sealed = method === 'dpapi'
+        ? (await dpapi('protect', Buffer.from(passphrase, 'utf8'), o)).toString('base64')
+        : await systemdCreds(['encrypt', `--name=${CREDENTIAL_NAME}`, '-', '-'], passphrase);
+      if (sealed.length === 0) throw new Error('it gave no output');
       await writePrivate(path, sealed, 'Stored passphrase');
     } catch (err) {
       if (err instanceof AzbError) throw err;
-      throw new AzbError('AZB_PASSPHRASE_STORE_FAILED', `The passphrase could not be encrypted with systemd-creds: ${(err as Error).message}.`, {
-        target: path, hint: 'Run as root on a system with systemd-creds, or remove the systemd scheduler setting (AZBACKUP_SCHEDULER) to use a root-only file.',
+      throw new AzbError('AZB_PASSPHRASE_STORE_FAILED', method === 'dpapi'
+        ? `The passphrase could not be encrypted with DPAPI (Windows PowerShell): ${(err as Error).message}.`
+        : `The passphrase could not be encrypted with systemd-creds: ${(err as Error).message}.`, {
+        target: path, hint: method === 'dpapi'
+          ? 'Run as an administrator on a Windows with Windows PowerShell 5.1 (powershell.exe in System32), or give the passphrase to each run instead.'
+          : 'Run as root on a system with systemd-creds, or remove the systemd scheduler setting (AZBACKUP_SCHEDULER) to use a root-only file.',
       });
     }
-    await unlink(passphraseFile(vaultId)).catch(() => undefined);
+    await removeOthers(vaultId, path);
     return { method, path };
   }
   const path = passphraseFile(vaultId);
   await writePrivate(path, passphrase, 'Stored passphrase');
-  await unlink(credentialFile(vaultId)).catch(() => undefined);
+  await removeOthers(vaultId, path);
   return { method, path };
 }
 
 /** Where this vault's passphrase is stored, if it is. */
 export async function storedPassphraseInfo(vaultId: string): Promise<{ method: StoreMethod; path: string } | undefined> {
-  for (const [method, path] of [['systemd-creds', credentialFile(vaultId)], ['file', passphraseFile(vaultId)]] as const) {
+  for (const [method, path] of storedFiles(vaultId)) {
     if (await stat(path).then(() => true, () => false)) return { method, path };
   }
   return undefined;
@@ -74,9 +141,10 @@ export async function storedPassphraseInfo(vaultId: string): Promise<{ method: S
 
 /**
  * The stored passphrase for a vault: the credential systemd handed to this service, else the
- * credential decrypted here (root), else the owner-only file. Undefined when none is stored.
+ * credential decrypted here (root), else the DPAPI blob decrypted here (Windows), else the owner-only
+ * file. Undefined when none is stored.
  */
-export async function readStoredPassphrase(vaultId: string): Promise<string | undefined> {
+export async function readStoredPassphrase(vaultId: string, o: StoreOptions = {}): Promise<string | undefined> {
   const dir = process.env['CREDENTIALS_DIRECTORY'];
   if (dir) {
     const text = await readFile(join(dir, CREDENTIAL_NAME), 'utf8').catch(() => undefined);
@@ -86,10 +154,16 @@ export async function readStoredPassphrase(vaultId: string): Promise<string | un
   if (!info) return undefined;
   if (info.method === 'file') return readSecretFile(info.path, 'stored passphrase', { ownerOnly: true });
   try {
+    if (info.method === 'dpapi') {
+      const blob = Buffer.from((await readFile(info.path, 'utf8')).trim(), 'base64');
+      return (await dpapi('unprotect', blob, o)).toString('utf8');
+    }
     return await systemdCreds(['decrypt', `--name=${CREDENTIAL_NAME}`, info.path, '-']);
   } catch (err) {
     throw new AzbError('AZB_PASSPHRASE_STORE_FAILED', `The stored passphrase ${info.path} cannot be decrypted: ${(err as Error).message}.`, {
-      target: info.path, hint: 'Store it again with Set-AzBackupPolicy -StorePassphrase (as root, on this machine: the credential is bound to its host key).',
+      target: info.path, hint: info.method === 'dpapi'
+        ? 'Store it again with Set-AzBackupPolicy -StorePassphrase on this machine (a DPAPI machine-scope blob opens only on the machine that made it).'
+        : 'Store it again with Set-AzBackupPolicy -StorePassphrase (as root, on this machine: the credential is bound to its host key).',
     });
   }
 }
@@ -97,7 +171,7 @@ export async function readStoredPassphrase(vaultId: string): Promise<string | un
 /** Removes the stored passphrase of a vault, if any. */
 export async function forgetStoredPassphrase(vaultId: string): Promise<boolean> {
   let removed = false;
-  for (const path of [credentialFile(vaultId), passphraseFile(vaultId)]) {
+  for (const [, path] of storedFiles(vaultId)) {
     try { await unlink(path); removed = true; } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(err, path, 'Stored passphrase'); }
   }
   return removed;
