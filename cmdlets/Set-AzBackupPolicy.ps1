@@ -12,7 +12,8 @@ function Set-AzBackupPolicy {
         The schedule goes to systemd (a .service and a .timer, Persistent=true) where systemd is the
         init system, else to /etc/cron.d; on Windows, to Task Scheduler. Runs start as root (SYSTEM)
         and need the passphrase: -StorePassphrase keeps it on this server only, encrypted with
-        systemd-creds where systemd runs the schedule, else in a root-only 0600 file, and says where.
+        systemd-creds where systemd runs the schedule, on Windows with DPAPI (machine scope), else in a
+        root-only 0600 file, and says where.
 
         When a saved policy's new retention would expire recovery points, it says how many and asks
         first (High impact); -Force answers yes.
