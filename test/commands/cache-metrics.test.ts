@@ -1,9 +1,10 @@
 // Machine settings for policies: the cache location (moved safely, with its file-metadata cache) and
 // the Prometheus metrics file that policy runs write for node_exporter's textfile collector.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { onlyError, resultOf } from '../helpers/engine.js';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { onlyError, resultOf, startEngine } from '../helpers/engine.js';
 import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 
 let srv: VaultFixture;
@@ -44,6 +45,31 @@ describe('cache location setting', () => {
     writeFileSync(blocker, 'not a folder');
     const blocked = await srv.az(['settings', 'set', '--cache-location', join(blocker, 'cache')], env());
     expect(onlyError(blocked).code).toBe('AZB_CACHE_UNUSABLE');
+  });
+
+  it('is not moved while a backup runs (AZB_BACKUP_RUNNING), and is moved once it has ended', async () => {
+    // A stream backup waiting for the rest of its data: certainly running meanwhile.
+    const live = startEngine(['backup', '--stdin', '--stdin-name', 'dump.bin', '--json'], { ...srv.env, ...env().env });
+    live.write(randomBytes(1024 * 1024));
+    // However the test ends, the backup does not outlive it (it would block the tests after).
+    onTestFinished(() => { if (live.child.exitCode === null) live.child.kill('SIGKILL'); });
+    let running = false;
+    for (let i = 0; i < 300 && !running; i++) {
+      running = (await srv.az(['jobs', '--status', 'InProgress'])).events.some((e) => e.type === 'item');
+      if (!running) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(running).toBe(true);
+    const target = join(srv.root, 'while-running');
+    const refused = await srv.az(['settings', 'set', '--cache-location', target], env());
+    const err = onlyError(refused);
+    expect(err.code).toBe('AZB_BACKUP_RUNNING');
+    expect(err.message).toMatch(/^Job \S+ \(Backup\) is running/);
+    expect(existsSync(target)).toBe(false);
+    live.end(randomBytes(1024));
+    expect((await live.done).code).toBe(0);
+    const moved = await srv.az(['settings', 'set', '--cache-location', target], env());
+    expect(moved.code, moved.stdout).toBe(0);
+    expect(resultOf(moved, 'MachineSetting')['cacheLocation']).toBe(target);
   });
 
   it('says that AZBACKUP_CACHE wins when it is set', async () => {
