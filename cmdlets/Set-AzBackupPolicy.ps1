@@ -62,7 +62,7 @@ function Set-AzBackupPolicy {
             if ($null -eq $preview) { return }
             $expiring = [int]$preview.PointsExpiring
             if ($expiring -gt 0 -and -not $Force -and -not $WhatIfPreference) {
-                $question = "The new retention of policy $($Policy.Name) expires $expiring recovery point(s) at its next run. Save it?"
+                $question = "The new retention of policy $($Policy.Name) expires $expiring recovery point(s) at its next run (recoverable for 14 days with Restore-AzRecoveryPoint). Save it?"
                 if (-not $PSCmdlet.ShouldContinue($question, 'Shorten retention (High impact)')) { return }
             }
         }

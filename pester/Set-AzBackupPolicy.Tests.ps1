@@ -108,6 +108,17 @@ Describe 'Start-AzBackup -Policy' {
         # Non-interactive: ShouldContinue cannot ask, so without -Force the change is refused.
         { $shorter | Set-AzBackupPolicy -Passphrase $pp -ErrorAction Stop } | Should -Throw
         (Get-AzBackupPolicy files).RetentionPolicy.RetentionDays | Should -Be 30
+        # Interactive: the question says how many points go and that they can come back; No keeps the old policy, Yes saves.
+        $env:AZBACKUP_PASSPHRASE = $srv.PassphraseText
+        try {
+            $shorten = 'Get-AzBackupPolicy files | Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 2) | Set-AzBackupPolicy | Out-Null; "days: $((Get-AzBackupPolicy files).RetentionPolicy.RetentionDays)"'
+            $no = Invoke-TestChildPwsh $shorten -Answer 'N'
+            $no | Should -Match 'expires [1-9][0-9]* recovery point\(s\) at its next run\s+\(recoverable for 14 days with Restore-AzRecoveryPoint\)\. Save it\?'
+            $no | Should -Match 'days: 30'
+            $yes = Invoke-TestChildPwsh $shorten -Answer 'Y'
+            $yes | Should -Match 'days: 2'
+        } finally { $env:AZBACKUP_PASSPHRASE = $null }
+        (Get-AzBackupPolicy files).RetentionPolicy.RetentionDays | Should -Be 2
         $saved = $shorter | Set-AzBackupPolicy -Passphrase $pp -Force
         $saved.RetentionPolicy.RetentionDays | Should -Be 1
         $saved.PointsExpiring | Should -BeGreaterThan 1

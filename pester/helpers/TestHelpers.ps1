@@ -212,11 +212,13 @@ function Stop-TestAzurite($Azurite) {
 }
 
 # Runs a command in a child pwsh with the module imported and returns all it printed, host output
-# included: "What if:" lines go to the host, where only a child process can read them as an admin sees them.
-function Invoke-TestChildPwsh([string]$Command) {
+# included: "What if:" lines and confirmation prompts go to the host, where only a child process can read
+# them as an admin sees them. With -Answer, the child is interactive and reads that line as its answer.
+function Invoke-TestChildPwsh([string]$Command, [string]$Answer) {
     $module = Join-Path $PSScriptRoot '../../module/AzBackup.psd1'
     # This pwsh again: a dotnet global tool runs as "dotnet pwsh.dll", a native install as itself.
     $self = @([Environment]::ProcessPath)
     if ((Split-Path -Leaf $self[0]) -match '^dotnet(\.exe)?$') { $self += Join-Path $PSHOME 'pwsh.dll' }
-    & $self[0] @($self | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$module'; $Command" 2>&1 | Out-String
+    $arguments = @($self | Select-Object -Skip 1) + @('-NoProfile') + $(if ($Answer) { @() } else { @('-NonInteractive') }) + @('-Command', "Import-Module '$module'; $Command")
+    if ($Answer) { "$Answer" | & $self[0] @arguments 2>&1 | Out-String } else { & $self[0] @arguments 2>&1 | Out-String }
 }
