@@ -3,10 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { planRepack } from '../../core/prune/repack.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { BlobSaver } from '../../core/backup/blob-saver.js';
+import { AzbError } from '../../core/protocol/errors.js';
+import { JsonSink } from '../../core/protocol/events.js';
+import { copyBlobs, planRepack } from '../../core/prune/repack.js';
 import type { IndexedPack } from '../../core/repo/server.js';
 import { onlyError, resultOf } from '../helpers/engine.js';
+import { memoryServer } from '../helpers/memory-server.js';
 import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 
 function pack(id: string, blobs: [string, number][]): IndexedPack {
@@ -106,5 +110,34 @@ describe('prune repacks a partly used pack', () => {
     expect(check.code, check.stdout).toBe(0);
     // Nothing left to repack: a second prune keeps everything.
     expect(resultOf(await fx.az(['prune']), 'PruneResult')).toMatchObject({ packsRepacked: 0, packsDeleted: 0 });
+  });
+});
+
+describe('copyBlobs', () => {
+  it('stops with AZB_INTERNAL_INVARIANT, before anything is deleted, when a copied blob is in no new pack', async () => {
+    const { repo } = await memoryServer();
+    const first = new BlobSaver(repo);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await first.save('data', randomBytes(10_000))).toString('hex'));
+    await first.finish(true);
+    const packsBefore = [...(await repo.listPackIds()).keys()].sort();
+    const plan = { packs: [...first.packsWritten], copy: ids.map((id) => ({ id, type: 'data' as const })), unusedBefore: 0, unusedAfter: 0, total: 0 };
+    // A saver that silently drops the second blob: the defect the check exists for.
+    const realSave = BlobSaver.prototype.save;
+    const spy = vi.spyOn(BlobSaver.prototype, 'save').mockImplementation(async function (this: BlobSaver, type, data, id) {
+      if (id && id.toString('hex') === ids[1]) return id;
+      return realSave.call(this, type, data, id);
+    });
+    try {
+      const err = await copyBlobs(repo, plan, { sink: new JsonSink(() => undefined), signal: new AbortController().signal }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(AzbError);
+      expect((err as AzbError).code).toBe('AZB_INTERNAL_INVARIANT');
+      expect((err as AzbError).message).toContain(`copied 2 of 3 blobs (first missing: ${ids[1]!.slice(0, 12)}`);
+    } finally {
+      spy.mockRestore();
+    }
+    // Every old pack is still there, and still holds the blob.
+    for (const id of packsBefore) expect((await repo.listPackIds()).has(id)).toBe(true);
+    expect((await repo.readBlob(Buffer.from(ids[1]!, 'hex'), 'data')).length).toBe(10_000);
   });
 });
