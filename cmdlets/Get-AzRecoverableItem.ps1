@@ -17,7 +17,9 @@ function Get-AzRecoverableItem {
     .PARAMETER Recurse
         Also list the contents of sub-folders.
     .PARAMETER Filter
-        Only items whose name matches this wildcard, e.g. '*.docx'. Implies -Recurse.
+        Only items that match this glob, e.g. '*.docx' or 'logs/*.gz', at any depth; dot-files are not
+        special ('*.lock' finds /etc/.pwd.lock). The rules are those of Start-AzBackup -Exclude.
+        Implies -Recurse.
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
         exactly one). Binds by property name.

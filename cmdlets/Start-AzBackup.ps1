@@ -21,10 +21,12 @@ function Start-AzBackup {
         Accepts pipeline input (strings, or FullName from Get-ChildItem); all of it goes into one
         recovery point.
     .PARAMETER Exclude
-        Globs of paths or names to leave out, e.g. '*.tmp' or '/srv/data/cache'. A pattern matches a
-        whole path or a single name; * ? [...] and ** work, parentheses are ordinary characters. A
-        pattern that starts with ./ or ../ is relative to the current location, as -Path is. A backup
-        whose patterns leave no file warns (AZB_EVERYTHING_EXCLUDED).
+        Globs of paths or names to leave out, e.g. '*.tmp' or '/srv/data/cache', as restic reads them.
+        A pattern that starts with / matches the whole path; any other matches the last parts of a path
+        at any depth. * ? [...] and ** work; dot-files are not special ('*.tmp' matches '.cache.tmp');
+        braces and parentheses are ordinary characters; a leading ! is refused. A pattern that starts
+        with ./ or ../ is relative to the current location, as -Path is. A backup whose patterns leave no
+        file warns (AZB_EVERYTHING_EXCLUDED). See about_AzBackup and the README, "Globs".
     .PARAMETER Tag
         Tags for the recovery point (letters, digits and . _ : -, up to 64 characters each), to find it
         later with Get-AzRecoveryPoint -Tag.

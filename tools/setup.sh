@@ -58,17 +58,19 @@ else
   say "Pester $PESTER_VERSION already installed"
 fi
 
-# 2c. Debian's cron daemon and systemd-analyze, which the scheduling tests run for real (as root; a
-# developer without them gets those tests skipped, with the reason).
+# 2c. Debian's cron daemon and systemd-analyze, which the scheduling tests run for real, and restic, which
+# the glob tests compare with (as root; a developer without them gets those tests failed, with the reason).
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   command -v cron >/dev/null || missing+=(cron)
   command -v systemd-analyze >/dev/null || missing+=(systemd)
+  # restic: the glob tests compare excludes with it; the benchmark's peer.
+  command -v restic >/dev/null || missing+=(restic)
   if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]} from Debian (apt-get) for the scheduling tests"
+    say "installing ${missing[*]} from Debian (apt-get) for the tests that run them"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
       || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \
-      || say "could not install ${missing[*]}: the scheduling tests will count as failed (npm test counts skips)"
+      || say "could not install ${missing[*]}: the tests that need them will count as failed (npm test counts skips)"
   fi
 fi
 

@@ -1,5 +1,6 @@
 // The source walk: lstat of every entry under the sources, names kept as raw bytes (Linux names need
 // not be UTF-8). One pass gives the tree to back up and the totals for progress and the space check.
+import { compileGlobs, type GlobMatcher } from '../fs/glob.js';
 import { lstat, readdir } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 
@@ -15,7 +16,6 @@ function compact(st: BigIntStats): EntryStat {
     sparse: st.blocks * 512n < st.size, mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), dev: st.dev.toString(), ino: st.ino.toString(),
   };
 }
-import { matchesGlob } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
 
 /**
@@ -61,27 +61,8 @@ function kindOf(st: BigIntStats): ScanEntry['kind'] | undefined {
   return undefined; // sockets, fifos, devices: only file data is backed up
 }
 
-/**
- * An exclude pattern as plain glob: `*`, `?`, `[...]` and `**` only. Parentheses are literal, so that
- * "*(1)*" means names containing "(1)" and not the extended glob "zero or more 1s" (which, with the
- * rest of the pattern, matches every name and would silently exclude everything).
- */
-export function plainGlob(pattern: string): string {
-  let out = '';
-  let inClass = false;
-  for (const ch of pattern) {
-    if (inClass) { out += ch; if (ch === ']') inClass = false; continue; }
-    if (ch === '[') { inClass = true; out += ch; continue; }
-    out += ch === '(' ? '[(]' : ch === ')' ? '[)]' : ch;
-  }
-  return out;
-}
-
-function excluded(path: string, name: string, patterns: string[]): boolean {
-  if (patterns.length === 0) return false;
-  const p = showPath(path);
-  const n = showPath(name);
-  return patterns.some((g) => matchesGlob(p, g) || matchesGlob(n, g));
+function excluded(path: string, matches: GlobMatcher | undefined): boolean {
+  return matches !== undefined && matches(showPath(path));
 }
 
 /**
@@ -91,7 +72,8 @@ function excluded(path: string, name: string, patterns: string[]): boolean {
  */
 export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void, shallow: ReadonlySet<string> = new Set()): Promise<ScanResult> {
   const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], special: { count: 0, examples: [] }, excluded: 0 };
-  const globs = excludes.map(plainGlob);
+  // Excludes match the path's last components at any depth (core/fs/glob.ts, README "Globs").
+  const globs = excludes.length > 0 ? compileGlobs(excludes) : undefined;
   const skip = (path: string, err: unknown) => {
     result.skipped.push({ path: showPath(path), reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   };
@@ -120,7 +102,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       // lstat a directory's entries concurrently: on large trees this is where the time goes.
       const stats = await Promise.all(names.map(async (n) => {
         const childPath = path === '/' ? `/${n}` : `${path}/${n}`;
-        if (excluded(childPath, n, globs)) { result.excluded++; return undefined; }
+        if (excluded(childPath, globs)) { result.excluded++; return undefined; }
         try {
           const childSt = await lstat(bytesOf(childPath), { bigint: true });
           if (flat && childSt.isDirectory()) { result.excluded++; return undefined; }

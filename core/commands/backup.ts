@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { runBackup, startScan } from '../backup/archiver.js';
 import type { Skipped } from '../backup/scanner.js';
 import { now } from '../clock.js';
+import { invalidGlobReason } from '../fs/glob.js';
 import type { PointManifest } from '../repo/points.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import { homeDir } from '../config/home.js';
@@ -97,6 +98,10 @@ export const backupCommand: Command<BackupArgs> = {
     const paths = (args.paths ?? []).map((p) => (isAbsolute(p) ? p : resolve(p)));
     // "./x" and "../x" are relative to the current folder, as paths are; other patterns match anywhere.
     const excludes = (args.exclude ?? []).map((g) => (/^\.\.?[\\/]/.test(g) ? resolve(g) : g));
+    for (const g of args.exclude ?? []) {
+      const why = invalidGlobReason(g);
+      if (why) throw new AzbError('AZB_ARGS_INVALID', `Exclude pattern refused: ${why}.`, { target: 'exclude', hint: 'See README "Globs" for the pattern rules.' });
+    }
     if (args.stdinName === undefined && paths.length === 0) throw new AzbError('AZB_ARGS_INVALID', 'Nothing to back up: give one or more paths, or a stream name for stdin.', { target: 'paths', hint: 'Example: azbackup backup /srv/data' });
     if (args.stdinName !== undefined && paths.length > 0) throw new AzbError('AZB_ARGS_INVALID', 'Back up either paths or stdin, not both.', { target: 'paths' });
     if (args.stdinName !== undefined && (!/^[^/\\\0]+$/.test(args.stdinName) || args.stdinName === '.' || args.stdinName === '..')) {

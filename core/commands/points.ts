@@ -1,6 +1,7 @@
 // `points`, `ls`, `point remove`, `point undelete`: browse recovery points and the items in them, soft-delete
 // a point and bring it back.
 import { hostname, userInfo } from 'node:os';
+import { compileGlob } from '../fs/glob.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { withLock } from '../repo/locks.js';
@@ -122,9 +123,10 @@ export const lsCommand: Command<LsArgs> = {
     const { repo } = await openServerFor(ctx, args);
     await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
     const point = await findPoint(repo, args.point, ctx.sink);
-    const glob = args.filter ? (await import('node:path')).matchesGlob : undefined;
+    // The backup's glob dialect (core/fs/glob.ts): '*.lock' finds /etc/.pwd.lock at any depth.
+    const matches = args.filter ? compileGlob(args.filter) : undefined;
     const emit = (path: string, n: TreeNode) => {
-      if (glob && !glob(displayName(n), args.filter!)) return;
+      if (matches && !matches(path)) return;
       ctx.sink.item('RecoverableItem', itemData(repo.location, point, path, n));
     };
     const recurse = args.recurse === true || args.filter !== undefined;

@@ -1,6 +1,7 @@
 // Backup policies (README "Policies"): what is backed up, when, and how long its recovery points are
 // kept. A policy is a JSON document checked twice: its shape by the ajv schema azbackup:policy, its
 // limits here, each with a coded error that states the limit.
+import { invalidGlobReason } from '../fs/glob.js';
 import { isAbsolute, relative, sep } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
 
@@ -124,6 +125,10 @@ export function validatePolicy(input: Policy): Policy {
   for (const s of specs) {
     if (!isAbsolute(s.path)) throw new AzbError('AZB_FILESPEC_INVALID', `File spec '${s.path}' is not an absolute path.`, { target: s.path, hint: 'Give the full path, e.g. /srv/data.' });
     s.path = normalPath(s.path);
+    for (const g of s.exclude ?? []) {
+      const why = invalidGlobReason(g);
+      if (why) throw new AzbError('AZB_FILESPEC_INVALID', `File spec ${s.path}: exclude pattern refused: ${why}.`, { target: s.path, hint: 'See README "Globs" for the pattern rules.' });
+    }
   }
   for (let i = 0; i < specs.length; i++) {
     for (let j = i + 1; j < specs.length; j++) {

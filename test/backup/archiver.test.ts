@@ -76,7 +76,7 @@ describe('backup', () => {
     expect(onlyError(nowhere)).toMatchObject({ code: 'AZB_RESTORE_TARGET_REQUIRED', target: 'db.sql' });
   });
 
-  it('takes exclude patterns as plain globs: parentheses are literal, ./ is the current folder; excluding everything warns', async () => {
+  it('takes exclude patterns as restic does: parentheses are literal, dot-files are not special, ./ is the current folder; excluding everything warns', async () => {
     const fx = await registeredServer();
     const src = join(fx.root, 'src');
     mkdirSync(join(src, 'sub'), { recursive: true });
@@ -88,9 +88,24 @@ describe('backup', () => {
     expect(resultOf(b, 'RecoveryPoint')).toMatchObject({ filesNew: 1 });
     const items = (await fx.az(['ls', 'latest', src, '--recurse'])).events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['name']));
     expect(items.sort()).toEqual(['report.txt']);
+    // Dot-files are not special: '*' leaves them out too (and warns), '*.tmp' matches '.cache.tmp'.
+    writeFileSync(join(src, '.hidden'), 'h');
+    writeFileSync(join(src, '.cache.tmp'), 't');
     const all = await fx.az(['backup', src, '--exclude', '*']);
     expect(all.code, all.stdout).toBe(3);
     expect(all.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_EVERYTHING_EXCLUDED' });
+    expect(resultOf(all, 'RecoveryPoint')).toMatchObject({ filesNew: 0, filesChanged: 0, filesUnchanged: 0 });
+    const tmp = await fx.az(['backup', src, '--exclude', '*.tmp']);
+    expect(tmp.code, tmp.stdout).toBe(0);
+    const names = (await fx.az(['ls', 'latest', src, '--recurse'])).events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['name']));
+    expect(names.sort()).toEqual(['.hidden', 'inner.txt', 'report (1).txt', 'report.txt', 'sub']);
+    // Item filters use the same rules, at any depth.
+    const dots = (await fx.az(['ls', 'latest', '--filter', '.*'])).events.filter((e) => e.type === 'item').map((e) => String((e as { data: Record<string, unknown> }).data['path']));
+    expect(dots).toEqual([`${src}/.hidden`]);
+    // A leading '!' (restic's "include again") is refused, not read another way.
+    const bang = await fx.az(['backup', src, '--exclude', '!*.txt']);
+    expect(onlyError(bang)).toMatchObject({ code: 'AZB_ARGS_INVALID', target: 'exclude' });
+    expect(onlyError(bang).message).toContain("starts with '!'");
   });
 
   it('skips unreadable files with a warning and ends CompletedWithWarnings (exit 3)', async () => {
