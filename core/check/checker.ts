@@ -83,8 +83,8 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   // Point states (soft delete): a damaged one is ignored by every reader (its point counts as live), so
   // it is reported, not fatal. Soft-deleted points are checked like the others: they can be brought back.
   const { damaged: damagedStates } = await readPointStates(repo);
-  for (const id of damagedStates) {
-    report({ object: repo.pointStateObject(id), problem: 'point state (soft delete record) is damaged; it is ignored, so its point counts as not deleted, and prune removes it', affectedPoints: [], affectedFiles: [] });
+  for (const d of damagedStates) {
+    report({ object: repo.pointStateObject(d.pointId, d.stateId), problem: 'point state (soft delete record) is damaged: its point counts as not deleted and is never purged until it is removed or brought back again', affectedPoints: [d.pointId], affectedFiles: [] });
   }
 
   // Index files: each must match its name and decrypt.

@@ -204,7 +204,7 @@ export const pointRemoveCommand: Command<PointRemoveArgs> = {
           } catch (err) {
             throw vaultError(err, repo.location, `recovery point ${id.slice(0, 12)}`);
           }
-          await deleteStateObjects(repo, state?.objects ?? []);
+          await deleteStateObjects(repo, id, state?.objects ?? []);
           await repo.pointRemoved(id);
           ctx.sink.log('The point is removed for good. Its data stays in the vault until prune removes what no other point uses.');
           return { pointId: id, ...info, permanent: true as const, stats: { pointId: id, permanent: true } };
@@ -214,8 +214,10 @@ export const pointRemoveCommand: Command<PointRemoveArgs> = {
           ctx.sink.log(`Recovery point ${id.slice(0, 12)}… was deleted already, on ${state.time}; its ${SOFT_DELETE_DAYS} days are not restarted.`);
         } else {
           deleted = await setPointState(repo, id, 'deleted', removedBy(), state, lock);
-          await repo.pointRemoved(id);
         }
+        // Also when it was deleted already: a removal cut short before this step, or made on another
+        // machine, left it as this server's newest point.
+        await repo.pointRemoved(id);
         const until = purgeAfter(deleted!).toISOString();
         ctx.sink.log(`Recovery point ${id.slice(0, 12)}… is deleted; it can be brought back with Restore-AzRecoveryPoint until ${until}. Prune keeps its data until then.`);
         return { pointId: id, ...info, purgeAfter: until, stats: { pointId: id, purgeAfter: until } };
@@ -239,10 +241,12 @@ export const pointUndeleteCommand: Command<VaultArgs & { point: string }> = {
         const id = await pointIdOf(repo, args.point);
         const point = await repo.readPoint(id);
         let state = (await readPointStates(repo, warnTo(ctx.sink))).states.get(id);
-        if (state?.state !== 'deleted') {
+        if (state === undefined) {
           ctx.sink.log(`Recovery point ${id.slice(0, 12)}… is not deleted; nothing to bring back.`);
         } else {
-          state = await setPointState(repo, id, 'restored', `brought back by ${removedBy().slice('removed by '.length)}`, state, lock);
+          // A deleted point comes back; one whose record is damaged gets a readable one.
+          if (state.state !== 'restored') state = await setPointState(repo, id, 'restored', `brought back by ${removedBy().slice('removed by '.length)}`, state, lock);
+          // Also when it was brought back already: an undelete cut short before this step.
           await repo.pointRestored(point);
           ctx.sink.log(`Recovery point ${id.slice(0, 12)}… of ${point.manifest.time} is back. Retention will not expire it again; remove it by ID when it is no longer needed.`);
         }

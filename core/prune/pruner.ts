@@ -94,7 +94,7 @@ export async function runPrune(repo: ServerRepo, o: PruneOptions): Promise<Prune
 
   // Soft-deleted points keep their data for 14 days; after that they go with this prune (FORMAT.md §10).
   const pointStates = await readPointStates(repo, (code, message, target) => o.sink.warning(code, message, target));
-  const purge = planPurge(pointStates.states, pointStates.damaged, await repo.listPointIds());
+  const purge = planPurge(pointStates.states, await repo.listPointIds());
   o.sink.progress('Prune', 'Finding the data recovery points use', 20);
   const { blobs, points, unreadable: unreadableTrees } = await reachableBlobs(repo, o.signal, o.sink, new Set(purge.expired.map((s) => s.pointId)));
   // A tree that cannot be read may reference any blob of any pack: nothing can be deleted safely (not
@@ -119,7 +119,7 @@ export async function runPrune(repo: ServerRepo, o: PruneOptions): Promise<Prune
     });
   }
   // The first deletion: points whose soft delete has run out, before any pack their data is in.
-  if (!o.dryRun && (purge.expired.length > 0 || purge.strayObjects.length > 0)) {
+  if (!o.dryRun && (purge.expired.length > 0 || purge.stray.length > 0)) {
     if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'Prune was cancelled before deleting anything.');
     await purgeDeletedPoints(repo, purge, o.lock ?? { assertHeld: async () => undefined });
     for (const s of purge.expired) o.sink.log(`Recovery point ${s.pointId.slice(0, 12)}… is deleted for good: it was deleted on ${s.time} (${s.reason}), more than ${SOFT_DELETE_DAYS} days ago.`);

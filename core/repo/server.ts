@@ -126,7 +126,7 @@ export class ServerRepo {
   packObject(packId: string): string { return `${this.prefix}packs/${packId.slice(0, 2)}/${packId}`; }
   indexObject(indexId: string): string { return `${this.prefix}index/${indexId}`; }
   pointObject(pointId: string): string { return `${this.prefix}points/${pointId}`; }
-  pointStateObject(stateId: string): string { return `${this.prefix}point-states/${stateId}`; }
+  pointStateObject(pointId: string, stateId: string): string { return `${this.prefix}point-states/${pointId}/${stateId}`; }
 
   /** IDs (64 hex) of the objects under a sub-folder of the namespace (`index/`, `points/`), sorted. */
   async listObjectIds(sub: string): Promise<string[]> {

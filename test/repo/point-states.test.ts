@@ -134,7 +134,7 @@ describe('soft delete of recovery points', () => {
     expect(resultOf(await fx.az(['prune']), 'PruneResult')).toMatchObject({ points: 0, packsKept: 0 });
   });
 
-  it('a damaged or moved state object is ignored (its point counts as live), reported by check, and removed by prune', async () => {
+  it('a damaged or moved state object makes its point count as live: never purged, reported by check, replaced by undelete', async () => {
     const { fx, old, newer } = await twoPoints();
     expect((await fx.az(['forget', old])).code).toBe(0);
     const [state] = stateFiles(fx);
@@ -146,21 +146,59 @@ describe('soft delete of recovery points', () => {
     expect(pts.code).toBe(3);
     expect(pts.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_OBJECT_DAMAGED' });
     expect(items(pts).map((p) => p['pointId'])).toEqual([old, newer]);
+    // Moved into another point's folder: it names another point, so it is damaged there.
+    const elsewhere = join(fx.vault, state!.replace(old, newer));
+    mkdirSync(join(elsewhere, '..'), { recursive: true });
+    renameSync(moved, elsewhere);
+    expect(items(await fx.az(['points'])).map((p) => p['pointId'])).toEqual([old, newer]);
+    renameSync(elsewhere, file);
+    rmSync(join(elsewhere, '..'), { recursive: true });
+    expect(items(await fx.az(['points', '--deleted'])).map((p) => p['pointId'])).toEqual([old]);
     // Flipped bits in place: the same.
-    renameSync(moved, file);
     const bytes = readFileSync(file);
     bytes[bytes.length - 3]! ^= 0x40;
     writeFileSync(file, bytes);
     expect(items(await fx.az(['points'])).map((p) => p['pointId'])).toEqual([old, newer]);
     const check = await fx.az(['check']);
     expect(check.code).toBe(4);
-    expect(items(check)).toEqual([expect.objectContaining({ object: expect.stringContaining('/point-states/'), problem: expect.stringContaining('point state') })]);
-    // Prune keeps the point's data (it is live) and deletes the damaged state object.
+    const problems = items(check);
+    expect(problems.length).toBeGreaterThan(0);
+    for (const p of problems) expect(p).toMatchObject({ object: expect.stringContaining(`/point-states/${old}/`), affectedPoints: [old], problem: expect.stringContaining('never purged') });
+    // Prune, long after the deletion, keeps the point and its damaged record.
     const pruned = await fx.az(['prune'], at(T0 + 60 * DAY));
     expect(pruned.code).toBe(3);
-    expect(resultOf(pruned, 'PruneResult')).toMatchObject({ points: 2, pointsPurged: 0 });
-    expect(stateFiles(fx)).toEqual([]);
+    expect(resultOf(pruned, 'PruneResult')).toMatchObject({ points: 2, pointsPurged: 0, pointsRecoverable: 0 });
+    expect(stateFiles(fx).length).toBeGreaterThan(0);
+    // Bringing it back replaces the damaged record with a readable one.
+    const back = await fx.az(['undelete', old]);
+    expect(back.code, back.stdout).toBe(3); // the damaged record is named on the way
+    expect(resultOf(back, 'RecoveryPoint')).toMatchObject({ pointId: old, restoredAt: expect.any(String) });
+    expect(stateFiles(fx)).toHaveLength(1);
     expect((await fx.az(['check', '--read-data'])).code).toBe(0);
+  });
+
+  it('a restored point whose newest record is lost is not purged when an older deletion record is put back', async () => {
+    const { fx, old } = await twoPoints();
+    expect((await fx.az(['forget', old], at(T0 + 2 * DAY))).code).toBe(0);
+    const deletedRecord = stateFiles(fx)[0]!;
+    const kept = readFileSync(join(fx.vault, deletedRecord));
+    expect((await fx.az(['undelete', old], at(T0 + 3 * DAY))).code).toBe(0);
+    // Someone with write access puts the old 'deleted' record back and spoils the 'restored' one.
+    const restoredRecord = stateFiles(fx)[0]!;
+    writeFileSync(join(fx.vault, deletedRecord), kept);
+    writeFileSync(join(fx.vault, restoredRecord), Buffer.from('spoiled'));
+    const pruned = await fx.az(['prune'], at(T0 + 60 * DAY));
+    expect(resultOf(pruned, 'PruneResult')).toMatchObject({ points: 2, pointsPurged: 0 });
+    expect(listTree(fx.vault).some((l) => l.includes(`/points/${old}`))).toBe(true);
+  });
+
+  it('a deletion record never predates the record it replaces, whatever the clock says', async () => {
+    const { fx, old } = await twoPoints();
+    expect((await fx.az(['forget', old], at(T0 + 5 * DAY))).code).toBe(0);
+    // Brought back from a machine whose clock is two days behind: still the newer record.
+    const back = await fx.az(['undelete', old], at(T0 + 3 * DAY));
+    expect(resultOf(back, 'RecoveryPoint')['restoredAt']).toBe(new Date(T0 + 5 * DAY + 1).toISOString());
+    expect(items(await fx.az(['points'])).map((p) => p['pointId'])).toContain(old);
   });
 
   it('prune removes the state objects of a point that no longer exists', async () => {
@@ -181,16 +219,20 @@ describe('planPurge', () => {
   const states = new Map([[a, state(a, 'deleted', T0)], [b, state(b, 'restored', T0)], [c, state(c, 'deleted', T0 + DAY)], [gone, state(gone, 'deleted', T0)]]);
 
   it('purges a deleted point at exactly 14 days, not a millisecond before; never a restored one', () => {
-    const before = planPurge(states, [], [a, b, c], new Date(T0 + 14 * DAY - 1));
+    const before = planPurge(states, [a, b, c], new Date(T0 + 14 * DAY - 1));
     expect(before.expired.map((s) => s.pointId)).toEqual([]);
     expect(before.recoverable.map((s) => s.pointId)).toEqual([a, c]);
-    const atLimit = planPurge(states, [], [a, b, c], new Date(T0 + 14 * DAY));
+    const atLimit = planPurge(states, [a, b, c], new Date(T0 + 14 * DAY));
     expect(atLimit.expired.map((s) => s.pointId)).toEqual([a]);
     expect(atLimit.recoverable.map((s) => s.pointId)).toEqual([c]);
-    expect(planPurge(states, [], [a, b, c], new Date(T0 + 1000 * DAY)).expired.map((s) => s.pointId)).toEqual([a, c]);
+    expect(planPurge(states, [a, b, c], new Date(T0 + 1000 * DAY)).expired.map((s) => s.pointId)).toEqual([a, c]);
   });
 
-  it('names the state objects of points that are gone, and damaged ones, as stray', () => {
-    expect(planPurge(states, ['damaged1'], [a, b, c], new Date(T0)).strayObjects).toEqual(['damaged1', `obj-${gone}`]);
+  it('names the state objects of points that are gone as stray; never purges a point whose state is unknown', () => {
+    const unknown = 'e'.repeat(64);
+    const withUnknown = new Map([...states, [unknown, { ...state(unknown, 'unknown', T0), time: '' }]]);
+    const plan = planPurge(withUnknown, [a, b, c, unknown], new Date(T0 + 1000 * DAY));
+    expect(plan.stray).toEqual([{ pointId: gone, objects: [`obj-${gone}`] }]);
+    expect([...plan.expired, ...plan.recoverable].map((s) => s.pointId)).not.toContain(unknown);
   });
 });
