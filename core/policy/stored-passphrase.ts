@@ -17,8 +17,8 @@ export const CREDENTIAL_NAME = 'azbackup-passphrase';
 
 export type StoreMethod = 'systemd-creds' | 'dpapi' | 'file';
 
-/** Where the helpers that protect the passphrase run (tests give a stand-in for Windows PowerShell). */
-export interface StoreOptions { windowsPowerShell?: string }
+/** Where the Windows helpers are (tests give stand-ins for powershell.exe and icacls.exe). */
+export interface StoreOptions { windowsPowerShell?: string; icacls?: string }
 
 export function passphraseFile(vaultId: string): string {
   return join(homeDir(), 'registrations', `${vaultId}.passphrase`);
@@ -37,9 +37,37 @@ function storedFiles(vaultId: string): [StoreMethod, string][] {
   return [['systemd-creds', credentialFile(vaultId)], ['dpapi', dpapiFile(vaultId)], ['file', passphraseFile(vaultId)]];
 }
 
-/** Windows PowerShell 5.1 by its full path (not found through PATH, which another account may change). */
-function windowsPowerShell(): string {
-  return join(process.env['SystemRoot'] ?? 'C:\\Windows', 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe');
+/** A program of Windows by its full path (not found through PATH). */
+function system32(...parts: string[]): string {
+  return join(process.env['SystemRoot'] ?? 'C:\\Windows', 'System32', ...parts);
+}
+
+/**
+ * What a Windows system program needs of the environment, and nothing else: no AZBACKUP_* variable
+ * (a passphrase given in the environment) reaches it.
+ */
+function windowsEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ['SystemRoot', 'windir', 'SystemDrive', 'ProgramData', 'PATH', 'PATHEXT', 'ComSpec', 'TEMP', 'TMP', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA', 'HOME']) {
+    if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  }
+  return env;
+}
+
+/** Base64 as the DPAPI script writes it: anything else (a stray line on stdout) is an error, not a blob. */
+function strictBase64(text: string): Buffer {
+  const t = text.trim();
+  if (t.length === 0 || t.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(t)) throw new Error('it did not answer with base64');
+  return Buffer.from(t, 'base64');
+}
+
+/**
+ * Windows: the file readable and writable by SYSTEM and the Administrators only, with no inherited
+ * entries (%ProgramData% lets every user read by default). Well-known SIDs, so that localized names of
+ * the accounts do not matter.
+ */
+async function restrictToAdministrators(path: string, o: StoreOptions): Promise<void> {
+  await runWithStdin(o.icacls ?? system32('icacls.exe'), [path, '/inheritance:r', '/grant:r', '*S-1-5-18:F', '*S-1-5-32-544:F'], '', windowsEnvironment());
 }
 
 // The DPAPI scripts: base64 in on stdin, base64 out on stdout (the console's code page cannot garble
@@ -64,11 +92,8 @@ try {
 /** Protects or unprotects bytes with DPAPI (machine scope) through Windows PowerShell; secrets only on stdin/stdout. */
 function dpapi(op: 'protect' | 'unprotect', input: Buffer, o: StoreOptions): Promise<Buffer> {
   const script = Buffer.from(dpapiScript(op === 'protect' ? 'Protect' : 'Unprotect'), 'utf16le').toString('base64');
-  const env: Record<string, string> = {};
-  // What powershell.exe needs to start, and nothing else: no AZBACKUP_* variable reaches it.
-  for (const k of ['SystemRoot', 'windir', 'PATH', 'TEMP', 'TMP', 'HOME']) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-  return runWithStdin(o.windowsPowerShell ?? windowsPowerShell(), ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand', script], input.toString('base64'), env)
-    .then((out) => Buffer.from(out.trim(), 'base64'));
+  return runWithStdin(o.windowsPowerShell ?? system32('WindowsPowerShell', 'v1.0', 'powershell.exe'), ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand', script], input.toString('base64'), windowsEnvironment())
+    .then(strictBase64);
 }
 
 /** Runs a program with `input` on stdin (never an argument); its stdout, or an error with its last stderr line. */
@@ -112,6 +137,15 @@ export async function storePassphrase(vaultId: string, passphrase: string, metho
         : await systemdCreds(['encrypt', `--name=${CREDENTIAL_NAME}`, '-', '-'], passphrase);
       if (sealed.length === 0) throw new Error('it gave no output');
       await writePrivate(path, sealed, 'Stored passphrase');
+      if (method === 'dpapi') {
+        // Machine-scope DPAPI opens for any account of the machine: the file's ACL is what keeps users out.
+        try {
+          await restrictToAdministrators(path, o);
+        } catch (err) {
+          await unlink(path).catch(() => undefined);
+          throw new Error(`its access could not be limited to SYSTEM and the Administrators (icacls: ${(err as Error).message})`);
+        }
+      }
     } catch (err) {
       if (err instanceof AzbError) throw err;
       throw new AzbError('AZB_PASSPHRASE_STORE_FAILED', method === 'dpapi'

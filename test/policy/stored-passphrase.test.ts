@@ -103,16 +103,29 @@ process.stdout.write(r.stdout); process.stderr.write(r.stderr); process.exit(r.s
   return { path, log };
 }
 
+/** A stand-in for icacls.exe: logs its arguments, exits with `code`. */
+function fakeIcacls(dir: string, code = 0): { path: string; log: string } {
+  const log = join(dir, 'icacls.jsonl');
+  const path = join(dir, 'icacls.exe');
+  writeFileSync(path, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n${code === 0 ? 'echo "processed 1 files"' : 'echo "Access is denied." >&2'}\nexit ${code}\n`);
+  chmodSync(path, 0o755);
+  return { path, log };
+}
+
 describe('stored passphrase with DPAPI (Windows)', () => {
   const UNICODE = 'Passwort für Ünïcode-Server ✓ 42';
   const savedPassphrase = process.env['AZBACKUP_PASSPHRASE'];
   afterEach(() => { if (savedPassphrase === undefined) delete process.env['AZBACKUP_PASSPHRASE']; else process.env['AZBACKUP_PASSPHRASE'] = savedPassphrase; });
 
   it('encrypts with machine scope and entropy, decrypts back, and the secret is never in the arguments or environment of powershell.exe', async () => {
-    const fake = fakeWindowsPowerShell(tempDir('azb-dpapi-'));
+    const dir = tempDir('azb-dpapi-');
+    const fake = fakeWindowsPowerShell(dir);
+    const icacls = fakeIcacls(dir);
     process.env['AZBACKUP_PASSPHRASE'] = UNICODE; // must not reach the child
     await storePassphrase(VAULT, UNICODE, 'file');
-    const stored = await storePassphrase(VAULT, UNICODE, 'dpapi', { windowsPowerShell: fake.path });
+    const stored = await storePassphrase(VAULT, UNICODE, 'dpapi', { windowsPowerShell: fake.path, icacls: icacls.path });
+    // The blob is then readable by SYSTEM and the Administrators only (well-known SIDs, nothing inherited).
+    expect(readFileSync(icacls.log, 'utf8')).toBe(`${stored.path} /inheritance:r /grant:r *S-1-5-18:F *S-1-5-32-544:F\n`);
     expect(stored).toEqual({ method: 'dpapi', path: dpapiFile(VAULT) });
     expect(existsSync(passphraseFile(VAULT))).toBe(false);
     const blob = Buffer.from(readFileSync(stored.path, 'utf8'), 'base64');
@@ -142,9 +155,30 @@ describe('stored passphrase with DPAPI (Windows)', () => {
     expect(await storedPassphraseInfo(VAULT)).toBeUndefined();
   });
 
+  it('stores nothing when the file\'s access cannot be limited (icacls fails)', async () => {
+    const dir = tempDir('azb-dpapi-');
+    const err = await storePassphrase(VAULT, SECRET, 'dpapi', { windowsPowerShell: fakeWindowsPowerShell(dir).path, icacls: fakeIcacls(dir, 5).path }).then(() => undefined, (e: unknown) => e);
+    expect((err as AzbError).code).toBe('AZB_PASSPHRASE_STORE_FAILED');
+    expect((err as AzbError).message).toMatch(/SYSTEM and the Administrators \(icacls: .*Access is denied/);
+    expect(existsSync(dpapiFile(VAULT))).toBe(false);
+    expect(await storedPassphraseInfo(VAULT)).toBeUndefined();
+  });
+
+  it('takes nothing but base64 from powershell.exe as the blob', async () => {
+    const dir = tempDir('azb-dpapi-');
+    const chatty = join(dir, 'chatty.exe');
+    writeFileSync(chatty, '#!/bin/sh\necho "WARNING: profile loaded"\nexit 0\n');
+    chmodSync(chatty, 0o755);
+    const err = await storePassphrase(VAULT, SECRET, 'dpapi', { windowsPowerShell: chatty, icacls: fakeIcacls(dir).path }).then(() => undefined, (e: unknown) => e);
+    expect((err as AzbError).code).toBe('AZB_PASSPHRASE_STORE_FAILED');
+    expect((err as AzbError).message).toContain('did not answer with base64');
+    expect(await storedPassphraseInfo(VAULT)).toBeUndefined();
+  });
+
   it('says a blob that does not decrypt (another machine\'s, or damaged) must be stored again', async () => {
-    const fake = fakeWindowsPowerShell(tempDir('azb-dpapi-'));
-    const stored = await storePassphrase(VAULT, SECRET, 'dpapi', { windowsPowerShell: fake.path });
+    const dir = tempDir('azb-dpapi-');
+    const fake = fakeWindowsPowerShell(dir);
+    const stored = await storePassphrase(VAULT, SECRET, 'dpapi', { windowsPowerShell: fake.path, icacls: fakeIcacls(dir).path });
     writeFileSync(stored.path, Buffer.from('not a DPAPI blob').toString('base64'), { mode: 0o600 });
     const err = await readStoredPassphrase(VAULT, { windowsPowerShell: fake.path }).then(() => undefined, (e: unknown) => e);
     expect((err as AzbError).code).toBe('AZB_PASSPHRASE_STORE_FAILED');
