@@ -93,6 +93,7 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
 export const backupCommand: Command<BackupArgs> = {
   name: 'backup',
   argsSchema: 'azbackup:args.backup',
+  job: { operation: 'Backup' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const paths = (args.paths ?? []).map((p) => (isAbsolute(p) ? p : resolve(p)));

@@ -8,6 +8,7 @@ import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context
 export const checkCommand: Command<VaultArgs & { readDataPercent?: number }> = {
   name: 'check',
   argsSchema: 'azbackup:args.check',
+  job: { operation: 'Check' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
   human: {
     item: (_k, d) => `DAMAGED ${String(d['object'])}: ${String(d['problem'])}${(d['affectedPoints'] as string[]).length ? `\n  affects points: ${(d['affectedPoints'] as string[]).map((p) => p.slice(0, 12)).join(', ')}` : ''}${(d['affectedFiles'] as string[]).length ? `\n  affects files: ${(d['affectedFiles'] as string[]).join(', ')}` : ''}`,

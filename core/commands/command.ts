@@ -24,5 +24,10 @@ export interface Command<Args = Record<string, unknown>> {
   secrets: readonly string[];
   /** Text rendering for the human CLI. */
   human?: HumanFormat;
+  /**
+   * The job a run of this command records (Get-AzBackupJob). A run that fails before its job starts (a
+   * wrong passphrase, an unreachable vault, invalid args) is still recorded as that job, Failed.
+   */
+  job?: { operation: string; policyArg?: 'name' };
   run(ctx: CommandContext, args: Args): Promise<number>;
 }

@@ -178,6 +178,7 @@ function removedBy(): string {
 export const pointRemoveCommand: Command<PointRemoveArgs> = {
   name: 'point.remove',
   argsSchema: 'azbackup:args.point.remove',
+  job: { operation: 'RemovePoint' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);
@@ -232,6 +233,7 @@ export const pointRemoveCommand: Command<PointRemoveArgs> = {
 export const pointUndeleteCommand: Command<VaultArgs & { point: string }> = {
   name: 'point.undelete',
   argsSchema: 'azbackup:args.point.undelete',
+  job: { operation: 'RestorePoint' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);

@@ -328,6 +328,7 @@ function commandStream(source: CommandSource, signal: AbortSignal, log: (line: s
 export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cacheDir?: string }> = {
   name: 'policy.run',
   argsSchema: 'azbackup:args.policy.run',
+  job: { operation: 'Backup', policyArg: 'name' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const p = await requirePolicy(args.name);

@@ -8,6 +8,7 @@ import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context
 export const pruneCommand: Command<VaultArgs & { dryRun?: boolean; maxUnusedPercent?: number; maxRepackBytes?: number }> = {
   name: 'prune',
   argsSchema: 'azbackup:args.prune',
+  job: { operation: 'Prune' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const { vault, repo } = await openServerFor(ctx, args);

@@ -14,6 +14,7 @@ export interface RestoreArgs extends VaultArgs { point: string; target?: string;
 export const restoreCommand: Command<RestoreArgs> = {
   name: 'restore',
   argsSchema: 'azbackup:args.restore',
+  job: { operation: 'Restore' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     if (args.target !== undefined && args.originalLocation) {

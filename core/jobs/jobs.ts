@@ -9,6 +9,8 @@ import { HOME_DIR_MODE, HOME_FILE_MODE, homeDir, secureHomeSync } from '../confi
 import { AzbError } from '../protocol/errors.js';
 import type { KeptWarning } from '../protocol/events.js';
 import { makeDirsSync } from '../fs/make-dirs.js';
+import { noteJobStarted } from './started.js';
+import { reportToSystemLog } from './system-log.js';
 
 /** Job states, as the MARS agent names them. */
 export type JobStatus = 'InProgress' | 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled';
@@ -104,6 +106,7 @@ export function startJob(operation: string, vault: string, serverId: string | nu
   const id = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
   open().prepare('INSERT INTO jobs (id, operation, status, vault, server_id, start_time, pid, hostname, warnings, process, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)')
     .run(id, operation, 'InProgress', vault, serverId, new Date().toISOString(), process.pid, hostname(), processIdentity(process.pid) ?? null, policy);
+  noteJobStarted();
   return id;
 }
 
@@ -113,6 +116,18 @@ export function finishJob(id: string, status: JobStatus, stats: Record<string, u
   // Without a warning list (an abandoned job marked Failed), the one recorded so far stays.
   open().prepare('UPDATE jobs SET status = ?, end_time = ?, stats = ?, errors = ?, warnings = ?, warning_list = COALESCE(?, warning_list) WHERE id = ?')
     .run(status, new Date().toISOString(), stats ? JSON.stringify(stats) : null, JSON.stringify(errors), warnings, warningList ? JSON.stringify(warningList) : null, id);
+  const row = open().prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+  if (row) reportToSystemLog(toRecord(row));
+}
+
+/**
+ * Records an attempt that failed before its job could start (a wrong passphrase, an unreachable vault, a
+ * bad request): a job of its own, Failed with the error's code, so scheduled failures are seen too.
+ */
+export function recordFailedAttempt(operation: string, vault: string, policy: string | null, error: { code: string; message: string }): string {
+  const id = startJob(operation, vault, null, policy);
+  finishJob(id, error.code === 'AZB_CANCELLED' ? 'Cancelled' : 'Failed', null, [error], 0, []);
+  return id;
 }
 
 /** Whether the engine process that started a job still runs: its pid, and the same process instance. */

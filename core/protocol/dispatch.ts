@@ -3,6 +3,7 @@
 import type { Command } from '../commands/command.js';
 import { AzbError, toAzbError } from './errors.js';
 import type { EventSink } from './events.js';
+import { jobsStartedHere } from '../jobs/started.js';
 import { describeErrors, validator } from './schemas.js';
 
 export interface RunOptions {
@@ -26,6 +27,7 @@ export function processSignal(): AbortSignal {
 
 /** Validates `args` against the command's schema, runs it, and returns the process exit code. */
 export async function runCommand(command: Command<never>, args: unknown, sink: EventSink, opts: RunOptions = {}): Promise<number> {
+  const jobsBefore = command.job ? jobsStartedHere() : 0;
   try {
     const validate = validator(command.argsSchema);
     if (!validate(args)) {
@@ -44,7 +46,27 @@ export async function runCommand(command: Command<never>, args: unknown, sink: E
     return code;
   } catch (err) {
     const e = toAzbError(err);
+    if (command.job && jobsStartedHere() === jobsBefore) await recordAttempt(command.job, args, e, sink);
     sink.error(e, opts.debug && err instanceof Error ? err.stack : undefined);
     return e.exitCode;
+  }
+}
+
+/** Records a job command that failed before its job started; a home that cannot record it changes nothing. */
+async function recordAttempt(job: NonNullable<Command['job']>, args: unknown, e: AzbError, sink: EventSink): Promise<void> {
+  const a = (args && typeof args === 'object' ? args : {}) as Record<string, unknown>;
+  const policy = job.policyArg && typeof a[job.policyArg] === 'string' ? String(a[job.policyArg]) : null;
+  try {
+    let vault = typeof a['vault'] === 'string' ? String(a['vault']) : undefined;
+    if (vault === undefined && policy) vault = (await import('../policy/store.js').then((m) => m.readPolicy(policy)).catch(() => undefined))?.vault;
+    if (vault === undefined) {
+      const regs = await import('../config/home.js').then((m) => m.listRegistrations()).catch(() => []);
+      vault = regs.length === 1 ? regs[0]!.vault : '';
+    }
+    const { recordFailedAttempt } = await import('../jobs/jobs.js');
+    const id = recordFailedAttempt(job.operation, vault, policy, { code: e.code, message: e.message });
+    sink.log(`Job ${id} recorded: ${job.operation} failed before it started (${e.code}).`);
+  } catch {
+    // The error itself is reported; the history could not take it (an unusable home, say).
   }
 }

@@ -5,8 +5,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ENGINE_PATH, onlyError, parseEvents, resultOf, startEngine } from '../helpers/engine.js';
+import { createServer } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { ENGINE_PATH, onlyError, parseEvents, resultOf, rpc, startEngine } from '../helpers/engine.js';
 import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 
 /** The ID of the job that appears InProgress (waits for it; fails the test when none appears). */
@@ -114,5 +115,64 @@ describe('jobs', () => {
     ]);
     expect((await fx.az(['check'])).code).toBe(0);
     expect((await fx.az(['jobs', '--previous', '1'])).events.find((e) => e.type === 'item')).toMatchObject({ data: { operation: 'Check', status: 'Completed' } });
+  });
+});
+
+describe('a job record for every attempt, and the system log', () => {
+  /** A unix socket standing for /dev/log: the lines logger writes to it. */
+  async function syslogSocket(dir: string): Promise<{ path: string; lines: () => string[]; close: () => void }> {
+    const path = join(dir, 'log.sock');
+    const received: string[] = [];
+    const server = createServer((c) => { c.setEncoding('utf8'); c.on('data', (d: string) => received.push(...d.split('\n').filter((l) => l.length > 0))); });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    return { path, lines: () => received, close: () => server.close() };
+  }
+  const jobsOf = async (fx: VaultFixture) => (await fx.az(['jobs'])).events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: Record<string, unknown> }).data);
+
+  it('records a backup that fails before it starts (wrong or missing passphrase, no vault, bad args) as a Failed job, once, and logs it', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.txt'), 'a');
+    const log = await syslogSocket(fx.root);
+    onTestFinished(log.close);
+    const env = { AZBACKUP_SYSLOG_SOCKET: log.path };
+    const attempts: [string[], Record<string, string | undefined>, string][] = [
+      [['backup', src], { ...env, AZBACKUP_PASSPHRASE: 'not the passphrase of this server' }, 'AZB_PASSPHRASE_WRONG'],
+      [['backup', src], { ...env, AZBACKUP_PASSPHRASE: undefined }, 'AZB_PASSPHRASE_REQUIRED'],
+      [['backup', src, '--vault', join(fx.root, 'no-vault-here')], env, 'AZB_VAULT_NOT_FOUND'],
+      [['backup', src, '--exclude', '!x'], env, 'AZB_ARGS_INVALID'],
+      [['policy', 'run', 'no-such-policy'], env, 'AZB_POLICY_NOT_FOUND'],
+    ];
+    for (const [args, e, code] of attempts.slice(0, 4)) {
+      const r = await fx.az(args, { env: e });
+      expect(onlyError(r).code, args.join(' ')).toBe(code);
+    }
+    // A request the module (or a script) sends with invalid args.
+    const bad = await rpc({ protocolVersion: 1, command: 'check', args: { readDataPercent: 200 } }, { env: { ...fx.env, ...env } });
+    expect(onlyError(bad).code).toBe('AZB_ARGS_INVALID');
+    for (const [args, e, code] of attempts.slice(4)) {
+      const r = await fx.az(args, { env: e });
+      expect(onlyError(r).code, args.join(' ')).toBe(code);
+    }
+    const jobs = (await jobsOf(fx)).reverse();
+    expect(jobs.map((j) => [j['operation'], j['status'], (j['errors'] as { code: string }[])[0]?.code])).toEqual([
+      ['Backup', 'Failed', 'AZB_PASSPHRASE_WRONG'], ['Backup', 'Failed', 'AZB_PASSPHRASE_REQUIRED'], ['Backup', 'Failed', 'AZB_VAULT_NOT_FOUND'],
+      ['Backup', 'Failed', 'AZB_ARGS_INVALID'], ['Check', 'Failed', 'AZB_ARGS_INVALID'], ['Backup', 'Failed', 'AZB_POLICY_NOT_FOUND'],
+    ]);
+    expect(jobs[0]!['vault']).toBe(fx.vault);
+    expect(jobs[5]!['policy']).toBe('no-such-policy');
+    // A backup that works is one job, not two.
+    expect((await fx.az(['backup', src], { env })).code).toBe(0);
+    expect((await jobsOf(fx))[0]).toMatchObject({ operation: 'Backup', status: 'Completed' });
+    expect(await jobsOf(fx)).toHaveLength(7);
+
+    const lines = log.lines();
+    expect(lines).toHaveLength(7);
+    // <11> is user.err, <14> user.info; the tag and the engine's pid; the job's ID, operation, result and code.
+    expect(lines[0]).toMatch(new RegExp(`^<11>.*azbackup\\[\\d+\\]: job ${String(jobs[0]!['jobId'])} Backup Failed code=AZB_PASSPHRASE_WRONG vault=${fx.vault}$`));
+    expect(lines[5]).toMatch(/job \S+ Backup Failed code=AZB_POLICY_NOT_FOUND policy=no-such-policy/);
+    expect(lines[6]).toMatch(/^<14>.*: job \S+ Backup Completed vault=/);
+    for (const l of lines) expect(l).not.toContain('not the passphrase');
   });
 });
