@@ -7,7 +7,7 @@ import { AzbError, toAzbError } from '../protocol/errors.js';
 import { readSecretFile } from '../config/secret-file.js';
 import { listServers, registrationProblems } from '../repo/registration.js';
 import { openServer, type ServerRepo } from '../repo/server.js';
-import { PROXY_AUTH_HINT } from '../repo/storage-errors.js';
+import { PROXY_AUTH_HINT, UNREACHABLE_HINT } from '../repo/storage-errors.js';
 import { openVault, type Vault } from '../repo/vault.js';
 import { openLocalFolderStore } from '../storage/local.js';
 import { isStorageError, type ObjectStore } from '../storage/storage.js';
@@ -185,6 +185,7 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
           target: shownLocation(location), hint: entraHint(signIn.text) ?? 'Check AZURE_TENANT_ID, AZURE_CLIENT_ID and that the certificate is registered for the app in Entra ID; run with --debug for the sign-in details.',
         });
       }
+      if (isStorageError(err, 'unreachable')) throw new AzbError('AZB_VAULT_UNREACHABLE', err.message, { target: shownLocation(location), hint: UNREACHABLE_HINT });
       if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });
       const entra = credential.kind === 'tokenCredential' ? entraHint(`${(err as Error).message} ${((err as { cause?: Error }).cause)?.message ?? ''}`) : undefined;
       if (entra) throw new AzbError('AZB_STORAGE_AUTH_FAILED', `Entra ID sign-in for ${shownLocation(location)} failed.`, { target: shownLocation(location), hint: entra });

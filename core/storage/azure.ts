@@ -123,7 +123,7 @@ export class AzureBlobStore implements ObjectStore, LeasingStore {
       }
       if (failure.deniedBy === 'proxy') throw failure;
       const text = failure.kind === 'denied' ? `Access to the ${where} was refused (${describe(err)}); check the credential.`
-        : failure.kind === 'unavailable' ? `Cannot reach the ${where} (${describe(err)}).`
+        : failure.kind === 'unavailable' || failure.kind === 'unreachable' ? `Cannot reach the ${where} (${describe(err)}).`
           : `Cannot open the ${where} (${describe(err)}).`;
       throw new StorageError(failure.kind, '', text, { cause: failure.cause });
     }
@@ -429,14 +429,14 @@ function toStorageError(err: unknown, op: Operation, name: string): StorageError
   const status = isRestError(err) ? err.statusCode : undefined;
   const code = errorCodeOf(err) ?? '';
   let kind: StorageErrorKind = 'io';
-  if (err instanceof StallTimeout) kind = 'unavailable';
+  if (err instanceof StallTimeout) kind = 'unreachable';
   else if (status === 401 || status === 403 || status === 407) kind = 'denied';
   else if (status === 404) kind = code === 'BlobNotFound' && op !== 'put' && op !== 'list' ? 'not-found' : 'unavailable';
   else if ((status === 409 || status === 412) && op === 'put') kind = code.startsWith('Container') ? 'unavailable' : 'exists';
   else if (status === 409 && code.startsWith('Container')) kind = 'unavailable'; // ContainerBeingDeleted, ContainerDisabled
   else if (status === 416) kind = 'bad-range';
-  else if (status === 503) kind = 'unavailable';
-  else if (status === undefined && isRestError(err) && NETWORK_CODES.has(err.code ?? '')) kind = 'unavailable';
+  else if (status === 503) kind = 'unreachable';
+  else if (status === undefined && isRestError(err) && NETWORK_CODES.has(err.code ?? '')) kind = 'unreachable';
   const target = op === 'list' ? `'${name}'` : name;
   const message = kind === 'not-found' ? `Object not found: ${name}`
     : kind === 'exists' ? `Object already exists: ${name}`

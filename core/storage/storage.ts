@@ -22,7 +22,8 @@ export type StorageErrorKind =
   | 'bad-range'    // the range lies outside the object
   | 'invalid-name' // the name is not a valid object name
   | 'denied'       // permission / authorization failure
-  | 'unavailable'  // the store cannot be reached (missing root, network)
+  | 'unavailable'  // the store is not there (missing root folder, no such container, not a store location)
+  | 'unreachable'  // the network path to the store failed (refused, DNS, time-out, service busy): try again later
   | 'too-large'    // the object is larger than its kind may be (limits.ts); it was not read
   | 'unsafe'       // a link or special file where an object or folder should be (folder vaults); not followed
   | 'io';          // anything else

@@ -387,7 +387,12 @@ describe('Azure Blob vault credentials', () => {
     expect(denied.stdout).not.toContain(wrong.match(/AccountKey=([^;]+)/)![1]!);
     expect(onlyError(await fx.az(['points', '--vault', `${fx.vault}?sv=2020&sig=abc`])).code).toBe('AZB_ARGS_INVALID');
     expect(onlyError(await fx.az(['points', '--vault', `${azurite!.blobEndpoint}/no-such-container`])).code).toBe('AZB_VAULT_NOT_FOUND');
-  }, 60_000);
+    // Nothing listening at the endpoint: a network failure, said as one, with a network hint.
+    const down = onlyError(await fx.az(['points', '--vault', `http://127.0.0.1:1/${AZURITE_ACCOUNT}/vault`], { env: { AZBACKUP_STORAGE_CONNECTION_STRING: undefined, AZBACKUP_STORAGE_KEY: AZURITE_KEY } }));
+    expect(down).toMatchObject({ code: 'AZB_VAULT_UNREACHABLE', message: expect.stringContaining('ECONNREFUSED') });
+    expect(down.hint).toMatch(/DNS.*firewall.*proxy/);
+    expect(down.hint).not.toMatch(/create/i);
+  }, 120_000);
 
   it('reads the account key from a file only its owner can read (AZBACKUP_STORAGE_KEY_FILE)', async () => {
     const fx = await registeredServer({ backend: backends[1]![1]() });

@@ -303,18 +303,18 @@ describe('AzureBlobStore', () => {
     expect(listed.map((o) => o.name)).toEqual(names);
   });
 
-  it('reports an endpoint with nothing listening as unavailable, without waiting for a stall timeout', async () => {
+  it('reports an endpoint with nothing listening as unreachable, without waiting for a stall timeout', async () => {
     const port = await freePort();
     const containerUrl = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}/vault`;
     // A stall timeout far beyond the test's own: the answer comes from the refused connection, or the
     // test times out. (No wall-clock bound: it would only measure how loaded the machine is.)
     const patient = { tryTimeoutMs: 10 * 60_000 };
     const err = await storageFailure(openAzureBlobStore({ containerUrl, credential: { kind: 'sharedKey', account: AZURITE_ACCOUNT, key: AZURITE_KEY }, maxTries: 1, ...patient }));
-    expect(err.kind).toBe('unavailable');
+    expect(err.kind).toBe('unreachable');
     expect(err.message).toContain('ECONNREFUSED');
     expect(err.message).toContain(containerUrl);
     const err2 = await storageFailure(openAzureBlobStore({ containerUrl, credential: { kind: 'sharedKey', account: AZURITE_ACCOUNT, key: AZURITE_KEY }, maxTries: 3, ...quick, ...patient }));
-    expect(err2.kind).toBe('unavailable');
+    expect(err2.kind).toBe('unreachable');
   });
 
   describe('retries through a faulty connection', () => {
