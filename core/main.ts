@@ -1,6 +1,15 @@
 // Entry point of the engine executable.
 import { KDF_CHILD_ARG, runKdfChild } from './crypto/keys.js';
 
+// A reader that went away (`azbackup jobs | head -1`): the rest of the output is dropped quietly, and
+// the command finishes as it would have (a backup piped to head is not cut short half-way).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+
 // The engine started by itself to derive a key (core/crypto/keys.ts deriveInChild), or a command. The
 // CLI (yargs, every command and what they import) is loaded only for a command: the key-derivation child
 // that every key-opening command starts then skips most of the engine's start-up.

@@ -1,5 +1,5 @@
 // The human/scripting CLI of the built executable: --version, --help, text and --json output, exit codes.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -133,5 +133,20 @@ describe('the --point option of ls and restore', () => {
     expect(moved(['backup', '--point', 'x'])).toEqual(['backup', '--point', 'x']);
     expect(moved(['ls', 'latest'])).toEqual(['ls', 'latest']);
     expect(moved(['ls', '--point'])).toEqual(['ls', '--point']);
+  });
+});
+
+describe('output to a reader that went away', () => {
+  it('exits quietly, with the command\'s own exit code and no stack trace (azbackup jobs | head -1)', async () => {
+    const home = tempDir('azb-epipe-');
+    for (const args of [['jobs'], ['jobs', '--json'], ['--help']]) {
+      const child = spawn(requireEngine(), args, { env: { ...process.env, AZBACKUP_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // the reader is gone before the first line is written
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(stderr, args.join(' ')).toBe('');
+      expect(code, args.join(' ')).toBe(0);
+    }
   });
 });
