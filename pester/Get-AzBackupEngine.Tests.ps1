@@ -39,6 +39,30 @@ Describe 'Get-AzBackupEngine' {
         $err.ErrorDetails.RecommendedAction | Should -BeLike '*AZBACKUP_ENGINE*'
     }
 
+    It 'finds an installed engine on PATH when the module has none beside it, and says how to install one when there is none' {
+        # A copy of the module with no bin folder and no build output next to it: an installed module.
+        $installed = Join-Path $dir 'installed'
+        $null = New-Item -ItemType Directory -Path $installed
+        Copy-Item -Recurse -LiteralPath (Join-Path $PSScriptRoot '../module') -Destination (Join-Path $installed 'module')
+        Copy-Item -Recurse -LiteralPath (Join-Path $PSScriptRoot '../cmdlets') -Destination (Join-Path $installed 'cmdlets')
+        $bin = Join-Path $dir 'bin'
+        $null = New-Item -ItemType Directory -Path $bin
+        Move-Item -LiteralPath (New-FakeEngine -Directory $dir) -Destination (Join-Path $bin 'azbackup')
+        $self = @([Environment]::ProcessPath)
+        if ((Split-Path -Leaf $self[0]) -match '^dotnet(\.exe)?$') { $self += Join-Path $PSHOME 'pwsh.dll' }
+        $probe = "Import-Module '$(Join-Path $installed 'module/AzBackup.psd1')'; try { (Get-AzBackupEngine -ErrorAction Stop).Path } catch { `$_.ErrorDetails.RecommendedAction }"
+        $savedPath = $env:PATH
+        $env:AZBACKUP_ENGINE = $null
+        try {
+            $env:PATH = "$bin$([IO.Path]::PathSeparator)$savedPath"
+            (& $self[0] @($self | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $probe | Out-String).Trim() | Should -Be (Join-Path $bin 'azbackup')
+            $env:PATH = $savedPath
+            $hint = (& $self[0] @($self | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $probe | Out-String).Trim()
+            $hint | Should -Match 'Install the engine with the module'
+            $hint | Should -Match 'AZBACKUP_ENGINE'
+        } finally { $env:PATH = $savedPath }
+    }
+
     It 'says clearly when the file is not an engine' {
         $notEngine = Join-Path $dir 'not-an-engine.sh'
         Set-Content -LiteralPath $notEngine -Value "#!/bin/sh`necho hello"

@@ -56,9 +56,10 @@ Describe 'Stop-AzBackupJob' {
         (Get-AzRecoveryPoint -Passphrase $pp).PointId | Should -Be $point.PointId
     }
 
-    It 'changes nothing for a job that is no longer running, and outputs nothing without -PassThru' {
-        Stop-AzBackupJob -JobId $completed.JobId | Should -BeNullOrEmpty
-        ($completed | Stop-AzBackupJob -PassThru).Status | Should -Be 'Completed'
+    It 'changes nothing for a job that is no longer running, says so, and outputs nothing without -PassThru' {
+        Stop-AzBackupJob -JobId $completed.JobId -WarningVariable said -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+        "$said" | Should -Match "Job $($completed.JobId) \(Backup\) is not running: it ended Completed at .*Nothing was stopped"
+        ($completed | Stop-AzBackupJob -PassThru -WarningAction SilentlyContinue).Status | Should -Be 'Completed'
         (Get-AzBackupJob -JobId $completed.JobId).Status | Should -Be 'Completed'
     }
 

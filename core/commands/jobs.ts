@@ -1,6 +1,6 @@
 // `jobs`, `job stop`: the job history of this machine, and stopping a running job cleanly.
 import { listJobs, stopJob, type JobRecord, type JobStatus } from '../jobs/jobs.js';
-import { AzbError } from '../protocol/errors.js';
+import { AzbError, ExitCode } from '../protocol/errors.js';
 import type { Command } from './command.js';
 
 function jobData({ process: _process, ...j }: JobRecord): Record<string, unknown> {
@@ -26,7 +26,9 @@ export const jobStopCommand: Command<{ jobId: string }> = {
   secrets: [],
   async run(ctx, args) {
     const before = stopJob(args.jobId);
-    if (before.status !== 'InProgress') ctx.sink.log(`Job ${args.jobId} is not running (${before.status}).`);
+    if (before.status !== 'InProgress') {
+      ctx.sink.warning('AZB_JOB_NOT_RUNNING', `Job ${args.jobId} (${before.operation}) is not running: it ended ${before.status}${before.endTime ? ` at ${before.endTime}` : ''}. Nothing was stopped.`, args.jobId);
+    }
     // Wait (bounded) for the job to reach a final state, so the caller sees Cancelled.
     let now = before;
     for (let i = 0; i < 300 && now.status === 'InProgress'; i++) {
@@ -34,6 +36,6 @@ export const jobStopCommand: Command<{ jobId: string }> = {
       now = listJobs({ jobId: args.jobId })[0] ?? now;
     }
     ctx.sink.result('Job', jobData(now));
-    return 0;
+    return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
   },
 };

@@ -1,8 +1,9 @@
 function Resolve-AzBackupEngine {
     <#
     .SYNOPSIS
-        Finds the engine executable ($env:AZBACKUP_ENGINE, then next to the module, then the build
-        output) and checks once per build that it speaks a protocol version this module knows.
+        Finds the engine executable ($env:AZBACKUP_ENGINE, then the module's bin folder, then the build
+        output of a source checkout, then azbackup on PATH) and checks once per build that it speaks a
+        protocol version this module knows.
         Returns an AzBackup.EngineInfo object, or writes an error through -Caller and returns nothing.
     #>
     [CmdletBinding()]
@@ -16,10 +17,15 @@ function Resolve-AzBackupEngine {
         @((Join-Path $script:ModuleRoot "bin/$exeName"), (Join-Path $script:ModuleRoot "../bundle/dist/$exeName"))
     }
     $path = $candidates | Where-Object { Test-Path -LiteralPath $_ -PathType Leaf } | Select-Object -First 1
+    if (-not $path -and -not $env:AZBACKUP_ENGINE) {
+        $onPath = Get-Command -Name $exeName -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+        if ($onPath) { $path = $onPath.Source }
+        $candidates += "$exeName on PATH"
+    }
     if (-not $path) {
         $Caller.WriteError((New-AzBackupErrorRecord -Code 'AZB_ENGINE_NOT_FOUND' -Category 'ObjectNotFound' -Target ($candidates -join '; ') `
             -Message "The AzBackup engine was not found (looked for: $($candidates -join ', '))." `
-            -Hint 'Build it with "npm run build", or set $env:AZBACKUP_ENGINE to the azbackup executable.'))
+            -Hint 'Install the engine with the module (the release archive''s install script puts it in the module''s bin folder and on PATH), or set $env:AZBACKUP_ENGINE to the azbackup executable. In a source checkout, build it with "npm run build".'))
         return
     }
     $item = Get-Item -LiteralPath $path
@@ -30,7 +36,7 @@ function Resolve-AzBackupEngine {
         param($why)
         $Caller.WriteError((New-AzBackupErrorRecord -Code 'AZB_ENGINE_UNUSABLE' -Category 'ResourceUnavailable' -Target $item.FullName `
             -Message "The AzBackup engine at $($item.FullName) did not answer a version probe: $why" `
-            -Hint 'Rebuild the engine ("npm run build") or point $env:AZBACKUP_ENGINE at a working azbackup executable.'))
+            -Hint 'Reinstall the engine with the module from the same release, or point $env:AZBACKUP_ENGINE at a working azbackup executable (in a source checkout: "npm run build").'))
     }
     try {
         $process = Start-AzBackupEngineProcess -Path $item.FullName -ArgumentList @('--version', '--json')
