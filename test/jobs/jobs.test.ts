@@ -89,7 +89,9 @@ describe('jobs', () => {
         .run('20260101T000000-deadbeef', 'Backup', 'InProgress', fx.vault, null, new Date().toISOString(), stranger.pid!, hostname(), 'an-earlier-boot:12345');
       db.close();
       const stopped = await fx.az(['job', 'stop', '20260101T000000-deadbeef']);
-      expect(stopped.code, stopped.stdout).toBe(0);
+      // Nothing to stop: the job is found to have ended (Failed, abandoned), and the answer says so.
+      expect(stopped.code, stopped.stdout).toBe(3);
+      expect(stopped.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_JOB_NOT_RUNNING' });
       expect(resultOf(stopped, 'Job')).toMatchObject({ status: 'Failed', errors: [expect.objectContaining({ code: 'AZB_JOB_ABANDONED' })] });
       await new Promise((r) => setTimeout(r, 200));
       expect(stranger.exitCode).toBeNull();
