@@ -13,22 +13,8 @@ import { getCertificate } from '../repo/vault.js';
 import type { Command, CommandContext } from './command.js';
 import { asJob, openServerFor, serverCacheDir, signingKeyFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { pointData } from './points.js';
+import { CERT_EXPIRY_WARNING_DAYS, renewHint } from './cert-expiry.js';
 import { makeDirs } from '../fs/make-dirs.js';
-
-/** A backup warns this many days before the certificate that signs its points expires. */
-export const CERT_EXPIRY_WARNING_DAYS = 30;
-
-/**
- * What to do about an expiring certificate. AzBackup cannot yet move a registered server to another
- * certificate (server.json names one, and only it may sign the server's points): the way on is a new
- * registration, which starts a new server namespace.
- */
-function renewHint(home: string, vaultId: string): string {
-  return 'AzBackup cannot yet move a registered server to a new certificate. To go on backing up: create one (New-AzBackupCertificate / azbackup cert new), '
-    + 'upload it (Add-AzBackupVaultCertificate / azbackup vault add-cert), remove this registration '
-    + `(${join(home, 'registrations', `${vaultId}.json`)} and .key) and register again (Register-AzBackupServer / azbackup register). `
-    + 'That starts a new server namespace; the existing recovery points stay restorable with -Server / --server <this server ID> and this passphrase.';
-}
 
 /**
  * The certificate that signs this server's recovery points (the one in its server.json) must be valid

@@ -26,7 +26,7 @@ async function serverWithCertificate(notAfter: Date) {
   mkdirSync(src);
   writeFileSync(join(src, 'a.txt'), 'alpha');
   const thumbprint = createHash('sha1').update(readFileSync(cert.cerPath)).digest('hex').toUpperCase();
-  return { root, vault, az, src, thumbprint };
+  return { root, vault, az, src, thumbprint, reg };
 }
 
 const pointCount = async (az: (args: string[]) => ReturnType<typeof runEngine>) => (await az(['points'])).events.filter((e) => e.type === 'item').length;
@@ -51,13 +51,15 @@ describe('the certificate that signs recovery points', () => {
     expect(jobs).toEqual([expect.objectContaining({ data: expect.objectContaining({ operation: 'Backup', status: 'Failed' }) })]);
   }, 90_000);
 
-  it('warns 30 days before it expires, and not earlier', async () => {
+  it('warns 30 days before it expires, and not earlier: at registration and at every backup', async () => {
     const soon = await serverWithCertificate(new Date(Date.now() + 20 * 86_400_000));
+    expect(soon.reg.events.find((e) => e.type === 'warning' && e.code === 'AZB_CERT_EXPIRING')).toMatchObject({ target: soon.thumbprint, message: expect.stringMatching(/in 19 days/) });
     const run = await soon.az(['backup', soon.src]);
     expect(run.code).toBe(3);
     const warning = run.events.find((e) => e.type === 'warning' && e.code === 'AZB_CERT_EXPIRING') as { message: string } | undefined;
     expect(warning?.message).toMatch(/in 19 days/);
     const later = await serverWithCertificate(new Date(Date.now() + 40 * 86_400_000));
+    expect(later.reg.events.some((e) => e.type === 'warning' && e.code === 'AZB_CERT_EXPIRING')).toBe(false);
     const quiet = await later.az(['backup', later.src]);
     expect(quiet.code, quiet.stdout).toBe(0);
   }, 90_000);
