@@ -13,7 +13,8 @@ function Get-AzRecoverableItem {
         name from Get-AzRecoveryPoint.
     .PARAMETER Path
         Folder (or file) inside the recovery point, as shown in the Path of its items, e.g. /srv/data.
-        Paths inside a point are not resolved against the current location. Default: the top level.
+        A relative path (./data, data) is resolved against the current location, as for the other
+        cmdlets. Default: the top level.
     .PARAMETER Recurse
         Also list the contents of sub-folders.
     .PARAMETER Filter
@@ -73,7 +74,7 @@ function Get-AzRecoverableItem {
     process {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
         $arguments.point = $PointId
-        if ($Path) { $arguments.path = $Path }
+        if ($Path) { $arguments.path = if ([System.IO.Path]::IsPathRooted($Path)) { $Path } else { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path) } }
         if ($Recurse) { $arguments.recurse = $true }
         if ($Filter) { $arguments.filter = $Filter }
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }

@@ -15,8 +15,8 @@ function Get-AzRecoveryPoint {
         Server whose points to list: its ID, an ID prefix of at least 8 characters, or its host name.
         Default: this server. Another server's points need that server's passphrase. Binds by property name (ServerId).
     .PARAMETER Path
-        Only points whose backed-up sources contain this path (a file or folder of the server; a relative
-        path is resolved against the current location).
+        Only points whose backed-up sources contain this path (a file or folder of the server; a
+        relative path is resolved against the current location). Position 0: Get-AzRecoveryPoint /etc.
     .PARAMETER After
         Only points made at or after this time.
     .PARAMETER Before
@@ -60,6 +60,7 @@ function Get-AzRecoveryPoint {
         [ValidateNotNullOrEmpty()]
         [string]$Server,
 
+        [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty()]
         [string]$Path,
 

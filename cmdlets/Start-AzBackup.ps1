@@ -17,8 +17,10 @@ function Start-AzBackup {
 
         Files that cannot be read are skipped with a warning; the job then ends CompletedWithWarnings.
     .PARAMETER Path
-        Files and folders to back up. Relative paths are resolved against the current location.
-        Accepts pipeline input (strings, or FullName from Get-ChildItem); all of it goes into one
+        Files and folders to back up. Relative paths are resolved against the current location, and
+        wildcards expand (/srv/*/data); a name that exists as written is taken literally. A pattern
+        that matches nothing stops with AZB_SOURCE_NOT_FOUND before anything is backed up. Accepts
+        pipeline input (strings, or FullName from Get-ChildItem); all of it goes into one
         recovery point.
     .PARAMETER Exclude
         Globs of paths or names to leave out, e.g. '*.tmp' or '/srv/data/cache', as restic reads them.
@@ -132,7 +134,21 @@ function Start-AzBackup {
         $paths = [System.Collections.Generic.List[string]]::new()
     }
     process {
-        foreach ($item in $Path) { $paths.Add($PSCmdlet.GetUnresolvedProviderPathFromPSPath($item)) }
+        foreach ($item in $Path) {
+            $full = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($item)
+            # Wildcards expand as PowerShell users expect (/srv/*/data); a name that exists as written
+            # (brackets are legal in file names) is taken literally.
+            if (-not [System.Management.Automation.WildcardPattern]::ContainsWildcardCharacters($item) -or (Test-Path -LiteralPath $full)) {
+                $paths.Add($full)
+                continue
+            }
+            $matched = @(Resolve-Path -Path $item -ErrorAction SilentlyContinue | ForEach-Object { $_.ProviderPath })
+            if ($matched.Count -eq 0) {
+                $PSCmdlet.ThrowTerminatingError((New-AzBackupErrorRecord -Code 'AZB_SOURCE_NOT_FOUND' -Category 'ObjectNotFound' -Target $item `
+                    -Message "No file or folder matches '$item'." -Hint 'Check the path and its wildcards; nothing was backed up.'))
+            }
+            foreach ($m in $matched) { $paths.Add($m) }
+        }
         if ($PSCmdlet.ParameterSetName -in 'Policy', 'PolicyName') {
             $name = if ($Policy) { $Policy.Name } else { $PolicyName }
             $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -CacheDirectory $CacheDirectory

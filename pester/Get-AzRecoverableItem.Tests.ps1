@@ -42,6 +42,13 @@ Describe 'Get-AzRecoverableItem' {
         $link.Target | Should -Be 'a.txt'
     }
 
+    It 'resolves a relative -Path against the current location' {
+        Push-Location (Split-Path -Parent $data)
+        try { $items = @(Get-AzRecoverableItem -PointId $point.PointId -Path "./$(Split-Path -Leaf $data)/sub" -Passphrase $pp) } finally { Pop-Location }
+        $items.Count | Should -BeGreaterThan 0
+        $items | ForEach-Object { $_.Path | Should -BeLike "$data/sub/*" }
+    }
+
     It 'lists everything below with -Recurse' {
         $items = @(Get-AzRecoverableItem -PointId $point.PointId -Recurse -Passphrase $pp)
         $files = Get-ChildItem -LiteralPath $data -Recurse -Force

@@ -47,6 +47,8 @@ Describe 'Get-AzRecoveryPoint' {
         Push-Location $data2
         try { (Get-AzRecoveryPoint -Passphrase $pp -Path 'sub').PointId | Should -Be $p2.PointId } finally { Pop-Location }
         Get-AzRecoveryPoint -Passphrase $pp -Path (Join-Path $root 'elsewhere') | Should -BeNullOrEmpty
+        # The path is the first positional parameter: Get-AzRecoveryPoint /etc.
+        (Get-AzRecoveryPoint (Join-Path $data1 'sub/b.bin') -Passphrase $pp).PointId | Should -Be $p1.PointId
     }
 
     It 'filters by time with -After and -Before (UTC or local DateTime)' {

@@ -63,6 +63,18 @@ Describe 'Start-AzBackup of files and folders' {
         $relative.Sources | Should -Be @(Join-Path $data 'sub')
     }
 
+    It 'expands wildcards in -Path, takes an existing name with brackets literally, and refuses a pattern that matches nothing' {
+        $point = Start-AzBackup -Path (Join-Path $data '*.txt') -Passphrase $pp
+        ($point.Sources | Sort-Object) | Should -Be (Get-ChildItem -LiteralPath $data -Filter '*.txt' | ForEach-Object FullName | Sort-Object)
+        $bracketed = Join-Path $root 'report[1]'
+        $null = New-Item -ItemType Directory -Path $bracketed -Force
+        Set-Content -LiteralPath (Join-Path $bracketed 'r.txt') -Value 'r'
+        (Start-AzBackup -Path $bracketed -Passphrase $pp).Sources | Should -Be @($bracketed)
+        $before = @(Get-AzRecoveryPoint -Passphrase $pp).Count
+        { Start-AzBackup -Path (Join-Path $data '*.nothing') -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_SOURCE_NOT_FOUND,Start-AzBackup'
+        @(Get-AzRecoveryPoint -Passphrase $pp).Count | Should -Be $before
+    }
+
     It 'uses $env:AZBACKUP_PASSPHRASE when -Passphrase is not given' {
         $before = Get-PointCount
         $env:AZBACKUP_PASSPHRASE = $srv.PassphraseText
