@@ -49,6 +49,10 @@ function Start-AzBackup {
         A backup without a policy is kept until it is removed; with -RetainUntil, the retention of the
         next policy run (or prune by policy) may expire it after this date (the agent's "back up now"
         retention).
+    .PARAMETER AccessTier
+        Azure vaults only: the access tier of the packs this backup writes (Hot, Cool or Cold), as
+        --access-tier does. Cool and Cold cost less to keep and more to read; Archive is not offered,
+        since a restore could not read it at once.
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
         exactly one).
@@ -108,6 +112,11 @@ function Start-AzBackup {
         [Parameter(ParameterSetName = 'Command')]
         [datetime]$RetainUntil,
 
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'Command')]
+        [ValidateSet('Hot', 'Cool', 'Cold')]
+        [string]$AccessTier,
+
         [Parameter(Mandatory, ParameterSetName = 'Command')]
         [ValidateNotNullOrEmpty()]
         [string]$FromCommand,
@@ -165,6 +174,7 @@ function Start-AzBackup {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -CacheDirectory $CacheDirectory
         if ($Tag) { $arguments.tags = @($Tag) }
         if ($PSBoundParameters.ContainsKey('RetainUntil')) { $arguments.retainUntil = $RetainUntil.ToUniversalTime().ToString('o') }
+        if ($AccessTier) { $arguments.accessTier = $AccessTier }
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
         $target = if ($arguments.vault) { $arguments.vault } else { 'the vault this server is registered with' }
         if ($PSCmdlet.ParameterSetName -eq 'Command') {

@@ -33,8 +33,9 @@ Describe 'Get-AzBackupJob' {
         $backup.EndTime | Should -BeGreaterOrEqual $backup.StartTime
         $backup.ServerId | Should -Be $srv.ServerId
         $backup.Vault | Should -Be $srv.Vault
-        $backup.Stats.pointId | Should -Be $point.PointId
-        $backup.Stats.filesNew | Should -Be $point.FilesNew
+        $backup.Stats.PointId | Should -Be $point.PointId
+        $backup.Stats.FilesNew | Should -Be $point.FilesNew
+        $backup.Stats.PSObject.Properties.Name | Should -Contain 'BytesAdded'
         $backup.Errors | Should -BeNullOrEmpty
         $backup.Warnings | Should -Be 0
     }

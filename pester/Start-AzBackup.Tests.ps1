@@ -75,6 +75,12 @@ Describe 'Start-AzBackup of files and folders' {
         @(Get-AzRecoveryPoint -Passphrase $pp).Count | Should -Be $before
     }
 
+    It 'passes -AccessTier to the engine (which refuses it for a folder vault) and offers only Hot, Cool and Cold' {
+        # The tiers themselves are checked on Azurite in test/commands/backends.test.ts.
+        { Start-AzBackup -Path $data -AccessTier Cool -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_ARGS_INVALID,Start-AzBackup'
+        { Start-AzBackup -Path $data -AccessTier Archive -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Start-AzBackup'
+    }
+
     It 'uses $env:AZBACKUP_PASSPHRASE when -Passphrase is not given' {
         $before = Get-PointCount
         $env:AZBACKUP_PASSPHRASE = $srv.PassphraseText
@@ -94,7 +100,7 @@ Describe 'Start-AzBackup of files and folders' {
         $job = Get-AzBackupJob -Previous 1
         $job.Operation | Should -Be 'Backup'
         $job.Status | Should -Be 'Completed'
-        $job.Stats.pointId | Should -Be $point.PointId
+        $job.Stats.PointId | Should -Be $point.PointId
     }
 
     It 'refuses <Case> with <Code> and writes no recovery point' -ForEach @(

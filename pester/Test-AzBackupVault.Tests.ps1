@@ -94,7 +94,7 @@ Describe 'Test-AzBackupVault' {
         $job = Get-AzBackupJob -Previous 1
         $job.Operation | Should -Be 'Check'
         $job.Status | Should -Be 'CompletedWithWarnings'
-        $job.Stats.problems | Should -Be 1
+        $job.Stats.Problems | Should -Be 1
         $job.WarningList[0].code | Should -Be 'AZB_VAULT_DAMAGED'
         $job.WarningList[0].target | Should -Match '^servers/[0-9a-f]{64}/packs/[0-9a-f]{2}/[0-9a-f]{64}$'
     }

@@ -12,8 +12,14 @@ function ConvertTo-AzBackupObject {
     $properties = [ordered]@{ PSTypeName = "AzBackup.$Kind" }
     if ($null -ne $Data) {
         foreach ($property in $Data.PSObject.Properties) {
-            $name = $property.Name.Substring(0, 1).ToUpperInvariant() + $property.Name.Substring(1)
-            $properties[$name] = $property.Value
+            $value = $property.Value
+            # A job's statistics are an object of their own: PascalCase too ($job.Stats.FilesNew).
+            if ($Kind -eq 'Job' -and $property.Name -eq 'stats' -and $value -is [System.Management.Automation.PSCustomObject]) {
+                $stats = [ordered]@{}
+                foreach ($s in $value.PSObject.Properties) { $stats[$s.Name.Substring(0, 1).ToUpperInvariant() + $s.Name.Substring(1)] = $s.Value }
+                $value = [pscustomobject]$stats
+            }
+            $properties[$property.Name.Substring(0, 1).ToUpperInvariant() + $property.Name.Substring(1)] = $value
         }
     }
     [pscustomobject]$properties
