@@ -22,5 +22,6 @@ function ConvertTo-AzBackupObject {
             $properties[$property.Name.Substring(0, 1).ToUpperInvariant() + $property.Name.Substring(1)] = $value
         }
     }
+    Add-AzBackupDisplayProperty -Kind $Kind -Properties $properties
     [pscustomobject]$properties
 }

@@ -41,10 +41,29 @@ Describe 'View of AzBackup.<Kind>' -ForEach $samples {
 }
 
 Describe 'RecoveryPoint view details' {
-    It 'shows the first 12 characters of the point ID, the local time and the sources' {
+    It 'shows the first 12 characters of the point ID, the local time to the second, the tags, the sources and the size added as text' {
         $time = [datetime]::new(2026, 1, 2, 3, 4, 5, [System.DateTimeKind]::Utc)
-        $point = & (Get-Module AzBackup) { ConvertTo-AzBackupObject -Kind RecoveryPoint -Data ([pscustomobject]@{ pointId = 'abcdef0123456789'; time = $args[0]; hostname = 'h'; sources = @('/a', '/b'); filesNew = 1; bytesAdded = 2 }) } $time
+        $point = & (Get-Module AzBackup) { ConvertTo-AzBackupObject -Kind RecoveryPoint -Data ([pscustomobject]@{ pointId = 'abcdef0123456789'; time = $args[0]; hostname = 'h'; tags = @('nightly'); sources = @('/a', '/b'); filesNew = 1; bytesAdded = 123456789 }) } $time
         $row = ($point | Out-String -Width 80) -split "`r?`n" | Where-Object { $_ -like 'abcdef012345 *' }
-        $row | Should -BeLike "abcdef012345 $($time.ToLocalTime().ToString('yyyy-MM-dd HH:mm'))*/a, /b*"
+        $row | Should -BeLike "abcdef012345 $($time.ToLocalTime().ToString('yyyy-MM-dd HH:mm:ss'))*nightly*117.7 MiB*/a, /b*"
+        $point.BytesAdded | Should -Be 123456789 # the raw number stays for scripts
+    }
+}
+
+Describe 'RecoverableItem view details' {
+    It 'shows the mode as ls does and the size as text, keeping the raw numbers' -ForEach @(
+        @{ Type = 'file'; Mode = 420; Size = 48213; ModeText = '-rw-r--r--'; SizeText = '47.1 KiB' }
+        @{ Type = 'dir'; Mode = 493; Size = 0; ModeText = 'drwxr-xr-x'; SizeText = '0 B' }
+        @{ Type = 'file'; Mode = 3565; Size = 1023; ModeText = '-rwsr-sr-x'; SizeText = '1023 B' } # 06755: setuid, setgid
+        @{ Type = 'dir'; Mode = 1023; Size = 5GB; ModeText = 'drwxrwxrwt'; SizeText = '5.0 GiB' } # 01777, sticky
+        @{ Type = 'file'; Mode = 2048 + 256; Size = 1; ModeText = '-r-S------'; SizeText = '1 B' } # setuid without x
+        @{ Type = 'symlink'; Mode = 511; Size = 5; ModeText = 'lrwxrwxrwx'; SizeText = '5 B' }
+    ) {
+        $item = & (Get-Module AzBackup) { param($t, $m, $s) ConvertTo-AzBackupObject -Kind RecoverableItem -Data ([pscustomobject]@{ path = '/x'; name = 'x'; type = $t; size = $s; mode = $m; modified = [datetime]::UtcNow }) } $Type $Mode $Size
+        $item.ModeText | Should -BeExactly $ModeText
+        $item.SizeText | Should -BeExactly $SizeText
+        $item.Mode | Should -Be $Mode
+        $item.Size | Should -Be $Size
+        ($item | Out-String -Width 80) | Should -Match ([regex]::Escape($ModeText) + '\s+' + [regex]::Escape($SizeText))
     }
 }
