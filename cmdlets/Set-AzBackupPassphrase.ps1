@@ -16,6 +16,12 @@ function Set-AzBackupPassphrase {
         The current passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
     .PARAMETER NewPassphrase
         The new passphrase: at least 16 characters.
+    .PARAMETER GeneratePassphrase
+        Generate a strong random new passphrase (150 bits) instead of giving one, and save it in
+        -PassphraseFile before it is used: if the file cannot be written, nothing changes.
+    .PARAMETER PassphraseFile
+        With -GeneratePassphrase: a new file that receives the generated passphrase, created readable by
+        its owner only; an existing file is never overwritten. Move it somewhere safe, away from the server.
     .PARAMETER UpdateStoredPassphrase
         Also replace the passphrase stored for unattended policy runs (Set-AzBackupPolicy
         -StorePassphrase). Without it, a stored copy is left as it was and a warning
@@ -30,10 +36,15 @@ function Set-AzBackupPassphrase {
         Set-AzBackupPassphrase -Vault /mnt/backup/vault -Server srv02 -Passphrase $old -NewPassphrase $new -Confirm:$false
 
         Changes the passphrase of server srv02 without asking.
+    .EXAMPLE
+        Set-AzBackupPassphrase -GeneratePassphrase -PassphraseFile /root/azbackup-passphrase-2027.txt -UpdateStoredPassphrase
+
+        Replaces the passphrase with a generated one saved in a new file, and updates the copy stored for
+        scheduled runs.
     .OUTPUTS
         AzBackup.PassphraseChange
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'Given')]
     [OutputType('AzBackup.PassphraseChange')]
     param(
         [ValidateNotNullOrEmpty()]
@@ -44,13 +55,26 @@ function Set-AzBackupPassphrase {
 
         [securestring]$Passphrase,
 
-        [Parameter(Mandatory)]
+        [Parameter(Mandatory, ParameterSetName = 'Given')]
         [securestring]$NewPassphrase,
+
+        [Parameter(Mandatory, ParameterSetName = 'Generate')]
+        [switch]$GeneratePassphrase,
+
+        [Parameter(Mandatory, ParameterSetName = 'Generate')]
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile,
 
         [switch]$UpdateStoredPassphrase
     )
     $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
-    $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase); newPassphrase = $NewPassphrase }
+    $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+    if ($PSCmdlet.ParameterSetName -eq 'Generate') {
+        $arguments.generatePassphrase = $true
+        $arguments.passphraseFile = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($PassphraseFile)
+    } else {
+        $secrets.newPassphrase = $NewPassphrase
+    }
     if ($UpdateStoredPassphrase) { $arguments.updateStored = $true }
     $who = if ($Server) { "server $Server" } else { 'this server' }
     $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }

@@ -63,6 +63,30 @@ Describe 'Set-AzBackupPassphrase' {
         @(Get-AzRecoveryPoint -Passphrase $current).Count | Should -Be 2
     }
 
+    It 'generates a new passphrase into a new owner-only file with -GeneratePassphrase, and never writes over a file' {
+        $file = Join-Path $root 'generated-passphrase.txt'
+        $change = Set-AzBackupPassphrase -Passphrase $current -GeneratePassphrase -PassphraseFile $file -Confirm:$false -WarningAction SilentlyContinue
+        $change.PassphraseFile | Should -Be $file
+        (Get-Item -LiteralPath $file).UnixFileMode | Should -Be ([System.IO.UnixFileMode]'UserRead, UserWrite')
+        $text = (Get-Content -LiteralPath $file -Raw).Trim()
+        $text | Should -Match '^([A-Z2-9]{5}-){5}[A-Z2-9]{5}$'
+        { Get-AzRecoveryPoint -Passphrase $current -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_PASSPHRASE_WRONG,Get-AzRecoveryPoint'
+        $script:current = New-TestSecureString $text
+        @(Get-AzRecoveryPoint -Passphrase $current).Count | Should -Be 2
+        # The file exists now: a second generation refuses it and changes nothing.
+        { Set-AzBackupPassphrase -Passphrase $current -GeneratePassphrase -PassphraseFile $file -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_FILE_EXISTS,Set-AzBackupPassphrase'
+        @(Get-AzRecoveryPoint -Passphrase $current).Count | Should -Be 2
+        (Get-Content -LiteralPath $file -Raw).Trim() | Should -Be $text
+    }
+
+    It 'writes no file when the current passphrase is wrong' {
+        $file = Join-Path $root 'never-used.txt'
+        { Set-AzBackupPassphrase -Passphrase (New-TestSecureString 'Not the passphrase at all!') -GeneratePassphrase -PassphraseFile $file -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_PASSPHRASE_WRONG,Set-AzBackupPassphrase'
+        $file | Should -Not -Exist
+    }
+
     It 'refuses an unknown server' {
         { Set-AzBackupPassphrase -Server 'no-such-host' -Passphrase $current -NewPassphrase (New-TestSecureString 'A fine new passphrase 42') -Confirm:$false -ErrorAction Stop } |
             Should -Throw -ErrorId 'AZB_SERVER_NOT_FOUND,Set-AzBackupPassphrase'

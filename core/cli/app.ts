@@ -191,10 +191,12 @@ export async function main(argv: string[]): Promise<number> {
     .command('passphrase', 'Change the passphrase of a server', (y) => y
       .command('set', 'Set a new passphrase (old one from AZBACKUP_PASSPHRASE / --passphrase-file)', (c) => c
         .option('new-passphrase-file', { type: 'string', describe: 'File with the new passphrase (or AZBACKUP_NEW_PASSPHRASE)' })
-        .option('update-stored', { type: 'boolean', describe: 'Also update the passphrase stored for unattended policy runs' }),
+        .option('update-stored', { type: 'boolean', describe: 'Also update the passphrase stored for unattended policy runs' })
+        .option('generate-passphrase', { type: 'boolean', describe: 'Generate a strong new passphrase and save it in --passphrase-out' })
+        .option('passphrase-out', { type: 'string', describe: 'New file (mode 0600) that receives the generated passphrase' }),
       async (a) => {
-        const next = await readSecret({ envName: 'AZBACKUP_NEW_PASSPHRASE', file: a.newPassphraseFile, label: 'new passphrase' });
-        exitCode = await run('passphrase.set', defined({ ...vaultArgs(a), updateStored: a.updateStored }), globals(a), { ...(await passphrase(a)), ...(next ? { newPassphrase: next } : {}) });
+        const next = a.generatePassphrase ? undefined : await readSecret({ envName: 'AZBACKUP_NEW_PASSPHRASE', file: a.newPassphraseFile, label: 'new passphrase' });
+        exitCode = await run('passphrase.set', defined({ ...vaultArgs(a), updateStored: a.updateStored, generatePassphrase: a.generatePassphrase, passphraseFile: a.passphraseOut }), globals(a), { ...(await passphrase(a)), ...(next ? { newPassphrase: next } : {}) });
       })
       .demandCommand(1, 'Name a passphrase command: set.'))
     .command('backup [paths..]', 'Back up files and folders (or stdin) into a new recovery point', (y) => y

@@ -1,7 +1,7 @@
 // `register`: this server proves it holds the private key of an uploaded certificate and creates its own
 // namespace, encrypted with its passphrase. `passphrase set` changes that passphrase.
 import { randomInt } from 'node:crypto';
-import { open, statfs } from 'node:fs/promises';
+import { open, statfs, unlink } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { loadCertificateFile, thumbprintOf } from '../cert/load.js';
@@ -115,16 +115,27 @@ export const registerCommand: Command<RegisterArgs> = {
   },
 };
 
-export const passphraseSetCommand: Command<VaultArgs & { updateStored?: boolean }> = {
+export const passphraseSetCommand: Command<VaultArgs & { updateStored?: boolean; generatePassphrase?: boolean; passphraseFile?: string }> = {
   name: 'passphrase.set',
   argsSchema: 'azbackup:args.passphrase.set',
   secrets: ['passphrase', 'newPassphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
-    const next = checkNewPassphrase(ctx.secrets['newPassphrase']);
+    if (args.generatePassphrase && ctx.secrets['newPassphrase']) throw new AzbError('AZB_ARGS_INVALID', 'Give a new passphrase or ask for a generated one, not both.', { target: 'newPassphrase' });
+    if (args.generatePassphrase && !args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseFile / --passphrase-out: a new file, readable by its owner only.' });
+    const next = args.generatePassphrase ? generatePassphrase() : checkNewPassphrase(ctx.secrets['newPassphrase']);
     const { repo } = await openServerFor(ctx, args);
     // Only the server itself: it pins its new key file, so a change made elsewhere would lock it out.
     await ownRegistration(repo, 'change its passphrase');
-    await repo.changePassphrase(next, { signal: ctx.signal });
+    // A generated passphrase is saved before it is used: if the file cannot be written, nothing changes.
+    const savedIn = args.generatePassphrase ? resolve(args.passphraseFile!) : undefined;
+    if (savedIn) await writeSecretFile(savedIn, next);
+    try {
+      await repo.changePassphrase(next, { signal: ctx.signal });
+    } catch (err) {
+      // Not changed: the file would hold a passphrase that opens nothing.
+      if (savedIn) await unlink(savedIn).catch(() => undefined);
+      throw err;
+    }
     // The copy kept for unattended policy runs follows when asked; else the runs would fail from now on.
     const vaultId = repo.vault.manifest.vaultId;
     const stored = await storedPassphraseInfo(vaultId);
@@ -140,7 +151,7 @@ export const passphraseSetCommand: Command<VaultArgs & { updateStored?: boolean 
       + 'The master key is unchanged (data is never re-encrypted): anyone who kept a copy of the old key file and knows the old passphrase can still decrypt the backups, and another server restoring this one\'s data accepts any key file. '
       + 'If that matters, rotate the master key: register anew and back up, then forget the old namespace\'s points (README, "Passphrase changes"). '
       + 'Keep the new passphrase in a safe place: without it the backups cannot be recovered.');
-    ctx.sink.result('PassphraseChange', { serverId: repo.serverId, hostname: repo.record.hostname, vault: repo.location, changed: new Date().toISOString() });
+    ctx.sink.result('PassphraseChange', { serverId: repo.serverId, hostname: repo.record.hostname, vault: repo.location, changed: new Date().toISOString(), ...(savedIn ? { passphraseFile: savedIn } : {}) });
     // The advice to keep the passphrase safe is always given; a stale stored copy is a real problem.
     return stale ? ExitCode.CompletedWithWarnings : 0;
   },
