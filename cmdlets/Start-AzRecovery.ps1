@@ -21,14 +21,16 @@ function Start-AzRecovery {
         not create, even when a user swaps folders for links while it runs; a -Target that is a link is
         refused (AZB_RESTORE_TARGET_LINK). On Windows this protection is not available.
     .PARAMETER PointId
-        Recovery point: its ID, a unique prefix of at least 6 hex digits, or 'latest'. Binds by property
-        name from Get-AzRecoveryPoint and Get-AzRecoverableItem.
+        Recovery point: its ID, a unique prefix of at least 6 hex digits, or 'latest'. With -Item,
+        'latest' is the newest point that holds those items (as restic's latest --path); -WhatIf names
+        the point it resolves to. Binds by property name from Get-AzRecoveryPoint and Get-AzRecoverableItem.
     .PARAMETER Item
         Paths inside the recovery point to restore, as in the Path of Get-AzRecoverableItem's output
         (binds by property name). Default: everything in the point.
     .PARAMETER Target
-        Folder to restore into; created if needed. Default: the original location. A point made from a
-        stream (Start-AzBackup -FromCommand) has no original location and needs -Target.
+        Folder to restore into; created if needed. Default: the original location, which is High impact:
+        the cmdlet asks first, unless -Confirm:$false or -Force is given. A point made from a stream
+        (Start-AzBackup -FromCommand) has no original location and needs -Target.
     .PARAMETER OriginalLocation
         Restore the points of another server (-Server) to their original paths on this machine. Without it,
         such a restore needs -Target (AZB_RESTORE_TARGET_REQUIRED). Cannot be combined with -Target.
@@ -39,6 +41,8 @@ function Start-AzRecovery {
     .PARAMETER PreserveSetuid
         Keep the setuid and setgid bits of restored files. Without it they are cleared (one log line, shown
         with -Verbose, says how many).
+    .PARAMETER Force
+        Restore to the original location without asking.
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
         exactly one). Binds by property name.
@@ -85,6 +89,8 @@ function Start-AzRecovery {
 
         [switch]$PreserveSetuid,
 
+        [switch]$Force,
+
         [Parameter(ValueFromPipelineByPropertyName)]
         [ValidateNotNullOrEmpty()]
         [string]$Vault,
@@ -124,7 +130,21 @@ function Start-AzRecovery {
                 $what = if ($restore.Items.Count -eq 1) { $restore.Items[0] } else { "$($restore.Items.Count) items" }
             }
             $where = if ($Target) { "to $($arguments.target)" } else { 'to the original location' }
-            if ($PSCmdlet.ShouldProcess("recovery point $($restore.PointId)", "Restore $what $where")) {
+            $shown = "recovery point $($restore.PointId)"
+            if ($WhatIfPreference -and $restore.PointId -eq 'latest') {
+                # Name the point 'latest' stands for (scoped by the items, as the restore itself scopes it).
+                $probe = $arguments.Clone()
+                foreach ($k in 'target', 'originalLocation', 'conflict', 'preserveSetuid', 'items') { $probe.Remove($k) }
+                if (-not $restore.Whole) { $probe.path = $restore.Items[0] }
+                $first = Invoke-AzBackupEngine -Command 'ls' -Arguments $probe -Secrets $secrets -Caller $PSCmdlet -Output Items | Select-Object -First 1
+                if ($first) { $shown = "recovery point latest ($($first.PointId.Substring(0, 12))…)" }
+            }
+            if ($PSCmdlet.ShouldProcess($shown, "Restore $what $where")) {
+                # In place is High impact: existing files at the original paths are at stake.
+                $quiet = $Force -or ($PSBoundParameters.ContainsKey('Confirm') -and -not $PSBoundParameters['Confirm'])
+                if (-not $Target -and -not $quiet -and -not $PSCmdlet.ShouldContinue("Restore $what of $shown to its original location on this machine? Existing files there are handled by -Conflict ($(if ($Conflict) { $Conflict } else { 'CreateCopy' })).", 'Restore to the original location (High impact)')) {
+                    continue
+                }
                 Invoke-AzBackupEngine -Command 'restore' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
             }
         }

@@ -104,6 +104,29 @@ Describe 'Start-AzRecovery' {
         (Get-FileHash -LiteralPath $file).Hash | Should -Be $before
     }
 
+    It 'asks before restoring to the original location (High impact): No writes nothing, -Force does not ask' {
+        $file = Join-Path $data 'with space.txt'
+        $before = (Get-FileHash -LiteralPath $file).Hash
+        Set-Content -LiteralPath $file -Value 'changed by a user'
+        $restore = "Start-AzRecovery -PointId $($point.PointId) -Item '$file' -Conflict Overwrite | Out-Null; (Get-FileHash -LiteralPath '$file').Hash"
+        $env:AZBACKUP_PASSPHRASE = $srv.PassphraseText
+        try {
+            $no = (Invoke-TestChildPwsh $restore -Answer 'N') -replace '\s+', ' ' # the prompt wraps at the console's width
+            $no | Should -Match 'Restore .* to its original location on this machine\?'
+            $no | Should -Not -Match $before
+            $result = Start-AzRecovery -PointId $point.PointId -Item $file -Conflict Overwrite -Force
+        } finally { $env:AZBACKUP_PASSPHRASE = $null }
+        $result.Target | Should -Be '(original location)'
+        (Get-FileHash -LiteralPath $file).Hash | Should -Be $before
+    }
+
+    It 'names in -WhatIf the point that latest resolves to' {
+        $env:AZBACKUP_PASSPHRASE = $srv.PassphraseText
+        try { $said = Invoke-TestChildPwsh "Start-AzRecovery -PointId latest -Item '$(Join-Path $data 'a.txt')' -Target '$(New-Target)' -WhatIf" } finally { $env:AZBACKUP_PASSPHRASE = $null }
+        $newest = (Get-AzRecoveryPoint -Passphrase $pp | Select-Object -Last 1).PointId
+        $said | Should -Match "What if: .*recovery point latest \($($newest.Substring(0, 12))"
+    }
+
     It 'writes nothing with -WhatIf' {
         $target = New-Target
         Get-AzRecoverableItem -PointId latest -Recurse -Passphrase $pp | Start-AzRecovery -Target $target -Passphrase $pp -WhatIf | Should -BeNullOrEmpty

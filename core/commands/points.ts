@@ -41,18 +41,33 @@ function deletedError(repo: ServerRepo, state: PointState): AzbError {
   });
 }
 
+/** Whether a point holds this path: one of its sources is the path or a folder above it. */
+function pointHolds(p: RecoveryPoint, path: string): boolean {
+  const want = splitPointPath(path);
+  return p.manifest.sources.some((s) => { const sp = splitPointPath(s); return sp.length <= want.length && sp.every((c, i) => c.equals(want[i]!)); });
+}
+
 /**
  * Finds a live point by full ID, unique ID prefix (≥ 6 hex digits) or "latest". A soft-deleted point is
- * refused (AZB_POINT_DELETED): it must be brought back before it is used.
+ * refused (AZB_POINT_DELETED): it must be brought back before it is used. "latest" with `scope` (the
+ * paths a restore or listing is about) is the newest point that holds all of them, as restic's
+ * `latest --path` is: a backup of /srv alone does not hide the last one that held /etc.
  */
-export async function findPoint(repo: ServerRepo, ref: string, sink?: EventSink): Promise<RecoveryPoint> {
+export async function findPoint(repo: ServerRepo, ref: string, sink?: EventSink, scope: readonly string[] = []): Promise<RecoveryPoint> {
   if (ref === 'latest') {
     // The newest point this server wrote must still be there, else an older one would pass as latest.
     await repo.assertNewestPointPresent();
     // Readers (given a sink) take the newest point that can be read and name the damaged ones.
     const { live } = await repo.readPointsByState(sink ? (id, err) => sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is passed over for 'latest': ${err.message}`, repo.pointObject(id)) : undefined, sink ? warnTo(sink) : undefined);
-    const last = live[live.length - 1];
-    if (!last) throw new AzbError('AZB_POINT_NOT_FOUND', `Server ${repo.record.hostname} has no recovery point yet.`, { hint: 'Run a backup first.' });
+    const candidates = scope.length === 0 ? live : live.filter((p) => scope.every((path) => pointHolds(p, path)));
+    const last = candidates[candidates.length - 1];
+    if (!last) {
+      if (live.length === 0) throw new AzbError('AZB_POINT_NOT_FOUND', `Server ${repo.record.hostname} has no recovery point yet.`, { hint: 'Run a backup first.' });
+      throw new AzbError('AZB_POINT_NOT_FOUND', `No recovery point of server ${repo.record.hostname} holds ${scope.join(', ')}.`, {
+        target: scope[0], hint: 'List the points that hold a path with Get-AzRecoveryPoint -Path / azbackup points --path.',
+      });
+    }
+    if (scope.length > 0 && last !== live[live.length - 1]) sink?.log(`'latest' for ${scope.join(', ')} is recovery point ${last.id.slice(0, 12)}… of ${last.manifest.time}: newer points do not hold it.`);
     return last;
   }
   const id = await pointIdOf(repo, ref);
@@ -122,7 +137,7 @@ export const lsCommand: Command<LsArgs> = {
   async run(ctx, args) {
     const { repo } = await openServerFor(ctx, args);
     await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
-    const point = await findPoint(repo, args.point, ctx.sink);
+    const point = await findPoint(repo, args.point, ctx.sink, args.path && splitPointPath(args.path).length > 0 ? [args.path] : []);
     // The backup's glob dialect (core/fs/glob.ts): '*.lock' finds /etc/.pwd.lock at any depth.
     const matches = args.filter ? compileGlob(args.filter) : undefined;
     const emit = (path: string, n: TreeNode) => {

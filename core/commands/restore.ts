@@ -32,7 +32,7 @@ export const restoreCommand: Command<RestoreArgs> = {
             target: args.server, hint: 'Give a folder to restore into with -Target / --target, or -OriginalLocation / --original-location to put the items back at their paths on this machine.',
           });
         }
-        const point = await findPoint(repo, args.point, ctx.sink);
+        const point = await findPoint(repo, args.point, ctx.sink, args.items ?? []);
         if (point.signedBy) ctx.sink.log(`Recovery point ${point.id.slice(0, 12)}… is signed by ${point.signedBy.subject} (certificate ${point.signedBy.thumbprint}${repo.pin ? ', the one this server registered with' : `, the one ${repo.record.hostname}'s registration record names`}).`);
         // A stream backup (a database dump, say) has a name but no place on disk: it needs a target.
         const placeless = point.manifest.sources.filter((s) => !isAbsolute(s));

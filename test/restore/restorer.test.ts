@@ -284,3 +284,30 @@ describe('restore', () => {
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
 });
+
+describe("'latest' scoped by the paths asked for", () => {
+  it('is the newest point that holds them, as restic\'s latest --path: a later backup of another folder does not hide it', async () => {
+    const fx = await registeredServer();
+    const etc = join(fx.root, 'etc');
+    const srv = join(fx.root, 'srv');
+    mkdirSync(etc);
+    mkdirSync(srv);
+    writeFileSync(join(etc, 'hosts'), '127.0.0.1 localhost\n');
+    writeFileSync(join(srv, 'data.txt'), 'data');
+    const first = String(resultOf(await fx.az(['backup', etc]), 'RecoveryPoint')['pointId']);
+    const second = String(resultOf(await fx.az(['backup', srv]), 'RecoveryPoint')['pointId']);
+    const ls = await fx.az(['ls', 'latest', etc]);
+    expect(ls.code, ls.stdout).toBe(0);
+    expect(ls.events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data['pointId'])).toEqual([first]);
+    expect(ls.stdout).toContain(`'latest' for ${etc} is recovery point ${first.slice(0, 12)}`);
+    const target = join(fx.root, 'restored');
+    const r = await fx.az(['restore', 'latest', join(etc, 'hosts'), '--target', target]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(resultOf(r, 'RestoreResult')['pointId']).toBe(first);
+    expect(readFileSync(join(target, etc, 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
+    // Unscoped, latest is the newest point; a path no point holds is said so.
+    expect(resultOf(await fx.az(['restore', 'latest', '--target', join(fx.root, 'all')]), 'RestoreResult')['pointId']).toBe(second);
+    const none = onlyError(await fx.az(['ls', 'latest', join(fx.root, 'nowhere')]));
+    expect(none).toMatchObject({ code: 'AZB_POINT_NOT_FOUND', message: expect.stringContaining(`holds ${join(fx.root, 'nowhere')}`) });
+  });
+});
