@@ -81,6 +81,23 @@ Describe 'Start-AzBackup of files and folders' {
         { Start-AzBackup -Path $data -AccessTier Archive -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Start-AzBackup'
     }
 
+    It 'makes a nightly script that follows about_AzBackup exit non-zero when the backup fails' {
+        $script = Join-Path $root 'nightly.ps1'
+        Set-Content -LiteralPath $script -Value @(
+            "Import-Module '$(Join-Path $PSScriptRoot '../module/AzBackup.psd1')'"
+            '$ErrorActionPreference = ''Stop'''
+            "Start-AzBackup -Path '$data'"
+            "'not reached'"
+        )
+        $self = @([Environment]::ProcessPath)
+        if ((Split-Path -Leaf $self[0]) -match '^dotnet(\.exe)?$') { $self += Join-Path $PSHOME 'pwsh.dll' }
+        $env:AZBACKUP_PASSPHRASE = 'not the passphrase of this server'
+        try { $out = & $self[0] @($self | Select-Object -Skip 1) -NoProfile -NonInteractive -File $script 2>&1 | Out-String } finally { $env:AZBACKUP_PASSPHRASE = $null }
+        $LASTEXITCODE | Should -Be 1
+        $out | Should -Match 'AZB_PASSPHRASE_WRONG|passphrase'
+        $out | Should -Not -Match 'not reached'
+    }
+
     It 'uses $env:AZBACKUP_PASSPHRASE when -Passphrase is not given' {
         $before = Get-PointCount
         $env:AZBACKUP_PASSPHRASE = $srv.PassphraseText
