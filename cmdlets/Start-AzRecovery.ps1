@@ -35,8 +35,10 @@ function Start-AzRecovery {
         Restore the points of another server (-Server) to their original paths on this machine. Without it,
         such a restore needs -Target (AZB_RESTORE_TARGET_REQUIRED). Cannot be combined with -Target.
     .PARAMETER Conflict
-        What to do when an item to restore already exists: CreateCopy (default; restore as "name (1).ext"),
-        Overwrite, or Skip. Folders that already exist keep their owner, mode and times unless Overwrite
+        What to do when an item to restore already exists: OverwriteIfChanged (the default in place:
+        replace files that differ from the backed-up version), CreateCopy (the default into -Target;
+        restore as "name (1).ext"), Overwrite, or Skip. A file identical to the backed-up one (same size,
+        time and digest) is left as it is under CreateCopy and OverwriteIfChanged. Folders that already exist keep their owner, mode and times unless Overwrite
         is given; Overwrite never replaces a folder with a file (that item is skipped with a warning).
     .PARAMETER PreserveSetuid
         Keep the setuid and setgid bits of restored files. Without it they are cleared (one log line, shown
@@ -84,7 +86,7 @@ function Start-AzRecovery {
 
         [switch]$OriginalLocation,
 
-        [ValidateSet('Overwrite', 'Skip', 'CreateCopy')]
+        [ValidateSet('Overwrite', 'OverwriteIfChanged', 'Skip', 'CreateCopy')]
         [string]$Conflict,
 
         [switch]$PreserveSetuid,
@@ -142,7 +144,7 @@ function Start-AzRecovery {
             if ($PSCmdlet.ShouldProcess($shown, "Restore $what $where")) {
                 # In place is High impact: existing files at the original paths are at stake.
                 $quiet = $Force -or ($PSBoundParameters.ContainsKey('Confirm') -and -not $PSBoundParameters['Confirm'])
-                if (-not $Target -and -not $quiet -and -not $PSCmdlet.ShouldContinue("Restore $what of $shown to its original location on this machine? Existing files there are handled by -Conflict ($(if ($Conflict) { $Conflict } else { 'CreateCopy' })).", 'Restore to the original location (High impact)')) {
+                if (-not $Target -and -not $quiet -and -not $PSCmdlet.ShouldContinue("Restore $what of $shown to its original location on this machine? Existing files there are handled by -Conflict ($(if ($Conflict) { $Conflict } else { 'OverwriteIfChanged' })).", 'Restore to the original location (High impact)')) {
                     continue
                 }
                 Invoke-AzBackupEngine -Command 'restore' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result

@@ -76,6 +76,7 @@ Describe 'Start-AzRecovery' {
         @{ Conflict = 'CreateCopy'; Kept = 'local edit'; CopyName = 'a (1).txt' }
         @{ Conflict = 'Skip'; Kept = 'local edit'; CopyName = $null }
         @{ Conflict = 'Overwrite'; Kept = 'alpha 1'; CopyName = $null }
+        @{ Conflict = 'OverwriteIfChanged'; Kept = 'alpha 1'; CopyName = $null }
     ) {
         $target = New-Target
         $item = Join-Path $data 'a.txt'

@@ -234,7 +234,7 @@ export async function main(argv: string[]): Promise<number> {
       .positional('items', { type: 'string', array: true, describe: 'Paths inside the point (default: everything)' })
       .option('target', { type: 'string', describe: 'Restore into this folder (default: the original location)' })
       .option('original-location', { type: 'boolean', describe: "Restore another server's point (--server) to its original paths on this machine" })
-      .option('conflict', { choices: ['Overwrite', 'Skip', 'CreateCopy'] as const, describe: 'When an item exists: Overwrite, Skip, or CreateCopy (default)' })
+      .option('conflict', { choices: ['Overwrite', 'OverwriteIfChanged', 'Skip', 'CreateCopy'] as const, describe: 'When an item exists: Overwrite, OverwriteIfChanged (default in place), Skip, or CreateCopy (default into a target); a file identical to the backed-up one is left as it is' })
       .option('preserve-setuid', { type: 'boolean', describe: 'Keep the setuid and setgid bits of files (cleared by default)' })
       .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder'),
     async (a) => {

@@ -41,7 +41,7 @@ export const restoreCommand: Command<RestoreArgs> = {
             target: placeless[0], hint: 'Give a folder to restore it into with -Target / --target.',
           });
         }
-        const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? 'CreateCopy', preserveSetuid: args.preserveSetuid === true, signal: ctx.signal, sink: ctx.sink });
+        const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? (target === undefined ? 'OverwriteIfChanged' : 'CreateCopy'), preserveSetuid: args.preserveSetuid === true, signal: ctx.signal, sink: ctx.sink });
         return { stats: { ...s, pointId: point.id } };
       });
     });

@@ -4,7 +4,7 @@
 // hostile or damaged point, or a local user swapping folders for links while root restores their home,
 // cannot make restore write, chmod or chown anything outside the tree.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
@@ -17,7 +17,12 @@ import { BY_HANDLE, DirChangedError, DirHandles, joinPath, linkInTheWay, type Di
 import { isTreeDamaged, readTree } from './tree-reader.js';
 
 /** What to do when the destination already exists (MARS default: CreateCopy). */
-export type ConflictAction = 'Overwrite' | 'Skip' | 'CreateCopy';
+/**
+ * What to do with an item that exists already. A file whose content is the backed-up content (same size
+ * and modification time, and the same digest) is left as it is under CreateCopy and OverwriteIfChanged:
+ * no "name (1)" copy of an identical file. OverwriteIfChanged replaces the files that differ.
+ */
+export type ConflictAction = 'Overwrite' | 'OverwriteIfChanged' | 'Skip' | 'CreateCopy';
 
 /** What to restore and where. */
 export interface RestoreOptions {
@@ -40,7 +45,11 @@ export interface RestoreOptions {
  * `unverified`: files of format-1 points, which carry no digest; `verifyFailed`: files whose bytes did
  * not match and were therefore not put in place.
  */
-export interface RestoreStats { files: number; dirs: number; symlinks: number; bytes: number; skipped: number; copies: number; verified: number; unverified: number; verifyFailed: number; durationMs: number }
+export interface RestoreStats {
+  files: number; dirs: number; symlinks: number; bytes: number; skipped: number; copies: number; verified: number; unverified: number; verifyFailed: number; durationMs: number;
+  /** Files already there with the backed-up content, left as they were. */
+  unchanged: number;
+}
 
 /**
  * A time for Node's utimes family, in seconds with microseconds, from nanoseconds since the epoch.
@@ -76,6 +85,30 @@ export function showPath(path: Buffer): string {
     if (i === path.length || path[i] === SLASH) { parts.push(displayBytes(path.subarray(start, i))); start = i + 1; }
   }
   return parts.join('/');
+}
+
+/**
+ * Whether the regular file `name` in `dir` (in use) has the content of file node `node`: the same size
+ * and modification time (to the microsecond restore sets), and the same digest, read without following a
+ * link. A node without a digest (format 1) can never be shown to match.
+ */
+function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode): boolean {
+  if (node.digest === undefined) return false;
+  let st;
+  try { st = lstatSync(dir.at(name), { bigint: true }); } catch { return false; }
+  if (!st.isFile() || st.size !== BigInt(node.size ?? 0) || st.mtimeNs / 1000n !== BigInt(node.mtimeNs) / 1000n) return false;
+  let fd: number;
+  try { fd = openSync(dir.at(name), FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0)); } catch { return false; }
+  try {
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+    return hash.digest('hex') === node.digest;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** An item found in a point: its node, the components of its path, and the node of each component where the point has one. */
@@ -143,7 +176,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
 async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHandles): Promise<RestoreStats> {
   const started = Date.now();
   const { sink, signal } = opts;
-  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0 };
+  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0 };
   // Format 2 points carry a digest on every file node; one that lacks it there is damage, not age.
   const digestsRequired = opts.point.manifest.version >= 2;
   const verifyFailures: string[] = [];
@@ -250,7 +283,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     let existing: Stats | undefined;
     try { existing = lstatSync(dir.at(name)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, dir.shown(name)); }
     if (!existing) return name;
-    if (opts.conflict === 'Overwrite') {
+    if (opts.conflict === 'Overwrite' || opts.conflict === 'OverwriteIfChanged') {
       // Overwrite replaces files and links, never a whole directory that sits where a file was.
       if (!existing.isDirectory()) return name;
       const shown = showPath(dir.shown(name));
@@ -297,6 +330,11 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       if (final.equals(name) && opts.conflict === 'Overwrite') { try { unlinkSync(dir.at(final)); } catch { /* not there */ } }
       try { written.dir.use(() => linkSync(written.dir.at(written.name), dir.at(final))); } catch (err) { throw writeError(err, dir.shown(final)); }
       stats.files++;
+      return;
+    }
+    // A file already there with this very content is left as it is (no copy of an identical file).
+    if ((opts.conflict === 'CreateCopy' || opts.conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node)) {
+      stats.unchanged++;
       return;
     }
     const final = resolveConflict(dir, name);

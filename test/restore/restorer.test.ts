@@ -1,5 +1,6 @@
 // Restore through the built engine: selections, locations, conflicts, other servers, and safety against
 // hostile or damaged recovery points.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, symlinkSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -41,11 +42,29 @@ describe('restore', () => {
     expect(readdirSync(join(target, src, 'reports', '2026')).sort()).toEqual(['q1.txt', 'q2.txt']);
   });
 
-  it('restores to the original location with CreateCopy (default), Skip and Overwrite', async () => {
+  it('restores to the original location with OverwriteIfChanged (default), CreateCopy, Skip and Overwrite; an identical file is never copied', async () => {
     const { fx, src } = await withData();
     const q1 = join(src, 'reports', '2026', 'q1.txt');
+    const q2 = join(src, 'reports', '2026', 'q2.txt');
+    // Nothing changed: every file is left as it is, and no "(1)" copy appears.
+    const same = resultOf(await fx.az(['restore', 'latest']), 'RestoreResult');
+    expect(same).toMatchObject({ files: 0, copies: 0 });
+    expect(Number(same['unchanged'])).toBeGreaterThanOrEqual(3);
+    // Same size and time but other bytes: the digest tells them apart.
+    const mtimeNs = statSync(q2, { bigint: true }).mtimeNs;
+    writeFileSync(q2, 'SECOND QUARTER\n');
+    // The exact modification time back, to the nanosecond (utimes would round it).
+    execFileSync('touch', ['-m', '-d', `@${mtimeNs / 1_000_000_000n}.${String(mtimeNs % 1_000_000_000n).padStart(9, '0')}`, q2]);
+    expect(statSync(q2, { bigint: true }).mtimeNs).toBe(mtimeNs);
     writeFileSync(q1, 'edited after the backup\n');
-    expect(resultOf(await fx.az(['restore', 'latest', q1]), 'RestoreResult')).toMatchObject({ copies: 1 });
+    const changed = resultOf(await fx.az(['restore', 'latest', join(src, 'reports')]), 'RestoreResult');
+    expect(changed).toMatchObject({ files: 2, copies: 0 });
+    expect(readFileSync(q1, 'utf8')).toBe('first quarter\n');
+    expect(readFileSync(q2, 'utf8')).toBe('second quarter\n');
+    expect(readdirSync(join(src, 'reports', '2026')).sort()).toEqual(['q1.txt', 'q2.txt']);
+    // CreateCopy keeps the local edit and copies only what differs.
+    writeFileSync(q1, 'edited after the backup\n');
+    expect(resultOf(await fx.az(['restore', 'latest', join(src, 'reports'), '--conflict', 'CreateCopy']), 'RestoreResult')).toMatchObject({ copies: 1, unchanged: 1 });
     expect(readFileSync(q1, 'utf8')).toBe('edited after the backup\n');
     expect(readFileSync(join(src, 'reports', '2026', 'q1 (1).txt'), 'utf8')).toBe('first quarter\n');
     expect(resultOf(await fx.az(['restore', 'latest', q1, '--conflict', 'Skip']), 'RestoreResult')).toMatchObject({ files: 0, skipped: 1 });
