@@ -315,6 +315,16 @@ export async function asJob<T>(ctx: CommandContext, operation: string, vault: st
   const jobId = startJob(operation, vault, serverId, policy);
   ctx.sink.log(`Job ${jobId} started: ${operation}`);
   const warningsBefore = ctx.sink.warnings;
+  // A process that ends before the job does (a second stop signal) still records how it ended:
+  // finishJob is synchronous, so it runs in the exit handler.
+  const onExit = () => {
+    try {
+      finishJob(jobId, ctx.signal.aborted ? 'Cancelled' : 'Failed', null, [ctx.signal.aborted
+        ? { code: 'AZB_CANCELLED', message: 'Stopped by a second stop signal before the job reached a safe point.' }
+        : { code: 'AZB_JOB_ABANDONED', message: 'The engine process ended without finishing the job.' }], ctx.sink.warnings - warningsBefore, ctx.sink.warningLog.slice(warningsBefore));
+    } catch { /* the history cannot be written now; listing jobs marks it abandoned later */ }
+  };
+  process.once('exit', onExit);
   try {
     const result = await work(jobId);
     const stats = (result && typeof result === 'object' ? (result as { stats?: Record<string, unknown> }).stats ?? null : null);
@@ -325,5 +335,7 @@ export async function asJob<T>(ctx: CommandContext, operation: string, vault: st
     const e = toAzbError(err);
     finishJob(jobId, e.code === 'AZB_CANCELLED' ? 'Cancelled' : 'Failed', null, [{ code: e.code, message: e.message }], ctx.sink.warnings - warningsBefore, ctx.sink.warningLog.slice(warningsBefore));
     throw err;
+  } finally {
+    process.removeListener('exit', onExit);
   }
 }

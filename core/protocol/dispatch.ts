@@ -13,11 +13,22 @@ export interface RunOptions {
   stdin?: AsyncIterable<Uint8Array>;
 }
 
-/** Aborted on the first SIGINT or SIGTERM; a second one ends the process at once. */
+/** Signals this close to the first one are the same request (Ctrl+C: the terminal's SIGINT and the module's SIGTERM). */
+const SAME_REQUEST_MS = 1000;
+
+/**
+ * Aborted on the first SIGINT or SIGTERM; a second one, a second or more later, ends the process at once
+ * (a running job is then recorded as Cancelled on the way out: see asJob).
+ */
 export function processSignal(): AbortSignal {
   const controller = new AbortController();
+  let first = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+    if (controller.signal.aborted) {
+      if (Date.now() - first < SAME_REQUEST_MS) return;
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
+    first = Date.now();
     controller.abort();
   };
   process.on('SIGINT', onSignal);

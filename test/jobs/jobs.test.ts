@@ -77,6 +77,21 @@ describe('jobs', () => {
     expect(next.code, next.stdout.slice(-300)).toBe(0);
   }, 120_000);
 
+  it('ends Cancelled when Ctrl+C sends SIGINT and SIGTERM at once (the terminal and the module)', async () => {
+    const fx = await registeredServer();
+    const live = startEngine(['backup', '--stdin', '--stdin-name', 'dump.bin', '--json'], fx.env);
+    live.write(randomBytes(4 * 1024 * 1024));
+    const jobId = await runningJobId(fx);
+    live.child.kill('SIGINT');
+    live.child.kill('SIGTERM');
+    const ended = await live.done;
+    expect(ended.code).toBe(5);
+    expect(parseEvents(ended.stdout).find((e) => e.type === 'error')).toMatchObject({ code: 'AZB_CANCELLED' });
+    const job = (await fx.az(['jobs'])).events.map((e) => (e as unknown as { data?: Record<string, unknown> }).data).find((d) => d?.['jobId'] === jobId);
+    expect(job).toMatchObject({ status: 'Cancelled' });
+    expect(listTree(fx.vault).filter((l) => l.includes('/points/') || l.includes('/locks/'))).toEqual([]);
+  }, 120_000);
+
   it('never signals a process that merely reuses the pid of a job whose engine died; that job is Failed', async () => {
     const fx = await registeredServer();
     expect((await fx.az(['jobs'])).code).toBe(0); // creates the history
