@@ -29,6 +29,7 @@
         'Remove-AzBackupFileSpec'
         'Remove-AzBackupPolicy'
         'Remove-AzBackupUnusedData'
+        'Remove-AzBackupVaultCertificate'
         'Remove-AzRecoveryPoint'
         'Restore-AzRecoveryPoint'
         'Resume-AzBackupPolicy'

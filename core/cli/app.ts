@@ -173,7 +173,12 @@ export async function main(argv: string[]): Promise<number> {
       .command('certs', 'List the certificates uploaded to the vault', (c) => c, async (a) => {
         exitCode = await run('vault.certs', vaultArgs(a), globals(a));
       })
-      .demandCommand(1, 'Name a vault command: create, add-cert or certs.'))
+      .command('remove-cert <thumbprint>', 'Remove an uploaded certificate that no server is registered with', (c) => c
+        .positional('thumbprint', { type: 'string', demandOption: true, describe: 'SHA-1 thumbprint (40 hex digits), as vault certs shows it' }),
+      async (a) => {
+        exitCode = await run('vault.remove-cert', { ...vaultArgs(a), thumbprint: a.thumbprint }, globals(a));
+      })
+      .demandCommand(1, 'Name a vault command: create, add-cert, certs or remove-cert.'))
     .command('servers', 'List the servers registered in the vault', (y) => y, async (a) => {
       exitCode = await run('servers', vaultArgs(a), globals(a));
     })

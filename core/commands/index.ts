@@ -4,7 +4,7 @@ import type { Command } from './command.js';
 import { versionCommand } from './version.js';
 import { certNewCommand } from './cert_new.js';
 import { certTestCommand } from './cert_test.js';
-import { serversCommand, vaultAddCertCommand, vaultCertsCommand, vaultCreateCommand } from './vault.js';
+import { serversCommand, vaultAddCertCommand, vaultCertsCommand, vaultCreateCommand, vaultRemoveCertCommand } from './vault.js';
 import { passphraseSetCommand, registerCommand } from './register.js';
 import { backupCommand } from './backup.js';
 import { lsCommand, pointRemoveCommand, pointsCommand, pointUndeleteCommand } from './points.js';
@@ -17,7 +17,7 @@ import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCo
 
 /** Every command the engine answers, by its request name. */
 export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Command<never>>(
-  [versionCommand, certNewCommand, certTestCommand, vaultCreateCommand, vaultAddCertCommand, vaultCertsCommand, serversCommand,
+  [versionCommand, certNewCommand, certTestCommand, vaultCreateCommand, vaultAddCertCommand, vaultCertsCommand, vaultRemoveCertCommand, serversCommand,
     registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, pointUndeleteCommand, restoreCommand,
     checkCommand, pruneCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
     policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand].map((c) => [c.name, c as Command<never>]),

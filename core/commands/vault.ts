@@ -6,6 +6,7 @@ import { findRegistration } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
 import { listServers, verifyRegistration } from '../repo/registration.js';
 import { certificateObject, createVault, getCertificate, listCertificates, putCertificate } from '../repo/vault.js';
+import { vaultError } from '../repo/storage-errors.js';
 import type { Command } from './command.js';
 import { isAzureLocation, openStore, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { makeDirs } from '../fs/make-dirs.js';
@@ -54,6 +55,37 @@ export const vaultAddCertCommand: Command<VaultArgs & { path: string }> = {
     ctx.sink.result('VaultCertificate', {
       thumbprint, subject: subjectOf(cert.x509), notBefore: cert.facts.notBefore.toISOString(), notAfter: cert.facts.notAfter.toISOString(),
       keySize: cert.facts.keyBits ?? 0, vault: vault.store.location, uploaded,
+    });
+    return 0;
+  },
+};
+
+export const vaultRemoveCertCommand: Command<VaultArgs & { thumbprint: string }> = {
+  name: 'vault.remove-cert',
+  argsSchema: 'azbackup:args.vault.remove-cert',
+  secrets: [...STORAGE_SECRETS],
+  async run(ctx, args) {
+    const vault = await openVaultFor(args, ctx.secrets);
+    const thumbprint = args.thumbprint.toUpperCase();
+    const x = await getCertificate(vault, thumbprint);
+    if (!x) {
+      throw new AzbError('AZB_CERT_NOT_IN_VAULT', `Certificate ${thumbprint} is not in the vault at ${vault.store.location}.`, { target: thumbprint, hint: 'List the certificates with Get-AzBackupVaultCertificate / azbackup vault certs.' });
+    }
+    // A server's points are verified with the certificate its server.json names: that one stays.
+    const users = (await listServers(vault)).filter((s) => s.certificate.toUpperCase() === thumbprint);
+    if (users.length > 0) {
+      throw new AzbError('AZB_CERT_IN_USE', `Certificate ${thumbprint} is the one ${users.map((s) => `${s.hostname} (${s.serverId.slice(0, 12)}…)`).join(', ')} registered with: the recovery points of ${users.length === 1 ? 'that server' : 'those servers'} are verified with it, so it stays.`, {
+        target: thumbprint, hint: 'Remove a certificate only once no server of the vault uses it (Get-AzBackupServer shows which certificate each one uses).',
+      });
+    }
+    try {
+      await vault.store.delete(certificateObject(thumbprint));
+    } catch (err) {
+      throw vaultError(err, vault.store.location, `certificate ${thumbprint}`);
+    }
+    ctx.sink.result('VaultCertificate', {
+      thumbprint, subject: subjectOf(x), notBefore: x.validFromDate.toISOString(), notAfter: x.validToDate.toISOString(),
+      keySize: x.publicKey.asymmetricKeyDetails?.modulusLength ?? 0, vault: vault.store.location, uploaded: false, removed: true,
     });
     return 0;
   },

@@ -90,6 +90,7 @@ export const ERROR_CODES = {
   AZB_SOURCE_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_POINT_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_VAULT_UNREACHABLE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_CERT_IN_USE: { category: 'InvalidOperation', exit: ExitCode.Failed },
   AZB_POINT_DELETED: { category: 'InvalidOperation', exit: ExitCode.Failed },
   AZB_POINT_TAMPERED: { category: 'SecurityError', exit: ExitCode.Failed },
   AZB_POINT_MISSING: { category: 'SecurityError', exit: ExitCode.Failed },

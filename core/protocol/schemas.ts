@@ -20,6 +20,7 @@ import argsServers from '../schemas/args.servers.schema.json' with { type: 'json
 import argsSettingsSet from '../schemas/args.settings.set.schema.json' with { type: 'json' };
 import argsSettingsShow from '../schemas/args.settings.show.schema.json' with { type: 'json' };
 import argsVaultAddCert from '../schemas/args.vault.add-cert.schema.json' with { type: 'json' };
+import argsVaultRemoveCert from '../schemas/args.vault.remove-cert.schema.json' with { type: 'json' };
 import argsVaultCerts from '../schemas/args.vault.certs.schema.json' with { type: 'json' };
 import argsVaultCreate from '../schemas/args.vault.create.schema.json' with { type: 'json' };
 import argsVersion from '../schemas/args.version.schema.json' with { type: 'json' };
@@ -61,7 +62,7 @@ import resultVersion from '../schemas/result.Version.schema.json' with { type: '
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
-  argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPointUndelete, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
+  argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPointUndelete, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultRemoveCert, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
   argsPolicySet, argsPolicyGet, argsPolicyRemove, argsPolicyState, argsPolicyRun, policySchema, resultPolicy, resultPolicyRun, resultRemovedPolicy,
 ];
 
