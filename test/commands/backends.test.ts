@@ -328,7 +328,7 @@ describe('Azure Blob vault over a faulty network', () => {
       proxy.chaos = (_n, method, url) => (method === 'PUT' && url.includes('/packs/') && ++packPuts > 1 ? 503 : undefined);
       const failed = await fx.az(['backup', src]);
       expect(failed.code).toBe(1);
-      expect(onlyError(failed).code).toMatch(/^AZB_VAULT_(IO|NOT_FOUND)$/);
+      expect(onlyError(failed).code).toMatch(/^AZB_VAULT_(IO|UNREACHABLE)$/);
       expect(failed.stdout).not.toMatch(/AccountKey|sig=/);
       proxy.chaos = undefined;
       expect((await fx.az(['points'])).events.filter((e) => e.type === 'item')).toHaveLength(0);

@@ -370,23 +370,23 @@ describe('AzureBlobStore', () => {
       expect(requestsTo('PUT', 'servers/ab/packs/00/p2')).toBe(2);
     });
 
-    it('gives up with unavailable when the service never answers', async () => {
+    it('gives up with unreachable when the service never answers', async () => {
       const store = await viaProxy({ tryTimeoutMs: 750, maxTries: 2 });
       proxy.rules.push({ method: 'HEAD', path: '/servers/ab/x', action: 'stall', times: 5 });
       const err = await storageFailure(store.stat('servers/ab/x'));
-      expect(err.kind).toBe('unavailable');
+      expect(err.kind).toBe('unreachable');
       expect(err.message).toContain('no response for 0.75 s');
       expect(requestsTo('HEAD', 'servers/ab/x')).toBe(2);
     });
 
-    it('retries 503 ServerBusy, then reports it as unavailable', async () => {
+    it('retries 503 ServerBusy, then reports it as unreachable', async () => {
       const store = await viaProxy();
       proxy.rules.push({ method: 'PUT', path: '/servers/ab/busy', action: 503, times: 2 });
       await store.put('servers/ab/busy', Buffer.from('b'));
       expect(requestsTo('PUT', 'servers/ab/busy')).toBe(3);
       proxy.rules.push({ method: 'GET', path: '/servers/ab/busy', action: 503, times: 5 });
       const err = await storageFailure(store.get('servers/ab/busy'));
-      expect(err.kind).toBe('unavailable');
+      expect(err.kind).toBe('unreachable');
       expect(err.message).toContain('HTTP 503 ServerBusy');
       expect(requestsTo('GET', 'servers/ab/busy')).toBe(5);
     });
