@@ -166,14 +166,24 @@ interface FileJob { dir: DirHandle; name: Buffer; node: TreeNode }
 /** Restores items of a recovery point. The caller has loaded the index (ServerRepo.loadIndexForReading). */
 export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promise<RestoreStats> {
   const dirs = new DirHandles();
+  const progress: RestoreProgress = {};
   try {
-    return await restoreWith(repo, opts, dirs);
+    return await restoreWith(repo, opts, dirs, progress);
+  } catch (err) {
+    // A restore that stops half-way leaves no folder owner-only (0700 while it ran), and says what it
+    // had restored by then.
+    progress.finishFolders?.();
+    if (progress.stats) opts.sink.log(`Restored before the failure: ${progress.stats.files} file(s), ${progress.stats.dirs} folder(s), ${progress.stats.symlinks} link(s).`);
+    throw err;
   } finally {
     dirs.closeAll();
   }
 }
 
-async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHandles): Promise<RestoreStats> {
+/** What a restore that fails leaves for its caller: its counts so far, and how to finish its folders. */
+interface RestoreProgress { stats?: RestoreStats; finishFolders?: () => void }
+
+async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHandles, progress: RestoreProgress): Promise<RestoreStats> {
   const started = Date.now();
   const { sink, signal } = opts;
   const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0 };
@@ -193,6 +203,32 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   const parentsWalked = new Map<string, DirHandle>();
   let setuidCleared = 0;
   let total = 0;
+  progress.stats = stats;
+  // Folder owners, modes and times last, deepest first, each on the folder's own handle: a link put in
+  // its place meanwhile is never followed. Once, at the end or when the restore fails.
+  let foldersFinished = false;
+  const finishFolders = () => {
+    if (foldersFinished) return;
+    foldersFinished = true;
+    for (const { dir, node } of [...dirMeta].reverse()) {
+      try {
+        dir.use(() => setFolderMetadata(dir, node, isRoot));
+      } catch (err) {
+        const shown = showPath(dir.path);
+        sink.warning('AZB_RESTORE_METADATA', `Could not set owner, mode or time of ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, shown);
+      }
+    }
+    const plainMode = 0o777 & ~process.umask();
+    for (const dir of madePlain) {
+      try {
+        dir.use(() => { const fd = dir.handle(); if (fd !== undefined) fchmodSync(fd, plainMode); else chmodSync(dir.path, plainMode); });
+      } catch (err) {
+        const shown = showPath(dir.path);
+        sink.warning('AZB_RESTORE_METADATA', `Could not set the mode of ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, shown);
+      }
+    }
+  };
+  progress.finishFolders = finishFolders;
 
   const fetcher = new BlobFetcher(repo);
   const targetDir = opts.target !== undefined ? await openTarget(dirs, opts.target, madePlain) : undefined;
@@ -543,25 +579,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   for (const j of links) await restoreOrReport(j);
 
   await opts.beforeFolderMetadata?.();
-  // Folder owners, modes and times last, deepest first, each on the folder's own handle: a link put in
-  // its place meanwhile is never followed.
-  for (const { dir, node } of dirMeta.reverse()) {
-    try {
-      dir.use(() => setFolderMetadata(dir, node, isRoot));
-    } catch (err) {
-      const shown = showPath(dir.path);
-      sink.warning('AZB_RESTORE_METADATA', `Could not set owner, mode or time of ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, shown);
-    }
-  }
-  const plainMode = 0o777 & ~process.umask();
-  for (const dir of madePlain) {
-    try {
-      dir.use(() => { const fd = dir.handle(); if (fd !== undefined) fchmodSync(fd, plainMode); else chmodSync(dir.path, plainMode); });
-    } catch (err) {
-      const shown = showPath(dir.path);
-      sink.warning('AZB_RESTORE_METADATA', `Could not set the mode of ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, shown);
-    }
-  }
+  finishFolders();
   if (setuidCleared > 0) sink.log(`Cleared the setuid/setgid bits of ${setuidCleared} file(s); restore with --preserve-setuid (-PreserveSetuid) to keep them.`);
   stats.durationMs = Date.now() - started;
   if (stats.unverified > 0) {

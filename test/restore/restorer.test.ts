@@ -330,3 +330,20 @@ describe("'latest' scoped by the paths asked for", () => {
     expect(none).toMatchObject({ code: 'AZB_POINT_NOT_FOUND', message: expect.stringContaining(`holds ${join(fx.root, 'nowhere')}`) });
   });
 });
+
+describe('a restore that fails half-way', () => {
+  it('leaves no folder owner-only (0700 while it ran) and says what it had restored', async () => {
+    const { fx, src } = await withData();
+    const target = join(fx.root, 'deep', 'target');
+    // The first item restores; the second is not in the point, which fails the restore after the first.
+    const r = await fx.az(['restore', 'latest', join(src, 'notes.md'), join(src, 'no-such-file'), '--target', target]);
+    expect(onlyError(r).code).toBe('AZB_ITEM_NOT_FOUND');
+    const umask = process.umask();
+    for (const dir of [join(fx.root, 'deep'), target, join(target, src)]) {
+      if (!existsSync(dir)) continue;
+      expect((statSync(dir).mode & 0o777).toString(8), dir).toBe((0o777 & ~umask).toString(8));
+    }
+    expect(existsSync(target)).toBe(true);
+    expect(r.stdout).toMatch(/Restored before the failure: \d+ file\(s\), \d+ folder\(s\)/);
+  });
+});
