@@ -89,14 +89,17 @@ export function showPath(path: Buffer): string {
 
 /**
  * Whether the regular file `name` in `dir` (in use) has the content of file node `node`: the same size
- * and modification time (to the microsecond restore sets), and the same digest, read without following a
- * link. A node without a digest (format 1) can never be shown to match.
+ * and modification time (to within the microsecond restore sets), and the same digest, read without
+ * following a link. A node without a digest (format 1) can never be shown to match.
  */
 function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode): boolean {
   if (node.digest === undefined) return false;
   let st;
   try { st = lstatSync(dir.at(name), { bigint: true }); } catch { return false; }
-  if (!st.isFile() || st.size !== BigInt(node.size ?? 0) || st.mtimeNs / 1000n !== BigInt(node.mtimeNs) / 1000n) return false;
+  // Restore sets times through a microsecond interface from a floating-point second, which can land one
+  // microsecond off: the time is a cheap first filter, the digest decides.
+  const apartUs = st.mtimeNs / 1000n - BigInt(node.mtimeNs) / 1000n;
+  if (!st.isFile() || st.size !== BigInt(node.size ?? 0) || apartUs > 1n || apartUs < -1n) return false;
   let fd: number;
   try { fd = openSync(dir.at(name), FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0)); } catch { return false; }
   try {
