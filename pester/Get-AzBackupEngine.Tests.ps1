@@ -48,8 +48,7 @@ Describe 'Get-AzBackupEngine' {
         $bin = Join-Path $dir 'bin'
         $null = New-Item -ItemType Directory -Path $bin
         Move-Item -LiteralPath (New-FakeEngine -Directory $dir) -Destination (Join-Path $bin 'azbackup')
-        $self = @([Environment]::ProcessPath)
-        if ((Split-Path -Leaf $self[0]) -match '^dotnet(\.exe)?$') { $self += Join-Path $PSHOME 'pwsh.dll' }
+        $self = Get-TestPwshCommand
         $probe = "Import-Module '$(Join-Path $installed 'module/AzBackup.psd1')'; try { (Get-AzBackupEngine -ErrorAction Stop).Path } catch { `$_.ErrorDetails.RecommendedAction }"
         $savedPath = $env:PATH
         $env:AZBACKUP_ENGINE = $null

@@ -89,8 +89,7 @@ Describe 'Start-AzBackup of files and folders' {
             "Start-AzBackup -Path '$data'"
             "'not reached'"
         )
-        $self = @([Environment]::ProcessPath)
-        if ((Split-Path -Leaf $self[0]) -match '^dotnet(\.exe)?$') { $self += Join-Path $PSHOME 'pwsh.dll' }
+        $self = Get-TestPwshCommand
         $env:AZBACKUP_PASSPHRASE = 'not the passphrase of this server'
         try { $out = & $self[0] @($self | Select-Object -Skip 1) -NoProfile -NonInteractive -File $script 2>&1 | Out-String } finally { $env:AZBACKUP_PASSPHRASE = $null }
         $LASTEXITCODE | Should -Be 1

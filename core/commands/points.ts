@@ -183,11 +183,11 @@ export const lsCommand: Command<LsArgs> = {
 
 export interface PointRemoveArgs extends VaultArgs { point: string; permanent?: boolean }
 
-/** Who removed a point, for its state object (no secret: a user and host name). */
-function removedBy(): string {
+/** Who changes a point's state, for its state object (no secret: a user and host name). */
+function actor(): string {
   let user = 'unknown user';
   try { user = userInfo().username; } catch { /* no passwd entry */ }
-  return `removed by ${user} on ${hostname()}`;
+  return `${user} on ${hostname()}`;
 }
 
 export const pointRemoveCommand: Command<PointRemoveArgs> = {
@@ -229,7 +229,7 @@ export const pointRemoveCommand: Command<PointRemoveArgs> = {
         if (state?.state === 'deleted') {
           ctx.sink.log(`Recovery point ${id.slice(0, 12)}… was deleted already, on ${state.time}; its ${SOFT_DELETE_DAYS} days are not restarted.`);
         } else {
-          deleted = await setPointState(repo, id, 'deleted', removedBy(), state, lock);
+          deleted = await setPointState(repo, id, 'deleted', `removed by ${actor()}`, state, lock);
         }
         // Also when it was deleted already: a removal cut short before this step, or made on another
         // machine, left it as this server's newest point.
@@ -262,7 +262,7 @@ export const pointUndeleteCommand: Command<VaultArgs & { point: string }> = {
           ctx.sink.log(`Recovery point ${id.slice(0, 12)}… is not deleted; nothing to bring back.`);
         } else {
           // A deleted point comes back; one whose record is damaged gets a readable one.
-          if (state.state !== 'restored') state = await setPointState(repo, id, 'restored', `brought back by ${removedBy().slice('removed by '.length)}`, state, lock);
+          if (state.state !== 'restored') state = await setPointState(repo, id, 'restored', `brought back by ${actor()}`, state, lock);
           // Also when it was brought back already: an undelete cut short before this step.
           await repo.pointRestored(point);
           ctx.sink.log(`Recovery point ${id.slice(0, 12)}… of ${point.manifest.time} is back. Retention will not expire it again; remove it by ID when it is no longer needed.`);

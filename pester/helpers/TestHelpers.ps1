@@ -214,11 +214,17 @@ function Stop-TestAzurite($Azurite) {
 # Runs a command in a child pwsh with the module imported and returns all it printed, host output
 # included: "What if:" lines and confirmation prompts go to the host, where only a child process can read
 # them as an admin sees them. With -Answer, the child is interactive and reads that line as its answer.
-function Invoke-TestChildPwsh([string]$Command, [string]$Answer) {
-    $module = Join-Path $PSScriptRoot '../../module/AzBackup.psd1'
-    # This pwsh again: a dotnet global tool runs as "dotnet pwsh.dll", a native install as itself.
+# This pwsh again, as an executable and its first arguments: a dotnet global tool runs as
+# "dotnet pwsh.dll", a native install as itself.
+function Get-TestPwshCommand {
     $self = @([Environment]::ProcessPath)
     if ((Split-Path -Leaf $self[0]) -match '^dotnet(\.exe)?$') { $self += Join-Path $PSHOME 'pwsh.dll' }
+    , $self
+}
+
+function Invoke-TestChildPwsh([string]$Command, [string]$Answer) {
+    $module = Join-Path $PSScriptRoot '../../module/AzBackup.psd1'
+    $self = Get-TestPwshCommand
     $arguments = @($self | Select-Object -Skip 1) + @('-NoProfile') + $(if ($Answer) { @() } else { @('-NonInteractive') }) + @('-Command', "Import-Module '$module'; $Command")
     if ($Answer) { "$Answer" | & $self[0] @arguments 2>&1 | Out-String } else { & $self[0] @arguments 2>&1 | Out-String }
 }
