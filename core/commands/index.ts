@@ -11,6 +11,7 @@ import { lsCommand, pointRemoveCommand, pointsCommand, pointUndeleteCommand } fr
 import { restoreCommand } from './restore.js';
 import { checkCommand } from './check.js';
 import { pruneCommand } from './prune.js';
+import { repairCommand } from './repair.js';
 import { jobStopCommand, jobsCommand } from './jobs.js';
 import { settingsSetCommand, settingsShowCommand } from './settings.js';
 import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCommand, policySetCommand, policySuspendCommand } from './policy.js';
@@ -19,6 +20,6 @@ import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCo
 export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Command<never>>(
   [versionCommand, certNewCommand, certTestCommand, vaultCreateCommand, vaultAddCertCommand, vaultCertsCommand, vaultRemoveCertCommand, serversCommand,
     registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, pointUndeleteCommand, restoreCommand,
-    checkCommand, pruneCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
+    checkCommand, pruneCommand, repairCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
     policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand].map((c) => [c.name, c as Command<never>]),
 );
