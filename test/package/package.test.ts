@@ -4,9 +4,10 @@
 // throwaway root with dpkg --root (never into this machine).
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -17,21 +18,21 @@ const pwsh = execFileSync('bash', [join(root, 'tools', 'find-pwsh.sh')], { encod
 
 let work: string;
 let dist: string;
+let unpacked: string;
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
 }
 
-/** Unpacks the release archive into a new folder and returns the path of its top folder. */
-function unpack(): string {
-  const dir = tempDir('azb-pkg-unpack-');
+/** Unpacks the release archive into `dir` and returns the path of its top folder. */
+function unpack(dir: string): string {
   const r = run('tar', ['-xzf', join(dist, `${archiveName}.tar.gz`), '-C', dir]);
   expect(r.status, r.stderr).toBe(0);
   return join(dir, archiveName);
 }
 
-function install(unpacked: string, ...args: string[]): SpawnSyncReturns<string> {
-  return run(join(unpacked, 'install.sh'), args);
+function install(from: string, ...args: string[]): SpawnSyncReturns<string> {
+  return run(join(from, 'install.sh'), args);
 }
 
 /**
@@ -67,11 +68,19 @@ function lastJson(r: SpawnSyncReturns<string>): Record<string, unknown> {
 
 beforeAll(() => {
   for (const dir of ['/usr/bin', '/bin']) expect(existsSync(join(dir, 'azbackup')), `${dir}/azbackup would hide the installed engine`).toBe(false);
-  work = tempDir('azb-pkg-');
+  // Made by hand: tempDir() ties a folder to a test, and these outlive beforeAll (afterAll removes them).
+  work = mkdtempSync(join(tmpdir(), 'azb-pkg-'));
   dist = join(work, 'dist');
   const r = run(process.execPath, [join(root, 'tools', 'package.mjs'), '--out', dist], { cwd: root });
   expect(r.status, `package failed\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
+  // One unpacked copy for every test: install.sh never writes to it (tests that damage it copy it first).
+  mkdirSync(join(work, 'unpacked'));
+  unpacked = unpack(join(work, 'unpacked'));
 }, 600_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
 
 describe('npm run package', () => {
   it('writes the archive, the .deb and SHA256SUMS, and the archive holds engine, module, help, install.sh and its own checksums', () => {
@@ -101,7 +110,6 @@ describe('npm run package', () => {
     expect(files.filter((f) => !f.startsWith('modules/')).sort()).toEqual(['LICENSE', 'README.txt', 'SHA256SUMS', 'bin/azbackup', 'install.sh']);
 
     // The inner SHA256SUMS lists every file but itself, and they match.
-    const unpacked = unpack();
     const inner = run('sha256sum', ['--strict', '-c', 'SHA256SUMS'], { cwd: unpacked });
     expect(inner.status, inner.stdout + inner.stderr).toBe(0);
     expect(inner.stdout.trim().split('\n').map((l) => l.replace(/: OK$/, '')).sort()).toEqual(files.filter((f) => f !== 'SHA256SUMS').sort());
@@ -114,7 +122,6 @@ describe('npm run package', () => {
   });
 
   it('install.sh installs into a fresh prefix, and the walkthrough runs from there: vault, certificate, register, back up, list, restore, same bytes', () => {
-    const unpacked = unpack();
     const prefix = join(tempDir('azb-pkg-prefix-'), 'usr-local');
     const installed = install(unpacked, '--prefix', prefix);
     expect(installed.status, installed.stdout + installed.stderr).toBe(0);
@@ -203,7 +210,6 @@ $restored = $points | Select-Object -Last 1 |
   }, 240_000);
 
   it('install.sh again replaces the installed version; --uninstall removes engine and module and nothing else', () => {
-    const unpacked = unpack();
     const prefix = tempDir('azb-pkg-prefix-');
     mkdirSync(join(prefix, 'bin'));
     writeFileSync(join(prefix, 'bin', 'other-tool'), 'keep me');
@@ -211,8 +217,12 @@ $restored = $points | Select-Object -Last 1 |
     const modulePsd1 = join(prefix, 'share', 'powershell', 'Modules', 'AzBackup', 'AzBackup.psd1');
     // A file left in the installed module by hand is gone after the reinstall: the folder is replaced whole.
     writeFileSync(join(dirname(modulePsd1), 'stale.ps1'), 'old');
-    const again = install(unpacked, '--prefix', prefix);
+    // This time with pwsh on PATH: install.sh asks it for its default module path, which lacks this prefix.
+    const again = run(join(unpacked, 'install.sh'), ['--prefix', prefix], { env: { ...process.env, PATH: `${dirname(pwsh)}:${process.env['PATH']}` } });
     expect(again.status, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('(pwsh) was not found');
+    expect(again.stdout).toContain(`note: ${prefix}/share/powershell/Modules is not on PowerShell's default module path`);
+    expect(again.stdout).toContain(`$env:PSModulePath = "${prefix}/share/powershell/Modules"`);
     expect(existsSync(join(dirname(modulePsd1), 'stale.ps1'))).toBe(false);
     expect(existsSync(modulePsd1)).toBe(true);
     expect(lstatSync(join(dirname(modulePsd1), 'bin', 'azbackup')).isSymbolicLink()).toBe(true);
@@ -231,7 +241,6 @@ $restored = $points | Select-Object -Last 1 |
   }, 120_000);
 
   it('install.sh refuses bad arguments, a damaged archive and folders that are not AzBackup\'s, and then installs nothing', () => {
-    const unpacked = unpack();
     const base = tempDir('azb-pkg-bad-');
 
     for (const args of [['--bogus'], ['--prefix'], ['--prefix='], ['extra']]) {
@@ -349,11 +358,23 @@ $restored = $points | Select-Object -Last 1 |
     expect(existsSync(join(modules, 'AzBackup'))).toBe(false);
   }, 120_000);
 
-  it('tools/package.mjs refuses arguments it does not know', () => {
+  it('tools/package.mjs refuses arguments it does not know, and a module version that is not package.json\'s', () => {
     for (const args of [['--bogus'], ['stray'], ['--out']]) {
       const r = run(process.execPath, [join(root, 'tools', 'package.mjs'), ...args], { cwd: root });
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toContain('AZB_PACKAGE_USAGE');
     }
+    // A copy of the checkout's parts the check reads, with a manifest one version behind.
+    const copy = tempDir('azb-pkg-version-');
+    mkdirSync(join(copy, 'tools'));
+    mkdirSync(join(copy, 'module'));
+    cpSync(join(root, 'tools', 'package.mjs'), join(copy, 'tools', 'package.mjs'));
+    cpSync(join(root, 'package.json'), join(copy, 'package.json'));
+    writeFileSync(join(copy, 'module', 'AzBackup.psd1'), readFileSync(join(root, 'module', 'AzBackup.psd1'), 'utf8').replace(/ModuleVersion\s*=\s*'[^']*'/, "ModuleVersion = '0.0.1'"));
+    const r = run(process.execPath, [join(copy, 'tools', 'package.mjs'), '--out', join(copy, 'dist')], { cwd: copy });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('AZB_PACKAGE_VERSION_MISMATCH');
+    expect(r.stderr).toContain(`package.json says ${version}, module/AzBackup.psd1 says ModuleVersion 0.0.1`);
+    expect(existsSync(join(copy, 'dist'))).toBe(false);
   });
 });
