@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // --out DIR builds elsewhere (tools/package.mjs builds its release engine apart from bundle/dist, which may
 // hold the test build the tests are running).
 const outIndex = process.argv.indexOf('--out');
-if (outIndex >= 0 && !process.argv[outIndex + 1]) {
+if (outIndex >= 0 && (!process.argv[outIndex + 1] || process.argv[outIndex + 1].startsWith('--'))) {
   console.error('build: --out needs a folder');
   process.exit(2);
 }

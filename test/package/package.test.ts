@@ -210,8 +210,9 @@ $restored = $points | Select-Object -Last 1 |
   }, 240_000);
 
   it('install.sh again replaces the installed version; --uninstall removes engine and module and nothing else', () => {
-    const prefix = tempDir('azb-pkg-prefix-');
-    mkdirSync(join(prefix, 'bin'));
+    // A prefix with a space in it: every path in install.sh is quoted.
+    const prefix = join(tempDir('azb-pkg-prefix-'), 'with space');
+    mkdirSync(join(prefix, 'bin'), { recursive: true });
     writeFileSync(join(prefix, 'bin', 'other-tool'), 'keep me');
     expect(install(unpacked, `--prefix=${prefix}`).status).toBe(0);
     const modulePsd1 = join(prefix, 'share', 'powershell', 'Modules', 'AzBackup', 'AzBackup.psd1');
@@ -376,5 +377,16 @@ $restored = $points | Select-Object -Last 1 |
     expect(r.stderr).toContain('AZB_PACKAGE_VERSION_MISMATCH');
     expect(r.stderr).toContain(`package.json says ${version}, module/AzBackup.psd1 says ModuleVersion 0.0.1`);
     expect(existsSync(join(copy, 'dist'))).toBe(false);
+
+    // build.mjs --out never empties a folder it is given: a non-empty one is refused, untouched.
+    const busy = tempDir('azb-pkg-busy-');
+    writeFileSync(join(busy, 'keep.txt'), 'mine');
+    const b = run(process.execPath, [join(root, 'bundle', 'build.mjs'), '--out', busy], { cwd: root });
+    expect(b.status).toBe(2);
+    expect(b.stderr).toContain('is not empty');
+    expect(readFileSync(join(busy, 'keep.txt'), 'utf8')).toBe('mine');
+    const noFolder = run(process.execPath, [join(root, 'bundle', 'build.mjs'), '--out'], { cwd: root });
+    expect(noFolder.status).toBe(2);
+    expect(noFolder.stderr).toContain('--out needs a folder');
   });
 });
