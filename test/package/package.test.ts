@@ -4,7 +4,7 @@
 // throwaway root with dpkg --root (never into this machine).
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,7 +186,8 @@ $restored = $points | Select-Object -Last 1 |
 `;
     const home = tempDir('azb-pkg-home-');
     const modules = join(prefix, 'share', 'powershell', 'Modules');
-    const r = childPwsh(script, { prefixBin: join(prefix, 'bin'), modulePath: modules, home, vars: { AZB_PKG_SCRATCH: scratch } });
+    // AZBACKUP_TEST_KDF=fast is set on purpose: a release engine ignores it (a test build would write a weak key file).
+    const r = childPwsh(script, { prefixBin: join(prefix, 'bin'), modulePath: modules, home, vars: { AZB_PKG_SCRATCH: scratch, AZBACKUP_TEST_KDF: 'fast' } });
     const found = lastJson(r);
     // Everything came from the prefix: the module (not the checkout's module/), the engine (not bundle/dist).
     expect(found['ModuleBase']).toBe(join(modules, 'AzBackup'));
@@ -207,6 +208,12 @@ $restored = $points | Select-Object -Last 1 |
     }
     // The release engine wrote the registration into the child's AZBACKUP_HOME, not the machine's.
     expect(existsSync(join(home, 'azbackup-home'))).toBe(true);
+    // It is a release build: the key file has the real argon2id cost (FORMAT.md, key file), not the test one.
+    const keyDir = join(scratch, 'vault', 'servers', String(found['ServerId']), 'keys');
+    const keyFiles = readdirSync(keyDir);
+    expect(keyFiles).toHaveLength(1);
+    const kdf = (JSON.parse(readFileSync(join(keyDir, keyFiles[0]!), 'utf8')) as { kdf: { algorithm: string; memoryKiB: number; passes: number } }).kdf;
+    expect(kdf).toMatchObject({ algorithm: 'argon2id', memoryKiB: 65536, passes: 3 });
   }, 240_000);
 
   it('install.sh again replaces the installed version; --uninstall removes engine and module and nothing else', () => {
