@@ -137,6 +137,8 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   for (const d of recorded.list()) {
     if (damagedPackProblem.has(d.id)) continue;
     const entry = indexedPacks.get(d.id);
+    // A recorded pack that prune's repacking already removed is no damage any more (repair deletes the record).
+    if (!entry && !listed.has(d.id)) { sink.log(`Pack ${d.id.slice(0, 12)}…, recorded damaged on ${d.time}, is gone from the vault and every index; 'azbackup repair packs' deletes its record.`); continue; }
     const blobs = d.blobs === 'all' ? (entry?.blobs.map((b) => b.id) ?? []) : d.blobs;
     const problem: CheckProblem = { object: repo.packObject(d.id), problem: `recorded damaged by a check on ${d.time} (${d.reason}); run 'azbackup repair packs' (Repair-AzBackupVault -Packs)`, affectedPoints: [], affectedFiles: [] };
     report(problem);

@@ -26,6 +26,8 @@ function isRecord(v: unknown): v is DamageRecord {
 /** The damage of a namespace, as readers use it: which (pack, blob) locations to leave out of the index. */
 export class DamageSet {
   private readonly packs = new Map<string, { blobs: Set<string> | 'all'; reason: string; time: string }>();
+  /** Blob IDs whose copies index loading left out (so a reader can say why a blob is in no index). */
+  private readonly leftOut = new Set<string>();
 
   add(p: DamagedPack, time: string): void {
     const had = this.packs.get(p.id);
@@ -40,6 +42,12 @@ export class DamageSet {
     const d = this.packs.get(packId)?.blobs;
     return d === 'all' || (d !== undefined && d.has(blobId));
   }
+
+  /** Notes a blob copy index loading left out. */
+  noteLeftOut(blobId: string): void { this.leftOut.add(blobId); }
+
+  /** Whether a copy of this blob was left out of the index as damaged. */
+  wasLeftOut(blobId: string): boolean { return this.leftOut.has(blobId); }
 
   /** Whether the whole pack is recorded damaged (missing, cut or unreadable). */
   wholePack(packId: string): boolean { return this.packs.get(packId)?.blobs === 'all'; }

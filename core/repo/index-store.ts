@@ -57,7 +57,7 @@ export async function loadIndex(repo: ServerRepo, unreadable?: (indexId: string,
 /** Adds a pack's blobs to the in-memory index, except copies recorded damaged. */
 export function addPackToIndex(repo: ServerRepo, p: IndexedPack): void {
   for (const b of p.blobs) {
-    if (repo.damage.excludes(p.id, b.id)) continue;
+    if (repo.damage.excludes(p.id, b.id)) { repo.damage.noteLeftOut(b.id); continue; }
     repo.index.add(Buffer.from(b.id, 'hex'), { packId: p.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength });
   }
 }
