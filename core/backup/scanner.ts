@@ -52,13 +52,23 @@ export interface ScanResult {
   otherFileSystems: string[];
 }
 
-/** How the walk treats cache folders and other file systems (restic's options of the same names). */
+/**
+ * How the walk treats cache folders and other file systems (restic's options of the same names): for
+ * every source (true), or for the sources in the set (a policy's file specs each say their own).
+ */
 export interface ScanOptions {
   /** Leave out what is in a folder that holds a valid CACHEDIR.TAG, except the tag itself (as restic). */
-  excludeCaches?: boolean;
+  excludeCaches?: boolean | ReadonlySet<string>;
   /** Do not cross into another file system below a source: its mount point stays, empty (as restic). */
-  oneFileSystem?: boolean;
+  oneFileSystem?: boolean | ReadonlySet<string>;
 }
+
+function appliesTo(option: boolean | ReadonlySet<string> | undefined, source: string): boolean {
+  return option === true || (typeof option === 'object' && option.has(source));
+}
+
+/** The rules of one source's walk. `dev`: the file system of the source (--one-file-system stays on it). */
+interface SourceRules { dev: bigint; excludeCaches: boolean; oneFileSystem: boolean }
 
 /** The name and first bytes of a cache folder's tag (https://bford.info/cachedir/). */
 export const CACHEDIR_TAG = 'CACHEDIR.TAG';
@@ -117,8 +127,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
     result.skipped.push({ path: showPath(path), reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   };
 
-  // `dev`: the file system of the source this entry lies under (--one-file-system stays on it).
-  async function visit(path: string, name: string, st: BigIntStats, flat: boolean, dev: bigint): Promise<ScanEntry | undefined> {
+  async function visit(path: string, name: string, st: BigIntStats, flat: boolean, rules: SourceRules): Promise<ScanEntry | undefined> {
     const kind = kindOf(st);
     if (!kind) {
       if (++result.special.count <= 5) result.special.examples.push(showPath(path));
@@ -138,7 +147,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         skip(path, err);
         return undefined;
       }
-      if (options.excludeCaches && names.includes(CACHEDIR_TAG) && await isCacheTag(`${path === '/' ? '' : path}/${CACHEDIR_TAG}`)) {
+      if (rules.excludeCaches && names.includes(CACHEDIR_TAG) && await isCacheTag(`${path === '/' ? '' : path}/${CACHEDIR_TAG}`)) {
         result.excluded += names.length - 1;
         result.cacheFolders.push(showPath(path));
         names = [CACHEDIR_TAG];
@@ -151,7 +160,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         try {
           const childSt = await lstat(bytesOf(childPath), { bigint: true });
           if (flat && childSt.isDirectory()) { result.excluded++; return undefined; }
-          if (options.oneFileSystem && childSt.dev !== dev) {
+          if (rules.oneFileSystem && childSt.dev !== rules.dev) {
             // As restic: a folder where another file system is mounted stays, without its contents; any
             // other entry of another file system (a file bind-mounted here) is left out.
             result.otherFileSystems.push(showPath(childPath));
@@ -171,7 +180,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
           children.push({ name: s.n, path: s.childPath, st: compact(s.st), kind: 'dir', children: [] });
           continue;
         }
-        const child = await visit(s.childPath, s.n, s.st, false, dev);
+        const child = await visit(s.childPath, s.n, s.st, false, rules);
         if (child) children.push(child);
       }
       entry.children = children;
@@ -190,7 +199,8 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         target: source, hint: 'Check the path; give existing files or folders to back up.',
       });
     }
-    const entry = await visit(path, path, st, shallow.has(source), st.dev);
+    const rules = { dev: st.dev, excludeCaches: appliesTo(options.excludeCaches, source), oneFileSystem: appliesTo(options.oneFileSystem, source) };
+    const entry = await visit(path, path, st, shallow.has(source), rules);
     if (!entry) {
       if (!kindOf(st)) throw new AzbError('AZB_SOURCE_NOT_FOUND', `${source} is not a file, folder or symbolic link.`, { target: source, hint: 'Only file data is backed up.' });
       continue; // an unreadable source directory: reported in skipped

@@ -63,6 +63,37 @@ describe('backup --exclude-file / --files-from / --exclude-caches / --one-file-s
     expect(all).toContain(`${src}/docs/b.tmp`);
   });
 
+  it("applies a policy file spec's excludeCaches and oneFileSystem to that spec's path only", async () => {
+    const fx = await registeredServer();
+    const env = { AZBACKUP_UNIT_ROOT: join(fx.root, 'units'), AZBACKUP_SCHEDULER: 'cron' };
+    const strict = join(fx.root, 'strict');
+    const loose = join(fx.root, 'loose');
+    for (const dir of [strict, loose]) write(dir, { 'cache/CACHEDIR.TAG': CACHEDIR_SIGNATURE, 'cache/blob': 'cached', 'keep.txt': 'k' });
+    const mnt = join(strict, 'mnt');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'azb-select-policy', mnt]);
+    onTestFinished(() => { execFileSync('umount', [mnt]); });
+    writeFileSync(join(mnt, 'elsewhere.txt'), 'on the tmpfs');
+    const policy = join(fx.root, 'policy.json');
+    writeFileSync(policy, JSON.stringify({
+      name: 'select', fileSpecs: [{ path: strict, excludeCaches: true, oneFileSystem: true }, { path: loose }],
+      schedule: { daysOfWeek: ['Monday'], timesOfDay: ['09:00'], weeklyFrequency: 1 }, retention: { days: 3 },
+    }));
+    const set = await fx.az(['policy', 'set', policy], { env });
+    expect(set.code, set.stdout).toBe(0);
+    expect((resultOf(set, 'Policy')['fileSpecs'] as unknown[])[0]).toEqual({ path: strict, excludeCaches: true, oneFileSystem: true });
+    const run = await fx.az(['policy', 'run', 'select'], { env });
+    expect(run.code, run.stdout).toBe(0);
+    const point = run.events.find((e) => e.type === 'item' && (e as { kind?: string }).kind === 'RecoveryPoint') as { data: Record<string, unknown> } | undefined;
+    expect(point?.data['otherFileSystems']).toEqual([mnt]);
+    const paths = await pathsIn(fx, String(point?.data['pointId']));
+    expect(paths).toContain(`${strict}/cache/CACHEDIR.TAG`);
+    expect(paths).not.toContain(`${strict}/cache/blob`);
+    expect(paths).toContain(mnt);
+    expect(paths).not.toContain(`${mnt}/elsewhere.txt`);
+    expect(paths).toContain(`${loose}/cache/blob`);
+  });
+
   it('warns about a list line that matches nothing and backs up the rest (exit 3)', async () => {
     const fx = await registeredServer();
     write(fx.root, { 'src/a.txt': 'a' });
