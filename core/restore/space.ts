@@ -47,6 +47,8 @@ export async function checkRestoreSpace(repo: ServerRepo, items: readonly ItemDe
     if (!fs) {
       try {
         const s = statfsSync(path);
+        // A pseudo file system (/proc, /sys) has no blocks at all: no figures (restore then says why it cannot write there).
+        if (Number(s.blocks) === 0) return undefined;
         fs = { at: path, free: Number(s.bavail) * Number(s.bsize), block: Math.max(Number(s.bsize), 1), need: 0 };
       } catch {
         return undefined; // no figures for this file system: nothing to compare with
