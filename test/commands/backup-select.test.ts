@@ -79,7 +79,7 @@ describe('backup --exclude-file / --files-from / --exclude-caches / --one-file-s
       name: 'select', fileSpecs: [{ path: strict, excludeCaches: true, oneFileSystem: true }, { path: loose }],
       schedule: { daysOfWeek: ['Monday'], timesOfDay: ['09:00'], weeklyFrequency: 1 }, retention: { days: 3 },
     }));
-    const set = await fx.az(['policy', 'set', policy], { env });
+    const set = await fx.az(['policy', 'set', policy, '--store-passphrase'], { env });
     expect(set.code, set.stdout).toBe(0);
     expect((resultOf(set, 'Policy')['fileSpecs'] as unknown[])[0]).toEqual({ path: strict, excludeCaches: true, oneFileSystem: true });
     const run = await fx.az(['policy', 'run', 'select'], { env });
