@@ -182,8 +182,12 @@ Describe 'Start-AzBackup -FilesFrom, -ExcludeFile, -ExcludeCaches and -OneFileSy
         $point.OtherFileSystems | Should -Be @($mnt)
         $paths = (Get-AzRecoverableItem -PointId $point.PointId -Recurse -Passphrase $pp).Path | Sort-Object
         $paths | Should -Be (@('build', 'build/cache', 'build/cache/CACHEDIR.TAG', 'build/out.bin', 'docs', 'docs/a.txt', 'docs/mnt') | ForEach-Object { Join-Path $sel $_ } | Sort-Object)
-        # -Path and -FilesFrom add up; without the switches everything below is taken.
-        $all = Start-AzBackup -Path (Join-Path $sel 'other') -FilesFrom (Join-Path $sel 'files.txt') -Passphrase $pp -ErrorAction Stop
+        # -Path and -FilesFrom add up; without the switches everything below is taken. (The list's
+        # relative lines are relative to the current location, as in restic, not to the list's folder.)
+        Push-Location $sel
+        try {
+            $all = Start-AzBackup -Path 'other' -FilesFrom 'files.txt' -Passphrase $pp -ErrorAction Stop
+        } finally { Pop-Location }
         $all.Sources | Should -Be @((Join-Path $sel 'other'), (Join-Path $sel 'docs'), (Join-Path $sel 'build'))
         $all.PSObject.Properties.Name | Should -Not -Contain 'OtherFileSystems'
         $allPaths = (Get-AzRecoverableItem -PointId $all.PointId -Recurse -Passphrase $pp).Path
