@@ -27,10 +27,12 @@ function statOrUndefined(path: string): BigIntStats | undefined {
 
 /** The nearest existing folder at or above `path`, with its stat. */
 function nearestExisting(path: string): { path: string; st: BigIntStats } | undefined {
-  for (let p = path; ; p = p.slice(0, Math.max(p.lastIndexOf('/'), 1))) {
+  for (let p = path; ;) {
     const st = statOrUndefined(p);
     if (st?.isDirectory()) return { path: p, st };
-    if (p === '/' || p === '') return undefined;
+    const up = p.slice(0, Math.max(p.lastIndexOf('/'), 1));
+    if (up === p) return undefined; // "/" (or a path without "/", as on Windows): nothing above
+    p = up;
   }
 }
 
