@@ -20,7 +20,7 @@ interface FileSystemNeed { at: string; free: number; block: number; need: number
 /** An item to restore and the path it goes to. */
 export interface ItemDestination { node: TreeNode; path: string }
 
-/** Whether the restore may write anything there (ENOENT: not yet; anything else: we cannot tell, so it counts). */
+/** The stat of `path` (links followed), or undefined when it has none (missing, or not reachable). */
 function statOrUndefined(path: string): BigIntStats | undefined {
   try { return statSync(path, { bigint: true }); } catch { return undefined; }
 }
