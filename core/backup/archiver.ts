@@ -13,7 +13,7 @@ import { encodeTree, nameFields, type TreeNode } from '../repo/tree.js';
 import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
 import { now } from '../clock.js';
-import { bytesOf, scanSources, showPath, type ScanEntry, type ScanResult, type Skipped } from './scanner.js';
+import { bytesOf, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
 import type { ChunkJobEvent } from './file-chunks.js';
 import { ReaderPool } from './reader-pool.js';
 
@@ -31,6 +31,8 @@ export interface BackupOptions {
   retainUntil?: string;
   /** Sub-folders of these sources are left out (non-recursive file specs). */
   shallow?: ReadonlySet<string>;
+  /** --exclude-caches and --one-file-system. */
+  scanOptions?: ScanOptions;
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
   /** The walk of `sources`, when the caller started it early (see startScan). */
   scan?: Promise<ScanResult>;
@@ -41,7 +43,11 @@ export interface BackupOptions {
 }
 
 /** Result of a backup run. */
-export interface BackupResult { pointId: string; manifest: PointManifest; skipped: Skipped[] }
+export interface BackupResult {
+  pointId: string; manifest: PointManifest; skipped: Skipped[];
+  /** Mount points whose contents --one-file-system left out. */
+  otherFileSystems: string[];
+}
 
 /** Files started ahead of the tree walk: enough to keep every read worker busy. */
 export const FILES_AHEAD = 64;
@@ -125,8 +131,8 @@ function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type']): TreeNode 
  * the two overlap, and an unchanged re-run finishes that much sooner. A rejected walk is only reported
  * when awaited.
  */
-export function startScan(sources: string[], excludes: string[], sink: EventSink, shallow?: ReadonlySet<string>): Promise<ScanResult> {
-  const scan = scanSources(sources, excludes, (files, bytes) => sink.progress('Backup', `Scanning: ${files} files, ${formatBytes(bytes)}`, 0), shallow);
+export function startScan(sources: string[], excludes: string[], sink: EventSink, shallow?: ReadonlySet<string>, options?: ScanOptions): Promise<ScanResult> {
+  const scan = scanSources(sources, excludes, (files, bytes) => sink.progress('Backup', `Scanning: ${files} files, ${formatBytes(bytes)}`, 0), shallow, options);
   scan.catch(() => undefined);
   return scan;
 }
@@ -146,8 +152,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   checkCancelled(signal);
 
   const scan = opts.stdin
-    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] }, excluded: 0 }
-    : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow));
+    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] }, excluded: 0, cacheFolders: [] as string[], otherFileSystems: [] as string[] }
+    : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow, opts.scanOptions));
   checkCancelled(signal);
   await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
 
@@ -155,7 +161,15 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   const skipped: Skipped[] = [...scan.skipped];
   for (const s of scan.skipped) sink.warning('AZB_FILE_SKIPPED', `Skipped ${s.path}: ${s.reason}`, s.path);
   if (scan.files === 0 && scan.excluded > 0) {
-    sink.warning('AZB_EVERYTHING_EXCLUDED', `The exclude patterns (${opts.excludes.join(', ')}) leave no file to back up; ${scan.excluded} entries were left out.`, opts.excludes[0]);
+    const by = opts.excludes.length > 0 ? `The exclude patterns (${opts.excludes.join(', ')})` : 'The exclude options';
+    sink.warning('AZB_EVERYTHING_EXCLUDED', `${by} leave no file to back up; ${scan.excluded} entries were left out.`, opts.excludes[0] ?? opts.sources[0]);
+  }
+  // Asked for, so logged rather than warned; named, so nothing is left out unseen.
+  if (scan.cacheFolders.length > 0) {
+    sink.log(`--exclude-caches: the contents of ${scan.cacheFolders.length} cache folder(s) marked by CACHEDIR.TAG were left out (each folder and its tag are kept): ${scan.cacheFolders.slice(0, 10).join(', ')}${scan.cacheFolders.length > 10 ? ', …' : ''}.`);
+  }
+  if (scan.otherFileSystems.length > 0) {
+    sink.log(`--one-file-system: ${scan.otherFileSystems.length} other file system(s) below the sources were not crossed (a mount point is kept as an empty folder): ${scan.otherFileSystems.join(', ')}.`);
   }
   // Not a warning: leaving them out is the rule (as MARS does), but it is said, not silent.
   if (scan.special.count > 0) {
@@ -444,7 +458,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     await opts.lock?.assertHeld();
     const pointId = await repo.savePoint(manifest, opts.signingKey);
     sink.progress('Backup', 'Done', 100);
-    return { pointId, manifest, skipped };
+    return { pointId, manifest, skipped, otherFileSystems: scan.otherFileSystems };
   } finally {
     // Files started ahead and not taken (after a failure or cancel) end before the saver does.
     await Promise.allSettled(startedFiles.values());

@@ -15,6 +15,7 @@ import { BlobFetcher } from './blob-fetcher.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { BY_HANDLE, DirChangedError, DirHandles, joinPath, linkInTheWay, type DirHandle } from './dir-handle.js';
 import { isTreeDamaged, readTree } from './tree-reader.js';
+import { checkRestoreSpace } from './space.js';
 
 /** What to do when the destination already exists (MARS default: CreateCopy). */
 /**
@@ -36,6 +37,8 @@ export interface RestoreOptions {
   sink: EventSink;
   /** Keep the setuid and setgid bits of files. Otherwise they are cleared: a restored copy must not hand out privileges. */
   preserveSetuid?: boolean;
+  /** Restore even when the destination has less free space than the files need (--ignore-free-space, -Force). */
+  ignoreFreeSpace?: boolean;
   /** Tests only: runs after the files are written and before the folders' metadata pass. */
   beforeFolderMetadata?: () => Promise<void>;
 }
@@ -236,7 +239,6 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   progress.finishFolders = finishFolders;
 
   const fetcher = new BlobFetcher(repo);
-  const targetDir = opts.target !== undefined ? await openTarget(dirs, opts.target, madePlain) : undefined;
 
   const skip = (code: string, message: string, target: string) => {
     stats.skipped++;
@@ -479,6 +481,15 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     }
   }
 
+  // Before anything is written, not even the target folder: is there room for the files?
+  if (!opts.ignoreFreeSpace) {
+    const base = opts.target !== undefined ? opts.target.replace(/\/+$/, '') : '';
+    await checkRestoreSpace(repo, selected.map(({ node, components }) => ({
+      node, path: components.length === 0 ? (base || '/') : `${base}/${components.map((c) => c.toString('utf8')).join('/')}`,
+    })), opts.conflict);
+  }
+  const targetDir = opts.target !== undefined ? await openTarget(dirs, opts.target, madePlain) : undefined;
+
   for (const { node, components, nodes } of selected) {
     if (components.length === 0 && node.type === 'dir') {
       // A backup of "/" itself: its content goes into the target (or back into "/").
@@ -582,7 +593,14 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       skip('AZB_RESTORE_FILE_DAMAGED', `Not restored: ${shown}: ${err.message}`, shown);
     }
   };
-  await forEachLimit(firsts, FILES_IN_FLIGHT, restoreOrReport);
+  // A failure that stops the restore (out of space, say) lets the files in flight end, each complete or
+  // removed, and starts no other, before it is reported.
+  let stopped: { err: unknown } | undefined;
+  await forEachLimit(firsts, FILES_IN_FLIGHT, async (job) => {
+    if (stopped) return;
+    try { await restoreOrReport(job); } catch (err) { stopped ??= { err }; }
+  });
+  if (stopped) throw stopped.err;
   for (const j of links) await restoreOrReport(j);
 
   await opts.beforeFolderMetadata?.();
@@ -720,6 +738,11 @@ function writeError(err: unknown, path: Buffer): Error {
   const code = (err as NodeJS.ErrnoException).code;
   // One name too long for the file system fails that item only.
   if (code === 'ENAMETOOLONG') return new ItemSkipped('AZB_RESTORE_NAME_TOO_LONG', `Not restored: ${showPath(path)} (the name is too long for the file system).`, showPath(path));
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new AzbError('AZB_RESTORE_NO_SPACE', `The file system ran out of space (${code}) while writing ${showPath(path)}; that file was not restored (nothing of it is left); the files restored so far are complete and verified.`, {
+      target: showPath(path), hint: 'Free space there, or restore fewer items (-Item) or to another -Target with room; run the restore again with -Conflict Skip to finish it.',
+    });
+  }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `Cannot write ${showPath(path)}: ${code}.`, { target: showPath(path), hint: 'Restore to a location this account can write, or run with more rights.' });
   }
