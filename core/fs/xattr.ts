@@ -21,10 +21,15 @@ const FD_BATCH = 128;
 /** O_PATH (Linux): a handle to the entry itself, a link included, that reads nothing. Node has no constant. */
 const O_PATH = 0o10000000;
 
+declare const AZBACKUP_TEST_BUILD: boolean | undefined;
+/** AZBACKUP_TEST_XATTR_TOOLS (a folder to look in instead) is honoured from sources and test builds only, as AZBACKUP_TEST_KDF. */
+const TEST_TOOLS_ALLOWED: boolean = typeof AZBACKUP_TEST_BUILD === 'boolean' ? AZBACKUP_TEST_BUILD : true;
+
 /** Absolute path of a tool of the attr package, or undefined when it is not installed. */
 export function findTool(name: 'getfattr' | 'setfattr'): string | undefined {
   if (process.platform !== 'linux') return undefined;
-  for (const dir of TOOL_DIRS) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  const testDir = TEST_TOOLS_ALLOWED ? process.env['AZBACKUP_TEST_XATTR_TOOLS'] : undefined;
+  for (const dir of testDir !== undefined ? [testDir] : TOOL_DIRS) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
   return undefined;
 }
 

@@ -91,7 +91,7 @@ export function encodeTree(nodes: TreeNode[]): Buffer {
   const canonical = sorted.map((n) => {
     const o: Record<string, unknown> = {};
     for (const k of FIELD_ORDER) if (n[k] !== undefined) o[k] = n[k];
-    if (n.xattrs !== undefined) { if (n.xattrs.length > 0) o.xattrs = canonicalXattrs(n.xattrs); else delete o.xattrs; }
+    if (Array.isArray(n.xattrs)) { if (n.xattrs.length > 0) o.xattrs = canonicalXattrs(n.xattrs); else delete o.xattrs; }
     return o;
   });
   return Buffer.from(JSON.stringify({ nodes: canonical }), 'utf8');
