@@ -2,7 +2,8 @@
 // POSIX ACLs (access and default), a file capability, trusted.* on a link, SELinux labels, odd names;
 // backed up, restored to another folder of the same mount and compared with getfattr and getfacl.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_PATH, parseEvents, type EngineRun } from '../helpers/engine.js';
@@ -46,6 +47,7 @@ describe('extended attribute encoding', () => {
 });
 
 describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
+  let dir = '';
   let mnt = '';
   let image = '';
   let fx: VaultFixture;
@@ -54,7 +56,8 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
   const largeValue = 'x'.repeat(40_000);
 
   beforeAll(async () => {
-    const dir = tempDir('azb-xattr-');
+    // Not tempDir: it would be removed before the file system is unmounted.
+    dir = mkdtempSync(join(tmpdir(), 'azb-xattr-'));
     chmodSync(dir, 0o755);
     image = join(dir, 'ext4.img');
     mnt = join(dir, 'mnt');
@@ -94,6 +97,7 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
 
   afterAll(() => {
     if (mnt) { try { execFileSync('umount', [mnt]); } catch { /* not mounted */ } }
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('backs up and restores user, ACL, capability, link and SELinux attributes; odd names round-trip', async () => {
