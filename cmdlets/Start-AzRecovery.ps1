@@ -43,6 +43,11 @@ function Start-AzRecovery {
     .PARAMETER PreserveSetuid
         Keep the setuid and setgid bits of restored files. Without it they are cleared (one log line, shown
         with -Verbose, says how many).
+    .PARAMETER RestoreSELinuxLabel
+        Also set SELinux labels (the security.selinux extended attribute) from the recovery point (Linux).
+        Without it they are left to the system's policy (one log line, shown with -Verbose, says how many).
+        Other extended attributes (user.*, POSIX ACLs, file capabilities) are always restored; those in
+        trusted.* and security.* only when the restore runs as root (warning AZB_RESTORE_XATTR_SKIPPED).
     .PARAMETER Force
         Restore to the original location without asking.
     .PARAMETER Vault
@@ -91,6 +96,8 @@ function Start-AzRecovery {
 
         [switch]$PreserveSetuid,
 
+        [switch]$RestoreSELinuxLabel,
+
         [switch]$Force,
 
         [Parameter(ValueFromPipelineByPropertyName)]
@@ -125,6 +132,7 @@ function Start-AzRecovery {
             if ($OriginalLocation) { $arguments.originalLocation = $true }
             if ($Conflict) { $arguments.conflict = $Conflict }
             if ($PreserveSetuid) { $arguments.preserveSetuid = $true }
+            if ($RestoreSELinuxLabel) { $arguments.restoreSelinuxLabels = $true }
             $what = 'everything'
             if (-not $restore.Whole) {
                 # The engine restores an item once even when it lies inside another selected item.
