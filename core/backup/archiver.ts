@@ -132,14 +132,14 @@ function* scanPaths(entries: Iterable<ScanEntry>): Generator<string> {
  * fresh each backup, not kept in the metadata cache: a change of attributes alone (same mtime, new
  * ctime) is in the next point. Entries over XATTR_NODE_LIMIT are stored without them, with a warning.
  */
-async function scanXattrs(scan: ScanResult, sink: EventSink): Promise<Map<string, XattrEntry[]>> {
+async function scanXattrs(scan: ScanResult, sink: EventSink, signal: AbortSignal): Promise<Map<string, XattrEntry[]>> {
   if (process.platform !== 'linux' || scan.roots.length === 0) return new Map();
   const getfattr = findTool('getfattr');
   if (!getfattr) {
     sink.warning('AZB_XATTR_TOOLS_MISSING', 'getfattr is not installed: this recovery point holds no extended attributes (POSIX ACLs, file capabilities, SELinux labels, user.* attributes).', 'getfattr');
     return new Map();
   }
-  const { byPath, failures } = await readXattrs(getfattr, [...scanPaths(scan.roots.map((r) => r.entry))]);
+  const { byPath, failures } = await readXattrs(getfattr, [...scanPaths(scan.roots.map((r) => r.entry))], signal);
   if (failures.length > 0) {
     sink.warning('AZB_XATTR_UNREADABLE', `The extended attributes of ${failures.length} entr${failures.length === 1 ? 'y' : 'ies'} could not be read; they are backed up without them: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; ...' : ''}`, failures[0]);
   }
@@ -183,7 +183,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow));
   checkCancelled(signal);
   await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
-  const xattrs = await scanXattrs(scan, sink);
+  const xattrs = await scanXattrs(scan, sink, signal);
   checkCancelled(signal);
 
   const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };

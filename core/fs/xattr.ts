@@ -125,7 +125,7 @@ export interface XattrRead { byPath: Map<string, XattrEntry[]>; failures: string
  * links, in batches. Names that are not UTF-8 cannot be process arguments: those entries are opened by
  * handle (O_PATH|O_NOFOLLOW) and read through /proc/<pid>/fd/<fd>, which reaches the entry itself.
  */
-export async function readXattrs(getfattr: string, paths: readonly string[]): Promise<XattrRead> {
+export async function readXattrs(getfattr: string, paths: readonly string[], signal?: AbortSignal): Promise<XattrRead> {
   const byPath = new Map<string, XattrEntry[]>();
   const failures: string[] = [];
   const base = ['-d', '-m', '-', '-e', 'base64', '--absolute-names'];
@@ -137,13 +137,14 @@ export async function readXattrs(getfattr: string, paths: readonly string[]): Pr
   const text: string[] = [];
   const odd: string[] = [];
   for (const p of paths) (bytesAsText(Buffer.from(p, 'latin1')) !== undefined ? text : odd).push(p);
-  for (let i = 0; i < text.length;) {
+  // A cancelled backup stops between batches (the caller then reports the cancel).
+  for (let i = 0; i < text.length && !signal?.aborted;) {
     const batch: string[] = [];
     let bytes = 0;
     while (i < text.length && (batch.length === 0 || bytes < BATCH_BYTES)) { const p = Buffer.from(text[i]!, 'latin1').toString('utf8'); batch.push(p); bytes += p.length + 1; i++; }
     collect(await runTool(getfattr, ['-h', ...base, '--', ...batch]));
   }
-  for (let i = 0; i < odd.length; i += FD_BATCH) {
+  for (let i = 0; i < odd.length && !signal?.aborted; i += FD_BATCH) {
     const fds: number[] = [];
     const rename = new Map<string, string>();
     try {
