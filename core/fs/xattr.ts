@@ -163,14 +163,16 @@ export async function readXattrs(getfattr: string, paths: readonly string[], sig
   return { byPath, failures };
 }
 
-/** One entry to give attributes: a path that reaches no link on the way (final link not followed). */
+/** One entry to give attributes, and how to name it in messages. */
 export interface XattrWrite { path: Buffer; shown: string; entries: { name: Buffer; value: Buffer }[] }
 
 /**
- * Sets attributes with one `setfattr -h --restore=-` for all of `writes` (the caller keeps the folders
- * of their paths open). Returns the failures, one line each, with the paths shown as the user knows them.
+ * Sets attributes with one `setfattr --restore=-` for all of `writes` (the caller keeps the handles in
+ * their paths open). `followLast`: the paths are /proc/<pid>/fd/<fd> links to follow to the entry;
+ * otherwise (-h) a final link is not followed. Returns the failures, one line each, with the paths
+ * shown as the user knows them.
  */
-export async function writeXattrs(setfattr: string, writes: readonly XattrWrite[]): Promise<string[]> {
+export async function writeXattrs(setfattr: string, writes: readonly XattrWrite[], o: { followLast: boolean }): Promise<string[]> {
   if (writes.length === 0) return [];
   const parts: Buffer[] = [];
   const shownOf = new Map<string, string>();
@@ -181,7 +183,7 @@ export async function writeXattrs(setfattr: string, writes: readonly XattrWrite[
     for (const e of w.entries) parts.push(quoteBytes(e.name, [0x0a, 0x0d, 0x3d]), Buffer.from(`=0s${e.value.toString('base64')}\n`));
     parts.push(Buffer.from('\n'));
   }
-  const run = await runTool(setfattr, ['-h', '--restore=-'], Buffer.concat(parts));
+  const run = await runTool(setfattr, [...(o.followLast ? [] : ['-h']), '--restore=-'], Buffer.concat(parts));
   if (run.error) return [`${setfattr}: ${run.error.message}`];
   const failures = failureLines(run.stderr, false).map((line) => {
     // "setfattr: <quoted path>: <reason>": the /proc path means nothing to the user.

@@ -84,13 +84,6 @@ export class DirHandle {
     return Buffer.concat([Buffer.from(`/proc/self/fd/${this.fd}/`), name]);
   }
 
-  /** As at(), for a child process: /proc/<our pid>/fd/... (its own /proc/self is another process). */
-  atForChild(name: Buffer): Buffer {
-    if (!BY_HANDLE) return joinPath(this.path, name);
-    if (this.fd === undefined) throw new Error(`internal: ${this.path.toString('utf8')} used without acquire()`);
-    return Buffer.concat([Buffer.from(`/proc/${process.pid}/fd/${this.fd}/`), name]);
-  }
-
   /** The path of `name` inside this folder, for messages. */
   shown(name: Buffer): Buffer { return joinPath(this.path, name); }
 

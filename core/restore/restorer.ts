@@ -4,7 +4,7 @@
 // hostile or damaged point, or a local user swapping folders for links while root restores their home,
 // cannot make restore write, chmod or chown anything outside the tree.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
@@ -73,7 +73,8 @@ const ZERO_BLOCK = 4096;
 /** Files written at once. */
 const FILES_IN_FLIGHT = 8;
 const SETUID_SETGID = 0o6000;
-const DOT = Buffer.from('.');
+/** O_PATH (Linux): a handle to the entry itself, a link included, that reads nothing. Node has no constant. */
+const O_PATH = 0o10000000;
 /** Entries given extended attributes by one setfattr (their folders stay open meanwhile). */
 const XATTR_BATCH = 64;
 
@@ -109,8 +110,19 @@ export function xattrsToSet(node: TreeNode, o: { isRoot: boolean; selinux: boole
   return { entries, privileged, selinux };
 }
 
-/** Sets the extended attributes of restored entries in batches; reports what it could not set, once each. */
-async function restoreXattrs(jobs: { dir: DirHandle; name: Buffer; node: TreeNode }[], o: { isRoot: boolean; selinux: boolean; sink: EventSink }): Promise<void> {
+/**
+ * An entry to give extended attributes: a folder (its own handle), or a file or link `name` in `dir`
+ * that restore `made` (device and inode, taken on the handle it wrote or right after it made the link).
+ */
+interface XattrJob { dir: DirHandle; name?: Buffer; node: TreeNode; made?: { dev: bigint; ino: bigint } }
+
+/**
+ * Sets the extended attributes of restored entries in batches; reports what it could not set, once each.
+ * Each entry is reached by a handle this process holds (/proc/<pid>/fd/<fd>, which the kernel resolves
+ * to that very inode): a file or link that a local user renamed away, or replaced by their own, after
+ * restore put it in place is never given the point's attributes (a file capability, say).
+ */
+async function restoreXattrs(jobs: XattrJob[], o: { isRoot: boolean; selinux: boolean; sink: EventSink }): Promise<void> {
   if (jobs.length === 0) return;
   const { sink } = o;
   const setfattr = findTool('setfattr');
@@ -126,22 +138,42 @@ async function restoreXattrs(jobs: { dir: DirHandle; name: Buffer; node: TreeNod
   for (let i = 0; i < jobs.length; i += XATTR_BATCH) {
     const batch = jobs.slice(i, i + XATTR_BATCH);
     const held: DirHandle[] = [];
+    const opened: number[] = [];
     try {
       const writes: XattrWrite[] = [];
-      for (const { dir, name, node } of batch) {
-        const shown = showPath(name === DOT ? dir.path : dir.shown(name));
+      for (const { dir, name, node, made } of batch) {
+        const shown = showPath(name === undefined ? dir.path : dir.shown(name));
         const plan = xattrsToSet(node, o);
         if (typeof plan === 'string') { failures.push(`${shown}: ${plan}`); continue; }
         privileged += plan.privileged;
         if (plan.privileged > 0) privilegedEntries++;
         selinux += plan.selinux;
         if (plan.entries.length === 0) continue;
-        try { dir.acquire(); } catch (err) { failures.push(`${shown}: ${(err as Error).message}`); continue; }
-        held.push(dir);
-        writes.push({ path: dir.atForChild(name), shown, entries: plan.entries });
+        let path: Buffer;
+        try {
+          dir.acquire();
+          held.push(dir);
+          if (!BY_HANDLE) {
+            path = name === undefined ? dir.path : dir.at(name); // not hardened, as the rest of this fallback
+          } else if (name === undefined) {
+            path = Buffer.from(`/proc/${process.pid}/fd/${dir.handle()!}`);
+          } else {
+            const fd = openSync(dir.at(name), O_PATH | (FS.O_NOFOLLOW ?? 0));
+            opened.push(fd);
+            const st = fstatSync(fd, { bigint: true });
+            if (!made || st.dev !== made.dev || st.ino !== made.ino) { failures.push(`${shown}: it was replaced while the restore ran; its attributes were not set`); continue; }
+            path = Buffer.from(`/proc/${process.pid}/fd/${fd}`);
+          }
+        } catch (err) {
+          failures.push(`${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          continue;
+        }
+        writes.push({ path, shown, entries: plan.entries });
       }
-      failures.push(...await writeXattrs(setfattr, writes));
+      // By handle, the /proc link is followed to the entry itself; by path, the last link is not.
+      failures.push(...await writeXattrs(setfattr, writes, { followLast: BY_HANDLE }));
     } finally {
+      for (const fd of opened) closeSync(fd);
       for (const d of held) d.release();
     }
   }
@@ -289,7 +321,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   const parentsWalked = new Map<string, DirHandle>();
   // Entries given extended attributes once everything else is in place (FORMAT.md §9): a folder as "."
   // inside its own handle, a file or link by name inside its folder.
-  const xattrJobs: { dir: DirHandle; name: Buffer; node: TreeNode }[] = [];
+  const xattrJobs: XattrJob[] = [];
   let setuidCleared = 0;
   let total = 0;
   progress.stats = stats;
@@ -395,12 +427,12 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       if (isRoot && node.uid !== undefined) { try { lchownSync(dir.at(tmp), node.uid, node.gid ?? 0); } catch { /* kept as made */ } }
       const t = fsTime(node.mtimeNs);
       try { lutimesSync(dir.at(tmp), t, t); } catch { /* kept as made */ }
+      if (node.xattrs !== undefined) { const st = lstatSync(dir.at(tmp), { bigint: true }); xattrJobs.push({ dir, name: final, node, made: { dev: st.dev, ino: st.ino } }); }
       renameSync(dir.at(tmp), dir.at(final));
     } catch (err) {
       try { unlinkSync(dir.at(tmp)); } catch { /* not made */ }
       throw writeError(err, dir.shown(final));
     }
-    if (node.xattrs !== undefined) xattrJobs.push({ dir, name: final, node });
     stats.symlinks++;
   }
 
@@ -478,6 +510,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     }
     let ok = false;
     let clearedBits = false;
+    let made: { dev: bigint; ino: bigint } | undefined;
     const digest = node.digest !== undefined || digestsRequired ? createHash('sha256') : undefined;
     try {
       let pos = 0;
@@ -520,6 +553,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       fchmodSync(fd, mode);
       const t = fsTime(node.mtimeNs);
       futimesSync(fd, t, t);
+      if (node.xattrs !== undefined) { const st = fstatSync(fd, { bigint: true }); made = { dev: st.dev, ino: st.ino }; }
       ok = true;
     } catch (err) {
       if (err instanceof AzbError) throw err;
@@ -530,7 +564,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     }
     try { renameSync(dir.at(tmp), dir.at(final)); } catch (err) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } throw writeError(err, dir.shown(final)); }
     if (node.hardlink) hardlinks.set(node.hardlink, { dir, name: final });
-    if (node.xattrs !== undefined) xattrJobs.push({ dir, name: final, node });
+    if (made) xattrJobs.push({ dir, name: final, node, made });
     if (clearedBits) setuidCleared++;
     stats.files++;
     stats.bytes += node.size ?? 0;
@@ -673,7 +707,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   finishFolders();
   // Extended attributes last: after content, owner (chown clears security.capability) and modes; they
   // change no mtime. Folders' come after the folders' final modes, so none is opened early by an ACL.
-  for (const { dir, node } of dirMeta) if (node.xattrs !== undefined) xattrJobs.push({ dir, name: DOT, node });
+  for (const { dir, node } of dirMeta) if (node.xattrs !== undefined) xattrJobs.push({ dir, node });
   await restoreXattrs(xattrJobs, { isRoot, selinux: opts.restoreSelinuxLabels === true, sink });
   if (setuidCleared > 0) sink.log(`Cleared the setuid/setgid bits of ${setuidCleared} file(s); restore with --preserve-setuid (-PreserveSetuid) to keep them.`);
   stats.durationMs = Date.now() - started;

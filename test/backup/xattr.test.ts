@@ -2,7 +2,7 @@
 // POSIX ACLs (access and default), a file capability, trusted.* on a link, SELinux labels, odd names;
 // backed up, restored to another folder of the same mount and compared with getfattr and getfacl.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,13 @@ import { savePointOf } from '../helpers/crafted-points.js';
 import { tempDir } from '../helpers/tmp.js';
 import { parseGetfattr, quoteBytes, unquoteBytes } from '../../core/fs/xattr.js';
 import { encodeTree, decodeTree } from '../../core/repo/tree.js';
+import { openStore } from '../../core/commands/context.js';
+import { openVault } from '../../core/repo/vault.js';
+import { openServer } from '../../core/repo/server.js';
+import { findRegistration } from '../../core/config/home.js';
+import { JsonSink } from '../../core/protocol/events.js';
+import { findPoint } from '../../core/commands/points.js';
+import { runRestore, type RestoreOptions } from '../../core/restore/restorer.js';
 
 const asRoot = process.platform === 'linux' && process.getuid?.() === 0;
 const warnings = (r: EngineRun, code: string) => r.events.filter((e) => e.type === 'warning' && e.code === code) as { message: string; target?: string }[];
@@ -21,6 +28,24 @@ const attrsBelow = (dir: string) => Object.fromEntries([...parseGetfattr(Buffer.
   .map(([path, list]) => [Buffer.from(path, 'latin1').toString('hex'), list] as const).sort(([a], [b]) => (a < b ? -1 : 1)));
 const hexName = (name: string | Buffer) => Buffer.from(name).toString('hex');
 const aclsBelow = (dir: string) => sh('getfacl', ['-R', '-P', '-n', '.'], dir);
+
+/** A restore of the latest point in this process, so a test hook can act in the middle of it. */
+async function restoreHere(fx: VaultFixture, o: Partial<RestoreOptions>) {
+  process.env['AZBACKUP_HOME'] = fx.home;
+  const vault = await openVault(await openStore(fx.vault));
+  const reg = (await findRegistration(vault.manifest.vaultId))!;
+  const repo = await openServer(vault, reg.serverId, fx.passphrase);
+  const lines: string[] = [];
+  const sink = new JsonSink((l) => { lines.push(l); });
+  await repo.loadIndexForReading((code, message, target) => sink.warning(code, message, target));
+  const point = await findPoint(repo, 'latest', sink);
+  try {
+    await runRestore(repo, { point, items: [], conflict: 'CreateCopy', signal: new AbortController().signal, sink, ...o });
+    return lines.map((l) => JSON.parse(l) as { type: string; code?: string; message?: string });
+  } finally {
+    await vault.store.close();
+  }
+}
 
 describe('extended attribute encoding', () => {
   it('quotes and unquotes names as getfattr does, and parses its output', () => {
@@ -198,6 +223,30 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     expect(sh('getfattr', ['-n', 'user.test', '--only-values', join(restored, 'a b.txt')])).toBe('changed');
     expect(aclsBelow(join(restored, 'shared'))).toBe(aclsBelow(join(src, 'shared')).replace(/# owner: 0\n# group: 0/g, '# owner: 65534\n# group: 65534'));
     expect(sh('getfattr', ['-d', '-m', '-', join(restored, 'ping')])).not.toContain('security.capability');
+  });
+
+  it('gives no attributes to a file a user put in place of a restored one before they were set', async () => {
+    expect((await fx.az(['backup', src])).code).toBe(3);
+    const target = join(mnt, 'raced');
+    mkdirSync(target);
+    chownSync(target, 65534, 65534);
+    const ping = join(target, src, 'ping');
+    const events = await restoreHere(fx, {
+      target,
+      // Stands for a local user who can write the folder winning the race: the restored file is
+      // renamed away and the user's own program takes its name, hoping for its file capability.
+      beforeFolderMetadata: async () => {
+        renameSync(ping, `${ping}.moved`);
+        writeFileSync(ping, '#!/bin/sh\necho mine\n', { mode: 0o755 });
+        chownSync(ping, 65534, 65534);
+      },
+    });
+    expect(sh('getfattr', ['-d', '-m', '-', ping])).not.toContain('security.capability');
+    const failed = events.filter((e) => e.type === 'warning' && e.code === 'AZB_RESTORE_XATTR_FAILED');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.message).toContain(`${ping}: it was replaced while the restore ran`);
+    // Everything else got its attributes.
+    expect(sh('getfattr', ['-n', 'user.test', '--only-values', join(target, src, 'a b.txt')])).toBe('changed');
   });
 
   it('reports a malformed attribute list of a crafted point and restores the entry without it', async () => {
