@@ -180,7 +180,9 @@ export async function writeXattrs(setfattr: string, writes: readonly XattrWrite[
     const quoted = quoteBytes(w.path, [0x0a, 0x0d]);
     shownOf.set(quoted.toString('latin1'), w.shown);
     parts.push(Buffer.from('# file: '), quoted, Buffer.from('\n'));
-    for (const e of w.entries) parts.push(quoteBytes(e.name, [0x0a, 0x0d, 0x3d]), Buffer.from(`=0s${e.value.toString('base64')}\n`));
+    // An empty value as "": setfattr 2.5.1 drops an empty "0s" value that another attribute follows
+    // (found by the round-trip suite).
+    for (const e of w.entries) parts.push(quoteBytes(e.name, [0x0a, 0x0d, 0x3d]), Buffer.from(e.value.length === 0 ? '=""\n' : `=0s${e.value.toString('base64')}\n`));
     parts.push(Buffer.from('\n'));
   }
   const run = await runTool(setfattr, [...(o.followLast ? [] : ['-h']), '--restore=-'], Buffer.concat(parts));

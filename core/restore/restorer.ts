@@ -4,7 +4,7 @@
 // hostile or damaged point, or a local user swapping folders for links while root restores their home,
 // cannot make restore write, chmod or chown anything outside the tree.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
@@ -139,6 +139,7 @@ async function restoreXattrs(jobs: XattrJob[], o: { isRoot: boolean; selinux: bo
     const batch = jobs.slice(i, i + XATTR_BATCH);
     const held: DirHandle[] = [];
     const opened: number[] = [];
+    const writable: { path: Buffer; shown: string; mode: number }[] = [];
     try {
       const writes: XattrWrite[] = [];
       for (const { dir, name, node, made } of batch) {
@@ -164,6 +165,12 @@ async function restoreXattrs(jobs: XattrJob[], o: { isRoot: boolean; selinux: bo
             if (!made || st.dev !== made.dev || st.ino !== made.ino) { failures.push(`${shown}: it was replaced while the restore ran; its attributes were not set`); continue; }
             path = Buffer.from(`/proc/${process.pid}/fd/${fd}`);
           }
+          // Not root: user.* needs write permission, which the entry's final mode may not give its
+          // owner (0444); it gets it for the moment of the write (its mode is put back right after).
+          if (!o.isRoot && BY_HANDLE && node.type !== 'symlink' && plan.entries.some((e) => e.name.toString('latin1').startsWith('user.'))) {
+            const mode = Number(statSync(path).mode) & 0o7777;
+            if ((mode & 0o200) === 0) { chmodSync(path, mode | 0o200); writable.push({ path, shown, mode }); }
+          }
         } catch (err) {
           failures.push(`${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
           continue;
@@ -173,6 +180,7 @@ async function restoreXattrs(jobs: XattrJob[], o: { isRoot: boolean; selinux: bo
       // By handle, the /proc link is followed to the entry itself; by path, the last link is not.
       failures.push(...await writeXattrs(setfattr, writes, { followLast: BY_HANDLE }));
     } finally {
+      for (const { path, shown, mode } of writable) { try { chmodSync(path, mode); } catch (err) { failures.push(`${shown}: its mode could not be put back (${(err as NodeJS.ErrnoException).code})`); } }
       for (const fd of opened) closeSync(fd);
       for (const d of held) d.release();
     }

@@ -115,6 +115,9 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     sh('setfattr', ['-n', 'security.selinux', '-v', 'system_u:object_r:etc_t:s0', join(src, 'labelled')]);
     symlinkSync('a b.txt', join(src, 'link'));
     sh('setfattr', ['-h', '-n', 'trusted.note', '-v', 'on the link', join(src, 'link')]);
+    writeFileSync(join(src, 'readonly'), 'ro\n');
+    sh('setfattr', ['-n', 'user.ro', '-v', 'yes', join(src, 'readonly')]);
+    chmodSync(join(src, 'readonly'), 0o444);
     writeFileSync(join(src, 'large'), 'large\n');
     sh('setfattr', ['-n', 'user.big1', '-v', largeValue, join(src, 'large')]);
     sh('setfattr', ['-n', 'user.big2', '-v', largeValue, join(src, 'large')]);
@@ -151,6 +154,8 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     expect(Object.keys(want)).toContain(hexName('large'));
     delete want[hexName('large')];
     expect(got).toEqual(want);
+    // An empty value followed by another attribute (setfattr drops an empty "0s" value there).
+    expect(sh('getfattr', ['-d', '-m', '^user\\.', '-e', 'hex', join(restored, 'a b.txt')])).toContain('user.empty=0x\nuser.test=0x68656c6c6f');
     expect(aclsBelow(restored)).toBe(aclsBelow(src));
     expect(sh('getcap', [join(restored, 'ping')])).toMatch(/cap_net_raw[=+]ep/);
 
@@ -223,6 +228,9 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     expect(sh('getfattr', ['-n', 'user.test', '--only-values', join(restored, 'a b.txt')])).toBe('changed');
     expect(aclsBelow(join(restored, 'shared'))).toBe(aclsBelow(join(src, 'shared')).replace(/# owner: 0\n# group: 0/g, '# owner: 65534\n# group: 65534'));
     expect(sh('getfattr', ['-d', '-m', '-', join(restored, 'ping')])).not.toContain('security.capability');
+    // A file its owner may not write gets its user.* attributes all the same, and keeps its mode.
+    expect(sh('getfattr', ['-n', 'user.ro', '--only-values', join(restored, 'readonly')])).toBe('yes');
+    expect(sh('stat', ['-c', '%a', join(restored, 'readonly')])).toBe('444\n');
   });
 
   it('gives no attributes to a file a user put in place of a restored one before they were set', async () => {

@@ -357,7 +357,7 @@ function setUserXattrs(spec: TreeSpec, dirPaths: Buffer[], filePaths: Buffer[]):
   const dump: Buffer[] = [];
   const entry = (path: Buffer, attrs: [string, Buffer][]) => {
     dump.push(Buffer.from('# file: '), quoteBytes(path, [0x0a, 0x0d]), Buffer.from('\n'));
-    for (const [n, v] of attrs) dump.push(Buffer.from(`${n}=0s${v.toString('base64')}\n`));
+    for (const [n, v] of attrs) dump.push(Buffer.from(v.length === 0 ? `${n}=""\n` : `${n}=0s${v.toString('base64')}\n`));
     dump.push(Buffer.from('\n'));
   };
   spec.files.forEach((f, i) => {
