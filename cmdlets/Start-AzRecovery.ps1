@@ -48,6 +48,11 @@ function Start-AzRecovery {
     .PARAMETER PreserveSetuid
         Keep the setuid and setgid bits of restored files. Without it they are cleared (one log line, shown
         with -Verbose, says how many).
+    .PARAMETER RestoreSELinuxLabel
+        Also set SELinux labels (the security.selinux extended attribute) from the recovery point (Linux).
+        Without it they are left to the system's policy (one log line, shown with -Verbose, says how many).
+        Other extended attributes (user.*, POSIX ACLs, file capabilities) are always restored; those in
+        trusted.* and security.* only when the restore runs as root (warning AZB_RESTORE_XATTR_SKIPPED).
     .PARAMETER Force
         Restore to the original location without asking, and restore even when the destination has less
         free space than the files need. Without -Force a restore that does not fit stops with
@@ -100,6 +105,8 @@ function Start-AzRecovery {
 
         [switch]$PreserveSetuid,
 
+        [switch]$RestoreSELinuxLabel,
+
         [switch]$Force,
 
         [Parameter(ValueFromPipelineByPropertyName)]
@@ -136,6 +143,7 @@ function Start-AzRecovery {
             if ($PreserveSetuid) { $arguments.preserveSetuid = $true }
             # -Force overrides what would stop the restore: the prompt below, and the free-space check.
             if ($Force) { $arguments.ignoreFreeSpace = $true }
+            if ($RestoreSELinuxLabel) { $arguments.restoreSelinuxLabels = $true }
             $what = 'everything'
             if (-not $restore.Whole) {
                 # The engine restores an item once even when it lies inside another selected item.

@@ -218,6 +218,27 @@ Describe 'Start-AzRecovery' {
         & stat -c '%a' (Join-Path $kept $tool) | Should -Be '4755'
     }
 
+    It 'sets SELinux labels only with -RestoreSELinuxLabel; other extended attributes always' -Skip:(-not $IsLinux) {
+        # Root and the attr package are what the team's machines and CI have (tools/setup.sh installs it).
+        & id -u | Should -Be '0'
+        $folder = Join-Path $root ('xattr-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        $null = New-Item -ItemType Directory -Path $folder
+        $file = Join-Path $folder 'labelled.txt'
+        Set-Content -LiteralPath $file -Value 'label'
+        & setfattr -n user.note -v kept $file
+        & setfattr -n security.selinux -v 'system_u:object_r:etc_t:s0' $file
+        $LASTEXITCODE | Should -Be 0
+        $xattrPoint = Start-AzBackup -Path $folder -Passphrase $pp
+        $plain = New-Target
+        $null = Start-AzRecovery -PointId $xattrPoint.PointId -Target $plain -Passphrase $pp
+        $plainAttrs = (& getfattr -d -m - -e text (Join-Path $plain $file) 2>$null) -join "`n"
+        $plainAttrs | Should -Match 'user\.note="kept"'
+        $plainAttrs | Should -Not -Match 'security\.selinux'
+        $labelled = New-Target
+        $null = Start-AzRecovery -PointId $xattrPoint.PointId -Target $labelled -RestoreSELinuxLabel -Passphrase $pp
+        (& getfattr -n security.selinux --only-values (Join-Path $labelled $file) 2>$null) | Should -Be 'system_u:object_r:etc_t:s0'
+    }
+
     It 'records a failed restore as a Failed job' {
         $null = Start-AzRecovery -PointId 'deadbeef0000' -Target (New-Target) -Passphrase $pp -ErrorAction SilentlyContinue
         $job = Get-AzBackupJob -Previous 1

@@ -9,7 +9,8 @@ import { chunkStream, gearTable } from '../chunker/fastcdc.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { type PointManifest, type PointStats, type ServerRepo } from '../repo/server.js';
-import { encodeTree, nameFields, type TreeNode } from '../repo/tree.js';
+import { encodeTree, nameFields, type TreeNode, type XattrEntry } from '../repo/tree.js';
+import { findTool, readXattrs, XATTR_NODE_LIMIT, xattrBytes } from '../fs/xattr.js';
 import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
 import { now } from '../clock.js';
@@ -119,10 +120,42 @@ function checkCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new AzbError('AZB_CANCELLED', 'The backup was cancelled; no recovery point was written. Data already uploaded is reused by the next backup.', { hint: 'Run the backup again when ready.' });
 }
 
-function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type']): TreeNode {
+function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type'], xattrs: ReadonlyMap<string, XattrEntry[]>): TreeNode {
   const node: TreeNode = { ...nameFields(name), type, mode: e.st.mode & 0o7777, mtimeNs: e.st.mtimeNs };
   if (process.platform !== 'win32') { node.uid = e.st.uid; node.gid = e.st.gid; }
+  const attrs = xattrs.get(e.path);
+  if (attrs) node.xattrs = attrs;
   return node;
+}
+
+/** Every path of the scan (latin1 of its bytes): files, folders and links, the roots included. */
+function* scanPaths(entries: Iterable<ScanEntry>): Generator<string> {
+  for (const e of entries) { yield e.path; if (e.children) yield* scanPaths(e.children); }
+}
+
+/**
+ * The extended attributes of every scanned entry (FORMAT.md §9), read in batches before the walk. Read
+ * fresh each backup, not kept in the metadata cache: a change of attributes alone (same mtime, new
+ * ctime) is in the next point. Entries over XATTR_NODE_LIMIT are stored without them, with a warning.
+ */
+async function scanXattrs(scan: ScanResult, sink: EventSink, signal: AbortSignal): Promise<Map<string, XattrEntry[]>> {
+  if (process.platform !== 'linux' || scan.roots.length === 0) return new Map();
+  const getfattr = findTool('getfattr');
+  if (!getfattr) {
+    sink.warning('AZB_XATTR_TOOLS_MISSING', 'getfattr is not installed: this recovery point holds no extended attributes (POSIX ACLs, file capabilities, SELinux labels, user.* attributes).', 'getfattr');
+    return new Map();
+  }
+  const { byPath, failures } = await readXattrs(getfattr, [...scanPaths(scan.roots.map((r) => r.entry))], signal);
+  if (failures.length > 0) {
+    sink.warning('AZB_XATTR_UNREADABLE', `The extended attributes of ${failures.length} entr${failures.length === 1 ? 'y' : 'ies'} could not be read; they are backed up without them: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; ...' : ''}`, failures[0]);
+  }
+  for (const [path, list] of byPath) {
+    const bytes = xattrBytes(list);
+    if (bytes <= XATTR_NODE_LIMIT) continue;
+    byPath.delete(path);
+    sink.warning('AZB_XATTR_TOO_LARGE', `${showPath(path)}: its extended attributes hold ${bytes} bytes, more than the ${XATTR_NODE_LIMIT} a recovery point keeps per entry; it is backed up without them.`, showPath(path));
+  }
+  return byPath;
 }
 
 /**
@@ -156,6 +189,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow, opts.scanOptions));
   checkCancelled(signal);
   await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
+  const xattrs = await scanXattrs(scan, sink, signal);
+  checkCancelled(signal);
 
   const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
   const skipped: Skipped[] = [...scan.skipped];
@@ -263,7 +298,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   }
 
   async function saveFile(e: ScanEntry, name: Buffer): Promise<TreeNode | undefined> {
-    const node = baseNode(name, e, 'file');
+    const node = baseNode(name, e, 'file', xattrs);
     node.size = e.st.size;
     const shown = showPath(e.path);
     const pathBytes = bytesOf(e.path);
@@ -370,7 +405,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     checkCancelled(signal);
     if (e.kind === 'file') return saveFile(e, name);
     if (e.kind === 'symlink') {
-      const node = baseNode(name, e, 'symlink');
+      const node = baseNode(name, e, 'symlink', xattrs);
       try {
         const target = await readlink(bytesOf(e.path), { encoding: 'buffer' });
         const text = nameFields(target);
@@ -385,7 +420,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       }
       return node;
     }
-    const node = baseNode(name, e, 'dir');
+    const node = baseNode(name, e, 'dir', xattrs);
     node.subtree = await saveDir(e.children ?? []);
     e.children = undefined; // done with this folder: let its entries go
     stats.dirs++;

@@ -247,9 +247,10 @@ export async function main(argv: string[]): Promise<number> {
       .option('conflict', { choices: ['Overwrite', 'OverwriteIfChanged', 'Skip', 'CreateCopy'] as const, describe: 'When an item exists: Overwrite, OverwriteIfChanged (default in place), Skip, or CreateCopy (default into a target); a file identical to the backed-up one is left as it is' })
       .option('preserve-setuid', { type: 'boolean', describe: 'Keep the setuid and setgid bits of files (cleared by default)' })
       .option('ignore-free-space', { type: 'boolean', describe: 'Restore even when the destination has less free space than the files need (refused by default: AZB_RESTORE_NO_SPACE)' })
+      .option('restore-selinux-labels', { type: 'boolean', describe: 'Set SELinux labels (security.selinux) from the point too (left to the system policy by default)' })
       .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder'),
     async (a) => {
-      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, ignoreFreeSpace: a.ignoreFreeSpace }), globals(a), await passphrase(a));
+      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace }), globals(a), await passphrase(a));
     })
     .command('check', 'Check the vault: structure, and with --read-data every byte', (y) => y
       .option('read-data', { type: 'string', describe: 'Also read and verify data: all of it, or --read-data=PERCENT of the packs' }),
