@@ -12,13 +12,7 @@ import { savePointOf } from '../helpers/crafted-points.js';
 import { tempDir } from '../helpers/tmp.js';
 import { parseGetfattr, quoteBytes, unquoteBytes } from '../../core/fs/xattr.js';
 import { encodeTree, decodeTree } from '../../core/repo/tree.js';
-import { openStore } from '../../core/commands/context.js';
-import { openVault } from '../../core/repo/vault.js';
-import { openServer } from '../../core/repo/server.js';
-import { findRegistration } from '../../core/config/home.js';
-import { JsonSink } from '../../core/protocol/events.js';
-import { findPoint } from '../../core/commands/points.js';
-import { runRestore, type RestoreOptions } from '../../core/restore/restorer.js';
+import { restoreHere } from '../helpers/restore-here.js';
 
 const asRoot = process.platform === 'linux' && process.getuid?.() === 0;
 const warnings = (r: EngineRun, code: string) => r.events.filter((e) => e.type === 'warning' && e.code === code) as { message: string; target?: string }[];
@@ -28,24 +22,6 @@ const attrsBelow = (dir: string) => Object.fromEntries([...parseGetfattr(Buffer.
   .map(([path, list]) => [Buffer.from(path, 'latin1').toString('hex'), list] as const).sort(([a], [b]) => (a < b ? -1 : 1)));
 const hexName = (name: string | Buffer) => Buffer.from(name).toString('hex');
 const aclsBelow = (dir: string) => sh('getfacl', ['-R', '-P', '-n', '.'], dir);
-
-/** A restore of the latest point in this process, so a test hook can act in the middle of it. */
-async function restoreHere(fx: VaultFixture, o: Partial<RestoreOptions>) {
-  process.env['AZBACKUP_HOME'] = fx.home;
-  const vault = await openVault(await openStore(fx.vault));
-  const reg = (await findRegistration(vault.manifest.vaultId))!;
-  const repo = await openServer(vault, reg.serverId, fx.passphrase);
-  const lines: string[] = [];
-  const sink = new JsonSink((l) => { lines.push(l); });
-  await repo.loadIndexForReading((code, message, target) => sink.warning(code, message, target));
-  const point = await findPoint(repo, 'latest', sink);
-  try {
-    await runRestore(repo, { point, items: [], conflict: 'CreateCopy', signal: new AbortController().signal, sink, ...o });
-    return lines.map((l) => JSON.parse(l) as { type: string; code?: string; message?: string });
-  } finally {
-    await vault.store.close();
-  }
-}
 
 describe('extended attribute encoding', () => {
   it('quotes and unquotes names as getfattr does, and parses its output', () => {
@@ -239,7 +215,7 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     mkdirSync(target);
     chownSync(target, 65534, 65534);
     const ping = join(target, src, 'ping');
-    const events = await restoreHere(fx, {
+    const { events } = await restoreHere(fx, {
       target,
       // Stands for a local user who can write the folder winning the race: the restored file is
       // renamed away and the user's own program takes its name, hoping for its file capability.

@@ -8,13 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf } from '../helpers/engine.js';
 import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
-import { openStore } from '../../core/commands/context.js';
-import { openVault } from '../../core/repo/vault.js';
-import { openServer } from '../../core/repo/server.js';
-import { findRegistration } from '../../core/config/home.js';
-import { JsonSink } from '../../core/protocol/events.js';
-import { findPoint } from '../../core/commands/points.js';
-import { runRestore, type RestoreOptions } from '../../core/restore/restorer.js';
+import { restoreHere } from '../helpers/restore-here.js';
 
 const NOBODY = 65534;
 const NOGROUP = 65534;
@@ -40,24 +34,6 @@ function makeCanary(root: string): { path: string; snapshot: () => string[] } {
 function chownTree(path: string, uid: number, gid: number): void {
   lchownSync(path, uid, gid);
   if (lstatSync(path).isDirectory()) for (const n of readdirSync(path)) chownTree(join(path, n), uid, gid);
-}
-
-/** Restores in this process (to reach the test hook between the files and the folders' metadata). */
-async function restoreHere(fx: VaultFixture, o: Partial<RestoreOptions>) {
-  process.env['AZBACKUP_HOME'] = fx.home;
-  const vault = await openVault(await openStore(fx.vault));
-  const reg = (await findRegistration(vault.manifest.vaultId))!;
-  const repo = await openServer(vault, reg.serverId, fx.passphrase);
-  const lines: string[] = [];
-  const sink = new JsonSink((l) => { lines.push(l); });
-  await repo.loadIndexForReading((code, message, target) => sink.warning(code, message, target));
-  const point = await findPoint(repo, 'latest', sink);
-  try {
-    const stats = await runRestore(repo, { point, items: [], conflict: 'CreateCopy', signal: new AbortController().signal, sink, ...o });
-    return { stats, events: lines.map((l) => JSON.parse(l) as { type: string; code?: string; target?: string }) };
-  } finally {
-    await vault.store.close();
-  }
 }
 
 describe.runIf(asRoot)('restore against links swapped in by a local user', () => {
