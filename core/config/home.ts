@@ -176,6 +176,24 @@ export async function updateRegistration(vaultId: string, serverId: string, chan
   return reg;
 }
 
+/**
+ * Forgets this machine's registration with a vault (unregister): the sealed signing key first, the
+ * registration file last, so a removal cut short still finds the registration and can be run again.
+ * Returns the files removed.
+ */
+export async function removeRegistration(vaultId: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const path of [join(registrationsDir(), `${vaultId}.key`), join(registrationsDir(), `${vaultId}.json`)]) {
+    try {
+      await unlink(path);
+      removed.push(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(err, path, 'Registration file');
+    }
+  }
+  return removed;
+}
+
 /** Loads the signing key of a registration, given the server's master key. */
 export async function loadSigningKey(reg: Registration, masterKey: Buffer): Promise<KeyObject> {
   const path = join(registrationsDir(), `${reg.vaultId}.key`);
