@@ -58,6 +58,10 @@ function Start-AzBackup {
         exactly one).
     .PARAMETER Passphrase
         This server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .PARAMETER CacheDirectory
         Cache location. Default: $env:AZBACKUP_CACHE, else the cache folder in the AzBackup home.
     .EXAMPLE
@@ -137,6 +141,9 @@ function Start-AzBackup {
         [securestring]$Passphrase,
 
         [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile,
+
+        [ValidateNotNullOrEmpty()]
         [string]$CacheDirectory
     )
     begin {
@@ -163,9 +170,9 @@ function Start-AzBackup {
             $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -CacheDirectory $CacheDirectory
             $arguments.name = $name
             # Without a passphrase here, the engine uses the one stored for the policy's runs.
-            $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+            $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
             if ($PSCmdlet.ShouldProcess("policy $name", 'Back up now, then enforce its retention')) {
-                Invoke-AzBackupEngine -Command 'policy.run' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items
+                Invoke-AzBackupEngine -Command 'policy.run' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Items
             }
         }
     }
@@ -175,13 +182,13 @@ function Start-AzBackup {
         if ($Tag) { $arguments.tags = @($Tag) }
         if ($PSBoundParameters.ContainsKey('RetainUntil')) { $arguments.retainUntil = $RetainUntil.ToUniversalTime().ToString('o') }
         if ($AccessTier) { $arguments.accessTier = $AccessTier }
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         $target = if ($arguments.vault) { $arguments.vault } else { 'the vault this server is registered with' }
         if ($PSCmdlet.ParameterSetName -eq 'Command') {
             $arguments.stdinName = $StreamName
             $commandLine = (@($FromCommand) + $ArgumentList) -join ' '
             if ($PSCmdlet.ShouldProcess($target, "Back up the output of '$commandLine' as $StreamName")) {
-                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result `
+                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result `
                     -InputCommand $FromCommand -InputArgumentList $ArgumentList
             }
         } else {
@@ -194,7 +201,7 @@ function Start-AzBackup {
                 })
             }
             if ($PSCmdlet.ShouldProcess($target, "Back up $($paths -join ', ')")) {
-                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
             }
         }
     }

@@ -44,6 +44,7 @@
         'Suspend-AzBackupPolicy'
         'Test-AzBackupCertificate'
         'Test-AzBackupVault'
+        'Unregister-AzBackupServer'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

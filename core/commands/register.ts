@@ -65,7 +65,7 @@ export const registerCommand: Command<RegisterArgs> = {
     let passphrase = ctx.secrets['passphrase'];
     if (args.generatePassphrase) {
       if (passphrase) throw new AzbError('AZB_ARGS_INVALID', 'Give a passphrase or ask for a generated one, not both.', { target: 'passphrase' });
-      if (!args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseFile / --passphrase-out: a new file, readable by its owner only.' });
+      if (!args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseOutFile / --passphrase-out: a new file, readable by its owner only.' });
       passphrase = generatePassphrase();
     }
     passphrase = checkNewPassphrase(passphrase);
@@ -121,7 +121,7 @@ export const passphraseSetCommand: Command<VaultArgs & { updateStored?: boolean;
   secrets: ['passphrase', 'newPassphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     if (args.generatePassphrase && ctx.secrets['newPassphrase']) throw new AzbError('AZB_ARGS_INVALID', 'Give a new passphrase or ask for a generated one, not both.', { target: 'newPassphrase' });
-    if (args.generatePassphrase && !args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseFile / --passphrase-out: a new file, readable by its owner only.' });
+    if (args.generatePassphrase && !args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseOutFile / --passphrase-out: a new file, readable by its owner only.' });
     const next = args.generatePassphrase ? generatePassphrase() : checkNewPassphrase(ctx.secrets['newPassphrase']);
     const { repo } = await openServerFor(ctx, args);
     // Only the server itself: it pins its new key file, so a change made elsewhere would lock it out.
