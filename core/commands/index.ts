@@ -13,7 +13,7 @@ import { checkCommand } from './check.js';
 import { pruneCommand } from './prune.js';
 import { jobStopCommand, jobsCommand } from './jobs.js';
 import { settingsSetCommand, settingsShowCommand } from './settings.js';
-import { serverUnregisterCommand } from './server.js';
+import { serverRenewCertCommand, serverUnregisterCommand } from './server.js';
 import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCommand, policySetCommand, policySuspendCommand } from './policy.js';
 
 /** Every command the engine answers, by its request name. */
@@ -22,5 +22,5 @@ export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Com
     registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, pointUndeleteCommand, restoreCommand,
     checkCommand, pruneCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
     policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand,
-    serverUnregisterCommand].map((c) => [c.name, c as Command<never>]),
+    serverUnregisterCommand, serverRenewCertCommand].map((c) => [c.name, c as Command<never>]),
 );

@@ -6,7 +6,7 @@ import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { loadCertificateFile, thumbprintOf } from '../cert/load.js';
 import { evaluateRules } from '../cert/rules.js';
-import { cacheDir, findRegistration, homeDir, saveRegistration } from '../config/home.js';
+import { cacheDir, findRegistration, saveRegistration } from '../config/home.js';
 import { CERT_EXPIRY_WARNING_DAYS, renewHint } from './cert-expiry.js';
 import { AzbError, ExitCode, fileError } from '../protocol/errors.js';
 import { checkNewPassphrase, listServers, registerServer } from '../repo/registration.js';
@@ -108,7 +108,7 @@ export const registerCommand: Command<RegisterArgs> = {
     ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', `Keep the passphrase${args.generatePassphrase ? ` saved in ${resolve(args.passphraseFile!)}` : ''} in a safe place away from this server. It is not stored in the vault: if it is lost, the backups of this server cannot be recovered by anyone.`);
     const daysLeft = Math.floor((cert.facts.notAfter.getTime() - Date.now()) / 86_400_000);
     if (daysLeft < CERT_EXPIRY_WARNING_DAYS) {
-      ctx.sink.warning('AZB_CERT_EXPIRING', `The certificate ${registration.certificate} expires on ${cert.facts.notAfter.toISOString()} (in ${daysLeft} day${daysLeft === 1 ? '' : 's'}); from then on this server can make no new recovery point. ${renewHint(homeDir(), vault.manifest.vaultId)}`, registration.certificate);
+      ctx.sink.warning('AZB_CERT_EXPIRING', `The certificate ${registration.certificate} expires on ${cert.facts.notAfter.toISOString()} (in ${daysLeft} day${daysLeft === 1 ? '' : 's'}); from then on this server can make no new recovery point. ${renewHint()}`, registration.certificate);
     }
     ctx.sink.result('Registration', { ...registration, ...(args.generatePassphrase ? { passphraseFile: resolve(args.passphraseFile!) } : {}) });
     return 0;

@@ -31,6 +31,8 @@ export interface Registration {
    * point; null when a forget left none. A point missing from the vault is AZB_POINT_MISSING.
    */
   lastPoint?: { id: string; time: string } | null;
+  /** Certificates this server renewed away from (FORMAT.md section 3): they signed only the points their renewal lists. */
+  retired?: string[];
 }
 
 /** The configuration home: AZBACKUP_HOME, else a per-OS default. */

@@ -18,6 +18,8 @@ import argsRegister from '../schemas/args.register.schema.json' with { type: 'js
 import argsRestore from '../schemas/args.restore.schema.json' with { type: 'json' };
 import argsServers from '../schemas/args.servers.schema.json' with { type: 'json' };
 import argsServerUnregister from '../schemas/args.server.unregister.schema.json' with { type: 'json' };
+import argsServerRenewCert from '../schemas/args.server.renew-cert.schema.json' with { type: 'json' };
+import resultCertificateRenewal from '../schemas/result.CertificateRenewal.schema.json' with { type: 'json' };
 import argsSettingsSet from '../schemas/args.settings.set.schema.json' with { type: 'json' };
 import argsSettingsShow from '../schemas/args.settings.show.schema.json' with { type: 'json' };
 import argsVaultAddCert from '../schemas/args.vault.add-cert.schema.json' with { type: 'json' };
@@ -66,7 +68,7 @@ import resultVersion from '../schemas/result.Version.schema.json' with { type: '
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPointUndelete, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultRemoveCert, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
   argsPolicySet, argsPolicyGet, argsPolicyRemove, argsPolicyState, argsPolicyRun, policySchema, resultPolicy, resultPolicyRun, resultRemovedPolicy,
-  argsServerUnregister, resultUnregisteredServer,
+  argsServerUnregister, resultUnregisteredServer, argsServerRenewCert, resultCertificateRenewal,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.
