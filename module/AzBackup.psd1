@@ -45,6 +45,7 @@
         'Test-AzBackupCertificate'
         'Test-AzBackupVault'
         'Unregister-AzBackupServer'
+        'Update-AzBackupServerCertificate'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()
