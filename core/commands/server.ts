@@ -8,6 +8,7 @@ import { listJobs } from '../jobs/jobs.js';
 import { removeRegistration, saveRegistration } from '../config/home.js';
 import { loadCertificate, readServerRecord, renewalMessage, renewalObject, signWith, verifyRegistration, type Renewal } from '../repo/registration.js';
 import { vaultError } from '../repo/storage-errors.js';
+import { MAX_RENEWAL_SIZE } from '../storage/limits.js';
 import { getCertificate } from '../repo/vault.js';
 import { CERT_EXPIRY_WARNING_DAYS, renewHint } from './cert-expiry.js';
 import { removeSchedule } from '../policy/scheduler.js';
@@ -146,9 +147,14 @@ export const serverRenewCertCommand: Command<ServerRenewCertArgs> = {
         };
         const message = renewalMessage(vaultId, body);
         const renewal: Renewal = { ...body, endorsement: signWith(oldKey, message), proof: signWith(newKey, message) };
+        const bytes = Buffer.from(JSON.stringify(renewal, null, 2) + '\n');
+        // Readers refuse a larger renewal (FORMAT.md section 12): never write one.
+        if (bytes.length > MAX_RENEWAL_SIZE) {
+          throw new AzbError('AZB_INTERNAL_INVARIANT', `The renewal would list ${points.length} points, more than one renewal may hold (${MAX_RENEWAL_SIZE} bytes); nothing was written.`, { target: reg.certificate, hint: 'Remove old recovery points (Remove-AzRecoveryPoint -Permanent, then Remove-AzBackupUnusedData) and renew again.' });
+        }
         await lock.assertHeld();
         try {
-          await repo.vault.store.put(renewalObject(repo.serverId, body.sequence), Buffer.from(JSON.stringify(renewal, null, 2) + '\n'));
+          await repo.vault.store.put(renewalObject(repo.serverId, body.sequence), bytes);
         } catch (err) {
           throw vaultError(err, repo.location, 'the renewal');
         }
