@@ -5,7 +5,7 @@ import { updateRegistration } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
 import { forEachLimit } from './for-each-limit.js';
 import { isDeleted, readPointStates, type PointStates } from './point-states.js';
-import { certificateFromRenewal, loadCertificate, signWith, subjectOfCertificate, verifyRegistration } from './registration.js';
+import { certificateFromRenewal, loadCertificate, signWith, subjectOfCertificate, verifyRegistration, type Renewal } from './registration.js';
 import type { ServerRepo, Warn } from './server.js';
 
 /** Statistics stored in a recovery point. */
@@ -101,6 +101,14 @@ async function signerOf(repo: ServerRepo, pointId: string): Promise<{ thumbprint
   return { thumbprint: repo.record.certificate, because: `the certificate named in ${repo.record.hostname}'s server.json, whose registration proof verifies` };
 }
 
+/** A renewal's points as a set (looked up once per point read: a list would make reading all points quadratic). */
+const renewalPoints = new WeakMap<Renewal, Set<string>>();
+function pointsOf(r: Renewal): Set<string> {
+  let set = renewalPoints.get(r);
+  if (!set) { set = new Set(r.points); renewalPoints.set(r, set); }
+  return set;
+}
+
 /**
  * The retired certificate that may have signed this point (FORMAT.md section 3): the `from` of a renewal
  * that lists the point, from the DER copy in that renewal, provided the server's renewals verify (and,
@@ -108,7 +116,7 @@ async function signerOf(repo: ServerRepo, pointId: string): Promise<{ thumbprint
  */
 async function retiredSigner(repo: ServerRepo, pointId: string, thumbprint: unknown): Promise<X509Certificate | undefined> {
   if (typeof thumbprint !== 'string') return undefined;
-  const renewal = repo.record.renewals?.find((r) => r.from === thumbprint && r.points.includes(pointId));
+  const renewal = repo.record.renewals?.find((r) => r.from === thumbprint && pointsOf(r).has(pointId));
   if (!renewal) return undefined;
   if (repo.pin && !(repo.pin.retired ?? []).includes(thumbprint)) return undefined;
   let proof = proofCache.get(repo);
