@@ -3,13 +3,20 @@
 // Runs on the pinned Node 24 (npm scripts put node_modules/.bin first on PATH).
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDefines, buildKind } from './defines.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'bundle', 'dist');
+// --out DIR builds elsewhere (tools/package.mjs builds its release engine apart from bundle/dist, which may
+// hold the test build the tests are running).
+const outIndex = process.argv.indexOf('--out');
+if (outIndex >= 0 && (!process.argv[outIndex + 1] || process.argv[outIndex + 1].startsWith('--'))) {
+  console.error('build: --out needs a folder');
+  process.exit(2);
+}
+const dist = outIndex >= 0 ? resolve(process.argv[outIndex + 1]) : join(root, 'bundle', 'dist');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 // release (default) or test (--test): see defines.mjs.
 const kind = buildKind();
@@ -19,7 +26,15 @@ if (!process.version.startsWith('v24.')) {
   process.exit(1);
 }
 
-rmSync(dist, { recursive: true, force: true });
+if (outIndex >= 0) {
+  // Never empty a folder named on the command line: it could be anything.
+  if (existsSync(dist) && readdirSync(dist).length > 0) {
+    console.error(`build: --out ${dist} is not empty; name a new or empty folder`);
+    process.exit(2);
+  }
+} else {
+  rmSync(dist, { recursive: true, force: true });
+}
 mkdirSync(dist, { recursive: true });
 
 // Both bundles: one minified CommonJS file for Node 24.

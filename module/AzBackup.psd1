@@ -31,6 +31,7 @@
         'Remove-AzBackupUnusedData'
         'Remove-AzBackupVaultCertificate'
         'Remove-AzRecoveryPoint'
+        'Repair-AzBackupVault'
         'Restore-AzRecoveryPoint'
         'Resume-AzBackupPolicy'
         'Set-AzBackupMachineSetting'

@@ -5,6 +5,7 @@ import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import { BlobFetcher } from '../restore/blob-fetcher.js';
 import { forEachLimit } from '../repo/for-each-limit.js';
 import { readPointStates } from '../repo/point-states.js';
+import { damageObject, readDamage, recordDamage, type DamagedPack } from '../repo/damage.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { PackError, readPackFooter, packKeyFromHeader, openBlob } from '../repo/pack.js';
@@ -27,6 +28,10 @@ export interface CheckSummary {
   filesVerified: number;
   /** Points of format 1, whose files carry no digest and so cannot be verified. */
   pointsUnverifiable: number;
+  /** Files that repair rewrote after vault damage took part of them (known losses, not problems). */
+  filesDamaged: number;
+  /** The damage record this check wrote for damage no record named yet (FORMAT.md section 10), if any. */
+  damageRecorded?: string;
 }
 
 /** One distinct file content of the points walked: its node, and where it appears. */
@@ -39,7 +44,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   const { sink } = o;
   const problems: CheckProblem[] = [];
   const report = (p: CheckProblem) => { problems.push(p); };
-  const summary: CheckSummary = { serverId: repo.serverId, indexFiles: 0, packs: 0, points: 0, trees: 0, blobsReferenced: 0, packsRead: 0, bytesRead: 0, readDataPercent: o.readDataPercent, problems: 0, filesVerified: 0, pointsUnverifiable: 0 };
+  const summary: CheckSummary = { serverId: repo.serverId, indexFiles: 0, packs: 0, points: 0, trees: 0, blobsReferenced: 0, packsRead: 0, bytesRead: 0, readDataPercent: o.readDataPercent, problems: 0, filesVerified: 0, pointsUnverifiable: 0, filesDamaged: 0 };
   const store = repo.vault.store;
 
   // Shared objects: certificates must match their names; the registration proof must verify.
@@ -101,6 +106,8 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   summary.indexFiles = indexIds.length;
   const superseded = new Set<string>();
   for (const f of files.values()) for (const s of f.supersedes) superseded.add(s);
+  // Damage earlier checks recorded: a record that cannot be read is a problem of its own.
+  const recorded = (await readDamage(repo, (id, why) => report({ object: damageObject(repo, id), problem: `damage record cannot be read (${why}): the damage it named is no longer left out of the index until a check records it again`, affectedPoints: [], affectedFiles: [] }))).set;
   // Damaged index files are reported above. The rest loads, and the packs only a damaged file listed are
   // indexed from their footers, so the points using them are not blamed for a damaged index.
   await repo.loadIndexForReading(() => undefined);
@@ -114,6 +121,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   summary.packs = listed.size;
   const damagedBlobs = new Map<string, string>(); // blob → object name
   const damagedPackProblem = new Map<string, CheckProblem>();
+  const damageKind = new Map<string, 'all' | 'blobs' | 'outside'>(); // what this check found, by pack
   for (const [id, p] of indexedPacks) {
     const size = listed.get(id);
     const why = size === undefined ? 'pack named in the index is missing' : size !== p.size ? `pack has ${size} bytes, the index says ${p.size}` : undefined;
@@ -121,7 +129,21 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
     const problem: CheckProblem = { object: repo.packObject(id), problem: why, affectedPoints: [], affectedFiles: [] };
     report(problem);
     damagedPackProblem.set(id, problem);
+    damageKind.set(id, 'all');
     for (const b of p.blobs) damagedBlobs.set(b.id, problem.object);
+  }
+  // Packs an earlier check recorded damaged stay damage until repair removes them; the copies named are
+  // out of the index (a backup stored them again where it could), and are not read again below.
+  for (const d of recorded.list()) {
+    if (damagedPackProblem.has(d.id)) continue;
+    const entry = indexedPacks.get(d.id);
+    // A recorded pack that prune's repacking already removed is no damage any more (repair deletes the record).
+    if (!entry && !listed.has(d.id)) { sink.log(`Pack ${d.id.slice(0, 12)}…, recorded damaged on ${d.time}, is gone from the vault and every index; 'azbackup repair packs' deletes its record.`); continue; }
+    const blobs = d.blobs === 'all' ? (entry?.blobs.map((b) => b.id) ?? []) : d.blobs;
+    const problem: CheckProblem = { object: repo.packObject(d.id), problem: `recorded damaged by a check on ${d.time} (${d.reason}); run 'azbackup repair packs' (Repair-AzBackupVault -Packs)`, affectedPoints: [], affectedFiles: [] };
+    report(problem);
+    damagedPackProblem.set(d.id, problem);
+    for (const b of blobs) damagedBlobs.set(b, problem.object);
   }
   for (const id of listed.keys()) if (!indexedPacks.has(id)) sink.log(`Pack ${id.slice(0, 12)}… is in no index (left by an interrupted backup; the next backup indexes it, prune removes it).`);
 
@@ -138,14 +160,15 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
       if (o.signal.aborted) throw new AzbError('AZB_CANCELLED', 'The check was cancelled.');
       const name = repo.packObject(id);
       const entry = indexedPacks.get(id)!;
-      const fail = (why: string, blobs: string[]) => {
+      const fail = (why: string, blobs: string[], kind: 'all' | 'blobs' | 'outside') => {
+        damageKind.set(id, kind);
         for (const b of blobs) damagedBlobs.set(b, name);
         const p = { object: name, problem: why, affectedPoints: [], affectedFiles: [] };
         damagedPackProblem.set(id, p);
         report(p);
       };
       let data: Buffer;
-      try { data = await store.get(name); } catch (err) { fail(`pack cannot be read: ${(err as Error).message}`, entry.blobs.map((b) => b.id)); continue; }
+      try { data = await store.get(name); } catch (err) { fail(`pack cannot be read: ${(err as Error).message}`, entry.blobs.map((b) => b.id), 'all'); continue; }
       summary.packsRead++;
       summary.bytesRead += data.length;
       sink.progress('Check', `Reading data: pack ${++done}/${sample.length}`, 15 + (70 * done) / Math.max(sample.length, 1));
@@ -168,8 +191,8 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
         footerOk = footer.length === entry.blobs.length && footer.every((f, i) => f.id === entry.blobs[i]!.id && f.offset === entry.blobs[i]!.offset && f.length === entry.blobs[i]!.length);
       } catch { footerOk = false; }
       const hashOk = storageId(data) === id;
-      if (badBlobs.length > 0) fail(`${badBlobs.length} blob(s) fail authentication or do not match their IDs`, badBlobs);
-      else if (!hashOk || !footerOk) fail(!hashOk ? 'pack content does not match its name (a byte outside the blobs was altered)' : 'pack footer does not match the index', []);
+      if (badBlobs.length > 0) fail(`${badBlobs.length} blob(s) fail authentication or do not match their IDs`, badBlobs, 'blobs');
+      else if (!hashOk || !footerOk) fail(!hashOk ? 'pack content does not match its name (a byte outside the blobs was altered)' : 'pack footer does not match the index', [], 'outside');
     }
   }
 
@@ -193,11 +216,18 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
     if (!p.affectedPoints.includes(pointId)) p.affectedPoints.push(pointId);
     if (p.affectedFiles.length < MAX_FILES_PER_PROBLEM && !p.affectedFiles.includes(file)) p.affectedFiles.push(file);
   };
+  // A blob is usable when the index places it in a pack with no damage found for that copy: a copy a
+  // backup stored again after the damage was recorded serves the points that need it.
+  const usable = (blob: string): boolean => {
+    const loc = repo.index.get(Buffer.from(blob, 'hex'));
+    return loc !== undefined && damagedBlobs.get(blob) !== repo.packObject(loc.packId);
+  };
   const checkBlob = (blob: string, pointId: string, file: string) => {
     referenced.add(blob);
+    if (usable(blob)) return;
     const damaged = damagedBlobs.get(blob);
     if (damaged) affect(blobProblem(blob, 'damaged blob', damaged), pointId, file);
-    else if (!repo.index.has(Buffer.from(blob, 'hex'))) affect(blobProblem(blob, `blob ${blob.slice(0, 12)}… is in no index`, `${repo.prefix}blob/${blob}`), pointId, file);
+    else affect(blobProblem(blob, `blob ${blob.slice(0, 12)}… is in no index`, `${repo.prefix}blob/${blob}`), pointId, file);
   };
   // Files by content (digest and chunk list): a file kept unchanged in many points is verified once.
   const fileUses = new Map<string, FileUse>();
@@ -206,6 +236,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   };
   const noteFile = (n: TreeNode, path: string, pointId: string, version: number) => {
     if (n.type !== 'file') return;
+    if (n.damage) summary.filesDamaged++;
     // A format-2 point has a digest on every file (hard-linked names included), and its chunk
     // lengths add up to the size; both are checked without reading any data.
     if (version >= 2 && (typeof n.digest !== 'string' || !/^[0-9a-f]{64}$/.test(n.digest))) {
@@ -239,7 +270,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   };
   async function walk(treeId: string, path: string, pointId: string, version: number): Promise<void> {
     checkBlob(treeId, pointId, path || '/');
-    if (visitedTrees.has(`${pointId}:${treeId}`) || damagedBlobs.has(treeId) || !repo.index.has(Buffer.from(treeId, 'hex'))) return;
+    if (visitedTrees.has(`${pointId}:${treeId}`) || !usable(treeId)) return;
     visitedTrees.add(`${pointId}:${treeId}`);
     let nodes: TreeNode[];
     try {
@@ -286,7 +317,7 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
   if (o.readDataPercent > 0) {
     const toVerify = [...fileUses.values()].filter((u) => !(u as { bad?: boolean }).bad && (u.node.content ?? []).every((c) => {
       const loc = repo.index.get(Buffer.from(c, 'hex'));
-      return loc !== undefined && !damagedBlobs.has(c);
+      return loc !== undefined && usable(c);
     }) && (o.readDataPercent >= 100 || (u.node.content ?? []).some((c) => sampledPacks.has(repo.index.get(Buffer.from(c, 'hex'))!.packId))));
     const fetcher = new BlobFetcher(repo);
     fetcher.plan(toVerify.flatMap((u) => u.node.content ?? []));
@@ -311,6 +342,22 @@ export async function runCheck(repo: ServerRepo, o: { readDataPercent: number; s
       else summary.filesVerified++;
       if (++done % 100 === 0) sink.progress('Check', `Verifying files: ${done}/${toVerify.length}`, 90);
     });
+  }
+  // Damage found here that no record names yet is recorded, so backups stop deduplicating against it
+  // and readers take any other copy (FORMAT.md section 10). Damage outside the blobs is recorded too: the
+  // blobs are sound, but repair packs rewrites the pack.
+  const found: DamagedPack[] = [];
+  for (const [id, kind] of damageKind) {
+    const problem = damagedPackProblem.get(id)!;
+    const blobs = kind === 'all' ? 'all' : [...damagedBlobs].filter(([, object]) => object === problem.object).map(([b]) => b);
+    found.push({ id, blobs, reason: problem.problem });
+  }
+  if (found.length > 0) {
+    const id = await recordDamage(repo, recorded, found);
+    if (id) {
+      summary.damageRecorded = id;
+      sink.log(`The damage found is recorded in ${damageObject(repo, id)}: backups store those blobs again instead of reusing them, and 'azbackup repair' (Repair-AzBackupVault) salvages what is left.`);
+    }
   }
   summary.blobsReferenced = referenced.size;
   summary.problems = problems.length;

@@ -287,6 +287,13 @@ export async function main(argv: string[]): Promise<number> {
       const maxRepackBytes = parseSize(a.maxRepackSize, 'max-repack-size');
       exitCode = await run('prune', defined({ ...vaultArgs(a), dryRun: a.dryRun, maxUnusedPercent, maxRepackBytes }), globals(a), await passphrase(a));
     })
+    .command('repair [parts..]', 'Repair after damage: rebuild the index from the packs (index), salvage damaged packs (packs), rewrite points that lost data, marking the files (points)', (y) => y
+      .positional('parts', { type: 'string', array: true, choices: ['index', 'packs', 'points'], describe: 'What to repair, in this order; all three when none is named' })
+      .option('dry-run', { type: 'boolean', describe: 'Only report what would be repaired' }),
+    async (a) => {
+      const parts = a.parts && a.parts.length > 0 ? [...new Set(a.parts)] : undefined;
+      exitCode = await run('repair', defined({ ...vaultArgs(a), parts, dryRun: a.dryRun }), globals(a), await passphrase(a));
+    })
     .command('forget <point>', 'Remove a recovery point: soft-deleted for 14 days (undelete brings it back), then prune deletes it and its data', (y) => y
       .positional('point', { type: 'string', demandOption: true, describe: 'Recovery point ID (or a unique prefix)' })
       .option('permanent', { type: 'boolean', describe: 'Delete the point at once, without the 14 days of soft delete' }),

@@ -11,6 +11,7 @@ import { lsCommand, pointRemoveCommand, pointsCommand, pointUndeleteCommand } fr
 import { restoreCommand } from './restore.js';
 import { checkCommand } from './check.js';
 import { pruneCommand } from './prune.js';
+import { repairCommand } from './repair.js';
 import { jobStopCommand, jobsCommand } from './jobs.js';
 import { settingsSetCommand, settingsShowCommand } from './settings.js';
 import { serverRenewCertCommand, serverUnregisterCommand } from './server.js';
@@ -20,7 +21,7 @@ import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCo
 export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Command<never>>(
   [versionCommand, certNewCommand, certTestCommand, vaultCreateCommand, vaultAddCertCommand, vaultCertsCommand, vaultRemoveCertCommand, serversCommand,
     registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, pointUndeleteCommand, restoreCommand,
-    checkCommand, pruneCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
+    checkCommand, pruneCommand, repairCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
     policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand,
     serverUnregisterCommand, serverRenewCertCommand].map((c) => [c.name, c as Command<never>]),
 );

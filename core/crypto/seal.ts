@@ -6,7 +6,7 @@ import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { decrypt, encrypt } from './aead.js';
 
 /** Kinds of sealed object; the kind is bound into the ciphertext, so one cannot pass for another. */
-export type SealedKind = 'config' | 'index' | 'point' | 'point-state';
+export type SealedKind = 'config' | 'index' | 'point' | 'point-state' | 'damage';
 
 const VERSION_BYTE = 0x01;
 
@@ -21,6 +21,7 @@ export const MAX_SEALED_PLAINTEXT: Readonly<Record<SealedKind, number>> = {
   config: 64 * 1024,
   'point-state': 64 * 1024,
   point: 16 * MiB,
+  damage: 16 * MiB,
   index: Math.min(512 * MiB, bufferConstants.MAX_STRING_LENGTH),
 };
 

@@ -14,6 +14,9 @@ import argsPointRemove from '../schemas/args.point.remove.schema.json' with { ty
 import argsPointUndelete from '../schemas/args.point.undelete.schema.json' with { type: 'json' };
 import argsPoints from '../schemas/args.points.schema.json' with { type: 'json' };
 import argsPrune from '../schemas/args.prune.schema.json' with { type: 'json' };
+import argsRepair from '../schemas/args.repair.schema.json' with { type: 'json' };
+import resultRepairResult from '../schemas/result.RepairResult.schema.json' with { type: 'json' };
+import resultRepairedFile from '../schemas/result.RepairedFile.schema.json' with { type: 'json' };
 import argsRegister from '../schemas/args.register.schema.json' with { type: 'json' };
 import argsRestore from '../schemas/args.restore.schema.json' with { type: 'json' };
 import argsServers from '../schemas/args.servers.schema.json' with { type: 'json' };
@@ -68,6 +71,7 @@ import resultVersion from '../schemas/result.Version.schema.json' with { type: '
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPointUndelete, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultRemoveCert, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
   argsPolicySet, argsPolicyGet, argsPolicyRemove, argsPolicyState, argsPolicyRun, policySchema, resultPolicy, resultPolicyRun, resultRemovedPolicy,
+  argsRepair, resultRepairResult, resultRepairedFile,
   argsServerUnregister, resultUnregisteredServer, argsServerRenewCert, resultCertificateRenewal,
 ];
 

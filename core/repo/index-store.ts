@@ -3,6 +3,7 @@
 // ("unindexed packs", left by an interrupted backup or a lost index file) from their own footers.
 import { AzbError } from '../protocol/errors.js';
 import { BlobIndex } from './blob-index.js';
+import { readDamage } from './damage.js';
 import { forEachLimit } from './for-each-limit.js';
 import { listPackIds, readPackBlobs } from './pack-objects.js';
 import type { PackedBlob } from './pack.js';
@@ -25,6 +26,8 @@ export async function listIndexIds(repo: ServerRepo): Promise<string[]> {
  * out (its packs are then in no index, and can be indexed from their footers, see readUnindexedPacks).
  */
 export async function loadIndex(repo: ServerRepo, unreadable?: (indexId: string, err: AzbError) => void): Promise<Map<string, IndexFile>> {
+  // Damage a check recorded is left out (FORMAT.md section 10): no reader or backup uses those copies.
+  repo.damage = (await readDamage(repo)).set;
   const ids = await listIndexIds(repo);
   const files = new Map<string, IndexFile>();
   await forEachLimit(ids, 8, async (id) => {
@@ -51,9 +54,10 @@ export async function loadIndex(repo: ServerRepo, unreadable?: (indexId: string,
   return files;
 }
 
-/** Adds a pack's blobs to the in-memory index. */
+/** Adds a pack's blobs to the in-memory index, except copies recorded damaged. */
 export function addPackToIndex(repo: ServerRepo, p: IndexedPack): void {
   for (const b of p.blobs) {
+    if (repo.damage.excludes(p.id, b.id)) { repo.damage.noteLeftOut(b.id); continue; }
     repo.index.add(Buffer.from(b.id, 'hex'), { packId: p.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength });
   }
 }
@@ -68,7 +72,8 @@ export async function readUnindexedPacks(repo: ServerRepo, unreadable: (packId: 
   const indexed = new Set(repo.index.packIds());
   const packs: IndexedPack[] = [];
   for (const id of listed.keys()) {
-    if (indexed.has(id)) continue;
+    // A pack recorded damaged as a whole is not unindexed: its index entries were left out on purpose.
+    if (indexed.has(id) || repo.damage.wholePack(id)) continue;
     try {
       packs.push(await readPackBlobs(repo, id));
     } catch (err) {

@@ -82,7 +82,15 @@ export async function packKeyOf(repo: ServerRepo, packId: string): Promise<KeyOb
 /** Location of a blob, or a coded error when the index does not have it. */
 export function locateBlob(repo: ServerRepo, id: Buffer): BlobLocation {
   const loc = repo.index.get(id);
-  if (!loc) throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… is in no index.`, { target: id.toString('hex'), hint: "Run 'azbackup check' to see what is affected." });
+  if (!loc) {
+    const hex = id.toString('hex');
+    if (repo.damage.wasLeftOut(hex)) {
+      throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${hex.slice(0, 12)}… is damaged (a check recorded it) and no intact copy is in the vault.`, {
+        target: hex, hint: "Back up again if the source still has the file (it is stored again), then run 'azbackup repair' (Repair-AzBackupVault).",
+      });
+    }
+    throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${hex.slice(0, 12)}… is in no index.`, { target: hex, hint: "Run 'azbackup check' to see what is affected." });
+  }
   return loc;
 }
 

@@ -30,6 +30,8 @@ export interface PointManifest {
   policy?: string;
   /** A point made without a policy: the time from which retention may expire it (format 2, optional). */
   retainUntil?: string;
+  /** The damaged point repair wrote this one in place of (FORMAT.md section 10, optional). */
+  repairedFrom?: string;
 }
 
 /** A recovery point as read from the vault. */

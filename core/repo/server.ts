@@ -8,6 +8,7 @@ import { AzbError } from '../protocol/errors.js';
 import { deriveKeys, type DerivedKeys } from '../crypto/keys.js';
 import { unsealJson, type SealedKind } from '../crypto/seal.js';
 import { BlobIndex, type BlobLocation, type BlobType } from './blob-index.js';
+import { DamageSet } from './damage.js';
 import * as indexStore from './index-store.js';
 import type { IndexFile, IndexedPack } from './index-store.js';
 import { keyIdOf, openMasterKey, replaceKeyFile } from './key-files.js';
@@ -81,6 +82,8 @@ export class ServerRepo {
   index = new BlobIndex();
   /** Names of the index files loaded. */
   indexFiles: string[] = [];
+  /** Damage recorded by check (damage.ts), read with the index: these blob copies are left out of it. */
+  damage = new DamageSet();
   /** Pack keys read from pack headers (pack-objects.ts). */
   readonly packKeys = new Map<string, KeyObject>();
   private blobIdKey: KeyObject | undefined;

@@ -19,9 +19,14 @@ export interface TreeNode {
   subtree?: string;
   target?: string;
   targetB64?: string;
+  /** What vault damage took, on a node repair rewrote (FORMAT.md section 10, "Damage records and repair"). */
+  damage?: NodeDamage;
 }
 
-const FIELD_ORDER: (keyof TreeNode)[] = ['name', 'nameB64', 'type', 'mode', 'uid', 'gid', 'mtimeNs', 'size', 'content', 'digest', 'sparse', 'hardlink', 'subtree', 'target', 'targetB64'];
+/** A file's original size and digest and the bytes lost; or a folder whose tree was lost. */
+export interface NodeDamage { lostBytes?: number; size?: number; digest?: string; lostTree?: true }
+
+const FIELD_ORDER: (keyof TreeNode)[] = ['name', 'nameB64', 'type', 'mode', 'uid', 'gid', 'mtimeNs', 'size', 'content', 'digest', 'sparse', 'hardlink', 'subtree', 'target', 'targetB64', 'damage'];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

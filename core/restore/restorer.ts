@@ -192,6 +192,8 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0 };
   // Format 2 points carry a digest on every file node; one that lacks it there is damage, not age.
   const digestsRequired = opts.point.manifest.version >= 2;
+  /** Restored files and folders that repair marked damaged (shown paths). */
+  const damagedItems: string[] = [];
   const verifyFailures: string[] = [];
   const isRoot = process.platform !== 'win32' && process.getuid?.() === 0;
   const hardlinks = new Map<string, { dir: DirHandle; name: Buffer }>(); // hard-link key → the name written for it
@@ -275,6 +277,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     try { entered = parent.use(() => parent.child(name, { create: true })); } catch (err) { throw writeError(err, shown); }
     if (!entered) return warnUnsafe(showPath(shown), 'a link or a non-directory is in the way');
     if (entered.created) stats.dirs++;
+    if (node.damage?.lostTree) damagedItems.push(`${showPath(shown)}/`);
     // A folder that is already there keeps its owner, mode and times unless Overwrite was asked for:
     // Skip and CreateCopy leave existing items alone (an admin may have tightened its permissions).
     if (entered.created || opts.conflict === 'Overwrite') dirMeta.push({ dir: entered.dir, node });
@@ -447,6 +450,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     stats.files++;
     stats.bytes += node.size ?? 0;
     if (digest) stats.verified++; else stats.unverified++;
+    if (node.damage) damagedItems.push(shownFinal);
   }
 
   const items = opts.items.length > 0 ? opts.items : [];
@@ -585,6 +589,11 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   finishFolders();
   if (setuidCleared > 0) sink.log(`Cleared the setuid/setgid bits of ${setuidCleared} file(s); restore with --preserve-setuid (-PreserveSetuid) to keep them.`);
   stats.durationMs = Date.now() - started;
+  // Files repair marked (FORMAT.md section 10): what remains was restored and verified, but it is not
+  // the whole file that was backed up, and a restore never says so silently.
+  if (damagedItems.length > 0) {
+    sink.warning('AZB_RESTORE_FILE_DAMAGED', `${damagedItems.length} item(s) lost data to vault damage before repair rewrote recovery point ${opts.point.id.slice(0, 12)}…: ${damagedItems.slice(0, 5).join(', ')}${damagedItems.length > 5 ? ', …' : ''}. What remained was restored (a folder ending in / came back empty); restore these from another point or from the source.`, damagedItems[0]!);
+  }
   if (stats.unverified > 0) {
     sink.warning('AZB_RESTORE_UNVERIFIED', `${stats.unverified} file(s) come from recovery point ${opts.point.id.slice(0, 12)}…, written before format 2: it holds no content digests, so their bytes could not be verified. Points written since then are verified.`, opts.point.id);
   }

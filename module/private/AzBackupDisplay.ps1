@@ -24,7 +24,7 @@ function Format-AzBackupMode([string]$Type, [int]$Mode) {
 }
 
 function Add-AzBackupDisplayProperty {
-    <# Adds the text forms the kind's default view shows (SizeText, ModeText, BytesAddedText). #>
+    <# Adds the text forms the kind's default view shows (SizeText, ModeText, BytesAddedText, LostBytesText, BytesLostText). #>
     param([Parameter(Mandatory)][string]$Kind, [Parameter(Mandatory)][System.Collections.IDictionary]$Properties)
     switch ($Kind) {
         'RecoverableItem' {
@@ -33,6 +33,13 @@ function Add-AzBackupDisplayProperty {
         }
         'RecoveryPoint' {
             if ($null -ne $Properties['BytesAdded']) { $Properties['BytesAddedText'] = Format-AzBackupBytes $Properties['BytesAdded'] }
+        }
+        'RepairedFile' {
+            if ($null -ne $Properties['LostBytes']) { $Properties['LostBytesText'] = Format-AzBackupBytes $Properties['LostBytes'] }
+            if ($null -ne $Properties['Size']) { $Properties['SizeText'] = Format-AzBackupBytes $Properties['Size'] }
+        }
+        'RepairResult' {
+            $Properties['BytesLostText'] = Format-AzBackupBytes $Properties['BytesLost']
         }
     }
 }
