@@ -21,7 +21,7 @@ function Start-AzBackup {
         wildcards expand (/srv/*/data); a name that exists as written is taken literally. A pattern
         that matches nothing stops with AZB_SOURCE_NOT_FOUND before anything is backed up. Accepts
         pipeline input (strings, or FullName from Get-ChildItem); all of it goes into one
-        recovery point.
+        recovery point. May be left out when -FilesFrom names the sources.
     .PARAMETER Exclude
         Globs of paths or names to leave out, e.g. '*.tmp' or '/srv/data/cache', as restic reads them.
         A pattern that starts with / matches the whole path; any other matches the last parts of a path
@@ -29,6 +29,26 @@ function Start-AzBackup {
         braces and parentheses are ordinary characters; a leading ! is refused. A pattern that starts
         with ./ or ../ is relative to the current location, as -Path is. A backup whose patterns leave no
         file warns (AZB_EVERYTHING_EXCLUDED). See about_AzBackup and the README, "Globs".
+    .PARAMETER ExcludeFile
+        Files of exclude patterns, one a line, as restic's --exclude-file: each line is trimmed; blank
+        lines and lines that start with # are ignored; $VAR is not expanded. UTF-8 (a BOM is allowed) or
+        UTF-16 with a BOM. A missing file stops with AZB_FILE_NOT_FOUND, a refused pattern with
+        AZB_ARGS_INVALID naming the file and line; nothing is backed up then.
+    .PARAMETER FilesFrom
+        Files that list what to back up, one path or glob a line, as restic's --files-from: lines are
+        trimmed, blank lines and # comments ignored; a line that names an existing path is taken as it
+        is, otherwise * ? [...] expand within each folder of the path; relative lines are relative to
+        the current location. A line that matches nothing gives the warning AZB_FILES_FROM_NO_MATCH; a
+        list that names nothing that exists stops with AZB_SOURCE_NOT_FOUND. Adds to -Path.
+    .PARAMETER ExcludeCaches
+        Leave out what is in folders marked as caches by a CACHEDIR.TAG file that starts with
+        'Signature: 8a477f597d28d172789f06886806bc55' (https://bford.info/cachedir/). As in restic, the
+        folder and its tag are kept, so the restored folder is still marked. A tag that is a symbolic link
+        is not followed.
+    .PARAMETER OneFileSystem
+        Do not cross into other file systems mounted below the sources (compared by device, as restic's
+        --one-file-system). A mount point is kept as an empty folder; the result's OtherFileSystems names
+        each one (and -Verbose logs them). A source that is itself on another file system is backed up.
     .PARAMETER Tag
         Tags for the recovery point (letters, digits and . _ : -, up to 64 characters each), to find it
         later with Get-AzRecoveryPoint -Tag.
@@ -69,6 +89,11 @@ function Start-AzBackup {
 
         Backs up two folders, leaving out temporary files, and shows the new recovery point.
     .EXAMPLE
+        Start-AzBackup -FilesFrom /etc/azbackup/sources.txt -ExcludeFile /etc/azbackup/excludes.txt -ExcludeCaches -OneFileSystem
+
+        Backs up what sources.txt lists, without what excludes.txt names, without cache folders' contents,
+        and without crossing into other mounted file systems.
+    .EXAMPLE
         Start-AzBackup -FromCommand pg_dump -ArgumentList 'mydb' -StreamName mydb.sql -Tag nightly
 
         Backs up a database dump straight from pg_dump's output, with the passphrase from
@@ -92,15 +117,35 @@ function Start-AzBackup {
     [OutputType('AzBackup.RecoveryPoint')]
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'Path')]
+        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, ParameterSetName = 'FilesFrom')]
         [Alias('FullName')]
         [ValidateNotNullOrEmpty()]
         [string[]]$Path,
 
+        [Parameter(Mandatory, ParameterSetName = 'FilesFrom')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$FilesFrom,
+
         [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
         [ValidateNotNullOrEmpty()]
         [string[]]$Exclude,
 
         [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]$ExcludeFile,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [switch]$ExcludeCaches,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [switch]$OneFileSystem,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
         [Parameter(ParameterSetName = 'Command')]
         [ValidateNotNullOrEmpty()]
         [string[]]$Tag,
@@ -113,10 +158,12 @@ function Start-AzBackup {
         [string]$PolicyName,
 
         [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
         [Parameter(ParameterSetName = 'Command')]
         [datetime]$RetainUntil,
 
         [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
         [Parameter(ParameterSetName = 'Command')]
         [ValidateSet('Hot', 'Cool', 'Cold')]
         [string]$AccessTier,
@@ -134,6 +181,7 @@ function Start-AzBackup {
         [string]$StreamName,
 
         [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
         [Parameter(ParameterSetName = 'Command')]
         [ValidateNotNullOrEmpty()]
         [string]$Vault,
@@ -192,15 +240,21 @@ function Start-AzBackup {
                     -InputCommand $FromCommand -InputArgumentList $ArgumentList
             }
         } else {
-            if ($paths.Count -eq 0) { return }
+            if ($paths.Count -eq 0 -and -not $FilesFrom) { return }
             $arguments.paths = @($paths)
+            # List files, like -Path, are relative to the current location; the engine reads them.
+            if ($FilesFrom) { $arguments.filesFrom = @($FilesFrom | ForEach-Object { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($_) }) }
+            if ($ExcludeFile) { $arguments.excludeFile = @($ExcludeFile | ForEach-Object { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($_) }) }
+            if ($ExcludeCaches) { $arguments.excludeCaches = $true }
+            if ($OneFileSystem) { $arguments.oneFileSystem = $true }
             if ($Exclude) {
                 # ./x and ../x mean what they mean for -Path: relative to the current location.
                 $arguments.exclude = @($Exclude | ForEach-Object {
                     if ($_ -match '^\.\.?[\\/]') { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($_) } else { $_ }
                 })
             }
-            if ($PSCmdlet.ShouldProcess($target, "Back up $($paths -join ', ')")) {
+            $what = @($paths) + @($arguments.filesFrom | Where-Object { $_ } | ForEach-Object { "the paths listed in $_" })
+            if ($PSCmdlet.ShouldProcess($target, "Back up $($what -join ', ')")) {
                 Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
             }
         }

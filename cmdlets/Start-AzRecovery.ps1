@@ -20,6 +20,11 @@ function Start-AzRecovery {
         On Linux the restore never writes, or sets owners, modes or times, through a symbolic link it did
         not create, even when a user swaps folders for links while it runs; a -Target that is a link is
         refused (AZB_RESTORE_TARGET_LINK). On Windows this protection is not available.
+
+        Before it writes, the restore compares the space its files need (sizes rounded to the block;
+        files already there unchanged and the holes of sparse files do not count) with the free space of
+        each file system it writes to, and stops with AZB_RESTORE_NO_SPACE when one is short; -Force
+        restores anyway.
     .PARAMETER PointId
         Recovery point: its ID, a unique prefix of at least 6 hex digits, or 'latest'. With -Item,
         'latest' is the newest point that holds those items (as restic's latest --path); -WhatIf names
@@ -43,8 +48,17 @@ function Start-AzRecovery {
     .PARAMETER PreserveSetuid
         Keep the setuid and setgid bits of restored files. Without it they are cleared (one log line, shown
         with -Verbose, says how many).
+    .PARAMETER RestoreSELinuxLabel
+        Also set SELinux labels (the security.selinux extended attribute) from the recovery point (Linux).
+        Without it they are left to the system's policy (one log line, shown with -Verbose, says how many).
+        Other extended attributes (user.*, POSIX ACLs, file capabilities) are always restored; those in
+        trusted.* and security.* only when the restore runs as root (warning AZB_RESTORE_XATTR_SKIPPED).
     .PARAMETER Force
-        Restore to the original location without asking.
+        Restore to the original location without asking, and restore even when the destination has less
+        free space than the files need. Without -Force a restore that does not fit stops with
+        AZB_RESTORE_NO_SPACE before it writes anything (the error states the need and the free space);
+        with it, a file that meets the end of the space fails the restore with the same code and is not
+        left behind, while the files restored before it stay complete (engine: --ignore-free-space).
     .PARAMETER Vault
         Vault location. Default: the vault this server is registered with (when it is registered with
         exactly one). Binds by property name.
@@ -95,6 +109,8 @@ function Start-AzRecovery {
 
         [switch]$PreserveSetuid,
 
+        [switch]$RestoreSELinuxLabel,
+
         [switch]$Force,
 
         [Parameter(ValueFromPipelineByPropertyName)]
@@ -132,6 +148,9 @@ function Start-AzRecovery {
             if ($OriginalLocation) { $arguments.originalLocation = $true }
             if ($Conflict) { $arguments.conflict = $Conflict }
             if ($PreserveSetuid) { $arguments.preserveSetuid = $true }
+            # -Force overrides what would stop the restore: the prompt below, and the free-space check.
+            if ($Force) { $arguments.ignoreFreeSpace = $true }
+            if ($RestoreSELinuxLabel) { $arguments.restoreSelinuxLabels = $true }
             $what = 'everything'
             if (-not $restore.Whole) {
                 # The engine restores an item once even when it lies inside another selected item.
@@ -143,7 +162,7 @@ function Start-AzRecovery {
             if ($WhatIfPreference -and $restore.PointId -eq 'latest') {
                 # Name the point 'latest' stands for (scoped by the items, as the restore itself scopes it).
                 $probe = $arguments.Clone()
-                foreach ($k in 'target', 'originalLocation', 'conflict', 'preserveSetuid', 'items') { $probe.Remove($k) }
+                foreach ($k in 'target', 'originalLocation', 'conflict', 'preserveSetuid', 'ignoreFreeSpace', 'items') { $probe.Remove($k) }
                 if (-not $restore.Whole) { $probe.path = $restore.Items[0] }
                 $first = Invoke-AzBackupEngine -Command 'ls' -Arguments $probe -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Items | Select-Object -First 1
                 if ($first) { $shown = "recovery point latest ($($first.PointId.Substring(0, 12))…)" }

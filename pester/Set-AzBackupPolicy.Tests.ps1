@@ -92,6 +92,29 @@ Describe 'Start-AzBackup -Policy' {
         (Start-AzBackup -PolicyName files).Policy | Should -Be 'files'
     }
 
+    It 'keeps a file spec''s -ExcludeCaches and -OneFileSystem through Set-AzBackupPolicy and Get-AzBackupPolicy, and its runs apply them' {
+        $cached = Join-Path $root 'cached'
+        $null = New-Item -ItemType Directory -Path (Join-Path $cached 'cache') -Force
+        [System.IO.File]::WriteAllText((Join-Path $cached 'cache/CACHEDIR.TAG'), 'Signature: 8a477f597d28d172789f06886806bc55')
+        Set-Content -LiteralPath (Join-Path $cached 'cache/blob') -Value 'cached'
+        Set-Content -LiteralPath (Join-Path $cached 'keep.txt') -Value 'kept'
+        $null = New-AzBackupPolicy -Name caches |
+            Add-AzBackupFileSpec -FileSpec (New-AzBackupFileSpec -FileSpec $cached -ExcludeCaches -OneFileSystem) |
+            Set-AzBackupSchedule -Schedule (New-AzBackupSchedule -DaysOfWeek Monday -TimesOfDay '21:00') |
+            Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 7) |
+            Set-AzBackupPolicy -StorePassphrase -Passphrase $pp
+        $spec = (Get-AzBackupPolicy caches).FileSpecs[0]
+        $spec.ExcludeCaches | Should -BeTrue
+        $spec.OneFileSystem | Should -BeTrue
+        $spec.NonRecursive | Should -BeFalse
+        $point = Start-AzBackup -PolicyName caches
+        $names = (Get-AzRecoverableItem -PointId $point.PointId -Recurse -Passphrase $pp).Name
+        $names | Should -Contain 'CACHEDIR.TAG'
+        $names | Should -Contain 'keep.txt'
+        $names | Should -Not -Contain 'blob'
+        Remove-AzBackupPolicy -Name caches -Confirm:$false
+    }
+
     It 'says when there is no such policy' {
         { Start-AzBackup -PolicyName nothere -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_POLICY_NOT_FOUND,Start-AzBackup'
     }

@@ -150,6 +150,80 @@ Describe 'Start-AzBackup of files and folders' {
     }
 }
 
+Describe 'Start-AzBackup -FilesFrom, -ExcludeFile, -ExcludeCaches and -OneFileSystem' {
+    BeforeAll {
+        $script:sel = Join-Path $root 'select'
+        $null = New-Item -ItemType Directory -Path (Join-Path $sel 'docs/mnt'), (Join-Path $sel 'build/cache'), (Join-Path $sel 'other') -Force
+        Set-Content -LiteralPath (Join-Path $sel 'docs/a.txt') -Value 'a'
+        Set-Content -LiteralPath (Join-Path $sel 'docs/b.tmp') -Value 'b'
+        Set-Content -LiteralPath (Join-Path $sel 'build/out.bin') -Value 'o'
+        Set-Content -LiteralPath (Join-Path $sel 'build/cache/blob') -Value 'cached'
+        [System.IO.File]::WriteAllText((Join-Path $sel 'build/cache/CACHEDIR.TAG'), "Signature: 8a477f597d28d172789f06886806bc55`n")
+        Set-Content -LiteralPath (Join-Path $sel 'other/not-listed.txt') -Value 'n'
+        # A real second file system below a source (the tests run as root on Linux).
+        $script:mnt = Join-Path $sel 'docs/mnt'
+        if ($IsLinux) {
+            & mount -t tmpfs -o size=1m azb-pester-select $mnt
+            if ($LASTEXITCODE -ne 0) { throw "mount failed: $LASTEXITCODE" }
+            Set-Content -LiteralPath (Join-Path $mnt 'elsewhere.txt') -Value 'on the tmpfs'
+        }
+    }
+    AfterAll { if ($IsLinux) { & umount $mnt } }
+    BeforeEach { $env:AZBACKUP_HOME = $srv.Home; $env:AZBACKUP_PASSPHRASE = $null }
+
+    It 'backs up what the list names (relative to the current location), without what the exclude file and the cache tag leave out, on one file system' -Skip:(-not $IsLinux) {
+        Set-Content -LiteralPath (Join-Path $sel 'files.txt') -Value "# sources`n  docs  `nbu*`n"
+        Set-Content -LiteralPath (Join-Path $sel 'excludes.txt') -Value "# temporary files`n*.tmp`n"
+        Push-Location $sel
+        try {
+            $point = Start-AzBackup -FilesFrom 'files.txt' -ExcludeFile 'excludes.txt' -ExcludeCaches -OneFileSystem -Passphrase $pp -ErrorAction Stop
+        } finally { Pop-Location }
+        $point.Sources | Should -Be @((Join-Path $sel 'docs'), (Join-Path $sel 'build'))
+        $point.OtherFileSystems | Should -Be @($mnt)
+        $paths = (Get-AzRecoverableItem -PointId $point.PointId -Recurse -Passphrase $pp).Path | Sort-Object
+        $paths | Should -Be (@('build', 'build/cache', 'build/cache/CACHEDIR.TAG', 'build/out.bin', 'docs', 'docs/a.txt', 'docs/mnt') | ForEach-Object { Join-Path $sel $_ } | Sort-Object)
+        # -Path and -FilesFrom add up; without the switches everything below is taken. (The list's
+        # relative lines are relative to the current location, as in restic, not to the list's folder.)
+        Push-Location $sel
+        try {
+            $all = Start-AzBackup -Path 'other' -FilesFrom 'files.txt' -Passphrase $pp -ErrorAction Stop
+        } finally { Pop-Location }
+        $all.Sources | Should -Be @((Join-Path $sel 'other'), (Join-Path $sel 'docs'), (Join-Path $sel 'build'))
+        $all.PSObject.Properties.Name | Should -Not -Contain 'OtherFileSystems'
+        $allPaths = (Get-AzRecoverableItem -PointId $all.PointId -Recurse -Passphrase $pp).Path
+        $allPaths | Should -Contain (Join-Path $mnt 'elsewhere.txt')
+        $allPaths | Should -Contain (Join-Path $sel 'build/cache/blob')
+    }
+
+    It 'refuses <Case> with <Code>, naming the file, and writes no recovery point' -ForEach @(
+        @{ Case = 'a missing exclude file'; Code = 'AZB_FILE_NOT_FOUND'; Params = { @{ Path = $sel; ExcludeFile = (Join-Path $sel 'no-such-list') } }; Target = { Join-Path $sel 'no-such-list' } }
+        @{ Case = 'a missing files-from list'; Code = 'AZB_FILE_NOT_FOUND'; Params = { @{ FilesFrom = (Join-Path $sel 'no-such-list') } }; Target = { Join-Path $sel 'no-such-list' } }
+        @{ Case = 'a folder as exclude file'; Code = 'AZB_PATH_IS_DIRECTORY'; Params = { @{ Path = $sel; ExcludeFile = $sel } }; Target = { $sel } }
+        @{ Case = 'a refused pattern on line 2'; Code = 'AZB_ARGS_INVALID'; Params = { Set-Content -LiteralPath (Join-Path $sel 'bad.txt') -Value "*.tmp`n!keep`n"; @{ Path = $sel; ExcludeFile = (Join-Path $sel 'bad.txt') } }; Target = { (Join-Path $sel 'bad.txt') + ':2' } }
+        @{ Case = 'a list of nothing that exists'; Code = 'AZB_SOURCE_NOT_FOUND'; Params = { Set-Content -LiteralPath (Join-Path $sel 'gone.txt') -Value "$sel/gone`n"; @{ FilesFrom = (Join-Path $sel 'gone.txt') } }; Target = { Join-Path $sel 'gone.txt' } }
+    ) {
+        $before = Get-PointCount
+        $params = & $Params
+        $err = { Start-AzBackup @params -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId "$Code,Start-AzBackup" -PassThru
+        $err.TargetObject | Should -Be (& $Target)
+        $err.ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+        Get-PointCount | Should -Be $before
+    }
+
+    It 'warns about a list line that matches nothing (AZB_FILES_FROM_NO_MATCH) and backs up the rest' {
+        Set-Content -LiteralPath (Join-Path $sel 'half.txt') -Value "$sel/other`n$sel/gone/*`n"
+        $point = Start-AzBackup -FilesFrom (Join-Path $sel 'half.txt') -Passphrase $pp -WarningVariable warned -WarningAction SilentlyContinue -ErrorAction Stop
+        $point.Sources | Should -Be @(Join-Path $sel 'other')
+        ($warned -join "`n") | Should -Match 'line 2'
+    }
+
+    It 'writes no recovery point with -WhatIf' {
+        $before = Get-PointCount
+        Start-AzBackup -FilesFrom (Join-Path $sel 'half.txt') -Passphrase $pp -WhatIf
+        Get-PointCount | Should -Be $before
+    }
+}
+
 Describe 'Start-AzBackup -FromCommand' {
     BeforeEach { $env:AZBACKUP_HOME = $srv.Home; $env:AZBACKUP_PASSPHRASE = $null }
 

@@ -2,7 +2,7 @@
 # Sets up AzBackup on a fresh machine and runs the main job:
 #   1. npm packages (including the pinned Node 24 runtime) from the lock file;
 #   2. PowerShell 7.6.9 (dotnet global tool) and Pester 5.7.1 (NuGet), each only when missing; as root,
-#      Debian's cron and systemd (for systemd-analyze) when missing;
+#      Debian's cron and systemd (for systemd-analyze), restic, attr, acl and libcap2-bin when missing;
 #   3. builds the engine executable (bundle/dist/azbackup);
 #   4. unless --no-demo: creates a certificate and tests it through the PowerShell module.
 set -euo pipefail
@@ -66,6 +66,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v systemd-analyze >/dev/null || missing+=(systemd)
   # restic: the glob tests compare excludes with it; the benchmark's peer.
   command -v restic >/dev/null || missing+=(restic)
+  # attr (getfattr/setfattr): the engine backs up extended attributes through them; acl (getfacl/setfacl)
+  # and libcap2-bin (setcap): the xattr tests make ACLs and file capabilities with them.
+  command -v getfattr >/dev/null || missing+=(attr)
+  command -v getfacl >/dev/null || missing+=(acl)
+  command -v setcap >/dev/null || missing+=(libcap2-bin)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} from Debian (apt-get) for the tests that run them"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \

@@ -9,11 +9,12 @@ import { chunkStream, gearTable } from '../chunker/fastcdc.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import { type PointManifest, type PointStats, type ServerRepo } from '../repo/server.js';
-import { encodeTree, nameFields, type TreeNode } from '../repo/tree.js';
+import { encodeTree, nameFields, type TreeNode, type XattrEntry } from '../repo/tree.js';
+import { findTool, readXattrs, XATTR_NODE_LIMIT, xattrBytes } from '../fs/xattr.js';
 import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
 import { now } from '../clock.js';
-import { bytesOf, scanSources, showPath, type ScanEntry, type ScanResult, type Skipped } from './scanner.js';
+import { bytesOf, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
 import type { ChunkJobEvent } from './file-chunks.js';
 import { ReaderPool } from './reader-pool.js';
 
@@ -31,6 +32,8 @@ export interface BackupOptions {
   retainUntil?: string;
   /** Sub-folders of these sources are left out (non-recursive file specs). */
   shallow?: ReadonlySet<string>;
+  /** --exclude-caches and --one-file-system. */
+  scanOptions?: ScanOptions;
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
   /** The walk of `sources`, when the caller started it early (see startScan). */
   scan?: Promise<ScanResult>;
@@ -41,7 +44,11 @@ export interface BackupOptions {
 }
 
 /** Result of a backup run. */
-export interface BackupResult { pointId: string; manifest: PointManifest; skipped: Skipped[] }
+export interface BackupResult {
+  pointId: string; manifest: PointManifest; skipped: Skipped[];
+  /** Mount points whose contents --one-file-system left out. */
+  otherFileSystems: string[];
+}
 
 /** Files started ahead of the tree walk: enough to keep every read worker busy. */
 export const FILES_AHEAD = 64;
@@ -113,10 +120,42 @@ function checkCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new AzbError('AZB_CANCELLED', 'The backup was cancelled; no recovery point was written. Data already uploaded is reused by the next backup.', { hint: 'Run the backup again when ready.' });
 }
 
-function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type']): TreeNode {
+function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type'], xattrs: ReadonlyMap<string, XattrEntry[]>): TreeNode {
   const node: TreeNode = { ...nameFields(name), type, mode: e.st.mode & 0o7777, mtimeNs: e.st.mtimeNs };
   if (process.platform !== 'win32') { node.uid = e.st.uid; node.gid = e.st.gid; }
+  const attrs = xattrs.get(e.path);
+  if (attrs) node.xattrs = attrs;
   return node;
+}
+
+/** Every path of the scan (latin1 of its bytes): files, folders and links, the roots included. */
+function* scanPaths(entries: Iterable<ScanEntry>): Generator<string> {
+  for (const e of entries) { yield e.path; if (e.children) yield* scanPaths(e.children); }
+}
+
+/**
+ * The extended attributes of every scanned entry (FORMAT.md §9), read in batches before the walk. Read
+ * fresh each backup, not kept in the metadata cache: a change of attributes alone (same mtime, new
+ * ctime) is in the next point. Entries over XATTR_NODE_LIMIT are stored without them, with a warning.
+ */
+async function scanXattrs(scan: ScanResult, sink: EventSink, signal: AbortSignal): Promise<Map<string, XattrEntry[]>> {
+  if (process.platform !== 'linux' || scan.roots.length === 0) return new Map();
+  const getfattr = findTool('getfattr');
+  if (!getfattr) {
+    sink.warning('AZB_XATTR_TOOLS_MISSING', 'getfattr is not installed: this recovery point holds no extended attributes (POSIX ACLs, file capabilities, SELinux labels, user.* attributes).', 'getfattr');
+    return new Map();
+  }
+  const { byPath, failures } = await readXattrs(getfattr, [...scanPaths(scan.roots.map((r) => r.entry))], signal);
+  if (failures.length > 0) {
+    sink.warning('AZB_XATTR_UNREADABLE', `The extended attributes of ${failures.length} entr${failures.length === 1 ? 'y' : 'ies'} could not be read; they are backed up without them: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; ...' : ''}`, failures[0]);
+  }
+  for (const [path, list] of byPath) {
+    const bytes = xattrBytes(list);
+    if (bytes <= XATTR_NODE_LIMIT) continue;
+    byPath.delete(path);
+    sink.warning('AZB_XATTR_TOO_LARGE', `${showPath(path)}: its extended attributes hold ${bytes} bytes, more than the ${XATTR_NODE_LIMIT} a recovery point keeps per entry; it is backed up without them.`, showPath(path));
+  }
+  return byPath;
 }
 
 /**
@@ -125,8 +164,8 @@ function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type']): TreeNode 
  * the two overlap, and an unchanged re-run finishes that much sooner. A rejected walk is only reported
  * when awaited.
  */
-export function startScan(sources: string[], excludes: string[], sink: EventSink, shallow?: ReadonlySet<string>): Promise<ScanResult> {
-  const scan = scanSources(sources, excludes, (files, bytes) => sink.progress('Backup', `Scanning: ${files} files, ${formatBytes(bytes)}`, 0), shallow);
+export function startScan(sources: string[], excludes: string[], sink: EventSink, shallow?: ReadonlySet<string>, options?: ScanOptions): Promise<ScanResult> {
+  const scan = scanSources(sources, excludes, (files, bytes) => sink.progress('Backup', `Scanning: ${files} files, ${formatBytes(bytes)}`, 0), shallow, options);
   scan.catch(() => undefined);
   return scan;
 }
@@ -146,16 +185,26 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   checkCancelled(signal);
 
   const scan = opts.stdin
-    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] }, excluded: 0 }
-    : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow));
+    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] }, excluded: 0, cacheFolders: [] as string[], otherFileSystems: [] as string[] }
+    : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow, opts.scanOptions));
   checkCancelled(signal);
   await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
+  const xattrs = await scanXattrs(scan, sink, signal);
+  checkCancelled(signal);
 
   const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
   const skipped: Skipped[] = [...scan.skipped];
   for (const s of scan.skipped) sink.warning('AZB_FILE_SKIPPED', `Skipped ${s.path}: ${s.reason}`, s.path);
   if (scan.files === 0 && scan.excluded > 0) {
-    sink.warning('AZB_EVERYTHING_EXCLUDED', `The exclude patterns (${opts.excludes.join(', ')}) leave no file to back up; ${scan.excluded} entries were left out.`, opts.excludes[0]);
+    const by = opts.excludes.length > 0 ? `The exclude patterns (${opts.excludes.join(', ')})` : 'The exclude options';
+    sink.warning('AZB_EVERYTHING_EXCLUDED', `${by} leave no file to back up; ${scan.excluded} entries were left out.`, opts.excludes[0] ?? opts.sources[0]);
+  }
+  // Asked for, so logged rather than warned; named, so nothing is left out unseen.
+  if (scan.cacheFolders.length > 0) {
+    sink.log(`--exclude-caches: the contents of ${scan.cacheFolders.length} cache folder(s) marked by CACHEDIR.TAG were left out (each folder and its tag are kept): ${scan.cacheFolders.slice(0, 10).join(', ')}${scan.cacheFolders.length > 10 ? ', …' : ''}.`);
+  }
+  if (scan.otherFileSystems.length > 0) {
+    sink.log(`--one-file-system: ${scan.otherFileSystems.length} other file system(s) below the sources were not crossed (a mount point is kept as an empty folder): ${scan.otherFileSystems.join(', ')}.`);
   }
   // Not a warning: leaving them out is the rule (as MARS does), but it is said, not silent.
   if (scan.special.count > 0) {
@@ -249,7 +298,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   }
 
   async function saveFile(e: ScanEntry, name: Buffer): Promise<TreeNode | undefined> {
-    const node = baseNode(name, e, 'file');
+    const node = baseNode(name, e, 'file', xattrs);
     node.size = e.st.size;
     const shown = showPath(e.path);
     const pathBytes = bytesOf(e.path);
@@ -356,7 +405,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     checkCancelled(signal);
     if (e.kind === 'file') return saveFile(e, name);
     if (e.kind === 'symlink') {
-      const node = baseNode(name, e, 'symlink');
+      const node = baseNode(name, e, 'symlink', xattrs);
       try {
         const target = await readlink(bytesOf(e.path), { encoding: 'buffer' });
         const text = nameFields(target);
@@ -371,7 +420,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       }
       return node;
     }
-    const node = baseNode(name, e, 'dir');
+    const node = baseNode(name, e, 'dir', xattrs);
     node.subtree = await saveDir(e.children ?? []);
     e.children = undefined; // done with this folder: let its entries go
     stats.dirs++;
@@ -444,7 +493,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     await opts.lock?.assertHeld();
     const pointId = await repo.savePoint(manifest, opts.signingKey);
     sink.progress('Backup', 'Done', 100);
-    return { pointId, manifest, skipped };
+    return { pointId, manifest, skipped, otherFileSystems: scan.otherFileSystems };
   } finally {
     // Files started ahead and not taken (after a failure or cancel) end before the saver does.
     await Promise.allSettled(startedFiles.values());

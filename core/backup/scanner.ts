@@ -1,8 +1,8 @@
 // The source walk: lstat of every entry under the sources, names kept as raw bytes (Linux names need
 // not be UTF-8). One pass gives the tree to back up and the totals for progress and the space check.
 import { compileGlobs, type GlobMatcher } from '../fs/glob.js';
-import { lstat, readdir } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
+import { constants as FS, type BigIntStats } from 'node:fs';
 
 /** The part of lstat a backup needs, kept compact: a scan of millions of files holds one per entry. */
 export interface EntryStat {
@@ -46,6 +46,55 @@ export interface ScanResult {
   special: { count: number; examples: string[] };
   /** Entries the exclude patterns left out (a folder counts once). */
   excluded: number;
+  /** Folders whose contents --exclude-caches left out (each keeps its CACHEDIR.TAG). */
+  cacheFolders: string[];
+  /** Mount points below a source whose contents --one-file-system left out (each kept as an empty folder). */
+  otherFileSystems: string[];
+}
+
+/**
+ * How the walk treats cache folders and other file systems (restic's options of the same names): for
+ * every source (true), or for the sources in the set (a policy's file specs each say their own).
+ */
+export interface ScanOptions {
+  /** Leave out what is in a folder that holds a valid CACHEDIR.TAG, except the tag itself (as restic). */
+  excludeCaches?: boolean | ReadonlySet<string>;
+  /** Do not cross into another file system below a source: its mount point stays, empty (as restic). */
+  oneFileSystem?: boolean | ReadonlySet<string>;
+}
+
+function appliesTo(option: boolean | ReadonlySet<string> | undefined, source: string): boolean {
+  return option === true || (typeof option === 'object' && option.has(source));
+}
+
+/** The rules of one source's walk. `dev`: the file system of the source (--one-file-system stays on it). */
+interface SourceRules { dev: bigint; excludeCaches: boolean; oneFileSystem: boolean }
+
+/** The name and first bytes of a cache folder's tag (https://bford.info/cachedir/). */
+export const CACHEDIR_TAG = 'CACHEDIR.TAG';
+export const CACHEDIR_SIGNATURE = 'Signature: 8a477f597d28d172789f06886806bc55';
+
+/**
+ * Whether `path` (raw bytes as latin1) is a regular file that starts with the CACHEDIR.TAG signature.
+ * Not followed when it is a link, and opened without blocking (a fifo of that name is no tag).
+ */
+async function isCacheTag(path: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(bytesOf(path), FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    if (!(await fh.stat()).isFile()) return false;
+    const buf = Buffer.alloc(CACHEDIR_SIGNATURE.length);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return bytesRead === buf.length && buf.toString('latin1') === CACHEDIR_SIGNATURE;
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
+  }
 }
 
 
@@ -70,15 +119,15 @@ function excluded(path: string, matches: GlobMatcher | undefined): boolean {
  * skipped. Of a `shallow` source (a non-recursive file spec) only the entries directly in it are
  * taken, without its sub-folders.
  */
-export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void, shallow: ReadonlySet<string> = new Set()): Promise<ScanResult> {
-  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], special: { count: 0, examples: [] }, excluded: 0 };
+export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void, shallow: ReadonlySet<string> = new Set(), options: ScanOptions = {}): Promise<ScanResult> {
+  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], special: { count: 0, examples: [] }, excluded: 0, cacheFolders: [], otherFileSystems: [] };
   // Excludes match the path's last components at any depth (core/fs/glob.ts, README "Globs").
   const globs = excludes.length > 0 ? compileGlobs(excludes) : undefined;
   const skip = (path: string, err: unknown) => {
     result.skipped.push({ path: showPath(path), reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   };
 
-  async function visit(path: string, name: string, st: BigIntStats, flat: boolean): Promise<ScanEntry | undefined> {
+  async function visit(path: string, name: string, st: BigIntStats, flat: boolean, rules: SourceRules): Promise<ScanEntry | undefined> {
     const kind = kindOf(st);
     if (!kind) {
       if (++result.special.count <= 5) result.special.examples.push(showPath(path));
@@ -98,6 +147,11 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         skip(path, err);
         return undefined;
       }
+      if (rules.excludeCaches && names.includes(CACHEDIR_TAG) && await isCacheTag(`${path === '/' ? '' : path}/${CACHEDIR_TAG}`)) {
+        result.excluded += names.length - 1;
+        result.cacheFolders.push(showPath(path));
+        names = [CACHEDIR_TAG];
+      }
       const children: ScanEntry[] = [];
       // lstat a directory's entries concurrently: on large trees this is where the time goes.
       const stats = await Promise.all(names.map(async (n) => {
@@ -106,6 +160,13 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         try {
           const childSt = await lstat(bytesOf(childPath), { bigint: true });
           if (flat && childSt.isDirectory()) { result.excluded++; return undefined; }
+          if (rules.oneFileSystem && childSt.dev !== rules.dev) {
+            // As restic: a folder where another file system is mounted stays, without its contents; any
+            // other entry of another file system (a file bind-mounted here) is left out.
+            result.otherFileSystems.push(showPath(childPath));
+            if (!childSt.isDirectory()) { result.excluded++; return undefined; }
+            return { n, childPath, st: childSt, mountPoint: true };
+          }
           return { n, childPath, st: childSt };
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') skip(childPath, err); // vanished: nothing to back up
@@ -114,7 +175,12 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       }));
       for (const s of stats) {
         if (!s) continue;
-        const child = await visit(s.childPath, s.n, s.st, false);
+        if ('mountPoint' in s) {
+          result.dirs++;
+          children.push({ name: s.n, path: s.childPath, st: compact(s.st), kind: 'dir', children: [] });
+          continue;
+        }
+        const child = await visit(s.childPath, s.n, s.st, false, rules);
         if (child) children.push(child);
       }
       entry.children = children;
@@ -133,7 +199,8 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         target: source, hint: 'Check the path; give existing files or folders to back up.',
       });
     }
-    const entry = await visit(path, path, st, shallow.has(source));
+    const rules = { dev: st.dev, excludeCaches: appliesTo(options.excludeCaches, source), oneFileSystem: appliesTo(options.oneFileSystem, source) };
+    const entry = await visit(path, path, st, shallow.has(source), rules);
     if (!entry) {
       if (!kindOf(st)) throw new AzbError('AZB_SOURCE_NOT_FOUND', `${source} is not a file, folder or symbolic link.`, { target: source, hint: 'Only file data is backed up.' });
       continue; // an unreadable source directory: reported in skipped

@@ -224,15 +224,20 @@ export async function main(argv: string[]): Promise<number> {
     .command('backup [paths..]', 'Back up files and folders (or stdin) into a new recovery point', (y) => y
       .positional('paths', { type: 'string', array: true, describe: 'Files and folders to back up' })
       .option('exclude', { type: 'string', array: true, describe: 'Glob of paths or names to leave out (repeatable; ./ and ../ are relative to the current folder; parentheses are literal)' })
+      .option('exclude-file', { type: 'string', array: true, describe: 'File of exclude globs, one a line (# comments and blank lines ignored; repeatable)' })
+      .option('files-from', { type: 'string', array: true, describe: 'File of paths (or globs) to back up, one a line (# comments and blank lines ignored; repeatable)' })
+      .option('exclude-caches', { type: 'boolean', describe: 'Leave out the contents of folders marked by a CACHEDIR.TAG (the tag is kept)' })
+      .option('one-file-system', { alias: 'x', type: 'boolean', describe: 'Do not cross into other file systems below the sources (mount points are kept empty)' })
       .option('tag', { type: 'string', array: true, describe: 'Tag for the recovery point (repeatable)' })
       .option('stdin', { type: 'boolean', describe: 'Back up standard input as one file' })
       .option('stdin-name', { type: 'string', describe: 'File name for --stdin (default: stdin)' })
       .option('access-tier', { choices: ['Hot', 'Cool', 'Cold'] as const, describe: 'Azure access tier of the new packs (Azure vaults only)' })
       .option('retain-until', { type: 'string', describe: 'Let retention expire this point after this date (ISO 8601); default: kept until removed' })
       .example('azbackup backup /srv/data /etc --exclude "*.tmp"', 'Back up two folders')
+      .example('azbackup backup / --one-file-system --exclude-caches --exclude-file /etc/azbackup/excludes', 'Back up the root file system only, without caches')
       .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file'),
     async (a) => {
-      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
+      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), excludeFile: a.excludeFile?.map(String), filesFrom: a.filesFrom?.map(String), excludeCaches: a.excludeCaches, oneFileSystem: a.oneFileSystem, tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
     })
     .command('points', 'List recovery points', (y) => y
       .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })
@@ -258,9 +263,11 @@ export async function main(argv: string[]): Promise<number> {
       .option('original-location', { type: 'boolean', describe: "Restore another server's point (--server) to its original paths on this machine" })
       .option('conflict', { choices: ['Overwrite', 'OverwriteIfChanged', 'Skip', 'CreateCopy'] as const, describe: 'When an item exists: Overwrite, OverwriteIfChanged (default in place), Skip, or CreateCopy (default into a target); a file identical to the backed-up one is left as it is' })
       .option('preserve-setuid', { type: 'boolean', describe: 'Keep the setuid and setgid bits of files (cleared by default)' })
+      .option('ignore-free-space', { type: 'boolean', describe: 'Restore even when the destination has less free space than the files need (refused by default: AZB_RESTORE_NO_SPACE)' })
+      .option('restore-selinux-labels', { type: 'boolean', describe: 'Set SELinux labels (security.selinux) from the point too (left to the system policy by default)' })
       .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder'),
     async (a) => {
-      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid }), globals(a), await passphrase(a));
+      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace }), globals(a), await passphrase(a));
     })
     .command('check', 'Check the vault: structure, and with --read-data every byte', (y) => y
       .option('read-data', { type: 'string', describe: 'Also read and verify data: all of it, or --read-data=PERCENT of the packs' }),

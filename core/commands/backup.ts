@@ -4,6 +4,8 @@ import { runBackup, startScan } from '../backup/archiver.js';
 import type { Skipped } from '../backup/scanner.js';
 import { now } from '../clock.js';
 import { invalidGlobReason } from '../fs/glob.js';
+import { expandFilesFromLine, readExcludeFiles, readListFile } from '../fs/list-file.js';
+import type { ScanOptions } from '../backup/scanner.js';
 import type { PointManifest } from '../repo/points.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import { withLock } from '../repo/locks.js';
@@ -38,7 +40,34 @@ async function checkSigningCertificate(ctx: CommandContext, repo: ServerRepo): P
   }
 }
 
-export interface BackupArgs extends VaultArgs { paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold'; retainUntil?: string }
+export interface BackupArgs extends VaultArgs {
+  paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold'; retainUntil?: string;
+  excludeFile?: string[]; filesFrom?: string[]; excludeCaches?: boolean; oneFileSystem?: boolean;
+}
+
+/**
+ * The paths the --files-from lists name (restic's rules, core/fs/list-file.ts). A line that matches
+ * nothing is a warning; a list that names nothing that exists stops the backup (AZB_SOURCE_NOT_FOUND).
+ */
+async function pathsFromLists(ctx: CommandContext, files: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const file of files) {
+    const lines = await readListFile(file, 'files-from list', '--files-from / -FilesFrom');
+    let found = 0;
+    for (const { text, line } of lines) {
+      const paths = await expandFilesFromLine(text);
+      if (paths.length === 0) ctx.sink.warning('AZB_FILES_FROM_NO_MATCH', `${file}, line ${line}: '${text}' matches no file or folder; it is left out.`, `${file}:${line}`);
+      found += paths.length;
+      out.push(...paths);
+    }
+    if (found === 0) {
+      throw new AzbError('AZB_SOURCE_NOT_FOUND', lines.length === 0 ? `The files-from list ${file} names nothing to back up (it has only blank lines and # comments).` : `None of the ${lines.length} entr${lines.length === 1 ? 'y' : 'ies'} of the files-from list ${file} is an existing file or folder; nothing was backed up.`, {
+        target: file, hint: 'Put one existing path (or glob) a line in the list; relative lines are relative to the current folder.',
+      });
+    }
+  }
+  return out;
+}
 
 /** What to back up, and what the point records of it. */
 export interface BackupWork {
@@ -46,14 +75,15 @@ export interface BackupWork {
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
   policy?: string; retainUntil?: string; shallow?: ReadonlySet<string>;
   accessTier?: 'Hot' | 'Cool' | 'Cold';
+  scanOptions?: ScanOptions;
 }
 
 /**
  * Backs up into this server's namespace as a recorded job, under the backup lock, and returns the new
  * point. Shared by `backup` and `policy run`.
  */
-export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: BackupWork): Promise<{ repo: ServerRepo; pointId: string; manifest: PointManifest; skipped: Skipped[] }> {
-  const scan = work.stdin === undefined ? startScan(work.paths, work.excludes, ctx.sink, work.shallow) : undefined;
+export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: BackupWork): Promise<{ repo: ServerRepo; pointId: string; manifest: PointManifest; skipped: Skipped[]; otherFileSystems: string[] }> {
+  const scan = work.stdin === undefined ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, work.scanOptions) : undefined;
   // A source that is missing fails the job, not the walk that nobody waits for.
   scan?.catch(() => undefined);
   const { vault, repo } = await openServerFor(ctx, args, work.accessTier ? { accessTier: work.accessTier } : {});
@@ -66,13 +96,13 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
     await checkSigningCertificate(ctx, repo);
     return withLock(repo, 'backup', work.policy ? `backup by policy ${work.policy}` : 'backup', (code, message, target) => ctx.sink.warning(code, message, target), async (lock) => {
       const r = await runBackup(repo, {
-        sources: work.paths, excludes: work.excludes, ...(scan ? { scan } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
+        sources: work.paths, excludes: work.excludes, ...(scan ? { scan } : {}), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
         ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
       });
       return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };
     });
   }, work.policy ?? null);
-  return { repo, pointId: result.pointId, manifest: result.manifest, skipped: result.skipped };
+  return { repo, pointId: result.pointId, manifest: result.manifest, skipped: result.skipped, otherFileSystems: result.otherFileSystems };
 }
 
 export const backupCommand: Command<BackupArgs> = {
@@ -81,13 +111,17 @@ export const backupCommand: Command<BackupArgs> = {
   job: { operation: 'Backup' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
-    const paths = (args.paths ?? []).map((p) => (isAbsolute(p) ? p : resolve(p)));
+    const given = (args.paths ?? []).map((p) => (isAbsolute(p) ? p : resolve(p)));
     // "./x" and "../x" are relative to the current folder, as paths are; other patterns match anywhere.
     const excludes = (args.exclude ?? []).map((g) => (/^\.\.?[\\/]/.test(g) ? resolve(g) : g));
     for (const g of args.exclude ?? []) {
       const why = invalidGlobReason(g);
       if (why) throw new AzbError('AZB_ARGS_INVALID', `Exclude pattern refused: ${why}.`, { target: 'exclude', hint: 'See README "Globs" for the pattern rules.' });
     }
+    if (args.stdinName !== undefined && (args.filesFrom ?? []).length > 0) throw new AzbError('AZB_ARGS_INVALID', 'Back up either a --files-from list or stdin, not both.', { target: 'filesFrom' });
+    excludes.push(...await readExcludeFiles(args.excludeFile ?? []));
+    // Each path once, in the order given: the command line's, then the lists'.
+    const paths = [...new Set([...given, ...await pathsFromLists(ctx, args.filesFrom ?? [])])];
     if (args.stdinName === undefined && paths.length === 0) throw new AzbError('AZB_ARGS_INVALID', 'Nothing to back up: give one or more paths, or a stream name for stdin.', { target: 'paths', hint: 'Example: azbackup backup /srv/data' });
     if (args.stdinName !== undefined && paths.length > 0) throw new AzbError('AZB_ARGS_INVALID', 'Back up either paths or stdin, not both.', { target: 'paths' });
     if (args.stdinName !== undefined && (!/^[^/\\\0]+$/.test(args.stdinName) || args.stdinName === '.' || args.stdinName === '..')) {
@@ -100,8 +134,12 @@ export const backupCommand: Command<BackupArgs> = {
       paths, excludes, tags: args.tags ?? [],
       ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
       ...(args.retainUntil ? { retainUntil: new Date(args.retainUntil).toISOString() } : {}), ...(args.accessTier ? { accessTier: args.accessTier } : {}),
+      scanOptions: { excludeCaches: args.excludeCaches === true, oneFileSystem: args.oneFileSystem === true },
     });
-    ctx.sink.result('RecoveryPoint', pointData(result.repo.location, { id: result.pointId, manifest: result.manifest, certificate: result.repo.record.certificate }));
+    ctx.sink.result('RecoveryPoint', {
+      ...pointData(result.repo.location, { id: result.pointId, manifest: result.manifest, certificate: result.repo.record.certificate }),
+      ...(result.otherFileSystems.length > 0 ? { otherFileSystems: result.otherFileSystems } : {}),
+    });
     return result.skipped.length > 0 || ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
   },
 };

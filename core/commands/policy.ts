@@ -364,9 +364,13 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
       const backup = await backupAsJob(c, { vault: p.vault!, ...(args.cacheDir ? { cacheDir: args.cacheDir } : {}) }, {
         paths: specs.map((s) => s.path), excludes: [...new Set(specs.flatMap((s) => s.exclude ?? []))], tags: [],
         shallow: new Set(specs.filter((s) => s.nonRecursive).map((s) => s.path)), policy: p.name,
+        scanOptions: { excludeCaches: new Set(specs.filter((s) => s.excludeCaches).map((s) => s.path)), oneFileSystem: new Set(specs.filter((s) => s.oneFileSystem).map((s) => s.path)) },
         ...(p.command ? { stdin: { stream: commandStream(p.command, c.signal, (l) => c.sink.log(l)), name: p.command.streamName } } : {}),
       });
-      c.sink.item('RecoveryPoint', pointData(backup.repo.location, { id: backup.pointId, manifest: backup.manifest, certificate: backup.repo.record.certificate }));
+      c.sink.item('RecoveryPoint', {
+        ...pointData(backup.repo.location, { id: backup.pointId, manifest: backup.manifest, certificate: backup.repo.record.certificate }),
+        ...(backup.otherFileSystems.length > 0 ? { otherFileSystems: backup.otherFileSystems } : {}),
+      });
       // Retention, under the exclusive lock: a failure here is a warning; the new point is made.
       let expired = 0;
       let kept = 0;

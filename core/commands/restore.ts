@@ -9,7 +9,7 @@ import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context
 import { findPoint } from './points.js';
 import { findRegistration } from '../config/home.js';
 
-export interface RestoreArgs extends VaultArgs { point: string; target?: string; originalLocation?: boolean; items?: string[]; conflict?: ConflictAction; preserveSetuid?: boolean }
+export interface RestoreArgs extends VaultArgs { point: string; target?: string; originalLocation?: boolean; items?: string[]; conflict?: ConflictAction; preserveSetuid?: boolean; ignoreFreeSpace?: boolean; restoreSelinuxLabels?: boolean }
 
 export const restoreCommand: Command<RestoreArgs> = {
   name: 'restore',
@@ -41,7 +41,7 @@ export const restoreCommand: Command<RestoreArgs> = {
             target: placeless[0], hint: 'Give a folder to restore it into with -Target / --target.',
           });
         }
-        const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? (target === undefined ? 'OverwriteIfChanged' : 'CreateCopy'), preserveSetuid: args.preserveSetuid === true, signal: ctx.signal, sink: ctx.sink });
+        const s = await runRestore(repo, { point, ...(target !== undefined ? { target } : {}), items: args.items ?? [], conflict: args.conflict ?? (target === undefined ? 'OverwriteIfChanged' : 'CreateCopy'), preserveSetuid: args.preserveSetuid === true, ignoreFreeSpace: args.ignoreFreeSpace === true, restoreSelinuxLabels: args.restoreSelinuxLabels === true, signal: ctx.signal, sink: ctx.sink });
         return { stats: { ...s, pointId: point.id } };
       });
     });

@@ -11,7 +11,11 @@ export const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', '
 export type Month = (typeof MONTHS)[number];
 
 /** One folder or file a policy backs up. */
-export interface FileSpec { path: string; exclude?: string[]; nonRecursive?: boolean }
+export interface FileSpec {
+  path: string; exclude?: string[]; nonRecursive?: boolean;
+  /** As backup --exclude-caches and --one-file-system, for this spec's path. */
+  excludeCaches?: boolean; oneFileSystem?: boolean;
+}
 
 /** The output of a native command, backed up as one file (a database dump). */
 export interface CommandSource { command: string; arguments?: string[]; streamName: string }

@@ -100,6 +100,7 @@ export const ERROR_CODES = {
   AZB_RESTORE_TARGET_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
   AZB_JOB_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_RESTORE_VERIFY_FAILED: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_RESTORE_NO_SPACE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_CANCELLED: { category: 'OperationStopped', exit: ExitCode.Cancelled },
   // Policies and schedules
   AZB_POLICY_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },

@@ -19,6 +19,8 @@ export interface TreeNode {
   subtree?: string;
   target?: string;
   targetB64?: string;
+  /** Extended attributes (FORMAT.md §9), sorted by name bytes; absent when there are none. */
+  xattrs?: XattrEntry[];
   /** What vault damage took, on a node repair rewrote (FORMAT.md section 10, "Damage records and repair"). */
   damage?: NodeDamage;
 }
@@ -26,7 +28,19 @@ export interface TreeNode {
 /** A file's original size and digest and the bytes lost; or a folder whose tree was lost. */
 export interface NodeDamage { lostBytes?: number; size?: number; digest?: string; lostTree?: true }
 
-const FIELD_ORDER: (keyof TreeNode)[] = ['name', 'nameB64', 'type', 'mode', 'uid', 'gid', 'mtimeNs', 'size', 'content', 'digest', 'sparse', 'hardlink', 'subtree', 'target', 'targetB64', 'damage'];
+/** One extended attribute: its name (text, or base64 bytes when not UTF-8) and its value in base64. */
+export interface XattrEntry { name?: string; nameB64?: string; value: string }
+
+const FIELD_ORDER: (keyof TreeNode)[] = ['name', 'nameB64', 'type', 'mode', 'uid', 'gid', 'mtimeNs', 'size', 'content', 'digest', 'sparse', 'hardlink', 'subtree', 'target', 'targetB64', 'xattrs', 'damage'];
+
+/** Raw bytes of an attribute's name. */
+export const xattrNameBytes = (x: XattrEntry): Buffer => (x.name !== undefined ? Buffer.from(x.name, 'utf8') : Buffer.from(x.nameB64 ?? '', 'base64'));
+
+/** Canonical form of an xattr list: sorted by name bytes, fields in fixed order. */
+function canonicalXattrs(list: XattrEntry[]): XattrEntry[] {
+  return [...list].sort((a, b) => Buffer.compare(xattrNameBytes(a), xattrNameBytes(b)))
+    .map((x) => (x.name !== undefined ? { name: x.name, value: x.value } : { nameB64: x.nameB64!, value: x.value }));
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -82,6 +96,7 @@ export function encodeTree(nodes: TreeNode[]): Buffer {
   const canonical = sorted.map((n) => {
     const o: Record<string, unknown> = {};
     for (const k of FIELD_ORDER) if (n[k] !== undefined) o[k] = n[k];
+    if (Array.isArray(n.xattrs)) { if (n.xattrs.length > 0) o.xattrs = canonicalXattrs(n.xattrs); else delete o.xattrs; }
     return o;
   });
   return Buffer.from(JSON.stringify({ nodes: canonical }), 'utf8');

@@ -4,7 +4,7 @@
 // hostile or damaged point, or a local user swapping folders for links while root restores their home,
 // cannot make restore write, chmod or chown anything outside the tree.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
@@ -12,9 +12,11 @@ import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
 import { displayBytes, displayName, isSafeEntryName, nodeNameBytes, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
 import { forEachLimit } from '../repo/server.js';
 import { BlobFetcher } from './blob-fetcher.js';
+import { findTool, writeXattrs, XATTR_NODE_LIMIT, type XattrWrite } from '../fs/xattr.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { BY_HANDLE, DirChangedError, DirHandles, joinPath, linkInTheWay, type DirHandle } from './dir-handle.js';
 import { isTreeDamaged, readTree } from './tree-reader.js';
+import { checkRestoreSpace } from './space.js';
 
 /** What to do when the destination already exists (MARS default: CreateCopy). */
 /**
@@ -36,6 +38,10 @@ export interface RestoreOptions {
   sink: EventSink;
   /** Keep the setuid and setgid bits of files. Otherwise they are cleared: a restored copy must not hand out privileges. */
   preserveSetuid?: boolean;
+  /** Restore even when the destination has less free space than the files need (--ignore-free-space, -Force). */
+  ignoreFreeSpace?: boolean;
+  /** Set security.selinux labels from the point too (FORMAT.md §9); off, they are left to the system's policy. */
+  restoreSelinuxLabels?: boolean;
   /** Tests only: runs after the files are written and before the folders' metadata pass. */
   beforeFolderMetadata?: () => Promise<void>;
 }
@@ -70,6 +76,126 @@ const ZERO_BLOCK = 4096;
 /** Files written at once. */
 const FILES_IN_FLIGHT = 8;
 const SETUID_SETGID = 0o6000;
+/** O_PATH (Linux): a handle to the entry itself, a link included, that reads nothing. Node has no constant. */
+const O_PATH = 0o10000000;
+/** Entries given extended attributes by one setfattr (their folders stay open meanwhile). */
+const XATTR_BATCH = 64;
+
+/**
+ * The attributes of a node that this restore sets, checked (a damaged or hostile tree may hold
+ * anything): a string naming what is wrong, or the entries with counts of those left out.
+ */
+export function xattrsToSet(node: TreeNode, o: { isRoot: boolean; selinux: boolean }): string | { entries: { name: Buffer; value: Buffer }[]; privileged: number; selinux: number } {
+  const list = node.xattrs as unknown;
+  if (!Array.isArray(list)) return 'the extended attributes are not a list';
+  const entries: { name: Buffer; value: Buffer }[] = [];
+  let privileged = 0;
+  let selinux = 0;
+  let bytes = 0;
+  const seen = new Set<string>();
+  for (const x of list as unknown[]) {
+    const e = x as { name?: unknown; nameB64?: unknown; value?: unknown };
+    if (typeof e !== 'object' || e === null || typeof e.value !== 'string' || (typeof e.name !== 'string' && typeof e.nameB64 !== 'string')) return 'an extended attribute is malformed';
+    const name = typeof e.name === 'string' ? Buffer.from(e.name, 'utf8') : Buffer.from(e.nameB64 as string, 'base64');
+    const value = Buffer.from(e.value, 'base64');
+    if (value.toString('base64') !== e.value) return 'an extended attribute value is not base64';
+    if (name.length === 0 || name.length > 255 || name.includes(0) || !name.includes(0x2e)) return 'an extended attribute name is malformed';
+    if (seen.has(name.toString('hex'))) return 'an extended attribute name appears twice';
+    seen.add(name.toString('hex'));
+    bytes += name.length + value.length;
+    if (bytes > XATTR_NODE_LIMIT) return `the extended attributes exceed ${XATTR_NODE_LIMIT} bytes`;
+    const text = name.toString('latin1');
+    if (text === 'security.selinux' && !o.selinux) { selinux++; continue; }
+    if (!o.isRoot && (text.startsWith('trusted.') || text.startsWith('security.'))) { privileged++; continue; }
+    if (node.type === 'symlink' && text.startsWith('user.')) continue; // Linux allows none on links
+    entries.push({ name, value });
+  }
+  return { entries, privileged, selinux };
+}
+
+/**
+ * An entry to give extended attributes: a folder (its own handle), or a file or link `name` in `dir`
+ * that restore `made` (device and inode, taken on the handle it wrote or right after it made the link).
+ */
+interface XattrJob { dir: DirHandle; name?: Buffer; node: TreeNode; made?: { dev: bigint; ino: bigint } }
+
+/**
+ * Sets the extended attributes of restored entries in batches; reports what it could not set, once each.
+ * Each entry is reached by a handle this process holds (/proc/<pid>/fd/<fd>, which the kernel resolves
+ * to that very inode): a file or link that a local user renamed away, or replaced by their own, after
+ * restore put it in place is never given the point's attributes (a file capability, say).
+ */
+async function restoreXattrs(jobs: XattrJob[], o: { isRoot: boolean; selinux: boolean; sink: EventSink }): Promise<void> {
+  if (jobs.length === 0) return;
+  const { sink } = o;
+  const setfattr = findTool('setfattr');
+  if (!setfattr) {
+    const why = process.platform === 'linux' ? 'setfattr is not installed (Debian package attr)' : 'they are set on Linux only';
+    sink.warning('AZB_XATTR_TOOLS_MISSING', `${jobs.length} restored entr${jobs.length === 1 ? 'y has' : 'ies have'} extended attributes in the recovery point that were not restored: ${why}.`, 'setfattr');
+    return;
+  }
+  const failures: string[] = [];
+  let privileged = 0;
+  let privilegedEntries = 0;
+  let selinux = 0;
+  for (let i = 0; i < jobs.length; i += XATTR_BATCH) {
+    const batch = jobs.slice(i, i + XATTR_BATCH);
+    const held: DirHandle[] = [];
+    const opened: number[] = [];
+    const writable: { path: Buffer; shown: string; mode: number }[] = [];
+    try {
+      const writes: XattrWrite[] = [];
+      for (const { dir, name, node, made } of batch) {
+        const shown = showPath(name === undefined ? dir.path : dir.shown(name));
+        const plan = xattrsToSet(node, o);
+        if (typeof plan === 'string') { failures.push(`${shown}: ${plan}`); continue; }
+        privileged += plan.privileged;
+        if (plan.privileged > 0) privilegedEntries++;
+        selinux += plan.selinux;
+        if (plan.entries.length === 0) continue;
+        let path: Buffer;
+        try {
+          dir.acquire();
+          held.push(dir);
+          if (!BY_HANDLE) {
+            path = name === undefined ? dir.path : dir.at(name); // not hardened, as the rest of this fallback
+          } else if (name === undefined) {
+            path = Buffer.from(`/proc/${process.pid}/fd/${dir.handle()!}`);
+          } else {
+            const fd = openSync(dir.at(name), O_PATH | (FS.O_NOFOLLOW ?? 0));
+            opened.push(fd);
+            const st = fstatSync(fd, { bigint: true });
+            if (!made || st.dev !== made.dev || st.ino !== made.ino) { failures.push(`${shown}: it was replaced while the restore ran; its attributes were not set`); continue; }
+            path = Buffer.from(`/proc/${process.pid}/fd/${fd}`);
+          }
+          // Not root: user.* needs write permission, which the entry's final mode may not give its
+          // owner (0444); it gets it for the moment of the write (its mode is put back right after).
+          if (!o.isRoot && BY_HANDLE && node.type !== 'symlink' && plan.entries.some((e) => e.name.toString('latin1').startsWith('user.'))) {
+            const mode = Number(statSync(path).mode) & 0o7777;
+            if ((mode & 0o200) === 0) { chmodSync(path, mode | 0o200); writable.push({ path, shown, mode }); }
+          }
+        } catch (err) {
+          failures.push(`${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          continue;
+        }
+        writes.push({ path, shown, entries: plan.entries });
+      }
+      // By handle, the /proc link is followed to the entry itself; by path, the last link is not.
+      failures.push(...await writeXattrs(setfattr, writes, { followLast: BY_HANDLE }));
+    } finally {
+      for (const { path, shown, mode } of writable) { try { chmodSync(path, mode); } catch (err) { failures.push(`${shown}: its mode could not be put back (${(err as NodeJS.ErrnoException).code})`); } }
+      for (const fd of opened) closeSync(fd);
+      for (const d of held) d.release();
+    }
+  }
+  if (privileged > 0) {
+    sink.warning('AZB_RESTORE_XATTR_SKIPPED', `${privileged} extended attribute(s) of ${privilegedEntries} entr${privilegedEntries === 1 ? 'y' : 'ies'} (trusted.*, security.*: file capabilities and the like) were not restored: setting them needs root.`, String(privileged));
+  }
+  if (selinux > 0) sink.log(`${selinux} SELinux label(s) (security.selinux) were left to the system's policy; restore with --restore-selinux-labels (-RestoreSELinuxLabel) to set them from the recovery point.`);
+  if (failures.length > 0) {
+    sink.warning('AZB_RESTORE_XATTR_FAILED', `The extended attributes of ${failures.length} entr${failures.length === 1 ? 'y' : 'ies'} could not all be restored: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; ...' : ''}`, failures[0]);
+  }
+}
 
 /** Splits a point path into components (empty components and "." dropped). */
 export function splitPointPath(path: string): Buffer[] {
@@ -206,6 +332,9 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   const fileJobs: FileJob[] = [];
   // The parent folders of the items, walked once each (many items share them).
   const parentsWalked = new Map<string, DirHandle>();
+  // Entries given extended attributes once everything else is in place (FORMAT.md §9): a folder as "."
+  // inside its own handle, a file or link by name inside its folder.
+  const xattrJobs: XattrJob[] = [];
   let setuidCleared = 0;
   let total = 0;
   progress.stats = stats;
@@ -236,7 +365,6 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   progress.finishFolders = finishFolders;
 
   const fetcher = new BlobFetcher(repo);
-  const targetDir = opts.target !== undefined ? await openTarget(dirs, opts.target, madePlain) : undefined;
 
   const skip = (code: string, message: string, target: string) => {
     stats.skipped++;
@@ -312,6 +440,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       if (isRoot && node.uid !== undefined) { try { lchownSync(dir.at(tmp), node.uid, node.gid ?? 0); } catch { /* kept as made */ } }
       const t = fsTime(node.mtimeNs);
       try { lutimesSync(dir.at(tmp), t, t); } catch { /* kept as made */ }
+      if (node.xattrs !== undefined) { const st = lstatSync(dir.at(tmp), { bigint: true }); xattrJobs.push({ dir, name: final, node, made: { dev: st.dev, ino: st.ino } }); }
       renameSync(dir.at(tmp), dir.at(final));
     } catch (err) {
       try { unlinkSync(dir.at(tmp)); } catch { /* not made */ }
@@ -394,6 +523,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     }
     let ok = false;
     let clearedBits = false;
+    let made: { dev: bigint; ino: bigint } | undefined;
     const digest = node.digest !== undefined || digestsRequired ? createHash('sha256') : undefined;
     try {
       let pos = 0;
@@ -436,6 +566,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       fchmodSync(fd, mode);
       const t = fsTime(node.mtimeNs);
       futimesSync(fd, t, t);
+      if (node.xattrs !== undefined) { const st = fstatSync(fd, { bigint: true }); made = { dev: st.dev, ino: st.ino }; }
       ok = true;
     } catch (err) {
       if (err instanceof AzbError) throw err;
@@ -446,6 +577,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     }
     try { renameSync(dir.at(tmp), dir.at(final)); } catch (err) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } throw writeError(err, dir.shown(final)); }
     if (node.hardlink) hardlinks.set(node.hardlink, { dir, name: final });
+    if (made) xattrJobs.push({ dir, name: final, node, made });
     if (clearedBits) setuidCleared++;
     stats.files++;
     stats.bytes += node.size ?? 0;
@@ -478,6 +610,15 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       }
     }
   }
+
+  // Before anything is written, not even the target folder: is there room for the files?
+  if (!opts.ignoreFreeSpace) {
+    const base = opts.target !== undefined ? opts.target.replace(/\/+$/, '') : '';
+    await checkRestoreSpace(repo, selected.map(({ node, components }) => ({
+      node, path: components.length === 0 ? (base || '/') : `${base}/${components.map((c) => c.toString('utf8')).join('/')}`,
+    })), opts.conflict);
+  }
+  const targetDir = opts.target !== undefined ? await openTarget(dirs, opts.target, madePlain) : undefined;
 
   for (const { node, components, nodes } of selected) {
     if (components.length === 0 && node.type === 'dir') {
@@ -582,11 +723,22 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       skip('AZB_RESTORE_FILE_DAMAGED', `Not restored: ${shown}: ${err.message}`, shown);
     }
   };
-  await forEachLimit(firsts, FILES_IN_FLIGHT, restoreOrReport);
+  // A failure that stops the restore (out of space, say) lets the files in flight end, each complete or
+  // removed, and starts no other, before it is reported.
+  let stopped: { err: unknown } | undefined;
+  await forEachLimit(firsts, FILES_IN_FLIGHT, async (job) => {
+    if (stopped) return;
+    try { await restoreOrReport(job); } catch (err) { stopped ??= { err }; }
+  });
+  if (stopped) throw stopped.err;
   for (const j of links) await restoreOrReport(j);
 
   await opts.beforeFolderMetadata?.();
   finishFolders();
+  // Extended attributes last: after content, owner (chown clears security.capability) and modes; they
+  // change no mtime. Folders' come after the folders' final modes, so none is opened early by an ACL.
+  for (const { dir, node } of dirMeta) if (node.xattrs !== undefined) xattrJobs.push({ dir, node });
+  await restoreXattrs(xattrJobs, { isRoot, selinux: opts.restoreSelinuxLabels === true, sink });
   if (setuidCleared > 0) sink.log(`Cleared the setuid/setgid bits of ${setuidCleared} file(s); restore with --preserve-setuid (-PreserveSetuid) to keep them.`);
   stats.durationMs = Date.now() - started;
   // Files repair marked (FORMAT.md section 10): what remains was restored and verified, but it is not
@@ -720,6 +872,11 @@ function writeError(err: unknown, path: Buffer): Error {
   const code = (err as NodeJS.ErrnoException).code;
   // One name too long for the file system fails that item only.
   if (code === 'ENAMETOOLONG') return new ItemSkipped('AZB_RESTORE_NAME_TOO_LONG', `Not restored: ${showPath(path)} (the name is too long for the file system).`, showPath(path));
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new AzbError('AZB_RESTORE_NO_SPACE', `The file system ran out of space (${code}) while writing ${showPath(path)}; that file was not restored (nothing of it is left); the files restored so far are complete and verified.`, {
+      target: showPath(path), hint: 'Free space there, or restore fewer items (-Item) or to another -Target with room; run the restore again with -Conflict Skip to finish it.',
+    });
+  }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return new AzbError('AZB_RESTORE_TARGET_NOT_WRITABLE', `Cannot write ${showPath(path)}: ${code}.`, { target: showPath(path), hint: 'Restore to a location this account can write, or run with more rights.' });
   }

@@ -46,7 +46,7 @@ function ConvertTo-AzBackupPolicyObject {
     process {
         $specs = @(foreach ($s in @($Data.FileSpecs)) {
                 if ($null -eq $s) { continue }
-                [pscustomobject]@{ PSTypeName = 'AzBackup.FileSpec'; FileSpec = $s.path; Exclude = [string[]]@($s.exclude | Where-Object { $_ }); NonRecursive = [bool]$s.nonRecursive }
+                [pscustomobject]@{ PSTypeName = 'AzBackup.FileSpec'; FileSpec = $s.path; Exclude = [string[]]@($s.exclude | Where-Object { $_ }); NonRecursive = [bool]$s.nonRecursive; ExcludeCaches = [bool]$s.excludeCaches; OneFileSystem = [bool]$s.oneFileSystem }
             })
         $schedule = $null
         if ($Data.Schedule) {
@@ -121,6 +121,8 @@ function ConvertFrom-AzBackupPolicyObject {
                 $spec = [ordered]@{ path = $s.FileSpec }
                 if (@($s.Exclude).Count -gt 0) { $spec.exclude = @($s.Exclude) }
                 if ($s.NonRecursive) { $spec.nonRecursive = $true }
+                if ($s.PSObject.Properties['ExcludeCaches'] -and $s.ExcludeCaches) { $spec.excludeCaches = $true }
+                if ($s.PSObject.Properties['OneFileSystem'] -and $s.OneFileSystem) { $spec.oneFileSystem = $true }
                 $spec
             })
     }

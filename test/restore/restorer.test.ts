@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, symlinkSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf } from '../helpers/engine.js';
 import { listTree, registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
@@ -334,16 +334,35 @@ describe("'latest' scoped by the paths asked for", () => {
 describe('a restore that fails half-way', () => {
   it('leaves no folder owner-only (0700 while it ran) and says what it had restored', async () => {
     const { fx, src } = await withData();
+    // Half-way: the folders and the small files are written, then a file larger than the space left
+    // fails the restore (ENOSPC on a real 1 MiB tmpfs, past the free-space check).
+    writeFileSync(join(src, 'reports', 'big.bin'), randomBytes(2 * 1024 * 1024));
+    expect((await fx.az(['backup', src])).code).toBe(0);
+    const mnt = join(fx.root, 'tiny');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'azb-half-way', mnt]);
+    const target = join(mnt, 'deep', 'target');
+    let r;
+    try {
+      r = await fx.az(['restore', 'latest', '--target', target, '--ignore-free-space']);
+      expect(onlyError(r).code).toBe('AZB_RESTORE_NO_SPACE');
+      const umask = process.umask();
+      const folders = [join(mnt, 'deep'), target, join(target, src), join(target, src, 'reports'), join(target, src, 'reports', '2026')];
+      for (const dir of folders.slice(0, 3)) expect(existsSync(dir), dir).toBe(true);
+      for (const dir of folders.slice(0, 2)) expect((statSync(dir).mode & 0o777).toString(8), dir).toBe((0o777 & ~umask).toString(8));
+      // Folders of the point get their backed-up modes, also after the failure.
+      for (const dir of folders.slice(2)) if (existsSync(dir)) expect(statSync(dir).mode & 0o777, dir).toBe(statSync(join(src, relative(join(target, src), dir))).mode & 0o777);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+    expect(r.stdout).toMatch(/Restored before the failure: \d+ file\(s\), \d+ folder\(s\)/);
+  });
+
+  it('fails on an item that is not in the point before it writes anything', async () => {
+    const { fx, src } = await withData();
     const target = join(fx.root, 'deep', 'target');
-    // The first item restores; the second is not in the point, which fails the restore after the first.
     const r = await fx.az(['restore', 'latest', join(src, 'notes.md'), join(src, 'no-such-file'), '--target', target]);
     expect(onlyError(r).code).toBe('AZB_ITEM_NOT_FOUND');
-    const umask = process.umask();
-    for (const dir of [join(fx.root, 'deep'), target, join(target, src)]) {
-      if (!existsSync(dir)) continue;
-      expect((statSync(dir).mode & 0o777).toString(8), dir).toBe((0o777 & ~umask).toString(8));
-    }
-    expect(existsSync(target)).toBe(true);
-    expect(r.stdout).toMatch(/Restored before the failure: \d+ file\(s\), \d+ folder\(s\)/);
+    expect(existsSync(join(fx.root, 'deep'))).toBe(false);
   });
 });

@@ -5,10 +5,12 @@
 // materializeTree() writes a tree; mutate.ts applies the mutations.
 import fc from 'fast-check';
 import { chmodSync, chownSync, linkSync, lstatSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { posix } from 'node:path';
 import { CONTENT_KINDS, createFile, type ContentKind } from './content.js';
 import { COUNT_THRESHOLDS, HUGE_FILE_BYTES, KiB, MiB, powerOfTwoSizes, thresholdSizes } from './limits.js';
 import { joinBytes, pathBytes } from './manifest.js';
+import { quoteBytes } from '../../core/fs/xattr.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -345,6 +347,30 @@ function applyMeta(path: Buffer, mode: number, owner: Owner): void {
   chmodSync(path, mode); // after chown, which clears set-ID bits
 }
 
+/**
+ * user.* extended attributes, derived from the spec (no draw of their own, so recorded seeds replay as
+ * before): every third file by seed gets a binary value (every ninth also an empty one), every third
+ * folder its name. One setfattr for the tree; an entry that refuses (non-root, read-only file) simply
+ * has none, and the manifest, read from the disk, says so.
+ */
+function setUserXattrs(spec: TreeSpec, dirPaths: Buffer[], filePaths: Buffer[]): void {
+  const dump: Buffer[] = [];
+  const entry = (path: Buffer, attrs: [string, Buffer][]) => {
+    dump.push(Buffer.from('# file: '), quoteBytes(path, [0x0a, 0x0d]), Buffer.from('\n'));
+    for (const [n, v] of attrs) dump.push(Buffer.from(v.length === 0 ? `${n}=""\n` : `${n}=0s${v.toString('base64')}\n`));
+    dump.push(Buffer.from('\n'));
+  };
+  spec.files.forEach((f, i) => {
+    if ((f.seed >>> 0) % 3 !== 0 || !filePaths[i]) return;
+    const value = Buffer.alloc(6);
+    value.writeUInt32BE(f.seed >>> 0);
+    value.writeUInt16BE(0x0a00, 4);
+    entry(filePaths[i]!, (f.seed >>> 0) % 9 === 0 ? [['user.rt.seed', value], ['user.rt.empty', Buffer.alloc(0)]] : [['user.rt.seed', value]]);
+  });
+  spec.dirs.forEach((d, i) => { if (i % 3 === 1 && dirPaths[i + 1]) entry(dirPaths[i + 1]!, [['user.rt.dir', Buffer.from(d.name)]]); });
+  if (dump.length > 0) spawnSync('setfattr', ['-h', '--restore=-'], { input: Buffer.concat(dump) });
+}
+
 /** Writes `spec` under `root` (created). Returns nothing: the manifest is taken from the disk. */
 export function materializeTree(root: string, spec: TreeSpec): void {
   const rootBytes = Buffer.from(root);
@@ -402,6 +428,7 @@ export function materializeTree(root: string, spec: TreeSpec): void {
       linkSync(file, joinBytes(dir, uniqueName(used, dir, pathBytes(n.name))));
     }
   }
+  setUserXattrs(spec, dirPaths, filePaths);
   const entries = [...dirPaths.slice(1), ...filePaths];
   const linkTimes: { path: Buffer; mtime: TimeSpec | null }[] = [];
   for (const l of spec.links) {

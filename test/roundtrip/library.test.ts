@@ -90,6 +90,8 @@ describe('round-trip comparison', () => {
     expect([...m.values()].some((r) => r.mtimeNs < 0n)).toBe(true);
     expect([...m.keys()]).toContain('b\\xff\\xfe.bin');
     expect(m.get('docs/a.txt')!.nlink).toBe(3);
+    // user.* attributes, set by materializeTree, are part of the manifest (binary values included).
+    expect([...m.values()].filter((r) => r.xattrs !== undefined).length).toBeGreaterThan(0);
     const fresh = (name: string) => { const p = join(dir, name); copyOf(src, p); return p; };
     expect(compareTree(m, fresh('same'))).toEqual([]);
 
@@ -110,6 +112,7 @@ describe('round-trip comparison', () => {
       ['hard link', (p) => { const f = join(p, 'a-again.txt'); copyFileSync(f, f + '.tmp'); unlinkSync(f); linkSync(f + '.tmp', f); unlinkSync(f + '.tmp'); }],
       ['link target', (p) => { const l = join(p, 'docs', 'gone'); unlinkSync(l); symlinkSync('elsewhere', l); }],
       ['mode', (p) => chmodSync(join(p, 'docs'), 0o755)],
+      ['xattrs', (p) => spawnSync('setfattr', ['-n', 'user.extra', '-v', '1', join(p, 'docs')])],
       ['unexpected', (p) => writeFileSync(join(p, 'docs', 'extra'), 'x')],
     ];
     const afterwards: [DifferenceKind, (p: string) => void][] = [

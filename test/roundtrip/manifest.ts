@@ -2,7 +2,9 @@
 // owner, mtime, size, SHA-256 of the content, link target and inode (for hard-link groups). A restore is
 // compared against the manifest taken when its recovery point was backed up.
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
+import { parseGetfattr } from '../../core/fs/xattr.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -20,6 +22,8 @@ export interface EntryRecord {
   /** Inode number: names with the same one form a hard-link group. */
   ino: bigint;
   nlink: number;
+  /** user.* extended attributes, "name=base64" joined by ";" in name order; absent when none. */
+  xattrs?: string;
 }
 
 /** Relative path (displayPath form, "" for the root) → record. */
@@ -101,6 +105,23 @@ function record(path: Buffer, st: BigIntStats, hashes: Map<string, string> | und
 }
 
 /**
+ * The user.* extended attributes of every entry below `root` (one getfattr -R, links not followed):
+ * relative displayPath → canonical string. The tree lives on /tmp, which supports them (ext4 here).
+ */
+export function userXattrs(root: Buffer): Map<string, string> {
+  const r = spawnSync('getfattr', ['-R', '-P', '-h', '-d', '-m', '^user\\.', '-e', 'base64', '--absolute-names', '--', root.toString('utf8')], { maxBuffer: 1 << 30 });
+  if (r.error) throw new Error(`getfattr (Debian package attr, installed by tools/setup.sh) is needed to compare extended attributes: ${r.error.message}`);
+  const out = new Map<string, string>();
+  const prefix = root.toString('latin1');
+  for (const [path, list] of parseGetfattr(r.stdout)) {
+    if (list.length === 0) continue;
+    const rel = path === prefix ? '' : path.startsWith(prefix + '/') ? displayPath(Buffer.from(path.slice(prefix.length + 1), 'latin1')) : undefined;
+    if (rel !== undefined) out.set(rel, list.map((x) => `${x.name ?? x.nameB64}=${x.value}`).join(';'));
+  }
+  return out;
+}
+
+/**
  * The manifest of the tree at `root` (the root itself is the path ""). `hashes` keeps content hashes
  * from one manifest of a tree to the next, by inode, size, mtime and ctime.
  */
@@ -120,6 +141,7 @@ export function takeManifest(root: string | Buffer, o: { hashes?: Map<string, st
   const st = lstatSync(rootBytes, { bigint: true });
   m.set('', record(rootBytes, st, hash));
   if (st.isDirectory()) walk(rootBytes, '');
+  for (const [p, x] of userXattrs(rootBytes)) { const r = m.get(p); if (r) r.xattrs = x; }
   return m;
 }
 
@@ -139,8 +161,8 @@ function showTime(ns: bigint): string {
 }
 
 /** What kind of difference: the report shows the worst kinds first. */
-export type DifferenceKind = 'content' | 'missing' | 'type' | 'size' | 'hard link' | 'link target' | 'mode' | 'owner' | 'mtime before 1970' | 'mtime' | 'unexpected';
-export const DIFFERENCE_ORDER: readonly DifferenceKind[] = ['content', 'size', 'missing', 'type', 'hard link', 'link target', 'mode', 'owner', 'mtime before 1970', 'mtime', 'unexpected'];
+export type DifferenceKind = 'content' | 'missing' | 'type' | 'size' | 'hard link' | 'link target' | 'mode' | 'owner' | 'xattrs' | 'mtime before 1970' | 'mtime' | 'unexpected';
+export const DIFFERENCE_ORDER: readonly DifferenceKind[] = ['content', 'size', 'missing', 'type', 'hard link', 'link target', 'mode', 'owner', 'xattrs', 'mtime before 1970', 'mtime', 'unexpected'];
 export interface Difference { kind: DifferenceKind; text: string }
 
 /**
@@ -168,6 +190,7 @@ export function compareTree(expected: Manifest, restoredRoot: string, o: { allow
     // Without --preserve-setuid, restored files lose their setuid and setgid bits (folders keep theirs).
     const mode = o.setuidCleared && want.type === 'file' ? want.mode & ~0o6000 : want.mode;
     if (want.type !== 'symlink' && got.mode !== mode) add('mode', where, `mode ${got.mode.toString(8)}, expected ${mode.toString(8)}${mode !== want.mode ? ` (backed up as ${want.mode.toString(8)}, setuid/setgid cleared)` : ''}`);
+    if (got.xattrs !== want.xattrs) add('xattrs', where, `user.* attributes ${got.xattrs ?? '(none)'}, expected ${want.xattrs ?? '(none)'}`);
     if (o.owners && (got.uid !== want.uid || got.gid !== want.gid)) add('owner', where, `owner ${got.uid}:${got.gid}, expected ${want.uid}:${want.gid}`);
     const dt = got.mtimeNs - want.mtimeNs;
     if (dt > MTIME_TOLERANCE_NS || dt < -MTIME_TOLERANCE_NS) add(want.mtimeNs < 0n ? 'mtime before 1970' : 'mtime', where, `${want.type} mtime ${showTime(got.mtimeNs)}, expected ${showTime(want.mtimeNs)}`);

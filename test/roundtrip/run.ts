@@ -91,7 +91,7 @@ export function summarize(sc: Scenario): string {
 // Servers and the engine
 
 /** `filesUnchanged`: files incremental backups took from the metadata cache (the cache is in use, so a change it misses would show). */
-export interface RunStats { scenarios: number; roundTrips: number; backups: number; bytesCompared: number; filesUnchanged: number }
+export interface RunStats { scenarios: number; roundTrips: number; backups: number; bytesCompared: number; filesUnchanged: number; xattrEntriesCompared: number }
 export interface RunContext {
   stats: RunStats;
   log: (line: string) => void;
@@ -103,7 +103,7 @@ export interface RunContext {
 }
 
 export function newStats(): RunStats {
-  return { scenarios: 0, roundTrips: 0, backups: 0, bytesCompared: 0, filesUnchanged: 0 };
+  return { scenarios: 0, roundTrips: 0, backups: 0, bytesCompared: 0, filesUnchanged: 0, xattrEntriesCompared: 0 };
 }
 
 let sharedAzurite: Promise<AzuriteServer> | undefined;
@@ -275,6 +275,7 @@ async function restoreAndCompare(server: Server, point: Point, items: string[], 
     diffs.push(...compareTree(expected, join(target, server.src), { allowed, owners: process.getuid?.() === 0, setuidCleared: !preserveSetuid }));
     ctx.stats.roundTrips++;
     for (const rec of expected.values()) if (rec.type === 'file') ctx.stats.bytesCompared += rec.size;
+    for (const rec of expected.values()) if (rec.xattrs !== undefined) ctx.stats.xattrEntriesCompared++;
     return diffs;
   } finally {
     rmSync(target, { recursive: true, force: true });

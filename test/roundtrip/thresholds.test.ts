@@ -20,5 +20,6 @@ describe('round trip over every read-path threshold (local folder vault)', () =>
     expect(details.failed, failureReport('thresholds', details)).toBe(false);
     expect(ctx.stats.roundTrips).toBeGreaterThanOrEqual(4);
     expect(ctx.stats.filesUnchanged, 'incremental backups take unchanged files from the metadata cache').toBeGreaterThan(0);
+    expect(ctx.stats.xattrEntriesCompared, 'restored entries compared with their user.* attributes').toBeGreaterThan(0);
   }, 480_000);
 });
