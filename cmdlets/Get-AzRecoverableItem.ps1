@@ -29,6 +29,10 @@ function Get-AzRecoverableItem {
         Default: this server. Binds by property name (ServerId).
     .PARAMETER Passphrase
         The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .EXAMPLE
         Get-AzRecoveryPoint | Select-Object -Last 1 | Get-AzRecoverableItem -Recurse
 
@@ -69,7 +73,10 @@ function Get-AzRecoverableItem {
         [ValidateNotNullOrEmpty()]
         [string]$Server,
 
-        [securestring]$Passphrase
+        [securestring]$Passphrase,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile
     )
     process {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
@@ -77,7 +84,7 @@ function Get-AzRecoverableItem {
         if ($Path) { $arguments.path = if ([System.IO.Path]::IsPathRooted($Path)) { $Path } else { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path) } }
         if ($Recurse) { $arguments.recurse = $true }
         if ($Filter) { $arguments.filter = $Filter }
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
-        Invoke-AzBackupEngine -Command 'ls' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
+        Invoke-AzBackupEngine -Command 'ls' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Items
     }
 }

@@ -29,6 +29,10 @@ function Get-AzRecoveryPoint {
         back (PurgeAfter). After that, the next Remove-AzBackupUnusedData deletes it and its data.
     .PARAMETER Passphrase
         The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .EXAMPLE
         Get-AzRecoveryPoint -Passphrase $passphrase
 
@@ -73,7 +77,10 @@ function Get-AzRecoveryPoint {
 
         [switch]$Deleted,
 
-        [securestring]$Passphrase
+        [securestring]$Passphrase,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile
     )
     process {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
@@ -82,8 +89,8 @@ function Get-AzRecoveryPoint {
         if ($PSBoundParameters.ContainsKey('Before')) { $arguments.before = $Before.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
         if ($Tag) { $arguments.tag = $Tag }
         if ($Deleted) { $arguments.deleted = $true }
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
-        Invoke-AzBackupEngine -Command 'points' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items | ForEach-Object {
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
+        Invoke-AzBackupEngine -Command 'points' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Items | ForEach-Object {
             # Their own view (when deleted, why, until when recoverable); still RecoveryPoint objects.
             if ($Deleted) { $_.PSObject.TypeNames.Insert(0, 'AzBackup.DeletedRecoveryPoint') }
             $_

@@ -11,7 +11,7 @@ function Register-AzBackupServer {
         The passphrase (at least 16 characters) encrypts everything before it leaves the server and is
         never stored in the vault. If it is lost, the backups of this server cannot be recovered by
         anyone: keep a copy in a safe place away from the server. The cmdlet says so with a warning.
-        With -GeneratePassphrase, a strong random passphrase is generated and written to -PassphraseFile
+        With -GeneratePassphrase, a strong random passphrase is generated and written to -PassphraseOutFile
         (a new file, readable by its owner only); it never appears in any output.
 
         Everything is checked before anything is written: the passphrase, the certificate and its
@@ -26,11 +26,16 @@ function Register-AzBackupServer {
         Password of the .pfx file or of an encrypted PEM key.
     .PARAMETER Passphrase
         The passphrase that encrypts this server's backups: at least 16 characters. If omitted,
-        $env:AZBACKUP_PASSPHRASE is used when set.
+        -PassphraseFile, else $env:AZBACKUP_PASSPHRASE when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase you chose, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It
+        must be readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is
+        ignored. (Before this version, -PassphraseFile named the file for a generated passphrase: that is
+        -PassphraseOutFile now.)
     .PARAMETER GeneratePassphrase
         Generate a strong random passphrase (30 characters, 150 bits) instead of giving one. Requires
-        -PassphraseFile.
-    .PARAMETER PassphraseFile
+        -PassphraseOutFile.
+    .PARAMETER PassphraseOutFile
         With -GeneratePassphrase: a new file that receives the generated passphrase, created readable by
         its owner only. An existing file is never replaced.
     .PARAMETER HostName
@@ -44,7 +49,7 @@ function Register-AzBackupServer {
 
         Registers this server with a passphrase you chose.
     .EXAMPLE
-        Register-AzBackupServer -Vault /mnt/backup/vault -Certificate ./srv01.pfx -CertificatePassword $password -GeneratePassphrase -PassphraseFile /root/azbackup-passphrase.txt
+        Register-AzBackupServer -Vault /mnt/backup/vault -Certificate ./srv01.pfx -CertificatePassword $password -GeneratePassphrase -PassphraseOutFile /root/azbackup-passphrase.txt
 
         Registers with a generated passphrase saved in a new file; copy that file somewhere safe.
     .EXAMPLE
@@ -73,12 +78,16 @@ function Register-AzBackupServer {
         [Parameter(ParameterSetName = 'Passphrase')]
         [securestring]$Passphrase,
 
+        [Parameter(ParameterSetName = 'Passphrase')]
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile,
+
         [Parameter(Mandatory, ParameterSetName = 'Generate')]
         [switch]$GeneratePassphrase,
 
         [Parameter(Mandatory, ParameterSetName = 'Generate')]
         [ValidateNotNullOrEmpty()]
-        [string]$PassphraseFile,
+        [string]$PassphraseOutFile,
 
         [ValidateNotNullOrEmpty()]
         [string]$HostName,
@@ -94,13 +103,13 @@ function Register-AzBackupServer {
         if ($CertificatePassword) { $secrets.password = $CertificatePassword }
         if ($PSCmdlet.ParameterSetName -eq 'Generate') {
             $arguments.generatePassphrase = $true
-            $arguments.passphraseFile = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($PassphraseFile)
+            $arguments.passphraseFile = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($PassphraseOutFile)
         } else {
-            $secrets.passphrase = Resolve-AzBackupPassphrase -Passphrase $Passphrase
+            $secrets.passphrase = Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile
         }
         $target = if ($arguments.vault) { $arguments.vault } else { 'the vault this server is registered with' }
         if ($PSCmdlet.ShouldProcess($target, "Register this server with certificate $($arguments.certificate)")) {
-            Invoke-AzBackupEngine -Command 'register' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+            Invoke-AzBackupEngine -Command 'register' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
         }
     }
 }

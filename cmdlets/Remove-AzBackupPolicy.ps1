@@ -15,6 +15,10 @@ function Remove-AzBackupPolicy {
         Also remove the policy's recovery points (needs the passphrase).
     .PARAMETER Passphrase
         The server's passphrase (else $env:AZBACKUP_PASSPHRASE, else the stored one).
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .EXAMPLE
         Remove-AzBackupPolicy -Name files
 
@@ -35,20 +39,23 @@ function Remove-AzBackupPolicy {
 
         [switch]$DeleteBackup,
 
-        [securestring]$Passphrase
+        [securestring]$Passphrase,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile
     )
     process {
         $arguments = @{ name = $Name }
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         $what = 'Remove the policy and its schedule; keep its recovery points'
         if ($DeleteBackup) {
             $arguments.deleteBackup = $true
-            $preview = Invoke-AzBackupEngine -Command 'policy.remove' -Arguments ($arguments + @{ whatIf = $true }) -Secrets $secrets -Caller $PSCmdlet -Output Result -SuppressWarnings
+            $preview = Invoke-AzBackupEngine -Command 'policy.remove' -Arguments ($arguments + @{ whatIf = $true }) -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result -SuppressWarnings
             if ($null -eq $preview) { return }
             $what = "Remove the policy, its schedule and its $($preview.PointsExpired) recovery point(s) (recoverable for 14 days with Restore-AzRecoveryPoint)"
         }
         if ($PSCmdlet.ShouldProcess("policy $Name", $what)) {
-            $removed = Invoke-AzBackupEngine -Command 'policy.remove' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+            $removed = Invoke-AzBackupEngine -Command 'policy.remove' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
             if ($removed -and $script:UseTaskScheduler) { Unregister-AzBackupPolicyTask -Name $Name }
             $removed
         }

@@ -27,6 +27,10 @@ function Remove-AzBackupUnusedData {
         Rewrite at most this many bytes of packs in one run (e.g. 2GB), to bound the time and traffic.
     .PARAMETER Passphrase
         The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .EXAMPLE
         Remove-AzBackupUnusedData -Confirm:$false
 
@@ -60,13 +64,16 @@ function Remove-AzBackupUnusedData {
         [ValidateRange(0, [long]::MaxValue)]
         [long]$MaxRepackSize,
 
-        [securestring]$Passphrase
+        [securestring]$Passphrase,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile
     )
     process {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
         if ($PSBoundParameters.ContainsKey('MaxUnusedPercent')) { $arguments.maxUnusedPercent = $MaxUnusedPercent }
         if ($PSBoundParameters.ContainsKey('MaxRepackSize')) { $arguments.maxRepackBytes = $MaxRepackSize }
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         $who = if ($Server) { "server $Server" } else { 'this server' }
         $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
         $action = 'Delete the data no recovery point needs'
@@ -74,7 +81,7 @@ function Remove-AzBackupUnusedData {
             # -WhatIf: the engine's dry run says what would go (ShouldProcess then deletes nothing).
             $dryRun = $arguments.Clone()
             $dryRun.dryRun = $true
-            $plan = Invoke-AzBackupEngine -Command 'prune' -Arguments $dryRun -Secrets $secrets -Caller $PSCmdlet -Output Result
+            $plan = Invoke-AzBackupEngine -Command 'prune' -Arguments $dryRun -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
             if (-not $plan) { return }
             $action = "Delete $($plan.PacksDeleted) pack(s) ($([math]::Round($plan.BytesFreed / 1MB, 1)) MiB) that no recovery point needs, keep $($plan.PacksKept)"
             if ($plan.PacksRepacked -gt 0) { $action += " (rewriting $($plan.PacksRepacked) partly used pack(s) first)" }
@@ -82,7 +89,7 @@ function Remove-AzBackupUnusedData {
             if ($plan.PointsRecoverable -gt 0) { $action += "; keep the data of $($plan.PointsRecoverable) deleted point(s) that can still be brought back" }
         }
         if ($PSCmdlet.ShouldProcess("$who$where", $action)) {
-            Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+            Invoke-AzBackupEngine -Command 'prune' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
         }
     }
 }

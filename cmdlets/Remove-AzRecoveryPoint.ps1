@@ -21,6 +21,10 @@ function Remove-AzRecoveryPoint {
     .PARAMETER Passphrase
         The passphrase of the server that made the point. If omitted, $env:AZBACKUP_PASSPHRASE is used
         when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .PARAMETER Permanent
         Delete the point at once, without the 14 days of soft delete; it cannot be brought back.
         Also deletes a point that is soft-deleted already. Its data goes with the next
@@ -64,6 +68,9 @@ function Remove-AzRecoveryPoint {
 
         [securestring]$Passphrase,
 
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile,
+
         [switch]$Permanent,
 
         [switch]$PassThru
@@ -72,10 +79,10 @@ function Remove-AzRecoveryPoint {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
         $arguments.point = $PointId
         if ($Permanent) { $arguments.permanent = $true }
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         $action = if ($Permanent) { 'Remove permanently (it cannot be brought back)' } else { 'Remove (recoverable for 14 days with Restore-AzRecoveryPoint)' }
         if ($PSCmdlet.ShouldProcess("recovery point $PointId", $action)) {
-            $removed = Invoke-AzBackupEngine -Command 'point.remove' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+            $removed = Invoke-AzBackupEngine -Command 'point.remove' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
             if ($PassThru) { $removed }
         }
     }

@@ -38,6 +38,10 @@ function Repair-AzBackupVault {
         Rewrite the recovery points whose files lost data.
     .PARAMETER Passphrase
         The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .EXAMPLE
         Test-AzBackupVault -ReadData; Start-AzBackup -Policy (Get-AzBackupPolicy Nightly); Repair-AzBackupVault -Confirm:$false
 
@@ -67,13 +71,16 @@ function Repair-AzBackupVault {
 
         [switch]$Points,
 
-        [securestring]$Passphrase
+        [securestring]$Passphrase,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile
     )
     process {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
         $parts = @(if ($Index) { 'index' }; if ($Packs) { 'packs' }; if ($Points) { 'points' })
         if ($parts.Count -gt 0) { $arguments.parts = $parts }
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         $who = if ($Server) { "server $Server" } else { 'this server' }
         $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
         $named = if ($parts.Count -gt 0) { $parts -join ', ' } else { 'index, packs, points' }
@@ -82,7 +89,7 @@ function Repair-AzBackupVault {
             # -WhatIf: the engine's dry run says what would change (ShouldProcess then changes nothing).
             $dryRun = $arguments.Clone()
             $dryRun.dryRun = $true
-            $plan = Invoke-AzBackupEngine -Command 'repair' -Arguments $dryRun -Secrets $secrets -Caller $PSCmdlet -Output Result -WarningAction SilentlyContinue
+            $plan = Invoke-AzBackupEngine -Command 'repair' -Arguments $dryRun -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result -WarningAction SilentlyContinue
             if (-not $plan) { return }
             $said = @()
             if ($plan.Parts -contains 'index') { $said += "index $($plan.PacksIndexed) pack(s) in a new index replacing $($plan.IndexFilesReplaced) index file(s)" }
@@ -91,7 +98,7 @@ function Repair-AzBackupVault {
             $action = 'Repair: ' + ($said -join '; ')
         }
         if ($PSCmdlet.ShouldProcess("$who$where", $action)) {
-            Invoke-AzBackupEngine -Command 'repair' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output All
+            Invoke-AzBackupEngine -Command 'repair' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output All
         }
     }
 }

@@ -24,6 +24,10 @@ function Restore-AzRecoveryPoint {
     .PARAMETER Passphrase
         The passphrase of the server that made the point. If omitted, $env:AZBACKUP_PASSPHRASE is used
         when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .EXAMPLE
         Get-AzRecoveryPoint -Deleted
 
@@ -52,14 +56,17 @@ function Restore-AzRecoveryPoint {
         [ValidateNotNullOrEmpty()]
         [string]$Server,
 
-        [securestring]$Passphrase
+        [securestring]$Passphrase,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile
     )
     process {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
         $arguments.point = $PointId
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         if ($PSCmdlet.ShouldProcess("recovery point $PointId", 'Bring back from soft delete')) {
-            Invoke-AzBackupEngine -Command 'point.undelete' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+            Invoke-AzBackupEngine -Command 'point.undelete' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
         }
     }
 }

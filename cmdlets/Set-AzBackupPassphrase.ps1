@@ -13,13 +13,20 @@ function Set-AzBackupPassphrase {
         Server whose passphrase to change: its ID, an ID prefix of at least 8 characters, or its host
         name. Default: this server.
     .PARAMETER Passphrase
-        The current passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+        The current passphrase. If omitted, -PassphraseFile, else $env:AZBACKUP_PASSPHRASE when set.
+    .PARAMETER PassphraseFile
+        A file holding the current passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It
+        must be readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is
+        ignored. The engine reads it: the passphrase never passes through PowerShell. (Before this
+        version, -PassphraseFile named the file for a generated passphrase: that is -PassphraseOutFile now.)
     .PARAMETER NewPassphrase
         The new passphrase: at least 16 characters.
+    .PARAMETER NewPassphraseFile
+        A file holding the new passphrase (owner-only, like -PassphraseFile), instead of -NewPassphrase.
     .PARAMETER GeneratePassphrase
         Generate a strong random new passphrase (150 bits) instead of giving one, and save it in
-        -PassphraseFile before it is used: if the file cannot be written, nothing changes.
-    .PARAMETER PassphraseFile
+        -PassphraseOutFile before it is used: if the file cannot be written, nothing changes.
+    .PARAMETER PassphraseOutFile
         With -GeneratePassphrase: a new file that receives the generated passphrase, created readable by
         its owner only; an existing file is never overwritten. Move it somewhere safe, away from the server.
     .PARAMETER UpdateStoredPassphrase
@@ -37,10 +44,10 @@ function Set-AzBackupPassphrase {
 
         Changes the passphrase of server srv02 without asking.
     .EXAMPLE
-        Set-AzBackupPassphrase -GeneratePassphrase -PassphraseFile /root/azbackup-passphrase-2027.txt -UpdateStoredPassphrase
+        Set-AzBackupPassphrase -PassphraseFile /root/azbackup-passphrase.txt -GeneratePassphrase -PassphraseOutFile /root/azbackup-passphrase-2027.txt -UpdateStoredPassphrase
 
-        Replaces the passphrase with a generated one saved in a new file, and updates the copy stored for
-        scheduled runs.
+        Replaces the passphrase (the current one read from a file) with a generated one saved in a new
+        file, and updates the copy stored for scheduled runs.
     .OUTPUTS
         AzBackup.PassphraseChange
     #>
@@ -55,30 +62,38 @@ function Set-AzBackupPassphrase {
 
         [securestring]$Passphrase,
 
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile,
+
         [Parameter(Mandatory, ParameterSetName = 'Given')]
         [securestring]$NewPassphrase,
+
+        [Parameter(Mandatory, ParameterSetName = 'GivenFile')]
+        [ValidateNotNullOrEmpty()]
+        [string]$NewPassphraseFile,
 
         [Parameter(Mandatory, ParameterSetName = 'Generate')]
         [switch]$GeneratePassphrase,
 
         [Parameter(Mandatory, ParameterSetName = 'Generate')]
         [ValidateNotNullOrEmpty()]
-        [string]$PassphraseFile,
+        [string]$PassphraseOutFile,
 
         [switch]$UpdateStoredPassphrase
     )
     $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
-    $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+    $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
+    $secretFiles = @{ passphrase = $PassphraseFile; newPassphrase = $NewPassphraseFile }
     if ($PSCmdlet.ParameterSetName -eq 'Generate') {
         $arguments.generatePassphrase = $true
-        $arguments.passphraseFile = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($PassphraseFile)
-    } else {
+        $arguments.passphraseFile = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($PassphraseOutFile)
+    } elseif ($NewPassphrase) {
         $secrets.newPassphrase = $NewPassphrase
     }
     if ($UpdateStoredPassphrase) { $arguments.updateStored = $true }
     $who = if ($Server) { "server $Server" } else { 'this server' }
     $where = if ($arguments.vault) { " in $($arguments.vault)" } else { '' }
     if ($PSCmdlet.ShouldProcess("$who$where", 'Change the passphrase (the old one will no longer open the backups)')) {
-        Invoke-AzBackupEngine -Command 'passphrase.set' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+        Invoke-AzBackupEngine -Command 'passphrase.set' -Arguments $arguments -Secrets $secrets -SecretFiles $secretFiles -Caller $PSCmdlet -Output Result
     }
 }

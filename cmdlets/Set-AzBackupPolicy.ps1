@@ -24,6 +24,10 @@ function Set-AzBackupPolicy {
     .PARAMETER Passphrase
         The server's passphrase (else $env:AZBACKUP_PASSPHRASE): needed by -StorePassphrase, and to
         count the points a shorter retention expires.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .PARAMETER Force
         Do not ask before a retention change that expires points.
     .EXAMPLE
@@ -47,18 +51,21 @@ function Set-AzBackupPolicy {
 
         [securestring]$Passphrase,
 
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile,
+
         [switch]$Force
     )
     process {
         Assert-AzBackupPolicyObject -Caller $PSCmdlet -Policy $Policy
         $document = ConvertFrom-AzBackupPolicyObject -Policy $Policy
         $replace = $Policy.State -ne 'New'
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         $arguments = @{ policy = $document }
         if ($replace) { $arguments.replace = $true }
         # A saved policy: first learn how many points the new retention would expire, and ask.
-        if ($replace -and $secrets.passphrase) {
-            $preview = Invoke-AzBackupEngine -Command 'policy.set' -Arguments ($arguments + @{ whatIf = $true }) -Secrets $secrets -Caller $PSCmdlet -Output Result -SuppressWarnings
+        if ($replace -and ($secrets.passphrase -or $PassphraseFile)) {
+            $preview = Invoke-AzBackupEngine -Command 'policy.set' -Arguments ($arguments + @{ whatIf = $true }) -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result -SuppressWarnings
             if ($null -eq $preview) { return }
             $expiring = [int]$preview.PointsExpiring
             if ($expiring -gt 0 -and -not $Force -and -not $WhatIfPreference) {
@@ -69,7 +76,7 @@ function Set-AzBackupPolicy {
         if ($StorePassphrase) { $arguments.storePassphrase = $true }
         $times = (ConvertTo-AzBackupTimeText $Policy.Schedule.TimesOfDay) -join ', '
         if ($PSCmdlet.ShouldProcess("policy $($Policy.Name)", "Save and schedule ($($Policy.Schedule.DaysOfWeek -join ', ') at $times)")) {
-            Invoke-AzBackupEngine -Command 'policy.set' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result | ConvertTo-AzBackupPolicyObject | Sync-AzBackupPolicyTask -Caller $PSCmdlet
+            Invoke-AzBackupEngine -Command 'policy.set' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result | ConvertTo-AzBackupPolicyObject | Sync-AzBackupPolicyTask -Caller $PSCmdlet
         }
     }
 }

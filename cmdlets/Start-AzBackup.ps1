@@ -78,6 +78,10 @@ function Start-AzBackup {
         exactly one).
     .PARAMETER Passphrase
         This server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .PARAMETER CacheDirectory
         Cache location. Default: $env:AZBACKUP_CACHE, else the cache folder in the AzBackup home.
     .EXAMPLE
@@ -185,6 +189,9 @@ function Start-AzBackup {
         [securestring]$Passphrase,
 
         [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile,
+
+        [ValidateNotNullOrEmpty()]
         [string]$CacheDirectory
     )
     begin {
@@ -211,9 +218,9 @@ function Start-AzBackup {
             $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -CacheDirectory $CacheDirectory
             $arguments.name = $name
             # Without a passphrase here, the engine uses the one stored for the policy's runs.
-            $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+            $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
             if ($PSCmdlet.ShouldProcess("policy $name", 'Back up now, then enforce its retention')) {
-                Invoke-AzBackupEngine -Command 'policy.run' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Items
+                Invoke-AzBackupEngine -Command 'policy.run' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Items
             }
         }
     }
@@ -223,13 +230,13 @@ function Start-AzBackup {
         if ($Tag) { $arguments.tags = @($Tag) }
         if ($PSBoundParameters.ContainsKey('RetainUntil')) { $arguments.retainUntil = $RetainUntil.ToUniversalTime().ToString('o') }
         if ($AccessTier) { $arguments.accessTier = $AccessTier }
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         $target = if ($arguments.vault) { $arguments.vault } else { 'the vault this server is registered with' }
         if ($PSCmdlet.ParameterSetName -eq 'Command') {
             $arguments.stdinName = $StreamName
             $commandLine = (@($FromCommand) + $ArgumentList) -join ' '
             if ($PSCmdlet.ShouldProcess($target, "Back up the output of '$commandLine' as $StreamName")) {
-                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result `
+                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result `
                     -InputCommand $FromCommand -InputArgumentList $ArgumentList
             }
         } else {
@@ -248,7 +255,7 @@ function Start-AzBackup {
             }
             $what = @($paths) + @($arguments.filesFrom | Where-Object { $_ } | ForEach-Object { "the paths listed in $_" })
             if ($PSCmdlet.ShouldProcess($target, "Back up $($what -join ', ')")) {
-                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
             }
         }
     }

@@ -68,6 +68,10 @@ function Start-AzRecovery {
     .PARAMETER Passphrase
         The passphrase of the server that made the point. If omitted, $env:AZBACKUP_PASSPHRASE is used
         when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .EXAMPLE
         Get-AzRecoveryPoint | Select-Object -Last 1 | Get-AzRecoverableItem -Path /srv/data -Filter '*.docx' | Start-AzRecovery -Target /tmp/restore
 
@@ -118,7 +122,10 @@ function Start-AzRecovery {
         [ValidateNotNullOrEmpty()]
         [string]$Server,
 
-        [securestring]$Passphrase
+        [securestring]$Passphrase,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile
     )
     begin {
         # One restore per recovery point (and vault and server), in the order the points first came.
@@ -133,7 +140,7 @@ function Start-AzRecovery {
         if ($Item) { foreach ($path in $Item) { $restore.Items.Add($path) } } else { $restore.Whole = $true }
     }
     end {
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         foreach ($restore in $restores.Values) {
             $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $restore.Vault -Server $restore.Server
             $arguments.point = $restore.PointId
@@ -157,7 +164,7 @@ function Start-AzRecovery {
                 $probe = $arguments.Clone()
                 foreach ($k in 'target', 'originalLocation', 'conflict', 'preserveSetuid', 'ignoreFreeSpace', 'items') { $probe.Remove($k) }
                 if (-not $restore.Whole) { $probe.path = $restore.Items[0] }
-                $first = Invoke-AzBackupEngine -Command 'ls' -Arguments $probe -Secrets $secrets -Caller $PSCmdlet -Output Items | Select-Object -First 1
+                $first = Invoke-AzBackupEngine -Command 'ls' -Arguments $probe -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Items | Select-Object -First 1
                 if ($first) { $shown = "recovery point latest ($($first.PointId.Substring(0, 12))…)" }
             }
             if ($PSCmdlet.ShouldProcess($shown, "Restore $what $where")) {
@@ -166,7 +173,7 @@ function Start-AzRecovery {
                 if (-not $Target -and -not $quiet -and -not $PSCmdlet.ShouldContinue("Restore $what of $shown to its original location on this machine? Existing files there are handled by -Conflict ($(if ($Conflict) { $Conflict } else { 'OverwriteIfChanged' })).", 'Restore to the original location (High impact)')) {
                     continue
                 }
-                Invoke-AzBackupEngine -Command 'restore' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output Result
+                Invoke-AzBackupEngine -Command 'restore' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
             }
         }
     }

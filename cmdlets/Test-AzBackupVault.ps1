@@ -25,6 +25,10 @@ function Test-AzBackupVault {
         check. Overrides -ReadData.
     .PARAMETER Passphrase
         The server's passphrase. If omitted, $env:AZBACKUP_PASSPHRASE is used when set.
+    .PARAMETER PassphraseFile
+        A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
+        readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
+        The engine reads it: the passphrase never passes through PowerShell.
     .EXAMPLE
         Test-AzBackupVault
 
@@ -58,12 +62,15 @@ function Test-AzBackupVault {
         [ValidateRange(1, 100)]
         [int]$ReadDataPercent,
 
-        [securestring]$Passphrase
+        [securestring]$Passphrase,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PassphraseFile
     )
     process {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
         $arguments.readDataPercent = if ($PSBoundParameters.ContainsKey('ReadDataPercent')) { $ReadDataPercent } elseif ($ReadData) { 100 } else { 0 }
-        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase) }
-        Invoke-AzBackupEngine -Command 'check' -Arguments $arguments -Secrets $secrets -Caller $PSCmdlet -Output All
+        $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
+        Invoke-AzBackupEngine -Command 'check' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output All
     }
 }

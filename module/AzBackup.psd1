@@ -45,6 +45,8 @@
         'Suspend-AzBackupPolicy'
         'Test-AzBackupCertificate'
         'Test-AzBackupVault'
+        'Unregister-AzBackupServer'
+        'Update-AzBackupServerCertificate'
     )
     CmdletsToExport      = @()
     VariablesToExport    = @()

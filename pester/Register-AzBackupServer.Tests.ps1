@@ -49,7 +49,7 @@ Describe 'Register-AzBackupServer' {
     It 'generates a passphrase into a new owner-only file, and never outputs it' {
         $file = Join-Path $homePath 'generated-passphrase.txt'
         $out = Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -CertificatePassword $password `
-            -GeneratePassphrase -PassphraseFile $file -WarningVariable warnings -WarningAction SilentlyContinue -Verbose 4>&1
+            -GeneratePassphrase -PassphraseOutFile $file -WarningVariable warnings -WarningAction SilentlyContinue -Verbose 4>&1
         $registration = $out | Where-Object { $_.PSObject.TypeNames -contains 'AzBackup.Registration' }
         $registration.PassphraseFile | Should -Be $file
         $generated = (Get-Content -LiteralPath $file -Raw).Trim()
@@ -113,13 +113,13 @@ Describe 'Register-AzBackupServer' {
     It 'never replaces an existing passphrase file' {
         $file = Join-Path $homePath 'existing.txt'
         Set-Content -LiteralPath $file -Value 'keep me'
-        { Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -CertificatePassword $password -GeneratePassphrase -PassphraseFile $file -ErrorAction Stop } |
+        { Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -CertificatePassword $password -GeneratePassphrase -PassphraseOutFile $file -ErrorAction Stop } |
             Should -Throw -ErrorId 'AZB_FILE_EXISTS,Register-AzBackupServer'
         (Get-Content -LiteralPath $file -Raw).Trim() | Should -Be 'keep me'
     }
 
     It 'does not accept -Passphrase together with -GeneratePassphrase' {
-        { Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -Passphrase $passphrase -GeneratePassphrase -PassphraseFile (Join-Path $homePath 'x.txt') -ErrorAction Stop } |
+        { Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -Passphrase $passphrase -GeneratePassphrase -PassphraseOutFile (Join-Path $homePath 'x.txt') -ErrorAction Stop } |
             Should -Throw -ErrorId 'AmbiguousParameterSet,Register-AzBackupServer'
     }
 }

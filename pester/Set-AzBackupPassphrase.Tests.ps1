@@ -65,7 +65,7 @@ Describe 'Set-AzBackupPassphrase' {
 
     It 'generates a new passphrase into a new owner-only file with -GeneratePassphrase, and never writes over a file' {
         $file = Join-Path $root 'generated-passphrase.txt'
-        $change = Set-AzBackupPassphrase -Passphrase $current -GeneratePassphrase -PassphraseFile $file -Confirm:$false -WarningAction SilentlyContinue
+        $change = Set-AzBackupPassphrase -Passphrase $current -GeneratePassphrase -PassphraseOutFile $file -Confirm:$false -WarningAction SilentlyContinue
         $change.PassphraseFile | Should -Be $file
         (Get-Item -LiteralPath $file).UnixFileMode | Should -Be ([System.IO.UnixFileMode]'UserRead, UserWrite')
         $text = (Get-Content -LiteralPath $file -Raw).Trim()
@@ -74,7 +74,7 @@ Describe 'Set-AzBackupPassphrase' {
         $script:current = New-TestSecureString $text
         @(Get-AzRecoveryPoint -Passphrase $current).Count | Should -Be 2
         # The file exists now: a second generation refuses it and changes nothing.
-        { Set-AzBackupPassphrase -Passphrase $current -GeneratePassphrase -PassphraseFile $file -Confirm:$false -ErrorAction Stop } |
+        { Set-AzBackupPassphrase -Passphrase $current -GeneratePassphrase -PassphraseOutFile $file -Confirm:$false -ErrorAction Stop } |
             Should -Throw -ErrorId 'AZB_FILE_EXISTS,Set-AzBackupPassphrase'
         @(Get-AzRecoveryPoint -Passphrase $current).Count | Should -Be 2
         (Get-Content -LiteralPath $file -Raw).Trim() | Should -Be $text
@@ -82,7 +82,7 @@ Describe 'Set-AzBackupPassphrase' {
 
     It 'writes no file when the current passphrase is wrong' {
         $file = Join-Path $root 'never-used.txt'
-        { Set-AzBackupPassphrase -Passphrase (New-TestSecureString 'Not the passphrase at all!') -GeneratePassphrase -PassphraseFile $file -Confirm:$false -ErrorAction Stop } |
+        { Set-AzBackupPassphrase -Passphrase (New-TestSecureString 'Not the passphrase at all!') -GeneratePassphrase -PassphraseOutFile $file -Confirm:$false -ErrorAction Stop } |
             Should -Throw -ErrorId 'AZB_PASSPHRASE_WRONG,Set-AzBackupPassphrase'
         $file | Should -Not -Exist
     }

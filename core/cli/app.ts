@@ -182,6 +182,23 @@ export async function main(argv: string[]): Promise<number> {
     .command('servers', 'List the servers registered in the vault', (y) => y, async (a) => {
       exitCode = await run('servers', vaultArgs(a), globals(a));
     })
+    .command('server', 'Manage this server\'s registration', (y) => y
+      .command('unregister', 'This server leaves the vault: its registration, policies, stored passphrase and cache go; its points stay unless --delete-backup', (c) => c
+        .option('delete-backup', { type: 'boolean', describe: 'Also delete every recovery point of this server (recoverable for 14 days with --server <ID> and the passphrase)' })
+        .option('dry-run', { type: 'boolean', describe: 'Only say what would be removed' })
+        .example('azbackup server unregister --dry-run', 'Show how many points and which policies unregistering would touch'),
+      async (a) => {
+        if (a.server) throw new AzbError('AZB_USAGE', 'A server unregisters itself only; --server cannot be given.', { hint: 'Run server unregister on the server that is to leave the vault.' });
+        exitCode = await run('server.unregister', defined({ vault: a.vault, cacheDir: a.cacheDir, deleteBackup: a.deleteBackup, whatIf: a.dryRun }), globals(a), await passphrase(a));
+      })
+      .command('renew-cert', 'Move this server to a new certificate (uploaded first); its points and passphrase stay', (c) => passwordOptions(c
+        .option('certificate', { type: 'string', demandOption: true, describe: 'The new certificate: .pfx, or PEM with the private key' })
+        .example('azbackup server renew-cert --certificate srv01-2027.pfx --password-file pfx.pw', 'Sign from now on with srv01-2027; then remove the old certificate with vault remove-cert'), '.pfx'),
+      async (a) => {
+        if (a.server) throw new AzbError('AZB_USAGE', 'A server renews its own certificate only; --server cannot be given.', { hint: 'Run server renew-cert on the server whose certificate it is.' });
+        exitCode = await run('server.renew-cert', defined({ vault: a.vault, cacheDir: a.cacheDir, certificate: a.certificate }), globals(a), { ...(await certPassword(a)), ...(await passphrase(a)) });
+      })
+      .demandCommand(1, 'Name a server command: unregister or renew-cert.'))
     .command('register', 'Register this server with the vault: prove the certificate key, create its namespace', (y) => passwordOptions(y
       .option('certificate', { type: 'string', demandOption: true, describe: 'The .pfx or PEM file with the private key of an uploaded certificate' })
       .option('hostname', { type: 'string', describe: 'Name of this server in the vault (default: host name)' })

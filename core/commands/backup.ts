@@ -8,7 +8,6 @@ import { expandFilesFromLine, readExcludeFiles, readListFile } from '../fs/list-
 import type { ScanOptions } from '../backup/scanner.js';
 import type { PointManifest } from '../repo/points.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
-import { homeDir } from '../config/home.js';
 import { withLock } from '../repo/locks.js';
 import type { ServerRepo } from '../repo/server.js';
 import { getCertificate } from '../repo/vault.js';
@@ -31,7 +30,7 @@ async function checkSigningCertificate(ctx: CommandContext, repo: ServerRepo): P
     });
   }
   const notAfter = cert.validToDate;
-  const hint = renewHint(homeDir(), repo.vault.manifest.vaultId);
+  const hint = renewHint();
   if (Date.now() > notAfter.getTime()) {
     throw new AzbError('AZB_CERT_EXPIRED', `The certificate ${thumbprint} that signs the recovery points of ${repo.record.hostname} expired on ${notAfter.toISOString()}; it signs no new recovery point.`, { target: thumbprint, hint });
   }

@@ -14,6 +14,7 @@ import { pruneCommand } from './prune.js';
 import { repairCommand } from './repair.js';
 import { jobStopCommand, jobsCommand } from './jobs.js';
 import { settingsSetCommand, settingsShowCommand } from './settings.js';
+import { serverRenewCertCommand, serverUnregisterCommand } from './server.js';
 import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCommand, policySetCommand, policySuspendCommand } from './policy.js';
 
 /** Every command the engine answers, by its request name. */
@@ -21,5 +22,6 @@ export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Com
   [versionCommand, certNewCommand, certTestCommand, vaultCreateCommand, vaultAddCertCommand, vaultCertsCommand, vaultRemoveCertCommand, serversCommand,
     registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, pointUndeleteCommand, restoreCommand,
     checkCommand, pruneCommand, repairCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
-    policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand].map((c) => [c.name, c as Command<never>]),
+    policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand,
+    serverUnregisterCommand, serverRenewCertCommand].map((c) => [c.name, c as Command<never>]),
 );

@@ -184,7 +184,7 @@ export const lsCommand: Command<LsArgs> = {
 export interface PointRemoveArgs extends VaultArgs { point: string; permanent?: boolean }
 
 /** Who changes a point's state, for its state object (no secret: a user and host name). */
-function actor(): string {
+export function actor(): string {
   let user = 'unknown user';
   try { user = userInfo().username; } catch { /* no passwd entry */ }
   return `${user} on ${hostname()}`;

@@ -6,7 +6,7 @@ import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { loadCertificateFile, thumbprintOf } from '../cert/load.js';
 import { evaluateRules } from '../cert/rules.js';
-import { cacheDir, findRegistration, homeDir, saveRegistration } from '../config/home.js';
+import { cacheDir, findRegistration, saveRegistration } from '../config/home.js';
 import { CERT_EXPIRY_WARNING_DAYS, renewHint } from './cert-expiry.js';
 import { AzbError, ExitCode, fileError } from '../protocol/errors.js';
 import { checkNewPassphrase, listServers, registerServer } from '../repo/registration.js';
@@ -65,7 +65,7 @@ export const registerCommand: Command<RegisterArgs> = {
     let passphrase = ctx.secrets['passphrase'];
     if (args.generatePassphrase) {
       if (passphrase) throw new AzbError('AZB_ARGS_INVALID', 'Give a passphrase or ask for a generated one, not both.', { target: 'passphrase' });
-      if (!args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseFile / --passphrase-out: a new file, readable by its owner only.' });
+      if (!args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseOutFile / --passphrase-out: a new file, readable by its owner only.' });
       passphrase = generatePassphrase();
     }
     passphrase = checkNewPassphrase(passphrase);
@@ -108,7 +108,7 @@ export const registerCommand: Command<RegisterArgs> = {
     ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', `Keep the passphrase${args.generatePassphrase ? ` saved in ${resolve(args.passphraseFile!)}` : ''} in a safe place away from this server. It is not stored in the vault: if it is lost, the backups of this server cannot be recovered by anyone.`);
     const daysLeft = Math.floor((cert.facts.notAfter.getTime() - Date.now()) / 86_400_000);
     if (daysLeft < CERT_EXPIRY_WARNING_DAYS) {
-      ctx.sink.warning('AZB_CERT_EXPIRING', `The certificate ${registration.certificate} expires on ${cert.facts.notAfter.toISOString()} (in ${daysLeft} day${daysLeft === 1 ? '' : 's'}); from then on this server can make no new recovery point. ${renewHint(homeDir(), vault.manifest.vaultId)}`, registration.certificate);
+      ctx.sink.warning('AZB_CERT_EXPIRING', `The certificate ${registration.certificate} expires on ${cert.facts.notAfter.toISOString()} (in ${daysLeft} day${daysLeft === 1 ? '' : 's'}); from then on this server can make no new recovery point. ${renewHint()}`, registration.certificate);
     }
     ctx.sink.result('Registration', { ...registration, ...(args.generatePassphrase ? { passphraseFile: resolve(args.passphraseFile!) } : {}) });
     return 0;
@@ -121,7 +121,7 @@ export const passphraseSetCommand: Command<VaultArgs & { updateStored?: boolean;
   secrets: ['passphrase', 'newPassphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     if (args.generatePassphrase && ctx.secrets['newPassphrase']) throw new AzbError('AZB_ARGS_INVALID', 'Give a new passphrase or ask for a generated one, not both.', { target: 'newPassphrase' });
-    if (args.generatePassphrase && !args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseFile / --passphrase-out: a new file, readable by its owner only.' });
+    if (args.generatePassphrase && !args.passphraseFile) throw new AzbError('AZB_ARGS_INVALID', 'A generated passphrase needs a file to be saved in.', { target: 'passphraseFile', hint: 'Give -PassphraseOutFile / --passphrase-out: a new file, readable by its owner only.' });
     const next = args.generatePassphrase ? generatePassphrase() : checkNewPassphrase(ctx.secrets['newPassphrase']);
     const { repo } = await openServerFor(ctx, args);
     // Only the server itself: it pins its new key file, so a change made elsewhere would lock it out.

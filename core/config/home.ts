@@ -31,6 +31,8 @@ export interface Registration {
    * point; null when a forget left none. A point missing from the vault is AZB_POINT_MISSING.
    */
   lastPoint?: { id: string; time: string } | null;
+  /** Certificates this server renewed away from (FORMAT.md section 3): they signed only the points their renewal lists. */
+  retired?: string[];
 }
 
 /** The configuration home: AZBACKUP_HOME, else a per-OS default. */
@@ -174,6 +176,24 @@ export async function updateRegistration(vaultId: string, serverId: string, chan
   change(reg);
   await writePrivate(path, JSON.stringify(reg, null, 2) + '\n', 'Registration file');
   return reg;
+}
+
+/**
+ * Forgets this machine's registration with a vault (unregister): the sealed signing key first, the
+ * registration file last, so a removal cut short still finds the registration and can be run again.
+ * Returns the files removed.
+ */
+export async function removeRegistration(vaultId: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const path of [join(registrationsDir(), `${vaultId}.key`), join(registrationsDir(), `${vaultId}.json`)]) {
+    try {
+      await unlink(path);
+      removed.push(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(err, path, 'Registration file');
+    }
+  }
+  return removed;
 }
 
 /** Loads the signing key of a registration, given the server's master key. */

@@ -5,9 +5,15 @@ import { AzbError, toAzbError } from './errors.js';
 import type { EventSink } from './events.js';
 import { jobsStartedHere } from '../jobs/started.js';
 import { describeErrors, validator } from './schemas.js';
+import { readSecretFile } from '../config/secret-file.js';
 
 export interface RunOptions {
   secrets?: Record<string, string>;
+  /**
+   * Secrets to read from files, by secret name → path (rpc `secretFiles`: the module's -PassphraseFile).
+   * Read here, like the CLI's --passphrase-file: owner-only files, one trailing newline dropped.
+   */
+  secretFiles?: Record<string, string>;
   debug?: boolean;
   signal?: AbortSignal;
   stdin?: AsyncIterable<Uint8Array>;
@@ -46,11 +52,18 @@ export async function runCommand(command: Command<never>, args: unknown, sink: E
         target: command.name, hint: `See 'azbackup ${command.name.replace('.', ' ')} --help'.`,
       });
     }
-    const secrets = opts.secrets ?? {};
-    for (const name of Object.keys(secrets)) {
+    const secrets = { ...opts.secrets };
+    for (const name of [...Object.keys(secrets), ...Object.keys(opts.secretFiles ?? {})]) {
       if (!command.secrets.includes(name)) {
         throw new AzbError('AZB_ARGS_INVALID', `Command '${command.name}' takes no secret named '${name}'.`, { target: command.name });
       }
+    }
+    for (const [name, path] of Object.entries(opts.secretFiles ?? {})) {
+      const label = name.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+      if (secrets[name] !== undefined) {
+        throw new AzbError('AZB_SECRET_SOURCE', `The ${label} was given twice: as a value and in the file ${path}.`, { target: path, hint: `Give the ${label} one way only (-Passphrase or -PassphraseFile).` });
+      }
+      secrets[name] = await readSecretFile(path, label, { ownerOnly: true });
     }
     const ctx = { sink, secrets, debug: opts.debug === true, signal: opts.signal ?? new AbortController().signal, ...(opts.stdin ? { stdin: opts.stdin } : {}) };
     const code = await command.run(ctx, args as never);

@@ -111,6 +111,7 @@ export const ERROR_CODES = {
   AZB_POLICY_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_POLICY_EXISTS: { category: 'ResourceExists', exit: ExitCode.Failed },
   AZB_POLICY_RUNNING: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_JOB_RUNNING: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_SCHEDULER_FAILED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_PASSPHRASE_STORE_FAILED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_STORED_PASSPHRASE_WRONG: { category: 'AuthenticationError', exit: ExitCode.Failed },

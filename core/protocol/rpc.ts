@@ -10,7 +10,7 @@ import { describeErrors, validator } from './schemas.js';
 /** Largest request accepted; requests carry parameters, never data. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 
-interface Request { protocolVersion: number; command: string; args: Record<string, unknown>; secrets?: Record<string, string> }
+interface Request { protocolVersion: number; command: string; args: Record<string, unknown>; secrets?: Record<string, string>; secretFiles?: Record<string, string> }
 
 /** Parses and checks a request; throws a coded error describing what is wrong. */
 export function parseRequest(text: string): Request {
@@ -60,7 +60,7 @@ export async function handleRequest(text: string, sink: EventSink = new JsonSink
     sink.error(e);
     return e.exitCode;
   }
-  return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, debug, ...(signal ? { signal } : {}), ...(stdin ? { stdin } : {}) });
+  return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, ...(req.secretFiles ? { secretFiles: req.secretFiles } : {}), debug, ...(signal ? { signal } : {}), ...(stdin ? { stdin } : {}) });
 }
 
 /**

@@ -20,6 +20,9 @@ import resultRepairedFile from '../schemas/result.RepairedFile.schema.json' with
 import argsRegister from '../schemas/args.register.schema.json' with { type: 'json' };
 import argsRestore from '../schemas/args.restore.schema.json' with { type: 'json' };
 import argsServers from '../schemas/args.servers.schema.json' with { type: 'json' };
+import argsServerUnregister from '../schemas/args.server.unregister.schema.json' with { type: 'json' };
+import argsServerRenewCert from '../schemas/args.server.renew-cert.schema.json' with { type: 'json' };
+import resultCertificateRenewal from '../schemas/result.CertificateRenewal.schema.json' with { type: 'json' };
 import argsSettingsSet from '../schemas/args.settings.set.schema.json' with { type: 'json' };
 import argsSettingsShow from '../schemas/args.settings.show.schema.json' with { type: 'json' };
 import argsVaultAddCert from '../schemas/args.vault.add-cert.schema.json' with { type: 'json' };
@@ -59,6 +62,7 @@ import resultRegistration from '../schemas/result.Registration.schema.json' with
 import resultRemovedRecoveryPoint from '../schemas/result.RemovedRecoveryPoint.schema.json' with { type: 'json' };
 import resultRestoreResult from '../schemas/result.RestoreResult.schema.json' with { type: 'json' };
 import resultServer from '../schemas/result.Server.schema.json' with { type: 'json' };
+import resultUnregisteredServer from '../schemas/result.UnregisteredServer.schema.json' with { type: 'json' };
 import resultVault from '../schemas/result.Vault.schema.json' with { type: 'json' };
 import resultVaultCertificate from '../schemas/result.VaultCertificate.schema.json' with { type: 'json' };
 import resultVersion from '../schemas/result.Version.schema.json' with { type: 'json' };
@@ -68,6 +72,7 @@ export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPointUndelete, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultRemoveCert, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
   argsPolicySet, argsPolicyGet, argsPolicyRemove, argsPolicyState, argsPolicyRun, policySchema, resultPolicy, resultPolicyRun, resultRemovedPolicy,
   argsRepair, resultRepairResult, resultRepairedFile,
+  argsServerUnregister, resultUnregisteredServer, argsServerRenewCert, resultCertificateRenewal,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.

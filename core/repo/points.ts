@@ -5,7 +5,7 @@ import { updateRegistration } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
 import { forEachLimit } from './for-each-limit.js';
 import { isDeleted, readPointStates, type PointStates } from './point-states.js';
-import { loadCertificate, signWith, subjectOfCertificate, verifyRegistration } from './registration.js';
+import { certificateFromRenewal, loadCertificate, signWith, subjectOfCertificate, verifyRegistration, type Renewal } from './registration.js';
 import type { ServerRepo, Warn } from './server.js';
 
 /** Statistics stored in a recovery point. */
@@ -103,6 +103,30 @@ async function signerOf(repo: ServerRepo, pointId: string): Promise<{ thumbprint
   return { thumbprint: repo.record.certificate, because: `the certificate named in ${repo.record.hostname}'s server.json, whose registration proof verifies` };
 }
 
+/** A renewal's points as a set (looked up once per point read: a list would make reading all points quadratic). */
+const renewalPoints = new WeakMap<Renewal, Set<string>>();
+function pointsOf(r: Renewal): Set<string> {
+  let set = renewalPoints.get(r);
+  if (!set) { set = new Set(r.points); renewalPoints.set(r, set); }
+  return set;
+}
+
+/**
+ * The retired certificate that may have signed this point (FORMAT.md section 3): the `from` of a renewal
+ * that lists the point, from the DER copy in that renewal, provided the server's renewals verify (and,
+ * on the server itself, its registration lists the certificate as retired). Undefined otherwise.
+ */
+async function retiredSigner(repo: ServerRepo, pointId: string, thumbprint: unknown): Promise<X509Certificate | undefined> {
+  if (typeof thumbprint !== 'string') return undefined;
+  const renewal = repo.record.renewals?.find((r) => r.from === thumbprint && pointsOf(r).has(pointId));
+  if (!renewal) return undefined;
+  if (repo.pin && !(repo.pin.retired ?? []).includes(thumbprint)) return undefined;
+  let proof = proofCache.get(repo);
+  if (!proof) { proof = verifyRegistration(repo.vault, repo.record); proofCache.set(repo, proof); }
+  if (!(await proof)) return undefined;
+  return certificateFromRenewal(renewal.fromCertificate, thumbprint);
+}
+
 /**
  * Reads a recovery point and verifies its signature: it must be signed by this server's certificate
  * (signerOf) with the certificate object matching its thumbprint name.
@@ -115,15 +139,18 @@ export async function readPoint(repo: ServerRepo, pointId: string): Promise<Reco
   // Only this server's own certificate may sign its points: another server given this passphrase for a
   // restore must not be able to add points that pass as genuine.
   const signer = await signerOf(repo, pointId);
-  if (env.certificate !== signer.thumbprint) {
-    throw tampered(`is signed with certificate ${String(env.certificate)}, not with ${signer.thumbprint} (${signer.because}).`);
-  }
   let cert: X509Certificate | undefined;
-  try {
-    cert = await getCertificateCached(repo, env.certificate);
-  } catch (err) {
-    if (err instanceof AzbError && err.code === 'AZB_OBJECT_DAMAGED') throw tampered(`cannot be verified: ${err.message}`);
-    throw err;
+  if (env.certificate !== signer.thumbprint) {
+    // A certificate this server renewed away from signed only the points its renewal lists.
+    cert = await retiredSigner(repo, pointId, env.certificate);
+    if (!cert) throw tampered(`is signed with certificate ${String(env.certificate)}, not with ${signer.thumbprint} (${signer.because}), and no renewal of this server lists it among the points of that certificate.`);
+  } else {
+    try {
+      cert = await getCertificateCached(repo, env.certificate);
+    } catch (err) {
+      if (err instanceof AzbError && err.code === 'AZB_OBJECT_DAMAGED') throw tampered(`cannot be verified: ${err.message}`);
+      throw err;
+    }
   }
   const ok = cert !== undefined && createVerify('sha256').update(Buffer.from(env.manifest, 'utf8')).verify(cert.publicKey, env.signature, 'base64');
   if (!ok) throw tampered('fails its signature check.');

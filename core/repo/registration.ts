@@ -10,13 +10,33 @@ import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from '../chunker/fastcdc.j
 import { vaultError } from './storage-errors.js';
 import { certificateObject, type Vault } from './vault.js';
 
-/** Contents of servers/<id>/server.json. */
+/** Contents of servers/<id>/server.json, with its renewals folded in by readServerRecord. */
 export interface ServerRecord {
   serverId: string;
   hostname: string;
   created: string;
+  /** The server's certificate now: server.json's, or the last renewal's `to` (FORMAT.md section 3). */
   certificate: string;
   proof: { challenge: string; signature: string };
+  /** When renewed: the certificate server.json names (its proof is over that one). */
+  registeredWith?: string;
+  /** The renewals, in order (readServerRecord). */
+  renewals?: Renewal[];
+  /** Why the renewals cannot be trusted (a renewal out of order, unreadable or not this server's). */
+  renewalProblem?: string;
+}
+
+/** Contents of servers/<id>/renewals/<sequence> (FORMAT.md section 3). */
+export interface Renewal {
+  serverId: string;
+  sequence: number;
+  time: string;
+  from: string;
+  to: string;
+  fromCertificate: string;
+  points: string[];
+  endorsement: string;
+  proof: string;
 }
 
 /** Contents of the sealed config. */
@@ -40,6 +60,8 @@ export interface ServerPin {
   keyId?: string;
   /** The newest point this server wrote (rollback detection). */
   lastPoint?: { id: string; time: string } | null;
+  /** Certificates this server renewed away from: they signed only the points their renewal lists. */
+  retired?: string[];
 }
 
 const SERVER_ID = /^[0-9a-f]{64}$/;
@@ -50,8 +72,73 @@ export function serverPrefix(serverId: string): string {
 }
 
 /** The bytes a registration proof signs: everything in server.json except the signature itself. */
-function registrationMessage(vaultId: string, r: Pick<ServerRecord, 'serverId' | 'hostname' | 'created' | 'certificate'>, challenge: string): Buffer {
-  return Buffer.from(`azbackup-register-v1\n${vaultId}\n${r.serverId}\n${r.hostname}\n${r.created}\n${r.certificate}\n${challenge}`, 'utf8');
+function registrationMessage(vaultId: string, r: Pick<ServerRecord, 'serverId' | 'hostname' | 'created' | 'certificate' | 'registeredWith'>, challenge: string): Buffer {
+  return Buffer.from(`azbackup-register-v1\n${vaultId}\n${r.serverId}\n${r.hostname}\n${r.created}\n${r.registeredWith ?? r.certificate}\n${challenge}`, 'utf8');
+}
+
+/** The bytes a renewal's endorsement (old key) and proof (new key) sign. */
+export function renewalMessage(vaultId: string, r: Omit<Renewal, 'endorsement' | 'proof'>): Buffer {
+  const derHash = createHash('sha256').update(Buffer.from(r.fromCertificate, 'base64')).digest('hex');
+  return Buffer.from(`azbackup-renew-v1\n${vaultId}\n${r.serverId}\n${r.sequence}\n${r.time}\n${r.from}\n${r.to}\n${derHash}\n${r.points.join(',')}`, 'utf8');
+}
+
+/** Name of a server's renewal object. */
+export function renewalObject(serverId: string, sequence: number): string {
+  return `${serverPrefix(serverId)}renewals/${String(sequence).padStart(8, '0')}`;
+}
+
+const THUMBPRINT = /^[0-9A-F]{40}$/;
+const HEX64_ID = /^[0-9a-f]{64}$/;
+
+function isRenewal(v: unknown): v is Renewal {
+  const r = v as Partial<Renewal> | null;
+  return typeof r === 'object' && r !== null && typeof r.serverId === 'string' && Number.isInteger(r.sequence) && typeof r.time === 'string'
+    && typeof r.from === 'string' && THUMBPRINT.test(r.from) && typeof r.to === 'string' && THUMBPRINT.test(r.to)
+    && typeof r.fromCertificate === 'string' && Array.isArray(r.points) && r.points.every((p) => typeof p === 'string' && HEX64_ID.test(p))
+    && typeof r.endorsement === 'string' && typeof r.proof === 'string';
+}
+
+/**
+ * Reads a server's renewals and folds them into its record: `certificate` becomes the last `to`. A
+ * renewal that breaks the chain's rules (FORMAT.md section 3) sets `renewalProblem`, which fails the
+ * record's proof; the certificate then stays server.json's.
+ */
+async function foldRenewals(vault: Vault, rec: ServerRecord): Promise<ServerRecord> {
+  const base = `${serverPrefix(rec.serverId)}renewals/`;
+  const names: string[] = [];
+  try {
+    for await (const o of vault.store.list(base)) names.push(o.name);
+  } catch (err) {
+    throw vaultError(err, vault.store.location, 'the renewals of a server');
+  }
+  if (names.length === 0) return rec;
+  names.sort();
+  const renewals: Renewal[] = [];
+  let problem: string | undefined;
+  let current = rec.certificate;
+  for (const name of names) {
+    const seq = renewals.length + 1;
+    if (name !== renewalObject(rec.serverId, seq)) { problem = `${name} is not renewal ${seq}`; break; }
+    let r: unknown;
+    try {
+      r = JSON.parse((await vault.store.get(name)).toString('utf8'));
+    } catch (err) {
+      if (isStorageError(err) && !isStorageError(err, 'too-large')) throw vaultError(err, vault.store.location, 'a renewal');
+      problem = `${name} cannot be read`; break;
+    }
+    if (!isRenewal(r) || r.sequence !== seq || r.serverId !== rec.serverId || r.from !== current) { problem = `${name} does not continue the server's certificates`; break; }
+    renewals.push(r);
+    current = r.to;
+  }
+  if (problem) return { ...rec, renewals, renewalProblem: problem };
+  return { ...rec, registeredWith: rec.certificate, certificate: current, renewals };
+}
+
+/** A certificate from the DER copy in a renewal, only if it is the certificate of `thumbprint`. */
+export function certificateFromRenewal(base64Der: string, thumbprint: string): X509Certificate | undefined {
+  const der = Buffer.from(base64Der, 'base64');
+  if (thumbprintOfDer(der) !== thumbprint) return undefined;
+  try { return new X509Certificate(der); } catch { return undefined; }
 }
 
 /** Throws unless the passphrase is long enough for a new key. */
@@ -93,15 +180,16 @@ export async function listServers(vault: Vault): Promise<ServerRecord[]> {
 /** Reads one server's public record. */
 export async function readServerRecord(vault: Vault, serverId: string): Promise<ServerRecord> {
   if (!SERVER_ID.test(serverId)) throw new AzbError('AZB_SERVER_NOT_FOUND', `'${serverId}' is not a server ID.`, { target: serverId });
+  let rec: ServerRecord;
   try {
-    const rec = JSON.parse((await vault.store.get(`${serverPrefix(serverId)}server.json`)).toString('utf8')) as ServerRecord;
+    rec = JSON.parse((await vault.store.get(`${serverPrefix(serverId)}server.json`)).toString('utf8')) as ServerRecord;
     if (rec.serverId !== serverId) throw new Error('mismatch');
-    return rec;
   } catch (err) {
     if (isStorageError(err, 'not-found')) throw new AzbError('AZB_SERVER_NOT_FOUND', `No server ${serverId} in the vault at ${vault.store.location}.`, { target: serverId });
     if (isStorageError(err)) throw vaultError(err, vault.store.location, 'a server record');
     throw new AzbError('AZB_OBJECT_DAMAGED', `The record of server ${serverId} is damaged.`, { target: `${serverPrefix(serverId)}server.json` });
   }
+  return foldRenewals(vault, rec);
 }
 
 /** Registers a new server: key file, config, then server.json (last, so a half-done registration is invisible). */
@@ -167,17 +255,33 @@ export function subjectOfCertificate(cert: X509Certificate): string {
   return cert.subject.split('\n').join(', ');
 }
 
-/** Verifies a server record's registration proof against the uploaded certificate (checked against its thumbprint). */
+/**
+ * Verifies a server record's registration proof against the uploaded certificate (checked against its
+ * thumbprint) and, when it was renewed, every renewal's endorsement and proof (FORMAT.md section 3).
+ */
 export async function verifyRegistration(vault: Vault, record: ServerRecord): Promise<boolean> {
-  let cert: X509Certificate | undefined;
-  try {
-    cert = await loadCertificate(vault, record.certificate);
-  } catch (err) {
-    if (err instanceof AzbError && err.code === 'AZB_OBJECT_DAMAGED') return false;
-    throw err;
+  if (record.renewalProblem) return false;
+  const renewals = record.renewals ?? [];
+  const uploaded = async (thumbprint: string) => {
+    try {
+      return await loadCertificate(vault, thumbprint);
+    } catch (err) {
+      if (err instanceof AzbError && err.code === 'AZB_OBJECT_DAMAGED') return undefined;
+      throw err;
+    }
+  };
+  const verify = (cert: X509Certificate | undefined, message: Buffer, signature: string) => {
+    try { return cert !== undefined && createVerify('sha256').update(message).verify(cert.publicKey, signature, 'base64'); } catch { return false; }
+  };
+  const first = renewals[0] ? certificateFromRenewal(renewals[0].fromCertificate, renewals[0].from) : await uploaded(record.certificate);
+  if (!verify(first, registrationMessage(vault.manifest.vaultId, record, record.proof.challenge), record.proof.signature)) return false;
+  for (const [k, r] of renewals.entries()) {
+    const next = renewals[k + 1];
+    const to = next ? certificateFromRenewal(next.fromCertificate, next.from) : await uploaded(r.to);
+    const message = renewalMessage(vault.manifest.vaultId, r);
+    if (!verify(certificateFromRenewal(r.fromCertificate, r.from), message, r.endorsement) || !verify(to, message, r.proof)) return false;
   }
-  if (!cert) return false;
-  return createVerify('sha256').update(registrationMessage(vault.manifest.vaultId, record, record.proof.challenge)).verify(cert.publicKey, record.proof.signature, 'base64');
+  return true;
 }
 
 /**

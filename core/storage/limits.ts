@@ -15,6 +15,8 @@ export const MAX_SMALL_OBJECT = 64 * KiB;
  * request of 1 MiB or a command line bounds), sealed: zstd adds a few hundred bytes at most.
  */
 export const MAX_POINT_SIZE = 17 * MiB;
+/** A certificate renewal: a certificate and the IDs of the points it signed (67 bytes each: ~480,000 points). */
+export const MAX_RENEWAL_SIZE = 32 * MiB;
 /** An index file: under 200 MiB sealed at the 512 MiB of JSON the writer can encode at most (about 3.6 million blobs). */
 export const MAX_INDEX_SIZE = 256 * MiB;
 /**
@@ -33,6 +35,7 @@ const LIMITS: [RegExp, ObjectLimit][] = [
   [/^vault\.json$/, { kind: 'vault manifest', maxBytes: MAX_SMALL_OBJECT }],
   [new RegExp(`^certificates/${SEGMENT}$`), { kind: 'certificate', maxBytes: MAX_SMALL_OBJECT }],
   [new RegExp(`^servers/${SEGMENT}/server\\.json$`), { kind: 'server record', maxBytes: MAX_SMALL_OBJECT }],
+  [new RegExp(`^servers/${SEGMENT}/renewals/${SEGMENT}$`), { kind: 'certificate renewal', maxBytes: MAX_RENEWAL_SIZE }],
   [new RegExp(`^servers/${SEGMENT}/keys/${SEGMENT}$`), { kind: 'key file', maxBytes: MAX_SMALL_OBJECT }],
   [new RegExp(`^servers/${SEGMENT}/config$`), { kind: 'server config', maxBytes: MAX_SMALL_OBJECT }],
   [new RegExp(`^servers/${SEGMENT}/locks/${SEGMENT}$`), { kind: 'lock', maxBytes: MAX_SMALL_OBJECT }],

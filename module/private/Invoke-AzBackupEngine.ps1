@@ -22,6 +22,9 @@ function Invoke-AzBackupEngine {
         [System.Collections.IDictionary]$Arguments = @{},
         # Name -> SecureString. Converted to plain text only while the request is written to stdin.
         [System.Collections.IDictionary]$Secrets = @{},
+        # Name -> path of a file holding that secret (-PassphraseFile). The engine reads the file (owner-only,
+        # as the CLI's --passphrase-file); the path, not the secret, goes into the request. Empty values are skipped.
+        [System.Collections.IDictionary]$SecretFiles = @{},
         [Parameter(Mandatory)][System.Management.Automation.PSCmdlet]$Caller,
         [ValidateSet('All', 'Items', 'Result')][string]$Output = 'All',
         # A preview call (a -WhatIf run before the real one): its warnings would only repeat.
@@ -121,6 +124,11 @@ function Invoke-AzBackupEngine {
         }
         $request = [ordered]@{ protocolVersion = $engine.ProtocolVersion; command = $Command; args = $Arguments }
         if ($plain.Count -gt 0) { $request.secrets = $plain }
+        $files = @{}
+        foreach ($name in $SecretFiles.Keys) {
+            if ($SecretFiles[$name]) { $files[$name] = $Caller.GetUnresolvedProviderPathFromPSPath([string]$SecretFiles[$name]) }
+        }
+        if ($files.Count -gt 0) { $request.secretFiles = $files }
         if ($source) {
             # The request is the first line (compact JSON has no raw newline); the data follows it.
             $process.StandardInput.Write(($request | ConvertTo-Json -Depth 32 -Compress) + "`n")

@@ -1,4 +1,6 @@
 // The rpc entry point against the built executable: request validation, exit codes, event shapes.
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf, rpc } from '../helpers/engine.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -50,6 +52,38 @@ describe('azbackup rpc', () => {
     ]);
     for (const run of runs) {
       expect(run.events.length).toBeGreaterThan(0);
+      expect(run.stdout).not.toContain(secret);
+      expect(run.stderr).not.toContain(secret);
+    }
+  });
+
+  it('reads a secret from an owner-only file named in secretFiles, and refuses bad ones with coded errors that never show it', async () => {
+    const dir = tempDir();
+    const secret = 'File-Held-Passphrase-7731';
+    const ok = join(dir, 'pfx.pw');
+    writeFileSync(ok, `${secret}\n`, { mode: 0o600 });
+    const open = join(dir, 'open.pw');
+    writeFileSync(open, secret, { mode: 0o644 });
+    chmodSync(open, 0o644);
+    const empty = join(dir, 'empty.pw');
+    writeFileSync(empty, '\n', { mode: 0o600 });
+    // cert.new takes the .pfx password: made with the password from the file, then read back with it.
+    const made = await rpc({ protocolVersion: 1, command: 'cert.new', args: { subject: 'CN=filed', outputDirectory: dir }, secretFiles: { password: ok } });
+    expect(made.code, made.stdout).toBe(0);
+    const checked = await rpc({ protocolVersion: 1, command: 'cert.test', args: { path: join(dir, 'filed.pfx'), requirePrivateKey: true }, secrets: { password: secret } });
+    expect(checked.code, checked.stdout).toBe(0);
+    const wrong = await rpc({ protocolVersion: 1, command: 'cert.test', args: { path: join(dir, 'filed.pfx'), requirePrivateKey: true }, secretFiles: { password: empty } });
+    const cases: [unknown, string][] = [
+      [{ protocolVersion: 1, command: 'cert.test', args: { path: join(dir, 'filed.pfx') }, secretFiles: { password: open } }, 'AZB_SECRET_FILE_UNPROTECTED'],
+      [{ protocolVersion: 1, command: 'cert.test', args: { path: join(dir, 'filed.pfx') }, secretFiles: { password: join(dir, 'none.pw') } }, 'AZB_FILE_NOT_FOUND'],
+      [{ protocolVersion: 1, command: 'cert.test', args: { path: join(dir, 'filed.pfx') }, secrets: { password: secret }, secretFiles: { password: ok } }, 'AZB_SECRET_SOURCE'],
+      [{ protocolVersion: 1, command: 'version', args: {}, secretFiles: { passphrase: ok } }, 'AZB_ARGS_INVALID'],
+      [{ protocolVersion: 1, command: 'version', args: {}, secretFiles: { passphrase: '' } }, 'AZB_REQUEST_INVALID'],
+    ];
+    expect(onlyError(wrong).code).toBe('AZB_SECRET_SOURCE');
+    for (const [request, code] of cases) {
+      const run = await rpc(request);
+      expect(onlyError(run).code, JSON.stringify(request)).toBe(code);
       expect(run.stdout).not.toContain(secret);
       expect(run.stderr).not.toContain(secret);
     }

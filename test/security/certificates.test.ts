@@ -1,5 +1,5 @@
 // Certificates that no longer meet the rules: an expired one signs no new recovery point (the backup
-// fails, with what to do), one close to expiry is warned about, and `vault certs` flags every
+// fails, with what to do, and renewing the certificate gets the server going again), one close to expiry is warned about, and `vault certs` flags every
 // certificate in the vault that breaks a rule.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,10 +45,19 @@ describe('the certificate that signs recovery points', () => {
     expect(err.message).toContain(notAfter.toISOString());
     expect(err.hint).toMatch(/cert new/);
     expect(err.hint).toMatch(/vault add-cert/);
-    expect(err.hint).toMatch(/register again/);
+    expect(err.hint).toMatch(/server renew-cert/);
     expect(await pointCount(s.az)).toBe(1);
     const jobs = (await s.az(['jobs', '--previous', '1'])).events.filter((e) => e.type === 'item');
     expect(jobs).toEqual([expect.objectContaining({ data: expect.objectContaining({ operation: 'Backup', status: 'Failed' }) })]);
+    // The hint's way on: a new certificate, uploaded, and the server moved to it; the expired one's point stays.
+    const next = writeTestCertificate(s.root, 'srv-cert-next');
+    writeFileSync(join(s.root, 'next.pw'), next.password, { mode: 0o600 });
+    expect((await s.az(['vault', 'add-cert', next.cerPath, '--vault', s.vault])).code).toBe(0);
+    const renewed = await s.az(['server', 'renew-cert', '--certificate', next.pfxPath, '--password-file', join(s.root, 'next.pw')]);
+    expect(renewed.code, renewed.stdout).toBe(0);
+    const again = await s.az(['backup', s.src]);
+    expect(again.code, again.stdout).toBe(0);
+    expect(await pointCount(s.az)).toBe(2);
   }, 90_000);
 
   it('warns 30 days before it expires, and not earlier: at registration and at every backup', async () => {
