@@ -131,7 +131,7 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     delete want[hexName('large')];
     expect(got).toEqual(want);
     // An empty value followed by another attribute (setfattr drops an empty "0s" value there).
-    expect(sh('getfattr', ['-d', '-m', '^user\\.', '-e', 'hex', join(restored, 'a b.txt')])).toContain('user.empty=0x\nuser.test=0x68656c6c6f');
+    expect(sh('getfattr', ['--absolute-names', '-d', '-m', '^user\\.', '-e', 'hex', join(restored, 'a b.txt')])).toContain('user.empty=0x\nuser.test=0x68656c6c6f');
     expect(aclsBelow(restored)).toBe(aclsBelow(src));
     expect(sh('getcap', [join(restored, 'ping')])).toMatch(/cap_net_raw[=+]ep/);
 
@@ -139,9 +139,9 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     const plain = join(mnt, 'plain');
     const p = await fx.az(['restore', 'latest', '--target', plain]);
     expect(p.code, p.stdout).toBe(0);
-    expect(sh('getfattr', ['-d', '-m', '-', join(plain, src, 'labelled')])).not.toContain('security.selinux');
+    expect(sh('getfattr', ['--absolute-names', '-d', '-m', '-', join(plain, src, 'labelled')])).not.toContain('security.selinux');
     expect(p.events.some((e) => e.type === 'log' && /1 SELinux label/.test(e.message))).toBe(true);
-    expect(sh('getfattr', ['-n', 'user.test', '--only-values', join(plain, src, 'a b.txt')])).toBe('hello');
+    expect(sh('getfattr', ['--absolute-names', '-n', 'user.test', '--only-values', join(plain, src, 'a b.txt')])).toBe('hello');
   });
 
   it('an incremental backup takes a change of attributes alone (same mtime, new ctime)', async () => {
@@ -155,7 +155,7 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     expect(b.code, b.stdout).toBe(3);
     const target = join(mnt, 'after-change');
     expect((await fx.az(['restore', 'latest', '--target', target])).code).toBe(0);
-    const attrs = sh('getfattr', ['-d', '-m', '^user\\.', join(target, file)]);
+    const attrs = sh('getfattr', ['--absolute-names', '-d', '-m', '^user\\.', join(target, file)]);
     expect(attrs).toContain('user.test="changed"');
     expect(attrs).not.toContain('user.empty');
   });
@@ -201,11 +201,11 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     // security.capability of ping, trusted.note of the link (security.selinux is off without the flag).
     expect(skipped[0]!.message).toMatch(/^2 extended attribute\(s\) of 2 entries/);
     const restored = join(target, src);
-    expect(sh('getfattr', ['-n', 'user.test', '--only-values', join(restored, 'a b.txt')])).toBe('changed');
+    expect(sh('getfattr', ['--absolute-names', '-n', 'user.test', '--only-values', join(restored, 'a b.txt')])).toBe('changed');
     expect(aclsBelow(join(restored, 'shared'))).toBe(aclsBelow(join(src, 'shared')).replace(/# owner: 0\n# group: 0/g, '# owner: 65534\n# group: 65534'));
-    expect(sh('getfattr', ['-d', '-m', '-', join(restored, 'ping')])).not.toContain('security.capability');
+    expect(sh('getfattr', ['--absolute-names', '-d', '-m', '-', join(restored, 'ping')])).not.toContain('security.capability');
     // A file its owner may not write gets its user.* attributes all the same, and keeps its mode.
-    expect(sh('getfattr', ['-n', 'user.ro', '--only-values', join(restored, 'readonly')])).toBe('yes');
+    expect(sh('getfattr', ['--absolute-names', '-n', 'user.ro', '--only-values', join(restored, 'readonly')])).toBe('yes');
     expect(sh('stat', ['-c', '%a', join(restored, 'readonly')])).toBe('444\n');
   });
 
@@ -225,12 +225,12 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
         chownSync(ping, 65534, 65534);
       },
     });
-    expect(sh('getfattr', ['-d', '-m', '-', ping])).not.toContain('security.capability');
+    expect(sh('getfattr', ['--absolute-names', '-d', '-m', '-', ping])).not.toContain('security.capability');
     const failed = events.filter((e) => e.type === 'warning' && e.code === 'AZB_RESTORE_XATTR_FAILED');
     expect(failed).toHaveLength(1);
     expect(failed[0]!.message).toContain(`${ping}: it was replaced while the restore ran`);
     // Everything else got its attributes.
-    expect(sh('getfattr', ['-n', 'user.test', '--only-values', join(target, src, 'a b.txt')])).toBe('changed');
+    expect(sh('getfattr', ['--absolute-names', '-n', 'user.test', '--only-values', join(target, src, 'a b.txt')])).toBe('changed');
   });
 
   it('reports a malformed attribute list of a crafted point and restores the entry without it', async () => {
@@ -248,6 +248,6 @@ describe.runIf(asRoot)('extended attributes on ext4 (loop mount)', () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]!.message).toMatch(/^The extended attributes of 3 entries/);
     for (const n of ['bad-value', 'bad-name', 'not-a-list']) expect(failed[0]!.message).toContain(n);
-    expect(sh('getfattr', ['-h', '-d', '-m', '-', join(target, craft, 'good')])).toContain('trusted.ok="1"');
+    expect(sh('getfattr', ['--absolute-names', '-h', '-d', '-m', '-', join(target, craft, 'good')])).toContain('trusted.ok="1"');
   });
 });

@@ -161,7 +161,7 @@ $null = New-AzBackupVault -Path $vault
 $certificate = New-AzBackupCertificate -Subject 'CN=pkg-test' -OutputDirectory $certs.FullName -PfxPassword $pfxPassword
 $null = $certificate | Add-AzBackupVaultCertificate -Vault $vault
 $passphraseFile = Join-Path $root 'passphrase.txt'
-$registration = Register-AzBackupServer -Vault $vault -Certificate $certificate.PrivateKeyPath -CertificatePassword $pfxPassword -GeneratePassphrase -PassphraseFile $passphraseFile -WarningAction SilentlyContinue
+$registration = Register-AzBackupServer -Vault $vault -Certificate $certificate.PrivateKeyPath -CertificatePassword $pfxPassword -GeneratePassphrase -PassphraseOutFile $passphraseFile -WarningAction SilentlyContinue
 $passphrase = Get-Content $passphraseFile | ConvertTo-SecureString -AsPlainText -Force
 $point = Start-AzBackup -Path $data -Passphrase $passphrase
 $points = @(Get-AzRecoveryPoint -Passphrase $passphrase)
