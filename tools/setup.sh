@@ -2,7 +2,8 @@
 # Sets up AzBackup on a fresh machine and runs the main job:
 #   1. npm packages (including the pinned Node 24 runtime) from the lock file;
 #   2. PowerShell 7.6.9 (dotnet global tool) and Pester 5.7.1 (NuGet), each only when missing; as root,
-#      Debian's cron and systemd (for systemd-analyze), restic, attr, acl and libcap2-bin when missing;
+#      Debian's cron and systemd (for systemd-analyze), restic, attr, acl, libcap2-bin, xfsprogs,
+#      btrfs-progs, sshfs, openssh-server and postgresql when missing;
 #   3. builds the engine executable (bundle/dist/azbackup);
 #   4. unless --no-demo: creates a certificate and tests it through the PowerShell module.
 set -euo pipefail
@@ -71,6 +72,14 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v getfattr >/dev/null || missing+=(attr)
   command -v getfacl >/dev/null || missing+=(acl)
   command -v setcap >/dev/null || missing+=(libcap2-bin)
+  # The source tests (eligibility, snapshots) mount real file systems on loop files and a network file
+  # system through sshfs to an sshd on loopback; the application recipes test pg_dump against a real
+  # PostgreSQL server.
+  command -v mkfs.xfs >/dev/null || missing+=(xfsprogs)
+  command -v mkfs.btrfs >/dev/null || missing+=(btrfs-progs)
+  command -v sshfs >/dev/null || missing+=(sshfs)
+  command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  [ -n "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" ] || missing+=(postgresql)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} from Debian (apt-get) for the tests that run them"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
