@@ -194,7 +194,10 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
 
   const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
   const skipped: Skipped[] = [...scan.skipped];
-  for (const s of scan.skipped) sink.warning('AZB_FILE_SKIPPED', `Skipped ${s.path}: ${s.reason}`, s.path);
+  for (const s of scan.skipped) {
+    if (s.code) sink.warning('AZB_MOUNT_SKIPPED', `Not entered: ${s.reason}`, s.path);
+    else sink.warning('AZB_FILE_SKIPPED', `Skipped ${s.path}: ${s.reason}`, s.path);
+  }
   if (scan.files === 0 && scan.excluded > 0) {
     const by = opts.excludes.length > 0 ? `The exclude patterns (${opts.excludes.join(', ')})` : 'The exclude options';
     sink.warning('AZB_EVERYTHING_EXCLUDED', `${by} leave no file to back up; ${scan.excluded} entries were left out.`, opts.excludes[0] ?? opts.sources[0]);

@@ -1,7 +1,7 @@
 // The source walk: lstat of every entry under the sources, names kept as raw bytes (Linux names need
 // not be UTF-8). One pass gives the tree to back up and the totals for progress and the space check.
 import { compileGlobs, type GlobMatcher } from '../fs/glob.js';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import { constants as FS, type BigIntStats } from 'node:fs';
 
 /** The part of lstat a backup needs, kept compact: a scan of millions of files holds one per entry. */
@@ -36,8 +36,11 @@ export function bytesOf(latin1: string): Buffer {
   return Buffer.from(latin1, 'latin1');
 }
 
-/** A path the scan could not read, reported as a warning and counted as skipped. */
-export interface Skipped { path: string; reason: string }
+/**
+ * A path the scan could not read or would not enter, reported as a warning and counted as skipped.
+ * `code`: the stable code of a refused mount (AZB_SOURCE_*), when it is one.
+ */
+export interface Skipped { path: string; reason: string; code?: string }
 
 /** Result of a scan. */
 export interface ScanResult {
@@ -61,14 +64,24 @@ export interface ScanOptions {
   excludeCaches?: boolean | ReadonlySet<string>;
   /** Do not cross into another file system below a source: its mount point stays, empty (as restic). */
   oneFileSystem?: boolean | ReadonlySet<string>;
+  /**
+   * The mount points the walk may meet (canonical paths, raw bytes as latin1) and their check
+   * (core/source/eligibility.ts mountPointGate): a refused mount is not entered, but reported.
+   */
+  mountGate?: { points: ReadonlySet<string>; judge(path: string): Promise<{ code: string | null; message: string } | undefined> };
+  /** st_dev of each source when its eligibility was checked: another one now means it was unmounted since. */
+  expectedDev?: ReadonlyMap<string, string>;
 }
 
 function appliesTo(option: boolean | ReadonlySet<string> | undefined, source: string): boolean {
   return option === true || (typeof option === 'object' && option.has(source));
 }
 
-/** The rules of one source's walk. `dev`: the file system of the source (--one-file-system stays on it). */
-interface SourceRules { dev: bigint; excludeCaches: boolean; oneFileSystem: boolean }
+/**
+ * The rules of one source's walk. `dev`: the file system of the source (--one-file-system stays on it).
+ * `root` and `canonicalRoot`: the source as walked and with its links resolved, to name the mount points met.
+ */
+interface SourceRules { dev: bigint; excludeCaches: boolean; oneFileSystem: boolean; root: string; canonicalRoot: string }
 
 /** The name and first bytes of a cache folder's tag (https://bford.info/cachedir/). */
 export const CACHEDIR_TAG = 'CACHEDIR.TAG';
@@ -157,6 +170,16 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       const stats = await Promise.all(names.map(async (n) => {
         const childPath = path === '/' ? `/${n}` : `${path}/${n}`;
         if (excluded(childPath, globs)) { result.excluded++; return undefined; }
+        const gate = options.mountGate;
+        if (gate) {
+          // Judged before it is touched: a dead network mount would hang the lstat.
+          const canonical = (rules.canonicalRoot === '/' ? '' : rules.canonicalRoot) + childPath.slice(rules.root === '/' ? 0 : rules.root.length);
+          const refusal = gate.points.has(canonical) ? await gate.judge(canonical) : undefined;
+          if (refusal) {
+            result.skipped.push({ path: showPath(childPath), reason: refusal.message, ...(refusal.code ? { code: refusal.code } : {}) });
+            return undefined;
+          }
+        }
         try {
           const childSt = await lstat(bytesOf(childPath), { bigint: true });
           if (flat && childSt.isDirectory()) { result.excluded++; return undefined; }
@@ -199,7 +222,17 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         target: source, hint: 'Check the path; give existing files or folders to back up.',
       });
     }
-    const rules = { dev: st.dev, excludeCaches: appliesTo(options.excludeCaches, source), oneFileSystem: appliesTo(options.oneFileSystem, source) };
+    const expected = options.expectedDev?.get(source);
+    if (expected !== undefined && expected !== st.dev.toString()) {
+      throw new AzbError('AZB_SOURCE_OFFLINE', `The file system of ${source} changed since it was checked (it was unmounted or replaced); nothing was read from it.`, {
+        target: source, hint: 'Mount the file system again and check the path with Test-AzBackupSource, then run the backup again.',
+      });
+    }
+    let canonicalRoot = path;
+    if (options.mountGate && kindOf(st) === 'dir') {
+      try { canonicalRoot = (await realpath(bytesOf(path), { encoding: 'buffer' })).toString('latin1'); } catch { /* unreadable: the walk reports it */ }
+    }
+    const rules = { dev: st.dev, excludeCaches: appliesTo(options.excludeCaches, source), oneFileSystem: appliesTo(options.oneFileSystem, source), root: path, canonicalRoot };
     const entry = await visit(path, path, st, shallow.has(source), rules);
     if (!entry) {
       if (!kindOf(st)) throw new AzbError('AZB_SOURCE_NOT_FOUND', `${source} is not a file, folder or symbolic link.`, { target: source, hint: 'Only file data is backed up.' });

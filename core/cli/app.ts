@@ -301,6 +301,16 @@ export async function main(argv: string[]): Promise<number> {
       const parts = a.parts && a.parts.length > 0 ? [...new Set(a.parts)] : undefined;
       exitCode = await run('repair', defined({ ...vaultArgs(a), parts, dryRun: a.dryRun }), globals(a), await passphrase(a));
     })
+    .command('source', 'Check what can be backed up', (y) => y
+      .command('test <paths..>', 'Whether each path can be backed up: on a local, fixed, writable disk file system that answers', (c) => c
+        .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'Files or folders to check' })
+        .option('timeout-seconds', { type: 'number', describe: 'How long a device may take to answer before it counts as offline (default 10)' })
+        .example('azbackup source test /srv/data /mnt/nfs', 'Check two sources before putting them in a policy')
+        .epilogue('Exit code 0: every path can be backed up; 4: at least one is refused (the verdict says why).'),
+      async (a) => {
+        exitCode = await run('source.test', defined({ paths: a.paths, timeoutSeconds: a.timeoutSeconds }), globals(a));
+      })
+      .demandCommand(1, 'Name a source command: test.'))
     .command('forget <point>', 'Remove a recovery point: soft-deleted for 14 days (undelete brings it back), then prune deletes it and its data', (y) => y
       .positional('point', { type: 'string', demandOption: true, describe: 'Recovery point ID (or a unique prefix)' })
       .option('permanent', { type: 'boolean', describe: 'Delete the point at once, without the 14 days of soft delete' }),

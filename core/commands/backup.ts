@@ -16,6 +16,7 @@ import { asJob, openServerFor, serverCacheDir, signingKeyFor, type VaultArgs, ST
 import { pointData } from './points.js';
 import { CERT_EXPIRY_WARNING_DAYS, renewHint } from './cert-expiry.js';
 import { makeDirs } from '../fs/make-dirs.js';
+import { mountPointGate, requireEligible, type SourceVerdict } from '../source/eligibility.js';
 
 /**
  * The certificate that signs this server's recovery points (the one in its server.json) must be valid
@@ -69,6 +70,21 @@ async function pathsFromLists(ctx: CommandContext, files: readonly string[]): Pr
   return out;
 }
 
+/**
+ * The check of the sources, and what the walk needs of it: the mount points it may meet and the
+ * st_dev each source had. A refusal comes back as the error, for the job to fail with.
+ */
+async function sourceEligibility(paths: readonly string[]): Promise<AzbError | Pick<ScanOptions, 'mountGate' | 'expectedDev'>> {
+  let verdicts: Map<string, SourceVerdict>;
+  try { verdicts = await requireEligible(paths); } catch (err) {
+    if (err instanceof AzbError) return err;
+    throw err;
+  }
+  const expectedDev = new Map<string, string>();
+  for (const [p, v] of verdicts) if (v.dev !== undefined) expectedDev.set(p, v.dev);
+  return { mountGate: await mountPointGate(), expectedDev };
+}
+
 /** What to back up, and what the point records of it. */
 export interface BackupWork {
   paths: string[]; excludes: string[]; tags: string[];
@@ -83,7 +99,11 @@ export interface BackupWork {
  * point. Shared by `backup` and `policy run`.
  */
 export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: BackupWork): Promise<{ repo: ServerRepo; pointId: string; manifest: PointManifest; skipped: Skipped[]; otherFileSystems: string[] }> {
-  const scan = work.stdin === undefined ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, work.scanOptions) : undefined;
+  // Every source is checked before anything is read (README "What can be backed up"); a refusal fails
+  // the job below. The walk then never enters a mount it would refuse, and sees whether a source's file
+  // system was swapped since the check.
+  const eligibility = work.stdin === undefined ? await sourceEligibility(work.paths) : undefined;
+  const scan = eligibility && !(eligibility instanceof AzbError) ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligibility }) : undefined;
   // A source that is missing fails the job, not the walk that nobody waits for.
   scan?.catch(() => undefined);
   const { vault, repo } = await openServerFor(ctx, args, work.accessTier ? { accessTier: work.accessTier } : {});
@@ -93,6 +113,7 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
     throw new AzbError('AZB_CACHE_UNUSABLE', `Cannot create the cache folder ${cacheDir}: ${(err as NodeJS.ErrnoException).code}.`, { target: cacheDir, hint: 'Give a writable --cache-dir.' });
   }
   const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {
+    if (eligibility instanceof AzbError) throw eligibility;
     await checkSigningCertificate(ctx, repo);
     return withLock(repo, 'backup', work.policy ? `backup by policy ${work.policy}` : 'backup', (code, message, target) => ctx.sink.warning(code, message, target), async (lock) => {
       const r = await runBackup(repo, {

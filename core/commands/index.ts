@@ -15,6 +15,7 @@ import { repairCommand } from './repair.js';
 import { jobStopCommand, jobsCommand } from './jobs.js';
 import { settingsSetCommand, settingsShowCommand } from './settings.js';
 import { serverRenewCertCommand, serverUnregisterCommand } from './server.js';
+import { sourceTestCommand } from './source.js';
 import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCommand, policySetCommand, policySuspendCommand } from './policy.js';
 
 /** Every command the engine answers, by its request name. */
@@ -23,5 +24,5 @@ export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Com
     registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, pointUndeleteCommand, restoreCommand,
     checkCommand, pruneCommand, repairCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
     policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand,
-    serverUnregisterCommand, serverRenewCertCommand].map((c) => [c.name, c as Command<never>]),
+    serverUnregisterCommand, serverRenewCertCommand, sourceTestCommand].map((c) => [c.name, c as Command<never>]),
 );

@@ -14,6 +14,7 @@ import { runPrune } from '../prune/pruner.js';
 import { listRegistrations } from '../config/home.js';
 import { readSettings, type MachineSettings } from '../config/settings.js';
 import { writeMetricsFile } from '../policy/metrics.js';
+import { refusalError, testSource, type SourceVerdict } from '../source/eligibility.js';
 import { AzbError, ExitCode, toAzbError } from '../protocol/errors.js';
 import { withLock } from '../repo/locks.js';
 import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
@@ -139,11 +140,15 @@ export const policySetCommand: Command<PolicySetArgs> = {
       });
     }
     p.anchorWeek = before?.anchorWeek ?? mondayOf(clockNow());
+    // Each spec is checked as a backup would check it: one AzBackup refuses is not saved.
+    const refusals: SourceVerdict[] = [];
     for (const s of p.fileSpecs ?? []) {
-      if (!(await stat(s.path).then(() => true, () => false))) {
+      const verdict = await testSource(s.path);
+      if (verdict.code === 'AZB_SOURCE_NOT_FOUND') {
         ctx.sink.warning('AZB_FILESPEC_NOT_FOUND', `File spec ${s.path} does not exist now; runs back up the other specs and warn while it is missing.`, s.path);
-      }
+      } else if (!verdict.eligible) refusals.push(verdict);
     }
+    if (refusals.length > 0) throw refusalError(refusals);
     // The namespace is opened (a key derivation) at most once, and only when the passphrase is needed.
     let opened: ServerRepo | undefined;
     const namespace = async () => (opened ??= (await openServerFor(ctx, { vault: reg.vault })).repo);
@@ -353,12 +358,21 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
     }
     try {
       const { ctx: c } = await openForPolicy(ctx, p);
+      // A spec that is missing or refused now (unmounted, remounted read-only, …) is named in a
+      // warning and the others are backed up; with none left, the run fails with the reason.
       const specs = [];
+      const refusals: SourceVerdict[] = [];
       for (const s of p.fileSpecs ?? []) {
-        if (await stat(s.path).then(() => true, () => false)) specs.push(s);
-        else c.sink.warning('AZB_FILESPEC_NOT_FOUND', `File spec ${s.path} of policy ${p.name} does not exist; the other specs are backed up.`, s.path);
+        const verdict = await testSource(s.path);
+        if (verdict.eligible) specs.push(s);
+        else if (verdict.code === 'AZB_SOURCE_NOT_FOUND') c.sink.warning('AZB_FILESPEC_NOT_FOUND', `File spec ${s.path} of policy ${p.name} does not exist; the other specs are backed up.`, s.path);
+        else {
+          refusals.push(verdict);
+          c.sink.warning(verdict.code!, `File spec ${s.path} of policy ${p.name} is not backed up: ${verdict.message} ${verdict.hint ?? ''}`.trim(), s.path);
+        }
       }
       if (p.fileSpecs && specs.length === 0) {
+        if (refusals.length > 0) throw refusalError(refusals);
         throw new AzbError('AZB_SOURCE_NOT_FOUND', `None of the file specs of policy ${p.name} exists: ${p.fileSpecs.map((s) => s.path).join(', ')}.`, { target: p.name, hint: 'Check the paths, or change the policy\'s file specs.' });
       }
       const backup = await backupAsJob(c, { vault: p.vault!, ...(args.cacheDir ? { cacheDir: args.cacheDir } : {}) }, {

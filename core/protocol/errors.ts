@@ -88,6 +88,13 @@ export const ERROR_CODES = {
   AZB_HOME_UNUSABLE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   // Backup and restore
   AZB_SOURCE_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  // Sources AzBackup refuses (core/source/eligibility.ts, README "What can be backed up")
+  AZB_SOURCE_NETWORK: { category: 'InvalidOperation', exit: ExitCode.Failed },
+  AZB_SOURCE_REMOVABLE: { category: 'InvalidOperation', exit: ExitCode.Failed },
+  AZB_SOURCE_READ_ONLY: { category: 'InvalidOperation', exit: ExitCode.Failed },
+  AZB_SOURCE_OFFLINE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_SOURCE_FILE_SYSTEM: { category: 'InvalidOperation', exit: ExitCode.Failed },
+  AZB_SOURCE_ACCESS_DENIED: { category: 'PermissionDenied', exit: ExitCode.Failed },
   AZB_POINT_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_VAULT_UNREACHABLE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_CERT_IN_USE: { category: 'InvalidOperation', exit: ExitCode.Failed },

@@ -14,6 +14,8 @@ import argsPointRemove from '../schemas/args.point.remove.schema.json' with { ty
 import argsPointUndelete from '../schemas/args.point.undelete.schema.json' with { type: 'json' };
 import argsPoints from '../schemas/args.points.schema.json' with { type: 'json' };
 import argsPrune from '../schemas/args.prune.schema.json' with { type: 'json' };
+import argsSourceTest from '../schemas/args.source.test.schema.json' with { type: 'json' };
+import resultSourceVerdict from '../schemas/result.SourceVerdict.schema.json' with { type: 'json' };
 import argsRepair from '../schemas/args.repair.schema.json' with { type: 'json' };
 import resultRepairResult from '../schemas/result.RepairResult.schema.json' with { type: 'json' };
 import resultRepairedFile from '../schemas/result.RepairedFile.schema.json' with { type: 'json' };
@@ -72,6 +74,7 @@ export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsBackup, argsCertNew, argsCertTest, argsCheck, argsJobStop, argsJobs, argsLs, argsPassphraseSet, argsPointRemove, argsPointUndelete, argsPoints, argsPrune, argsRegister, argsRestore, argsServers, argsSettingsSet, argsSettingsShow, argsVaultAddCert, argsVaultCerts, argsVaultRemoveCert, argsVaultCreate, argsVersion, eventError, eventItem, eventLog, eventProgress, eventResult, event, eventWarning, request, resultCertificate, resultCertificateRule, resultCertificateTest, resultCheckProblem, resultCheckResult, resultJob, resultMachineSetting, resultPassphraseChange, resultPruneResult, resultRecoverableItem, resultRecoveryPoint, resultRegistration, resultRemovedRecoveryPoint, resultRestoreResult, resultServer, resultVault, resultVaultCertificate, resultVersion,
   argsPolicySet, argsPolicyGet, argsPolicyRemove, argsPolicyState, argsPolicyRun, policySchema, resultPolicy, resultPolicyRun, resultRemovedPolicy,
   argsRepair, resultRepairResult, resultRepairedFile,
+  argsSourceTest, resultSourceVerdict,
   argsServerUnregister, resultUnregisteredServer, argsServerRenewCert, resultCertificateRenewal,
 ];
 
