@@ -1,5 +1,7 @@
 // Entry point of the engine executable.
+import { isSea } from 'node:sea';
 import { KDF_CHILD_ARG, runKdfChild } from './crypto/keys.js';
+import { PROBE_CHILD_ARG, runProbeChild, setProbeLauncher } from './source/probe.js';
 
 // A reader that went away (`azbackup jobs | head -1`): the rest of the output is dropped quietly, and
 // the command finishes as it would have (a backup piped to head is not cut short half-way).
@@ -10,10 +12,12 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// The engine started by itself to derive a key (core/crypto/keys.ts deriveInChild), or a command. The
-// CLI (yargs, every command and what they import) is loaded only for a command: the key-derivation child
-// that every key-opening command starts then skips most of the engine's start-up.
-(process.argv[2] === KDF_CHILD_ARG ? runKdfChild() : import('./cli/app.js').then((cli) => cli.main(process.argv.slice(2)))).then(
+// The engine started by itself to derive a key (core/crypto/keys.ts deriveInChild) or to make file system
+// calls that may hang (core/source/probe.ts), or a command. The CLI (yargs, every command and what they
+// import) is loaded only for a command: the children skip most of the engine's start-up.
+setProbeLauncher(process.execPath, isSea() ? [] : [...process.execArgv, process.argv[1]!]);
+const child = { [KDF_CHILD_ARG]: runKdfChild, [PROBE_CHILD_ARG]: runProbeChild }[process.argv[2] ?? ''];
+(child ? child() : import('./cli/app.js').then((cli) => cli.main(process.argv.slice(2)))).then(
   (code) => {
     process.exitCode = code;
     // An unread stdin (an idle producer piped in) would keep the process alive after the work is done.

@@ -2,10 +2,11 @@
 // writable disk file system that answers. As the agent we model refuses network shares, removable
 // drives, read-only and offline volumes and file systems it cannot protect, so does this, before the
 // first byte is read, with a stable code per reason.
-import { lstat, readFile, realpath, stat, statfs } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AzbError, type ErrorCode } from '../protocol/errors.js';
 import { mountOf, readMounts, type Mount } from './mountinfo.js';
+import { FsProbe, ProbeTimedOut } from './probe.js';
 
 export type SourceReason = 'Eligible' | 'Network' | 'Removable' | 'ReadOnly' | 'Offline' | 'FileSystem' | 'AccessDenied';
 
@@ -46,15 +47,6 @@ export const SOURCE_TIMEOUT_MS = 10_000;
 /** Where sysfs is read from: the environment may point it at a captured sample (tests). */
 function sysfsRoot(): string {
   return process.env['AZBACKUP_SYSFS_ROOT'] ?? '/sys';
-}
-
-class TimedOut extends Error {}
-
-/** The operation, or TimedOut after `ms`. A hung network or dead device blocks a thread; we stop waiting. */
-async function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_r, reject) => { timer = setTimeout(() => reject(new TimedOut()), ms); timer.unref(); });
-  try { return await Promise.race([work, limit]); } finally { clearTimeout(timer); }
 }
 
 function decodeDev(dev: bigint): string {
@@ -133,7 +125,7 @@ export async function judgeMount(path: string, m: Mount): Promise<SourceVerdict 
 }
 
 /** The verdict on one path (absolute, or relative to the current folder). */
-export async function testSource(given: string, o: { timeoutMs?: number; mounts?: Mount[] } = {}): Promise<SourceVerdict> {
+export async function testSource(given: string, o: { timeoutMs?: number; mounts?: Mount[]; probe?: FsProbe } = {}): Promise<SourceVerdict> {
   if (process.platform === 'win32') {
     return { path: given, eligible: true, reason: 'Eligible', code: null, message: `${given}: not checked by the engine on Windows; Test-AzBackupSource checks the volume with Get-Volume.` };
   }
@@ -144,15 +136,17 @@ export async function testSource(given: string, o: { timeoutMs?: number; mounts?
   const lexical = mountOf(path, mounts);
   if (lexical && isNetworkType(lexical.fsType)) return (await judgeMount(path, lexical))!;
   const seconds = `${timeoutMs / 1000} s`;
+  // Calls that touch the path go through the probe: a dead server or device hangs them, not the engine.
+  const probe = o.probe ?? new FsProbe(timeoutMs);
   let dev: bigint;
   let canonical: string;
   try {
-    const st = await within(timeoutMs, lstat(path, { bigint: true }));
-    dev = st.dev;
+    const st = await probe.call('lstat', path);
+    dev = BigInt(st.dev!);
     // A link is backed up as a link: it is judged by the folder that holds it.
-    canonical = st.isSymbolicLink() ? join(await within(timeoutMs, realpath(dirname(path))), basename(path)) : await within(timeoutMs, realpath(path));
+    canonical = st.isSymbolicLink ? join((await probe.call('realpath', dirname(path))).path!, basename(path)) : (await probe.call('realpath', path)).path!;
   } catch (err) {
-    if (err instanceof TimedOut) return refused(path, 'Offline', `${path} did not answer within ${seconds}: its device or server is not responding.`, lexical);
+    if (err instanceof ProbeTimedOut) return refused(path, 'Offline', `${path} did not answer within ${seconds}: its device or server is not responding.`, lexical);
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       return refused(path, 'Offline', `${path} does not exist: the path is wrong, or the file system that held it is not mounted.`, undefined, 'AZB_SOURCE_NOT_FOUND');
@@ -171,9 +165,9 @@ export async function testSource(given: string, o: { timeoutMs?: number; mounts?
   const verdict = await judgeMount(path, m);
   if (verdict) return { ...verdict, dev: dev.toString() };
   try {
-    await within(timeoutMs, statfs(canonical));
+    await probe.call('statfs', canonical);
   } catch (err) {
-    if (err instanceof TimedOut) return { ...refused(path, 'Offline', `The file system of ${path} (${onMount(m)}) did not answer within ${seconds}.`, m), dev: dev.toString() };
+    if (err instanceof ProbeTimedOut) return { ...refused(path, 'Offline', `The file system of ${path} (${onMount(m)}) did not answer within ${seconds}.`, m), dev: dev.toString() };
     return { ...refused(path, 'Offline', `The file system of ${path} (${onMount(m)}) cannot be queried (${(err as NodeJS.ErrnoException).code}).`, m), dev: dev.toString() };
   }
   return {
@@ -215,6 +209,7 @@ export async function mountPointGate(timeoutMs = SOURCE_TIMEOUT_MS): Promise<{ p
   const byPoint = new Map<string, Mount>();
   for (const m of await readMounts('latin1')) byPoint.set(m.mountPoint, m); // the last one mounted hides the others
   const judged = new Map<number, SourceVerdict | undefined>();
+  const probe = new FsProbe(timeoutMs);
   const judge = async (path: string): Promise<SourceVerdict | undefined> => {
     const m = byPoint.get(path);
     if (!m) return undefined;
@@ -222,8 +217,8 @@ export async function mountPointGate(timeoutMs = SOURCE_TIMEOUT_MS): Promise<{ p
       const shown = Buffer.from(path, 'latin1').toString('utf8');
       let verdict = await judgeMount(shown, m);
       if (!verdict) {
-        try { await within(timeoutMs, statfs(shown)); } catch (err) {
-          verdict = refused(shown, 'Offline', err instanceof TimedOut ? `The file system mounted at ${shown} (${m.fsType}) did not answer within ${timeoutMs / 1000} s.` : `The file system mounted at ${shown} (${m.fsType}) cannot be queried (${(err as NodeJS.ErrnoException).code}).`, m);
+        try { await probe.call('statfs', shown); } catch (err) {
+          verdict = refused(shown, 'Offline', err instanceof ProbeTimedOut ? `The file system mounted at ${shown} (${m.fsType}) did not answer within ${timeoutMs / 1000} s.` : `The file system mounted at ${shown} (${m.fsType}) cannot be queried (${(err as NodeJS.ErrnoException).code}).`, m);
         }
       }
       judged.set(m.mountId, verdict);
@@ -246,7 +241,8 @@ export async function requireEligible(paths: readonly string[], o: { timeoutMs?:
   if (process.platform === 'win32') return new Map();
   const mounts = await readMounts();
   const verdicts = new Map<string, SourceVerdict>();
-  for (const p of paths) verdicts.set(p, await testSource(p, { ...o, mounts }));
+  const probe = new FsProbe(o.timeoutMs ?? SOURCE_TIMEOUT_MS);
+  for (const p of paths) verdicts.set(p, await testSource(p, { ...o, mounts, probe }));
   const refusals = [...verdicts.values()].filter((v) => !v.eligible);
   if (refusals.length > 0) throw refusalError(refusals);
   return verdicts;
