@@ -68,7 +68,7 @@ export interface ScanOptions {
    * The mount points the walk may meet (canonical paths, raw bytes as latin1) and their check
    * (core/source/eligibility.ts mountPointGate): a refused mount is not entered, but reported.
    */
-  mountGate?: { points: ReadonlySet<string>; judge(path: string): Promise<{ code: string | null; message: string } | undefined> };
+  mountGate?: { points: ReadonlySet<string>; judge(path: string): Promise<{ code: string | null; message: string; reason: string } | undefined> };
   /** st_dev of each source when its eligibility was checked: another one now means it was unmounted since. */
   expectedDev?: ReadonlyMap<string, string>;
 }
@@ -175,7 +175,11 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
           // Judged before it is touched: a dead network mount would hang the lstat.
           const canonical = (rules.canonicalRoot === '/' ? '' : rules.canonicalRoot) + childPath.slice(rules.root === '/' ? 0 : rules.root.length);
           const refusal = gate.points.has(canonical) ? await gate.judge(canonical) : undefined;
-          if (refusal) {
+          if (refusal && rules.oneFileSystem) {
+            // Not crossed anyway: as any other file system, its folder stays without contents. A network
+            // or offline mount is not even looked at (its lstat could hang).
+            if (refusal.reason === 'Network' || refusal.reason === 'Offline') { result.otherFileSystems.push(showPath(childPath)); result.excluded++; return undefined; }
+          } else if (refusal) {
             result.skipped.push({ path: showPath(childPath), reason: refusal.message, ...(refusal.code ? { code: refusal.code } : {}) });
             return undefined;
           }
