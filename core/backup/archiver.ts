@@ -207,7 +207,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   const report = opts.skipReport ?? new SkipReport(undefined, sink);
   // filesSkipped (in the point) counts what could not be backed up; sockets, FIFOs and devices are left
   // out by rule, so they are listed in the report but not counted there.
-  const specials = scan.skipped.filter((s) => s.code === SKIP_CODES.special).length;
+  const specialPaths = scan.skipped.filter((s) => s.code === SKIP_CODES.special).map((s) => s.path);
+  const specials = specialPaths.length;
   const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length - specials, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
   for (const s of scan.skipped) report.add(s);
   scan.skipped.length = 0; // in the report now
@@ -223,7 +224,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     sink.log(`--one-file-system: ${scan.otherFileSystems.length} other file system(s) below the sources were not crossed (a mount point is kept as an empty folder): ${scan.otherFileSystems.join(', ')}.`);
   }
   // Not a warning: leaving them out is the rule (as MARS does), but each is listed in the report.
-  if (specials > 0) sink.log(`${specials} socket(s), FIFO(s) or device(s) left out (only file data is backed up); the skipped-files report lists each.`);
+  if (specials > 0) sink.log(`${specials} socket(s), FIFO(s) or device(s) left out (only file data is backed up), e.g. ${specialPaths.slice(0, 5).join(', ')}; the skipped-files report lists each.`);
 
   const saver = new BlobSaver(repo, join(opts.cacheDir, 'packs'), opts.lock);
   await saver.prepare();
