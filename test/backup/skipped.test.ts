@@ -308,6 +308,8 @@ describe('every kind of file, and the skipped-files report', () => {
     expect(String(items.find((i) => i['name'] === 'bottom.txt')!['path'])).toBe(deepSource + '/d'.repeat(10_000) + '/bottom.txt');
     const check = await fx.az(['check', '--read-data']);
     expect(check.code, check.stdout.slice(-2000) + check.stderr).toBe(0);
+    const prune = await fx.az(['prune']); // walks every live point's trees
+    expect(prune.code, prune.stdout.slice(-2000) + prune.stderr).toBe(0);
     const deepTarget = join(fx.root, 'restored-deep');
     const rd = await fx.az(['restore', pointId, '--target', deepTarget]);
     expect(rd.code, rd.stdout.slice(-2000) + rd.stderr).toBe(0);
