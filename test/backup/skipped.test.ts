@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ENGINE_PATH, onlyError, resultOf } from '../helpers/engine.js';
 import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
+import { tempDir } from '../helpers/tmp.js';
 import { craftingPoints, savePointOf } from '../helpers/crafted-points.js';
 import { scanSources, type ScanResult } from '../../core/backup/scanner.js';
 import { escapeSkipped, SkipReport, unescapeSkipped } from '../../core/backup/skip-report.js';
@@ -347,6 +348,27 @@ describe('every kind of file, and the skipped-files report', () => {
     expect(new Set(entries.map((e) => e.path)).size).toBe(2800);
     expect(entries.filter((e) => e.code === 'AZB_SKIP_ACCESS_DENIED').map((e) => e.path).sort()).toEqual(Array.from({ length: 2500 }, (_, i) => join(src, `locked-${i}`)).sort());
   }, 180_000);
+
+  it('says so when the list cannot be written, and still warns for the first skipped paths', async () => {
+    const home = join(tempDir('azb-skiphome-'), 'home');
+    mkdirSync(home);
+    writeFileSync(join(home, 'job-files'), 'a file where the folder of job files belongs');
+    const saved = process.env['AZBACKUP_HOME'];
+    process.env['AZBACKUP_HOME'] = home;
+    try {
+      const lines: string[] = [];
+      const report = new SkipReport('test-unwritable-1', new JsonSink((l) => { lines.push(l); }));
+      report.add({ path: '/srv/a', code: 'AZB_SKIP_ACCESS_DENIED', reason: 'permission denied (EACCES): this account may not read the file' });
+      report.add({ path: '/srv/b.sock', code: 'AZB_SKIP_SPECIAL', reason: 'socket: only file data is backed up' });
+      const summary = await report.close();
+      expect(summary).toEqual({ count: 2, warned: 1, byCode: { AZB_SKIP_ACCESS_DENIED: 1, AZB_SKIP_SPECIAL: 1 }, file: null });
+      const warnings = lines.map((l) => JSON.parse(l) as { type: string; code: string; message: string; target?: string });
+      expect(warnings.map((w) => [w.code, w.target])).toEqual([['AZB_FILE_SKIPPED', '/srv/a'], ['AZB_SKIPPED_REPORT_UNWRITABLE', join(home, 'job-files', 'test-unwritable-1', 'skipped.txt')]]);
+      expect(warnings[1]!.message).toMatch(/could not be written to .*skipped\.txt \(E[A-Z]+\); the warnings name the first 100\.$/);
+    } finally {
+      if (saved === undefined) delete process.env['AZBACKUP_HOME']; else process.env['AZBACKUP_HOME'] = saved;
+    }
+  });
 
   it('refuses nothing silently: a missing source is still AZB_SOURCE_NOT_FOUND', async () => {
     const fx = await registeredServer();
