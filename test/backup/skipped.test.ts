@@ -7,7 +7,7 @@ import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync,
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ENGINE_PATH, onlyError, resultOf } from '../helpers/engine.js';
+import { ENGINE_PATH, onlyError, resultOf, runEngine } from '../helpers/engine.js';
 import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 import { tempDir } from '../helpers/tmp.js';
 import { craftingPoints, savePointOf } from '../helpers/crafted-points.js';
@@ -113,6 +113,10 @@ describe('every kind of file, and the skipped-files report', () => {
       [join(src, 'null-dev'), 'AZB_SKIP_SPECIAL', 'character device: only file data is backed up'],
       [join(src, 'sub', 'pipe'), 'AZB_SKIP_SPECIAL', 'FIFO: only file data is backed up'],
     ].sort());
+    // The command line's own listing names the file too.
+    const human = await runEngine(['jobs', '--previous', '1'], { env: fx.env, json: false });
+    expect(human.stdout).toContain(`${job.jobId}  Backup   Completed`);
+    expect(human.stdout).toContain(`  skipped: ${job.skippedFilesPath}\n`);
     // Private to the account, as the job history.
     expect(execFileSync('stat', ['-c', '%a', job.skippedFilesPath!], { encoding: 'utf8' }).trim()).toBe('600');
     const ls = await fx.az(['ls', 'latest', src, '--recurse']);
