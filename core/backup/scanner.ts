@@ -153,8 +153,9 @@ async function requireReadableFile(path: string): Promise<void> {
 
 /**
  * Walks the sources (absolute paths). A missing source, or one this account cannot read at all, is an
- * error; entries below it that cannot be read are skipped (ScanResult.skipped says why). Of a `shallow` source (a non-recursive file spec) only the entries directly in it are
- * taken, without its sub-folders.
+ * error; entries below it that cannot be read are skipped (ScanResult.skipped says why). Of a
+ * `shallow` source (a non-recursive file spec) only the entries directly in it are taken, without its
+ * sub-folders.
  */
 export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void, shallow: ReadonlySet<string> = new Set(), options: ScanOptions = {}): Promise<ScanResult> {
   const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], excluded: 0, cacheFolders: [], otherFileSystems: [] };
