@@ -6,7 +6,9 @@ function Get-AzBackupJob {
         Every backup, restore, check, prune and point removal runs as a job recorded on this machine (in
         the AzBackup home): its operation, status, start and end time, statistics, errors, and its
         warnings (Warnings counts them; WarningList keeps the first 100, such as the files a backup
-        skipped). Status is InProgress,
+        skipped). A backup that skipped anything (sockets, FIFOs, devices, files it could not read)
+        lists every skipped path with a code and the reason in a text file beside the job history,
+        whose path is SkippedFilesPath (about_AzBackup, SKIPPED FILES). Status is InProgress,
         Completed, CompletedWithWarnings, Failed or Cancelled. A job whose engine process ended without
         finishing it is reported as Failed (AZB_JOB_ABANDONED).
     .PARAMETER Previous
@@ -27,6 +29,11 @@ function Get-AzBackupJob {
         (Get-AzBackupJob -Status CompletedWithWarnings -Previous 1).WarningList | Format-Table Code, Target
 
         What the last backup with warnings skipped, and why.
+    .EXAMPLE
+        Get-Content (Get-AzBackupJob -Previous 1).SkippedFilesPath
+
+        Every path the last job skipped: CODE<TAB>PATH<TAB>REASON a line (newlines and bytes that are
+        not UTF-8 in names are escaped as \n and \xHH).
     .EXAMPLE
         Get-AzBackupJob -Status InProgress | Stop-AzBackupJob
 

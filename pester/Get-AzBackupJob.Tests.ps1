@@ -74,3 +74,63 @@ Describe 'Get-AzBackupJob' {
         { Get-AzBackupJob -Status 'Running' -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Get-AzBackupJob'
     }
 }
+
+Describe 'Get-AzBackupJob and the skipped-files report' {
+    BeforeAll {
+        $script:skipSrv = New-TestBackupServer -Root $root -HostName 'skip-srv'
+        $script:odd = Join-Path $root 'odd'
+        $null = New-Item -ItemType Directory -Path $odd
+        Set-Content -LiteralPath (Join-Path $odd 'data.txt') -Value 'kept'
+        # Sockets, FIFOs and devices are listed, never backed up; one FIFO's name holds a newline.
+        & mkfifo (Join-Path $odd 'plain.fifo') "$odd/line`nbreak.fifo"
+        & python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' (Join-Path $odd 'app.sock')
+        & mknod (Join-Path $odd 'null.dev') c 1 3
+        $script:units = Join-Path $root 'units'
+        function script:Get-SkippedLines([string]$Path) { @(Get-Content -LiteralPath $Path | Where-Object { -not $_.StartsWith('#') } | Sort-Object) }
+        $script:expectedLines = @(
+            "AZB_SKIP_SPECIAL`t$odd/app.sock`tsocket: only file data is backed up"
+            "AZB_SKIP_SPECIAL`t$odd/line\nbreak.fifo`tFIFO: only file data is backed up"
+            "AZB_SKIP_SPECIAL`t$odd/null.dev`tcharacter device: only file data is backed up"
+            "AZB_SKIP_SPECIAL`t$odd/plain.fifo`tFIFO: only file data is backed up"
+        ) | Sort-Object
+    }
+    BeforeEach { $env:AZBACKUP_HOME = $skipSrv.Home; $env:AZBACKUP_UNIT_ROOT = $units; $env:AZBACKUP_SCHEDULER = 'cron' }
+
+    It 'shows SkippedFilesPath of a Start-AzBackup job, in the object and in the default view, and the file lists every skipped path' {
+        $point = Start-AzBackup -Path $odd -Passphrase $skipSrv.Passphrase
+        $point.FilesNew | Should -Be 1
+        $job = Get-AzBackupJob -Previous 1
+        $job.Operation | Should -Be 'Backup'
+        $job.Status | Should -Be 'Completed'
+        $job.SkippedFilesPath | Should -Be (Join-Path $skipSrv.Home "job-files/$($job.JobId)/skipped.txt")
+        $job.Stats.Skipped | Should -Be 4
+        $job.Stats.SkippedByCode.AZB_SKIP_SPECIAL | Should -Be 4
+        Get-SkippedLines $job.SkippedFilesPath | Should -Be $expectedLines
+        ($job | Format-Table | Out-String -Width 400) | Should -BeLike "*$($job.SkippedFilesPath)*"
+        (Get-AzBackupJob -JobId $job.JobId).SkippedFilesPath | Should -Be $job.SkippedFilesPath
+    }
+
+    It 'shows SkippedFilesPath of a policy run''s job' {
+        $null = New-AzBackupPolicy -Name odd |
+            Add-AzBackupFileSpec -FileSpec (New-AzBackupFileSpec -FileSpec $odd) |
+            Set-AzBackupSchedule -Schedule (New-AzBackupSchedule -DaysOfWeek Monday -TimesOfDay '21:00') |
+            Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 7) |
+            Set-AzBackupPolicy -StorePassphrase -Passphrase $skipSrv.Passphrase
+        $point = Start-AzBackup -PolicyName odd
+        $point.Policy | Should -Be 'odd'
+        $job = Get-AzBackupJob | Where-Object { $_.Operation -eq 'Backup' -and $_.Policy -eq 'odd' } | Select-Object -First 1
+        $job.SkippedFilesPath | Should -Be (Join-Path $skipSrv.Home "job-files/$($job.JobId)/skipped.txt")
+        Get-SkippedLines $job.SkippedFilesPath | Should -Be $expectedLines
+        Remove-AzBackupPolicy -Name odd -Confirm:$false
+    }
+
+    It 'has no SkippedFilesPath when nothing was skipped' {
+        $clean = Join-Path $root 'clean'
+        $null = New-Item -ItemType Directory -Path $clean
+        Set-Content -LiteralPath (Join-Path $clean 'a.txt') -Value 'a'
+        $null = Start-AzBackup -Path $clean -Passphrase $skipSrv.Passphrase
+        $job = Get-AzBackupJob -Previous 1
+        $job.Status | Should -Be 'Completed'
+        $job.SkippedFilesPath | Should -BeNullOrEmpty
+    }
+}

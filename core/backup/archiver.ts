@@ -17,6 +17,7 @@ import { now } from '../clock.js';
 import { bytesOf, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
 import type { ChunkJobEvent } from './file-chunks.js';
 import { ReaderPool } from './reader-pool.js';
+import { SKIP_CODES, SkipReport, skippedFor, type SkipSummary } from './skip-report.js';
 
 /** What to back up and how. */
 export interface BackupOptions {
@@ -37,6 +38,8 @@ export interface BackupOptions {
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
   /** The walk of `sources`, when the caller started it early (see startScan). */
   scan?: Promise<ScanResult>;
+  /** Where skipped paths go (the job's skipped.txt); without one, only warnings name them. */
+  skipReport?: SkipReport;
   /** The backup lock, checked before each index file and before the recovery point is written. */
   lock?: { assertHeld(): Promise<void> };
   signal: AbortSignal;
@@ -45,7 +48,9 @@ export interface BackupOptions {
 
 /** Result of a backup run. */
 export interface BackupResult {
-  pointId: string; manifest: PointManifest; skipped: Skipped[];
+  pointId: string; manifest: PointManifest;
+  /** What was left out: counts, and the file that lists every path. */
+  skipped: SkipSummary;
   /** Mount points whose contents --one-file-system left out. */
   otherFileSystems: string[];
 }
@@ -128,9 +133,16 @@ function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type'], xattrs: Re
   return node;
 }
 
-/** Every path of the scan (latin1 of its bytes): files, folders and links, the roots included. */
-function* scanPaths(entries: Iterable<ScanEntry>): Generator<string> {
-  for (const e of entries) { yield e.path; if (e.children) yield* scanPaths(e.children); }
+/**
+ * Every path of the scan (latin1 of its bytes): files, folders and links, the roots included. With a
+ * stack of its own, not recursion: trees may be thousands of levels deep.
+ */
+function* scanPaths(entries: ScanEntry[]): Generator<string> {
+  const stack: ScanEntry[] = [...entries].reverse();
+  for (let e = stack.pop(); e !== undefined; e = stack.pop()) {
+    yield e.path;
+    if (e.children) for (let i = e.children.length - 1; i >= 0; i--) stack.push(e.children[i]!);
+  }
 }
 
 /**
@@ -185,19 +197,21 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   checkCancelled(signal);
 
   const scan = opts.stdin
-    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] }, excluded: 0, cacheFolders: [] as string[], otherFileSystems: [] as string[] }
+    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], excluded: 0, cacheFolders: [] as string[], otherFileSystems: [] as string[] }
     : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow, opts.scanOptions));
   checkCancelled(signal);
   await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
   const xattrs = await scanXattrs(scan, sink, signal);
   checkCancelled(signal);
 
-  const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
-  const skipped: Skipped[] = [...scan.skipped];
-  for (const s of scan.skipped) {
-    if (s.code) sink.warning('AZB_MOUNT_SKIPPED', `Not entered: ${s.reason}`, s.path);
-    else sink.warning('AZB_FILE_SKIPPED', `Skipped ${s.path}: ${s.reason}`, s.path);
-  }
+  const report = opts.skipReport ?? new SkipReport(undefined, sink);
+  // filesSkipped (in the point) counts what could not be backed up; sockets, FIFOs and devices are left
+  // out by rule, so they are listed in the report but not counted there.
+  const specialPaths = scan.skipped.filter((s) => s.code === SKIP_CODES.special).map((s) => s.path);
+  const specials = specialPaths.length;
+  const stats: PointStats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: scan.skipped.length - specials, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
+  for (const s of scan.skipped) report.add(s);
+  scan.skipped.length = 0; // in the report now
   if (scan.files === 0 && scan.excluded > 0) {
     const by = opts.excludes.length > 0 ? `The exclude patterns (${opts.excludes.join(', ')})` : 'The exclude options';
     sink.warning('AZB_EVERYTHING_EXCLUDED', `${by} leave no file to back up; ${scan.excluded} entries were left out.`, opts.excludes[0] ?? opts.sources[0]);
@@ -209,10 +223,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   if (scan.otherFileSystems.length > 0) {
     sink.log(`--one-file-system: ${scan.otherFileSystems.length} other file system(s) below the sources were not crossed (a mount point is kept as an empty folder): ${scan.otherFileSystems.join(', ')}.`);
   }
-  // Not a warning: leaving them out is the rule (as MARS does), but it is said, not silent.
-  if (scan.special.count > 0) {
-    sink.log(`${scan.special.count} socket(s), fifo(s) or device(s) left out (only file data is backed up), e.g. ${scan.special.examples.join(', ')}.`);
-  }
+  // Not a warning: leaving them out is the rule (as MARS does), but each is listed in the report.
+  if (specials > 0) sink.log(`${specials} socket(s), FIFO(s) or device(s) left out (only file data is backed up), e.g. ${specialPaths.slice(0, 5).join(', ')}; the skipped-files report lists each.`);
 
   const saver = new BlobSaver(repo, join(opts.cacheDir, 'packs'), opts.lock);
   await saver.prepare();
@@ -367,14 +379,14 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       }
       if (!outcome || outcome.kind === 'failed') {
         const code = outcome?.kind === 'failed' ? outcome.code : 'EIO';
-        skipped.push({ path: shown, reason: code });
         stats.filesSkipped++;
         if (outcome?.kind === 'failed' && outcome.stage === 'invariant') {
+          report.add({ ...skippedFor(e.path, code, 'file'), code: 'AZB_INTERNAL_INVARIANT', reason: `its chunks do not prove its content (${outcome.detail ?? code})` });
           invariantFault(shown, outcome.detail ?? code);
           return undefined;
         }
-        const why = outcome?.kind === 'failed' && outcome.stage === 'read' ? `read error ${code}` : code === 'ENOENT' ? 'removed during the backup' : code;
-        sink.warning('AZB_FILE_SKIPPED', `Skipped ${shown}: ${why}`, shown);
+        const entry = skippedFor(e.path, code, 'file');
+        report.add(outcome?.kind === 'failed' && outcome.stage === 'read' ? { ...entry, code: SKIP_CODES.readError, reason: `read error ${code}` } : entry);
         return undefined;
       }
       if (outcome.kind === 'done' && outcome.changed) {
@@ -389,7 +401,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       if (sparse) node.sparse = true;
       const fault = fileNodeFault(node, rawLengths);
       if (fault !== undefined) {
-        skipped.push({ path: shown, reason: 'AZB_INTERNAL_INVARIANT' });
+        report.add({ ...skippedFor(e.path, 'AZB_INTERNAL_INVARIANT', 'file'), code: 'AZB_INTERNAL_INVARIANT', reason: `its chunks do not prove its content (${fault})` });
         stats.filesSkipped++;
         invariantFault(shown, fault);
         return undefined;
@@ -414,11 +426,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         const text = nameFields(target);
         if (text.name !== undefined) node.target = text.name; else node.targetB64 = text.nameB64;
       } catch (err) {
-        const shown = showPath(e.path);
-        const code = (err as NodeJS.ErrnoException).code ?? 'error';
-        skipped.push({ path: shown, reason: code });
+        report.add(skippedFor(e.path, err, 'link'));
         stats.filesSkipped++;
-        sink.warning('AZB_FILE_SKIPPED', `Skipped ${shown}: the link cannot be read (${code})`, shown);
         return undefined;
       }
       return node;
@@ -434,9 +443,13 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   // yet taken), so the read workers stay busy across folder boundaries; the walk itself goes folder by
   // folder and writes each folder's tree when its entries are done.
   const startedFiles = new Map<ScanEntry, Promise<TreeNode | undefined>>();
+  // Each folder's files, then its sub-folders' (depth first), with a stack of its own: no recursion.
   function* fileOrder(entries: ScanEntry[]): Generator<ScanEntry> {
-    for (const c of entries) if (c.kind !== 'dir') yield c;
-    for (const c of entries) if (c.kind === 'dir') yield* fileOrder(c.children ?? []);
+    const stack: ScanEntry[][] = [entries];
+    for (let level = stack.pop(); level !== undefined; level = stack.pop()) {
+      for (const c of level) if (c.kind !== 'dir') yield c;
+      for (let i = level.length - 1; i >= 0; i--) if (level[i]!.kind === 'dir') stack.push(level[i]!.children ?? []);
+    }
   }
   const ahead = fileOrder(scan.roots.flatMap((r) => (r.entry.kind === 'dir' ? r.entry.children ?? [] : [])));
   // Entries already started (by the walk ahead or by take): never started twice.
@@ -467,6 +480,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   }
 
   let complete = false;
+  let reportClosed = false;
   try {
     const rootNodes: TreeNode[] = [];
     if (opts.stdin) {
@@ -482,6 +496,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       }
     }
     const rootTree = (await saver.save('tree', encodeTree(rootNodes))).toString('hex');
+    reportClosed = true;
+    const skipped = await report.close();
     await saver.finish(true);
     complete = true;
     Object.assign(stats, { bytesAdded: saver.stats.bytesAdded, bytesStored: saver.stats.bytesStored, blobsAdded: saver.stats.blobsAdded, durationMs: Date.now() - started });
@@ -498,6 +514,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     sink.progress('Backup', 'Done', 100);
     return { pointId, manifest, skipped, otherFileSystems: scan.otherFileSystems };
   } finally {
+    // A failed backup still leaves the list of what it had skipped by then.
+    if (!reportClosed) await report.close().catch(() => undefined);
     // Files started ahead and not taken (after a failure or cancel) end before the saver does.
     await Promise.allSettled(startedFiles.values());
     if (!complete) await saver.finish(false).catch(() => undefined);

@@ -17,6 +17,7 @@ function compact(st: BigIntStats): EntryStat {
   };
 }
 import { AzbError } from '../protocol/errors.js';
+import { escapeSkipped, skippedFor, skippedSpecial } from './skip-report.js';
 
 /**
  * One entry found by the scan. `children` is set for directories that could be listed. Names and paths
@@ -37,16 +38,17 @@ export function bytesOf(latin1: string): Buffer {
 }
 
 /**
- * A path the scan could not read or would not enter, reported as a warning and counted as skipped.
- * `code`: the stable code of a refused mount (AZB_SOURCE_*), when it is one.
+ * A path the backup left out: `path` as escapeSkipped writes it (core/backup/skip-report.ts: unambiguous
+ * for newlines and bytes that are not UTF-8), a stable `code` (SKIP_CODES, AZB_SOURCE_* for a refused
+ * mount) and the `reason` in words.
  */
-export interface Skipped { path: string; reason: string; code?: string }
+export interface Skipped { path: string; code: string; reason: string }
 
 /** Result of a scan. */
 export interface ScanResult {
-  roots: { source: string; entry: ScanEntry }[]; files: number; dirs: number; bytes: number; skipped: Skipped[];
-  /** Sockets, fifos and devices met and left out (only file data is backed up): a few, named. */
-  special: { count: number; examples: string[] };
+  roots: { source: string; entry: ScanEntry }[]; files: number; dirs: number; bytes: number;
+  /** What the walk left out, sockets, FIFOs and devices included (AZB_SKIP_SPECIAL), in the order met. */
+  skipped: Skipped[];
   /** Entries the exclude patterns left out (a folder counts once). */
   excluded: number;
   /** Folders whose contents --exclude-caches left out (each keeps its CACHEDIR.TAG). */
@@ -127,23 +129,43 @@ function excluded(path: string, matches: GlobMatcher | undefined): boolean {
   return matches !== undefined && matches(showPath(path));
 }
 
+/** A source the account running the backup cannot read at all: the backup stops, as for a missing one. */
+function unreadableSource(path: string, err: unknown): AzbError {
+  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  const shown = showPath(path);
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new AzbError('AZB_SOURCE_ACCESS_DENIED', `The source ${shown} cannot be read by this account (${code}); nothing was backed up.`, {
+      target: shown, hint: 'Run the backup as an account that can read the source (root for system files), or give it read permission.',
+    });
+  }
+  return new AzbError('AZB_SOURCE_NOT_FOUND', `The source ${shown} cannot be read (${code}); nothing was backed up.`, { target: shown, hint: 'Check the path; give existing files or folders to back up.' });
+}
+
+/** A file given as a source must open for reading (without following a link, without blocking). */
+async function requireReadableFile(path: string): Promise<void> {
+  try {
+    const fh = await open(bytesOf(path), FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
+    await fh.close();
+  } catch (err) {
+    throw unreadableSource(path, err);
+  }
+}
+
 /**
- * Walks the sources (absolute paths). A missing source is an error; unreadable entries below it are
- * skipped. Of a `shallow` source (a non-recursive file spec) only the entries directly in it are
- * taken, without its sub-folders.
+ * Walks the sources (absolute paths). A missing source, or one this account cannot read at all, is an
+ * error; entries below it that cannot be read are skipped (ScanResult.skipped says why). Of a
+ * `shallow` source (a non-recursive file spec) only the entries directly in it are taken, without its
+ * sub-folders.
  */
 export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void, shallow: ReadonlySet<string> = new Set(), options: ScanOptions = {}): Promise<ScanResult> {
-  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], special: { count: 0, examples: [] }, excluded: 0, cacheFolders: [], otherFileSystems: [] };
+  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], excluded: 0, cacheFolders: [], otherFileSystems: [] };
   // Excludes match the path's last components at any depth (core/fs/glob.ts, README "Globs").
   const globs = excludes.length > 0 ? compileGlobs(excludes) : undefined;
-  const skip = (path: string, err: unknown) => {
-    result.skipped.push({ path: showPath(path), reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
-  };
 
-  async function visit(path: string, name: string, st: BigIntStats, flat: boolean, rules: SourceRules): Promise<ScanEntry | undefined> {
+  async function visit(path: string, name: string, st: BigIntStats, flat: boolean, rules: SourceRules, isRoot = false): Promise<ScanEntry | undefined> {
     const kind = kindOf(st);
     if (!kind) {
-      if (++result.special.count <= 5) result.special.examples.push(showPath(path));
+      result.skipped.push(skippedSpecial(path, st));
       return undefined;
     }
     const entry: ScanEntry = { name, path, st: compact(st), kind };
@@ -157,7 +179,8 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       try {
         names = await readdir(bytesOf(path), { encoding: 'latin1' });
       } catch (err) {
-        skip(path, err);
+        if (isRoot) throw unreadableSource(path, err);
+        result.skipped.push(skippedFor(path, err, 'folder'));
         return undefined;
       }
       if (rules.excludeCaches && names.includes(CACHEDIR_TAG) && await isCacheTag(`${path === '/' ? '' : path}/${CACHEDIR_TAG}`)) {
@@ -180,7 +203,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
             // or offline mount is not even looked at (its lstat could hang).
             if (refusal.reason === 'Network' || refusal.reason === 'Offline') { result.otherFileSystems.push(showPath(childPath)); result.excluded++; return undefined; }
           } else if (refusal) {
-            result.skipped.push({ path: showPath(childPath), reason: refusal.message, ...(refusal.code ? { code: refusal.code } : {}) });
+            result.skipped.push({ path: escapeSkipped(childPath), code: refusal.code ?? 'AZB_SOURCE_REFUSED', reason: refusal.message });
             return undefined;
           }
         }
@@ -196,7 +219,8 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
           }
           return { n, childPath, st: childSt };
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') skip(childPath, err); // vanished: nothing to back up
+          // Gone since its folder was listed, unreachable, or a path longer than PATH_MAX: each is named.
+          result.skipped.push(skippedFor(childPath, err, 'entry'));
           return undefined;
         }
       }));
@@ -237,12 +261,10 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       try { canonicalRoot = (await realpath(bytesOf(path), { encoding: 'buffer' })).toString('latin1'); } catch { /* unreadable: the walk reports it */ }
     }
     const rules = { dev: st.dev, excludeCaches: appliesTo(options.excludeCaches, source), oneFileSystem: appliesTo(options.oneFileSystem, source), root: path, canonicalRoot };
-    const entry = await visit(path, path, st, shallow.has(source), rules);
-    if (!entry) {
-      if (!kindOf(st)) throw new AzbError('AZB_SOURCE_NOT_FOUND', `${source} is not a file, folder or symbolic link.`, { target: source, hint: 'Only file data is backed up.' });
-      continue; // an unreadable source directory: reported in skipped
-    }
-    result.roots.push({ source, entry });
+    if (!kindOf(st)) throw new AzbError('AZB_SOURCE_NOT_FOUND', `${source} is not a file, folder or symbolic link.`, { target: source, hint: 'Only file data is backed up.' });
+    if (kindOf(st) === 'file') await requireReadableFile(path);
+    const entry = await visit(path, path, st, shallow.has(source), rules, true);
+    if (entry) result.roots.push({ source, entry });
   }
   return result;
 }

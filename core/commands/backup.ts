@@ -1,7 +1,7 @@
 // `backup`: files (or a stream from stdin) of this server into a new recovery point, as a job.
 import { isAbsolute, join, resolve } from 'node:path';
 import { runBackup, startScan } from '../backup/archiver.js';
-import type { Skipped } from '../backup/scanner.js';
+import { SkipReport, type SkipSummary } from '../backup/skip-report.js';
 import { now } from '../clock.js';
 import { invalidGlobReason } from '../fs/glob.js';
 import { expandFilesFromLine, readExcludeFiles, readListFile } from '../fs/list-file.js';
@@ -85,6 +85,11 @@ async function sourceEligibility(paths: readonly string[]): Promise<AzbError | P
   return { mountGate: await mountPointGate(), expectedDev };
 }
 
+/** The job's record of what a backup skipped: every entry is in the file, the record counts them. */
+function skippedStats(s: SkipSummary): Record<string, unknown> {
+  return s.count > 0 ? { skipped: s.count, skippedByCode: s.byCode } : {};
+}
+
 /** What to back up, and what the point records of it. */
 export interface BackupWork {
   paths: string[]; excludes: string[]; tags: string[];
@@ -98,7 +103,7 @@ export interface BackupWork {
  * Backs up into this server's namespace as a recorded job, under the backup lock, and returns the new
  * point. Shared by `backup` and `policy run`.
  */
-export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: BackupWork): Promise<{ repo: ServerRepo; pointId: string; manifest: PointManifest; skipped: Skipped[]; otherFileSystems: string[] }> {
+export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: BackupWork): Promise<{ repo: ServerRepo; pointId: string; manifest: PointManifest; skipped: SkipSummary; otherFileSystems: string[] }> {
   // Every source is checked before anything is read (README "What can be backed up"); a refusal fails
   // the job below. The walk then never enters a mount it would refuse, and sees whether a source's file
   // system was swapped since the check.
@@ -112,15 +117,15 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   try { await makeDirs(cacheDir, 0o700); } catch (err) {
     throw new AzbError('AZB_CACHE_UNUSABLE', `Cannot create the cache folder ${cacheDir}: ${(err as NodeJS.ErrnoException).code}.`, { target: cacheDir, hint: 'Give a writable --cache-dir.' });
   }
-  const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {
+  const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async (jobId) => {
     if (eligibility instanceof AzbError) throw eligibility;
     await checkSigningCertificate(ctx, repo);
     return withLock(repo, 'backup', work.policy ? `backup by policy ${work.policy}` : 'backup', (code, message, target) => ctx.sink.warning(code, message, target), async (lock) => {
       const r = await runBackup(repo, {
-        sources: work.paths, excludes: work.excludes, ...(scan ? { scan } : {}), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
+        sources: work.paths, excludes: work.excludes, ...(scan ? { scan } : {}), skipReport: new SkipReport(jobId, ctx.sink), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
         ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
       });
-      return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };
+      return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId, ...skippedStats(r.skipped) } };
     });
   }, work.policy ?? null);
   return { repo, pointId: result.pointId, manifest: result.manifest, skipped: result.skipped, otherFileSystems: result.otherFileSystems };
@@ -161,6 +166,6 @@ export const backupCommand: Command<BackupArgs> = {
       ...pointData(result.repo.location, { id: result.pointId, manifest: result.manifest, certificate: result.repo.record.certificate }),
       ...(result.otherFileSystems.length > 0 ? { otherFileSystems: result.otherFileSystems } : {}),
     });
-    return result.skipped.length > 0 || ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
+    return result.skipped.warned > 0 || ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
   },
 };

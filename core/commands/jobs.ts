@@ -11,7 +11,7 @@ export const jobsCommand: Command<{ previous?: number; status?: JobStatus; jobId
   name: 'jobs',
   argsSchema: 'azbackup:args.jobs',
   secrets: [],
-  human: { item: (_k, d) => `${String(d['jobId'])}  ${String(d['operation']).padEnd(8)} ${String(d['status']).padEnd(22)} ${String(d['startTime'])}` },
+  human: { item: (_k, d) => `${String(d['jobId'])}  ${String(d['operation']).padEnd(8)} ${String(d['status']).padEnd(22)} ${String(d['startTime'])}${d['skippedFilesPath'] ? `  skipped: ${String(d['skippedFilesPath'])}` : ''}` },
   async run(ctx, args) {
     const jobs = listJobs(args);
     if (args.jobId && jobs.length === 0) throw new AzbError('AZB_JOB_NOT_FOUND', `No job ${args.jobId}.`, { target: args.jobId, hint: 'List jobs with Get-AzBackupJob / azbackup jobs.' });

@@ -405,7 +405,7 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
         if (e.code === 'AZB_CANCELLED') throw err;
         c.sink.warning(e.code, `The backup of policy ${p.name} is made, but its retention was not enforced: ${e.message}`, p.name);
       }
-      const status = backup.skipped.length > 0 || ctx.sink.warnings > 0 ? 'CompletedWithWarnings' : 'Completed';
+      const status = backup.skipped.warned > 0 || ctx.sink.warnings > 0 ? 'CompletedWithWarnings' : 'Completed';
       const stats = backup.manifest.stats;
       await recordLastRun(p.name, { time: now.toISOString(), status, pointId: backup.pointId, bytesAdded: stats.bytesAdded, durationMs: stats.durationMs, pointsKept: kept });
       await updateMetrics(ctx, now);

@@ -1,7 +1,7 @@
 // Job history (node:sqlite in the configuration home): every backup, restore, check and prune is a job
 // with a status, times, statistics and errors; a running job can be stopped from another process.
 import { DatabaseSync } from 'node:sqlite';
-import { chmodSync, closeSync, openSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
@@ -9,6 +9,7 @@ import { HOME_DIR_MODE, HOME_FILE_MODE, homeDir, secureHomeSync } from '../confi
 import { AzbError } from '../protocol/errors.js';
 import type { KeptWarning } from '../protocol/events.js';
 import { makeDirsSync } from '../fs/make-dirs.js';
+import { jobFilePath } from './job-files.js';
 import { noteJobStarted } from './started.js';
 import { reportToSystemLog } from './system-log.js';
 
@@ -26,6 +27,11 @@ export interface JobRecord {
   stats: Record<string, unknown> | null; errors: { code: string; message: string }[]; warnings: number;
   /** The first warnings of the job (up to WARNINGS_KEPT), e.g. which files a backup skipped. */
   warningList: KeptWarning[];
+  /**
+   * The job's list of every path it skipped (core/backup/skip-report.ts), null when it has none. The
+   * list lives in that file, not in the history: a million skipped paths would bloat every listing.
+   */
+  skippedFilesPath: string | null;
 }
 
 let db: DatabaseSync | undefined;
@@ -80,7 +86,13 @@ function toRecord(r: Record<string, unknown>): JobRecord {
     errors: r['errors'] ? JSON.parse(String(r['errors'])) as { code: string; message: string }[] : [],
     warnings: Number(r['warnings'] ?? 0),
     warningList: r['warning_list'] ? JSON.parse(String(r['warning_list'])) as KeptWarning[] : [],
+    skippedFilesPath: skippedFile(String(r['id'])),
   };
+}
+
+function skippedFile(jobId: string): string | null {
+  const path = jobFilePath(jobId, 'skipped.txt');
+  return existsSync(path) ? path : null;
 }
 
 /**

@@ -120,7 +120,16 @@ export class DirHandle {
     if (this.fd !== undefined) { try { closeSync(this.fd); } catch { /* already closed */ } this.fd = undefined; }
   }
 
+  // The closed folders between this one and the nearest open one are reopened from the top down, in a
+  // loop: a restore may be thousands of folders deep, too deep to recurse up the chain.
   private reopen(): void {
+    const chain: DirHandle[] = [];
+    for (let d: DirHandle | undefined = this; d !== undefined && d.fd === undefined && !d.pinned; d = d.parent) chain.push(d);
+    for (let i = chain.length - 1; i >= 0; i--) chain[i]!.openFromParent();
+  }
+
+  /** Opens this folder from its parent, which has a handle; checks it is still the same folder. */
+  private openFromParent(): void {
     const parent = this.parent!;
     parent.acquire();
     try {
