@@ -14,7 +14,8 @@ import { findTool, readXattrs, XATTR_NODE_LIMIT, xattrBytes } from '../fs/xattr.
 import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
 import { now } from '../clock.js';
-import { bytesOf, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
+import type { SnapshotMode, SourceRead } from '../snapshot/snapshots.js';
+import { bytesOf, recordedPath, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
 import type { ChunkJobEvent } from './file-chunks.js';
 import { ReaderPool } from './reader-pool.js';
 
@@ -37,6 +38,9 @@ export interface BackupOptions {
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
   /** The walk of `sources`, when the caller started it early (see startScan). */
   scan?: Promise<ScanResult>;
+  /** How each source was read (snapshots, core/snapshot/) and under which mode: recorded in the point. */
+  reads?: SourceRead[];
+  snapshotMode?: SnapshotMode;
   /** The backup lock, checked before each index file and before the recovery point is written. */
   lock?: { assertHeld(): Promise<void> };
   signal: AbortSignal;
@@ -185,7 +189,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   checkCancelled(signal);
 
   const scan = opts.stdin
-    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] }, excluded: 0, cacheFolders: [] as string[], otherFileSystems: [] as string[] }
+    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], special: { count: 0, examples: [] as string[] }, excluded: 0, cacheFolders: [] as string[], otherFileSystems: [] as string[], readRoots: [], notInSnapshot: [] as string[] }
     : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow, opts.scanOptions));
   checkCancelled(signal);
   await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
@@ -208,6 +212,10 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   }
   if (scan.otherFileSystems.length > 0) {
     sink.log(`--one-file-system: ${scan.otherFileSystems.length} other file system(s) below the sources were not crossed (a mount point is kept as an empty folder): ${scan.otherFileSystems.join(', ')}.`);
+  }
+  // Not in the snapshot, so not from its moment: read live, and warned (README "Snapshot-consistent reads").
+  for (const p of scan.notInSnapshot) {
+    sink.warning('AZB_SNAPSHOT_PARTIAL', `${p} is another file system or a nested btrfs subvolume, so it is not in the snapshot of its source; it was read live (not from the snapshot's moment). Back it up as a source of its own to snapshot it, or leave it out with -OneFileSystem.`, p);
   }
   // Not a warning: leaving them out is the rule (as MARS does), but it is said, not silent.
   if (scan.special.count > 0) {
@@ -303,8 +311,11 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   async function saveFile(e: ScanEntry, name: Buffer): Promise<TreeNode | undefined> {
     const node = baseNode(name, e, 'file', xattrs);
     node.size = e.st.size;
-    const shown = showPath(e.path);
-    const pathBytes = bytesOf(e.path);
+    // Read from where the scan found it (a snapshot, perhaps); cached and reported by the path it stands for.
+    const original = recordedPath(scan.readRoots, e.path);
+    const shown = showPath(original);
+    const pathBytes = bytesOf(original);
+    const readBytes = bytesOf(e.path);
     const linkKey = e.st.nlink > 1 ? `${e.st.dev}:${e.st.ino}` : undefined;
     let firstOfLink: ((read: { content: string[]; sparse: boolean; size: number; digest: string } | undefined) => void) | undefined;
     if (linkKey !== undefined) {
@@ -324,7 +335,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       if (!first) hardlinks.set(linkKey, new Promise((resolve) => { firstOfLink = resolve; }));
     }
     try {
-      const saved = await saveFileContent(e, node, shown, pathBytes);
+      const saved = await saveFileContent(e, node, shown, pathBytes, readBytes);
       firstOfLink?.(saved ? { content: saved.content!, sparse: saved.sparse === true, size: saved.size!, digest: saved.digest! } : undefined);
       return saved;
     } catch (err) {
@@ -334,7 +345,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   }
 
   // Reads (or takes from the metadata cache) the content of one file into `node`; undefined when skipped.
-  async function saveFileContent(e: ScanEntry, node: TreeNode, shown: string, pathBytes: Buffer): Promise<TreeNode | undefined> {
+  async function saveFileContent(e: ScanEntry, node: TreeNode, shown: string, pathBytes: Buffer, readBytes: Buffer): Promise<TreeNode | undefined> {
     const sparse = e.st.sparse;
     const cached = cache.get(pathBytes);
     const unchanged = cached !== undefined && cached.dev === e.st.dev && cached.ino === e.st.ino && cached.size === e.st.size
@@ -351,7 +362,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       const content: string[] = [];
       const rawLengths: number[] = [];
       let outcome: Exclude<ChunkJobEvent, { kind: 'chunks' }> | undefined;
-      for await (const ev of readerPool().read({ path: pathBytes, size: e.st.size, mtimeNs: e.st.mtimeNs })) {
+      for await (const ev of readerPool().read({ path: readBytes, size: e.st.size, mtimeNs: e.st.mtimeNs })) {
         if (ev.kind !== 'chunks') { outcome = ev; continue; }
         checkCancelled(signal);
         for (let i = 0; i < ev.bodies.length; i++) {
@@ -414,7 +425,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         const text = nameFields(target);
         if (text.name !== undefined) node.target = text.name; else node.targetB64 = text.nameB64;
       } catch (err) {
-        const shown = showPath(e.path);
+        const shown = showPath(recordedPath(scan.readRoots, e.path));
         const code = (err as NodeJS.ErrnoException).code ?? 'error';
         skipped.push({ path: shown, reason: code });
         stats.filesSkipped++;
@@ -489,6 +500,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       version: 2, serverId: repo.serverId, hostname: repo.record.hostname || hostname(), time: now().toISOString(),
       sources: opts.stdin ? [opts.stdin.name] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
       ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.retainUntil ? { retainUntil: opts.retainUntil } : {}),
+      ...(opts.reads && !opts.stdin ? { snapshotMode: opts.snapshotMode ?? 'Auto', reads: opts.reads } : {}),
     };
     checkCancelled(signal);
     // A lock that lapsed (vault unreachable, machine suspended) may have let a prune delete packs this
