@@ -191,6 +191,9 @@ export const backupCommand: Command<BackupArgs> = {
     if (args.retainUntil !== undefined && !(Date.parse(args.retainUntil) > now().getTime())) {
       throw new AzbError('AZB_ARGS_INVALID', `RetainUntil '${args.retainUntil}' is not a time in the future.`, { target: 'retainUntil', hint: 'Give a future date (ISO 8601), e.g. 2027-01-31; leave it out to keep the point until it is removed.' });
     }
+    if (args.stdinName !== undefined && args.snapshot === 'Required') {
+      throw new AzbError('AZB_ARGS_INVALID', 'A stream from stdin has no snapshot: --snapshot required is for paths.', { target: 'snapshot', hint: 'Leave out --snapshot; to make the stream consistent, make the command that writes it consistent (pg_dump, mysqldump --single-transaction).' });
+    }
     const readFrom = checkReadFrom(args, paths);
     const result = await backupAsJob(ctx, args, {
       paths, excludes, tags: args.tags ?? [], ...(args.snapshot ? { snapshot: args.snapshot } : {}), ...(readFrom ? { readFrom } : {}),

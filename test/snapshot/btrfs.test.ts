@@ -155,7 +155,22 @@ describe('btrfs snapshots', () => {
     expectNoSnapshotLeft();
   }, 120_000);
 
-  it('refuses --read-from that names no source, and --read-from with --snapshot none', async () => {
+  it('backs up a file source from the snapshot of its subvolume', async () => {
+    const fx = await registeredServer();
+    const data = subvolume(join(mnt, 'onefile'));
+    mkdirSync(join(data, 'etc'));
+    const file = join(data, 'etc', 'app.conf');
+    writeFileSync(file, 'setting = 1\n');
+    const run = await fx.az(['backup', file, '--snapshot', 'required']);
+    expect(run.code, run.stdout.slice(-800)).toBe(0);
+    expect(resultOf(run, 'RecoveryPoint')).toMatchObject({ sources: [file], reads: [{ source: file, method: 'btrfs' }], filesNew: 1 });
+    const target = join(fx.root, 'r');
+    expect((await fx.az(['restore', 'latest', '--target', target])).code).toBe(0);
+    expect(readFileSync(join(target, file), 'utf8')).toBe('setting = 1\n');
+    expectNoSnapshotLeft();
+  }, 60_000);
+
+  it('refuses --read-from that names no source, --read-from with --snapshot none, a bad mode, and required for a stream', async () => {
     const fx = await registeredServer();
     const data = subvolume(join(mnt, 'args'));
     writeFileSync(join(data, 'f'), 'x');
@@ -165,5 +180,7 @@ describe('btrfs snapshots', () => {
     expect(onlyError(none)).toMatchObject({ code: 'AZB_ARGS_INVALID', target: 'readFrom' });
     const bad = await fx.az(['backup', data, '--snapshot', 'sometimes']);
     expect(onlyError(bad).code).toBe('AZB_USAGE');
+    const stream = await fx.az(['backup', '--stdin', '--stdin-name', 'x.sql', '--snapshot', 'required'], { stdin: 'data' });
+    expect(onlyError(stream)).toMatchObject({ code: 'AZB_ARGS_INVALID', target: 'snapshot' });
   }, 60_000);
 });

@@ -1,9 +1,11 @@
 // A busy application for the snapshot tests: rewrites every file of `folders` folders, folder by folder
-// and file by file, with a new generation each round. Each file is replaced whole (written beside the
-// source, then renamed over it), so at any instant every file is a complete version, and the files in
-// writer order carry generations g…g, g-1…g-1: one moment. A reader that reads files at different
-// moments sees another pattern. Usage: node rewriter.mjs ROOT STAGING FOLDERS FILES BYTES READY_FILE
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+// and file by file, with a new generation each round. Each file is replaced whole, as crash-safe
+// programs do it (written beside the source, fsync'd, then renamed over it), so at any instant every
+// file is a complete version, and the files in writer order carry generations g…g, g-1…g-1: one moment.
+// The fsync matters: a snapshot is crash-consistent (what a power cut at that instant would leave), and
+// without it btrfs may hold a renamed file whose data was not yet written. A reader that reads files at
+// different moments sees another pattern. Usage: node rewriter.mjs ROOT STAGING FOLDERS FILES BYTES READY_FILE
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [root, staging, folders, files, bytes, ready] = process.argv.slice(2);
@@ -23,7 +25,10 @@ for (let g = 1; !stop; g++) {
   for (let f = 0; f < F && !stop; f++) {
     for (let i = 0; i < N; i++) {
       const tmp = join(staging, `f${f}-${i}`);
-      writeFileSync(tmp, content(f, i, g));
+      const fd = openSync(tmp, 'w');
+      writeSync(fd, content(f, i, g));
+      fsyncSync(fd);
+      closeSync(fd);
       renameSync(tmp, join(root, `f${f}`, `file-${i}`));
     }
     // Let the signal in between folders (a round is a few milliseconds).
