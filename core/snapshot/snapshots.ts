@@ -96,14 +96,17 @@ export async function takeSnapshots(plans: readonly SnapshotPlan[], mode: Snapsh
   if (mode === 'Required') {
     const without = plans.filter((p): p is Extract<SnapshotPlan, { how: 'live' }> => p.how === 'live');
     if (without.length > 0) {
-      throw new AzbError('AZB_SNAPSHOT_UNAVAILABLE', `-Snapshot Required, but no snapshot can be made of ${without.map((p) => `${p.source} (${p.why})`).join('; ')}; nothing was read.`, {
+      throw new AzbError('AZB_SNAPSHOT_UNAVAILABLE', `-Snapshot Required, but no snapshot can be made of ${without.map((p) => `${p.source} (${p.why})`).join('; ')}; nothing was read. Snapshots are made of btrfs subvolumes, by a snapshot provider (LVM, ZFS, a SAN), or by VSS on Windows.`, {
         target: without[0]!.source, hint: `A snapshot is made of ${SUPPORTED_WAYS}. Or back up with -Snapshot Auto (live reads where no snapshot can be made).`,
       });
     }
   }
+  // The job's commands.log gets the same lines, in order; release() waits for them.
+  let logged: Promise<unknown> = Promise.resolve();
   const log = (line: string) => {
     sink.log(line);
-    if (o.jobId) void appendJobFile(o.jobId, 'commands.log', `${new Date().toISOString()} ${line}\n`).catch(() => undefined);
+    const jobId = o.jobId;
+    if (jobId) logged = logged.then(() => appendJobFile(jobId, 'commands.log', `${new Date().toISOString()} ${line}\n`)).catch(() => undefined);
   };
   const readFrom = new Map<string, string>();
   const reads: SourceRead[] = [];
@@ -117,6 +120,7 @@ export async function takeSnapshots(plans: readonly SnapshotPlan[], mode: Snapsh
         sink.warning('AZB_SNAPSHOT_REMOVE_FAILED', `The snapshot ${r.what} could not be removed: ${(err as Error).message}. Remove it by hand; it holds space until then.`, r.what);
       }
     }
+    await logged;
   };
   const failed = async (sources: readonly string[], why: string) => {
     if (mode === 'Required' || signal.aborted) {

@@ -48,6 +48,7 @@ cp -a "$1" "$snap" || exit 1
 echo 'changed after the snapshot' > "$1/a.txt"
 ${extraCreate}
 echo "creating, tool chatter"
+echo "copied $1" >&2
 echo "{\\"path\\": \\"$snap\\", \\"id\\": \\"id-$(basename "$1")\\"}"`);
   const remove = script(dir, 'remove', `echo "$1|$2|$3|$SNAPSHOT_ID" >> '${log}/removed'
 rm -rf "$2"`);
@@ -77,6 +78,7 @@ describe('without a snapshot method (ext4, no provider)', () => {
     const err = onlyError(run);
     expect(err).toMatchObject({ code: 'AZB_SNAPSHOT_UNAVAILABLE', target: src });
     expect(err.message).toContain('ext4');
+    expect(err.message).toMatch(/btrfs subvolumes, by a snapshot provider \(LVM, ZFS, a SAN\), or by VSS on Windows/);
     expect(err.hint).toMatch(/btrfs/);
     expect(err.hint).toMatch(/snapshot provider/);
     expect(err.hint).toMatch(/VSS on Windows/);
@@ -118,6 +120,13 @@ describe('snapshot provider', () => {
     // The remove command got the source, the path and the id back, and did its work.
     expect(readFileSync(join(p.log, 'removed'), 'utf8')).toBe(`${src}|${join(p.snaps, 'happy')}|id-happy|id-happy\n`);
     expect(existsSync(join(p.snaps, 'happy'))).toBe(false);
+    // Its error output is in the job's log and in the job's commands.log.
+    expect(run.stdout).toContain(`${p.create}: copied ${src}`);
+    const jobId = /Job (\S+) started: Backup/.exec(run.stdout)![1]!;
+    const commandsLog = readFileSync(join(fx.home, 'job-files', jobId, 'commands.log'), 'utf8');
+    expect(commandsLog).toContain(`${p.create}: copied ${src}`);
+    expect(commandsLog).toContain(`Snapshot provider: ${src} is read from ${join(p.snaps, 'happy')} (snapshot id-happy).`);
+    expect(commandsLog).toContain('Removed the snapshot id-happy');
     // Its environment: the source, and nothing of AzBackup's (the passphrase is in the engine's).
     const env = readFileSync(join(p.log, 'create-env'), 'utf8');
     expect(env).toContain(`SNAPSHOT_SOURCE=${src}`);
