@@ -217,6 +217,20 @@ describe('snapshot provider', () => {
     expect(await pointCount(fx)).toBe(0);
   }, 60_000);
 
+  it('warns, naming the snapshot, when the remove command fails; the point is kept', async () => {
+    const fx = await registeredServer();
+    const src = source('noremove');
+    const p = copyProvider();
+    const dir = tempDir('azb-provider-');
+    await setProvider(fx, p.create, script(dir, 'remove', "echo 'lvremove: Logical volume vg0/azb-snap in use' >&2; exit 5"));
+    const run = await fx.az(['backup', src, '--snapshot', 'required']);
+    expect(run.code, run.stdout.slice(-800)).toBe(3);
+    expect(resultOf(run, 'RecoveryPoint')).toMatchObject({ reads: [{ source: src, method: 'provider' }] });
+    const warning = run.events.find((e) => e.type === 'warning' && e.code === 'AZB_SNAPSHOT_REMOVE_FAILED') as { message: string; target: string };
+    expect(warning.target).toBe(`id-noremove (of ${src})`);
+    expect(warning.message).toMatch(/exit code 5\): lvremove: Logical volume vg0\/azb-snap in use\. Remove it by hand/);
+  }, 60_000);
+
   it('refuses provider settings that cannot work', async () => {
     const fx = await registeredServer();
     const half = await fx.az(['settings', 'set', '--snapshot-create-command', '/usr/local/sbin/snap-create']);
