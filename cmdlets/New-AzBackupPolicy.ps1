@@ -12,6 +12,11 @@ function New-AzBackupPolicy {
         The policy's name: letters, digits, - and _ (up to 64). Its recovery points carry it.
     .PARAMETER Vault
         The vault its backups go to (default: the only vault this server is registered with).
+    .PARAMETER Snapshot
+        How its runs read the file specs: Auto (the default; a snapshot where one can be made, else live
+        reads), Required (a run without a snapshot fails with AZB_SNAPSHOT_UNAVAILABLE or
+        AZB_SNAPSHOT_FAILED) or None (live reads), as Start-AzBackup -Snapshot. Scheduled runs start the
+        engine directly, so on Windows they make no VSS shadow copy (not yet). See about_AzBackup.
     .PARAMETER FromCommand
         Back up the standard output of this native command (a database dump) instead of files.
     .PARAMETER ArgumentList
@@ -47,6 +52,10 @@ function New-AzBackupPolicy {
         [ValidateNotNullOrEmpty()]
         [string]$Vault,
 
+        [Parameter(ParameterSetName = 'Files')]
+        [ValidateSet('Auto', 'Required', 'None')]
+        [string]$Snapshot = 'Auto',
+
         [Parameter(Mandatory, ParameterSetName = 'Command')]
         [ValidateNotNullOrEmpty()]
         [string]$FromCommand,
@@ -59,7 +68,7 @@ function New-AzBackupPolicy {
         [ValidatePattern('^[^/\\]+$')]
         [string]$StreamName
     )
-    $data = [pscustomobject]@{ Name = $Name; State = 'New' }
+    $data = [pscustomobject]@{ Name = $Name; State = 'New'; Snapshot = $Snapshot }
     if ($Vault) { $data | Add-Member Vault (New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault).vault }
     if ($PSCmdlet.ParameterSetName -eq 'Command') {
         $data | Add-Member Command ([pscustomobject]@{ command = $FromCommand; arguments = $ArgumentList; streamName = $StreamName })

@@ -48,10 +48,30 @@ function Set-AzBackupMachineSetting {
         Stop writing the metrics file.
     .PARAMETER NoProxy
         Remove the proxy setting.
+    .PARAMETER SnapshotCreateCommand
+        The snapshot provider's create command (absolute path of an executable), for volume managers
+        AzBackup has no snapshot method of its own for (LVM, ZFS, a SAN). Run once per source with the
+        source as its argument (and SNAPSHOT_SOURCE, SNAPSHOT_MOUNT_POINT in its environment), it
+        snapshots what holds the source and prints as its last line {"path": "...", "id": "..."}: where
+        the source can be read in the snapshot. Set, it is used for every source of every file backup of
+        this machine. See the README, "Snapshot providers", and about_AzBackup.
+    .PARAMETER SnapshotRemoveCommand
+        The snapshot provider's remove command: run with the source, the snapshot path and the id (and
+        SNAPSHOT_SOURCE, SNAPSHOT_PATH, SNAPSHOT_ID) after the read, also when the backup failed or was
+        stopped. Given together with -SnapshotCreateCommand.
+    .PARAMETER SnapshotTimeoutSeconds
+        Seconds each snapshot command may run (1-3600, default 120); after that it is killed with what
+        it started, and the snapshot counts as failed (AZB_SNAPSHOT_FAILED).
+    .PARAMETER NoSnapshotProvider
+        Remove the snapshot provider.
     .EXAMPLE
         Set-AzBackupMachineSetting -CacheLocation /var/cache/azbackup
 
         Moves the cache to a bigger disk.
+    .EXAMPLE
+        Set-AzBackupMachineSetting -SnapshotCreateCommand /usr/local/sbin/azb-snap-create -SnapshotRemoveCommand /usr/local/sbin/azb-snap-remove
+
+        Backups read LVM snapshots made by the admin's commands (Start-AzBackup -Snapshot Auto, the default).
     .EXAMPLE
         Set-AzBackupMachineSetting -MetricsFile /var/lib/prometheus/node-exporter/azbackup.prom
 
@@ -134,6 +154,21 @@ function Set-AzBackupMachineSetting {
         [Parameter(Mandatory, ParameterSetName = 'NoMetrics')]
         [switch]$NoMetricsFile,
 
+        [Parameter(ParameterSetName = 'Snapshot')]
+        [ValidateNotNullOrEmpty()]
+        [string]$SnapshotCreateCommand,
+
+        [Parameter(ParameterSetName = 'Snapshot')]
+        [ValidateNotNullOrEmpty()]
+        [string]$SnapshotRemoveCommand,
+
+        [Parameter(ParameterSetName = 'Snapshot')]
+        [ValidateRange(1, 3600)]
+        [int]$SnapshotTimeoutSeconds,
+
+        [Parameter(Mandatory, ParameterSetName = 'NoSnapshot')]
+        [switch]$NoSnapshotProvider,
+
         [Parameter(Mandatory, ParameterSetName = 'UploadConcurrency')]
         [Parameter(ParameterSetName = 'Throttle')]
         [Parameter(ParameterSetName = 'NoThrottle')]
@@ -175,6 +210,14 @@ function Set-AzBackupMachineSetting {
     } elseif ($NoProxy) {
         $arguments.noProxy = $true
         $what += 'Remove the proxy setting'
+    } elseif ($PSCmdlet.ParameterSetName -eq 'Snapshot') {
+        if ($SnapshotCreateCommand) { $arguments.snapshotCreateCommand = $SnapshotCreateCommand }
+        if ($SnapshotRemoveCommand) { $arguments.snapshotRemoveCommand = $SnapshotRemoveCommand }
+        if ($PSBoundParameters.ContainsKey('SnapshotTimeoutSeconds')) { $arguments.snapshotTimeoutSeconds = $SnapshotTimeoutSeconds }
+        $what += 'Set the snapshot provider'
+    } elseif ($NoSnapshotProvider) {
+        $arguments.noSnapshotProvider = $true
+        $what += 'Remove the snapshot provider'
     } elseif ($NoThrottle) {
         $arguments.noThrottle = $true
         $what += 'Remove upload throttling'

@@ -28,6 +28,9 @@ function Set-AzBackupPolicy {
         A file holding the passphrase, instead of -Passphrase (not both: AZB_SECRET_SOURCE). It must be
         readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
         The engine reads it: the passphrase never passes through PowerShell.
+    .PARAMETER Snapshot
+        Change how its runs read the file specs before it is saved: Auto, Required or None (see
+        New-AzBackupPolicy -Snapshot and Start-AzBackup -Snapshot).
     .PARAMETER Force
         Do not ask before a retention change that expires points.
     .EXAMPLE
@@ -54,10 +57,14 @@ function Set-AzBackupPolicy {
         [ValidateNotNullOrEmpty()]
         [string]$PassphraseFile,
 
+        [ValidateSet('Auto', 'Required', 'None')]
+        [string]$Snapshot,
+
         [switch]$Force
     )
     process {
         Assert-AzBackupPolicyObject -Caller $PSCmdlet -Policy $Policy
+        if ($Snapshot) { $Policy | Add-Member -NotePropertyName Snapshot -NotePropertyValue $Snapshot -Force }
         $document = ConvertFrom-AzBackupPolicyObject -Policy $Policy
         $replace = $Policy.State -ne 'New'
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }

@@ -49,6 +49,18 @@ function Start-AzBackup {
         Do not cross into other file systems mounted below the sources (compared by device, as restic's
         --one-file-system). A mount point is kept as an empty folder; the result's OtherFileSystems names
         each one (and -Verbose logs them). A source that is itself on another file system is backed up.
+    .PARAMETER Snapshot
+        How the files are read. Auto (the default): from a snapshot where one can be made (a btrfs
+        subvolume, the snapshot provider of Set-AzBackupMachineSetting -SnapshotCreateCommand, a VSS
+        shadow copy on Windows), so every file of a source is read as it was at one moment; a source
+        without a snapshot method is read live, and the point says so (Reads); a snapshot that fails is
+        the warning AZB_SNAPSHOT_FAILED, and the source is read live. Required: without a snapshot the
+        backup stops before reading (AZB_SNAPSHOT_UNAVAILABLE, or AZB_SNAPSHOT_FAILED). None: live
+        reads. The snapshot is removed afterwards, also when the backup fails or is stopped. Mounts and
+        nested btrfs subvolumes below a source are not in its snapshot: they are read live, with the
+        warning AZB_SNAPSHOT_PARTIAL. On Windows this cmdlet makes the shadow copy through CIM
+        (Win32_ShadowCopy) for the -Path sources (not for -FilesFrom lists, which the engine reads); that
+        has not yet run on Windows. See about_AzBackup and the README, "Snapshot-consistent reads".
     .PARAMETER Tag
         Tags for the recovery point (letters, digits and . _ : -, up to 64 characters each), to find it
         later with Get-AzRecoveryPoint -Tag.
@@ -93,6 +105,11 @@ function Start-AzBackup {
 
         Backs up what sources.txt lists, without what excludes.txt names, without cache folders' contents,
         and without crossing into other mounted file systems.
+    .EXAMPLE
+        Start-AzBackup -Path /srv/app -Snapshot Required
+
+        Backs up /srv/app (on btrfs, or with a snapshot provider) from a snapshot, so that every file is
+        from one moment; stops with AZB_SNAPSHOT_UNAVAILABLE where no snapshot can be made.
     .EXAMPLE
         Start-AzBackup -FromCommand pg_dump -ArgumentList 'mydb' -StreamName mydb.sql -Tag nightly
 
@@ -143,6 +160,11 @@ function Start-AzBackup {
         [Parameter(ParameterSetName = 'Path')]
         [Parameter(ParameterSetName = 'FilesFrom')]
         [switch]$OneFileSystem,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [ValidateSet('Auto', 'Required', 'None')]
+        [string]$Snapshot,
 
         [Parameter(ParameterSetName = 'Path')]
         [Parameter(ParameterSetName = 'FilesFrom')]
@@ -253,9 +275,29 @@ function Start-AzBackup {
                     if ($_ -match '^\.\.?[\\/]') { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($_) } else { $_ }
                 })
             }
+            if ($Snapshot) { $arguments.snapshot = $Snapshot }
             $what = @($paths) + @($arguments.filesFrom | Where-Object { $_ } | ForEach-Object { "the paths listed in $_" })
             if ($PSCmdlet.ShouldProcess($target, "Back up $($what -join ', ')")) {
-                Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
+                # Windows: the engine reads VSS shadow copies this cmdlet makes, and records the original paths.
+                $shadow = $null
+                if ($Snapshot -ne 'None' -and $paths.Count -gt 0 -and (Test-AzBackupVssPlatform)) {
+                    try {
+                        $shadow = New-AzBackupShadowCopy -Path @($paths)
+                        $arguments.readFrom = @($shadow.ReadFrom)
+                    } catch {
+                        $message = "The VSS shadow copy of $($paths -join ', ') failed: $($_.Exception.Message)."
+                        if ($Snapshot -eq 'Required') {
+                            $PSCmdlet.ThrowTerminatingError((New-AzBackupErrorRecord -Code 'AZB_SNAPSHOT_FAILED' -Category 'ResourceUnavailable' -Target $paths[0] `
+                                -Message "-Snapshot Required, and $message Nothing was read." -Hint 'Check that the Volume Shadow Copy service runs and the volume has shadow storage (vssadmin list shadowstorage), or back up with -Snapshot Auto.'))
+                        }
+                        $PSCmdlet.WriteWarning("AZB_SNAPSHOT_FAILED: $message The sources are read live: files that change during the backup are not from one moment.")
+                    }
+                }
+                try {
+                    Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result
+                } finally {
+                    if ($shadow) { Remove-AzBackupShadowCopy -ShadowCopy $shadow.Copies }
+                }
             }
         }
     }

@@ -14,7 +14,8 @@ import { findTool, readXattrs, XATTR_NODE_LIMIT, xattrBytes } from '../fs/xattr.
 import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
 import { now } from '../clock.js';
-import { bytesOf, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
+import type { SnapshotMode, SourceRead } from '../snapshot/snapshots.js';
+import { bytesOf, recordedPath, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
 import type { ChunkJobEvent } from './file-chunks.js';
 import { ReaderPool } from './reader-pool.js';
 import { SKIP_CODES, SkipReport, skippedFor, type SkipSummary } from './skip-report.js';
@@ -40,6 +41,9 @@ export interface BackupOptions {
   scan?: Promise<ScanResult>;
   /** Where skipped paths go (the job's skipped.txt); without one, only warnings name them. */
   skipReport?: SkipReport;
+  /** How each source was read (snapshots, core/snapshot/) and under which mode: recorded in the point. */
+  reads?: SourceRead[];
+  snapshotMode?: SnapshotMode;
   /** The backup lock, checked before each index file and before the recovery point is written. */
   lock?: { assertHeld(): Promise<void> };
   signal: AbortSignal;
@@ -197,7 +201,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   checkCancelled(signal);
 
   const scan = opts.stdin
-    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], excluded: 0, cacheFolders: [] as string[], otherFileSystems: [] as string[] }
+    ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], excluded: 0, cacheFolders: [] as string[], otherFileSystems: [] as string[], readRoots: [], notInSnapshot: [] as string[] }
     : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow, opts.scanOptions));
   checkCancelled(signal);
   await checkCacheSpace(opts.cacheDir, scan.bytes, BlobSaver.stagingBound(repo));
@@ -222,6 +226,10 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   }
   if (scan.otherFileSystems.length > 0) {
     sink.log(`--one-file-system: ${scan.otherFileSystems.length} other file system(s) below the sources were not crossed (a mount point is kept as an empty folder): ${scan.otherFileSystems.join(', ')}.`);
+  }
+  // Not in the snapshot, so not from its moment: read live, and warned (README "Snapshot-consistent reads").
+  for (const p of scan.notInSnapshot) {
+    sink.warning('AZB_SNAPSHOT_PARTIAL', `${p} is another file system or a nested btrfs subvolume, so it is not in the snapshot of its source; it was read live (not from the snapshot's moment). Back it up as a source of its own to snapshot it, or leave it out with -OneFileSystem.`, p);
   }
   // Not a warning: leaving them out is the rule (as MARS does), but each is listed in the report.
   if (specials > 0) sink.log(`${specials} socket(s), FIFO(s) or device(s) left out (only file data is backed up), e.g. ${specialPaths.slice(0, 5).join(', ')}; the skipped-files report lists each.`);
@@ -315,8 +323,11 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   async function saveFile(e: ScanEntry, name: Buffer): Promise<TreeNode | undefined> {
     const node = baseNode(name, e, 'file', xattrs);
     node.size = e.st.size;
-    const shown = showPath(e.path);
-    const pathBytes = bytesOf(e.path);
+    // Read from where the scan found it (a snapshot, perhaps); cached and reported by the path it stands for.
+    const original = recordedPath(scan.readRoots, e.path);
+    const shown = showPath(original);
+    const pathBytes = bytesOf(original);
+    const readBytes = bytesOf(e.path);
     const linkKey = e.st.nlink > 1 ? `${e.st.dev}:${e.st.ino}` : undefined;
     let firstOfLink: ((read: { content: string[]; sparse: boolean; size: number; digest: string } | undefined) => void) | undefined;
     if (linkKey !== undefined) {
@@ -336,7 +347,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       if (!first) hardlinks.set(linkKey, new Promise((resolve) => { firstOfLink = resolve; }));
     }
     try {
-      const saved = await saveFileContent(e, node, shown, pathBytes);
+      const saved = await saveFileContent(e, node, shown, pathBytes, readBytes);
       firstOfLink?.(saved ? { content: saved.content!, sparse: saved.sparse === true, size: saved.size!, digest: saved.digest! } : undefined);
       return saved;
     } catch (err) {
@@ -346,7 +357,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   }
 
   // Reads (or takes from the metadata cache) the content of one file into `node`; undefined when skipped.
-  async function saveFileContent(e: ScanEntry, node: TreeNode, shown: string, pathBytes: Buffer): Promise<TreeNode | undefined> {
+  async function saveFileContent(e: ScanEntry, node: TreeNode, shown: string, pathBytes: Buffer, readBytes: Buffer): Promise<TreeNode | undefined> {
     const sparse = e.st.sparse;
     const cached = cache.get(pathBytes);
     const unchanged = cached !== undefined && cached.dev === e.st.dev && cached.ino === e.st.ino && cached.size === e.st.size
@@ -363,7 +374,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       const content: string[] = [];
       const rawLengths: number[] = [];
       let outcome: Exclude<ChunkJobEvent, { kind: 'chunks' }> | undefined;
-      for await (const ev of readerPool().read({ path: pathBytes, size: e.st.size, mtimeNs: e.st.mtimeNs })) {
+      for await (const ev of readerPool().read({ path: readBytes, size: e.st.size, mtimeNs: e.st.mtimeNs })) {
         if (ev.kind !== 'chunks') { outcome = ev; continue; }
         checkCancelled(signal);
         for (let i = 0; i < ev.bodies.length; i++) {
@@ -381,11 +392,11 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         const code = outcome?.kind === 'failed' ? outcome.code : 'EIO';
         stats.filesSkipped++;
         if (outcome?.kind === 'failed' && outcome.stage === 'invariant') {
-          report.add({ ...skippedFor(e.path, code, 'file'), code: 'AZB_INTERNAL_INVARIANT', reason: `its chunks do not prove its content (${outcome.detail ?? code})` });
+          report.add({ ...skippedFor(pathBytes.toString('latin1'), code, 'file'), code: 'AZB_INTERNAL_INVARIANT', reason: `its chunks do not prove its content (${outcome.detail ?? code})` });
           invariantFault(shown, outcome.detail ?? code);
           return undefined;
         }
-        const entry = skippedFor(e.path, code, 'file');
+        const entry = skippedFor(pathBytes.toString('latin1'), code, 'file');
         report.add(outcome?.kind === 'failed' && outcome.stage === 'read' ? { ...entry, code: SKIP_CODES.readError, reason: `read error ${code}` } : entry);
         return undefined;
       }
@@ -401,7 +412,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       if (sparse) node.sparse = true;
       const fault = fileNodeFault(node, rawLengths);
       if (fault !== undefined) {
-        report.add({ ...skippedFor(e.path, 'AZB_INTERNAL_INVARIANT', 'file'), code: 'AZB_INTERNAL_INVARIANT', reason: `its chunks do not prove its content (${fault})` });
+        report.add({ ...skippedFor(pathBytes.toString('latin1'), 'AZB_INTERNAL_INVARIANT', 'file'), code: 'AZB_INTERNAL_INVARIANT', reason: `its chunks do not prove its content (${fault})` });
         stats.filesSkipped++;
         invariantFault(shown, fault);
         return undefined;
@@ -426,7 +437,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         const text = nameFields(target);
         if (text.name !== undefined) node.target = text.name; else node.targetB64 = text.nameB64;
       } catch (err) {
-        report.add(skippedFor(e.path, err, 'link'));
+        report.add(skippedFor(recordedPath(scan.readRoots, e.path), err, 'link'));
         stats.filesSkipped++;
         return undefined;
       }
@@ -505,6 +516,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       version: 2, serverId: repo.serverId, hostname: repo.record.hostname || hostname(), time: now().toISOString(),
       sources: opts.stdin ? [opts.stdin.name] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
       ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.retainUntil ? { retainUntil: opts.retainUntil } : {}),
+      ...(opts.reads && !opts.stdin ? { snapshotMode: opts.snapshotMode ?? 'Auto', reads: opts.reads } : {}),
     };
     checkCancelled(signal);
     // A lock that lapsed (vault unreachable, machine suspended) may have let a prune delete packs this

@@ -10,14 +10,21 @@ export interface EntryStat {
   mtimeNs: string; ctimeNs: string; dev: string; ino: string;
 }
 
-function compact(st: BigIntStats): EntryStat {
+/**
+ * `devAlias`: a source read from a snapshot has the snapshot's st_dev, another each time; its entries
+ * carry the st_dev of the original instead, so that the metadata cache (keyed by path, checked by dev,
+ * inode, size and times) knows them from one backup to the next, snapshot or not.
+ */
+function compact(st: BigIntStats, devAlias?: { from: bigint; to: bigint }): EntryStat {
+  const dev = devAlias && st.dev === devAlias.from ? devAlias.to : st.dev;
   return {
     mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), nlink: Number(st.nlink),
-    sparse: st.blocks * 512n < st.size, mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), dev: st.dev.toString(), ino: st.ino.toString(),
+    sparse: st.blocks * 512n < st.size, mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), dev: dev.toString(), ino: st.ino.toString(),
   };
 }
 import { AzbError } from '../protocol/errors.js';
 import { escapeSkipped, skippedFor, skippedSpecial } from './skip-report.js';
+import { NESTED_SUBVOLUME_INO, SNAPSHOT_FOLDER, SUBVOLUME_ROOT_INO } from '../snapshot/btrfs.js';
 
 /**
  * One entry found by the scan. `children` is set for directories that could be listed. Names and paths
@@ -55,6 +62,19 @@ export interface ScanResult {
   cacheFolders: string[];
   /** Mount points below a source whose contents --one-file-system left out (each kept as an empty folder). */
   otherFileSystems: string[];
+  /** Sources read from a snapshot: the path read and the source recorded (raw bytes as latin1); see recordedPath. */
+  readRoots: { read: string; recorded: string }[];
+  /** Mounts and nested subvolumes below a snapshotted source, which are not in its snapshot: read live. */
+  notInSnapshot: string[];
+}
+
+/**
+ * The path a scanned path (raw bytes as latin1) stands for: below a source read from a snapshot, the
+ * original path; else the path itself. Points, the metadata cache and messages use this one.
+ */
+export function recordedPath(readRoots: ScanResult['readRoots'], path: string): string {
+  for (const r of readRoots) if (path === r.read || path.startsWith(`${r.read}/`)) return r.recorded + path.slice(r.read.length);
+  return path;
 }
 
 /**
@@ -73,6 +93,11 @@ export interface ScanOptions {
   mountGate?: { points: ReadonlySet<string>; judge(path: string): Promise<{ code: string | null; message: string; reason: string } | undefined> };
   /** st_dev of each source when its eligibility was checked: another one now means it was unmounted since. */
   expectedDev?: ReadonlyMap<string, string>;
+  /**
+   * Sources to read from another path (a snapshot, core/snapshot/): source → path. The walk reads the
+   * path, and the result names the source (recordedPath).
+   */
+  readFrom?: ReadonlyMap<string, string>;
 }
 
 function appliesTo(option: boolean | ReadonlySet<string> | undefined, source: string): boolean {
@@ -83,7 +108,16 @@ function appliesTo(option: boolean | ReadonlySet<string> | undefined, source: st
  * The rules of one source's walk. `dev`: the file system of the source (--one-file-system stays on it).
  * `root` and `canonicalRoot`: the source as walked and with its links resolved, to name the mount points met.
  */
-interface SourceRules { dev: bigint; excludeCaches: boolean; oneFileSystem: boolean; root: string; canonicalRoot: string }
+interface SourceRules {
+  dev: bigint; excludeCaches: boolean; oneFileSystem: boolean; root: string; canonicalRoot: string;
+  /** Below a snapshot: the source `root` stands for (else `root`), and the dev its entries record. */
+  recordedRoot: string; devAlias?: { from: bigint; to: bigint }; inSnapshot: boolean;
+}
+
+/** The path a walked path stands for (see recordedPath). */
+function recorded(path: string, rules: SourceRules): string {
+  return rules.root === rules.recordedRoot ? path : rules.recordedRoot + path.slice(rules.root.length);
+}
 
 /** The name and first bytes of a cache folder's tag (https://bford.info/cachedir/). */
 export const CACHEDIR_TAG = 'CACHEDIR.TAG';
@@ -142,12 +176,12 @@ function unreadableSource(path: string, err: unknown): AzbError {
 }
 
 /** A file given as a source must open for reading (without following a link, without blocking). */
-async function requireReadableFile(path: string): Promise<void> {
+async function requireReadableFile(path: string, shown: string): Promise<void> {
   try {
     const fh = await open(bytesOf(path), FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
     await fh.close();
   } catch (err) {
-    throw unreadableSource(path, err);
+    throw unreadableSource(shown, err);
   }
 }
 
@@ -158,17 +192,17 @@ async function requireReadableFile(path: string): Promise<void> {
  * sub-folders.
  */
 export async function scanSources(sources: string[], excludes: string[], onEntry?: (files: number, bytes: number) => void, shallow: ReadonlySet<string> = new Set(), options: ScanOptions = {}): Promise<ScanResult> {
-  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], excluded: 0, cacheFolders: [], otherFileSystems: [] };
+  const result: ScanResult = { roots: [], files: 0, dirs: 0, bytes: 0, skipped: [], excluded: 0, cacheFolders: [], otherFileSystems: [], readRoots: [], notInSnapshot: [] };
   // Excludes match the path's last components at any depth (core/fs/glob.ts, README "Globs").
   const globs = excludes.length > 0 ? compileGlobs(excludes) : undefined;
 
   async function visit(path: string, name: string, st: BigIntStats, flat: boolean, rules: SourceRules, isRoot = false): Promise<ScanEntry | undefined> {
     const kind = kindOf(st);
     if (!kind) {
-      result.skipped.push(skippedSpecial(path, st));
+      result.skipped.push(skippedSpecial(recorded(path, rules), st));
       return undefined;
     }
-    const entry: ScanEntry = { name, path, st: compact(st), kind };
+    const entry: ScanEntry = { name, path, st: compact(st, rules.devAlias), kind };
     if (kind === 'file') {
       result.files++;
       result.bytes += entry.st.size;
@@ -179,48 +213,59 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       try {
         names = await readdir(bytesOf(path), { encoding: 'latin1' });
       } catch (err) {
-        if (isRoot) throw unreadableSource(path, err);
-        result.skipped.push(skippedFor(path, err, 'folder'));
+        if (isRoot) throw unreadableSource(recorded(path, rules), err);
+        result.skipped.push(skippedFor(recorded(path, rules), err, 'folder'));
         return undefined;
       }
       if (rules.excludeCaches && names.includes(CACHEDIR_TAG) && await isCacheTag(`${path === '/' ? '' : path}/${CACHEDIR_TAG}`)) {
         result.excluded += names.length - 1;
-        result.cacheFolders.push(showPath(path));
+        result.cacheFolders.push(showPath(recorded(path, rules)));
         names = [CACHEDIR_TAG];
       }
       const children: ScanEntry[] = [];
       // lstat a directory's entries concurrently: on large trees this is where the time goes.
       const stats = await Promise.all(names.map(async (n) => {
         const childPath = path === '/' ? `/${n}` : `${path}/${n}`;
-        if (excluded(childPath, globs)) { result.excluded++; return undefined; }
+        // Excludes match the path the entry stands for, not where a snapshot has it.
+        if (excluded(recorded(childPath, rules), globs)) { result.excluded++; return undefined; }
+        // AzBackup's own btrfs snapshots, at the root of a subvolume (core/snapshot/btrfs.ts): never walked.
+        if (n === SNAPSHOT_FOLDER && st.ino === SUBVOLUME_ROOT_INO) return undefined;
         const gate = options.mountGate;
+        const canonical = (rules.canonicalRoot === '/' ? '' : rules.canonicalRoot) + childPath.slice(rules.root === '/' ? 0 : rules.root.length);
         if (gate) {
           // Judged before it is touched: a dead network mount would hang the lstat.
-          const canonical = (rules.canonicalRoot === '/' ? '' : rules.canonicalRoot) + childPath.slice(rules.root === '/' ? 0 : rules.root.length);
           const refusal = gate.points.has(canonical) ? await gate.judge(canonical) : undefined;
           if (refusal && rules.oneFileSystem) {
             // Not crossed anyway: as any other file system, its folder stays without contents. A network
             // or offline mount is not even looked at (its lstat could hang).
-            if (refusal.reason === 'Network' || refusal.reason === 'Offline') { result.otherFileSystems.push(showPath(childPath)); result.excluded++; return undefined; }
+            if (refusal.reason === 'Network' || refusal.reason === 'Offline') { result.otherFileSystems.push(showPath(recorded(childPath, rules))); result.excluded++; return undefined; }
           } else if (refusal) {
-            result.skipped.push({ path: escapeSkipped(childPath), code: refusal.code ?? 'AZB_SOURCE_REFUSED', reason: refusal.message });
+            result.skipped.push({ path: escapeSkipped(recorded(childPath, rules)), code: refusal.code ?? 'AZB_SOURCE_REFUSED', reason: refusal.message });
             return undefined;
           }
         }
         try {
           const childSt = await lstat(bytesOf(childPath), { bigint: true });
           if (flat && childSt.isDirectory()) { result.excluded++; return undefined; }
-          if (rules.oneFileSystem && childSt.dev !== rules.dev) {
+          // A snapshot holds one file system: a mount below the source, or a nested btrfs subvolume (an
+          // empty folder of inode 2 in the snapshot), is not in it. Read live, and said (README).
+          const notInSnapshot = rules.inSnapshot && childSt.isDirectory()
+            && (gate?.points.has(canonical) === true || (childSt.ino === NESTED_SUBVOLUME_INO && childSt.dev !== rules.dev));
+          if (notInSnapshot && !rules.oneFileSystem) {
+            const livePath = recorded(childPath, rules);
+            return { n, childPath: livePath, st: await lstat(bytesOf(livePath), { bigint: true }), live: canonical };
+          }
+          if ((rules.oneFileSystem && childSt.dev !== rules.dev) || notInSnapshot) {
             // As restic: a folder where another file system is mounted stays, without its contents; any
             // other entry of another file system (a file bind-mounted here) is left out.
-            result.otherFileSystems.push(showPath(childPath));
+            result.otherFileSystems.push(showPath(recorded(childPath, rules)));
             if (!childSt.isDirectory()) { result.excluded++; return undefined; }
             return { n, childPath, st: childSt, mountPoint: true };
           }
           return { n, childPath, st: childSt };
         } catch (err) {
           // Gone since its folder was listed, unreachable, or a path longer than PATH_MAX: each is named.
-          result.skipped.push(skippedFor(childPath, err, 'entry'));
+          result.skipped.push(skippedFor(recorded(childPath, rules), err, 'entry'));
           return undefined;
         }
       }));
@@ -228,7 +273,15 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         if (!s) continue;
         if ('mountPoint' in s) {
           result.dirs++;
-          children.push({ name: s.n, path: s.childPath, st: compact(s.st), kind: 'dir', children: [] });
+          children.push({ name: s.n, path: s.childPath, st: compact(s.st, rules.devAlias), kind: 'dir', children: [] });
+          continue;
+        }
+        if ('live' in s && s.live !== undefined) {
+          result.notInSnapshot.push(showPath(s.childPath));
+          const liveRules: SourceRules = { ...rules, dev: s.st.dev, root: s.childPath, recordedRoot: s.childPath, canonicalRoot: s.live, inSnapshot: false };
+          delete liveRules.devAlias;
+          const child = await visit(s.childPath, s.n, s.st, false, liveRules);
+          if (child) children.push(child);
           continue;
         }
         const child = await visit(s.childPath, s.n, s.st, false, rules);
@@ -240,29 +293,44 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
   }
 
   for (const source of sources) {
-    const path = Buffer.from(source, 'utf8').toString('latin1');
+    const original = Buffer.from(source, 'utf8').toString('latin1');
+    const from = options.readFrom?.get(source);
+    const path = from !== undefined ? Buffer.from(from, 'utf8').toString('latin1') : original;
     let st: BigIntStats;
+    let liveSt: BigIntStats;
     try {
-      st = await lstat(bytesOf(path), { bigint: true });
+      liveSt = await lstat(bytesOf(original), { bigint: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new AzbError('AZB_SOURCE_NOT_FOUND', code === 'ENOENT' ? `Source not found: ${source}` : `Source cannot be read: ${source} (${code}).`, {
         target: source, hint: 'Check the path; give existing files or folders to back up.',
       });
     }
+    try {
+      st = from !== undefined ? await lstat(bytesOf(path), { bigint: true }) : liveSt;
+    } catch (err) {
+      throw new AzbError('AZB_SNAPSHOT_FAILED', `The snapshot of ${source} cannot be read at ${from} (${(err as NodeJS.ErrnoException).code}); nothing was read.`, {
+        target: source, hint: 'Check the snapshot method (README "Snapshot-consistent reads"), or back up with -Snapshot None.',
+      });
+    }
     const expected = options.expectedDev?.get(source);
-    if (expected !== undefined && expected !== st.dev.toString()) {
+    if (expected !== undefined && expected !== liveSt.dev.toString()) {
       throw new AzbError('AZB_SOURCE_OFFLINE', `The file system of ${source} changed since it was checked (it was unmounted or replaced); nothing was read from it.`, {
         target: source, hint: 'Mount the file system again and check the path with Test-AzBackupSource, then run the backup again.',
       });
     }
-    let canonicalRoot = path;
-    if (options.mountGate && kindOf(st) === 'dir') {
-      try { canonicalRoot = (await realpath(bytesOf(path), { encoding: 'buffer' })).toString('latin1'); } catch { /* unreadable: the walk reports it */ }
+    // Canonical paths are those of the original: the mount points met are named by them.
+    let canonicalRoot = original;
+    if (options.mountGate && kindOf(liveSt) === 'dir') {
+      try { canonicalRoot = (await realpath(bytesOf(original), { encoding: 'buffer' })).toString('latin1'); } catch { /* unreadable: the walk reports it */ }
     }
-    const rules = { dev: st.dev, excludeCaches: appliesTo(options.excludeCaches, source), oneFileSystem: appliesTo(options.oneFileSystem, source), root: path, canonicalRoot };
+    const rules: SourceRules = {
+      dev: st.dev, excludeCaches: appliesTo(options.excludeCaches, source), oneFileSystem: appliesTo(options.oneFileSystem, source), root: path, canonicalRoot,
+      recordedRoot: original, inSnapshot: from !== undefined, ...(from !== undefined ? { devAlias: { from: st.dev, to: liveSt.dev } } : {}),
+    };
     if (!kindOf(st)) throw new AzbError('AZB_SOURCE_NOT_FOUND', `${source} is not a file, folder or symbolic link.`, { target: source, hint: 'Only file data is backed up.' });
-    if (kindOf(st) === 'file') await requireReadableFile(path);
+    if (from !== undefined) result.readRoots.push({ read: path, recorded: original });
+    if (kindOf(st) === 'file') await requireReadableFile(path, original);
     const entry = await visit(path, path, st, shallow.has(source), rules, true);
     if (entry) result.roots.push({ source, entry });
   }

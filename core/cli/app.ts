@@ -53,6 +53,21 @@ function parseSize(text: string | undefined, option: string): number | undefined
   return Math.round(Number(m[1]) * ({ B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 } as Record<string, number>)[unit]!);
 }
 
+/** --snapshot auto|required|none (any case) → the request's Auto|Required|None. */
+function snapshotModeArg(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const mode = ['Auto', 'Required', 'None'].find((m) => m.toLowerCase() === text.trim().toLowerCase());
+  if (!mode) throw new AzbError('AZB_USAGE', `--snapshot '${text}' is not auto, required or none.`, { hint: 'auto (default): a snapshot where one can be made, else live reads; required: fail without one; none: live reads.' });
+  return mode;
+}
+
+/** --read-from SOURCE=PATH (split at the last '='; paths may hold '='). */
+function readFromArg(text: string): { source: string; path: string } {
+  const at = text.lastIndexOf('=');
+  if (at <= 0 || at === text.length - 1) throw new AzbError('AZB_USAGE', `--read-from '${text}' is not SOURCE=PATH.`, { hint: 'Example: --read-from /srv/data=/mnt/snap/srv/data' });
+  return { source: text.slice(0, at), path: text.slice(at + 1) };
+}
+
 /** Drops undefined values so optional args are absent, not null. */
 function defined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
@@ -229,15 +244,19 @@ export async function main(argv: string[]): Promise<number> {
       .option('exclude-caches', { type: 'boolean', describe: 'Leave out the contents of folders marked by a CACHEDIR.TAG (the tag is kept)' })
       .option('one-file-system', { alias: 'x', type: 'boolean', describe: 'Do not cross into other file systems below the sources (mount points are kept empty)' })
       .option('tag', { type: 'string', array: true, describe: 'Tag for the recovery point (repeatable)' })
+      .option('snapshot', { type: 'string', describe: 'auto (default): read a snapshot where one can be made (btrfs, snapshot provider), else live; required: fail without one; none: read live' })
+      .option('read-from', { type: 'string', array: true, describe: 'SOURCE=PATH: read SOURCE from PATH (a frozen copy you made), record SOURCE (repeatable)' })
       .option('stdin', { type: 'boolean', describe: 'Back up standard input as one file' })
       .option('stdin-name', { type: 'string', describe: 'File name for --stdin (default: stdin)' })
       .option('access-tier', { choices: ['Hot', 'Cool', 'Cold'] as const, describe: 'Azure access tier of the new packs (Azure vaults only)' })
       .option('retain-until', { type: 'string', describe: 'Let retention expire this point after this date (ISO 8601); default: kept until removed' })
       .example('azbackup backup /srv/data /etc --exclude "*.tmp"', 'Back up two folders')
       .example('azbackup backup / --one-file-system --exclude-caches --exclude-file /etc/azbackup/excludes', 'Back up the root file system only, without caches')
-      .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file'),
+      .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file')
+      .example('azbackup backup /srv/data --snapshot required', 'Back up from a snapshot, or fail'),
     async (a) => {
-      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), excludeFile: a.excludeFile?.map(String), filesFrom: a.filesFrom?.map(String), excludeCaches: a.excludeCaches, oneFileSystem: a.oneFileSystem, tags: a.tag, stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
+      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), excludeFile: a.excludeFile?.map(String), filesFrom: a.filesFrom?.map(String), excludeCaches: a.excludeCaches, oneFileSystem: a.oneFileSystem, tags: a.tag,
+        snapshot: snapshotModeArg(a.snapshot), readFrom: a.readFrom?.map((r) => readFromArg(String(r))), stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
     })
     .command('points', 'List recovery points', (y) => y
       .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })
@@ -390,6 +409,10 @@ export async function main(argv: string[]): Promise<number> {
         .option('non-work-hour-bandwidth', { type: 'string', describe: 'Upload rate outside work hours' })
         .option('cache-location', { type: 'string', describe: 'Move the cache (file metadata, staged packs) to this folder; it needs free space of 10% of the data set' })
         .option('metrics-file', { type: 'string', describe: "Write Prometheus metrics of policy runs to this file (node_exporter's textfile collector); --no-metrics-file stops it" })
+        .option('snapshot-create-command', { type: 'string', describe: 'Snapshot provider: absolute path of the command that snapshots a source (README "Snapshot providers")' })
+        .option('snapshot-remove-command', { type: 'string', describe: 'Snapshot provider: absolute path of the command that removes the snapshot' })
+        .option('snapshot-timeout', { type: 'number', describe: 'Seconds a snapshot command may run before it is killed, 1–3600 (default 120)' })
+        .option('snapshot-provider', { type: 'boolean', describe: 'Give --no-snapshot-provider to remove the snapshot provider' })
         .example('azbackup settings set --work-days Mon Tue Wed Thu Fri --start-work-hour 8 --end-work-hour 18 --work-hour-bandwidth 2MB --non-work-hour-bandwidth 50MB', 'Slow uploads down during the working day'),
       async (a) => {
         // No environment source: AZBACKUP_PROXY_PASSWORD overrides the stored password at run time, it is not one to store.
@@ -400,6 +423,7 @@ export async function main(argv: string[]): Promise<number> {
           proxyServer: a.proxyServer, proxyPort: a.proxyPort, proxyUsername: a.proxyUsername, workDays: a.workDays?.map(String), startWorkHour: a.startWorkHour, endWorkHour: a.endWorkHour,
           workHourBandwidth: parseRate(a.workHourBandwidth, 'work-hour-bandwidth'), nonWorkHourBandwidth: parseRate(a.nonWorkHourBandwidth, 'non-work-hour-bandwidth'),
           cacheLocation: a.cacheLocation, metricsFile: typeof a.metricsFile === 'string' ? a.metricsFile : undefined, noMetricsFile: (a.metricsFile as unknown) === false ? true : undefined,
+          snapshotCreateCommand: a.snapshotCreateCommand, snapshotRemoveCommand: a.snapshotRemoveCommand, snapshotTimeoutSeconds: a.snapshotTimeout, noSnapshotProvider: a.snapshotProvider === false ? true : undefined,
         }), globals(a), proxyPassword !== undefined ? { proxyPassword } : {});
       })
       .command('show', 'Show the machine settings', (c) => c, async (a) => {

@@ -17,6 +17,8 @@ import { pointData } from './points.js';
 import { CERT_EXPIRY_WARNING_DAYS, renewHint } from './cert-expiry.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { mountPointGate, requireEligible, type SourceVerdict } from '../source/eligibility.js';
+import { readSettings } from '../config/settings.js';
+import { planSnapshots, takeSnapshots, type GivenReadFrom, type SnapshotMode, type SnapshotPlan } from '../snapshot/snapshots.js';
 
 /**
  * The certificate that signs this server's recovery points (the one in its server.json) must be valid
@@ -44,6 +46,7 @@ async function checkSigningCertificate(ctx: CommandContext, repo: ServerRepo): P
 export interface BackupArgs extends VaultArgs {
   paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold'; retainUntil?: string;
   excludeFile?: string[]; filesFrom?: string[]; excludeCaches?: boolean; oneFileSystem?: boolean;
+  snapshot?: SnapshotMode; readFrom?: { source: string; path: string; method?: GivenReadFrom['method'] }[];
 }
 
 /**
@@ -97,6 +100,8 @@ export interface BackupWork {
   policy?: string; retainUntil?: string; shallow?: ReadonlySet<string>;
   accessTier?: 'Hot' | 'Cool' | 'Cold';
   scanOptions?: ScanOptions;
+  /** -Snapshot (default Auto), and frozen copies the caller made (the module's VSS shadow copies). */
+  snapshot?: SnapshotMode; readFrom?: GivenReadFrom[];
 }
 
 /**
@@ -108,7 +113,14 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   // the job below. The walk then never enters a mount it would refuse, and sees whether a source's file
   // system was swapped since the check.
   const eligibility = work.stdin === undefined ? await sourceEligibility(work.paths) : undefined;
-  const scan = eligibility && !(eligibility instanceof AzbError) ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligibility }) : undefined;
+  const eligible = eligibility && !(eligibility instanceof AzbError) ? eligibility : undefined;
+  // Snapshots (core/snapshot/) are planned now and made in the job; with none to make, the walk starts
+  // now, as it always did.
+  const snapshotMode = work.snapshot ?? 'Auto';
+  const provider = eligible ? (await readSettings()).snapshotProvider : undefined;
+  const plans: SnapshotPlan[] | undefined = eligible ? await planSnapshots(work.paths, snapshotMode, work.readFrom, provider) : undefined;
+  const snapshotsToMake = plans !== undefined && (snapshotMode === 'Required' || plans.some((p) => p.how !== 'live'));
+  const scan = eligible && !snapshotsToMake ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible }) : undefined;
   // A source that is missing fails the job, not the walk that nobody waits for.
   scan?.catch(() => undefined);
   const { vault, repo } = await openServerFor(ctx, args, work.accessTier ? { accessTier: work.accessTier } : {});
@@ -121,14 +133,42 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
     if (eligibility instanceof AzbError) throw eligibility;
     await checkSigningCertificate(ctx, repo);
     return withLock(repo, 'backup', work.policy ? `backup by policy ${work.policy}` : 'backup', (code, message, target) => ctx.sink.warning(code, message, target), async (lock) => {
-      const r = await runBackup(repo, {
-        sources: work.paths, excludes: work.excludes, ...(scan ? { scan } : {}), skipReport: new SkipReport(jobId, ctx.sink), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
-        ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
-      });
-      return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId, ...skippedStats(r.skipped) } };
+      // Snapshot taken → read → snapshot removed, also when the backup fails or is stopped.
+      const snapshots = plans ? await takeSnapshots(plans, snapshotMode, { sink: ctx.sink, signal: ctx.signal, jobId, ...(provider ? { provider } : {}) }) : undefined;
+      try {
+        const walk = scan ?? (eligible && snapshots ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible, readFrom: snapshots.readFrom }) : undefined);
+        const r = await runBackup(repo, {
+          sources: work.paths, excludes: work.excludes, ...(walk ? { scan: walk } : {}), skipReport: new SkipReport(jobId, ctx.sink), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
+          ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
+          ...(snapshots ? { reads: snapshots.reads, snapshotMode } : {}),
+        });
+        return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId, ...skippedStats(r.skipped) } };
+      } finally {
+        await snapshots?.release();
+      }
     });
   }, work.policy ?? null);
   return { repo, pointId: result.pointId, manifest: result.manifest, skipped: result.skipped, otherFileSystems: result.otherFileSystems };
+}
+
+/**
+ * --read-from SOURCE=PATH (the module's VSS shadow copies): each SOURCE must be one of the paths backed
+ * up, each once, and PATH absolute; not with --snapshot None (a frozen copy is a snapshot) nor --stdin.
+ */
+function checkReadFrom(args: BackupArgs, paths: readonly string[]): GivenReadFrom[] | undefined {
+  if (!args.readFrom) return undefined;
+  const bad = (message: string, hint = 'Give --read-from SOURCE=PATH with SOURCE one of the paths backed up and PATH the absolute path of its frozen copy.') => new AzbError('AZB_ARGS_INVALID', message, { target: 'readFrom', hint });
+  if (args.stdinName !== undefined) throw bad('A stream from stdin has nothing to read from elsewhere: --read-from is for paths.');
+  if (args.snapshot === 'None') throw bad('--read-from names frozen copies to read, which --snapshot None says not to use.', 'Leave out one of the two.');
+  const seen = new Set<string>();
+  return args.readFrom.map((r) => {
+    const source = isAbsolute(r.source) ? r.source : resolve(r.source);
+    if (!paths.includes(source)) throw bad(`--read-from names ${r.source}, which is not one of the paths backed up (${paths.join(', ')}).`);
+    if (seen.has(source)) throw bad(`--read-from names ${r.source} twice.`);
+    seen.add(source);
+    if (!isAbsolute(r.path)) throw bad(`--read-from gives ${r.path} for ${r.source}: not an absolute path.`);
+    return { source, path: r.path, method: r.method ?? 'external' };
+  });
 }
 
 export const backupCommand: Command<BackupArgs> = {
@@ -156,8 +196,12 @@ export const backupCommand: Command<BackupArgs> = {
     if (args.retainUntil !== undefined && !(Date.parse(args.retainUntil) > now().getTime())) {
       throw new AzbError('AZB_ARGS_INVALID', `RetainUntil '${args.retainUntil}' is not a time in the future.`, { target: 'retainUntil', hint: 'Give a future date (ISO 8601), e.g. 2027-01-31; leave it out to keep the point until it is removed.' });
     }
+    if (args.stdinName !== undefined && args.snapshot === 'Required') {
+      throw new AzbError('AZB_ARGS_INVALID', 'A stream from stdin has no snapshot: --snapshot required is for paths.', { target: 'snapshot', hint: 'Leave out --snapshot; to make the stream consistent, make the command that writes it consistent (pg_dump, mysqldump --single-transaction).' });
+    }
+    const readFrom = checkReadFrom(args, paths);
     const result = await backupAsJob(ctx, args, {
-      paths, excludes, tags: args.tags ?? [],
+      paths, excludes, tags: args.tags ?? [], ...(args.snapshot ? { snapshot: args.snapshot } : {}), ...(readFrom ? { readFrom } : {}),
       ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
       ...(args.retainUntil ? { retainUntil: new Date(args.retainUntil).toISOString() } : {}), ...(args.accessTier ? { accessTier: args.accessTier } : {}),
       scanOptions: { excludeCaches: args.excludeCaches === true, oneFileSystem: args.oneFileSystem === true },

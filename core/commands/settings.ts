@@ -11,11 +11,34 @@ import { makeDirs } from '../fs/make-dirs.js';
 import { listJobs } from '../jobs/jobs.js';
 import { AzbError, fileError } from '../protocol/errors.js';
 import type { Command } from './command.js';
+import { DEFAULT_SNAPSHOT_TIMEOUT_S, type SnapshotProviderSettings } from '../snapshot/provider.js';
 
 export interface SettingsArgs {
   proxyServer?: string; proxyPort?: number; proxyUsername?: string; noProxy?: boolean; uploadConcurrency?: number;
   noThrottle?: boolean; workDays?: string[]; startWorkHour?: number; endWorkHour?: number; workHourBandwidth?: number; nonWorkHourBandwidth?: number;
   cacheLocation?: string; metricsFile?: string; noMetricsFile?: boolean;
+  snapshotCreateCommand?: string; snapshotRemoveCommand?: string; snapshotTimeoutSeconds?: number; noSnapshotProvider?: boolean;
+}
+
+/**
+ * The snapshot provider after `args`: both commands absolute paths, given together (a provider that can
+ * create but not remove would leave snapshots behind), a time-out of 1 s to an hour.
+ */
+function snapshotProviderAfter(args: SettingsArgs, current: SnapshotProviderSettings | undefined): SnapshotProviderSettings | undefined {
+  const bad = (target: string, message: string) => new AzbError('AZB_ARGS_INVALID', message, { target, hint: 'Example: --snapshot-create-command /usr/local/sbin/lvm-snap-create --snapshot-remove-command /usr/local/sbin/lvm-snap-remove (README "Snapshot providers").' });
+  const given = args.snapshotCreateCommand !== undefined || args.snapshotRemoveCommand !== undefined || args.snapshotTimeoutSeconds !== undefined;
+  if (args.noSnapshotProvider && given) throw bad('noSnapshotProvider', 'Give either no-snapshot-provider or a snapshot provider, not both.');
+  if (args.noSnapshotProvider) return undefined;
+  if (!given) return current;
+  const createCommand = args.snapshotCreateCommand ?? current?.createCommand;
+  const removeCommand = args.snapshotRemoveCommand ?? current?.removeCommand;
+  if (createCommand === undefined || removeCommand === undefined) throw bad(createCommand === undefined ? 'snapshotCreateCommand' : 'snapshotRemoveCommand', 'A snapshot provider needs both a create and a remove command.');
+  for (const [target, c] of [['snapshotCreateCommand', createCommand], ['snapshotRemoveCommand', removeCommand]] as const) {
+    if (!isAbsolute(c)) throw bad(target, `The snapshot command '${c}' is not an absolute path (it is run without a shell and without PATH lookups).`);
+  }
+  const timeoutSeconds = args.snapshotTimeoutSeconds ?? current?.timeoutSeconds;
+  if (timeoutSeconds !== undefined && (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 3600)) throw bad('snapshotTimeoutSeconds', `Snapshot time-out ${timeoutSeconds} is not a whole number of seconds from 1 to 3600.`);
+  return { createCommand, removeCommand, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
 }
 
 /**
@@ -67,6 +90,9 @@ async function settingData(s: MachineSettings): Promise<Record<string, unknown>>
     uploadConcurrency: s.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
     cacheLocation: cacheDir(),
     metricsFile: s.metricsFile ?? '',
+    snapshotCreateCommand: s.snapshotProvider?.createCommand ?? '',
+    snapshotRemoveCommand: s.snapshotProvider?.removeCommand ?? '',
+    snapshotTimeoutSeconds: s.snapshotProvider?.timeoutSeconds ?? DEFAULT_SNAPSHOT_TIMEOUT_S,
   };
 }
 
@@ -104,9 +130,12 @@ export const settingsSetCommand: Command<SettingsArgs> = {
         workHourBandwidth: args.workHourBandwidth ?? before?.workHourBandwidth ?? NaN,
         nonWorkHourBandwidth: args.nonWorkHourBandwidth ?? before?.nonWorkHourBandwidth ?? NaN,
       });
-    } else if (!proxyArgs && !args.noProxy && args.uploadConcurrency === undefined && args.cacheLocation === undefined && args.metricsFile === undefined && !args.noMetricsFile) {
-      throw new AzbError('AZB_ARGS_INVALID', 'Nothing to set.', { hint: 'Give throttle settings (work days, hours, bandwidths), no-throttle, a proxy, no-proxy, an upload concurrency, a cache location or a metrics file.' });
+    } else if (!proxyArgs && !args.noProxy && args.uploadConcurrency === undefined && args.cacheLocation === undefined && args.metricsFile === undefined && !args.noMetricsFile
+      && args.snapshotCreateCommand === undefined && args.snapshotRemoveCommand === undefined && args.snapshotTimeoutSeconds === undefined && !args.noSnapshotProvider) {
+      throw new AzbError('AZB_ARGS_INVALID', 'Nothing to set.', { hint: 'Give throttle settings (work days, hours, bandwidths), no-throttle, a proxy, no-proxy, an upload concurrency, a cache location, a metrics file or a snapshot provider.' });
     }
+    const snapshotProvider = snapshotProviderAfter(args, current.snapshotProvider);
+    if (snapshotProvider) current.snapshotProvider = snapshotProvider; else delete current.snapshotProvider;
     if (args.metricsFile !== undefined && args.noMetricsFile) throw new AzbError('AZB_ARGS_INVALID', 'Give either a metrics file or no-metrics-file, not both.', { target: 'noMetricsFile' });
     if (args.metricsFile !== undefined) {
       if (!isAbsolute(args.metricsFile)) throw new AzbError('AZB_ARGS_INVALID', `The metrics file '${args.metricsFile}' is not an absolute path.`, { target: 'metricsFile', hint: 'Give a path in node_exporter\'s textfile directory, e.g. /var/lib/prometheus/node-exporter/azbackup.prom.' });

@@ -5,6 +5,7 @@ import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homeDir, writePrivate } from './home.js';
 import { AzbError, fileError } from '../protocol/errors.js';
+import type { SnapshotProviderSettings } from '../snapshot/provider.js';
 
 /** Days of the week as the settings name them (0 = Sunday, as Date.getDay()). */
 export const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
@@ -26,6 +27,8 @@ export interface MachineSettings {
   cacheLocation?: string;
   /** Where policy runs write Prometheus metrics (node_exporter's textfile collector); none when absent. */
   metricsFile?: string;
+  /** The snapshot provider (core/snapshot/provider.ts): create and remove commands, time-out. */
+  snapshotProvider?: SnapshotProviderSettings;
 }
 
 /** Packs (and blocks of a large object) uploaded at once to a cloud vault unless the settings say otherwise. */

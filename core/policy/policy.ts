@@ -50,6 +50,8 @@ export interface Policy {
   state: PolicyState;
   /** Monday (YYYY-MM-DD) of the week weeklyFrequency counts from: the week the policy was first saved. */
   anchorWeek?: string;
+  /** How its file specs are read (README "Snapshot-consistent reads"); absent: Auto. */
+  snapshot?: 'Auto' | 'Required' | 'None';
 }
 
 /** Limits of the system we model (MARS agent, standalone server), and of its long-term tiers. */

@@ -95,6 +95,10 @@ export const ERROR_CODES = {
   AZB_SOURCE_OFFLINE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_SOURCE_FILE_SYSTEM: { category: 'InvalidOperation', exit: ExitCode.Failed },
   AZB_SOURCE_ACCESS_DENIED: { category: 'PermissionDenied', exit: ExitCode.Failed },
+  // Snapshots (core/snapshot/, README "Snapshot-consistent reads"): errors under -Snapshot Required;
+  // under Auto, AZB_SNAPSHOT_FAILED is a warning and the source is read live.
+  AZB_SNAPSHOT_UNAVAILABLE: { category: 'InvalidOperation', exit: ExitCode.Failed },
+  AZB_SNAPSHOT_FAILED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_POINT_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_VAULT_UNREACHABLE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_CERT_IN_USE: { category: 'InvalidOperation', exit: ExitCode.Failed },

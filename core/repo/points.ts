@@ -32,6 +32,9 @@ export interface PointManifest {
   retainUntil?: string;
   /** The damaged point repair wrote this one in place of (FORMAT.md section 10, optional). */
   repairedFrom?: string;
+  /** The -Snapshot mode of the backup, and how each source was read (FORMAT.md section 9, optional). */
+  snapshotMode?: 'Auto' | 'Required' | 'None';
+  reads?: { source: string; method: 'btrfs' | 'provider' | 'vss' | 'external' | 'live'; note?: string }[];
 }
 
 /** A recovery point as read from the vault. */

@@ -70,6 +70,7 @@ function ConvertTo-AzBackupPolicyObject {
             State            = if ($Data.State) { $Data.State } else { 'New' }
             Vault            = $Data.Vault
             FileSpecs        = [object[]]$specs
+            Snapshot         = if ($Data.Snapshot) { [string]$Data.Snapshot } else { 'Auto' }
             Command          = $command
             Schedule         = $schedule
             RetentionPolicy  = $retention
@@ -126,6 +127,8 @@ function ConvertFrom-AzBackupPolicyObject {
                 $spec
             })
     }
+    # Files only (a command's output has nothing to snapshot); Auto is the default and is left out.
+    if ($document.fileSpecs -and $Policy.PSObject.Properties['Snapshot'] -and $Policy.Snapshot -and $Policy.Snapshot -ne 'Auto') { $document.snapshot = [string]$Policy.Snapshot }
     if ($Policy.Command) {
         $document.command = [ordered]@{ command = $Policy.Command.Command; arguments = @($Policy.Command.ArgumentList | Where-Object { $null -ne $_ }); streamName = $Policy.Command.StreamName }
     }
