@@ -17,6 +17,7 @@ import { pointData } from './points.js';
 import { CERT_EXPIRY_WARNING_DAYS, renewHint } from './cert-expiry.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { mountPointGate, requireEligible, type SourceVerdict } from '../source/eligibility.js';
+import { checkHookCommand, startHooks, type HookCommand, type HookSpec } from '../backup/hooks.js';
 
 /**
  * The certificate that signs this server's recovery points (the one in its server.json) must be valid
@@ -44,6 +45,7 @@ async function checkSigningCertificate(ctx: CommandContext, repo: ServerRepo): P
 export interface BackupArgs extends VaultArgs {
   paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold'; retainUntil?: string;
   excludeFile?: string[]; filesFrom?: string[]; excludeCaches?: boolean; oneFileSystem?: boolean;
+  preCommand?: HookCommand; postCommand?: HookCommand;
 }
 
 /**
@@ -92,6 +94,8 @@ export interface BackupWork {
   policy?: string; retainUntil?: string; shallow?: ReadonlySet<string>;
   accessTier?: 'Hot' | 'Cool' | 'Cold';
   scanOptions?: ScanOptions;
+  /** Pre and post commands around the read (core/backup/hooks.ts). */
+  hooks?: HookSpec;
 }
 
 /**
@@ -103,7 +107,9 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   // the job below. The walk then never enters a mount it would refuse, and sees whether a source's file
   // system was swapped since the check.
   const eligibility = work.stdin === undefined ? await sourceEligibility(work.paths) : undefined;
-  const scan = eligibility && !(eligibility instanceof AzbError) ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligibility }) : undefined;
+  const walk = eligibility && !(eligibility instanceof AzbError) ? () => startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligibility }) : undefined;
+  // With a pre command the walk waits for it: the command may write what is backed up (a dump).
+  const scan = work.hooks?.pre ? undefined : walk?.();
   // A source that is missing fails the job, not the walk that nobody waits for.
   scan?.catch(() => undefined);
   const { vault, repo } = await openServerFor(ctx, args, work.accessTier ? { accessTier: work.accessTier } : {});
@@ -112,15 +118,24 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   try { await makeDirs(cacheDir, 0o700); } catch (err) {
     throw new AzbError('AZB_CACHE_UNUSABLE', `Cannot create the cache folder ${cacheDir}: ${(err as NodeJS.ErrnoException).code}.`, { target: cacheDir, hint: 'Give a writable --cache-dir.' });
   }
-  const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async () => {
+  const result = await asJob(ctx, 'Backup', vault.store.location, repo.serverId, async (jobId) => {
     if (eligibility instanceof AzbError) throw eligibility;
     await checkSigningCertificate(ctx, repo);
     return withLock(repo, 'backup', work.policy ? `backup by policy ${work.policy}` : 'backup', (code, message, target) => ctx.sink.warning(code, message, target), async (lock) => {
-      const r = await runBackup(repo, {
-        sources: work.paths, excludes: work.excludes, ...(scan ? { scan } : {}), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
-        ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
-      });
-      return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };
+      // The pre command runs first (a failure ends the job here, after the post command ran); the post
+      // command runs once the data is read, and in any case before the job ends.
+      const hooks = await startHooks({ sink: ctx.sink, signal: ctx.signal, jobId, ...(work.policy ? { policy: work.policy } : {}) }, work.hooks);
+      try {
+        const walked = scan ?? walk?.();
+        const r = await runBackup(repo, {
+          sources: work.paths, excludes: work.excludes, ...(walked ? { scan: walked } : {}), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
+          ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
+        });
+        await hooks.runPost('Succeeded');
+        return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId } };
+      } finally {
+        await hooks.runPost(ctx.signal.aborted ? 'Cancelled' : 'Failed');
+      }
     });
   }, work.policy ?? null);
   return { repo, pointId: result.pointId, manifest: result.manifest, skipped: result.skipped, otherFileSystems: result.otherFileSystems };
@@ -151,8 +166,11 @@ export const backupCommand: Command<BackupArgs> = {
     if (args.retainUntil !== undefined && !(Date.parse(args.retainUntil) > now().getTime())) {
       throw new AzbError('AZB_ARGS_INVALID', `RetainUntil '${args.retainUntil}' is not a time in the future.`, { target: 'retainUntil', hint: 'Give a future date (ISO 8601), e.g. 2027-01-31; leave it out to keep the point until it is removed.' });
     }
+    if (args.preCommand) checkHookCommand(args.preCommand, 'preCommand');
+    if (args.postCommand) checkHookCommand(args.postCommand, 'postCommand');
     const result = await backupAsJob(ctx, args, {
       paths, excludes, tags: args.tags ?? [],
+      hooks: { ...(args.preCommand ? { pre: args.preCommand } : {}), ...(args.postCommand ? { post: args.postCommand } : {}) },
       ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
       ...(args.retainUntil ? { retainUntil: new Date(args.retainUntil).toISOString() } : {}), ...(args.accessTier ? { accessTier: args.accessTier } : {}),
       scanOptions: { excludeCaches: args.excludeCaches === true, oneFileSystem: args.oneFileSystem === true },
