@@ -71,6 +71,8 @@ function ConvertTo-AzBackupPolicyObject {
             Vault            = $Data.Vault
             FileSpecs        = [object[]]$specs
             Command          = $command
+            PreCommand       = ConvertTo-AzBackupHookObject -Data $Data.PreCommand
+            PostCommand      = ConvertTo-AzBackupHookObject -Data $Data.PostCommand
             Schedule         = $schedule
             RetentionPolicy  = $retention
             NextRun          = if ($Data.NextRun) { [datetime]$Data.NextRun } else { $null }
@@ -128,6 +130,10 @@ function ConvertFrom-AzBackupPolicyObject {
     }
     if ($Policy.Command) {
         $document.command = [ordered]@{ command = $Policy.Command.Command; arguments = @($Policy.Command.ArgumentList | Where-Object { $null -ne $_ }); streamName = $Policy.Command.StreamName }
+    }
+    foreach ($phase in 'PreCommand', 'PostCommand') {
+        $hook = if ($Policy.PSObject.Properties[$phase]) { ConvertFrom-AzBackupHookObject -Hook $Policy.$phase }
+        if ($hook) { $document[$phase.Substring(0, 1).ToLowerInvariant() + $phase.Substring(1)] = $hook }
     }
     if ($Policy.Schedule) {
         $s = $Policy.Schedule
