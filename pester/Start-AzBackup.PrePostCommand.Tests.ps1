@@ -63,7 +63,7 @@ Describe 'Start-AzBackup -PreCommand and -PostCommand' {
         $pre = New-TestScript -Name 'pre-fail.sh' -Body "echo 'replica is not in sync' >&2; exit 4"
         $before = Get-PointCount
         { Start-AzBackup -Path $data -Passphrase $pp -PreCommand $pre -PostCommand (New-PostScript $marker) -ErrorAction Stop } |
-            Should -Throw -ErrorId 'AZB_PRE_COMMAND_FAILED' -ExpectedMessage '*exit code 4*replica is not in sync*'
+            Should -Throw -ErrorId 'AZB_PRE_COMMAND_FAILED,Start-AzBackup' -ExpectedMessage '*exit code 4*replica is not in sync*'
         Get-PointCount | Should -Be $before
         $job = Get-AzBackupJob -Previous 1
         $job.Status | Should -Be 'Failed'
@@ -75,7 +75,7 @@ Describe 'Start-AzBackup -PreCommand and -PostCommand' {
         $marker = Join-Path $root 'timeout.marker'
         $pre = New-TestScript -Name 'pre-hang.sh' -Body 'sleep 300'
         { Start-AzBackup -Path $data -Passphrase $pp -PreCommand $pre -PreCommandTimeoutSeconds 1 -PostCommand (New-PostScript $marker) -ErrorAction Stop } |
-            Should -Throw -ErrorId 'AZB_PRE_COMMAND_FAILED' -ExpectedMessage '*timed out after 1 s*'
+            Should -Throw -ErrorId 'AZB_PRE_COMMAND_FAILED,Start-AzBackup' -ExpectedMessage '*timed out after 1 s*'
         Get-Content -LiteralPath $marker | Should -BeLike 'post Failed *'
     }
 
@@ -102,16 +102,17 @@ Describe 'Start-AzBackup -PreCommand and -PostCommand' {
         @{ Case = 'a time-out without a command'; Code = 'AZB_USAGE'; Extra = @{ PreCommandTimeoutSeconds = 5 } }
     ) {
         $before = Get-PointCount
-        { Start-AzBackup -Path $data -Passphrase $pp @Extra -ErrorAction Stop } | Should -Throw -ErrorId $Code
+        { Start-AzBackup -Path $data -Passphrase $pp @Extra -ErrorAction Stop } | Should -Throw -ErrorId "$Code,Start-AzBackup"
         Get-PointCount | Should -Be $before
     }
 
-    It 'says what it would run with -WhatIf, and runs nothing' {
+    It 'runs nothing with -WhatIf' {
         $marker = Join-Path $root 'whatif.marker'
         $pre = New-TestScript -Name 'pre-whatif.sh' -Body "touch '$marker'"
-        $said = Start-AzBackup -Path $data -Passphrase $pp -PreCommand $pre -WhatIf 6>&1
-        "$said" | Should -BeLike "*after running $pre*"
+        $before = Get-PointCount
+        Start-AzBackup -Path $data -Passphrase $pp -PreCommand $pre -PostCommand $pre -WhatIf | Should -BeNullOrEmpty
         Test-Path -LiteralPath $marker | Should -BeFalse
+        Get-PointCount | Should -Be $before
     }
 }
 
@@ -141,7 +142,7 @@ Describe 'Policies with pre and post commands' {
         $pre = New-TestScript -Name 'pre-policy-fail.sh' -Body 'echo "lock not granted"; exit 2'
         $null = New-TestPolicy 'failinghook' $pre (New-PostScript $marker) | Set-AzBackupPolicy -StorePassphrase -Passphrase $pp
         $before = Get-PointCount
-        { Start-AzBackup -PolicyName failinghook -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_PRE_COMMAND_FAILED' -ExpectedMessage '*lock not granted*'
+        { Start-AzBackup -PolicyName failinghook -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_PRE_COMMAND_FAILED,Start-AzBackup' -ExpectedMessage '*lock not granted*'
         Get-PointCount | Should -Be $before
         Get-Content -LiteralPath $marker | Should -BeLike 'post Failed * done'
         (Get-AzBackupPolicy failinghook).LastRun.Code | Should -Be 'AZB_PRE_COMMAND_FAILED'
@@ -163,7 +164,7 @@ Describe 'Policies with pre and post commands' {
                 Add-AzBackupFileSpec -FileSpec (New-AzBackupFileSpec -FileSpec $data) |
                 Set-AzBackupSchedule -Schedule (New-AzBackupSchedule -DaysOfWeek Monday -TimesOfDay '21:00') |
                 Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 7) |
-                Set-AzBackupPolicy -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_POLICY_INVALID' -ExpectedMessage '*1 to 86400 seconds*'
+                Set-AzBackupPolicy -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_POLICY_INVALID,Set-AzBackupPolicy' -ExpectedMessage '*1 to 86400 seconds*'
         Get-AzBackupPolicy badhook -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 }
