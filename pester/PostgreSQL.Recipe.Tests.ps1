@@ -86,12 +86,13 @@ Describe 'PostgreSQL recipe' {
         $expected | Should -Match 'Zoë Ångström'
     }
 
-    It 'backs up pg_dump (custom format) through a policy''s command; pg_restore of the restored dump into a new database gives the same query results' {
-        $policy = New-AzBackupPolicy -Name shop-db -FromCommand $pgDump -ArgumentList (@($connection) + @('--format=custom', 'shop')) -StreamName 'shop.dump' |
+    It 'backs up pg_dump (custom format, as postgres through runuser) through a policy''s command; pg_restore of the restored dump into a new database gives the same query results' {
+        # As the README's recipe: the engine runs as root, runuser makes pg_dump the postgres user.
+        $policy = New-AzBackupPolicy -Name shop-db -FromCommand /usr/sbin/runuser -ArgumentList '-u', 'postgres', '--', 'pg_dump', '--host', $socket, '--port', $port, '--format=custom', 'shop' -StreamName 'shop.dump' |
             Set-AzBackupSchedule -Schedule (New-AzBackupSchedule -DaysOfWeek Sunday -TimesOfDay '02:00') |
             Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 14) |
             Set-AzBackupPolicy -StorePassphrase -Passphrase $pp
-        $policy.Command.Command | Should -Be $pgDump
+        $policy.Command.Command | Should -Be /usr/sbin/runuser
         $run = Start-AzBackup -PolicyName shop-db
         $point = $run | Where-Object { $_.PSObject.TypeNames -contains 'AzBackup.RecoveryPoint' }
         $point.Sources | Should -Be @('shop.dump')
@@ -115,7 +116,7 @@ Describe 'PostgreSQL recipe' {
     }
 
     It 'backs up the roles with pg_dumpall --globals-only, which restore into the cluster' {
-        $point = Start-AzBackup -FromCommand "$pgBin/pg_dumpall" -ArgumentList (@($connection) + @('--globals-only')) -StreamName 'globals.sql' -Passphrase $pp
+        $point = Start-AzBackup -FromCommand runuser -ArgumentList '-u', 'postgres', '--', 'pg_dumpall', '--host', $socket, '--port', $port, '--globals-only' -StreamName 'globals.sql' -Passphrase $pp
         $target = Join-Path $root 'restore-globals'
         $null = $point | Start-AzRecovery -Target $target -Passphrase $pp
         $globals = Get-Content -Raw -LiteralPath (Join-Path $target 'globals.sql')
