@@ -1,6 +1,6 @@
 // Pre and post commands of a backup (core/backup/hooks.ts) through the built engine: real scripts run
 // by /bin/sh, real process groups, the job history and its commands.log.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyError, resultOf, startEngine, type EngineRun } from '../helpers/engine.js';
@@ -73,6 +73,7 @@ describe('pre and post commands', () => {
     expect(log).toContain('pre command failed with exit code 3');
     expect(log).toContain('post stdout: resumed the app');
     expect(String(job!['commandLogPath'])).toBe(join(fx.home, 'job-files', String(job!['jobId']), 'commands.log'));
+    expect(statSync(String(job!['commandLogPath'])).mode & 0o777).toBe(0o600); // private, as the job history
     // The output is also in the log events (Write-Verbose in PowerShell).
     expect(logLines(run)).toEqual(expect.arrayContaining(['pre command: checking the database', 'pre command: database is in recovery', 'post command: resumed the app']));
   });
