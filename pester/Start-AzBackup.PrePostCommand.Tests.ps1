@@ -106,6 +106,35 @@ Describe 'Start-AzBackup -PreCommand and -PostCommand' {
         Get-PointCount | Should -Be $before
     }
 
+    It 'runs the post command when the backup is stopped (Ctrl+C) while the pre command runs, and kills the pre command' {
+        $marker = Join-Path $root 'ctrl-c.marker'
+        $pidFile = Join-Path $root 'ctrl-c.pid'
+        $pre = New-TestScript -Name 'pre-ctrl-c.sh' -Body "echo `$`$ > '$pidFile'; sleep 300"
+        $post = New-PostScript $marker
+        $module = Join-Path $PSScriptRoot '../module/AzBackup.psd1'
+        # Stopping a pipeline from the outside is what Ctrl+C does to the one at the prompt.
+        $shell = [powershell]::Create()
+        try {
+            $null = $shell.AddScript({
+                    param($module, $passphrase, $path, $pre, $post)
+                    Import-Module $module
+                    Start-AzBackup -Path $path -PreCommand $pre -PostCommand $post -Passphrase (ConvertTo-SecureString $passphrase -AsPlainText -Force)
+                }).AddArgument($module).AddArgument($srv.PassphraseText).AddArgument($data).AddArgument($pre).AddArgument($post)
+            $async = $shell.BeginInvoke()
+            $deadline = (Get-Date).AddSeconds(60)
+            while (-not (Test-Path -LiteralPath $pidFile) -and -not $async.IsCompleted -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            Test-Path -LiteralPath $pidFile | Should -BeTrue -Because 'the pre command must be running when the backup is stopped'
+            $running = Get-AzBackupJob -Status InProgress
+            $running | Should -Not -BeNullOrEmpty
+            $shell.Stop()
+        } finally { $shell.Dispose() }
+        $job = Get-AzBackupJob -JobId $running.JobId
+        $job.Status | Should -Be 'Cancelled'
+        Get-Content -LiteralPath $marker | Should -Be "post Cancelled $($job.JobId) "
+        $prePid = [int](Get-Content -LiteralPath $pidFile)
+        Get-Process -Id $prePid -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
     It 'runs nothing with -WhatIf' {
         $marker = Join-Path $root 'whatif.marker'
         $pre = New-TestScript -Name 'pre-whatif.sh' -Body "touch '$marker'"
