@@ -21,6 +21,8 @@ const KILL_GRACE_MS = 5_000;
 const DRAIN_MS = 2_000;
 /** Lines of output a failure message quotes. */
 const TAIL_LINES = 5;
+/** The longest piece of output held while waiting for its line end. */
+const MAX_LINE = 64 * 1024;
 /** Log events per command (the job's commands.log gets every line). */
 const MAX_LOG_EVENTS = 1_000;
 
@@ -134,6 +136,8 @@ async function runHook(phase: 'pre' | 'post', c: HookCommand, ctx: HookContext, 
     s.on('data', (chunk: string) => {
       const parts = (partial + chunk).split(/\r?\n/);
       partial = parts.pop()!;
+      // Output without line ends (binary, a progress bar) is logged in pieces, not held whole.
+      if (partial.length > MAX_LINE) { parts.push(partial); partial = ''; }
       for (const p of parts) onLine(stream, p);
     });
     drained.push(new Promise((resolve) => {

@@ -206,6 +206,22 @@ describe('pre and post commands', () => {
     expect(job).toMatchObject({ status: 'Cancelled', errors: [{ code: 'AZB_CANCELLED' }] });
   });
 
+  it('keeps all of a long output without line ends in the log, and quotes only a short tail in the error', async () => {
+    const fx = await registeredServer();
+    const src = await sourceWithFile(fx);
+    const pre = script(fx.root, 'pre.sh', "head -c 300000 /dev/zero | tr '\\0' x; exit 1");
+    const run = await fx.az(['backup', src, '--pre-command', pre]);
+    const err = onlyError(run);
+    expect(err.code).toBe('AZB_PRE_COMMAND_FAILED');
+    expect(err.message).toContain('xxxxxxxx');
+    expect(err.message.length).toBeLessThan(2_000);
+    const [job] = (await jobs(fx)).filter((j) => j['operation'] === 'Backup');
+    const log = readFileSync(String(job!['commandLogPath']), 'utf8');
+    const output = log.split('\n').filter((l) => l.startsWith('pre stdout: ')).map((l) => l.slice('pre stdout: '.length));
+    expect(output.length).toBeGreaterThan(1); // held in pieces, not as one 300 KB line
+    expect(output.join('')).toBe('x'.repeat(300_000));
+  });
+
   it('refuses bad pre and post command arguments before anything runs', async () => {
     const fx = await registeredServer();
     const src = await sourceWithFile(fx);
