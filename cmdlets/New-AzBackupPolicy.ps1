@@ -23,6 +23,20 @@ function New-AzBackupPolicy {
         Arguments of -FromCommand, passed as they are.
     .PARAMETER StreamName
         File name the command's output is stored under in each recovery point.
+    .PARAMETER PreCommand
+        Program (on the PATH, or a path) each run of the policy runs before anything is read, to quiesce
+        an application; a failure stops that run (AZB_PRE_COMMAND_FAILED). No shell is involved.
+    .PARAMETER PreArgumentList
+        Arguments of -PreCommand, passed as they are.
+    .PARAMETER PreCommandTimeoutSeconds
+        Seconds -PreCommand may run (1 to 86400; default 600) before its process group is killed.
+    .PARAMETER PostCommand
+        Program each run runs after the data is read, and always once the pre command has started; a
+        failure is the warning AZB_POST_COMMAND_FAILED.
+    .PARAMETER PostArgumentList
+        Arguments of -PostCommand, passed as they are.
+    .PARAMETER PostCommandTimeoutSeconds
+        Seconds -PostCommand may run (1 to 86400; default 600) before its process group is killed.
     .EXAMPLE
         $policy = New-AzBackupPolicy -Name files
 
@@ -39,6 +53,10 @@ function New-AzBackupPolicy {
         New-AzBackupPolicy -Name db -FromCommand pg_dump -ArgumentList mydb -StreamName mydb.sql
 
         A policy that backs up a database dump.
+    .EXAMPLE
+        New-AzBackupPolicy -Name app -PreCommand /usr/local/sbin/app-quiesce -PostCommand /usr/local/sbin/app-resume
+
+        A policy whose runs quiesce an application while its files are read (add its file specs).
     .OUTPUTS
         AzBackup.Policy
     #>
@@ -66,12 +84,32 @@ function New-AzBackupPolicy {
 
         [Parameter(Mandatory, ParameterSetName = 'Command')]
         [ValidatePattern('^[^/\\]+$')]
-        [string]$StreamName
+        [string]$StreamName,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PreCommand,
+
+        [string[]]$PreArgumentList,
+
+        [int]$PreCommandTimeoutSeconds,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PostCommand,
+
+        [string[]]$PostArgumentList,
+
+        [int]$PostCommandTimeoutSeconds
     )
     $data = [pscustomobject]@{ Name = $Name; State = 'New'; Snapshot = $Snapshot }
     if ($Vault) { $data | Add-Member Vault (New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault).vault }
     if ($PSCmdlet.ParameterSetName -eq 'Command') {
         $data | Add-Member Command ([pscustomobject]@{ command = $FromCommand; arguments = $ArgumentList; streamName = $StreamName })
     }
+    $pre = New-AzBackupHookCommand -Caller $PSCmdlet -Phase Pre -Command $PreCommand -ArgumentList $PreArgumentList `
+        -TimeoutSeconds $(if ($PSBoundParameters.ContainsKey('PreCommandTimeoutSeconds')) { $PreCommandTimeoutSeconds })
+    $post = New-AzBackupHookCommand -Caller $PSCmdlet -Phase Post -Command $PostCommand -ArgumentList $PostArgumentList `
+        -TimeoutSeconds $(if ($PSBoundParameters.ContainsKey('PostCommandTimeoutSeconds')) { $PostCommandTimeoutSeconds })
+    if ($pre) { $data | Add-Member PreCommand $pre }
+    if ($post) { $data | Add-Member PostCommand $post }
     ConvertTo-AzBackupPolicyObject -Data $data
 }

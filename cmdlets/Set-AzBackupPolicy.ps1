@@ -31,6 +31,24 @@ function Set-AzBackupPolicy {
     .PARAMETER Snapshot
         Change how its runs read the file specs before it is saved: Auto, Required or None (see
         New-AzBackupPolicy -Snapshot and Start-AzBackup -Snapshot).
+    .PARAMETER PreCommand
+        Program (on the PATH, or a path) the policy's runs run before anything is read, to quiesce an
+        application; a failure stops that run (AZB_PRE_COMMAND_FAILED). No shell is involved.
+    .PARAMETER PreArgumentList
+        Arguments of -PreCommand, passed as they are.
+    .PARAMETER PreCommandTimeoutSeconds
+        Seconds -PreCommand may run (1 to 86400; default 600) before its process group is killed.
+    .PARAMETER PostCommand
+        Program the runs run after the data is read, and always once the pre command has started; a
+        failure is the warning AZB_POST_COMMAND_FAILED.
+    .PARAMETER PostArgumentList
+        Arguments of -PostCommand, passed as they are.
+    .PARAMETER PostCommandTimeoutSeconds
+        Seconds -PostCommand may run (1 to 86400; default 600) before its process group is killed.
+    .PARAMETER RemovePreCommand
+        Save the policy without its pre command.
+    .PARAMETER RemovePostCommand
+        Save the policy without its post command.
     .PARAMETER Force
         Do not ask before a retention change that expires points.
     .EXAMPLE
@@ -41,6 +59,10 @@ function Set-AzBackupPolicy {
         Get-AzBackupPolicy files | Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 7) | Set-AzBackupPolicy -Force
 
         Shortens the retention without asking.
+    .EXAMPLE
+        Get-AzBackupPolicy db | Set-AzBackupPolicy -PreCommand /usr/local/sbin/app-quiesce -PreArgumentList db -PostCommand /usr/local/sbin/app-resume
+
+        Adds pre and post commands to a saved policy.
     .OUTPUTS
         AzBackup.Policy
     #>
@@ -60,12 +82,38 @@ function Set-AzBackupPolicy {
         [ValidateSet('Auto', 'Required', 'None')]
         [string]$Snapshot,
 
-        [switch]$Force
+        [switch]$Force,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PreCommand,
+
+        [string[]]$PreArgumentList,
+
+        [int]$PreCommandTimeoutSeconds,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$PostCommand,
+
+        [string[]]$PostArgumentList,
+
+        [int]$PostCommandTimeoutSeconds,
+
+        [switch]$RemovePreCommand,
+
+        [switch]$RemovePostCommand
     )
     process {
         Assert-AzBackupPolicyObject -Caller $PSCmdlet -Policy $Policy
         if ($Snapshot) { $Policy | Add-Member -NotePropertyName Snapshot -NotePropertyValue $Snapshot -Force }
         $document = ConvertFrom-AzBackupPolicyObject -Policy $Policy
+        $pre = New-AzBackupHookCommand -Caller $PSCmdlet -Phase Pre -Command $PreCommand -ArgumentList $PreArgumentList `
+            -TimeoutSeconds $(if ($PSBoundParameters.ContainsKey('PreCommandTimeoutSeconds')) { $PreCommandTimeoutSeconds })
+        $post = New-AzBackupHookCommand -Caller $PSCmdlet -Phase Post -Command $PostCommand -ArgumentList $PostArgumentList `
+            -TimeoutSeconds $(if ($PSBoundParameters.ContainsKey('PostCommandTimeoutSeconds')) { $PostCommandTimeoutSeconds })
+        if ($RemovePreCommand) { $document.Remove('preCommand') }
+        if ($RemovePostCommand) { $document.Remove('postCommand') }
+        if ($pre) { $document.preCommand = $pre }
+        if ($post) { $document.postCommand = $post }
         $replace = $Policy.State -ne 'New'
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         $arguments = @{ policy = $document }

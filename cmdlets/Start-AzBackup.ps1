@@ -16,6 +16,20 @@ function Start-AzBackup {
         shown with -Verbose.
 
         Files that cannot be read are skipped with a warning; the job then ends CompletedWithWarnings.
+
+        With -PreCommand and -PostCommand, an application is quiesced around the read (what VSS writers
+        do on Windows): inside the job, under the backup lock, the pre command runs first and the files
+        are walked and read only after it succeeded; the post command runs after the read, and always
+        once the pre command has started (also when the backup fails or is stopped). A pre command that
+        fails (non-zero exit code, not found, time-out) stops the backup with AZB_PRE_COMMAND_FAILED and
+        the job is Failed; a failed post command is the warning AZB_POST_COMMAND_FAILED. Each command is
+        an executable with arguments (no shell, as -FromCommand); on time-out its whole process group
+        is killed. Their output goes to the job's command log (Get-AzBackupJob shows CommandLogPath) and
+        to -Verbose. They get the environment without AzBackup's variables and secrets, plus
+        AZBACKUP_JOB_ID, AZBACKUP_PHASE (pre or post) and, for the post command, AZBACKUP_STATUS
+        (Succeeded: the data was read; Failed; Cancelled). With -FromCommand the source command is
+        started by this cmdlet before the engine runs the pre command: use a policy's command when the
+        pre command must run first.
     .PARAMETER Path
         Files and folders to back up. Relative paths are resolved against the current location, and
         wildcards expand (/srv/*/data); a name that exists as written is taken literally. A pattern
@@ -71,6 +85,21 @@ function Start-AzBackup {
         Arguments of -FromCommand, passed as they are (no shell is involved).
     .PARAMETER StreamName
         File name of the backed-up output in the recovery point, e.g. 'mydb.sql'.
+    .PARAMETER PreCommand
+        Program (on the PATH, or a path) to run before anything is read; a failure stops the backup
+        (AZB_PRE_COMMAND_FAILED). Not run by a shell: give a script file for pipelines and redirections.
+    .PARAMETER PreArgumentList
+        Arguments of -PreCommand, passed as they are.
+    .PARAMETER PreCommandTimeoutSeconds
+        Seconds -PreCommand may run (1 to 86400; default 600) before its process group is killed and the
+        backup fails.
+    .PARAMETER PostCommand
+        Program to run after the data is read; it always runs once the pre command has started. A
+        failure is the warning AZB_POST_COMMAND_FAILED.
+    .PARAMETER PostArgumentList
+        Arguments of -PostCommand, passed as they are.
+    .PARAMETER PostCommandTimeoutSeconds
+        Seconds -PostCommand may run (1 to 86400; default 600) before its process group is killed.
     .PARAMETER Policy
         Back up now by this policy (from Get-AzBackupPolicy; piped objects go to -Path): its file specs or
         command, into its vault; its retention is enforced afterwards, and the job carries its name.
@@ -115,6 +144,11 @@ function Start-AzBackup {
 
         Backs up a database dump straight from pg_dump's output, with the passphrase from
         $env:AZBACKUP_PASSPHRASE.
+    .EXAMPLE
+        Start-AzBackup -Path /var/lib/app -PreCommand /usr/local/sbin/app-quiesce -PostCommand /usr/local/sbin/app-resume -PreCommandTimeoutSeconds 120
+
+        Quiesces the application, backs up its files, and lets it go on; the scripts' output is in the
+        job's CommandLogPath.
     .EXAMPLE
         Start-AzBackup -Policy (Get-AzBackupPolicy files)
 
@@ -208,6 +242,39 @@ function Start-AzBackup {
         [ValidateNotNullOrEmpty()]
         [string]$Vault,
 
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [Parameter(ParameterSetName = 'Command')]
+        [ValidateNotNullOrEmpty()]
+        [string]$PreCommand,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [Parameter(ParameterSetName = 'Command')]
+        [string[]]$PreArgumentList,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [Parameter(ParameterSetName = 'Command')]
+        [int]$PreCommandTimeoutSeconds,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [Parameter(ParameterSetName = 'Command')]
+        [ValidateNotNullOrEmpty()]
+        [string]$PostCommand,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [Parameter(ParameterSetName = 'Command')]
+        [string[]]$PostArgumentList,
+
+        [Parameter(ParameterSetName = 'Path')]
+        [Parameter(ParameterSetName = 'FilesFrom')]
+        [Parameter(ParameterSetName = 'Command')]
+        [int]$PostCommandTimeoutSeconds,
+
+
         [securestring]$Passphrase,
 
         [ValidateNotNullOrEmpty()]
@@ -252,12 +319,20 @@ function Start-AzBackup {
         if ($Tag) { $arguments.tags = @($Tag) }
         if ($PSBoundParameters.ContainsKey('RetainUntil')) { $arguments.retainUntil = $RetainUntil.ToUniversalTime().ToString('o') }
         if ($AccessTier) { $arguments.accessTier = $AccessTier }
+        $pre = New-AzBackupHookCommand -Caller $PSCmdlet -Phase Pre -Command $PreCommand -ArgumentList $PreArgumentList `
+            -TimeoutSeconds $(if ($PSBoundParameters.ContainsKey('PreCommandTimeoutSeconds')) { $PreCommandTimeoutSeconds })
+        $post = New-AzBackupHookCommand -Caller $PSCmdlet -Phase Post -Command $PostCommand -ArgumentList $PostArgumentList `
+            -TimeoutSeconds $(if ($PSBoundParameters.ContainsKey('PostCommandTimeoutSeconds')) { $PostCommandTimeoutSeconds })
+        if ($pre) { $arguments.preCommand = $pre }
+        if ($post) { $arguments.postCommand = $post }
+        $around = (@(if ($pre) { "after running $PreCommand" }) + @(if ($post) { "then running $PostCommand" })) -join ', '
+        if ($around) { $around = " ($around)" }
         $secrets = @{ passphrase = (Resolve-AzBackupPassphrase -Passphrase $Passphrase -PassphraseFile $PassphraseFile) }
         $target = if ($arguments.vault) { $arguments.vault } else { 'the vault this server is registered with' }
         if ($PSCmdlet.ParameterSetName -eq 'Command') {
             $arguments.stdinName = $StreamName
             $commandLine = (@($FromCommand) + $ArgumentList) -join ' '
-            if ($PSCmdlet.ShouldProcess($target, "Back up the output of '$commandLine' as $StreamName")) {
+            if ($PSCmdlet.ShouldProcess($target, "Back up the output of '$commandLine' as $StreamName$around")) {
                 Invoke-AzBackupEngine -Command 'backup' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result `
                     -InputCommand $FromCommand -InputArgumentList $ArgumentList
             }
@@ -277,10 +352,18 @@ function Start-AzBackup {
             }
             if ($Snapshot) { $arguments.snapshot = $Snapshot }
             $what = @($paths) + @($arguments.filesFrom | Where-Object { $_ } | ForEach-Object { "the paths listed in $_" })
-            if ($PSCmdlet.ShouldProcess($target, "Back up $($what -join ', ')")) {
+            $vss = $Snapshot -ne 'None' -and $paths.Count -gt 0 -and (Test-AzBackupVssPlatform)
+            if ($vss -and $pre) {
+                # The shadow copy is made here, before the engine starts, so a pre command would run after
+                # it and quiesce nothing: refused rather than a snapshot that only looks consistent.
+                $PSCmdlet.ThrowTerminatingError((New-AzBackupErrorRecord -Code 'AZB_ARGS_INVALID' -Category 'InvalidArgument' -Target 'PreCommand' `
+                    -Message 'On Windows the VSS shadow copy is made before the engine runs -PreCommand, so the pre command could not quiesce what the shadow copy holds.' `
+                    -Hint 'Use -Snapshot None with -PreCommand/-PostCommand, or back up the application''s dump with -FromCommand.'))
+            }
+            if ($PSCmdlet.ShouldProcess($target, "Back up $($what -join ', ')$around")) {
                 # Windows: the engine reads VSS shadow copies this cmdlet makes, and records the original paths.
                 $shadow = $null
-                if ($Snapshot -ne 'None' -and $paths.Count -gt 0 -and (Test-AzBackupVssPlatform)) {
+                if ($vss) {
                     try {
                         $shadow = New-AzBackupShadowCopy -Path @($paths)
                         $arguments.readFrom = @($shadow.ReadFrom)

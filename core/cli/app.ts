@@ -8,6 +8,7 @@ import { HumanSink, JsonSink, type EventSink } from '../protocol/events.js';
 import { handleRequest, readRequest } from '../protocol/rpc.js';
 import { readSecret } from './secrets.js';
 import { versionLine } from '../commands/version.js';
+import { DEFAULT_HOOK_TIMEOUT_SECONDS, type HookCommand } from '../backup/hooks.js';
 
 interface GlobalOptions { json: boolean; debug: boolean; verbose: boolean }
 
@@ -26,6 +27,15 @@ interface VaultOptions { vault?: string | undefined; server?: string | undefined
 
 function vaultArgs(a: VaultOptions): Record<string, unknown> {
   return defined({ vault: a.vault, server: a.server, cacheDir: a.cacheDir });
+}
+
+/** --pre-command / --post-command with their arguments and time-out, as the request carries them. */
+function hookOption(phase: 'pre' | 'post', command: string | undefined, args: (string | number)[] | undefined, timeout: number | undefined): HookCommand | undefined {
+  if (command === undefined) {
+    if (args !== undefined || timeout !== undefined) throw new AzbError('AZB_USAGE', `--${phase}-arg and --${phase}-timeout need --${phase}-command.`, { hint: `Example: --${phase}-command /usr/local/bin/app-${phase === 'pre' ? 'quiesce' : 'resume'} --${phase}-arg mydb` });
+    return undefined;
+  }
+  return { command, ...(args ? { arguments: args.map(String) } : {}), ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}) };
 }
 
 /** The passphrase from AZBACKUP_PASSPHRASE, --passphrase-file or --passphrase-stdin (not when stdin carries data). */
@@ -250,13 +260,21 @@ export async function main(argv: string[]): Promise<number> {
       .option('stdin-name', { type: 'string', describe: 'File name for --stdin (default: stdin)' })
       .option('access-tier', { choices: ['Hot', 'Cool', 'Cold'] as const, describe: 'Azure access tier of the new packs (Azure vaults only)' })
       .option('retain-until', { type: 'string', describe: 'Let retention expire this point after this date (ISO 8601); default: kept until removed' })
+      .option('pre-command', { type: 'string', describe: 'Program to run before anything is read (no shell); a failure stops the backup' })
+      .option('pre-arg', { type: 'string', array: true, describe: 'Argument of --pre-command (repeatable; --pre-arg=-x for one that starts with -)' })
+      .option('pre-timeout', { type: 'number', describe: `Seconds --pre-command may run before its process group is killed (default ${DEFAULT_HOOK_TIMEOUT_SECONDS})` })
+      .option('post-command', { type: 'string', describe: 'Program to run after the read; it always runs once the backup started, a failure is a warning' })
+      .option('post-arg', { type: 'string', array: true, describe: 'Argument of --post-command (repeatable)' })
+      .option('post-timeout', { type: 'number', describe: `Seconds --post-command may run (default ${DEFAULT_HOOK_TIMEOUT_SECONDS})` })
       .example('azbackup backup /srv/data /etc --exclude "*.tmp"', 'Back up two folders')
+      .example('azbackup backup /srv/app --pre-command /usr/local/bin/app-quiesce --post-command /usr/local/bin/app-resume', 'Quiesce an application while its files are read')
       .example('azbackup backup / --one-file-system --exclude-caches --exclude-file /etc/azbackup/excludes', 'Back up the root file system only, without caches')
       .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file')
       .example('azbackup backup /srv/data --snapshot required', 'Back up from a snapshot, or fail'),
     async (a) => {
       exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), excludeFile: a.excludeFile?.map(String), filesFrom: a.filesFrom?.map(String), excludeCaches: a.excludeCaches, oneFileSystem: a.oneFileSystem, tags: a.tag,
-        snapshot: snapshotModeArg(a.snapshot), readFrom: a.readFrom?.map((r) => readFromArg(String(r))), stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
+        snapshot: snapshotModeArg(a.snapshot), readFrom: a.readFrom?.map((r) => readFromArg(String(r))), stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil,
+        preCommand: hookOption('pre', a.preCommand, a.preArg, a.preTimeout), postCommand: hookOption('post', a.postCommand, a.postArg, a.postTimeout) }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
     })
     .command('points', 'List recovery points', (y) => y
       .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })

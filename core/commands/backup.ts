@@ -19,6 +19,7 @@ import { makeDirs } from '../fs/make-dirs.js';
 import { mountPointGate, requireEligible, type SourceVerdict } from '../source/eligibility.js';
 import { readSettings } from '../config/settings.js';
 import { planSnapshots, takeSnapshots, type GivenReadFrom, type SnapshotMode, type SnapshotPlan } from '../snapshot/snapshots.js';
+import { checkHookCommand, startHooks, type HookCommand, type HookSpec } from '../backup/hooks.js';
 
 /**
  * The certificate that signs this server's recovery points (the one in its server.json) must be valid
@@ -47,6 +48,7 @@ export interface BackupArgs extends VaultArgs {
   paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold'; retainUntil?: string;
   excludeFile?: string[]; filesFrom?: string[]; excludeCaches?: boolean; oneFileSystem?: boolean;
   snapshot?: SnapshotMode; readFrom?: { source: string; path: string; method?: GivenReadFrom['method'] }[];
+  preCommand?: HookCommand; postCommand?: HookCommand;
 }
 
 /**
@@ -102,6 +104,8 @@ export interface BackupWork {
   scanOptions?: ScanOptions;
   /** -Snapshot (default Auto), and frozen copies the caller made (the module's VSS shadow copies). */
   snapshot?: SnapshotMode; readFrom?: GivenReadFrom[];
+  /** Pre and post commands around the read (core/backup/hooks.ts). */
+  hooks?: HookSpec;
 }
 
 /**
@@ -114,13 +118,13 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   // system was swapped since the check.
   const eligibility = work.stdin === undefined ? await sourceEligibility(work.paths) : undefined;
   const eligible = eligibility && !(eligibility instanceof AzbError) ? eligibility : undefined;
-  // Snapshots (core/snapshot/) are planned now and made in the job; with none to make, the walk starts
-  // now, as it always did.
+  // Snapshots (core/snapshot/) are planned now and made in the job; with none to make and no pre command
+  // (which may write what is backed up, a dump), the walk starts now, as it always did.
   const snapshotMode = work.snapshot ?? 'Auto';
   const provider = eligible ? (await readSettings()).snapshotProvider : undefined;
   const plans: SnapshotPlan[] | undefined = eligible ? await planSnapshots(work.paths, snapshotMode, work.readFrom, provider) : undefined;
   const snapshotsToMake = plans !== undefined && (snapshotMode === 'Required' || plans.some((p) => p.how !== 'live'));
-  const scan = eligible && !snapshotsToMake ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible }) : undefined;
+  const scan = eligible && !snapshotsToMake && !work.hooks?.pre ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible }) : undefined;
   // A source that is missing fails the job, not the walk that nobody waits for.
   scan?.catch(() => undefined);
   const { vault, repo } = await openServerFor(ctx, args, work.accessTier ? { accessTier: work.accessTier } : {});
@@ -133,18 +137,25 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
     if (eligibility instanceof AzbError) throw eligibility;
     await checkSigningCertificate(ctx, repo);
     return withLock(repo, 'backup', work.policy ? `backup by policy ${work.policy}` : 'backup', (code, message, target) => ctx.sink.warning(code, message, target), async (lock) => {
-      // Snapshot taken → read → snapshot removed, also when the backup fails or is stopped.
-      const snapshots = plans ? await takeSnapshots(plans, snapshotMode, { sink: ctx.sink, signal: ctx.signal, jobId, ...(provider ? { provider } : {}) }) : undefined;
+      // Pre command → snapshot → post command (the application waits only for the snapshot) → read →
+      // snapshot removed. Without a snapshot the post command runs once the data is read. Whatever
+      // fails or is stopped, the snapshot is removed and the post command has run before the job ends.
+      const hooks = await startHooks({ sink: ctx.sink, signal: ctx.signal, jobId, ...(work.policy ? { policy: work.policy } : {}) }, work.hooks);
+      let snapshots: Awaited<ReturnType<typeof takeSnapshots>> | undefined;
       try {
-        const walk = scan ?? (eligible && snapshots ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible, readFrom: snapshots.readFrom }) : undefined);
+        snapshots = plans ? await takeSnapshots(plans, snapshotMode, { sink: ctx.sink, signal: ctx.signal, jobId, ...(provider ? { provider } : {}) }) : undefined;
+        if (snapshots && snapshots.readFrom.size > 0) await hooks.runPost('SnapshotTaken');
+        const walk = scan ?? (eligible ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible, ...(snapshots ? { readFrom: snapshots.readFrom } : {}) }) : undefined);
         const r = await runBackup(repo, {
           sources: work.paths, excludes: work.excludes, ...(walk ? { scan: walk } : {}), skipReport: new SkipReport(jobId, ctx.sink), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
           ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
           ...(snapshots ? { reads: snapshots.reads, snapshotMode } : {}),
         });
+        await hooks.runPost('Succeeded');
         return { ...r, stats: { ...r.manifest.stats, pointId: r.pointId, ...skippedStats(r.skipped) } };
       } finally {
         await snapshots?.release();
+        await hooks.runPost(ctx.signal.aborted ? 'Cancelled' : 'Failed');
       }
     });
   }, work.policy ?? null);
@@ -200,8 +211,11 @@ export const backupCommand: Command<BackupArgs> = {
       throw new AzbError('AZB_ARGS_INVALID', 'A stream from stdin has no snapshot: --snapshot required is for paths.', { target: 'snapshot', hint: 'Leave out --snapshot; to make the stream consistent, make the command that writes it consistent (pg_dump, mysqldump --single-transaction).' });
     }
     const readFrom = checkReadFrom(args, paths);
+    if (args.preCommand) checkHookCommand(args.preCommand, 'preCommand');
+    if (args.postCommand) checkHookCommand(args.postCommand, 'postCommand');
     const result = await backupAsJob(ctx, args, {
       paths, excludes, tags: args.tags ?? [], ...(args.snapshot ? { snapshot: args.snapshot } : {}), ...(readFrom ? { readFrom } : {}),
+      hooks: { ...(args.preCommand ? { pre: args.preCommand } : {}), ...(args.postCommand ? { post: args.postCommand } : {}) },
       ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
       ...(args.retainUntil ? { retainUntil: new Date(args.retainUntil).toISOString() } : {}), ...(args.accessTier ? { accessTier: args.accessTier } : {}),
       scanOptions: { excludeCaches: args.excludeCaches === true, oneFileSystem: args.oneFileSystem === true },

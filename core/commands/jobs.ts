@@ -2,9 +2,12 @@
 import { listJobs, stopJob, type JobRecord, type JobStatus } from '../jobs/jobs.js';
 import { AzbError, ExitCode } from '../protocol/errors.js';
 import type { Command } from './command.js';
+import { existsSync } from 'node:fs';
+import { jobFilePath } from '../jobs/job-files.js';
 
 function jobData({ process: _process, ...j }: JobRecord): Record<string, unknown> {
-  return { ...j, serverId: j.serverId ?? '', endTime: j.endTime ?? '', stats: j.stats ?? {} };
+  const commandLog = jobFilePath(j.jobId, 'commands.log');
+  return { ...j, serverId: j.serverId ?? '', endTime: j.endTime ?? '', stats: j.stats ?? {}, commandLogPath: existsSync(commandLog) ? commandLog : null };
 }
 
 export const jobsCommand: Command<{ previous?: number; status?: JobStatus; jobId?: string }> = {

@@ -76,6 +76,7 @@ async function policyData(p: Policy, now = clockNow()): Promise<Record<string, u
   const lastRun = last ? (({ lastSuccess: _s, ...rest }: LastRun) => rest)(last) : null;
   return {
     name: p.name, vault: p.vault ?? '', state: p.state, ...(p.fileSpecs ? { fileSpecs: p.fileSpecs } : {}), ...(p.command ? { command: p.command } : {}),
+    ...(p.preCommand ? { preCommand: p.preCommand } : {}), ...(p.postCommand ? { postCommand: p.postCommand } : {}),
     schedule: p.schedule, retention: p.retention, ...(p.anchorWeek ? { anchorWeek: p.anchorWeek } : {}), ...(p.fileSpecs ? { snapshot: p.snapshot ?? 'Auto' } : {}),
     scheduler: files.length > 0 ? t.kind : 'none', scheduleFiles: files, nextRun: next ? next.toISOString() : null,
     lastRun, lastSuccess: last?.lastSuccess ?? null, overdue, passphraseStored: stored ? `${stored.method}: ${stored.path}` : null,
@@ -380,6 +381,7 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
         shallow: new Set(specs.filter((s) => s.nonRecursive).map((s) => s.path)), policy: p.name,
         scanOptions: { excludeCaches: new Set(specs.filter((s) => s.excludeCaches).map((s) => s.path)), oneFileSystem: new Set(specs.filter((s) => s.oneFileSystem).map((s) => s.path)) },
         ...(p.snapshot ? { snapshot: p.snapshot } : {}),
+        hooks: { ...(p.preCommand ? { pre: p.preCommand } : {}), ...(p.postCommand ? { post: p.postCommand } : {}) },
         ...(p.command ? { stdin: { stream: commandStream(p.command, c.signal, (l) => c.sink.log(l)), name: p.command.streamName } } : {}),
       });
       c.sink.item('RecoveryPoint', {

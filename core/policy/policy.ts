@@ -4,6 +4,7 @@
 import { invalidGlobReason } from '../fs/glob.js';
 import { isAbsolute, relative, sep } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
+import { checkHookCommand, type HookCommand } from '../backup/hooks.js';
 
 export const DAYS_OF_WEEK = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
 export type DayOfWeek = (typeof DAYS_OF_WEEK)[number];
@@ -45,6 +46,8 @@ export interface Policy {
   vault?: string;
   fileSpecs?: FileSpec[];
   command?: CommandSource;
+  /** Run before each backup's read, and after it (core/backup/hooks.ts). */
+  preCommand?: HookCommand; postCommand?: HookCommand;
   schedule: Schedule;
   retention: Retention;
   state: PolicyState;
@@ -149,6 +152,8 @@ export function validatePolicy(input: Policy): Policy {
   if (p.command && !/^[^/\\\0]+$/.test(p.command.streamName)) {
     throw new AzbError('AZB_POLICY_INVALID', `'${p.command.streamName}' is not a usable file name for the command's output.`, { target: 'streamName', hint: 'Give a plain file name such as db.sql.' });
   }
+  if (p.preCommand) checkHookCommand(p.preCommand, 'preCommand', 'AZB_POLICY_INVALID');
+  if (p.postCommand) checkHookCommand(p.postCommand, 'postCommand', 'AZB_POLICY_INVALID');
 
   const s = p.schedule;
   if (s.daysOfWeek.length === 0) throw scheduleError('The schedule names no day of the week; it needs at least one.', 'daysOfWeek');

@@ -128,6 +128,8 @@ export const ERROR_CODES = {
   AZB_STORED_PASSPHRASE_WRONG: { category: 'AuthenticationError', exit: ExitCode.Failed },
   AZB_SOURCE_COMMAND_FAILED: { category: 'InvalidResult', exit: ExitCode.Failed },
   AZB_SOURCE_COMMAND_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  // Pre and post commands (core/backup/hooks.ts); a failed post command is only the warning AZB_POST_COMMAND_FAILED
+  AZB_PRE_COMMAND_FAILED: { category: 'InvalidResult', exit: ExitCode.Failed },
   // Engine
   AZB_INTERNAL: { category: 'NotSpecified', exit: ExitCode.Failed },
   AZB_INTERNAL_INVARIANT: { category: 'InvalidData', exit: ExitCode.Failed },

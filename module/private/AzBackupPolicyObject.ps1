@@ -72,6 +72,8 @@ function ConvertTo-AzBackupPolicyObject {
             FileSpecs        = [object[]]$specs
             Snapshot         = if ($Data.Snapshot) { [string]$Data.Snapshot } else { 'Auto' }
             Command          = $command
+            PreCommand       = ConvertTo-AzBackupHookObject -Data $Data.PreCommand
+            PostCommand      = ConvertTo-AzBackupHookObject -Data $Data.PostCommand
             Schedule         = $schedule
             RetentionPolicy  = $retention
             NextRun          = if ($Data.NextRun) { [datetime]$Data.NextRun } else { $null }
@@ -131,6 +133,10 @@ function ConvertFrom-AzBackupPolicyObject {
     if ($document.fileSpecs -and $Policy.PSObject.Properties['Snapshot'] -and $Policy.Snapshot -and $Policy.Snapshot -ne 'Auto') { $document.snapshot = [string]$Policy.Snapshot }
     if ($Policy.Command) {
         $document.command = [ordered]@{ command = $Policy.Command.Command; arguments = @($Policy.Command.ArgumentList | Where-Object { $null -ne $_ }); streamName = $Policy.Command.StreamName }
+    }
+    foreach ($phase in 'PreCommand', 'PostCommand') {
+        $hook = if ($Policy.PSObject.Properties[$phase]) { ConvertFrom-AzBackupHookObject -Hook $Policy.$phase }
+        if ($hook) { $document[$phase.Substring(0, 1).ToLowerInvariant() + $phase.Substring(1)] = $hook }
     }
     if ($Policy.Schedule) {
         $s = $Policy.Schedule
