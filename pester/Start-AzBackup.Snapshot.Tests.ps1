@@ -95,6 +95,15 @@ Describe 'Start-AzBackup -Snapshot with VSS (CIM mocked)' {
         Should -Invoke -ModuleName AzBackup Remove-CimInstance -Times 0 -Exactly
     }
 
+    It 'refuses -PreCommand with a shadow copy (it would run after the copy), and accepts it with -Snapshot None' {
+        $before = Get-PointCount
+        { Start-AzBackup -Path $data -PreCommand '/bin/true' -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_ARGS_INVALID,Start-AzBackup'
+        Get-PointCount | Should -Be $before
+        Should -Invoke -ModuleName AzBackup Invoke-CimMethod -Times 0 -Exactly
+        $point = Start-AzBackup -Path $data -Snapshot None -PreCommand '/bin/true' -Passphrase $pp
+        $point.Reads[0].method | Should -Be 'live'
+    }
+
     It 'makes no shadow copy with -Snapshot None' {
         $point = Start-AzBackup -Path $data -Snapshot None -Passphrase $pp
         $point.Reads[0].method | Should -Be 'live'

@@ -1,7 +1,8 @@
 // One backup run: source → scan → chunker → blob saver (packs) → trees → index → recovery point.
 // Unchanged files cost one lstat (file cache); unreadable files are skipped and reported, never silently.
 import { createHash, type KeyObject } from 'node:crypto';
-import { readlink, statfs } from 'node:fs/promises';
+import { lstat, readlink, statfs } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,9 @@ export interface BackupResult {
 
 /** Files started ahead of the tree walk: enough to keep every read worker busy. */
 export const FILES_AHEAD = 64;
+
+/** Reads of a file that keeps changing while it is read, before it is kept as read with AZB_FILE_CHANGED. */
+export const FILE_READ_ATTEMPTS = 3;
 
 /**
  * Checks the cache location has free space for at least 10% of the data set, and for `stagingBytes`
@@ -371,22 +375,38 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       stats.filesUnchanged++;
     } else {
       // Read, chunked, hashed and compressed on a read worker; deduplicated, encrypted and packed here.
-      const content: string[] = [];
-      const rawLengths: number[] = [];
+      let content: string[] = [];
+      let rawLengths: number[] = [];
       let outcome: Exclude<ChunkJobEvent, { kind: 'chunks' }> | undefined;
-      for await (const ev of readerPool().read({ path: readBytes, size: e.st.size, mtimeNs: e.st.mtimeNs })) {
-        if (ev.kind !== 'chunks') { outcome = ev; continue; }
-        checkCancelled(signal);
-        for (let i = 0; i < ev.bodies.length; i++) {
-          const id = Buffer.from(ev.ids.buffer, ev.ids.byteOffset + 32 * i, 32);
-          const rawLength = ev.rawLengths[i]!;
-          await saver.saveEncoded('data', id, { flag: ev.flags[i]!, body: ev.bodies[i]! }, rawLength);
-          content.push(id.toString('hex'));
-          rawLengths.push(rawLength);
-          stats.bytesRead += rawLength;
-          bytesDone += rawLength;
+      // A file that changes while it is read (a log being written) is read again, against its new stat,
+      // up to FILE_READ_ATTEMPTS times in all; then what was read last is kept, with a warning.
+      let expected = { size: e.st.size, mtimeNs: e.st.mtimeNs };
+      let attempt = 1;
+      for (;; attempt++) {
+        content = []; rawLengths = []; outcome = undefined;
+        let attemptBytes = 0;
+        for await (const ev of readerPool().read({ path: readBytes, size: expected.size, mtimeNs: expected.mtimeNs })) {
+          if (ev.kind !== 'chunks') { outcome = ev; continue; }
+          checkCancelled(signal);
+          for (let i = 0; i < ev.bodies.length; i++) {
+            const id = Buffer.from(ev.ids.buffer, ev.ids.byteOffset + 32 * i, 32);
+            const rawLength = ev.rawLengths[i]!;
+            await saver.saveEncoded('data', id, { flag: ev.flags[i]!, body: ev.bodies[i]! }, rawLength);
+            content.push(id.toString('hex'));
+            rawLengths.push(rawLength);
+            stats.bytesRead += rawLength;
+            bytesDone += rawLength;
+            attemptBytes += rawLength;
+          }
+          progress(shown);
         }
-        progress(shown);
+        if (outcome?.kind !== 'done' || !outcome.changed || attempt >= FILE_READ_ATTEMPTS) break;
+        let now: BigIntStats;
+        try { now = await lstat(readBytes, { bigint: true }); } catch { break; } // gone or unreachable now: keep what was read
+        if (!now.isFile()) break;
+        expected = { size: Number(now.size), mtimeNs: now.mtimeNs.toString() };
+        bytesDone -= attemptBytes;
+        sink.log(`${shown} changed while it was read; reading it again (read ${attempt + 1} of ${FILE_READ_ATTEMPTS}).`);
       }
       if (!outcome || outcome.kind === 'failed') {
         const code = outcome?.kind === 'failed' ? outcome.code : 'EIO';
@@ -401,10 +421,12 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         return undefined;
       }
       if (outcome.kind === 'done' && outcome.changed) {
-        sink.warning('AZB_FILE_CHANGED', e.st.size < params.minSize
-          ? `${shown} changed size while it was read; the recovery point holds what was read.`
-          : `${shown} changed while it was read; the recovery point may hold a mix of old and new content.`, shown);
+        sink.warning('AZB_FILE_CHANGED', expected.size < params.minSize
+          ? `${shown} changed size while it was read, ${attempt} time(s); the recovery point holds what was read last.`
+          : `${shown} changed while it was read, ${attempt} time(s); the recovery point may hold a mix of old and new content.`, shown);
       }
+      // After a read again, the node has the stat that read was checked against.
+      if (attempt > 1) node.mtimeNs = expected.mtimeNs;
       node.content = content;
       // The node describes what was read: a file that grew or shrank while it was read has that size.
       node.size = outcome.bytesRead;
@@ -419,7 +441,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       }
       if (cached) stats.filesChanged++; else stats.filesNew++;
       // Cached only when what was read is what the scan saw: a file that changed while it was read is read again.
-      if (!outcome.changed) cache.put(pathBytes, { dev: e.st.dev, ino: e.st.ino, size: e.st.size, mtimeNs: e.st.mtimeNs, ctimeNs: e.st.ctimeNs, content: node.content, sparse, digest: outcome.digest });
+      if (!outcome.changed && attempt === 1) cache.put(pathBytes, { dev: e.st.dev, ino: e.st.ino, size: e.st.size, mtimeNs: e.st.mtimeNs, ctimeNs: e.st.ctimeNs, content: node.content, sparse, digest: outcome.digest });
     }
     filesDone++;
     if (unchanged) bytesDone += e.st.size; // read files were counted chunk by chunk
