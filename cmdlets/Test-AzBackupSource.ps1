@@ -70,12 +70,18 @@ function Test-AzBackupSource {
     begin {
         $paths = [System.Collections.Generic.List[string]]::new()
         $rejected = 0
+        $windows = Test-AzBackupIsWindows
     }
     process {
         foreach ($given in $Path) {
             # Absolute paths are taken as they are (a drive that is gone is a verdict, not a
-            # DriveNotFound error); relative ones against the current PowerShell location.
-            if ([System.IO.Path]::IsPathFullyQualified($given)) { $paths.Add($given); continue }
+            # DriveNotFound error); relative ones against the current PowerShell location. The pattern
+            # is what IsPathFullyQualified accepts on Windows (C:\..., \\server\share), so that the
+            # Windows check also takes them where it runs mocked.
+            if ([System.IO.Path]::IsPathFullyQualified($given) -or ($windows -and $given -match '^([A-Za-z]:[\\/]|[\\/]{2})')) {
+                $paths.Add($given)
+                continue
+            }
             $provider = $null
             $drive = $null
             try {
