@@ -34,11 +34,11 @@ function Test-AzBackupSource {
     .EXAMPLE
         Test-AzBackupSource -Path /srv/data, /mnt/nfs, /tmp
 
-        Path      Eligible Reason     Code                   FileSystem MountPoint
-        ----      -------- ------     ----                   ---------- ----------
-        /srv/data     True Eligible                          ext4       /srv
-        /mnt/nfs     False Network    AZB_SOURCE_NETWORK     nfs4       /mnt/nfs
-        /tmp         False FileSystem AZB_SOURCE_FILE_SYSTEM tmpfs      /tmp
+        Path                 Eligible Code                     FileSystem MountPoint
+        ----                 -------- ----                     ---------- ----------
+        /srv/data            True                              ext4       /srv
+        /mnt/nfs             False    AZB_SOURCE_NETWORK       nfs4       /mnt/nfs
+        /tmp                 False    AZB_SOURCE_FILE_SYSTEM   tmpfs      /tmp
 
         Checks three sources before putting them in a policy.
     .EXAMPLE
