@@ -89,6 +89,33 @@ Describe 'Test-AzBackupSource on real mounts' {
         $verdict.Hint | Should -BeLike '*remount*'
     }
 
+    It 'refuses a removable device as Removable (the real loop mount, its sysfs entry from a sample root)' {
+        # A loop device is never removable; the engine reads sysfs from AZBACKUP_SYSFS_ROOT, where this
+        # sample says the ext4 mount's device is a removable disk, as a USB stick's entry would.
+        $device = (findmnt -n -o MAJ:MIN --mountpoint $ext4 | Select-Object -First 1).Trim()
+        $device | Should -Match '^\d+:\d+$'
+        $sys = Join-Path $root 'sysfs'
+        $disk = Join-Path $sys "devices/virtual/block/azbdisk$($device -replace ':', '_')"
+        $null = New-Item -ItemType Directory -Path $disk, (Join-Path $sys 'dev/block') -Force
+        Set-Content -LiteralPath (Join-Path $disk 'removable') -Value '1'
+        Set-Content -LiteralPath (Join-Path $disk 'ro') -Value '0'
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $sys "dev/block/$device") -Target $disk
+        $savedSysfs = $env:AZBACKUP_SYSFS_ROOT
+        $env:AZBACKUP_SYSFS_ROOT = $sys
+        try {
+            $verdict = Test-AzBackupSource -Path $ext4Data -ErrorAction Stop
+            Set-Content -LiteralPath (Join-Path $disk 'removable') -Value '0'
+            $fixed = Test-AzBackupSource -Path $ext4Data -ErrorAction Stop
+        } finally {
+            $env:AZBACKUP_SYSFS_ROOT = $savedSysfs
+        }
+        $verdict.Eligible | Should -BeFalse
+        $verdict.Reason | Should -Be 'Removable'
+        $verdict.Code | Should -Be 'AZB_SOURCE_REMOVABLE'
+        $verdict.FileSystem | Should -Be 'ext4'
+        $fixed.Eligible | Should -BeTrue # the same sample, not removable: the verdict came from it
+    }
+
     It 'refuses a missing path with AZB_SOURCE_NOT_FOUND' {
         $verdict = Test-AzBackupSource -Path $missing -ErrorAction Stop
         $verdict.Eligible | Should -BeFalse
@@ -364,6 +391,18 @@ Describe 'Test-AzBackupSource on Windows (Get-CimInstance, Get-Volume, Get-Parti
         $verdict.Reason | Should -Be 'ReadOnly'
         $verdict.Code | Should -Be 'AZB_SOURCE_READ_ONLY'
         $verdict.Hint | Should -BeLike '*Set-Partition*'
+    }
+
+    It 'refuses as Offline, with the reason, a path whose volume query fails outright' {
+        Mock -ModuleName AzBackup Get-Volume { throw [System.InvalidOperationException]::new('The RPC server is unavailable.') } -ParameterFilter { $DriveLetter -eq 'D' }
+        # Everything the cmdlet writes, errors included (-ErrorVariable would also list the caught exception).
+        $written = @(Test-AzBackupSource -Path 'D:\Data', '\\fileserver\share' 2>&1)
+        @($written | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) | Should -BeNullOrEmpty
+        $verdicts = $written
+        $verdicts.Count | Should -Be 2
+        $verdicts[0].Code | Should -Be 'AZB_SOURCE_OFFLINE'
+        $verdicts[0].Message | Should -BeLike '*D:\Data could not be checked: The RPC server is unavailable.*'
+        $verdicts[1].Code | Should -Be 'AZB_SOURCE_NETWORK' # the next path is still judged
     }
 
     It '-Quiet answers for all paths' {

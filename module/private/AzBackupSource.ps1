@@ -150,7 +150,16 @@ function Get-AzBackupSourceVerdict {
     )
     if (-not $Caller) { $Caller = $PSCmdlet }
     if (Test-AzBackupIsWindows) {
-        foreach ($source in $Path) { Get-AzBackupWindowsSourceVerdict -Path $source }
+        foreach ($source in $Path) {
+            try {
+                Get-AzBackupWindowsSourceVerdict -Path $source -ErrorAction Stop
+            } catch {
+                # A storage or CIM query that fails outright (service stopped, disk gone mid-query) leaves
+                # the volume unjudged: the path is refused as offline, with the reason, not a crash.
+                New-AzBackupSourceVerdict -Path $source -Reason 'Offline' -Hint $script:WindowsSourceHints['Offline'] `
+                    -Message "The volume of $source could not be checked: $($_.Exception.Message)"
+            }
+        }
         return
     }
     $arguments = @{ paths = @($Path) }
