@@ -44,6 +44,7 @@
         'Stop-AzBackupJob'
         'Suspend-AzBackupPolicy'
         'Test-AzBackupCertificate'
+        'Test-AzBackupSource'
         'Test-AzBackupVault'
         'Unregister-AzBackupServer'
         'Update-AzBackupServerCertificate'

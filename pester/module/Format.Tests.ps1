@@ -12,6 +12,7 @@ BeforeDiscovery {
         @{ Kind = 'CheckResult'; Shape = 'List'; Shown = 'Problems'; Data = @{ serverId = '6e5f97dae9c4d460c58c9b2b140f8cb689f9f530237c05d92623ecc0030c7d16'; indexFiles = 1; packs = 2; points = 3; trees = 4; blobsReferenced = 5; packsRead = 2; bytesRead = 6; filesVerified = 7; pointsUnverifiable = 0; problems = 0; readDataPercent = 100; vault = '/v' } }
         @{ Kind = 'PruneResult'; Shape = 'List'; Shown = 'BytesFreed'; Data = @{ points = 1; packsKept = 1; packsDeleted = 2; bytesFreed = 3; indexFilesDeleted = 1; dryRun = $false; vault = '/v' } }
         @{ Kind = 'Job'; Shape = 'Table'; Shown = '20261125T111708-b0d073a8 Backup    CompletedWithWarnings'; Data = @{ jobId = '20261125T111708-b0d073a8'; operation = 'Backup'; status = 'CompletedWithWarnings'; vault = '/v'; serverId = ''; startTime = [datetime]::UtcNow; endTime = [datetime]::UtcNow; pid = 1; hostname = 'h'; stats = @{}; errors = @(); warnings = 0 } }
+        @{ Kind = 'SourceVerdict'; Shape = 'Table'; Shown = 'AZB_SOURCE_FILE_SYSTEM   tmpfs      /run'; Data = @{ path = '/run/user/1000/data'; eligible = $false; reason = 'FileSystem'; code = 'AZB_SOURCE_FILE_SYSTEM'; message = 'm'; hint = 'h'; mountPoint = '/run'; fileSystem = 'tmpfs'; device = 'tmpfs' } }
         @{ Kind = 'RemovedRecoveryPoint'; Shape = 'Table'; Shown = 'fe48b0c78099 '; Data = @{ pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; time = [datetime]::UtcNow; hostname = 'srv01'; vault = '/mnt/backup/vault' } }
     )
 }
