@@ -106,6 +106,15 @@ function Set-AzBackupPolicy {
         Assert-AzBackupPolicyObject -Caller $PSCmdlet -Policy $Policy
         if ($Snapshot) { $Policy | Add-Member -NotePropertyName Snapshot -NotePropertyValue $Snapshot -Force }
         $document = ConvertFrom-AzBackupPolicyObject -Policy $Policy
+        # On Windows the module judges the volumes (the engine does so on Linux): a file spec on a volume
+        # AzBackup refuses stops the save; a missing path only warns, as the engine does.
+        $specPaths = @($document.fileSpecs | Where-Object { $_ } | ForEach-Object { $_.path })
+        if ($specPaths.Count -gt 0 -and (Test-AzBackupIsWindows)) {
+            $present = @($specPaths | Where-Object { Test-Path -LiteralPath $_ })
+            if ($present.Count -gt 0) {
+                try { Assert-AzBackupSourceEligible -Path $present } catch { $PSCmdlet.ThrowTerminatingError($_) }
+            }
+        }
         $pre = New-AzBackupHookCommand -Caller $PSCmdlet -Phase Pre -Command $PreCommand -ArgumentList $PreArgumentList `
             -TimeoutSeconds $(if ($PSBoundParameters.ContainsKey('PreCommandTimeoutSeconds')) { $PreCommandTimeoutSeconds })
         $post = New-AzBackupHookCommand -Caller $PSCmdlet -Phase Post -Command $PostCommand -ArgumentList $PostArgumentList `

@@ -352,6 +352,11 @@ function Start-AzBackup {
             }
             if ($Snapshot) { $arguments.snapshot = $Snapshot }
             $what = @($paths) + @($arguments.filesFrom | Where-Object { $_ } | ForEach-Object { "the paths listed in $_" })
+            # On Windows the module judges the volumes before anything is made or read (the engine does
+            # so on Linux, inside the job).
+            if ($paths.Count -gt 0 -and (Test-AzBackupIsWindows)) {
+                try { Assert-AzBackupSourceEligible -Path @($paths) } catch { $PSCmdlet.ThrowTerminatingError($_) }
+            }
             $vss = $Snapshot -ne 'None' -and $paths.Count -gt 0 -and (Test-AzBackupVssPlatform)
             if ($vss -and $pre) {
                 # The shadow copy is made here, before the engine starts, so a pre command would run after

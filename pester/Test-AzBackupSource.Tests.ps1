@@ -291,6 +291,21 @@ Describe 'Test-AzBackupSource on Windows (Get-CimInstance, Get-Volume, Get-Parti
         Mock -ModuleName AzBackup Test-Path { $LiteralPath -in 'D:\Data', 'd:/data' } -ParameterFilter { $LiteralPath -like '?:*' }
     }
 
+    It 'makes Start-AzBackup and Set-AzBackupPolicy refuse a source on a refused volume before the engine is asked' {
+        Mock -ModuleName AzBackup Get-AzBackupWindowsSourceVerdict {
+            & (Get-Module AzBackup) { param($p) New-AzBackupSourceVerdict -Path $p -Reason 'Removable' -Code 'AZB_SOURCE_REMOVABLE' -Message "$p is on a removable drive." -Hint 'Back up fixed disks only.' } $Path
+        }
+        $pass = ConvertTo-SecureString 'any passphrase at all' -AsPlainText -Force
+        $err = { Start-AzBackup -Path $ext4Data -Passphrase $pass -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_SOURCE_REMOVABLE,Start-AzBackup' -PassThru
+        $err.Exception.Message | Should -BeLike "*$ext4Data is on a removable drive.*"
+        $policy = New-AzBackupPolicy -Name removable |
+            Add-AzBackupFileSpec -FileSpec (New-AzBackupFileSpec -FileSpec $ext4Data) |
+            Set-AzBackupSchedule -Schedule (New-AzBackupSchedule -DaysOfWeek Monday -TimesOfDay '21:00') |
+            Set-AzBackupRetentionPolicy -RetentionPolicy (New-AzBackupRetentionPolicy -RetentionDays 7)
+        { $policy | Set-AzBackupPolicy -Passphrase $pass -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_SOURCE_REMOVABLE,Set-AzBackupPolicy'
+        Should -Invoke -ModuleName AzBackup Invoke-AzBackupEngine -Times 0 -Exactly
+    }
+
     It 'finds a folder on a fixed, online, writable NTFS volume eligible' {
         $verdict = Test-AzBackupSource -Path 'D:\Data' -ErrorAction Stop
         $verdict.PSTypeNames[0] | Should -Be 'AzBackup.SourceVerdict'
