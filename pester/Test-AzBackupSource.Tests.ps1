@@ -1,5 +1,5 @@
-# Test-AzBackupSource against the real engine and real mounts: an ext4 loop mount, a tmpfs, an ext4
-# loop mount remounted read-only, a missing path. They need root (CI runs as root). The Windows check
+# Test-AzBackupSource against the real engine and real mounts: ext4, xfs and btrfs loop mounts, a tmpfs,
+# an ext4 loop mount remounted read-only, an sshfs mount to a real sshd on loopback, a missing path. They need root (CI runs as root). The Windows check
 # runs here with Get-CimInstance, Get-Volume and Get-Partition mocked, since they do not exist on Linux;
 # it has not run on Windows (README "Test-AzBackupSource").
 BeforeAll {
@@ -39,6 +39,41 @@ BeforeAll {
     Invoke-Checked mount @('-o', 'remount,ro', $readOnly)
 
     $script:missing = Join-Path $root 'no-such-folder/below'
+
+    # xfs and btrfs on loop files (xfs wants 300 MiB at least; the files are sparse).
+    foreach ($type in 'xfs', 'btrfs') {
+        $at = Join-Path $root $type
+        Invoke-Checked truncate @('-s', '320M', "$at.img")
+        Invoke-Checked "mkfs.$type" @('-q', '-f', "$at.img")
+        $null = New-Item -ItemType Directory -Path $at
+        Invoke-Checked mount @('-o', 'loop', "$at.img", $at)
+        $mounted.Add($at)
+    }
+
+    # A network mount: sshfs to Debian's sshd on 127.0.0.1, root login with a key made here.
+    $sshDir = (New-Item -ItemType Directory -Path (Join-Path $root 'sshd')).FullName
+    $null = New-Item -ItemType Directory -Path '/run/sshd' -Force
+    Invoke-Checked ssh-keygen @('-q', '-t', 'ed25519', '-N', '', '-f', "$sshDir/host_ed25519")
+    Invoke-Checked ssh-keygen @('-q', '-t', 'ed25519', '-N', '', '-f', "$sshDir/client_ed25519")
+    Copy-Item "$sshDir/client_ed25519.pub" "$sshDir/authorized_keys"
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $script:sshPort = $listener.LocalEndpoint.Port; $listener.Stop()
+    Set-Content -LiteralPath "$sshDir/sshd_config" -Value @(
+        "Port $sshPort", 'ListenAddress 127.0.0.1', "HostKey $sshDir/host_ed25519", "PidFile $sshDir/sshd.pid",
+        "AuthorizedKeysFile $sshDir/authorized_keys", 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no', 'StrictModes no', 'UsePAM no', 'Subsystem sftp internal-sftp')
+    $script:sshd = Start-Process -FilePath /usr/sbin/sshd -ArgumentList '-D', '-f', "$sshDir/sshd_config" -PassThru
+    $exported = (New-Item -ItemType Directory -Path (Join-Path $root 'exported')).FullName
+    Set-Content -LiteralPath (Join-Path $exported 'remote.txt') -Value 'on the server'
+    $script:network = (New-Item -ItemType Directory -Path (Join-Path $root 'net')).FullName
+    $sshfsArgs = @('-o', "IdentityFile=$sshDir/client_ed25519,StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,BatchMode=yes,port=$sshPort", "root@127.0.0.1:$exported", $network)
+    for ($i = 0; $i -lt 50; $i++) {
+        & sshfs @sshfsArgs 2>$null
+        if ($LASTEXITCODE -eq 0) { break }
+        Start-Sleep -Milliseconds 100 # sshd still starting
+    }
+    if ($LASTEXITCODE -ne 0) { throw "sshfs to the sshd on port $sshPort failed" }
+    $mounted.Add($network)
 }
 
 AfterAll {
@@ -51,6 +86,7 @@ AfterAll {
         # mount -o loop detaches its loop device on umount; this is for one left attached.
         if ($device -like '/dev/loop*' -and (losetup -n -O NAME $device 2>$null)) { losetup -d $device 2>$null }
     }
+    if ($script:sshd) { Stop-Process -Id $script:sshd.Id -ErrorAction SilentlyContinue }
     Remove-Item -LiteralPath $script:root -Recurse -Force -ErrorAction SilentlyContinue
 }
 
@@ -65,6 +101,14 @@ Describe 'Test-AzBackupSource on real mounts' {
         $verdict.MountPoint | Should -Be $ext4
         $verdict.Device | Should -BeLike '/dev/loop*'
         $verdict.Message | Should -BeLike "*$ext4Data can be backed up*"
+    }
+
+    It 'finds xfs and btrfs loop mounts eligible, and refuses an sshfs mount and a file inside it as Network' {
+        $verdicts = Test-AzBackupSource -Path (Join-Path $root 'xfs'), (Join-Path $root 'btrfs'), $network, (Join-Path $network 'remote.txt') -ErrorAction Stop
+        $verdicts | ForEach-Object { "$($_.Eligible) $($_.Reason) $($_.Code) $($_.FileSystem)" } | Should -Be @(
+            'True Eligible  xfs', 'True Eligible  btrfs', 'False Network AZB_SOURCE_NETWORK fuse.sshfs', 'False Network AZB_SOURCE_NETWORK fuse.sshfs')
+        $verdicts[2].Hint | Should -Not -BeNullOrEmpty
+        Test-AzBackupSource -Path (Join-Path $root 'xfs'), $network -Quiet | Should -BeFalse
     }
 
     It 'refuses a tmpfs as FileSystem with a verdict, not an error record' {
