@@ -403,7 +403,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
         if (outcome?.kind !== 'done' || !outcome.changed || attempt >= FILE_READ_ATTEMPTS) break;
         let now: BigIntStats;
         try { now = await lstat(readBytes, { bigint: true }); } catch { break; } // gone or unreachable now: keep what was read
-        if (!now.isFile()) break;
+        // Another file now (replaced by a rename): not read again under this node's metadata and links.
+        if (!now.isFile() || now.ino.toString() !== e.st.ino) break;
         expected = { size: Number(now.size), mtimeNs: now.mtimeNs.toString() };
         bytesDone -= attemptBytes;
         sink.log(`${shown} changed while it was read; reading it again (read ${attempt + 1} of ${FILE_READ_ATTEMPTS}).`);

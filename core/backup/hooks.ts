@@ -2,6 +2,7 @@
 // that quiesce an application before its files are read and let it go on afterwards, as VSS writers
 // do on Windows. Each runs as an executable with arguments (no shell, as -FromCommand), in a process
 // group of its own with a time-out; what it prints goes to the job's commands.log and to log events.
+import { childEnvironment } from '../child-env.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendJobFile, jobFilePath } from '../jobs/job-files.js';
 import { AzbError } from '../protocol/errors.js';
@@ -69,8 +70,7 @@ export function checkHookCommand(c: HookCommand, target: string, code: 'AZB_ARGS
  * secrets (the passphrase, storage keys, Entra ID secrets, systemd credentials), plus the job's context.
  */
 export function hookEnvironment(phase: 'pre' | 'post', ctx: HookContext, status?: BackupPhaseStatus): NodeJS.ProcessEnv {
-  const secret = /^AZBACKUP_|^AZURE_CLIENT_SECRET$|^AZURE_CLIENT_CERTIFICATE_PASSWORD$|^AZURE_PASSWORD$|^CREDENTIALS_DIRECTORY$/i;
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !secret.test(k)));
+  const env: NodeJS.ProcessEnv = childEnvironment();
   env['AZBACKUP_JOB_ID'] = ctx.jobId;
   env['AZBACKUP_PHASE'] = phase;
   if (ctx.policy) env['AZBACKUP_POLICY'] = ctx.policy;

@@ -144,8 +144,15 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
       let snapshots: Awaited<ReturnType<typeof takeSnapshots>> | undefined;
       try {
         snapshots = plans ? await takeSnapshots(plans, snapshotMode, { sink: ctx.sink, signal: ctx.signal, jobId, ...(provider ? { provider } : {}) }) : undefined;
-        if (snapshots && snapshots.readFrom.size > 0) await hooks.runPost('SnapshotTaken');
-        const walk = scan ?? (eligible ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible, ...(snapshots ? { readFrom: snapshots.readFrom } : {}) }) : undefined);
+        // The mounts are read again now: the pre command or the snapshot may have changed them since the check.
+        const walk = scan ?? (eligible ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, {
+          ...work.scanOptions, ...eligible, mountGate: await mountPointGate(), ...(snapshots ? { readFrom: snapshots.readFrom } : {}),
+        }) : undefined);
+        // The application may resume before the read only when everything is read from snapshots: every
+        // source, and no mount or nested subvolume below one (those are read live).
+        if (snapshots && walk && work.paths.every((p) => snapshots!.readFrom.has(p)) && (await walk).notInSnapshot.length === 0) {
+          await hooks.runPost('SnapshotTaken');
+        }
         const r = await runBackup(repo, {
           sources: work.paths, excludes: work.excludes, ...(walk ? { scan: walk } : {}), skipReport: new SkipReport(jobId, ctx.sink), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
           ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),

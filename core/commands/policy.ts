@@ -1,5 +1,6 @@
 // `policy set|get|remove|suspend|resume|run`: backup policies of this server (README "Policies"), their
 // schedules in the OS scheduler, and the unattended run that backs up and then enforces retention.
+import { childEnvironment } from '../child-env.js';
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -308,7 +309,7 @@ function commandStream(source: CommandSource, signal: AbortSignal, log: (line: s
   return {
     async *[Symbol.asyncIterator]() {
       // The command gets the environment without AzBackup's own secrets.
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^AZBACKUP_|^AZURE_CLIENT_SECRET$|^CREDENTIALS_DIRECTORY$/.test(k)));
+      const env = childEnvironment();
       const child = spawn(source.command, source.arguments ?? [], { stdio: ['ignore', 'pipe', 'pipe'], env, signal });
       const exited = new Promise<{ code: number | null; error?: Error }>((resolve) => {
         child.on('error', (error) => resolve({ code: null, error }));

@@ -46,7 +46,7 @@ export async function subvolumeOf(source: string): Promise<{ root: string; below
 /** Makes a read-only snapshot of the subvolume at `root`; its path, or throws an Error saying why. */
 export async function createBtrfsSnapshot(tool: string, root: string, name: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
   const folder = join(root, SNAPSHOT_FOLDER);
-  await mkdir(folder, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw new Error(`cannot create ${folder}: ${err.code ?? err.message}`); });
+  await requireOwnFolders(root, folder);
   const path = join(folder, name);
   const r = await runCommand(tool, ['subvolume', 'snapshot', '-r', root, path], { timeoutMs, env: { LC_ALL: 'C' }, ...(signal ? { signal } : {}) });
   if (r.code !== 0 || r.timedOut || r.cancelled) {
@@ -55,7 +55,34 @@ export async function createBtrfsSnapshot(tool: string, root: string, name: stri
     else await rmdir(folder).catch(() => undefined);
     throw new Error(describeFailure('btrfs subvolume snapshot', r, timeoutMs));
   }
+  // What will be read must be the snapshot just made: a subvolume root, in the folder checked above.
+  const made = await lstat(path, { bigint: true });
+  if (!made.isDirectory() || made.ino !== SUBVOLUME_ROOT_INO) {
+    throw new Error(`${path} is not the snapshot btrfs was asked to make; nothing is read from it.`);
+  }
   return path;
+}
+
+/**
+ * The snapshot is read from `folder` later, so nobody but this account may be able to put anything in
+ * its place: the folder must be a real folder of ours, mode 0700, and the subvolume root must not let
+ * others rename it (writable by group or others without the sticky bit). Throws an Error saying why.
+ */
+async function requireOwnFolders(root: string, folder: string): Promise<void> {
+  const uid = process.geteuid?.() ?? 0;
+  const rootSt = await lstat(root);
+  if ((rootSt.mode & 0o022) !== 0 && (rootSt.mode & 0o1000) === 0) {
+    throw new Error(`${root} can be written by other accounts (mode ${(rootSt.mode & 0o7777).toString(8)}), so a snapshot folder in it could be swapped while it is read`);
+  }
+  let created = true;
+  await mkdir(folder, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw new Error(`cannot create ${folder}: ${err.code ?? err.message}`);
+    created = false;
+  });
+  const st = await lstat(folder);
+  if (!st.isDirectory() || st.uid !== uid || (!created && (st.mode & 0o077) !== 0)) {
+    throw new Error(`${folder} is not AzBackup's snapshot folder (${st.isSymbolicLink() ? 'a link' : st.isDirectory() ? `owned by uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}` : 'not a folder'}); remove it, then back up again`);
+  }
 }
 
 /** Deletes a snapshot made by createBtrfsSnapshot, and its folder when no other snapshot is in it. */

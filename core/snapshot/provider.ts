@@ -3,7 +3,8 @@
 // where the source can be read in it; the admin's remove command removes it again.
 import { lstat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { runCommand, scrubbedEnv, type CommandOutcome } from './run-command.js';
+import { childEnvironment } from '../child-env.js';
+import { runCommand, type CommandOutcome } from './run-command.js';
 
 /** The provider as the machine settings hold it (Set-AzBackupMachineSetting -SnapshotCreateCommand …). */
 export interface SnapshotProviderSettings {
@@ -41,7 +42,7 @@ export function outputLines(what: string, r: CommandOutcome): string[] {
  */
 export async function createProviderSnapshot(p: SnapshotProviderSettings, source: string, mountPoint: string, opts: { signal?: AbortSignal; log(line: string): void }): Promise<ProviderSnapshot> {
   const timeoutMs = (p.timeoutSeconds ?? DEFAULT_SNAPSHOT_TIMEOUT_S) * 1000;
-  const r = await runCommand(p.createCommand, [source], { timeoutMs, env: scrubbedEnv({ SNAPSHOT_SOURCE: source, SNAPSHOT_MOUNT_POINT: mountPoint }), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const r = await runCommand(p.createCommand, [source], { timeoutMs, env: childEnvironment({ SNAPSHOT_SOURCE: source, SNAPSHOT_MOUNT_POINT: mountPoint }), ...(opts.signal ? { signal: opts.signal } : {}) });
   for (const l of outputLines(p.createCommand, r)) opts.log(l);
   if (r.code !== 0 || r.timedOut || r.cancelled || r.spawnError) throw new Error(describeFailure(`The snapshot create command ${p.createCommand}`, r, timeoutMs));
   // The last line of its output that is not blank is the JSON: earlier lines may be the tools' chatter.
@@ -62,7 +63,7 @@ export async function createProviderSnapshot(p: SnapshotProviderSettings, source
 export async function removeProviderSnapshot(p: SnapshotProviderSettings, source: string, snap: ProviderSnapshot, log: (line: string) => void): Promise<void> {
   const timeoutMs = (p.timeoutSeconds ?? DEFAULT_SNAPSHOT_TIMEOUT_S) * 1000;
   // Not cancellable: a snapshot is removed also when the backup was stopped.
-  const r = await runCommand(p.removeCommand, [source, snap.path, snap.id], { timeoutMs, env: scrubbedEnv({ SNAPSHOT_SOURCE: source, SNAPSHOT_PATH: snap.path, SNAPSHOT_ID: snap.id }) });
+  const r = await runCommand(p.removeCommand, [source, snap.path, snap.id], { timeoutMs, env: childEnvironment({ SNAPSHOT_SOURCE: source, SNAPSHOT_PATH: snap.path, SNAPSHOT_ID: snap.id }) });
   for (const l of outputLines(p.removeCommand, r)) log(l);
   if (r.code !== 0 || r.timedOut || r.spawnError) throw new Error(describeFailure(`The snapshot remove command ${p.removeCommand}`, r, timeoutMs));
 }

@@ -2,22 +2,13 @@
 // environment without AzBackup's secrets, in its own process group so that a command that hangs is
 // killed with everything it started.
 import { spawn } from 'node:child_process';
+import { childEnvironment } from '../child-env.js';
 
 /** How a command ended. `timedOut`: it was killed after the time-out (or by the signal). */
 export interface CommandOutcome {
   code: number | null; stdout: string; stderr: string; timedOut: boolean; cancelled: boolean;
   /** Set when it could not be started (ENOENT, EACCES). */
   spawnError?: NodeJS.ErrnoException;
-}
-
-/** The environment a child gets: this process's, without AzBackup's own variables and secrets. */
-export function scrubbedEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || /^AZBACKUP_|^AZURE_CLIENT_SECRET$|^AZURE_STORAGE_(KEY|CONNECTION_STRING|SAS_TOKEN)$|^CREDENTIALS_DIRECTORY$/.test(k)) continue;
-    env[k] = v;
-  }
-  return { ...env, ...extra };
 }
 
 /** Most bytes of output kept of each stream (a provider prints a line of JSON; the rest is for the log). */
@@ -35,7 +26,7 @@ export function runCommand(file: string, args: readonly string[], opts: { timeou
     let cancelled = false;
     let child;
     try {
-      child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? scrubbedEnv(), detached: process.platform !== 'win32', windowsHide: true });
+      child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? childEnvironment(), detached: process.platform !== 'win32', windowsHide: true });
     } catch (err) {
       resolve({ code: null, stdout, stderr, timedOut, cancelled, spawnError: err as NodeJS.ErrnoException });
       return;

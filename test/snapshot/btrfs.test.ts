@@ -4,7 +4,7 @@
 // a warning; the metadata cache knows the files again from one snapshot to the next.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,38 @@ describe('btrfs snapshots', () => {
     expect(end.stdout).toContain('AZB_CANCELLED');
     expect(end.stdout).toMatch(/Removed the snapshot/);
     expectNoSnapshotLeft();
+  }, 120_000);
+
+  it('makes no snapshot where another account could swap it: a snapshot folder that is a link or not ours, a root others may write', async () => {
+    const fx = await registeredServer();
+    const data = subvolume(join(mnt, 'guarded'));
+    writeFileSync(join(data, 'f.txt'), 'real data');
+    const decoy = join(mnt, 'decoy');
+    mkdirSync(decoy, { recursive: true });
+    const folder = join(data, '.azbackup-snapshots');
+    const cases: [string, () => void, RegExp][] = [
+      ['a link', () => { symlinkSync(decoy, folder); }, /not AzBackup's snapshot folder \(a link\)/],
+      ['another owner', () => { mkdirSync(folder, { mode: 0o700 }); chownSync(folder, 65534, 65534); }, /not AzBackup's snapshot folder \(owned by uid 65534/],
+      ['open to all', () => { mkdirSync(folder, { mode: 0o700 }); chmodSync(folder, 0o777); }, /not AzBackup's snapshot folder \(owned by uid 0, mode 777/],
+      ['a root others may write', () => { chmodSync(data, 0o777); }, /can be written by other accounts \(mode 777\)/],
+    ];
+    for (const [what, arrange, said] of cases) {
+      arrange();
+      try {
+        const required = await fx.az(['backup', data, '--snapshot', 'required']);
+        const err = onlyError(required);
+        expect(err.code, what).toBe('AZB_SNAPSHOT_FAILED');
+        expect(err.message, what).toMatch(said);
+        // Auto reads live, said with a warning; nothing is read from the decoy.
+        const auto = await fx.az(['backup', data]);
+        expect(auto.code, what).toBe(3);
+        expect(resultOf(auto, 'RecoveryPoint')['reads'], what).toEqual([expect.objectContaining({ source: data, method: 'live' })]);
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+        chmodSync(data, 0o755);
+      }
+    }
+    expect(readdirSync(decoy)).toEqual([]);
   }, 120_000);
 
   it('backs up a file source from the snapshot of its subvolume', async () => {
