@@ -95,8 +95,8 @@ describe('members over SSH', () => {
   it('refuses bad names, hosts, users and identity files with what was wrong', async () => {
     const cases: [string[], string, string][] = [
       [['member', 'add', '../etc', '--host', '127.0.0.1', '--identity-file', sshd.clientKey], 'AZB_ARGS_INVALID', 'name'],
-      [['member', 'add', 'x', '--host', '-oProxyCommand=touch /tmp/azb-pwned', '--identity-file', sshd.clientKey], 'AZB_ARGS_INVALID', 'host'],
-      [['member', 'add', 'x', '--host', '127.0.0.1', '--user', '-oProxyCommand=x', '--identity-file', sshd.clientKey], 'AZB_ARGS_INVALID', 'user'],
+      [['member', 'add', 'x', '--host=-oProxyCommand=touch /tmp/azb-pwned', '--identity-file', sshd.clientKey], 'AZB_ARGS_INVALID', 'host'],
+      [['member', 'add', 'x', '--host', '127.0.0.1', '--user=-oProxyCommand=x', '--identity-file', sshd.clientKey], 'AZB_ARGS_INVALID', 'user'],
       [['member', 'add', 'x', '--host', '127.0.0.1', '--port', '70000', '--identity-file', sshd.clientKey], 'AZB_ARGS_INVALID', ''],
       [['member', 'add', 'x', '--host', '127.0.0.1', '--identity-file', join(work, 'no-such-key')], 'AZB_FILE_NOT_FOUND', join(work, 'no-such-key')],
       [['member', 'add', 'x', '--host', '127.0.0.1', '--identity-file', work], 'AZB_ARGS_INVALID', 'identityFile'],
