@@ -5,7 +5,7 @@
 // the command or the connection fails mid-stream.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -206,6 +206,31 @@ describe('members over SSH', () => {
     expect(await pointCount()).toBe(before);
   });
 
+  it('refuses an identity file others can read, saying how to fix it', async () => {
+    const loose = join(work, 'loose_ed25519');
+    writeFileSync(loose, readFileSync(sshd.clientKey), { mode: 0o644 });
+    chmodSync(loose, 0o644);
+    const r = await fx.az(['member', 'add', 'loose', '--host', '127.0.0.1', '--port', String(sshd.port), '--user', 'root', '--identity-file', loose, '--host-key-fingerprint', fingerprint]);
+    expect(r.code, r.stdout).toBe(0);
+    const e = onlyError(await fx.az(['member', 'test', 'loose']));
+    expect(e.code).toBe('AZB_MEMBER_AUTH_FAILED');
+    expect(e.hint).toBe(`Make the identity file readable by its owner only: chmod 600 ${loose}.`);
+  });
+
+  it('refuses a member whose host key left AzBackup\'s known_hosts, as unknown', async () => {
+    const known = join(fx.home, 'members', 'known_hosts');
+    const saved = readFileSync(known);
+    writeFileSync(known, '');
+    try {
+      const e = onlyError(await fx.az(['member', 'test', 'db01']));
+      expect(e.code).toBe('AZB_MEMBER_HOST_KEY_UNKNOWN');
+      expect(e.message).toContain('db01');
+    } finally {
+      writeFileSync(known, saved);
+    }
+    expect((await fx.az(['member', 'test', 'db01'])).code).toBe(0);
+  });
+
   it('backs up a dump streamed from the member and restores it bit-identical', async () => {
     const r = await fx.az(['backup', '--member', 'db01', '--remote-command', 'seq', '--remote-arg', '1', '--remote-arg', '200000', '--stdin-name', 'seq.txt']);
     expect(r.code, r.stdout).toBe(0);
@@ -234,6 +259,10 @@ describe('members over SSH', () => {
     expect(r.code, r.stdout).toBe(0);
     expect((await restoreLatest('args.txt')).toString('utf8')).toBe(args.map((a) => `${a}\n`).join(''));
     expect(existsSync(marker)).toBe(false);
+    // The log names the command, never its arguments (they may hold what the admin keeps private).
+    const logs = r.events.filter((e) => e.type === 'log').map((e) => (e as { message: string }).message).join('\n');
+    expect(logs).toContain(`Running 'printf' (${args.length + 1} arguments) on member db01`);
+    expect(logs).not.toContain(marker);
   });
 
   it('fails the job naming the member when the remote command exits non-zero mid-stream, and writes no point', async () => {
