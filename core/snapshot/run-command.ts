@@ -10,11 +10,11 @@ export interface CommandOutcome {
   spawnError?: NodeJS.ErrnoException;
 }
 
-/** The environment a child gets: this process's, without AzBackup's own variables and secrets. */
+/** The environment a child gets (snapshot commands, ssh to members): this process's, without AzBackup's own variables and secrets. */
 export function scrubbedEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || /^AZBACKUP_|^AZURE_CLIENT_SECRET$|^AZURE_STORAGE_(KEY|CONNECTION_STRING|SAS_TOKEN)$|^CREDENTIALS_DIRECTORY$/.test(k)) continue;
+    if (v === undefined || /^AZBACKUP_|^AZURE_CLIENT_SECRET$|^AZURE_CLIENT_CERTIFICATE_PASSWORD$|^AZURE_PASSWORD$|^AZURE_STORAGE_(KEY|CONNECTION_STRING|SAS_TOKEN)$|^CREDENTIALS_DIRECTORY$/.test(k)) continue;
     env[k] = v;
   }
   return { ...env, ...extra };

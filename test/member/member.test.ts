@@ -284,7 +284,8 @@ describe('members over SSH', () => {
   it('fails the job when the SSH connection is cut mid-stream, with no secret in ssh\'s arguments or environment', async () => {
     const before = await pointCount();
     const started = join(work, 'cut-started');
-    const live = startEngine(['backup', '--member', 'db01', '--remote-command', 'sh', '--remote-arg=-c', '--remote-arg', `seq 1 100000; touch ${started}; sleep 300`, '--stdin-name', 'cut.sql', '--json'], fx.env);
+    const live = startEngine(['backup', '--member', 'db01', '--remote-command', 'sh', '--remote-arg=-c', '--remote-arg', `seq 1 100000; touch ${started}; sleep 300`, '--stdin-name', 'cut.sql', '--json'],
+      { ...fx.env, AZURE_CLIENT_CERTIFICATE_PASSWORD: 'cert-secret-4711', AZURE_CLIENT_SECRET: 'client-secret-4711', SSH_AUTH_SOCK: '/run/azb-test-agent.sock' });
     await waitFor('the remote command to have written its output', () => existsSync(started));
 
     // The ssh client the engine started: no secret in its command line or environment.
@@ -296,6 +297,8 @@ describe('members over SSH', () => {
     expect(cmdline).not.toContain(fx.passphrase);
     expect(environ.join('\n')).not.toContain(fx.passphrase);
     expect(environ.filter((v) => v.startsWith('AZBACKUP_'))).toEqual([]);
+    expect(environ.join('\n')).not.toContain('-4711');
+    expect(environ).toContain('SSH_AUTH_SOCK=/run/azb-test-agent.sock'); // the admin's agent still works
 
     // Cut the connection on the member's side: every sshd process of the session.
     const session = descendants(sshd.process.pid!);
