@@ -57,8 +57,10 @@ export function remoteCommandLine(argv: readonly string[]): string {
 export interface MemberRunEnd {
   /** The exit status ssh reported: the remote command's, or 255 when ssh itself failed. */
   status: number | null;
-  /** The signal that ended ssh, if one did (the run was stopped). */
+  /** The signal that ended ssh, if one did. */
   signal: NodeJS.Signals | null;
+  /** The caller's signal stopped the run (ssh, ended by SIGTERM, then exits 255 or by the signal). */
+  stopped: boolean;
   /** The last lines of the error output (ssh's and the remote command's). */
   stderrTail: string[];
   /** What went wrong with the connection (host key, authentication, reachability), when ssh said so. */
@@ -79,7 +81,8 @@ export function runOnMember(member: Member, argv: readonly string[], opts: { sig
 
 function runRemoteLine(member: Member, line: string, opts: { signal?: AbortSignal; connectTimeoutSeconds?: number }): MemberRun {
   const child = spawn('ssh', [...sshArguments(member, opts.connectTimeoutSeconds), line], { stdio: ['ignore', 'pipe', 'pipe'], env: scrubbedEnv(), windowsHide: true });
-  const onAbort = () => { child.kill('SIGTERM'); };
+  let stopped = false;
+  const onAbort = () => { stopped = true; child.kill('SIGTERM'); };
   if (opts.signal?.aborted) onAbort(); else opts.signal?.addEventListener('abort', onAbort, { once: true });
   const tail: string[] = [];
   let partial = '';
@@ -105,11 +108,11 @@ function runRemoteLine(member: Member, line: string, opts: { signal?: AbortSigna
       keep(partial);
       if (spawnError) {
         const notFound = spawnError.code === 'ENOENT';
-        resolve({ status: null, signal: null, stderrTail: [], connectionError: new AzbError(notFound ? 'AZB_SOURCE_COMMAND_NOT_FOUND' : 'AZB_MEMBER_UNREACHABLE', notFound ? 'The OpenSSH client (ssh) is not installed on this server, so no member can be reached.' : `ssh could not be started: ${spawnError.message}.`, { target: 'ssh', hint: 'Install the OpenSSH client (Debian: apt-get install openssh-client; Windows: the OpenSSH.Client capability).' }) });
+        resolve({ status: null, signal: null, stopped, stderrTail: [], connectionError: new AzbError(notFound ? 'AZB_SOURCE_COMMAND_NOT_FOUND' : 'AZB_MEMBER_UNREACHABLE', notFound ? 'The OpenSSH client (ssh) is not installed on this server, so no member can be reached.' : `ssh could not be started: ${spawnError.message}.`, { target: 'ssh', hint: 'Install the OpenSSH client (Debian: apt-get install openssh-client; Windows: the OpenSSH.Client capability).' }) });
         return;
       }
-      const connectionError = status === 255 ? classifySshFailure(member, tail) : undefined;
-      resolve({ status, signal, stderrTail: tail.slice(-TAIL_LINES), ...(connectionError ? { connectionError } : {}) });
+      const connectionError = status === 255 && !stopped ? classifySshFailure(member, tail) : undefined;
+      resolve({ status, signal, stopped, stderrTail: tail.slice(-TAIL_LINES), ...(connectionError ? { connectionError } : {}) });
     });
   });
   return { stdout: child.stdout, done };
@@ -159,7 +162,7 @@ export async function testMember(m: Member, opts: { signal?: AbortSignal } = {})
 
 /** AZB_MEMBER_COMMAND_FAILED for a command that did not end well (the command's name only, not its arguments). */
 export function memberCommandFailed(m: Member, command: string, end: MemberRunEnd, after = ''): AzbError {
-  const how = end.signal ? `was stopped (${end.signal})` : end.status === 255 ? 'ended with status 255: the SSH connection was lost, or the command exited 255' : `exited with status ${String(end.status)}`;
+  const how = end.stopped ? 'was stopped' : end.signal ? `ended by ${end.signal}` : end.status === 255 ? 'ended with status 255: the SSH connection was lost, or the command exited 255' : `exited with status ${String(end.status)}`;
   const tail = end.stderrTail.length > 0 ? ` Last error output: ${end.stderrTail.join(' | ')}` : '';
   return new AzbError('AZB_MEMBER_COMMAND_FAILED', `On member ${describeMember(m)}, '${command}' ${how}${after}.${tail}`, {
     target: m.name, hint: `Run it by hand to see why: ssh ${m.user ? `${m.user}@` : ''}${m.host} -p ${m.port} ${command} ...`,

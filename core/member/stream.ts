@@ -2,6 +2,7 @@
 // command's output over ssh. As a policy's command stream does, it ends with an error when the command
 // or the connection fails, so the backup fails before it writes a point: a dump cut short must not
 // pass as a whole one.
+import { AzbError } from '../protocol/errors.js';
 import { describeMember, type Member } from './members.js';
 import { memberCommandFailed, runOnMember } from './ssh.js';
 
@@ -23,6 +24,7 @@ export function memberCommandStream(member: Member, argv: readonly string[], sig
       }
       const end = await run.done;
       for (const l of end.stderrTail) log(`${member.name}: ${l}`);
+      if (end.stopped) throw new AzbError('AZB_CANCELLED', `The backup was stopped while '${argv[0]!}' ran on member ${member.name}; no recovery point was written.`, { target: member.name, hint: 'Run the backup again when ready.' });
       if (end.connectionError) throw end.connectionError;
       if (end.status !== 0) throw memberCommandFailed(member, argv[0]!, end, ` after ${bytes} bytes of output; no recovery point was written`);
     },

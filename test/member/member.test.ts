@@ -315,6 +315,20 @@ describe('members over SSH', () => {
     expect((await fx.az(['member', 'test', 'db01'])).code).toBe(0);
   }, 120_000);
 
+  it('ends Cancelled, with no point, when the backup is stopped while the remote command runs', async () => {
+    const before = await pointCount();
+    const started = join(work, 'stop-started');
+    const live = startEngine(['backup', '--member', 'db01', '--remote-command', 'sh', '--remote-arg=-c', '--remote-arg', `seq 1 1000; touch ${started}; sleep 300`, '--stdin-name', 'stopped.sql', '--json'], fx.env);
+    await waitFor('the remote command to have started', () => existsSync(started));
+    live.child.kill('SIGTERM');
+    const end = await live.done;
+    expect(end.code).toBe(5);
+    expect(onlyError({ code: end.code ?? -1, stdout: end.stdout, stderr: '', events: parseEvents(end.stdout) }).code).toBe('AZB_CANCELLED');
+    expect(await pointCount()).toBe(before);
+    const ssh = descendants(live.child.pid!);
+    expect(ssh).toEqual([]); // nothing of the engine's is left running
+  }, 120_000);
+
   it('refuses remote commands without a member, and a member with stdin or paths', async () => {
     const cases: [string[], string][] = [
       [['backup', '--remote-command', 'pg_dump', '--stdin-name', 'x'], 'AZB_ARGS_INVALID'],
