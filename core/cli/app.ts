@@ -257,7 +257,10 @@ export async function main(argv: string[]): Promise<number> {
       .option('snapshot', { type: 'string', describe: 'auto (default): read a snapshot where one can be made (btrfs, snapshot provider), else live; required: fail without one; none: read live' })
       .option('read-from', { type: 'string', array: true, describe: 'SOURCE=PATH: read SOURCE from PATH (a frozen copy you made), record SOURCE (repeatable)' })
       .option('stdin', { type: 'boolean', describe: 'Back up standard input as one file' })
-      .option('stdin-name', { type: 'string', describe: 'File name for --stdin (default: stdin)' })
+      .option('stdin-name', { type: 'string', describe: 'File name for --stdin or --member (default: stdin)' })
+      .option('member', { type: 'string', describe: 'Back up the output of --remote-command run on this member over SSH (azbackup member add)' })
+      .option('remote-command', { type: 'string', describe: 'Command to run on --member; its output is the stream (quoted for the member\'s shell)' })
+      .option('remote-arg', { type: 'string', array: true, describe: 'Argument of --remote-command (repeatable; each passed as one word; --remote-arg=-x for one that starts with -)' })
       .option('access-tier', { choices: ['Hot', 'Cool', 'Cold'] as const, describe: 'Azure access tier of the new packs (Azure vaults only)' })
       .option('retain-until', { type: 'string', describe: 'Let retention expire this point after this date (ISO 8601); default: kept until removed' })
       .option('pre-command', { type: 'string', describe: 'Program to run before anything is read (no shell); a failure stops the backup' })
@@ -270,10 +273,13 @@ export async function main(argv: string[]): Promise<number> {
       .example('azbackup backup /srv/app --pre-command /usr/local/bin/app-quiesce --post-command /usr/local/bin/app-resume', 'Quiesce an application while its files are read')
       .example('azbackup backup / --one-file-system --exclude-caches --exclude-file /etc/azbackup/excludes', 'Back up the root file system only, without caches')
       .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file')
-      .example('azbackup backup /srv/data --snapshot required', 'Back up from a snapshot, or fail'),
+      .example('azbackup backup /srv/data --snapshot required', 'Back up from a snapshot, or fail')
+      .example('azbackup backup --member db01 --remote-command pg_dump --remote-arg mydb --stdin-name mydb.sql', 'Back up a database dump made on a member over SSH'),
     async (a) => {
-      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), excludeFile: a.excludeFile?.map(String), filesFrom: a.filesFrom?.map(String), excludeCaches: a.excludeCaches, oneFileSystem: a.oneFileSystem, tags: a.tag,
-        snapshot: snapshotModeArg(a.snapshot), readFrom: a.readFrom?.map((r) => readFromArg(String(r))), stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil,
+      if (a.stdin && a.member !== undefined) throw new AzbError('AZB_USAGE', 'Back up either stdin (--stdin) or a command on a member (--member), not both.', { hint: 'Leave out --stdin: with --member the stream comes over SSH.' });
+      const streamed = a.stdin === true || a.member !== undefined;
+      exitCode = await run('backup', defined({ ...vaultArgs(a), paths: streamed ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), excludeFile: a.excludeFile?.map(String), filesFrom: a.filesFrom?.map(String), excludeCaches: a.excludeCaches, oneFileSystem: a.oneFileSystem, tags: a.tag,
+        snapshot: snapshotModeArg(a.snapshot), readFrom: a.readFrom?.map((r) => readFromArg(String(r))), stdinName: streamed ? (a.stdinName ?? 'stdin') : undefined, member: a.member, remoteCommand: a.remoteCommand, remoteArguments: a.remoteArg?.map(String), accessTier: a.accessTier, retainUntil: a.retainUntil,
         preCommand: hookOption('pre', a.preCommand, a.preArg, a.preTimeout), postCommand: hookOption('post', a.postCommand, a.postArg, a.postTimeout) }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
     })
     .command('points', 'List recovery points', (y) => y
@@ -348,6 +354,34 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('source.test', defined({ paths: a.paths, timeoutSeconds: a.timeoutSeconds }), globals(a));
       })
       .demandCommand(1, 'Name a source command: test.'))
+    .command('member', 'Members: servers this one reaches over SSH (README "Members over SSH")', (y) => y
+      .command('add <name>', 'Add a member; its host key must match --host-key-fingerprint (or --accept-new-host-key)', (c) => c
+        .positional('name', { type: 'string', demandOption: true, describe: 'Name of the member, e.g. db01' })
+        .option('host', { type: 'string', demandOption: true, describe: 'DNS name or IP address of the member' })
+        .option('port', { type: 'number', describe: 'Port of its SSH server (default 22)' })
+        .option('user', { type: 'string', describe: 'Account to log in as (default: this account\'s name)' })
+        .option('identity-file', { type: 'string', demandOption: true, describe: 'Private key file ssh offers (the path is stored, never the key)' })
+        .option('host-key-fingerprint', { type: 'string', describe: 'SHA256:... fingerprint of the member\'s host key, read on the member with ssh-keygen -lf' })
+        .option('accept-new-host-key', { type: 'boolean', describe: 'Trust the host key the member offers now, unchecked (trust on first use)' })
+        .example('azbackup member add db01 --host db01.contoso.com --user backup --identity-file /root/.ssh/azbackup_ed25519 --host-key-fingerprint SHA256:abc...', 'Add a member whose host key you checked'),
+      async (a) => {
+        exitCode = await run('member.add', defined({ name: a.name, host: a.host, port: a.port, user: a.user, identityFile: a.identityFile, hostKeyFingerprint: a.hostKeyFingerprint, acceptNewHostKey: a.acceptNewHostKey }), globals(a));
+      })
+      .command('list', 'List the members', (c) => c,
+      async (a) => {
+        exitCode = await run('member.list', {}, globals(a));
+      })
+      .command('remove <name>', 'Forget a member (and its host keys, unless another member shares its host and port)', (c) => c
+        .positional('name', { type: 'string', demandOption: true }),
+      async (a) => {
+        exitCode = await run('member.remove', { name: a.name }, globals(a));
+      })
+      .command('test <name>', 'Connect to a member and run a no-op: OK, or the coded failure', (c) => c
+        .positional('name', { type: 'string', demandOption: true }),
+      async (a) => {
+        exitCode = await run('member.test', { name: a.name }, globals(a));
+      })
+      .demandCommand(1, 'Name a member command: add, list, remove or test.'))
     .command('forget <point>', 'Remove a recovery point: soft-deleted for 14 days (undelete brings it back), then prune deletes it and its data', (y) => y
       .positional('point', { type: 'string', demandOption: true, describe: 'Recovery point ID (or a unique prefix)' })
       .option('permanent', { type: 'boolean', describe: 'Delete the point at once, without the 14 days of soft delete' }),

@@ -20,6 +20,8 @@ import { mountPointGate, requireEligible, type SourceVerdict } from '../source/e
 import { readSettings } from '../config/settings.js';
 import { planSnapshots, takeSnapshots, type GivenReadFrom, type SnapshotMode, type SnapshotPlan } from '../snapshot/snapshots.js';
 import { checkHookCommand, startHooks, type HookCommand, type HookSpec } from '../backup/hooks.js';
+import { requireMember, type Member } from '../member/members.js';
+import { memberCommandStream } from '../member/stream.js';
 
 /**
  * The certificate that signs this server's recovery points (the one in its server.json) must be valid
@@ -49,6 +51,8 @@ export interface BackupArgs extends VaultArgs {
   excludeFile?: string[]; filesFrom?: string[]; excludeCaches?: boolean; oneFileSystem?: boolean;
   snapshot?: SnapshotMode; readFrom?: { source: string; path: string; method?: GivenReadFrom['method'] }[];
   preCommand?: HookCommand; postCommand?: HookCommand;
+  /** A command on a member whose output is the stream (README "Members over SSH"); with stdinName. */
+  member?: string; remoteCommand?: string; remoteArguments?: string[];
 }
 
 /**
@@ -189,6 +193,23 @@ function checkReadFrom(args: BackupArgs, paths: readonly string[]): GivenReadFro
   });
 }
 
+/**
+ * --member with --remote-command (and its --remote-arg): the command to run on a member for a stream
+ * backup. Undefined when no member is named.
+ */
+async function memberSource(args: BackupArgs): Promise<{ member: Member; argv: string[] } | undefined> {
+  const bad = (target: string, message: string, hint: string) => new AzbError('AZB_ARGS_INVALID', message, { target, hint });
+  if (args.member === undefined) {
+    if (args.remoteCommand !== undefined || args.remoteArguments !== undefined) throw bad('remoteCommand', 'A remote command needs the member to run it on.', 'Add --member NAME (azbackup member list shows them).');
+    return undefined;
+  }
+  if (args.remoteCommand === undefined || args.remoteCommand.trim() === '') throw bad('remoteCommand', `Nothing to run on member ${args.member}: give the command whose output to back up.`, 'Example: --member db01 --remote-command pg_dump --remote-arg mydb --stdin-name mydb.sql');
+  if (args.stdinName === undefined) throw bad('stdinName', 'A stream from a member needs the file name it is stored under.', 'Add --stdin-name, e.g. mydb.sql.');
+  const argv = [args.remoteCommand, ...(args.remoteArguments ?? [])];
+  if (argv.some((a) => a.includes('\0'))) throw bad('remoteArguments', 'The remote command or one of its arguments holds a NUL character.', 'Remove it: no shell can pass it on.');
+  return { member: await requireMember(args.member), argv };
+}
+
 export const backupCommand: Command<BackupArgs> = {
   name: 'backup',
   argsSchema: 'azbackup:args.backup',
@@ -218,12 +239,13 @@ export const backupCommand: Command<BackupArgs> = {
       throw new AzbError('AZB_ARGS_INVALID', 'A stream from stdin has no snapshot: --snapshot required is for paths.', { target: 'snapshot', hint: 'Leave out --snapshot; to make the stream consistent, make the command that writes it consistent (pg_dump, mysqldump --single-transaction).' });
     }
     const readFrom = checkReadFrom(args, paths);
+    const remote = await memberSource(args);
     if (args.preCommand) checkHookCommand(args.preCommand, 'preCommand');
     if (args.postCommand) checkHookCommand(args.postCommand, 'postCommand');
     const result = await backupAsJob(ctx, args, {
       paths, excludes, tags: args.tags ?? [], ...(args.snapshot ? { snapshot: args.snapshot } : {}), ...(readFrom ? { readFrom } : {}),
       hooks: { ...(args.preCommand ? { pre: args.preCommand } : {}), ...(args.postCommand ? { post: args.postCommand } : {}) },
-      ...(args.stdinName !== undefined ? { stdin: { stream: ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
+      ...(args.stdinName !== undefined ? { stdin: { stream: remote ? memberCommandStream(remote.member, remote.argv, ctx.signal, (l) => ctx.sink.log(l)) : ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
       ...(args.retainUntil ? { retainUntil: new Date(args.retainUntil).toISOString() } : {}), ...(args.accessTier ? { accessTier: args.accessTier } : {}),
       scanOptions: { excludeCaches: args.excludeCaches === true, oneFileSystem: args.oneFileSystem === true },
     });

@@ -16,6 +16,7 @@ import { jobStopCommand, jobsCommand } from './jobs.js';
 import { settingsSetCommand, settingsShowCommand } from './settings.js';
 import { serverRenewCertCommand, serverUnregisterCommand } from './server.js';
 import { sourceTestCommand } from './source.js';
+import { memberAddCommand, memberListCommand, memberRemoveCommand, memberTestCommand } from './member.js';
 import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCommand, policySetCommand, policySuspendCommand } from './policy.js';
 
 /** Every command the engine answers, by its request name. */
@@ -24,5 +25,6 @@ export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Com
     registerCommand, passphraseSetCommand, backupCommand, pointsCommand, lsCommand, pointRemoveCommand, pointUndeleteCommand, restoreCommand,
     checkCommand, pruneCommand, repairCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
     policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand,
-    serverUnregisterCommand, serverRenewCertCommand, sourceTestCommand].map((c) => [c.name, c as Command<never>]),
+    serverUnregisterCommand, serverRenewCertCommand, sourceTestCommand,
+    memberAddCommand, memberListCommand, memberRemoveCommand, memberTestCommand].map((c) => [c.name, c as Command<never>]),
 );

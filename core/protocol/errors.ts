@@ -130,6 +130,14 @@ export const ERROR_CODES = {
   AZB_SOURCE_COMMAND_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   // Pre and post commands (core/backup/hooks.ts); a failed post command is only the warning AZB_POST_COMMAND_FAILED
   AZB_PRE_COMMAND_FAILED: { category: 'InvalidResult', exit: ExitCode.Failed },
+  // Members over SSH (core/member/, README "Members over SSH")
+  AZB_MEMBER_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_MEMBER_EXISTS: { category: 'ResourceExists', exit: ExitCode.Failed },
+  AZB_MEMBER_HOST_KEY_UNKNOWN: { category: 'SecurityError', exit: ExitCode.Failed },
+  AZB_MEMBER_HOST_KEY_CHANGED: { category: 'SecurityError', exit: ExitCode.Failed },
+  AZB_MEMBER_UNREACHABLE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  AZB_MEMBER_AUTH_FAILED: { category: 'AuthenticationError', exit: ExitCode.Failed },
+  AZB_MEMBER_COMMAND_FAILED: { category: 'InvalidResult', exit: ExitCode.Failed },
   // Engine
   AZB_INTERNAL: { category: 'NotSpecified', exit: ExitCode.Failed },
   AZB_INTERNAL_INVARIANT: { category: 'InvalidData', exit: ExitCode.Failed },

@@ -68,6 +68,13 @@ import resultUnregisteredServer from '../schemas/result.UnregisteredServer.schem
 import resultVault from '../schemas/result.Vault.schema.json' with { type: 'json' };
 import resultVaultCertificate from '../schemas/result.VaultCertificate.schema.json' with { type: 'json' };
 import resultVersion from '../schemas/result.Version.schema.json' with { type: 'json' };
+import argsMemberAdd from '../schemas/args.member.add.schema.json' with { type: 'json' };
+import argsMemberList from '../schemas/args.member.list.schema.json' with { type: 'json' };
+import argsMemberRemove from '../schemas/args.member.remove.schema.json' with { type: 'json' };
+import argsMemberTest from '../schemas/args.member.test.schema.json' with { type: 'json' };
+import resultMember from '../schemas/result.Member.schema.json' with { type: 'json' };
+import resultMemberTest from '../schemas/result.MemberTest.schema.json' with { type: 'json' };
+import resultRemovedMember from '../schemas/result.RemovedMember.schema.json' with { type: 'json' };
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
@@ -76,6 +83,7 @@ export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsRepair, resultRepairResult, resultRepairedFile,
   argsSourceTest, resultSourceVerdict,
   argsServerUnregister, resultUnregisteredServer, argsServerRenewCert, resultCertificateRenewal,
+  argsMemberAdd, argsMemberList, argsMemberRemove, argsMemberTest, resultMember, resultMemberTest, resultRemovedMember,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.

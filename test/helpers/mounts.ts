@@ -86,7 +86,11 @@ export class Mounts {
   }
 }
 
-export interface Sshd { port: number; clientKey: string; process: ChildProcess; stop(): void }
+export interface Sshd {
+  port: number; clientKey: string; hostKey: string; process: ChildProcess; stop(): void;
+  /** Settles when the listening sshd has exited (after stop(), before its port is used again). */
+  stopped: Promise<void>;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -106,18 +110,23 @@ async function accepting(port: number): Promise<boolean> {
   });
 }
 
-/** Debian's sshd on 127.0.0.1, root login with a key made here, sftp for sshfs. */
-export async function startSshd(dir: string): Promise<Sshd> {
+/**
+ * Debian's sshd on 127.0.0.1, root login with a key made here, sftp for sshfs. Started again on the
+ * same folder it keeps its keys; `o.port` reuses a port (a member whose sshd restarted), and
+ * `o.newHostKey` makes a new host key first (a reinstalled member, or a man in the middle).
+ */
+export async function startSshd(dir: string, o: { port?: number; newHostKey?: boolean } = {}): Promise<Sshd> {
   const sshdPath = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p));
   if (!sshdPath) throw new Error('sshd not installed (tools/setup.sh installs openssh-server as root)');
   mkdirSync(dir, { recursive: true });
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // its privilege-separation folder
   const hostKey = join(dir, 'host_ed25519');
   const clientKey = join(dir, 'client_ed25519');
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
+  if (o.newHostKey) { rmSync(hostKey, { force: true }); rmSync(`${hostKey}.pub`, { force: true }); }
+  if (!existsSync(hostKey)) run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  if (!existsSync(clientKey)) run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`), { mode: 0o600 });
-  const port = await freePort();
+  const port = o.port ?? await freePort();
   const config = join(dir, 'sshd_config');
   writeFileSync(config, [
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
@@ -132,7 +141,8 @@ export async function startSshd(dir: string): Promise<Sshd> {
     await new Promise((r) => setTimeout(r, 50));
   }
   if (!(await accepting(port))) throw new Error(`sshd does not accept on ${port}: ${stderr}`);
-  return { port, clientKey, process: child, stop: () => { child.kill('SIGTERM'); } };
+  const stopped = new Promise<void>((resolve) => { if (child.exitCode !== null) resolve(); else child.on('exit', () => resolve()); });
+  return { port, clientKey, hostKey, process: child, stop: () => { child.kill('SIGTERM'); }, stopped };
 }
 
 /** The pid of the sshfs process serving a mount point (to stop it: a server that no longer answers). */
