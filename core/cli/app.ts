@@ -258,6 +258,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('read-from', { type: 'string', array: true, describe: 'SOURCE=PATH: read SOURCE from PATH (a frozen copy you made), record SOURCE (repeatable)' })
       .option('stdin', { type: 'boolean', describe: 'Back up standard input as one file' })
       .option('stdin-name', { type: 'string', describe: 'File name for --stdin (default: stdin)' })
+      .option('from-tar', { type: 'string', describe: 'ROOT: import a tar stream from stdin (tar -C / -cf - srv/data) as the files below ROOT (/srv/data)' })
       .option('access-tier', { choices: ['Hot', 'Cool', 'Cold'] as const, describe: 'Azure access tier of the new packs (Azure vaults only)' })
       .option('retain-until', { type: 'string', describe: 'Let retention expire this point after this date (ISO 8601); default: kept until removed' })
       .option('pre-command', { type: 'string', describe: 'Program to run before anything is read (no shell); a failure stops the backup' })
@@ -270,11 +271,12 @@ export async function main(argv: string[]): Promise<number> {
       .example('azbackup backup /srv/app --pre-command /usr/local/bin/app-quiesce --post-command /usr/local/bin/app-resume', 'Quiesce an application while its files are read')
       .example('azbackup backup / --one-file-system --exclude-caches --exclude-file /etc/azbackup/excludes', 'Back up the root file system only, without caches')
       .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file')
-      .example('azbackup backup /srv/data --snapshot required', 'Back up from a snapshot, or fail'),
+      .example('azbackup backup /srv/data --snapshot required', 'Back up from a snapshot, or fail')
+      .example('ssh member tar -C / -cf - srv/data | azbackup backup --from-tar /srv/data', "Back up a member's folder from a tar stream"),
     async (a) => {
       exitCode = await run('backup', defined({ ...vaultArgs(a), paths: a.stdin ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), excludeFile: a.excludeFile?.map(String), filesFrom: a.filesFrom?.map(String), excludeCaches: a.excludeCaches, oneFileSystem: a.oneFileSystem, tags: a.tag,
-        snapshot: snapshotModeArg(a.snapshot), readFrom: a.readFrom?.map((r) => readFromArg(String(r))), stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil,
-        preCommand: hookOption('pre', a.preCommand, a.preArg, a.preTimeout), postCommand: hookOption('post', a.postCommand, a.postArg, a.postTimeout) }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
+        snapshot: snapshotModeArg(a.snapshot), readFrom: a.readFrom?.map((r) => readFromArg(String(r))), stdinName: a.stdin ? (a.stdinName ?? 'stdin') : undefined, fromTar: a.fromTar !== undefined ? { root: String(a.fromTar) } : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil,
+        preCommand: hookOption('pre', a.preCommand, a.preArg, a.preTimeout), postCommand: hookOption('post', a.postCommand, a.postArg, a.postTimeout) }), globals(a), await passphrase(a, a.stdin === true || a.fromTar !== undefined), a.stdin || a.fromTar !== undefined ? process.stdin : undefined);
     })
     .command('points', 'List recovery points', (y) => y
       .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })

@@ -68,6 +68,13 @@ export const ERROR_CODES = {
   AZB_VAULT_UNSAFE_OBJECT: { category: 'SecurityError', exit: ExitCode.Failed },
   AZB_VAULT_LOCKED: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_LOCK_LOST: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
+  // Tar import (backup --from-tar)
+  AZB_TAR_INVALID: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_TAR_TRUNCATED: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_TAR_EMPTY: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_TAR_UNSAFE_PATH: { category: 'SecurityError', exit: ExitCode.Failed },
+  AZB_TAR_OUTSIDE_ROOT: { category: 'InvalidData', exit: ExitCode.Failed },
+  AZB_TAR_UNSUPPORTED: { category: 'NotImplemented', exit: ExitCode.Failed },
   AZB_BACKUP_RUNNING: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_OBJECT_DAMAGED: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_PRUNE_DATA_MISSING: { category: 'InvalidData', exit: ExitCode.Failed },
