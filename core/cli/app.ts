@@ -12,15 +12,18 @@ import { DEFAULT_HOOK_TIMEOUT_SECONDS, type HookCommand } from '../backup/hooks.
 
 interface GlobalOptions { json: boolean; debug: boolean; verbose: boolean }
 
-function sinkFor(name: string, g: GlobalOptions): EventSink {
+function sinkFor(name: string, g: GlobalOptions, toStderr = false): EventSink {
+  // When stdout carries data (restore --to-tar -), every event goes to stderr.
+  const err = (s: string) => process.stderr.write(s);
+  if (toStderr) return g.json ? new JsonSink(err) : new HumanSink(COMMANDS.get(name)?.human, g.verbose || g.debug, err, err);
   return g.json ? new JsonSink() : new HumanSink(COMMANDS.get(name)?.human, g.verbose || g.debug);
 }
 
 const signal = processSignal();
 
-async function run(name: string, args: Record<string, unknown>, g: GlobalOptions, secrets: Record<string, string> = {}, stdin?: AsyncIterable<Uint8Array>): Promise<number> {
-  const sink = sinkFor(name, g);
-  return runCommand(COMMANDS.get(name)!, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}) });
+async function run(name: string, args: Record<string, unknown>, g: GlobalOptions, secrets: Record<string, string> = {}, stdin?: AsyncIterable<Uint8Array>, dataOut?: NodeJS.WriteStream): Promise<number> {
+  const sink = sinkFor(name, g, dataOut !== undefined);
+  return runCommand(COMMANDS.get(name)!, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}), ...(dataOut ? { dataOut } : {}) });
 }
 
 interface VaultOptions { vault?: string | undefined; server?: string | undefined; cacheDir?: string | undefined; passphraseFile?: string | undefined; passphraseStdin?: boolean | undefined }
@@ -304,9 +307,11 @@ export async function main(argv: string[]): Promise<number> {
       .option('preserve-setuid', { type: 'boolean', describe: 'Keep the setuid and setgid bits of files (cleared by default)' })
       .option('ignore-free-space', { type: 'boolean', describe: 'Restore even when the destination has less free space than the files need (refused by default: AZB_RESTORE_NO_SPACE)' })
       .option('restore-selinux-labels', { type: 'boolean', describe: 'Set SELinux labels (security.selinux) from the point too (left to the system policy by default)' })
-      .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder'),
+      .option('to-tar', { type: 'string', describe: "-: write the items as a pax tar stream to stdout (events on stderr), each file verified; for 'tar -x'" })
+      .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder')
+      .example('azbackup restore latest /srv/data --to-tar - | ssh member tar -x -C /', 'Restore a folder to a member through tar'),
     async (a) => {
-      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace }), globals(a), await passphrase(a));
+      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace, toTar: a.toTar }), globals(a), await passphrase(a), undefined, a.toTar !== undefined ? process.stdout : undefined);
     })
     .command('check', 'Check the vault: structure, and with --read-data every byte', (y) => y
       .option('read-data', { type: 'string', describe: 'Also read and verify data: all of it, or --read-data=PERCENT of the packs' }),

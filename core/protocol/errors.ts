@@ -75,6 +75,7 @@ export const ERROR_CODES = {
   AZB_TAR_UNSAFE_PATH: { category: 'SecurityError', exit: ExitCode.Failed },
   AZB_TAR_OUTSIDE_ROOT: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_TAR_UNSUPPORTED: { category: 'NotImplemented', exit: ExitCode.Failed },
+  AZB_TAR_NAME_NOT_UTF8: { category: 'NotImplemented', exit: ExitCode.Failed },
   AZB_BACKUP_RUNNING: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_OBJECT_DAMAGED: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_PRUNE_DATA_MISSING: { category: 'InvalidData', exit: ExitCode.Failed },
