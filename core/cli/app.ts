@@ -135,7 +135,8 @@ async function readPolicyFile(path: string): Promise<string> {
 
 /** Runs the CLI with the given arguments (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  argv = pointOptionAsPositional(argv);
+  // yargs reads the '-' of "--to-tar -" as a positional, not the option's value.
+  argv = pointOptionAsPositional(argv).flatMap((x, i, all) => (x === '-' && all[i - 1] === '--to-tar' ? [] : x === '--to-tar' && all[i + 1] === '-' ? ['--to-tar=-'] : [x]));
   let exitCode = 0;
   const globals = (a: Partial<GlobalOptions>): GlobalOptions => ({ json: a.json === true, debug: a.debug === true, verbose: a.verbose === true });
 
@@ -311,7 +312,10 @@ export async function main(argv: string[]): Promise<number> {
       .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder')
       .example('azbackup restore latest /srv/data --to-tar - | ssh member tar -x -C /', 'Restore a folder to a member through tar'),
     async (a) => {
-      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace, toTar: a.toTar }), globals(a), await passphrase(a), undefined, a.toTar !== undefined ? process.stdout : undefined);
+      const items = a.items?.map(String);
+      const toTar = a.toTar;
+      if (toTar !== undefined && toTar !== '-') throw new AzbError('AZB_USAGE', `--to-tar takes '-' (the tar goes to stdout), not '${toTar}'.`, { target: 'toTar', hint: 'azbackup restore POINT [ITEMS] --to-tar - | tar -x -C DEST' });
+      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items, target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace, toTar: a.toTar }), globals(a), await passphrase(a), undefined, a.toTar !== undefined ? process.stdout : undefined);
     })
     .command('check', 'Check the vault: structure, and with --read-data every byte', (y) => y
       .option('read-data', { type: 'string', describe: 'Also read and verify data: all of it, or --read-data=PERCENT of the packs' }),

@@ -2,14 +2,16 @@
 // system's GNU tar (GNU and pax formats), imported through the built engine, restored to a folder and
 // exported and extracted again by GNU tar; compared byte for byte and by metadata. Bad streams (cut,
 // garbage, empty, escaping the root, sparse) fail with their code and write no point.
-import { execFileSync } from 'node:child_process';
-import { linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, statSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { onlyError, resultOf, runEngine } from '../helpers/engine.js';
+import { ENGINE_PATH, onlyError, parseEvents, resultOf, runEngine } from '../helpers/engine.js';
 import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 import { tempDir } from '../helpers/tmp.js';
+import { savePointOf } from '../helpers/crafted-points.js';
 import { unescapeSkipped } from '../../core/backup/skip-report.js';
 import { paxTimeNs, parsePaxRecords } from '../../core/backup/tar-import.js';
 import { compareTree, formatDifferences, takeManifest } from '../roundtrip/manifest.js';
@@ -106,6 +108,84 @@ describe('backup --from-tar', () => {
   }, 120_000);
 });
 
+/** `azbackup restore ... --to-tar -` piped into GNU tar -x in `dest`; the engine's and tar's outcome. */
+function exportInto(fx: VaultFixture, args: string[], dest: string): { engine: number; tar: number; events: { type: string; code?: string }[]; tarErr: string } {
+  const shell = `"$AZB_EXE" restore ${args.map((a) => `'${a}'`).join(' ')} --to-tar - --json 2>"$AZB_EVENTS" | tar -x -C "$AZB_DEST"; echo "\${PIPESTATUS[0]} \${PIPESTATUS[1]}"`;
+  const eventsFile = join(dest, '..', `events-${Date.now()}.ndjson`);
+  const r = spawnSync('bash', ['-c', shell], { env: { ...process.env, ...fx.env, AZB_EXE: ENGINE_PATH, AZB_EVENTS: eventsFile, AZB_DEST: dest }, encoding: 'utf8' });
+  const [engine, tar] = r.stdout.trim().split(' ').map(Number);
+  const events = readFileSync(eventsFile, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { type: string; code?: string });
+  return { engine: engine!, tar: tar!, events, tarErr: r.stderr };
+}
+
+describe('restore --to-tar -', () => {
+  let fx: VaultFixture;
+  let src: string;
+  let pointId: string;
+  beforeAll(async () => {
+    fx = await registeredServer();
+    src = makeSource();
+    const run = await fx.az(['backup', join(src, 'srv', 'data')]);
+    expect(run.code, run.stdout).toBe(0);
+    pointId = (resultOf(run, 'RecoveryPoint') as { pointId: string }).pointId;
+  }, 120_000);
+
+  it('writes the point as a pax tar that GNU tar extracts equal to the source', async () => {
+    const dest = join(tempDir('azb-tar-x-'), 'd');
+    mkdirSync(dest);
+    const r = exportInto(fx, [pointId], dest);
+    expect([r.engine, r.tar], r.tarErr).toEqual([0, 0]);
+    expect(r.events.some((e) => e.type === 'result')).toBe(true);
+    const expected = takeManifest(join(src, 'srv', 'data'));
+    expected.delete('pipe');
+    const diffs = compareTree(expected, join(dest, src.slice(1), 'srv', 'data'), { owners: true });
+    expect(diffs, formatDifferences(diffs)).toEqual([]);
+  }, 120_000);
+
+  it('writes only the items asked for', async () => {
+    const dest = join(tempDir('azb-tar-x-'), 'd');
+    mkdirSync(dest);
+    const item = join(src, 'srv', 'data', 'sub');
+    const r = exportInto(fx, [pointId, item], dest);
+    expect([r.engine, r.tar], r.tarErr).toEqual([0, 0]);
+    const listed = execFileSync('find', [dest, '-mindepth', '1'], { encoding: 'utf8' }).trim().split('\n').map((p) => p.slice(dest.length)).sort();
+    expect(listed.filter((p) => !item.startsWith(p))).toEqual([`${item}/deeper`, `${item}/hard.txt`, `${item}/link`].sort());
+    expect(readFileSync(join(dest, item, 'hard.txt'), 'utf8')).toBe('hello tar\n');
+  }, 120_000);
+
+  it('a file whose bytes do not match its digest cuts the stream: AZB_RESTORE_VERIFY_FAILED, and tar fails', async () => {
+    // A point whose second file carries a wrong digest (as damage or a defect could leave it).
+    const own = await registeredServer();
+    const good = Buffer.alloc(1000, 1);
+    const partA = Buffer.alloc(300_000, 2);
+    const partB = Buffer.alloc(300_000, 5);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const id = await savePointOf(own, '/srv/bad', async (_saveTree, saveData) => [
+      { name: 'a-good', type: 'file', mode: 0o644, mtimeNs: '1700000000000000000', uid: 0, gid: 0, size: good.length, content: [await saveData(good)], digest: sha(good) },
+      { name: 'b-bad', type: 'file', mode: 0o644, mtimeNs: '1700000000000000000', uid: 0, gid: 0, size: 600_000, content: [await saveData(partA), await saveData(partB)], digest: sha(Buffer.alloc(600_000, 9)) },
+    ]);
+    const dest = join(tempDir('azb-tar-x-'), 'd');
+    mkdirSync(dest);
+    const r = exportInto(own, [id], dest);
+    expect(r.engine).not.toBe(0);
+    expect(r.tar, 'the consumer sees a cut stream').not.toBe(0);
+    expect(r.events.filter((e) => e.type === 'error').map((e) => e.code)).toEqual(['AZB_RESTORE_VERIFY_FAILED']);
+    expect(readFileSync(join(dest, 'srv', 'bad', 'a-good'))).toEqual(good);
+    // The bad member never became whole: its last chunk was held back.
+    const partial = join(dest, 'srv', 'bad', 'b-bad');
+    expect(existsSync(partial) ? statSync(partial).size : 0).toBeLessThan(600_000);
+  }, 120_000);
+
+  it('refuses --to-tar with --target (AZB_USAGE), and over rpc', async () => {
+    const both = await fx.az(['restore', pointId, '--target', tempDir('azb-tar-t-'), '--to-tar', '-']);
+    // With --to-tar the events go to stderr (stdout is the tar).
+    expect(both.stdout).toBe('');
+    expect(onlyError({ ...both, stdout: both.stderr, events: parseEvents(both.stderr) }).code).toBe('AZB_USAGE');
+    const viaRpc = await runEngine(['rpc'], { env: fx.env, stdin: JSON.stringify({ protocolVersion: 1, command: 'restore', args: { point: pointId, toTar: '-' } }) });
+    expect((viaRpc.events.find((e) => e.type === 'error') as { code: string }).code).toBe('AZB_USAGE');
+  }, 60_000);
+});
+
 describe('backup --from-tar: bad streams write no point', () => {
   let fx: VaultFixture;
   let src: string;
@@ -189,10 +269,10 @@ describe('backup --from-tar: bad streams write no point', () => {
     expect(onlyError(both).code).toBe('AZB_ARGS_INVALID');
   }, 60_000);
 
-  it('the rpc request takes fromTar: {root} and refuses other shapes', async () => {
-    const run = await runEngine(['rpc'], { env: fx.env, stdin: JSON.stringify({ command: 'backup', args: { fromTar: { root: '/srv/data', extra: 1 } } }) });
-    const err = run.events.find((e) => e.type === 'error') as { code: string } | undefined;
-    expect(err?.code).toMatch(/AZB_(ARGS|REQUEST)_INVALID/);
+  it('the rpc request refuses a fromTar that is not {root}', async () => {
+    const bad = await runEngine(['rpc'], { env: fx.env, stdin: JSON.stringify({ protocolVersion: 1, command: 'backup', args: { fromTar: { root: '/srv/data', extra: 1 } } }) });
+    expect(onlyError(bad).code).toBe('AZB_ARGS_INVALID');
+    expect(onlyError(bad).message).toContain('fromTar');
   }, 60_000);
 });
 
