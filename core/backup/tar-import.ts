@@ -109,7 +109,13 @@ function memberComponents(raw: Buffer, shown: string): Buffer[] {
 function mtimeNsOf(h: Header, pax: Map<string, Buffer> | undefined): string {
   const text = pax?.get('mtime')?.toString('latin1');
   const fromPax = text !== undefined ? paxTimeNs(text) : undefined;
-  return fromPax ?? (BigInt(Math.round(h.mtime.getTime() / 1000)) * 1_000_000_000n).toString();
+  if (fromPax !== undefined) return fromPax;
+  // Only base-256 (GNU) can hold a time before 1970, and tar-stream 3.2.2 reads a negative base-256
+  // number one too high (its two's complement drops the +1): put it back. The GNU-format round trip
+  // (test/roundtrip/tar.test.ts, times to 1901) fails if this stops holding.
+  let seconds = BigInt(Math.round(h.mtime.getTime() / 1000));
+  if (seconds < 0n) seconds -= 1n;
+  return (seconds * 1_000_000_000n).toString();
 }
 
 function paxNumber(pax: Map<string, Buffer> | undefined, key: string): number | undefined {
@@ -272,8 +278,10 @@ export async function importTar(source: AsyncIterable<Uint8Array>, root: string,
           }
           await drain(entry);
           first.hardlink ??= `0:${++linkKeys}`;
-          // Every name of a hard link carries the content (FORMAT.md §9): any one restores alone.
-          const node: TreeNode = { ...nameFields(name), type: 'file', ...metaOf(h, pax), size: first.size!, content: first.content!, digest: first.digest!, hardlink: first.hardlink };
+          // Every name of a hard link carries the content (FORMAT.md §9): any one restores alone. Its
+          // metadata are the first name's (one inode): GNU tar's link members carry no xattrs.
+          const { mode, mtimeNs, uid, gid, xattrs } = first;
+          const node: TreeNode = { ...nameFields(name), type: 'file', mode, mtimeNs, uid, gid, ...(xattrs ? { xattrs } : {}), size: first.size!, content: first.content!, digest: first.digest!, hardlink: first.hardlink };
           put(node);
           filesByPath.set(parts.map((p) => p.toString('latin1')).join('/'), node);
           files++;

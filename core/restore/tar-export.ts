@@ -32,6 +32,23 @@ function paxTime(ns: string): string {
   return `${neg ? '-' : ''}${a / 1_000_000_000n}.${(a % 1_000_000_000n).toString().padStart(9, '0')}`;
 }
 
+/**
+ * The entry's extended attributes as SCHILY.xattr.NAME records (what GNU tar --xattrs reads). tar-stream
+ * writes pax values as UTF-8 text, so an attribute whose name or value is not UTF-8 cannot go into the
+ * stream; those are counted and warned about once.
+ */
+let xattrsLeftOut: string[] = [];
+function paxXattrs(m: Member): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const x of m.node.xattrs ?? []) {
+    const name = x.name ?? textOf(Buffer.from(x.nameB64 ?? '', 'base64'));
+    const value = textOf(Buffer.from(x.value, 'base64'));
+    if (name === undefined || value === undefined || name.includes('=')) { xattrsLeftOut.push(`/${textOf(m.path)}`); continue; }
+    out[`SCHILY.xattr.${name}`] = value;
+  }
+  return out;
+}
+
 /** Every member of the items, folders before their contents (a stack, not recursion). */
 async function membersOf(repo: ServerRepo, point: RecoveryPoint, items: string[]): Promise<Member[]> {
   const starts: Member[] = [];
@@ -60,6 +77,7 @@ async function membersOf(repo: ServerRepo, point: RecoveryPoint, items: string[]
 /** Writes the items (all of the point when none) as a pax tar to `out`. */
 export async function exportTar(repo: ServerRepo, point: RecoveryPoint, items: string[], out: Writable, o: { signal: AbortSignal; sink: EventSink }): Promise<TarExportStats> {
   const started = Date.now();
+  xattrsLeftOut = [];
   const members = await membersOf(repo, point, items);
   // Checked before a byte is written: a stream that stops half-way is worse than one refused.
   for (const m of members) {
@@ -97,7 +115,7 @@ export async function exportTar(repo: ServerRepo, point: RecoveryPoint, items: s
       const base = {
         // With its type bits: tar-stream takes a mode of 0 for "none given" (644); they are masked off.
         name, mode: n.mode | (n.type === 'dir' ? 0o40000 : n.type === 'symlink' ? 0o120000 : 0o100000), uid: n.uid ?? 0, gid: n.gid ?? 0, mtime: new Date(Number(BigInt(n.mtimeNs) / 1_000_000n)),
-        pax: { mtime: paxTime(n.mtimeNs) } as Record<string, string>,
+        pax: { mtime: paxTime(n.mtimeNs), ...paxXattrs(m) } as Record<string, string>,
       };
       if (n.type === 'dir') {
         await entry({ ...base, type: 'directory' } as Header);
@@ -119,6 +137,9 @@ export async function exportTar(repo: ServerRepo, point: RecoveryPoint, items: s
     }
     tar.finalize();
     await piping;
+    if (xattrsLeftOut.length > 0) {
+      o.sink.warning('AZB_TAR_XATTR_SKIPPED', `${xattrsLeftOut.length} extended attribute(s) are not UTF-8 text (file capabilities, ACLs and the like) and were left out of the tar stream, e.g. on ${xattrsLeftOut.slice(0, 3).join(', ')}; restore to a folder to get them back.`, xattrsLeftOut[0]);
+    }
   } catch (err) {
     // Cut: no end-of-archive blocks, and the member being written is short, so `tar -x` fails.
     tar.destroy(err as Error);
