@@ -105,17 +105,21 @@ function memberComponents(raw: Buffer, shown: string): Buffer[] {
   return parts;
 }
 
+/** A base-256 (GNU) number field: two's complement, big-endian, the 0x80 flag bit dropped. */
+export function base256(field: Buffer): bigint {
+  let v = BigInt(field[0]! & 0x7f);
+  if (field[0]! & 0x40) v -= 0x80n; // negative: the sign bit is the one below the flag
+  for (let i = 1; i < field.length; i++) v = v * 256n + BigInt(field[i]!);
+  return v;
+}
+
 /** A header's mtime in nanoseconds: the pax mtime (sub-second) when there is one. */
 function mtimeNsOf(h: Header, pax: Map<string, Buffer> | undefined): string {
   const text = pax?.get('mtime')?.toString('latin1');
   const fromPax = text !== undefined ? paxTimeNs(text) : undefined;
   if (fromPax !== undefined) return fromPax;
-  // Only base-256 (GNU) can hold a time before 1970, and tar-stream 3.2.2 reads a negative base-256
-  // number one too high (its two's complement drops the +1): put it back. The GNU-format round trip
-  // (test/roundtrip/tar.test.ts, times to 1901) fails if this stops holding.
-  let seconds = BigInt(Math.round(h.mtime.getTime() / 1000));
-  if (seconds < 0n) seconds -= 1n;
-  return (seconds * 1_000_000_000n).toString();
+  const fromBlock = (h as { mtimeNs?: string }).mtimeNs;
+  return fromBlock ?? (BigInt(Math.round(h.mtime.getTime() / 1000)) * 1_000_000_000n).toString();
 }
 
 function paxNumber(pax: Map<string, Buffer> | undefined, key: string): number | undefined {
@@ -173,6 +177,18 @@ export async function importTar(source: AsyncIterable<Uint8Array>, root: string,
     if (internals._header.type === 'pax-header' && internals._pax) internals._pax[RAW] = parsePaxRecords(Buffer.from(buf));
   };
 
+  // The header block of the member being read: its mtime field is read here (base-256 times before 1970,
+  // which tar-stream 3.2.2 reads one second high, and -1 s as 0). Headers are taken with shift(512); the
+  // member is locked until it is consumed, so the last such block is its header.
+  const buffers = (ex as unknown as { _buffer: { shift(size: number): Buffer | null } })._buffer;
+  const shift = buffers.shift.bind(buffers);
+  let headerBlock: Buffer | null = null;
+  buffers.shift = (size: number) => {
+    const got = shift(size);
+    if (size === BLOCK && got) headerBlock = got;
+    return got;
+  };
+
   let total = 0;
   let lastEnd = 0;
   let sourceError: unknown;
@@ -228,7 +244,9 @@ export async function importTar(source: AsyncIterable<Uint8Array>, root: string,
   try {
     for await (const entry of ex) {
       if (io.signal.aborted) throw new AzbError('AZB_CANCELLED', 'The backup was cancelled; no recovery point was written.', { hint: 'Run the backup again when ready.' });
-      const h = entry.header as Header & { byteOffset: number };
+      const h = entry.header as Header & { byteOffset: number; mtimeNs?: string };
+      const block = headerBlock as Buffer | null;
+      if (block && block[136]! & 0x80) h.mtimeNs = (base256(block.subarray(136, 148)) * 1_000_000_000n).toString();
       const paxText = (h.pax ?? undefined) as Record<string | symbol, unknown> | undefined;
       const pax = paxText?.[RAW] as Map<string, Buffer> | undefined;
       lastEnd = h.byteOffset + Math.ceil(h.size / BLOCK) * BLOCK;

@@ -11,9 +11,10 @@ import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
 import { nodeNameBytes, type TreeNode } from '../repo/tree.js';
 import { BlobFetcher } from './blob-fetcher.js';
 import { readTree } from './tree-reader.js';
-import { resolveItem } from './restorer.js';
+import { resolveItem, type RestoreStats } from './restorer.js';
 
-export interface TarExportStats { files: number; dirs: number; symlinks: number; hardlinks: number; bytes: number; verified: number; durationMs: number }
+/** A restore's counts (RestoreResult): hard-link names count as files; nothing is skipped, copied or left unchanged. */
+export type TarExportStats = RestoreStats;
 
 interface Member { path: Buffer; node: TreeNode }
 
@@ -91,7 +92,7 @@ export async function exportTar(repo: ServerRepo, point: RecoveryPoint, items: s
   }
   const fetcher = new BlobFetcher(repo);
   fetcher.plan(members.flatMap((m) => (m.node.type === 'file' ? m.node.content ?? [] : [])));
-  const stats: TarExportStats = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0, verified: 0, durationMs: 0 };
+  const stats: TarExportStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0 };
   const tar = tarPack();
   let outError: Error | undefined;
   const piping = new Promise<void>((resolve, reject) => {
@@ -114,8 +115,11 @@ export async function exportTar(repo: ServerRepo, point: RecoveryPoint, items: s
       const name = textOf(m.path)!;
       const base = {
         // With its type bits: tar-stream takes a mode of 0 for "none given" (644); they are masked off.
-        name, mode: n.mode | (n.type === 'dir' ? 0o40000 : n.type === 'symlink' ? 0o120000 : 0o100000), uid: n.uid ?? 0, gid: n.gid ?? 0, mtime: new Date(Number(BigInt(n.mtimeNs) / 1_000_000n)),
-        pax: { mtime: paxTime(n.mtimeNs), ...paxXattrs(m) } as Record<string, string>,
+        name, mode: n.mode | (n.type === 'dir' ? 0o40000 : n.type === 'symlink' ? 0o120000 : 0o100000), uid: n.uid ?? 0, gid: n.gid ?? 0,
+        // The pax mtime is the time; tar-stream writes the ustar field in octal, which cannot hold a time
+        // before 1970 (GNU tar refuses the member), so that field gets the epoch then.
+        mtime: new Date(Math.max(0, Number(BigInt(n.mtimeNs) / 1_000_000n))),
+        pax: { mtime: paxTime(n.mtimeNs), ...(n.uid !== undefined && n.uid > 0o7777777 ? { uid: String(n.uid) } : {}), ...(n.gid !== undefined && n.gid > 0o7777777 ? { gid: String(n.gid) } : {}), ...paxXattrs(m) } as Record<string, string>,
       };
       if (n.type === 'dir') {
         await entry({ ...base, type: 'directory' } as Header);
@@ -128,7 +132,7 @@ export async function exportTar(repo: ServerRepo, point: RecoveryPoint, items: s
         const first = n.hardlink !== undefined ? firstName.get(n.hardlink) : undefined;
         if (first !== undefined) {
           await entry({ ...base, type: 'link', linkname: first } as Header);
-          stats.hardlinks++;
+          stats.files++;
           continue;
         }
         await writeFile(m, n, base);

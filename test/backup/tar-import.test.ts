@@ -13,7 +13,7 @@ import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js
 import { tempDir } from '../helpers/tmp.js';
 import { savePointOf } from '../helpers/crafted-points.js';
 import { unescapeSkipped } from '../../core/backup/skip-report.js';
-import { paxTimeNs, parsePaxRecords } from '../../core/backup/tar-import.js';
+import { base256, paxTimeNs, parsePaxRecords } from '../../core/backup/tar-import.js';
 import { compareTree, formatDifferences, takeManifest } from '../roundtrip/manifest.js';
 
 /** An archive written by tar-stream's pack (for members GNU tar would never write). */
@@ -283,6 +283,11 @@ describe('pax helpers', () => {
     expect(paxTimeNs('1700000000')).toBe('1700000000000000000');
     expect(paxTimeNs('-1.25')).toBe('-1250000000');
     expect(paxTimeNs('12x')).toBeUndefined();
+  });
+
+  it('reads base-256 (GNU) numbers, negative ones exactly (tar-stream reads them one too high)', () => {
+    const field = (v: bigint) => { const b = Buffer.alloc(12); let x = BigInt.asUintN(88, v); for (let i = 11; i > 0; i--) { b[i] = Number(x & 0xffn); x >>= 8n; } b[0] = v < 0n ? 0xff : 0x80; return b; };
+    for (const v of [0n, 5n, -1n, -2n, -506529821n, -2147483648n, 8n ** 11n + 3n]) expect(base256(field(v)), String(v)).toBe(v);
   });
 
   it('keeps the raw bytes of pax records that are not UTF-8, and refuses malformed ones', () => {
