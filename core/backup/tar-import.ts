@@ -153,12 +153,13 @@ async function drain(entry: AsyncIterable<unknown>): Promise<void> {
 export async function importTar(source: AsyncIterable<Uint8Array>, root: string, io: TarImportSink): Promise<TarImportResult> {
   const rootParts = rootComponents(root);
   const rootPath = '/' + rootParts.map((p) => p.toString('utf8')).join('/');
-  const showMember = (parts: Buffer[]) => escapeSkipped(Buffer.from('/' + parts.map((p) => p.toString('latin1')).join('/'), 'latin1'));
+  const memberBytes = (parts: Buffer[]) => Buffer.from('/' + parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
+  const showMember = (parts: Buffer[]) => escapeSkipped(memberBytes(parts));
   const nowNs = (BigInt(Date.now()) * 1_000_000n).toString();
   const madeDir = (name: Buffer): PendingDir => ({ node: { ...nameFields(name), type: 'dir', mode: 0o755, uid: 0, gid: 0, mtimeNs: nowNs }, children: new Map() });
   const top: PendingDir = madeDir(Buffer.from(rootPath, 'utf8'));
   const fromArchive = new WeakSet<PendingDir>(); // folders that had a member of their own (the rest were made)
-  // Files by their member path (latin1), for hard-link members; and the link keys given out.
+  // Files and symbolic links by their member path (latin1), for hard-link members; and the link keys given out.
   const filesByPath = new Map<string, TreeNode>();
   let linkKeys = 0;
   let files = 0;
@@ -292,9 +293,16 @@ export async function importTar(source: AsyncIterable<Uint8Array>, root: string,
           const targetParts = memberComponents(rawTarget, escapeSkipped(rawTarget));
           const first = filesByPath.get(targetParts.map((p) => p.toString('latin1')).join('/'));
           if (!first) {
-            throw tarError('AZB_TAR_INVALID', `The tar stream's hard link ${shown} points to ${escapeSkipped(rawTarget)}, which is not a file earlier in the stream.`, shown);
+            throw tarError('AZB_TAR_INVALID', `The tar stream's hard link ${shown} points to ${escapeSkipped(rawTarget)}, which is not a file or link earlier in the stream.`, shown);
           }
           await drain(entry);
+          if (first.type === 'symlink') {
+            // A hard-linked symbolic link (GNU tar archives its other names as links to the first): a
+            // link of its own here, as a walk of the disk stores it.
+            const { type, mode, mtimeNs, uid, gid, target, targetB64 } = first;
+            put({ ...nameFields(name), type, mode, mtimeNs, uid, gid, ...(target !== undefined ? { target } : { targetB64: targetB64! }) });
+            break;
+          }
           first.hardlink ??= `0:${++linkKeys}`;
           // Every name of a hard link carries the content (FORMAT.md §9): any one restores alone. Its
           // metadata are the first name's (one inode): GNU tar's link members carry no xattrs.
@@ -311,6 +319,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, root: string,
           const node: TreeNode = { ...nameFields(name), type: 'symlink', ...metaOf(h, pax) };
           if (target.name !== undefined) node.target = target.name; else node.targetB64 = target.nameB64!;
           put(node);
+          filesByPath.set(parts.map((p) => p.toString('latin1')).join('/'), node);
           break;
         }
         case 'directory': {
@@ -322,7 +331,7 @@ export async function importTar(source: AsyncIterable<Uint8Array>, root: string,
           // Devices and FIFOs: left out by rule, as a walk of the disk does, and listed in the report.
           await drain(entry);
           const kind = h.type === 'fifo' ? 'FIFO' : h.type === 'block-device' ? 'block device' : 'character device';
-          io.skipped({ path: escapeSkipped(Buffer.from(shown, 'utf8')), code: SKIP_CODES.special, reason: `${kind} in the tar stream: only file data is backed up` });
+          io.skipped({ path: escapeSkipped(memberBytes(parts)), code: SKIP_CODES.special, reason: `${kind} in the tar stream: only file data is backed up` });
           specials++;
         }
       }

@@ -17,12 +17,18 @@ import { base256, paxTimeNs, parsePaxRecords } from '../../core/backup/tar-impor
 import { compareTree, formatDifferences, takeManifest } from '../roundtrip/manifest.js';
 
 /** An archive written by tar-stream's pack (for members GNU tar would never write). */
-async function packed(entries: { name: string; type: 'file' | 'directory' | 'character-device' | 'fifo'; body?: string }[]): Promise<Buffer> {
+async function packed(entries: { name: string; type: 'file' | 'directory' | 'character-device' | 'fifo' | 'symlink' | 'link'; body?: string; linkname?: string }[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
   p.on('data', (c) => { chunks.push(c as Buffer); });
   const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
-  for (const e of entries) await new Promise<void>((resolve, reject) => p.entry({ name: e.name, type: e.type, mode: 0o644 }, e.body ?? '', (err) => (err ? reject(err) : resolve())));
+  for (const e of entries) {
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      const header = { name: e.name, type: e.type, mode: 0o644, ...(e.linkname ? { linkname: e.linkname } : {}) };
+      if (e.type === 'file') p.entry(header, e.body ?? '', done); else p.entry(header, done);
+    });
+  }
   p.finalize();
   await done;
   return Buffer.concat(chunks);
@@ -95,6 +101,46 @@ describe('backup --from-tar', () => {
       const lines = readFileSync(job.skippedFilesPath!, 'utf8').split('\n').slice(1, -1).map((l) => l.split('\t'));
       expect(lines.map(([code, path]) => [code, unescapeSkipped(path!).toString('utf8')])).toEqual([['AZB_SKIP_SPECIAL', '/srv/data/pipe']]);
     }, 120_000);
+  }
+
+  it('devices and FIFOs with odd names are listed byte-exact as AZB_SKIP_SPECIAL; a hard-linked symlink is a link', async () => {
+    const stream = await packed([
+      { name: 'srv/data', type: 'directory' },
+      { name: 'srv/data/tty', type: 'character-device' },
+      { name: 'srv/data/fifo', type: 'fifo' },
+      { name: 'srv/data/f', type: 'file', body: 'kept' },
+      { name: 'srv/data/sym', type: 'symlink', linkname: 'f' },
+      { name: 'srv/data/sym2', type: 'link', linkname: 'srv/data/sym' },
+    ]);
+    const run = await importTar(fx, '/srv/data', stream);
+    expect(run.code, run.stdout).toBe(0);
+    const pointId = (resultOf(run, 'RecoveryPoint') as { pointId: string }).pointId;
+    const jobs = await fx.az(['jobs']);
+    const job = jobs.events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: { operation: string; skippedFilesPath: string | null } }).data).find((j) => j.operation === 'Backup')!;
+    const lines = readFileSync(job.skippedFilesPath!, 'utf8').split('\n').slice(1, -1).map((l) => l.split('\t'));
+    expect(lines.map(([code, path]) => [code, unescapeSkipped(path!).toString('latin1')]).sort()).toEqual([
+      ['AZB_SKIP_SPECIAL', '/srv/data/fifo'], ['AZB_SKIP_SPECIAL', '/srv/data/tty'],
+    ].sort());
+    const out = tempDir('azb-tar-out-');
+    const restored = await fx.az(['restore', pointId, '--target', out]);
+    expect(restored.code, restored.stdout).toBe(0);
+    expect(execFileSync('find', [join(out, 'srv', 'data'), '-mindepth', '1', '-printf', '%f %y %l\n'], { encoding: 'utf8' }).trim().split('\n').sort()).toEqual(['f f ', 'sym l f', 'sym2 l f']);
+  }, 120_000);
+
+  for (const format of ['gnu', 'pax'] as const) {
+    it(`a FIFO whose name is not UTF-8 and holds a newline is listed byte-exact (${format})`, async () => {
+      const dir = tempDir('azb-tar-fifo-');
+      mkdirSync(join(dir, 'srv', 'data'), { recursive: true });
+      // Through the shell: Node passes arguments as UTF-8 strings, which cannot hold the byte 0xff.
+      execFileSync('bash', ['-c', 'mkfifo "$D/srv/data/p-$(printf \'\\377\\nx\')"'], { env: { ...process.env, D: dir } });
+      const run = await importTar(fx, '/srv/data', tarOf(dir, ['srv/data'], format));
+      expect(run.code, run.stdout).toBe(0);
+      const jobs = await fx.az(['jobs']);
+      const job = jobs.events.filter((e) => e.type === 'item').map((e) => (e as unknown as { data: { operation: string; skippedFilesPath: string | null } }).data).find((j) => j.operation === 'Backup')!;
+      const lines = readFileSync(job.skippedFilesPath!, 'utf8').split('\n').slice(1, -1).map((l) => l.split('\t'));
+      expect(lines.map(([code, path]) => [code, unescapeSkipped(path!).toString('hex')])).toEqual([['AZB_SKIP_SPECIAL', Buffer.concat([Buffer.from('/srv/data/p-'), Buffer.from([0xff, 0x0a]), Buffer.from('x')]).toString('hex')]]);
+      rmSync(dir, { recursive: true, force: true });
+    }, 60_000);
   }
 
   it('imports the same data again as unchanged blobs (deduplicated)', async () => {
