@@ -38,8 +38,7 @@ function paxTime(ns: string): string {
  * writes pax values as UTF-8 text, so an attribute whose name or value is not UTF-8 cannot go into the
  * stream; those are counted and warned about once.
  */
-let xattrsLeftOut: string[] = [];
-function paxXattrs(m: Member): Record<string, string> {
+function paxXattrs(m: Member, xattrsLeftOut: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const x of m.node.xattrs ?? []) {
     const name = x.name ?? textOf(Buffer.from(x.nameB64 ?? '', 'base64'));
@@ -78,7 +77,7 @@ async function membersOf(repo: ServerRepo, point: RecoveryPoint, items: string[]
 /** Writes the items (all of the point when none) as a pax tar to `out`. */
 export async function exportTar(repo: ServerRepo, point: RecoveryPoint, items: string[], out: Writable, o: { signal: AbortSignal; sink: EventSink }): Promise<TarExportStats> {
   const started = Date.now();
-  xattrsLeftOut = [];
+  const xattrsLeftOut: string[] = [];
   const members = await membersOf(repo, point, items);
   // Checked before a byte is written: a stream that stops half-way is worse than one refused.
   for (const m of members) {
@@ -119,7 +118,7 @@ export async function exportTar(repo: ServerRepo, point: RecoveryPoint, items: s
         // The pax mtime is the time; tar-stream writes the ustar field in octal, which cannot hold a time
         // before 1970 (GNU tar refuses the member), so that field gets the epoch then.
         mtime: new Date(Math.max(0, Number(BigInt(n.mtimeNs) / 1_000_000n))),
-        pax: { mtime: paxTime(n.mtimeNs), ...(n.uid !== undefined && n.uid > 0o7777777 ? { uid: String(n.uid) } : {}), ...(n.gid !== undefined && n.gid > 0o7777777 ? { gid: String(n.gid) } : {}), ...paxXattrs(m) } as Record<string, string>,
+        pax: { mtime: paxTime(n.mtimeNs), ...(n.uid !== undefined && n.uid > 0o7777777 ? { uid: String(n.uid) } : {}), ...(n.gid !== undefined && n.gid > 0o7777777 ? { gid: String(n.gid) } : {}), ...paxXattrs(m, xattrsLeftOut) } as Record<string, string>,
       };
       if (n.type === 'dir') {
         await entry({ ...base, type: 'directory' } as Header);

@@ -143,6 +143,16 @@ describe('backup --from-tar', () => {
     }, 60_000);
   }
 
+  it('over rpc: the tar stream follows the request line on stdin', async () => {
+    const request = JSON.stringify({ protocolVersion: 1, command: 'backup', args: { fromTar: { root: '/srv/data' } }, secrets: { passphrase: fx.passphrase } });
+    const env = { ...fx.env, AZBACKUP_PASSPHRASE: undefined };
+    const run = await runEngine(['rpc'], { env, stdin: Buffer.concat([Buffer.from(request + '\n'), tarOf(src, ['srv/data'], 'pax')]) });
+    expect(run.code, run.stdout).toBe(0);
+    const point = resultOf(run, 'RecoveryPoint') as { sources: string[]; filesNew: number };
+    expect(point.sources).toEqual(['/srv/data']);
+    expect(point.filesNew).toBe(6); // a.txt, its hard link, empty, big.bin, the deep file, exec.sh (the FIFO is left out)
+  }, 60_000);
+
   it('imports the same data again as unchanged blobs (deduplicated)', async () => {
     const first = await importTar(fx, '/srv/data', tarOf(src, ['srv/data'], 'pax'));
     expect(first.code, first.stdout).toBe(0);
