@@ -19,6 +19,7 @@ import type { SnapshotMode, SourceRead } from '../snapshot/snapshots.js';
 import { bytesOf, recordedPath, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
 import type { ChunkJobEvent } from './file-chunks.js';
 import { ReaderPool } from './reader-pool.js';
+import { importTar } from './tar-import.js';
 import { SKIP_CODES, SkipReport, skippedFor, type SkipSummary } from './skip-report.js';
 
 /** What to back up and how. */
@@ -38,6 +39,8 @@ export interface BackupOptions {
   /** --exclude-caches and --one-file-system. */
   scanOptions?: ScanOptions;
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
+  /** A tar stream imported as the tree below `root` (core/backup/tar-import.ts), instead of a walk. */
+  tar?: { stream: AsyncIterable<Uint8Array>; root: string };
   /** The walk of `sources`, when the caller started it early (see startScan). */
   scan?: Promise<ScanResult>;
   /** Where skipped paths go (the job's skipped.txt); without one, only warnings name them. */
@@ -204,7 +207,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   await indexOrphanPacks(repo, sink);
   checkCancelled(signal);
 
-  const scan = opts.stdin
+  const scan = opts.stdin || opts.tar
     ? { roots: [], files: 1, dirs: 0, bytes: 0, skipped: [] as Skipped[], excluded: 0, cacheFolders: [] as string[], otherFileSystems: [] as string[], readRoots: [], notInSnapshot: [] as string[] }
     : await (opts.scan ?? startScan(opts.sources, opts.excludes, sink, opts.shallow, opts.scanOptions));
   checkCancelled(signal);
@@ -522,6 +525,19 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       const { content, size, digest } = await contentOf(abortable(opts.stdin.stream, signal), opts.stdin.name);
       rootNodes.push({ name: opts.stdin.name, type: 'file', mode: 0o600, mtimeNs: now.toString(), size, content, digest, ...(process.platform !== 'win32' ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } : {}) });
       stats.filesNew++;
+    } else if (opts.tar) {
+      // The same write path as a walk: content through contentOf, nodes checked by fileNodeFault.
+      const imported = await importTar(abortable(opts.tar.stream, signal), opts.tar.root, {
+        saveContent: (source, shown) => contentOf(source, shown),
+        fileNodeFault: (node) => fileNodeFault(node),
+        saveTree: async (nodes) => (await saver.save('tree', encodeTree(nodes))).toString('hex'),
+        skipped: (s) => report.add(s),
+        sink, signal,
+      });
+      rootNodes.push(imported.root);
+      stats.filesNew += imported.files;
+      stats.dirs += imported.dirs;
+      if (imported.specials > 0) sink.log(`${imported.specials} FIFO(s) or device(s) in the tar stream left out (only file data is backed up); the skipped-files report lists each.`);
     } else {
       for (const r of scan.roots) {
         // Root nodes use "/" separators; "\\" separates only on Windows (on Linux it is part of a name).
@@ -537,9 +553,9 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     Object.assign(stats, { bytesAdded: saver.stats.bytesAdded, bytesStored: saver.stats.bytesStored, blobsAdded: saver.stats.blobsAdded, durationMs: Date.now() - started });
     const manifest: PointManifest = {
       version: 2, serverId: repo.serverId, hostname: repo.record.hostname || hostname(), time: now().toISOString(),
-      sources: opts.stdin ? [opts.stdin.name] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
+      sources: opts.stdin ? [opts.stdin.name] : opts.tar ? [opts.tar.root] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
       ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.retainUntil ? { retainUntil: opts.retainUntil } : {}),
-      ...(opts.reads && !opts.stdin ? { snapshotMode: opts.snapshotMode ?? 'Auto', reads: opts.reads } : {}),
+      ...(opts.reads && !opts.stdin && !opts.tar ? { snapshotMode: opts.snapshotMode ?? 'Auto', reads: opts.reads } : {}),
     };
     checkCancelled(signal);
     // A lock that lapsed (vault unreachable, machine suspended) may have let a prune delete packs this

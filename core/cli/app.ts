@@ -12,15 +12,18 @@ import { DEFAULT_HOOK_TIMEOUT_SECONDS, type HookCommand } from '../backup/hooks.
 
 interface GlobalOptions { json: boolean; debug: boolean; verbose: boolean }
 
-function sinkFor(name: string, g: GlobalOptions): EventSink {
+function sinkFor(name: string, g: GlobalOptions, toStderr = false): EventSink {
+  // When stdout carries data (restore --to-tar -), every event goes to stderr.
+  const err = (s: string) => process.stderr.write(s);
+  if (toStderr) return g.json ? new JsonSink(err) : new HumanSink(COMMANDS.get(name)?.human, g.verbose || g.debug, err, err);
   return g.json ? new JsonSink() : new HumanSink(COMMANDS.get(name)?.human, g.verbose || g.debug);
 }
 
 const signal = processSignal();
 
-async function run(name: string, args: Record<string, unknown>, g: GlobalOptions, secrets: Record<string, string> = {}, stdin?: AsyncIterable<Uint8Array>): Promise<number> {
-  const sink = sinkFor(name, g);
-  return runCommand(COMMANDS.get(name)!, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}) });
+async function run(name: string, args: Record<string, unknown>, g: GlobalOptions, secrets: Record<string, string> = {}, stdin?: AsyncIterable<Uint8Array>, dataOut?: NodeJS.WriteStream): Promise<number> {
+  const sink = sinkFor(name, g, dataOut !== undefined);
+  return runCommand(COMMANDS.get(name)!, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}), ...(dataOut ? { dataOut } : {}) });
 }
 
 interface VaultOptions { vault?: string | undefined; server?: string | undefined; cacheDir?: string | undefined; passphraseFile?: string | undefined; passphraseStdin?: boolean | undefined }
@@ -132,7 +135,8 @@ async function readPolicyFile(path: string): Promise<string> {
 
 /** Runs the CLI with the given arguments (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  argv = pointOptionAsPositional(argv);
+  // yargs reads the '-' of "--to-tar -" as a positional, not the option's value.
+  argv = pointOptionAsPositional(argv).flatMap((x, i, all) => (x === '-' && all[i - 1] === '--to-tar' ? [] : x === '--to-tar' && all[i + 1] === '-' ? ['--to-tar=-'] : [x]));
   let exitCode = 0;
   const globals = (a: Partial<GlobalOptions>): GlobalOptions => ({ json: a.json === true, debug: a.debug === true, verbose: a.verbose === true });
 
@@ -261,6 +265,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('member', { type: 'string', describe: 'Back up the output of --remote-command run on this member over SSH (azbackup member add)' })
       .option('remote-command', { type: 'string', describe: 'Command to run on --member; its output is the stream (quoted for the member\'s shell)' })
       .option('remote-arg', { type: 'string', array: true, describe: 'Argument of --remote-command (repeatable; each passed as one word; --remote-arg=-x for one that starts with -)' })
+      .option('from-tar', { type: 'string', describe: 'ROOT: import a tar stream from stdin (tar -C / -cf - srv/data) as the files below ROOT (/srv/data)' })
       .option('access-tier', { choices: ['Hot', 'Cool', 'Cold'] as const, describe: 'Azure access tier of the new packs (Azure vaults only)' })
       .option('retain-until', { type: 'string', describe: 'Let retention expire this point after this date (ISO 8601); default: kept until removed' })
       .option('pre-command', { type: 'string', describe: 'Program to run before anything is read (no shell); a failure stops the backup' })
@@ -274,13 +279,16 @@ export async function main(argv: string[]): Promise<number> {
       .example('azbackup backup / --one-file-system --exclude-caches --exclude-file /etc/azbackup/excludes', 'Back up the root file system only, without caches')
       .example('pg_dump mydb | azbackup backup --stdin --stdin-name mydb.sql', 'Back up a database dump without a temp file')
       .example('azbackup backup /srv/data --snapshot required', 'Back up from a snapshot, or fail')
-      .example('azbackup backup --member db01 --remote-command pg_dump --remote-arg mydb --stdin-name mydb.sql', 'Back up a database dump made on a member over SSH'),
+      .example('azbackup backup --member db01 --remote-command pg_dump --remote-arg mydb --stdin-name mydb.sql', 'Back up a database dump made on a member over SSH')
+      .example('ssh member tar -C / -cf - srv/data | azbackup backup --from-tar /srv/data', "Back up a member's folder from a tar stream"),
     async (a) => {
       if (a.stdin && a.member !== undefined) throw new AzbError('AZB_USAGE', 'Back up either stdin (--stdin) or a command on a member (--member), not both.', { hint: 'Leave out --stdin: with --member the stream comes over SSH.' });
+      if (a.fromTar !== undefined && (a.stdin || a.member !== undefined)) throw new AzbError('AZB_USAGE', 'A tar stream (--from-tar) is read from stdin alone: not with --stdin or --member.', { hint: 'Pipe the tar stream into azbackup backup --from-tar ROOT.' });
       const streamed = a.stdin === true || a.member !== undefined;
       exitCode = await run('backup', defined({ ...vaultArgs(a), paths: streamed ? undefined : (a.paths ?? []).map(String), exclude: a.exclude?.map(String), excludeFile: a.excludeFile?.map(String), filesFrom: a.filesFrom?.map(String), excludeCaches: a.excludeCaches, oneFileSystem: a.oneFileSystem, tags: a.tag,
-        snapshot: snapshotModeArg(a.snapshot), readFrom: a.readFrom?.map((r) => readFromArg(String(r))), stdinName: streamed ? (a.stdinName ?? 'stdin') : undefined, member: a.member, remoteCommand: a.remoteCommand, remoteArguments: a.remoteArg?.map(String), accessTier: a.accessTier, retainUntil: a.retainUntil,
-        preCommand: hookOption('pre', a.preCommand, a.preArg, a.preTimeout), postCommand: hookOption('post', a.postCommand, a.postArg, a.postTimeout) }), globals(a), await passphrase(a, a.stdin === true), a.stdin ? process.stdin : undefined);
+        snapshot: snapshotModeArg(a.snapshot), readFrom: a.readFrom?.map((r) => readFromArg(String(r))), stdinName: streamed ? (a.stdinName ?? 'stdin') : undefined, member: a.member, remoteCommand: a.remoteCommand, remoteArguments: a.remoteArg?.map(String),
+        fromTar: a.fromTar !== undefined ? { root: String(a.fromTar) } : undefined, accessTier: a.accessTier, retainUntil: a.retainUntil,
+        preCommand: hookOption('pre', a.preCommand, a.preArg, a.preTimeout), postCommand: hookOption('post', a.postCommand, a.postArg, a.postTimeout) }), globals(a), await passphrase(a, a.stdin === true || a.fromTar !== undefined), a.stdin || a.fromTar !== undefined ? process.stdin : undefined);
     })
     .command('points', 'List recovery points', (y) => y
       .option('path', { type: 'string', describe: 'Only points whose sources contain this path' })
@@ -308,9 +316,14 @@ export async function main(argv: string[]): Promise<number> {
       .option('preserve-setuid', { type: 'boolean', describe: 'Keep the setuid and setgid bits of files (cleared by default)' })
       .option('ignore-free-space', { type: 'boolean', describe: 'Restore even when the destination has less free space than the files need (refused by default: AZB_RESTORE_NO_SPACE)' })
       .option('restore-selinux-labels', { type: 'boolean', describe: 'Set SELinux labels (security.selinux) from the point too (left to the system policy by default)' })
-      .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder'),
+      .option('to-tar', { type: 'string', describe: "-: write the items as a pax tar stream to stdout (events on stderr), each file verified; for 'tar -x'" })
+      .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder')
+      .example('azbackup restore latest /srv/data --to-tar - | ssh member tar -x -C /', 'Restore a folder to a member through tar'),
     async (a) => {
-      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items: a.items?.map(String), target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace }), globals(a), await passphrase(a));
+      const items = a.items?.map(String);
+      const toTar = a.toTar;
+      if (toTar !== undefined && toTar !== '-') throw new AzbError('AZB_USAGE', `--to-tar takes '-' (the tar goes to stdout), not '${toTar}'.`, { target: 'toTar', hint: 'azbackup restore POINT [ITEMS] --to-tar - | tar -x -C DEST' });
+      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items, target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace, toTar: a.toTar }), globals(a), await passphrase(a), undefined, a.toTar !== undefined ? process.stdout : undefined);
     })
     .command('check', 'Check the vault: structure, and with --read-data every byte', (y) => y
       .option('read-data', { type: 'string', describe: 'Also read and verify data: all of it, or --read-data=PERCENT of the packs' }),

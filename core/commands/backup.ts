@@ -1,6 +1,7 @@
 // `backup`: files (or a stream from stdin) of this server into a new recovery point, as a job.
 import { isAbsolute, join, resolve } from 'node:path';
 import { runBackup, startScan } from '../backup/archiver.js';
+import { rootComponents } from '../backup/tar-import.js';
 import { SkipReport, type SkipSummary } from '../backup/skip-report.js';
 import { now } from '../clock.js';
 import { invalidGlobReason } from '../fs/glob.js';
@@ -47,7 +48,7 @@ async function checkSigningCertificate(ctx: CommandContext, repo: ServerRepo): P
 }
 
 export interface BackupArgs extends VaultArgs {
-  paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; accessTier?: 'Hot' | 'Cool' | 'Cold'; retainUntil?: string;
+  paths?: string[]; exclude?: string[]; tags?: string[]; stdinName?: string; fromTar?: { root: string }; accessTier?: 'Hot' | 'Cool' | 'Cold'; retainUntil?: string;
   excludeFile?: string[]; filesFrom?: string[]; excludeCaches?: boolean; oneFileSystem?: boolean;
   snapshot?: SnapshotMode; readFrom?: { source: string; path: string; method?: GivenReadFrom['method'] }[];
   preCommand?: HookCommand; postCommand?: HookCommand;
@@ -103,6 +104,8 @@ function skippedStats(s: SkipSummary): Record<string, unknown> {
 export interface BackupWork {
   paths: string[]; excludes: string[]; tags: string[];
   stdin?: { stream: AsyncIterable<Uint8Array>; name: string };
+  /** A tar stream imported as the tree below `root` (core/backup/tar-import.ts). */
+  tar?: { stream: AsyncIterable<Uint8Array>; root: string };
   policy?: string; retainUntil?: string; shallow?: ReadonlySet<string>;
   accessTier?: 'Hot' | 'Cool' | 'Cold';
   scanOptions?: ScanOptions;
@@ -120,7 +123,7 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   // Every source is checked before anything is read (README "What can be backed up"); a refusal fails
   // the job below. The walk then never enters a mount it would refuse, and sees whether a source's file
   // system was swapped since the check.
-  const eligibility = work.stdin === undefined ? await sourceEligibility(work.paths) : undefined;
+  const eligibility = work.stdin === undefined && work.tar === undefined ? await sourceEligibility(work.paths) : undefined;
   const eligible = eligibility && !(eligibility instanceof AzbError) ? eligibility : undefined;
   // Snapshots (core/snapshot/) are planned now and made in the job; with none to make and no pre command
   // (which may write what is backed up, a dump), the walk starts now, as it always did.
@@ -159,7 +162,7 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
         }
         const r = await runBackup(repo, {
           sources: work.paths, excludes: work.excludes, ...(walk ? { scan: walk } : {}), skipReport: new SkipReport(jobId, ctx.sink), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
-          ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
+          ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.tar ? { tar: work.tar } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
           ...(snapshots ? { reads: snapshots.reads, snapshotMode } : {}),
         });
         await hooks.runPost('Succeeded');
@@ -227,7 +230,15 @@ export const backupCommand: Command<BackupArgs> = {
     excludes.push(...await readExcludeFiles(args.excludeFile ?? []));
     // Each path once, in the order given: the command line's, then the lists'.
     const paths = [...new Set([...given, ...await pathsFromLists(ctx, args.filesFrom ?? [])])];
-    if (args.stdinName === undefined && paths.length === 0) throw new AzbError('AZB_ARGS_INVALID', 'Nothing to back up: give one or more paths, or a stream name for stdin.', { target: 'paths', hint: 'Example: azbackup backup /srv/data' });
+    // A tar stream on stdin (core/backup/tar-import.ts): a source of its own, with no walk to shape.
+    const tarRoot = args.fromTar !== undefined ? '/' + rootComponents(args.fromTar.root).map((p) => p.toString('utf8')).join('/') : undefined;
+    if (tarRoot !== undefined) {
+      const other = args.stdinName !== undefined ? '--stdin' : paths.length > 0 ? 'paths' : (args.exclude ?? args.excludeFile) !== undefined ? '--exclude' : args.readFrom ? '--read-from' : args.snapshot === 'Required' ? '--snapshot required' : args.excludeCaches || args.oneFileSystem ? '--exclude-caches / --one-file-system' : undefined;
+      if (other !== undefined) {
+        throw new AzbError('AZB_ARGS_INVALID', `--from-tar imports a tar stream from stdin; ${other} cannot go with it.`, { target: 'fromTar', hint: 'Shape what is archived with the tar command that writes the stream (its paths and --exclude).' });
+      }
+    }
+    if (args.stdinName === undefined && tarRoot === undefined && paths.length === 0) throw new AzbError('AZB_ARGS_INVALID', 'Nothing to back up: give one or more paths, or a stream name for stdin.', { target: 'paths', hint: 'Example: azbackup backup /srv/data' });
     if (args.stdinName !== undefined && paths.length > 0) throw new AzbError('AZB_ARGS_INVALID', 'Back up either paths or stdin, not both.', { target: 'paths' });
     if (args.stdinName !== undefined && (!/^[^/\\\0]+$/.test(args.stdinName) || args.stdinName === '.' || args.stdinName === '..')) {
       throw new AzbError('AZB_ARGS_INVALID', `'${args.stdinName}' is not a usable file name for the stream.`, { target: 'stdinName', hint: 'Give a plain file name such as db.sql.' });
@@ -246,6 +257,7 @@ export const backupCommand: Command<BackupArgs> = {
       paths, excludes, tags: args.tags ?? [], ...(args.snapshot ? { snapshot: args.snapshot } : {}), ...(readFrom ? { readFrom } : {}),
       hooks: { ...(args.preCommand ? { pre: args.preCommand } : {}), ...(args.postCommand ? { post: args.postCommand } : {}) },
       ...(args.stdinName !== undefined ? { stdin: { stream: remote ? memberCommandStream(remote.member, remote.argv, ctx.signal, (l) => ctx.sink.log(l)) : ctx.stdin ?? process.stdin, name: args.stdinName } } : {}),
+      ...(tarRoot !== undefined ? { tar: { stream: ctx.stdin ?? process.stdin, root: tarRoot } } : {}),
       ...(args.retainUntil ? { retainUntil: new Date(args.retainUntil).toISOString() } : {}), ...(args.accessTier ? { accessTier: args.accessTier } : {}),
       scanOptions: { excludeCaches: args.excludeCaches === true, oneFileSystem: args.oneFileSystem === true },
     });

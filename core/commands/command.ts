@@ -12,6 +12,8 @@ export interface CommandContext {
   signal: AbortSignal;
   /** The process's stdin, for commands that back up a stream (`backup --stdin`). */
   stdin?: AsyncIterable<Uint8Array>;
+  /** Where a command writes data that is not events (`restore --to-tar -`): the CLI's stdout, its events then on stderr. */
+  dataOut?: import('node:stream').Writable;
 }
 
 /** One engine command. `run` returns the exit code (0 ok, 3 with warnings, 4 not compliant). */

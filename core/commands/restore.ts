@@ -8,8 +8,29 @@ import type { Command } from './command.js';
 import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
 import { findPoint } from './points.js';
 import { findRegistration } from '../config/home.js';
+import { exportTar } from '../restore/tar-export.js';
+import type { CommandContext } from './command.js';
 
-export interface RestoreArgs extends VaultArgs { point: string; target?: string; originalLocation?: boolean; items?: string[]; conflict?: ConflictAction; preserveSetuid?: boolean; ignoreFreeSpace?: boolean; restoreSelinuxLabels?: boolean }
+/** `restore --to-tar -`: the items as a pax tar on stdout (core/restore/tar-export.ts), events on stderr. */
+async function restoreToTar(ctx: CommandContext, args: RestoreArgs): Promise<number> {
+  const out = ctx.dataOut;
+  if (!out) {
+    throw new AzbError('AZB_USAGE', '--to-tar - writes the tar to stdout, which carries the events of an rpc request; it is for the CLI (azbackup restore POINT --to-tar -).', { target: 'toTar', hint: 'Run azbackup restore POINT [ITEMS] --to-tar - | tar -x -C DEST.' });
+  }
+  const other = args.target !== undefined ? '--target' : args.originalLocation ? '--original-location' : args.conflict !== undefined ? '--conflict' : undefined;
+  if (other) throw new AzbError('AZB_USAGE', `--to-tar - writes a tar stream, not files; ${other} cannot go with it.`, { target: 'toTar', hint: 'Leave out the options for a restore into folders.' });
+  const { vault, repo } = await openServerFor(ctx, args);
+  const stats = await asJob(ctx, 'Restore', vault.store.location, repo.serverId, async () => withLock(repo, 'read', 'restore to tar', undefined, async () => {
+    await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
+    const point = await findPoint(repo, args.point, ctx.sink, args.items ?? []);
+    const s = await exportTar(repo, point, args.items ?? [], out, { signal: ctx.signal, sink: ctx.sink });
+    return { stats: { ...s, pointId: point.id } };
+  }));
+  ctx.sink.result('RestoreResult', { ...stats.stats, target: '(tar on stdout)', vault: vault.store.location });
+  return ctx.sink.warnings > 0 ? 3 : 0;
+}
+
+export interface RestoreArgs extends VaultArgs { point: string; target?: string; originalLocation?: boolean; items?: string[]; conflict?: ConflictAction; preserveSetuid?: boolean; ignoreFreeSpace?: boolean; restoreSelinuxLabels?: boolean; toTar?: '-' }
 
 export const restoreCommand: Command<RestoreArgs> = {
   name: 'restore',
@@ -20,6 +41,7 @@ export const restoreCommand: Command<RestoreArgs> = {
     if (args.target !== undefined && args.originalLocation) {
       throw new AzbError('AZB_USAGE', 'Give either a target folder or --original-location, not both.', { target: 'originalLocation', hint: 'Drop -Target / --target to restore to the original location, or drop -OriginalLocation / --original-location.' });
     }
+    if (args.toTar !== undefined) return restoreToTar(ctx, args);
     const { vault, repo } = await openServerFor(ctx, args);
     const target = args.target === undefined ? undefined : isAbsolute(args.target) ? args.target : resolve(args.target);
     const stats = await asJob(ctx, 'Restore', vault.store.location, repo.serverId, async () => {

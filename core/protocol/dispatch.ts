@@ -16,6 +16,8 @@ export interface RunOptions {
   secretFiles?: Record<string, string>;
   debug?: boolean;
   signal?: AbortSignal;
+  /** The CLI's stdout when a command's data goes there (restore --to-tar -); see CommandContext.dataOut. */
+  dataOut?: import('node:stream').Writable;
   stdin?: AsyncIterable<Uint8Array>;
 }
 
@@ -65,7 +67,7 @@ export async function runCommand(command: Command<never>, args: unknown, sink: E
       }
       secrets[name] = await readSecretFile(path, label, { ownerOnly: true });
     }
-    const ctx = { sink, secrets, debug: opts.debug === true, signal: opts.signal ?? new AbortController().signal, ...(opts.stdin ? { stdin: opts.stdin } : {}) };
+    const ctx = { sink, secrets, debug: opts.debug === true, signal: opts.signal ?? new AbortController().signal, ...(opts.stdin ? { stdin: opts.stdin } : {}), ...(opts.dataOut ? { dataOut: opts.dataOut } : {}) };
     const code = await command.run(ctx, args as never);
     return code;
   } catch (err) {
