@@ -125,7 +125,7 @@ describe('server renew-cert', () => {
     expect(onlyError(await fx.az(['backup', src])).code).toBe('AZB_REGISTRATION_MISMATCH');
     putRegistrationFilesBack(fx, current);
     expect((await fx.az(['points'])).code).toBe(3); // the forged point's warning; the pin is the new one again
-  });
+  }, 180_000); // a dozen engine runs, each signing or opening keys
 
   it('finishes a renewal cut short after the vault was written, when run again with the same certificate', async () => {
     const { fx, src, oldThumbprint, newPfx } = await serverAndNewCertificate('resumer');
