@@ -4,26 +4,14 @@
 // pg_dump that fails (no such database) writes no point.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyError, resultOf } from '../helpers/engine.js';
-import { requireRoot, startSshd, type Sshd } from '../helpers/mounts.js';
+import { freePort, requireRoot, startSshd, type Sshd } from '../helpers/mounts.js';
 import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 describe('pg_dump on a member over ssh', () => {
   let root: string;
