@@ -5,8 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Tests spawn engine processes, sshd, PostgreSQL and Azurite, and many wait on them (a cron minute, a
-    // time-out): three files at a time on CI's two cores keep both busy without starving any test.
-    maxWorkers: 3,
+    // Tests spawn engine processes and Azurite; two cores on CI, so keep parallelism modest.
+    maxWorkers: 2,
   },
 });
