@@ -323,6 +323,11 @@ describe('backup --from-tar: bad streams write no point', () => {
     expect(onlyError(rel).code).toBe('AZB_ARGS_INVALID');
     const both = await fx.az(['backup', src, '--from-tar', '/srv/data'], { stdin: tarOf(src, ['srv/data'], 'pax') });
     expect(onlyError(both).code).toBe('AZB_ARGS_INVALID');
+    // A tar stream comes on stdin alone: not beside --stdin or a member's command.
+    for (const extra of [['--stdin'], ['--member', 'db01', '--remote-command', 'seq', '--stdin-name', 'x']]) {
+      const mixed = await fx.az(['backup', '--from-tar', '/srv/data', ...extra], { stdin: tarOf(src, ['srv/data'], 'pax') });
+      expect(onlyError(mixed).code, extra.join(' ')).toBe('AZB_USAGE');
+    }
   }, 60_000);
 
   it('the rpc request refuses a fromTar that is not {root}', async () => {
