@@ -81,10 +81,11 @@ async function pathsFromLists(ctx: CommandContext, files: readonly string[]): Pr
 }
 
 /**
- * The check of the sources, and what the walk needs of it: the mount points it may meet and the
- * st_dev each source had. A refusal comes back as the error, for the job to fail with.
+ * The check of the sources, and what the walk needs of it: the st_dev each source had (the mount
+ * points it may meet are read when the walk starts). A refusal comes back as the error, for the job
+ * to fail with.
  */
-async function sourceEligibility(paths: readonly string[]): Promise<AzbError | Pick<ScanOptions, 'mountGate' | 'expectedDev'>> {
+async function sourceEligibility(paths: readonly string[]): Promise<AzbError | Pick<ScanOptions, 'expectedDev'>> {
   let verdicts: Map<string, SourceVerdict>;
   try { verdicts = await requireEligible(paths); } catch (err) {
     if (err instanceof AzbError) return err;
@@ -92,7 +93,7 @@ async function sourceEligibility(paths: readonly string[]): Promise<AzbError | P
   }
   const expectedDev = new Map<string, string>();
   for (const [p, v] of verdicts) if (v.dev !== undefined) expectedDev.set(p, v.dev);
-  return { mountGate: await mountPointGate(), expectedDev };
+  return { expectedDev };
 }
 
 /** The job's record of what a backup skipped: every entry is in the file, the record counts them. */
@@ -131,7 +132,7 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   const provider = eligible ? (await readSettings()).snapshotProvider : undefined;
   const plans: SnapshotPlan[] | undefined = eligible ? await planSnapshots(work.paths, snapshotMode, work.readFrom, provider) : undefined;
   const snapshotsToMake = plans !== undefined && (snapshotMode === 'Required' || plans.some((p) => p.how !== 'live'));
-  const scan = eligible && !snapshotsToMake && !work.hooks?.pre ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible }) : undefined;
+  const scan = eligible && !snapshotsToMake && !work.hooks?.pre ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible, mountGate: await mountPointGate() }) : undefined;
   // A source that is missing fails the job, not the walk that nobody waits for.
   scan?.catch(() => undefined);
   const { vault, repo } = await openServerFor(ctx, args, work.accessTier ? { accessTier: work.accessTier } : {});
@@ -151,7 +152,7 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
       let snapshots: Awaited<ReturnType<typeof takeSnapshots>> | undefined;
       try {
         snapshots = plans ? await takeSnapshots(plans, snapshotMode, { sink: ctx.sink, signal: ctx.signal, jobId, ...(provider ? { provider } : {}) }) : undefined;
-        // The mounts are read again now: the pre command or the snapshot may have changed them since the check.
+        // The mounts are read now, after the pre command and the snapshot, which may have changed them.
         const walk = scan ?? (eligible ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, {
           ...work.scanOptions, ...eligible, mountGate: await mountPointGate(), ...(snapshots ? { readFrom: snapshots.readFrom } : {}),
         }) : undefined);
