@@ -132,7 +132,18 @@ export async function runGroup(ctx: CommandContext, g: ProtectionGroup, args: Gr
     throw new AzbError('AZB_ONLINE_NOT_ENABLED', `Online protection is not enabled for protection group ${g.name}.`, { target: g.name, hint: 'Enable it with Enable-AzBackupOnlineProtection, or run without -Online.' });
   }
   if (sources.length === 0) ctx.sink.log(`Protection group ${g.name} has no data source to back up.`);
-  const c = sources.length > 0 ? await openForGroup(ctx, g) : ctx;
+  let c = ctx;
+  try {
+    if (sources.length > 0) c = await openForGroup(ctx, g);
+  } catch (err) {
+    // A scheduled run that cannot start (no stored passphrase, vault gone) shows in the group's report.
+    const e = toAzbError(err);
+    await updateGroupStatus(g.name, (s) => {
+      for (const ds of sources) (s.dataSources[ds.name] ??= {}).lastError = { code: e.code, message: e.message, time: clockNow().toISOString(), phase: 'Disk' };
+      s.lastRun = started.toISOString();
+    }).catch(() => undefined);
+    throw err;
+  }
   const runs: DataSourceRun[] = [];
   let repo: ServerRepo | undefined;
   for (const ds of sources) {
