@@ -20,8 +20,8 @@ import type { DataSource, ProtectionGroup } from './group.js';
 import { groupPointsToExpire } from './retention.js';
 import { readGroupStatus, updateGroupStatus, type GroupStatus } from './store.js';
 
-/** What an online copy reports (result kind OnlineCopy, core/online/copy.ts in the online work). */
-export type OnlineCopyResult = Record<string, unknown>;
+/** What an online copy reports (result kind OnlineCopy, core/online/copy.ts in the online work); any object type fits. */
+export type OnlineCopyResult = object;
 
 /** Copies a group's newest disk points to its online vault: `copyGroupOnline` of core/online/copy.ts. */
 export type OnlineCopier = (ctx: CommandContext, group: ProtectionGroup, o: { dataSources?: string[] }) => Promise<OnlineCopyResult>;
@@ -211,6 +211,6 @@ export async function runGroup(ctx: CommandContext, g: ProtectionGroup, args: Gr
     }
   }
   await updateGroupStatus(g.name, (s) => { s.lastRun = started.toISOString(); });
-  ctx.sink.result('ProtectionGroupRun', { group: g.name, dataSources: runs, pointsExpired, bytesFreed, online });
+  ctx.sink.result('ProtectionGroupRun', { group: g.name, dataSources: runs, pointsExpired, bytesFreed, online: online as Record<string, unknown> | null });
   return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
 }
