@@ -5,6 +5,8 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homeDir, writePrivate } from '../config/home.js';
 import { AzbError, fileError } from '../protocol/errors.js';
+import { listPolicies } from '../policy/store.js';
+import { forgetStoredPassphrase } from '../policy/stored-passphrase.js';
 import type { ProtectionGroup } from './group.js';
 
 /** What the last runs did for one data source. */
@@ -109,3 +111,14 @@ export async function updateGroupStatus(name: string, change: (s: GroupStatus) =
 export async function groupHolding(dataSource: string, except?: string): Promise<ProtectionGroup | undefined> {
   return (await listGroups()).find((g) => g.name !== except && g.dataSources.some((d) => d.name === dataSource));
 }
+
+/**
+ * Forgets the passphrase stored for a vault once neither a policy nor a protection group of this server
+ * runs unattended against it any more (both use the same stored passphrase).
+ */
+export async function forgetPassphraseIfUnused(vault: string | undefined, vaultId: string | undefined): Promise<void> {
+  if (!vault || !vaultId) return;
+  if ((await listPolicies()).some((p) => p.vault === vault) || (await listGroups()).some((g) => g.vault === vault)) return;
+  await forgetStoredPassphrase(vaultId);
+}
+
