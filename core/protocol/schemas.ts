@@ -75,6 +75,10 @@ import argsMemberTest from '../schemas/args.member.test.schema.json' with { type
 import resultMember from '../schemas/result.Member.schema.json' with { type: 'json' };
 import resultMemberTest from '../schemas/result.MemberTest.schema.json' with { type: 'json' };
 import resultRemovedMember from '../schemas/result.RemovedMember.schema.json' with { type: 'json' };
+import argsOnlineEnable from '../schemas/args.online.enable.schema.json' with { type: 'json' };
+import argsOnlineCopy from '../schemas/args.online.copy.schema.json' with { type: 'json' };
+import resultOnlineCopy from '../schemas/result.OnlineCopy.schema.json' with { type: 'json' };
+import resultProtectionGroup from '../schemas/result.ProtectionGroup.schema.json' with { type: 'json' };
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
@@ -84,6 +88,7 @@ export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsSourceTest, resultSourceVerdict,
   argsServerUnregister, resultUnregisteredServer, argsServerRenewCert, resultCertificateRenewal,
   argsMemberAdd, argsMemberList, argsMemberRemove, argsMemberTest, resultMember, resultMemberTest, resultRemovedMember,
+  argsOnlineEnable, argsOnlineCopy, resultOnlineCopy, resultProtectionGroup,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.
