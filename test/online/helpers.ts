@@ -53,7 +53,8 @@ export async function protectionServer(azurite: AzuriteServer, proxy: FaultProxy
  */
 export async function groupPoint(ps: ProtectionServer, dataSource: string, what: { src: string } | { stdin: Buffer }, time?: string): Promise<string> {
   const { fx } = ps;
-  const run = 'src' in what ? await fx.az(['backup', what.src]) : await fx.az(['backup', '--stdin', '--stdin-name', 'db.sql'], { stdin: what.stdin });
+  // The disk vault by name: with online protection enabled this server has two registrations.
+  const run = 'src' in what ? await fx.az(['backup', what.src, '--vault', fx.vault]) : await fx.az(['backup', '--stdin', '--stdin-name', 'db.sql', '--vault', fx.vault], { stdin: what.stdin });
   expect(run.code, run.stdout.slice(-800)).toBe(0);
   const plainId = String(resultOf(run, 'RecoveryPoint')['pointId']);
   process.env['AZBACKUP_HOME'] = fx.home;

@@ -24,17 +24,17 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
-/** A files data source of three packs' worth of random data (packs are 16 MiB), and a small dump. */
-function sources(ps: ProtectionServer): { src: string; dump: Buffer } {
+/** A files data source of random data (`large`: three packs' worth; packs are 16 MiB), and a small dump. */
+function sources(ps: ProtectionServer, o: { large?: boolean } = {}): { src: string; dump: Buffer } {
   const src = join(ps.fx.root, 'www');
   mkdirSync(join(src, 'img'), { recursive: true });
-  for (let i = 0; i < 3; i++) writeFileSync(join(src, 'img', `big${i}.bin`), randomBytes(13 * 1024 * 1024));
+  for (let i = 0; i < 3; i++) writeFileSync(join(src, 'img', `big${i}.bin`), randomBytes((o.large ? 13 : 1) * 1024 * 1024));
   writeFileSync(join(src, 'index.html'), '<html>shop</html>\n'.repeat(500));
   return { src, dump: randomBytes(300 * 1024) };
 }
 
 async function enable(ps: ProtectionServer, extra: string[] = []): Promise<EngineRun> {
-  return ps.fx.az(['online', 'enable', ps.group, '--online-vault', ps.azure, '--retention-days', '30', ...extra]);
+  return ps.fx.az(['online', 'enable', ps.group, '--online-vault', ps.azure, ...(extra.includes('--retention-days') ? [] : ['--retention-days', '30']), ...extra]);
 }
 
 function copyResult(run: EngineRun): { dataSources: { name: string; status: string; pointId: string | null; packsCopied: number; bytesCopied: number; code?: string }[]; pointsExpired: number } {
@@ -84,7 +84,7 @@ describe('online protection: copy and restore', () => {
     const first = await ps.fx.az(['online', 'copy', ps.group]);
     expect(first.code, first.stdout.slice(-1500)).toBe(0);
     expect(byName(first, FILES_DS)).toMatchObject({ status: 'Copied', pointId: web1 });
-    expect(byName(first, FILES_DS).packsCopied).toBeGreaterThanOrEqual(3);
+    expect(byName(first, FILES_DS).packsCopied).toBeGreaterThanOrEqual(1);
     expect(byName(first, STREAM_DS)).toMatchObject({ status: 'Copied', pointId: db1 });
 
     const listed = await ps.fx.az(['points', '--group', ps.group, '--online']);
@@ -160,7 +160,7 @@ async function onlinePoints(ps: ProtectionServer): Promise<unknown[]> {
 describe('online protection: interrupted copies resume and never leave a point without its data', () => {
   it('survives SIGKILL after some packs, after the packs (before the index) and after the index (before the point); the next copy completes', async () => {
     const ps = await protectionServer(azurite, proxy);
-    const { src, dump } = sources(ps);
+    const { src, dump } = sources(ps, { large: true });
     const web1 = await groupPoint(ps, FILES_DS, { src });
     await groupPoint(ps, STREAM_DS, { stdin: dump });
     expect((await enable(ps)).code).toBe(0);
@@ -196,7 +196,7 @@ describe('online protection: interrupted copies resume and never leave a point w
 
   it('fails clearly when the Azure vault refuses uploads mid-copy, and the next copy resumes without putting the stored packs again', async () => {
     const ps = await protectionServer(azurite, proxy);
-    const { src } = sources(ps);
+    const { src } = sources(ps, { large: true });
     const web1 = await groupPoint(ps, FILES_DS, { src });
     expect((await enable(ps)).code).toBe(0);
     const packsOfPoint = new Set(readdirSync(join(ps.fx.vault, 'servers'), { recursive: true, encoding: 'utf8' }).filter((n) => /packs\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(n))).size;
@@ -243,8 +243,7 @@ describe('online protection: refusals', () => {
   it('refuses 121 days, 121 points and 851 GB (AZB_ONLINE_RETENTION_INVALID) before touching a vault; copy and --online need online protection', async () => {
     const ps = await protectionServer(azurite, proxy);
     for (const [extra, target] of [[['--retention-days', '121'], 'onlineRetentionDays'], [['--max-points', '121'], 'maxOnlinePoints'], [['--max-size-gb', '851'], 'maxOnlineSizeGB']] as const) {
-      const args = ['online', 'enable', ps.group, '--online-vault', ps.azure, '--retention-days', '30', ...extra];
-      const run = await ps.fx.az(args);
+      const run = await enable(ps, [...extra]);
       expect(run.code).toBe(2);
       expect(onlyError(run)).toMatchObject({ code: 'AZB_ONLINE_RETENTION_INVALID', target });
     }
@@ -262,7 +261,7 @@ describe('online protection: refusals', () => {
     const { src, dump } = sources(ps);
     const web1 = await groupPoint(ps, FILES_DS, { src });
     const db1 = await groupPoint(ps, STREAM_DS, { stdin: dump });
-    // One "GB" is 1 MB here: the 39 MB files data source is over 2 GB, the 300 KB dump is not.
+    // One "GB" is 1 MB here: the 3 MB files data source is over 2 GB, the 300 KB dump is not.
     Object.assign(ps.fx.env, { AZBACKUP_BYTES_PER_GB: String(1024 * 1024) });
     expect((await enable(ps, ['--max-size-gb', '2'])).code).toBe(0);
     const run = await ps.fx.az(['online', 'copy', ps.group]);
