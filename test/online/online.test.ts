@@ -227,7 +227,7 @@ describe('online protection: interrupted copies resume and never leave a point w
 });
 
 describe('online protection: refusals', () => {
-  it('refuses enabling where the certificate was never uploaded (AZB_ONLINE_CERT_NOT_UPLOADED), and writes nothing', async () => {
+  it('refuses: a certificate never uploaded (nothing written), 121 days / 121 points / 851 GB before touching a vault, copies and --online without online protection, a bad bytes-per-GB scale', async () => {
     const ps = await protectionServer(azurite, proxy, { uploadCert: false });
     const run = await enable(ps);
     expect(run.code).toBe(1);
@@ -238,23 +238,29 @@ describe('online protection: refusals', () => {
     const servers = await ps.fx.az(['servers', '--vault', ps.azure]);
     expect(servers.code, servers.stdout).toBe(0);
     expect(items(servers)).toEqual([]);
-  }, 120_000);
 
-  it('refuses 121 days, 121 points and 851 GB (AZB_ONLINE_RETENTION_INVALID) before touching a vault; copy and --online need online protection', async () => {
-    const ps = await protectionServer(azurite, proxy);
     for (const [extra, target] of [[['--retention-days', '121'], 'onlineRetentionDays'], [['--max-points', '121'], 'maxOnlinePoints'], [['--max-size-gb', '851'], 'maxOnlineSizeGB']] as const) {
-      const run = await enable(ps, [...extra]);
-      expect(run.code).toBe(2);
-      expect(onlyError(run)).toMatchObject({ code: 'AZB_ONLINE_RETENTION_INVALID', target });
+      const refused = await enable(ps, [...extra]);
+      expect(refused.code).toBe(2);
+      expect(onlyError(refused)).toMatchObject({ code: 'AZB_ONLINE_RETENTION_INVALID', target });
     }
     expect(groupFile(ps).online).toBeUndefined();
     expect(onlyError(await ps.fx.az(['online', 'copy', ps.group])).code).toBe('AZB_ONLINE_NOT_ENABLED');
     expect(onlyError(await ps.fx.az(['points', '--group', ps.group, '--online'])).code).toBe('AZB_ONLINE_NOT_ENABLED');
     expect(onlyError(await ps.fx.az(['points', '--online'])).code).toBe('AZB_USAGE');
+    expect(onlyError(await ps.fx.az(['points', '--group', ps.group, '--vault', ps.fx.vault])).code).toBe('AZB_USAGE');
     expect(onlyError(await ps.fx.az(['online', 'copy', 'nosuch'])).code).toBe('AZB_GROUP_NOT_FOUND');
+    expect(onlyError(await ps.fx.az(['online', 'copy', ps.group, '--data-source', 'web01:/nope'])).code).toBe('AZB_DATASOURCE_NOT_FOUND');
     expect(onlyError(await ps.fx.az(['points', '--group', ps.group, '--data-source', 'web01:/nope'])).code).toBe('AZB_DATASOURCE_NOT_FOUND');
     expect(onlyError(await ps.fx.az(['online', 'enable', ps.group, '--online-vault', join(ps.fx.root, 'folder'), '--retention-days', '3'])).code).toBe('AZB_ARGS_INVALID');
-  }, 120_000);
+
+    // Uploaded now: enabling works; a scale that is not a whole number of bytes is refused before any copy.
+    expect((await ps.fx.az(['vault', 'add-cert', join(ps.fx.root, 'srv01.cer'), '--vault', ps.azure])).code).toBe(0);
+    expect((await enable(ps)).code).toBe(0);
+    const scaled = await ps.fx.az(['online', 'copy', ps.group], { env: { AZBACKUP_BYTES_PER_GB: 'lots' } });
+    expect(onlyError(scaled)).toMatchObject({ code: 'AZB_ARGS_INVALID', target: 'AZBACKUP_BYTES_PER_GB' });
+    expect(existsSync(join(ps.fx.home, 'groups', 'pg1.status.json'))).toBe(false);
+  }, 180_000);
 
   it('refuses the online copy of a data source over the size limit (AZB_ONLINE_SIZE_LIMIT) while the other is copied; disk protection is untouched', async () => {
     const ps = await protectionServer(azurite, proxy);
@@ -278,13 +284,6 @@ describe('online protection: refusals', () => {
     expect(items(disk).map((p) => p['pointId']).sort()).toEqual([web1, db1].sort());
   }, 180_000);
 
-  it('refuses AZBACKUP_BYTES_PER_GB that is not a whole number of bytes', async () => {
-    const ps = await protectionServer(azurite, proxy);
-    expect((await enable(ps)).code).toBe(0);
-    const run = await ps.fx.az(['online', 'copy', ps.group], { env: { AZBACKUP_BYTES_PER_GB: 'lots' } });
-    expect(onlyError(run)).toMatchObject({ code: 'AZB_ARGS_INVALID', target: 'AZBACKUP_BYTES_PER_GB' });
-    expect(existsSync(join(ps.fx.home, 'groups', 'pg1.status.json'))).toBe(false);
-  }, 120_000);
 });
 
 describe('online retention', () => {
