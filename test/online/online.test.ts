@@ -129,6 +129,26 @@ describe('online protection: copy and restore', () => {
     expect(status.lastOnlineCopy).toBeDefined();
     const checked = await checkOnline(ps);
     expect(checked).toMatchObject({ points: 3, problems: 0 });
+
+    // A passphrase changed on the disk: the online copy's key file does not open until enabling again,
+    // which writes one for the new passphrase and deletes the old one.
+    const changed = await ps.fx.az(['passphrase', 'set', '--vault', ps.fx.vault], { env: { AZBACKUP_NEW_PASSPHRASE: 'a new passphrase 4 the disk' } });
+    expect(changed.code, changed.stdout.slice(-800)).toBe(0);
+    ps.fx.env['AZBACKUP_PASSPHRASE'] = 'a new passphrase 4 the disk';
+    const stale = await ps.fx.az(['online', 'copy', ps.group]);
+    expect(onlyError(stale)).toMatchObject({ code: 'AZB_PASSPHRASE_WRONG', target: ps.azure });
+    expect(onlyError(stale).hint).toMatch(/online enable/);
+    const reEnabled = await enable(ps);
+    expect(reEnabled.code, reEnabled.stdout).toBe(0);
+    expect(reEnabled.stdout).toMatch(/with a new key file for the current passphrase/);
+    const newKeyId = (JSON.parse(readFileSync(regFile, 'utf8')) as Record<string, unknown>)['keyId'];
+    expect(newKeyId).not.toBe(reg['keyId']);
+    const fine = await ps.fx.az(['online', 'copy', ps.group]);
+    expect(fine.code, fine.stdout.slice(-800)).toBe(0);
+    expect(copyResult(fine).dataSources.map((d) => d.status)).toEqual(['UpToDate', 'UpToDate']);
+    // The old key file is gone from the Azure vault: the old passphrase opens nothing there.
+    const oldPassphrase = await ps.fx.az(['points', '--vault', ps.azure], { env: { AZBACKUP_PASSPHRASE: ps.fx.passphrase } });
+    expect(onlyError(oldPassphrase).code).toBe('AZB_PASSPHRASE_WRONG');
   }, 240_000);
 });
 
