@@ -125,7 +125,9 @@ async function copyDataSource(s: CopyState, name: string): Promise<OnlineDataSou
   }
   // 1. packs (skipping those the online copy has), 2. one index file for them, 3. the point.
   const indexedOnline = new Set(online.index.packIds());
-  const needed = [...await packsOfPoint(disk, point, ctx.signal)].filter((id) => !indexedOnline.has(id)).sort();
+  // A pack the Azure index names is taken as it is only if it is also listed there: one deleted behind
+  // AzBackup's back is put again, so the point never goes up without its data.
+  const needed = [...await packsOfPoint(disk, point, ctx.signal)].filter((id) => !(indexedOnline.has(id) && s.onlinePacks.has(id))).sort();
   const indexed: IndexedPack[] = [];
   let done = 0;
   const activity = `Online copy of ${name}`;
