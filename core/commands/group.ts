@@ -35,7 +35,7 @@ function dataSourceData(g: ProtectionGroup, ds: DataSource, s: DataSourceStatus 
 }
 
 /** The group as Get-AzBackupProtectionGroup shows it: settings, schedule files, next run, and per data source its report. */
-async function groupData(g: ProtectionGroup, o: { withStatus?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function groupData(g: ProtectionGroup, o: { withStatus?: boolean } = {}): Promise<Record<string, unknown>> {
   const t = schedulerTarget();
   const status = o.withStatus === false ? { dataSources: {} } : await readGroupStatus(g.name).catch(() => ({ dataSources: {} } as Awaited<ReturnType<typeof readGroupStatus>>));
   const files = await presentUnitFiles(groupUnitName(g.name), t);

@@ -19,25 +19,7 @@ import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
 import type { DataSource, ProtectionGroup } from './group.js';
 import { groupPointsToExpire } from './retention.js';
 import { readGroupStatus, updateGroupStatus, type GroupStatus } from './store.js';
-
-/** What an online copy reports (result kind OnlineCopy, core/online/copy.ts in the online work); any object type fits. */
-export type OnlineCopyResult = object;
-
-/** Copies a group's newest disk points to its online vault: `copyGroupOnline` of core/online/copy.ts. */
-export type OnlineCopier = (ctx: CommandContext, group: ProtectionGroup, o: { dataSources?: string[] }) => Promise<OnlineCopyResult>;
-
-const noOnlineCopier: OnlineCopier = async (_ctx, group) => {
-  throw new AzbError('AZB_ONLINE_NOT_ENABLED', `Online protection is not available in this build, so protection group ${group.name} was not copied online.`, {
-    target: group.name, hint: 'Its disk points are made as usual; online copies need a build with online protection.',
-  });
-};
-
-let onlineCopier: OnlineCopier = noOnlineCopier;
-
-/** Sets what group runs call for the online copy (the online module registers copyGroupOnline here). */
-export function setOnlineCopier(fn: OnlineCopier | undefined): void {
-  onlineCopier = fn ?? noOnlineCopier;
-}
+import { copyGroupOnline, type OnlineCopyResult } from '../online/copy.js';
 
 /**
  * The tar command a Files data source runs on its member: pax format (long names, nanosecond times,
@@ -202,7 +184,7 @@ export async function runGroup(ctx: CommandContext, g: ProtectionGroup, args: Gr
   let online: OnlineCopyResult | null = null;
   if (g.online && (args.online || onlineDue(g, await readGroupStatus(g.name), clockNow()))) {
     try {
-      online = await onlineCopier(c, g, args.dataSource !== undefined ? { dataSources: [args.dataSource] } : {});
+      online = await copyGroupOnline(c, g, args.dataSource !== undefined ? { dataSources: [args.dataSource] } : {});
       await updateGroupStatus(g.name, (s) => { s.lastOnlineCopy = clockNow().toISOString(); });
     } catch (err) {
       const e = toAzbError(err);

@@ -257,8 +257,8 @@ describe('protection groups', () => {
     expect((got['dataSources'] as Record<string, unknown>[]).find((x) => x['name'] === FILES())!['diskPoints']).toBe(64);
   }, 180_000);
 
-  it('reports the size against the online limit, and a group with online set but no online module warns and keeps its disk points', async () => {
-    // Online protection is enabled by the online work (online.enable); here the document is given the field.
+  it('reports the size against the online limit, and a group whose online copy cannot run (no replica registered here) warns and keeps its disk points', async () => {
+    // The document is given an online field that online.enable never wrote: no replica is registered here.
     const home = join(fx.home, 'groups', 'dpm1.json');
     const doc = JSON.parse(readFileSync(home, 'utf8'));
     doc.online = { vault: 'https://acct.blob.core.windows.net/vault1', vaultId: 'v-online', retentionDays: 30, maxPoints: 120, maxSizeGB: 850, timesOfDay: ['00:00'], enabled: new Date().toISOString() };
