@@ -10,10 +10,12 @@
     CompatiblePSEditions = @('Core')
     FunctionsToExport    = @(
         'Add-AzBackupFileSpec'
+        'Add-AzBackupMember'
         'Add-AzBackupVaultCertificate'
         'Get-AzBackupEngine'
         'Get-AzBackupJob'
         'Get-AzBackupMachineSetting'
+        'Get-AzBackupMember'
         'Get-AzBackupPolicy'
         'Get-AzBackupServer'
         'Get-AzBackupVaultCertificate'
@@ -27,6 +29,7 @@
         'New-AzBackupVault'
         'Register-AzBackupServer'
         'Remove-AzBackupFileSpec'
+        'Remove-AzBackupMember'
         'Remove-AzBackupPolicy'
         'Remove-AzBackupUnusedData'
         'Remove-AzBackupVaultCertificate'
@@ -44,6 +47,7 @@
         'Stop-AzBackupJob'
         'Suspend-AzBackupPolicy'
         'Test-AzBackupCertificate'
+        'Test-AzBackupMember'
         'Test-AzBackupSource'
         'Test-AzBackupVault'
         'Unregister-AzBackupServer'

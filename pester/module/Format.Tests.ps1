@@ -13,6 +13,9 @@ BeforeDiscovery {
         @{ Kind = 'PruneResult'; Shape = 'List'; Shown = 'BytesFreed'; Data = @{ points = 1; packsKept = 1; packsDeleted = 2; bytesFreed = 3; indexFilesDeleted = 1; dryRun = $false; vault = '/v' } }
         @{ Kind = 'Job'; Shape = 'Table'; Shown = '20261125T111708-b0d073a8 Backup    CompletedWithWarnings'; Data = @{ jobId = '20261125T111708-b0d073a8'; operation = 'Backup'; status = 'CompletedWithWarnings'; vault = '/v'; serverId = ''; startTime = [datetime]::UtcNow; endTime = [datetime]::UtcNow; pid = 1; hostname = 'h'; stats = @{}; errors = @(); warnings = 0 } }
         @{ Kind = 'SourceVerdict'; Shape = 'Table'; Shown = 'AZB_SOURCE_FILE_SYSTEM   tmpfs      /run'; Data = @{ path = '/run/user/1000/data'; eligible = $false; reason = 'FileSystem'; code = 'AZB_SOURCE_FILE_SYSTEM'; message = 'm'; hint = 'h'; mountPoint = '/run'; fileSystem = 'tmpfs'; device = 'tmpfs' } }
+        @{ Kind = 'Member'; Shape = 'Table'; Shown = 'backup@db01.contoso.com:22 Fingerprint SHA256:'; Data = @{ name = 'db01'; host = 'db01.contoso.com'; port = 22; user = 'backup'; identityFile = '/root/.ssh/azbackup_ed25519'; hostKeyFingerprints = @('SHA256:Xb3gq0VdT0x3fZyHkBmH1r8e0zVn2t6B8p5cYw6Jd1o'); hostKeyTrust = 'Fingerprint'; added = [datetime]::UtcNow } }
+        @{ Kind = 'MemberTest'; Shape = 'Table'; Shown = 'db01         10.0.0.5                22 True Member db01'; Data = @{ name = 'db01'; host = '10.0.0.5'; port = 22; ok = $true; message = 'Member db01 (backup@10.0.0.5:22) answered over ssh with its trusted host key.' } }
+        @{ Kind = 'RemovedMember'; Shape = 'Table'; Shown = 'db01                                    1'; Data = @{ name = 'db01'; knownHostKeysRemoved = 1 } }
         @{ Kind = 'RemovedRecoveryPoint'; Shape = 'Table'; Shown = 'fe48b0c78099 '; Data = @{ pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; time = [datetime]::UtcNow; hostname = 'srv01'; vault = '/mnt/backup/vault' } }
     )
 }
