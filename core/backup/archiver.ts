@@ -34,6 +34,8 @@ export interface BackupOptions {
   policy?: string;
   /** A backup without a policy: when its point may be expired (ISO time); absent, never by retention. */
   retainUntil?: string;
+  /** The protection group and data source this backup runs for: its points are that data source's series. */
+  protection?: { group: string; dataSource: string };
   /** Sub-folders of these sources are left out (non-recursive file specs). */
   shallow?: ReadonlySet<string>;
   /** --exclude-caches and --one-file-system. */
@@ -555,6 +557,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       version: 2, serverId: repo.serverId, hostname: repo.record.hostname || hostname(), time: now().toISOString(),
       sources: opts.stdin ? [opts.stdin.name] : opts.tar ? [opts.tar.root] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
       ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.retainUntil ? { retainUntil: opts.retainUntil } : {}),
+      ...(opts.protection ? { protectionGroup: opts.protection.group, dataSource: opts.protection.dataSource } : {}),
       ...(opts.reads && !opts.stdin && !opts.tar ? { snapshotMode: opts.snapshotMode ?? 'Auto', reads: opts.reads } : {}),
     };
     checkCancelled(signal);

@@ -108,6 +108,8 @@ export interface BackupWork {
   /** A tar stream imported as the tree below `root` (core/backup/tar-import.ts). */
   tar?: { stream: AsyncIterable<Uint8Array>; root: string };
   policy?: string; retainUntil?: string; shallow?: ReadonlySet<string>;
+  /** The protection group and data source the point belongs to (core/group). */
+  protection?: { group: string; dataSource: string };
   accessTier?: 'Hot' | 'Cool' | 'Cold';
   scanOptions?: ScanOptions;
   /** -Snapshot (default Auto), and frozen copies the caller made (the module's VSS shadow copies). */
@@ -164,6 +166,7 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
         const r = await runBackup(repo, {
           sources: work.paths, excludes: work.excludes, ...(walk ? { scan: walk } : {}), skipReport: new SkipReport(jobId, ctx.sink), ...(work.scanOptions ? { scanOptions: work.scanOptions } : {}), lock, cacheDir, signingKey, tags: work.tags, signal: ctx.signal, sink: ctx.sink,
           ...(work.stdin ? { stdin: work.stdin } : {}), ...(work.tar ? { tar: work.tar } : {}), ...(work.policy ? { policy: work.policy } : {}), ...(work.retainUntil ? { retainUntil: work.retainUntil } : {}),
+          ...(work.protection ? { protection: work.protection } : {}),
           ...(snapshots ? { reads: snapshots.reads, snapshotMode } : {}),
         });
         await hooks.runPost('Succeeded');

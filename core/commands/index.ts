@@ -17,6 +17,7 @@ import { settingsSetCommand, settingsShowCommand } from './settings.js';
 import { serverRenewCertCommand, serverUnregisterCommand } from './server.js';
 import { sourceTestCommand } from './source.js';
 import { memberAddCommand, memberListCommand, memberRemoveCommand, memberTestCommand } from './member.js';
+import { groupAddSourceCommand, groupGetCommand, groupNewCommand, groupRemoveCommand, groupRemoveSourceCommand, groupRunCommand, groupSetCommand } from './group.js';
 import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCommand, policySetCommand, policySuspendCommand } from './policy.js';
 
 /** Every command the engine answers, by its request name. */
@@ -26,5 +27,6 @@ export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Com
     checkCommand, pruneCommand, repairCommand, jobsCommand, jobStopCommand, settingsSetCommand, settingsShowCommand,
     policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand,
     serverUnregisterCommand, serverRenewCertCommand, sourceTestCommand,
-    memberAddCommand, memberListCommand, memberRemoveCommand, memberTestCommand].map((c) => [c.name, c as Command<never>]),
+    memberAddCommand, memberListCommand, memberRemoveCommand, memberTestCommand,
+    groupNewCommand, groupGetCommand, groupSetCommand, groupRemoveCommand, groupAddSourceCommand, groupRemoveSourceCommand, groupRunCommand].map((c) => [c.name, c as Command<never>]),
 );

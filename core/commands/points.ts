@@ -24,7 +24,9 @@ export function pointData(vault: string, p: RecoveryPoint, state?: PointState): 
     pointId: p.id, serverId: p.manifest.serverId, hostname: p.manifest.hostname, time: p.manifest.time, sources: p.manifest.sources, tags: p.manifest.tags,
     filesNew: s.filesNew, filesChanged: s.filesChanged, filesUnchanged: s.filesUnchanged, filesSkipped: s.filesSkipped, dirs: s.dirs,
     bytesRead: s.bytesRead, bytesAdded: s.bytesAdded, bytesStored: s.bytesStored, blobsAdded: s.blobsAdded, durationMs: s.durationMs, vault,
-    ...(p.manifest.policy ? { policy: p.manifest.policy } : {}), ...(p.manifest.retainUntil ? { retainUntil: p.manifest.retainUntil } : {}),
+    ...(p.manifest.policy ? { policy: p.manifest.policy } : {}),
+    ...(p.manifest.protectionGroup ? { protectionGroup: p.manifest.protectionGroup } : {}), ...(p.manifest.dataSource ? { dataSource: p.manifest.dataSource } : {}),
+    ...(p.manifest.retainUntil ? { retainUntil: p.manifest.retainUntil } : {}),
     ...(p.manifest.reads ? { snapshotMode: p.manifest.snapshotMode ?? 'Auto', reads: p.manifest.reads } : {}), ...st,
   };
 }

@@ -10,8 +10,9 @@ import { expirePoints, pointsToExpire } from '../policy/enforce.js';
 import { DAYS_OF_WEEK, isRunWeek, minutesOf, mondayOf, validatePolicy, type CommandSource, type Policy } from '../policy/policy.js';
 import { installSchedule, nextRunAfter, presentScheduleFiles, removeSchedule, scheduleContext, schedulerTarget, secretsLeftBehind } from '../policy/scheduler.js';
 import { deletePolicy, listPolicies, readLastRun, readPolicy, recordLastRun, requirePolicy, savePolicy, type LastRun } from '../policy/store.js';
-import { credentialFile, forgetStoredPassphrase, readStoredPassphrase, storedPassphraseInfo, storePassphrase } from '../policy/stored-passphrase.js';
+import { credentialFile, readStoredPassphrase, storedPassphraseInfo, storePassphrase } from '../policy/stored-passphrase.js';
 import { runPrune } from '../prune/pruner.js';
+import { forgetPassphraseIfUnused } from '../group/store.js';
 import { listRegistrations } from '../config/home.js';
 import { readSettings, type MachineSettings } from '../config/settings.js';
 import { writeMetricsFile } from '../policy/metrics.js';
@@ -267,9 +268,8 @@ export const policyRemoveCommand: Command<{ name: string; deleteBackup?: boolean
     }
     const files = await removeSchedule(p.name);
     await deletePolicy(p.name);
-    // The stored passphrase goes with the last policy of its vault.
-    const vaultId = await vaultIdOf(p);
-    if (vaultId && !(await listPolicies()).some((o) => o.vault === p.vault)) await forgetStoredPassphrase(vaultId);
+    // The stored passphrase goes with the last policy or protection group of its vault.
+    await forgetPassphraseIfUnused(p.vault, await vaultIdOf(p));
     if (!args.deleteBackup) ctx.sink.log(`The recovery points of policy ${p.name} are kept; they are no longer expired by any policy.`);
     ctx.sink.result('RemovedPolicy', { name: p.name, pointsExpired: expired, whatIf: false, scheduleFiles: files });
     return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;

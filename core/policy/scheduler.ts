@@ -1,6 +1,6 @@
 // Unattended runs through the OS scheduler (README "Scheduled runs"). Where systemd is the init system:
-// a .service and a .timer per policy. Where it is not (containers, this CI): a file in /etc/cron.d.
-// Both run `azbackup policy run <name> --scheduled` as root. The unit root is configurable
+// a .service and a .timer per policy or protection group. Where it is not (containers, this CI): a file
+// in /etc/cron.d. Both run `azbackup policy run <name> --scheduled` (or `group run`) as root. The unit root is configurable
 // (AZBACKUP_UNIT_ROOT) so that tests never touch the real /etc; the scheduler too (AZBACKUP_SCHEDULER).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -29,17 +29,51 @@ export function schedulerTarget(): SchedulerTarget {
   return { kind, root };
 }
 
+/**
+ * What the scheduler runs: a policy's or a protection group's run, under its own unit name. Policies
+ * and groups share the writers below, so both get the same files (a policy's are as they always were).
+ */
+export interface ScheduledRun {
+  /** azbackup-policy-<name> or azbackup-group-<name> (names are letters, digits, - and _ only). */
+  unit: string;
+  /** "policy nightly", "protection group dpm1": how the files describe what they run. */
+  what: string;
+  /** The engine's arguments, e.g. policy run nightly --scheduled. */
+  argv: string[];
+  schedule: Schedule;
+  /** The command that writes the files, named in their first line. */
+  writtenBy: string;
+}
+
 /** The unit and timer names of a policy (policy names are letters, digits, - and _ only). */
 export function unitName(policy: string): string {
   return `azbackup-policy-${policy}`;
 }
 
+/** The unit and timer names of a protection group. */
+export function groupUnitName(group: string): string {
+  return `azbackup-group-${group}`;
+}
+
+export function policyRun(p: Policy): ScheduledRun {
+  return { unit: unitName(p.name), what: `policy ${p.name}`, argv: ['policy', 'run', p.name, '--scheduled'], schedule: p.schedule, writtenBy: 'Set-AzBackupPolicy / azbackup policy set' };
+}
+
+export function groupRun(name: string, schedule: Schedule): ScheduledRun {
+  return { unit: groupUnitName(name), what: `protection group ${name}`, argv: ['group', 'run', name, '--scheduled'], schedule, writtenBy: 'Set-AzBackupProtectionGroup / azbackup group set' };
+}
+
 /** The file names a policy's schedule is written to. */
 export function scheduleFiles(policy: string, t: SchedulerTarget): string[] {
+  return unitFiles(unitName(policy), t);
+}
+
+/** The file names a unit's schedule is written to. */
+export function unitFiles(unit: string, t: SchedulerTarget): string[] {
   if (t.kind === 'none') return [];
   return t.kind === 'systemd'
-    ? [join(t.root, 'etc/systemd/system', `${unitName(policy)}.service`), join(t.root, 'etc/systemd/system', `${unitName(policy)}.timer`)]
-    : [join(t.root, 'etc/cron.d', unitName(policy))];
+    ? [join(t.root, 'etc/systemd/system', `${unit}.service`), join(t.root, 'etc/systemd/system', `${unit}.timer`)]
+    : [join(t.root, 'etc/cron.d', unit)];
 }
 
 /** The schedule's times grouped by minute: one calendar line per distinct minute, all hours in it. */
@@ -112,12 +146,17 @@ export interface ScheduleContext {
 
 /** The .service and .timer of a policy. */
 export function systemdUnits(p: Policy, c: ScheduleContext): { service: string; timer: string } {
+  return systemdUnitsOf(policyRun(p), c);
+}
+
+/** The .service and .timer of a scheduled run. */
+export function systemdUnitsOf(r: ScheduledRun, c: ScheduleContext): { service: string; timer: string } {
   for (const w of [...c.engine, c.home, c.credential ?? '', ...Object.values(c.env ?? {})]) checkLine(w, 'A path');
-  const exec = [...c.engine, 'policy', 'run', p.name, '--scheduled'].map(unitWord).join(' ');
+  const exec = [...c.engine, ...r.argv].map(unitWord).join(' ');
   const service = [
-    '# Written by AzBackup (Set-AzBackupPolicy / azbackup policy set); changes here are overwritten.',
+    `# Written by AzBackup (${r.writtenBy}); changes here are overwritten.`,
     '[Unit]',
-    `Description=AzBackup policy ${p.name}`,
+    `Description=AzBackup ${r.what}`,
     'Wants=network-online.target',
     'After=network-online.target',
     '',
@@ -138,15 +177,15 @@ export function systemdUnits(p: Policy, c: ScheduleContext): { service: string; 
     '',
   ].join('\n');
   const timer = [
-    '# Written by AzBackup (Set-AzBackupPolicy / azbackup policy set); changes here are overwritten.',
+    `# Written by AzBackup (${r.writtenBy}); changes here are overwritten.`,
     '[Unit]',
-    `Description=Schedule of AzBackup policy ${p.name}`,
+    `Description=Schedule of AzBackup ${r.what}`,
     '',
     '[Timer]',
-    ...onCalendar(p.schedule).map((e) => `OnCalendar=${e}`),
+    ...onCalendar(r.schedule).map((e) => `OnCalendar=${e}`),
     'Persistent=true',
-    ...(p.schedule.randomizedDelayMinutes ? [`RandomizedDelaySec=${p.schedule.randomizedDelayMinutes * 60}`] : []),
-    `Unit=${unitName(p.name)}.service`,
+    ...(r.schedule.randomizedDelayMinutes ? [`RandomizedDelaySec=${r.schedule.randomizedDelayMinutes * 60}`] : []),
+    `Unit=${r.unit}.service`,
     '',
     '[Install]',
     'WantedBy=timers.target',
@@ -157,17 +196,23 @@ export function systemdUnits(p: Policy, c: ScheduleContext): { service: string; 
 
 /** The /etc/cron.d file of a policy: runs as root, output to the job history, not to mail. */
 export function cronFile(p: Policy, c: ScheduleContext): string {
+  return cronFileOf(policyRun(p), c);
+}
+
+/** The /etc/cron.d file of a scheduled run. */
+export function cronFileOf(r: ScheduledRun, c: ScheduleContext): string {
   for (const w of [...c.engine, c.home, ...Object.values(c.env ?? {})]) checkLine(w, 'A path');
-  const command = [...c.engine, 'policy', 'run', p.name, '--scheduled'].map(shellWord).join(' ');
+  const command = [...c.engine, ...r.argv].map(shellWord).join(' ');
+  const s = r.schedule;
   return [
-    '# Written by AzBackup (Set-AzBackupPolicy / azbackup policy set); changes here are overwritten.',
-    `# Policy ${p.name}: ${p.schedule.daysOfWeek.join(', ')} at ${p.schedule.timesOfDay.join(', ')}, every ${p.schedule.weeklyFrequency === 1 ? 'week' : `${p.schedule.weeklyFrequency} weeks`}.`,
+    `# Written by AzBackup (${r.writtenBy}); changes here are overwritten.`,
+    `# ${r.what[0]!.toUpperCase()}${r.what.slice(1)}: ${s.daysOfWeek.join(', ')} at ${s.timesOfDay.join(', ')}, every ${s.weeklyFrequency === 1 ? 'week' : `${s.weeklyFrequency} weeks`}.`,
     'SHELL=/bin/sh',
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     `AZBACKUP_HOME=${c.home}`,
     ...Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v}`),
     // Each run's outcome is in the job history and the policy's last-run record.
-    ...cronTimes(p.schedule).map((t) => `${t} root ${command} >/dev/null 2>&1`),
+    ...cronTimes(s).map((t) => `${t} root ${command} >/dev/null 2>&1`),
     '',
   ].join('\n');
 }
@@ -181,9 +226,14 @@ function run(cmd: string, args: string[]): void {
 
 /** Writes (or replaces) the schedule of an active policy; returns the files written. */
 export async function installSchedule(p: Policy, c: ScheduleContext, t = schedulerTarget()): Promise<string[]> {
-  const files = scheduleFiles(p.name, t);
+  return installRun(policyRun(p), c, t);
+}
+
+/** Writes (or replaces) the schedule of a run (a policy's, a group's); returns the files written. */
+export async function installRun(r: ScheduledRun, c: ScheduleContext, t = schedulerTarget()): Promise<string[]> {
+  const files = unitFiles(r.unit, t);
   if (files.length === 0) return files;
-  const contents = t.kind === 'systemd' ? (() => { const u = systemdUnits(p, c); return [u.service, u.timer]; })() : [cronFile(p, c)];
+  const contents = t.kind === 'systemd' ? (() => { const u = systemdUnitsOf(r, c); return [u.service, u.timer]; })() : [cronFileOf(r, c)];
   try {
     await mkdir(join(files[0]!, '..'), { recursive: true, mode: 0o755 });
     for (const [i, f] of files.entries()) {
@@ -196,18 +246,23 @@ export async function installSchedule(p: Policy, c: ScheduleContext, t = schedul
   }
   if (t.kind === 'systemd' && t.root === '/' && existsSync('/run/systemd/system')) {
     run('systemctl', ['daemon-reload']);
-    run('systemctl', ['enable', '--now', `${unitName(p.name)}.timer`]);
+    run('systemctl', ['enable', '--now', `${r.unit}.timer`]);
   }
   return files;
 }
 
 /** Removes a policy's schedule (suspend, remove); returns the files removed. */
 export async function removeSchedule(name: string, t = schedulerTarget()): Promise<string[]> {
+  return removeUnit(unitName(name), t);
+}
+
+/** Removes a unit's schedule files (and stops its timer); returns the files removed. */
+export async function removeUnit(unit: string, t = schedulerTarget()): Promise<string[]> {
   if (t.kind === 'systemd' && t.root === '/' && existsSync('/run/systemd/system')) {
-    spawnSync('systemctl', ['disable', '--now', `${unitName(name)}.timer`], { stdio: 'ignore' });
+    spawnSync('systemctl', ['disable', '--now', `${unit}.timer`], { stdio: 'ignore' });
   }
   const removed: string[] = [];
-  for (const f of scheduleFiles(name, t)) {
+  for (const f of unitFiles(unit, t)) {
     try { await unlink(f); removed.push(f); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(err, f, 'Schedule file'); }
   }
   if (removed.length > 0 && t.kind === 'systemd' && t.root === '/' && existsSync('/run/systemd/system')) run('systemctl', ['daemon-reload']);
@@ -216,8 +271,13 @@ export async function removeSchedule(name: string, t = schedulerTarget()): Promi
 
 /** Which of a policy's schedule files exist. */
 export async function presentScheduleFiles(name: string, t = schedulerTarget()): Promise<string[]> {
+  return presentUnitFiles(unitName(name), t);
+}
+
+/** Which of a unit's schedule files exist. */
+export async function presentUnitFiles(unit: string, t = schedulerTarget()): Promise<string[]> {
   const out: string[] = [];
-  for (const f of scheduleFiles(name, t)) {
+  for (const f of unitFiles(unit, t)) {
     const dir = join(f, '..');
     const names = await readdir(dir).catch(() => [] as string[]);
     if (names.includes(f.slice(dir.length + 1))) out.push(f);

@@ -146,6 +146,17 @@ export const ERROR_CODES = {
   AZB_MEMBER_UNREACHABLE: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_MEMBER_AUTH_FAILED: { category: 'AuthenticationError', exit: ExitCode.Failed },
   AZB_MEMBER_COMMAND_FAILED: { category: 'InvalidResult', exit: ExitCode.Failed },
+  // Protection groups and online protection (README "Protection groups")
+  AZB_GROUP_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_GROUP_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_GROUP_EXISTS: { category: 'ResourceExists', exit: ExitCode.Failed },
+  AZB_GROUP_VAULT_NOT_DISK: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_DATASOURCE_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
+  AZB_DATASOURCE_IN_OTHER_GROUP: { category: 'ResourceExists', exit: ExitCode.Failed },
+  AZB_ONLINE_RETENTION_INVALID: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
+  AZB_ONLINE_NOT_ENABLED: { category: 'InvalidOperation', exit: ExitCode.Failed },
+  AZB_ONLINE_CERT_NOT_UPLOADED: { category: 'InvalidOperation', exit: ExitCode.Failed },
+  AZB_ONLINE_SIZE_LIMIT: { category: 'InvalidOperation', exit: ExitCode.Failed },
   // Engine
   AZB_INTERNAL: { category: 'NotSpecified', exit: ExitCode.Failed },
   AZB_INTERNAL_INVARIANT: { category: 'InvalidData', exit: ExitCode.Failed },

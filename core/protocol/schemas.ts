@@ -75,6 +75,18 @@ import argsMemberTest from '../schemas/args.member.test.schema.json' with { type
 import resultMember from '../schemas/result.Member.schema.json' with { type: 'json' };
 import resultMemberTest from '../schemas/result.MemberTest.schema.json' with { type: 'json' };
 import resultRemovedMember from '../schemas/result.RemovedMember.schema.json' with { type: 'json' };
+import argsGroupNew from '../schemas/args.group.new.schema.json' with { type: 'json' };
+import argsGroupGet from '../schemas/args.group.get.schema.json' with { type: 'json' };
+import argsGroupSet from '../schemas/args.group.set.schema.json' with { type: 'json' };
+import argsGroupRemove from '../schemas/args.group.remove.schema.json' with { type: 'json' };
+import argsGroupAddSource from '../schemas/args.group.add-source.schema.json' with { type: 'json' };
+import argsGroupRemoveSource from '../schemas/args.group.remove-source.schema.json' with { type: 'json' };
+import argsGroupRun from '../schemas/args.group.run.schema.json' with { type: 'json' };
+import resultProtectionGroup from '../schemas/result.ProtectionGroup.schema.json' with { type: 'json' };
+import resultDataSource from '../schemas/result.DataSource.schema.json' with { type: 'json' };
+import resultRemovedProtectionGroup from '../schemas/result.RemovedProtectionGroup.schema.json' with { type: 'json' };
+import resultRemovedDataSource from '../schemas/result.RemovedDataSource.schema.json' with { type: 'json' };
+import resultProtectionGroupRun from '../schemas/result.ProtectionGroupRun.schema.json' with { type: 'json' };
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
@@ -84,6 +96,7 @@ export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsSourceTest, resultSourceVerdict,
   argsServerUnregister, resultUnregisteredServer, argsServerRenewCert, resultCertificateRenewal,
   argsMemberAdd, argsMemberList, argsMemberRemove, argsMemberTest, resultMember, resultMemberTest, resultRemovedMember,
+  argsGroupNew, argsGroupGet, argsGroupSet, argsGroupRemove, argsGroupAddSource, argsGroupRemoveSource, argsGroupRun, resultProtectionGroup, resultDataSource, resultRemovedProtectionGroup, resultRemovedDataSource, resultProtectionGroupRun,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.

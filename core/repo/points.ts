@@ -35,6 +35,9 @@ export interface PointManifest {
   /** The -Snapshot mode of the backup, and how each source was read (FORMAT.md section 9, optional). */
   snapshotMode?: 'Auto' | 'Required' | 'None';
   reads?: { source: string; method: 'btrfs' | 'provider' | 'vss' | 'external' | 'live'; note?: string }[];
+  /** The protection group and data source whose run made the point (FORMAT.md section 9, optional, together). */
+  protectionGroup?: string;
+  dataSource?: string;
 }
 
 /** A recovery point as read from the vault. */
