@@ -295,17 +295,23 @@ export async function main(argv: string[]): Promise<number> {
       .option('after', { type: 'string', describe: 'Only points after this time (ISO 8601)' })
       .option('before', { type: 'string', describe: 'Only points before this time (ISO 8601)' })
       .option('tag', { type: 'string', describe: 'Only points with this tag' })
-      .option('deleted', { type: 'boolean', describe: 'List the soft-deleted points (those undelete can bring back) instead' }),
+      .option('deleted', { type: 'boolean', describe: 'List the soft-deleted points (those undelete can bring back) instead' })
+      .option('group', { type: 'string', describe: "A protection group's points: in its disk vault, or with --online in its Azure copy" })
+      .option('data-source', { type: 'string', describe: 'With --group: only the points of this data source (<member>:<path or stream name>)' })
+      .option('online', { type: 'boolean', describe: "With --group: the group's online copy (Azure vault) instead of its disk vault" }),
     async (a) => {
-      exitCode = await run('points', defined({ ...vaultArgs(a), path: a.path, after: a.after, before: a.before, tag: a.tag, deleted: a.deleted }), globals(a), await passphrase(a));
+      exitCode = await run('points', defined({ ...vaultArgs(a), path: a.path, after: a.after, before: a.before, tag: a.tag, deleted: a.deleted, group: a.group, dataSource: a.dataSource, online: a.online }), globals(a), await passphrase(a));
     })
     .command('ls <point> [path]', 'List the items of a recovery point', (y) => y
       .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest'); also as --point" })
       .positional('path', { type: 'string', describe: 'Folder inside the point' })
       .option('recurse', { alias: 'r', type: 'boolean', describe: 'Also list the contents of sub-folders' })
-      .option('filter', { type: 'string', describe: 'Only items whose name matches this glob (searches the whole point)' }),
+      .option('filter', { type: 'string', describe: 'Only items whose name matches this glob (searches the whole point)' })
+      .option('group', { type: 'string', describe: "A protection group's point: in its disk vault, or with --online in its Azure copy" })
+      .option('data-source', { type: 'string', describe: "With --group: 'latest' is this data source's newest point" })
+      .option('online', { type: 'boolean', describe: "With --group: the group's online copy (Azure vault)" }),
     async (a) => {
-      exitCode = await run('ls', defined({ ...vaultArgs(a), point: a.point, path: a.path, recurse: a.recurse, filter: a.filter }), globals(a), await passphrase(a));
+      exitCode = await run('ls', defined({ ...vaultArgs(a), point: a.point, path: a.path, recurse: a.recurse, filter: a.filter, group: a.group, dataSource: a.dataSource, online: a.online }), globals(a), await passphrase(a));
     })
     .command('restore <point> [items..]', 'Restore a recovery point, or items of it', (y) => y
       .positional('point', { type: 'string', demandOption: true, describe: "Recovery point ID (or a unique prefix, or 'latest'); also as --point" })
@@ -317,13 +323,17 @@ export async function main(argv: string[]): Promise<number> {
       .option('ignore-free-space', { type: 'boolean', describe: 'Restore even when the destination has less free space than the files need (refused by default: AZB_RESTORE_NO_SPACE)' })
       .option('restore-selinux-labels', { type: 'boolean', describe: 'Set SELinux labels (security.selinux) from the point too (left to the system policy by default)' })
       .option('to-tar', { type: 'string', describe: "-: write the items as a pax tar stream to stdout (events on stderr), each file verified; for 'tar -x'" })
+      .option('group', { type: 'string', describe: "A protection group's point: from its disk vault, or with --online from its Azure copy" })
+      .option('data-source', { type: 'string', describe: "With --group: 'latest' is this data source's newest point" })
+      .option('online', { type: 'boolean', describe: "With --group: restore from the group's online copy (Azure vault)" })
+      .example('azbackup restore latest --group pg1 --data-source web01:/srv/www --online --target /tmp/www', "Restore a data source's newest online point")
       .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder')
       .example('azbackup restore latest /srv/data --to-tar - | ssh member tar -x -C /', 'Restore a folder to a member through tar'),
     async (a) => {
       const items = a.items?.map(String);
       const toTar = a.toTar;
       if (toTar !== undefined && toTar !== '-') throw new AzbError('AZB_USAGE', `--to-tar takes '-' (the tar goes to stdout), not '${toTar}'.`, { target: 'toTar', hint: 'azbackup restore POINT [ITEMS] --to-tar - | tar -x -C DEST' });
-      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items, target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace, toTar: a.toTar }), globals(a), await passphrase(a), undefined, a.toTar !== undefined ? process.stdout : undefined);
+      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items, target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace, toTar: a.toTar, group: a.group, dataSource: a.dataSource, online: a.online }), globals(a), await passphrase(a), undefined, a.toTar !== undefined ? process.stdout : undefined);
     })
     .command('check', 'Check the vault: structure, and with --read-data every byte', (y) => y
       .option('read-data', { type: 'string', describe: 'Also read and verify data: all of it, or --read-data=PERCENT of the packs' }),
@@ -446,6 +456,25 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('policy.run', defined({ name: a.name, scheduled: a.scheduled, cacheDir: a.cacheDir }), globals(a), await passphrase(a));
       })
       .demandCommand(1, 'Name a policy command: set, get, list, remove, suspend, resume or run.'))
+    .command('online', 'Online protection: copy a protection group\'s points to an Azure vault (README "Online protection")', (y) => y
+      .command('enable <group>', 'Replicate this server\'s namespace into an Azure vault and set the group\'s online retention', (c) => c
+        .positional('group', { type: 'string', demandOption: true })
+        .option('online-vault', { type: 'string', describe: 'The Azure vault (container URL; or --vault); the server\'s certificate must be uploaded there first' })
+        .option('retention-days', { type: 'number', demandOption: true, describe: 'Online retention per data source, 1 to 120 days' })
+        .option('max-points', { type: 'number', describe: 'At most this many online points per data source (1 to 120; default 120)' })
+        .option('max-size-gb', { type: 'number', describe: 'Refuse the online copy of a data source larger than this (1 to 850 GB; default 850)' })
+        .option('times', { type: 'string', array: true, describe: 'Online copy times of day, HH:MM (default 21:00)' })
+        .example('azbackup online enable pg1 --online-vault https://acct.blob.core.windows.net/vault --retention-days 30', 'Copy group pg1 online, kept 30 days'),
+      async (a) => {
+        exitCode = await run('online.enable', defined({ group: a.group, vault: a.onlineVault ?? a.vault, onlineRetentionDays: a.retentionDays, maxOnlinePoints: a.maxPoints, maxOnlineSizeGB: a.maxSizeGb, onlineTimesOfDay: a.times?.map(String) }), globals(a), await passphrase(a));
+      })
+      .command('copy <group>', 'Copy the newest disk point of each data source online now, then enforce online retention', (c) => c
+        .positional('group', { type: 'string', demandOption: true })
+        .option('data-source', { type: 'string', describe: 'Only this data source' }),
+      async (a) => {
+        exitCode = await run('online.copy', defined({ group: a.group, dataSource: a.dataSource }), globals(a), await passphrase(a));
+      })
+      .demandCommand(1, 'Name an online command: enable or copy.'))
     .command('jobs', 'Show the job history of this machine', (y) => y
       .option('previous', { type: 'number', describe: 'Only the N most recent jobs' })
       .option('status', { choices: ['InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled'] as const, describe: 'Only jobs with this status' }),

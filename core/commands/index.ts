@@ -18,6 +18,7 @@ import { serverRenewCertCommand, serverUnregisterCommand } from './server.js';
 import { sourceTestCommand } from './source.js';
 import { memberAddCommand, memberListCommand, memberRemoveCommand, memberTestCommand } from './member.js';
 import { groupAddSourceCommand, groupGetCommand, groupNewCommand, groupRemoveCommand, groupRemoveSourceCommand, groupRunCommand, groupSetCommand } from './group.js';
+import { onlineCopyCommand, onlineEnableCommand } from './online.js';
 import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCommand, policySetCommand, policySuspendCommand } from './policy.js';
 
 /** Every command the engine answers, by its request name. */
@@ -28,5 +29,5 @@ export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Com
     policySetCommand, policyGetCommand, policyRemoveCommand, policySuspendCommand, policyResumeCommand, policyRunCommand,
     serverUnregisterCommand, serverRenewCertCommand, sourceTestCommand,
     memberAddCommand, memberListCommand, memberRemoveCommand, memberTestCommand,
-    groupNewCommand, groupGetCommand, groupSetCommand, groupRemoveCommand, groupAddSourceCommand, groupRemoveSourceCommand, groupRunCommand].map((c) => [c.name, c as Command<never>]),
+    groupNewCommand, groupGetCommand, groupSetCommand, groupRemoveCommand, groupAddSourceCommand, groupRemoveSourceCommand, groupRunCommand, onlineEnableCommand, onlineCopyCommand].map((c) => [c.name, c as Command<never>]),
 );

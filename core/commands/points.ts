@@ -13,6 +13,7 @@ import { resolveItem, splitPointPath } from '../restore/restorer.js';
 import { isTreeDamaged, readTree } from '../restore/tree-reader.js';
 import type { Command } from './command.js';
 import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
+import { resolveGroupArgs, type GroupArgs } from './online.js';
 
 /** The flat form of a recovery point in events (binds by name to the next cmdlet); with its soft-delete state. */
 export function pointData(vault: string, p: RecoveryPoint, state?: PointState): Record<string, unknown> {
@@ -79,6 +80,27 @@ export async function findPoint(repo: ServerRepo, ref: string, sink?: EventSink,
   return repo.readPoint(id);
 }
 
+/**
+ * findPoint within one data source's series (the group arguments of ls and restore): 'latest' is the
+ * newest live point of that data source; a point named by ID must belong to it.
+ */
+export async function findPointFor(repo: ServerRepo, ref: string, sink: EventSink, scope: readonly string[], dataSource: string | undefined): Promise<RecoveryPoint> {
+  if (dataSource === undefined) return findPoint(repo, ref, sink, scope);
+  if (ref !== 'latest') {
+    const p = await findPoint(repo, ref, sink, scope);
+    if (p.manifest.dataSource !== dataSource) {
+      throw new AzbError('AZB_POINT_NOT_FOUND', `Recovery point ${p.id.slice(0, 12)}… is not a point of data source ${dataSource}.`, { target: ref, hint: 'List the data source\'s points with Get-AzRecoveryPoint -ProtectionGroup G -DataSource D.' });
+    }
+    return p;
+  }
+  await repo.assertNewestPointPresent();
+  const { live } = await repo.readPointsByState((id, err) => sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id} cannot be read and is passed over for 'latest': ${err.message}`, repo.pointObject(id)), warnTo(sink));
+  const own = live.filter((p) => p.manifest.dataSource === dataSource && scope.every((path) => pointHolds(p, path)));
+  const last = own[own.length - 1];
+  if (!last) throw new AzbError('AZB_POINT_NOT_FOUND', `No recovery point of data source ${dataSource} in the vault at ${repo.location}${scope.length > 0 ? ` holds ${scope.join(', ')}` : ''}.`, { target: dataSource, hint: 'Run the group (or the online copy) first.' });
+  return last;
+}
+
 /** The full ID of the one point whose ID starts with `ref` (≥ 6 hex digits), without reading it; soft-deleted points included. */
 async function pointIdOf(repo: ServerRepo, ref: string): Promise<string> {
   const ids = await repo.listPointIds();
@@ -91,14 +113,15 @@ async function pointIdOf(repo: ServerRepo, ref: string): Promise<string> {
   return matches[0]!;
 }
 
-export interface PointsArgs extends VaultArgs { path?: string; after?: string; before?: string; tag?: string; deleted?: boolean }
+export interface PointsArgs extends VaultArgs, GroupArgs { path?: string; after?: string; before?: string; tag?: string; deleted?: boolean }
 
 export const pointsCommand: Command<PointsArgs> = {
   name: 'points',
   argsSchema: 'azbackup:args.points',
   secrets: ['passphrase', ...STORAGE_SECRETS],
   human: { item: (_k, d) => `${String(d['pointId']).slice(0, 12)}  ${String(d['time'])}  ${String(d['hostname']).padEnd(16)} ${(d['sources'] as string[]).join(', ')}` },
-  async run(ctx, args) {
+  async run(ctx, given) {
+    const { args, group } = await resolveGroupArgs(given);
     const { repo } = await openServerFor(ctx, args);
     const after = args.after ? Date.parse(args.after) : undefined;
     const before = args.before ? Date.parse(args.before) : undefined;
@@ -114,6 +137,8 @@ export const pointsCommand: Command<PointsArgs> = {
       if (after !== undefined && t < after) continue;
       if (before !== undefined && t > before) continue;
       if (args.tag && !p.manifest.tags.includes(args.tag)) continue;
+      // A group's points: those of its data sources (or of the one named).
+      if (group && (args.dataSource !== undefined ? p.manifest.dataSource !== args.dataSource : !group.dataSources.some((d) => d.name === p.manifest.dataSource))) continue;
       if (want && !p.manifest.sources.some((s) => { const sp = splitPointPath(s); const n = Math.min(sp.length, want.length); return sp.slice(0, n).every((c, i) => c.equals(want[i]!)); })) continue;
       ctx.sink.item('RecoveryPoint', pointData(repo.location, p, byState.states.get(p.id)));
     }
@@ -121,7 +146,7 @@ export const pointsCommand: Command<PointsArgs> = {
   },
 };
 
-export interface LsArgs extends VaultArgs { point: string; path?: string; recurse?: boolean; filter?: string }
+export interface LsArgs extends VaultArgs, GroupArgs { point: string; path?: string; recurse?: boolean; filter?: string }
 
 function itemData(vault: string, point: RecoveryPoint, path: string, n: TreeNode): Record<string, unknown> {
   const item: Record<string, unknown> = {
@@ -137,10 +162,11 @@ export const lsCommand: Command<LsArgs> = {
   argsSchema: 'azbackup:args.ls',
   secrets: ['passphrase', ...STORAGE_SECRETS],
   human: { item: (_k, d) => `${d['type'] === 'dir' ? 'd' : d['type'] === 'symlink' ? 'l' : '-'} ${String(d['size']).padStart(12)}  ${String(d['modified']).slice(0, 19)}  ${String(d['path'])}` },
-  async run(ctx, args) {
+  async run(ctx, given) {
+    const { args } = await resolveGroupArgs(given);
     const { repo } = await openServerFor(ctx, args);
     await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
-    const point = await findPoint(repo, args.point, ctx.sink, args.path && splitPointPath(args.path).length > 0 ? [args.path] : []);
+    const point = await findPointFor(repo, args.point, ctx.sink, args.path && splitPointPath(args.path).length > 0 ? [args.path] : [], args.dataSource);
     // The backup's glob dialect (core/fs/glob.ts): '*.lock' finds /etc/.pwd.lock at any depth.
     const matches = args.filter ? compileGlob(args.filter) : undefined;
     const emit = (path: string, n: TreeNode) => {

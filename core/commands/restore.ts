@@ -6,7 +6,8 @@ import { withLock } from '../repo/locks.js';
 import { runRestore, type ConflictAction } from '../restore/restorer.js';
 import type { Command } from './command.js';
 import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
-import { findPoint } from './points.js';
+import { findPointFor } from './points.js';
+import { resolveGroupArgs, type GroupArgs } from './online.js';
 import { findRegistration } from '../config/home.js';
 import { exportTar } from '../restore/tar-export.js';
 import type { CommandContext } from './command.js';
@@ -22,7 +23,7 @@ async function restoreToTar(ctx: CommandContext, args: RestoreArgs): Promise<num
   const { vault, repo } = await openServerFor(ctx, args);
   const stats = await asJob(ctx, 'Restore', vault.store.location, repo.serverId, async () => withLock(repo, 'read', 'restore to tar', undefined, async () => {
     await repo.loadIndexForReading((code, message, target) => ctx.sink.warning(code, message, target));
-    const point = await findPoint(repo, args.point, ctx.sink, args.items ?? []);
+    const point = await findPointFor(repo, args.point, ctx.sink, args.items ?? [], args.dataSource);
     const s = await exportTar(repo, point, args.items ?? [], out, { signal: ctx.signal, sink: ctx.sink });
     return { stats: { ...s, pointId: point.id } };
   }));
@@ -30,14 +31,15 @@ async function restoreToTar(ctx: CommandContext, args: RestoreArgs): Promise<num
   return ctx.sink.warnings > 0 ? 3 : 0;
 }
 
-export interface RestoreArgs extends VaultArgs { point: string; target?: string; originalLocation?: boolean; items?: string[]; conflict?: ConflictAction; preserveSetuid?: boolean; ignoreFreeSpace?: boolean; restoreSelinuxLabels?: boolean; toTar?: '-' }
+export interface RestoreArgs extends VaultArgs, GroupArgs { point: string; target?: string; originalLocation?: boolean; items?: string[]; conflict?: ConflictAction; preserveSetuid?: boolean; ignoreFreeSpace?: boolean; restoreSelinuxLabels?: boolean; toTar?: '-' }
 
 export const restoreCommand: Command<RestoreArgs> = {
   name: 'restore',
   argsSchema: 'azbackup:args.restore',
   job: { operation: 'Restore' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
-  async run(ctx, args) {
+  async run(ctx, given) {
+    const { args } = await resolveGroupArgs(given);
     if (args.target !== undefined && args.originalLocation) {
       throw new AzbError('AZB_USAGE', 'Give either a target folder or --original-location, not both.', { target: 'originalLocation', hint: 'Drop -Target / --target to restore to the original location, or drop -OriginalLocation / --original-location.' });
     }
@@ -54,7 +56,7 @@ export const restoreCommand: Command<RestoreArgs> = {
             target: args.server, hint: 'Give a folder to restore into with -Target / --target, or -OriginalLocation / --original-location to put the items back at their paths on this machine.',
           });
         }
-        const point = await findPoint(repo, args.point, ctx.sink, args.items ?? []);
+        const point = await findPointFor(repo, args.point, ctx.sink, args.items ?? [], args.dataSource);
         if (point.signedBy) ctx.sink.log(`Recovery point ${point.id.slice(0, 12)}… is signed by ${point.signedBy.subject} (certificate ${point.signedBy.thumbprint}${repo.pin ? ', the one this server registered with' : `, the one ${repo.record.hostname}'s registration record names`}).`);
         // A stream backup (a database dump, say) has a name but no place on disk: it needs a target.
         const placeless = point.manifest.sources.filter((s) => !isAbsolute(s));

@@ -33,6 +33,8 @@ export interface Registration {
   lastPoint?: { id: string; time: string } | null;
   /** Certificates this server renewed away from (FORMAT.md section 3): they signed only the points their renewal lists. */
   retired?: string[];
+  /** A replicated namespace (online protection, FORMAT.md section 14): the ID of the disk vault whose namespace this one copies. */
+  replicaOf?: string;
 }
 
 /** The configuration home: AZBACKUP_HOME, else a per-OS default. */

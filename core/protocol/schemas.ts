@@ -87,6 +87,9 @@ import resultDataSource from '../schemas/result.DataSource.schema.json' with { t
 import resultRemovedProtectionGroup from '../schemas/result.RemovedProtectionGroup.schema.json' with { type: 'json' };
 import resultRemovedDataSource from '../schemas/result.RemovedDataSource.schema.json' with { type: 'json' };
 import resultProtectionGroupRun from '../schemas/result.ProtectionGroupRun.schema.json' with { type: 'json' };
+import argsOnlineEnable from '../schemas/args.online.enable.schema.json' with { type: 'json' };
+import argsOnlineCopy from '../schemas/args.online.copy.schema.json' with { type: 'json' };
+import resultOnlineCopy from '../schemas/result.OnlineCopy.schema.json' with { type: 'json' };
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
@@ -97,6 +100,7 @@ export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsServerUnregister, resultUnregisteredServer, argsServerRenewCert, resultCertificateRenewal,
   argsMemberAdd, argsMemberList, argsMemberRemove, argsMemberTest, resultMember, resultMemberTest, resultRemovedMember,
   argsGroupNew, argsGroupGet, argsGroupSet, argsGroupRemove, argsGroupAddSource, argsGroupRemoveSource, argsGroupRun, resultProtectionGroup, resultDataSource, resultRemovedProtectionGroup, resultRemovedDataSource, resultProtectionGroupRun,
+  argsOnlineEnable, argsOnlineCopy, resultOnlineCopy,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.

@@ -72,7 +72,7 @@ export function serverPrefix(serverId: string): string {
 }
 
 /** The bytes a registration proof signs: everything in server.json except the signature itself. */
-function registrationMessage(vaultId: string, r: Pick<ServerRecord, 'serverId' | 'hostname' | 'created' | 'certificate' | 'registeredWith'>, challenge: string): Buffer {
+export function registrationMessage(vaultId: string, r: Pick<ServerRecord, 'serverId' | 'hostname' | 'created' | 'certificate' | 'registeredWith'>, challenge: string): Buffer {
   return Buffer.from(`azbackup-register-v1\n${vaultId}\n${r.serverId}\n${r.hostname}\n${r.created}\n${r.registeredWith ?? r.certificate}\n${challenge}`, 'utf8');
 }
 
