@@ -166,7 +166,7 @@ Describe 'A protection group with two members' {
         $onMember = (New-Item -ItemType Directory -Path (Join-Path $root 'on-member')).FullName
         $result = Get-AzRecoveryPoint -ProtectionGroup web -DataSource $wwwSource -Passphrase $pp | Start-AzRecovery -ComputerName web01 -Target $onMember -Passphrase $pp
         $result.PSObject.TypeNames[0] | Should -Be 'AzBackup.RestoreResult'
-        Get-RestoredTreeHash $onMember $www | Should -BeExactly (Get-TestTreeHash -Path $www)
+        Get-RestoredTreeHash $onMember $www | Should -BeExactly (Get-TestTreeHash -Path $www) -Because "the member's folder holds: $((Get-ChildItem -Recurse -LiteralPath $onMember -File).Name -join ', ')"
         { Start-AzRecovery -PointId latest -ProtectionGroup web -DataSource $wwwSource -ComputerName web01 -Target (Join-Path $root 'not-there') -Passphrase $pp -ErrorAction Stop } | Should -Throw
     }
 
@@ -201,5 +201,97 @@ Describe 'A protection group with two members' {
         $gone.Name | Should -Be 'other'
         { Get-AzBackupProtectionGroup other -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_GROUP_NOT_FOUND,Get-AzBackupProtectionGroup'
         @(Get-AzRecoveryPoint -ProtectionGroup web -Passphrase $pp).Count | Should -Be 4
+    }
+}
+
+Describe 'Online protection of the group to an Azure vault (Azurite)' {
+    BeforeAll {
+        $env:AZBACKUP_HOME = $srv.Home
+        $script:azurite = Start-TestAzurite -Root $root
+        $env:AZBACKUP_STORAGE_CONNECTION_STRING = $azurite.ConnectionString
+        $script:azureVault = (New-AzBackupVault -StorageAccountUrl $azurite.Endpoint -Container 'online-copy').Vault
+    }
+    AfterAll {
+        $env:AZBACKUP_STORAGE_CONNECTION_STRING = $null
+        $env:AZBACKUP_BYTES_PER_GB = $script:savedBytesPerGB
+        Stop-TestAzurite $script:azurite
+    }
+    BeforeEach { $env:AZBACKUP_HOME = $srv.Home; $env:AZBACKUP_PASSPHRASE = $null }
+
+    It 'is refused while this server''s certificate was never uploaded to the Azure vault (AZB_ONLINE_CERT_NOT_UPLOADED)' {
+        $err = { Enable-AzBackupOnlineProtection -ProtectionGroup web -Vault $azureVault -OnlineRetentionDays 30 -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_ONLINE_CERT_NOT_UPLOADED,Enable-AzBackupOnlineProtection' -PassThru
+        $err.ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+        (Get-AzBackupProtectionGroup web).Online | Should -BeNullOrEmpty
+    }
+
+    It 'refuses limits over the online maximums, touching nothing: <What>' -ForEach @(
+        @{ What = '121 days'; Splat = @{ OnlineRetentionDays = 121 } }
+        @{ What = '0 days'; Splat = @{ OnlineRetentionDays = 0 } }
+        @{ What = '121 points'; Splat = @{ OnlineRetentionDays = 30; MaxOnlinePoints = 121 } }
+        @{ What = '851 GB'; Splat = @{ OnlineRetentionDays = 30; MaxOnlineSizeGB = 851 } }
+    ) {
+        { Enable-AzBackupOnlineProtection -ProtectionGroup web -Vault $azureVault @Splat -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_ONLINE_RETENTION_INVALID,Enable-AzBackupOnlineProtection'
+        (Get-AzBackupProtectionGroup web).Online | Should -BeNullOrEmpty
+    }
+
+    It 'enables online protection once the certificate is there, with the settings given; -WhatIf changes nothing' {
+        $null = $srv.Certificate | Add-AzBackupVaultCertificate -Vault $azureVault
+        Enable-AzBackupOnlineProtection -ProtectionGroup web -Vault $azureVault -OnlineRetentionDays 30 -Passphrase $pp -WhatIf | Should -BeNullOrEmpty
+        (Get-AzBackupProtectionGroup web).Online | Should -BeNullOrEmpty
+        $null = Get-AzBackupProtectionGroup web | Enable-AzBackupOnlineProtection -Vault $azureVault -OnlineRetentionDays 30 -MaxOnlinePoints 10 -OnlineTimesOfDay 23:30 -Passphrase $pp
+        $online = (Get-AzBackupProtectionGroup web).Online
+        $online.Vault | Should -Be $azureVault
+        $online.RetentionDays | Should -Be 30
+        $online.MaxPoints | Should -Be 10
+        $online.MaxSizeGB | Should -Be 850
+        $online.TimesOfDay | Should -Be @('23:30')
+    }
+
+    It 'copies the newest disk point of each data source with -Online, and restores from the online copy bit-identical' {
+        $out = Start-AzBackupProtectionGroup -Name web -Online -Passphrase $pp
+        $run = (Select-Kind $out ProtectionGroupRun)[0]
+        $run.Online.PSObject.TypeNames[0] | Should -Be 'AzBackup.OnlineCopy'
+        ($run.Online.DataSources | Sort-Object Name).Status | Should -Be @('Copied', 'Copied')
+        ($run.Online.DataSources | Measure-Object PacksCopied -Sum).Sum | Should -BeGreaterThan 0
+        $onlinePoints = @(Get-AzRecoveryPoint -ProtectionGroup web -Online -Passphrase $pp)
+        $onlinePoints.Count | Should -Be 2
+        $onlinePoints.Vault | Should -Be @($azureVault, $azureVault)
+        $report = (Get-AzBackupProtectionGroup web).DataSources | Where-Object Name -EQ $wwwSource
+        $report.OnlinePoints | Should -Be 1
+        $report.OnlinePoint.Id | Should -Be ($onlinePoints | Where-Object DataSource -EQ $wwwSource).PointId
+        $target = Join-Path $root 'restore-online'
+        $null = $onlinePoints | Where-Object DataSource -EQ $wwwSource | Start-AzRecovery -Target $target -Passphrase $pp
+        Get-RestoredTreeHash $target $www | Should -BeExactly (Get-TestTreeHash -Path $www)
+        $null = Start-AzRecovery -PointId latest -ProtectionGroup web -DataSource db01:shop.db -Online -Target $target -Passphrase $pp
+        (Get-FileHash -LiteralPath (Join-Path $target 'shop.db')).Hash | Should -Be $dumpHash
+    }
+
+    It 'refuses the online copy of a data source over the size limit (AZB_ONLINE_SIZE_LIMIT) and goes on backing it up to disk' {
+        # AZBACKUP_BYTES_PER_GB scales the limits: here 1 "GB" is 1 MB, so the 1.5 MB tree is over 1 GB
+        # and the 0.7 MB dump is not.
+        $env:AZBACKUP_BYTES_PER_GB = '1000000'
+        $null = Enable-AzBackupOnlineProtection -ProtectionGroup web -Vault $azureVault -OnlineRetentionDays 30 -MaxOnlineSizeGB 1 -Passphrase $pp
+        $out = Start-AzBackupProtectionGroup -Name web -Online -Passphrase $pp -WarningAction SilentlyContinue
+        (Select-Kind $out RecoveryPoint).Count | Should -Be 2
+        $copy = (Select-Kind $out ProtectionGroupRun)[0].Online
+        $refused = $copy.DataSources | Where-Object Name -EQ $wwwSource
+        $refused.Status | Should -Be 'Refused'
+        $refused.Code | Should -Be 'AZB_ONLINE_SIZE_LIMIT'
+        ($copy.DataSources | Where-Object Name -EQ 'db01:shop.db').Status | Should -Be 'Copied'
+        $report = (Get-AzBackupProtectionGroup web).DataSources | Where-Object Name -EQ $wwwSource
+        $report.OverSizeLimit | Should -BeTrue
+        $report.SizeLimitBytes | Should -Be 1000000
+        $report.LastError.Code | Should -Be 'AZB_ONLINE_SIZE_LIMIT'
+        $report.DiskPoints | Should -Be 3
+        $report.OnlinePoints | Should -Be 1
+        ($report | Out-String -Width 200) | Should -BeLike '*(over the limit)*'
+    }
+
+    It 'needs online protection for -Online on a group that has none (AZB_ONLINE_NOT_ENABLED)' {
+        $null = New-AzBackupProtectionGroup -Name offline-only
+        { Get-AzRecoveryPoint -ProtectionGroup offline-only -Online -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_ONLINE_NOT_ENABLED,Get-AzRecoveryPoint'
+        { Start-AzBackupProtectionGroup -Name offline-only -Online -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_ONLINE_NOT_ENABLED,Start-AzBackupProtectionGroup'
     }
 }
