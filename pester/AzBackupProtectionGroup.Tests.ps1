@@ -290,7 +290,7 @@ Describe 'Online protection of the group to an Azure vault (Azurite)' {
     }
 
     It 'needs online protection for -Online on a group that has none (AZB_ONLINE_NOT_ENABLED)' {
-        $null = New-AzBackupProtectionGroup -Name offline-only
+        $null = New-AzBackupProtectionGroup -Name offline-only -Vault $srv.Vault
         { Get-AzRecoveryPoint -ProtectionGroup offline-only -Online -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_ONLINE_NOT_ENABLED,Get-AzRecoveryPoint'
         { Start-AzBackupProtectionGroup -Name offline-only -Online -Passphrase $pp -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_ONLINE_NOT_ENABLED,Start-AzBackupProtectionGroup'
     }
