@@ -477,6 +477,72 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('online.copy', defined({ group: a.group, dataSource: a.dataSource }), globals(a), await passphrase(a));
       })
       .demandCommand(1, 'Name an online command: enable or copy.'))
+    .command('group', 'Protection groups: data sources of members backed up to this server\'s disk vault (README "Protection groups")', (y) => y
+      .command('new <name>', 'Make a protection group; its short-term points go to --vault (a folder vault this server is registered with)', (c) => c
+        .positional('name', { type: 'string', demandOption: true, describe: 'Name of the group: letters, digits, - and _' })
+        .example('azbackup group new dpm1 --vault /srv/vault', 'A group whose points go to the folder vault /srv/vault'),
+      async (a) => {
+        exitCode = await run('group.new', defined({ name: a.name, vault: a.vault }), globals(a));
+      })
+      .command('get [name]', 'Show the protection groups (or one) and, per data source, its newest points, size and last error', (c) => c
+        .positional('name', { type: 'string', describe: 'Only this group' }),
+      async (a) => {
+        exitCode = await run('group.get', defined({ name: a.name }), globals(a));
+      })
+      .command('set <name>', 'Set a group\'s short-term objective and schedule, suspend or resume it, store the passphrase for its runs', (c) => c
+        .positional('name', { type: 'string', demandOption: true })
+        .option('retention-range-days', { type: 'number', describe: 'Days disk points are kept, 1–448, counted back from each data source\'s newest point' })
+        .option('synchronization-frequency', { type: 'number', describe: 'Run every N minutes: 15, 30, 60, 120, 240, 360, 480, 720 or 1440' })
+        .option('days', { type: 'string', array: true, describe: 'Schedule: days of the week (Monday … Sunday or Mon … Sun); with --times' })
+        .option('times', { type: 'string', array: true, describe: 'Schedule: times of day HH:MM, up to 24; with --days' })
+        .option('suspend', { type: 'boolean', describe: 'Stop the scheduled runs (the group and its points stay)' })
+        .option('resume', { type: 'boolean', describe: 'Start the scheduled runs again' })
+        .option('store-passphrase', { type: 'boolean', describe: 'Store the passphrase on this server for the scheduled runs' })
+        .option('dry-run', { type: 'boolean', describe: 'Check the settings and show the group; save nothing' })
+        .example('azbackup group set dpm1 --retention-range-days 14 --synchronization-frequency 60 --store-passphrase', 'Hourly points kept 14 days')
+        .example('azbackup group set dpm1 --days Mon Tue Wed Thu Fri --times 08:00 20:00', 'Twice a day on work days'),
+      async (a) => {
+        if (a.suspend && a.resume) throw new AzbError('AZB_USAGE', 'Give --suspend or --resume, not both.');
+        if ((a.days === undefined) !== (a.times === undefined)) throw new AzbError('AZB_USAGE', 'A schedule needs both --days and --times.', { hint: 'Example: --days Mon Wed --times 09:00 21:00' });
+        const { dayName } = await import('../commands/group.js');
+        exitCode = await run('group.set', defined({
+          name: a.name, retentionRangeDays: a.retentionRangeDays, synchronizationFrequencyMinutes: a.synchronizationFrequency,
+          schedule: a.days && a.times ? { daysOfWeek: a.days.map((d) => dayName(String(d))), timesOfDay: a.times.map(String) } : undefined,
+          state: a.suspend ? 'Suspended' : a.resume ? 'Active' : undefined, storePassphrase: a.storePassphrase, whatIf: a.dryRun,
+        }), globals(a), a.storePassphrase ? await passphrase(a) : {});
+      })
+      .command('remove <name>', 'Forget a protection group and its schedule; its points are kept', (c) => c
+        .positional('name', { type: 'string', demandOption: true }),
+      async (a) => {
+        exitCode = await run('group.remove', { name: a.name }, globals(a));
+      })
+      .command('add-source <group>', 'Add a data source: --path of a member (tar over SSH), or --command and --stream-name (a dump)', (c) => c
+        .positional('group', { type: 'string', demandOption: true })
+        .option('member', { type: 'string', demandOption: true, describe: 'The member (azbackup member add) the data source is on' })
+        .option('path', { type: 'string', describe: 'Absolute path of a folder on the member' })
+        .option('command', { type: 'string', describe: 'Command run on the member whose output is backed up (pg_dump, mysqldump, sqlcmd)' })
+        .option('arg', { type: 'string', array: true, describe: 'An argument of --command (repeat; write --arg=-x for one that starts with -)' })
+        .option('stream-name', { type: 'string', describe: 'File name the command\'s output is stored under, e.g. shop.sql' })
+        .example('azbackup group add-source dpm1 --member web01 --path /srv/www', 'A folder of web01')
+        .example('azbackup group add-source dpm1 --member db01 --command pg_dump --arg shop --stream-name shop.sql', 'A database dump on db01'),
+      async (a) => {
+        exitCode = await run('group.add-source', defined({ group: a.group, member: a.member, path: a.path, command: a.command, arguments: a.arg?.map(String), streamName: a.streamName }), globals(a));
+      })
+      .command('remove-source <group> <dataSource>', 'Take a data source (MEMBER:PATH or MEMBER:STREAMNAME) out of a group; its points are kept', (c) => c
+        .positional('group', { type: 'string', demandOption: true })
+        .positional('dataSource', { type: 'string', demandOption: true }),
+      async (a) => {
+        exitCode = await run('group.remove-source', { group: a.group, dataSource: a.dataSource }, globals(a));
+      })
+      .command('run <name>', 'Back up every data source of a group now, enforce its retention, copy online when due', (c) => c
+        .positional('name', { type: 'string', demandOption: true })
+        .option('data-source', { type: 'string', describe: 'Only this data source (MEMBER:PATH or MEMBER:STREAMNAME)' })
+        .option('online', { type: 'boolean', describe: 'Copy online after the disk backups even when not due' })
+        .option('scheduled', { type: 'boolean', describe: 'Run as the scheduler does: nothing when suspended; stored passphrase' }),
+      async (a) => {
+        exitCode = await run('group.run', defined({ name: a.name, scheduled: a.scheduled, dataSource: a.dataSource, online: a.online, cacheDir: a.cacheDir }), globals(a), await passphrase(a));
+      })
+      .demandCommand(1, 'Name a group command: new, get, set, remove, add-source, remove-source or run.'))
     .command('jobs', 'Show the job history of this machine', (y) => y
       .option('previous', { type: 'number', describe: 'Only the N most recent jobs' })
       .option('status', { choices: ['InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled'] as const, describe: 'Only jobs with this status' }),

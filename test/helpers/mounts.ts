@@ -116,7 +116,7 @@ async function accepting(port: number): Promise<boolean> {
  * same folder it keeps its keys; `o.port` reuses a port (a member whose sshd restarted), and
  * `o.newHostKey` makes a new host key first (a reinstalled member, or a man in the middle).
  */
-export async function startSshd(dir: string, o: { port?: number; newHostKey?: boolean } = {}): Promise<Sshd> {
+export async function startSshd(dir: string, o: { port?: number; newHostKey?: boolean; config?: string[] } = {}): Promise<Sshd> {
   const sshdPath = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p));
   if (!sshdPath) throw new Error('sshd not installed (tools/setup.sh installs openssh-server as root)');
   mkdirSync(dir, { recursive: true });
@@ -132,7 +132,7 @@ export async function startSshd(dir: string, o: { port?: number; newHostKey?: bo
   writeFileSync(config, [
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no', 'StrictModes no', 'UsePAM no', 'Subsystem sftp internal-sftp', '',
+    'KbdInteractiveAuthentication no', 'StrictModes no', 'UsePAM no', 'Subsystem sftp internal-sftp', ...(o.config ?? []), '',
   ].join('\n'));
   const child = spawn(sshdPath, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
