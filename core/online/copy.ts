@@ -48,7 +48,15 @@ export async function openGroupVaults(ctx: CommandContext, group: ProtectionGrou
       target: online.vault, hint: `Run Enable-AzBackupOnlineProtection -ProtectionGroup ${group.name} again (it reuses what is in the Azure vault).`,
     });
   }
-  const { repo } = await openServerFor(ctx, { vault: online.vault });
+  const { repo } = await openServerFor(ctx, { vault: online.vault }).catch((err: unknown) => {
+    // The online copy has its own key file: a passphrase changed on the disk since does not open it yet.
+    if (err instanceof AzbError && err.code === 'AZB_PASSPHRASE_WRONG') {
+      throw new AzbError('AZB_PASSPHRASE_WRONG', `The passphrase opens the disk namespace of group ${group.name} but not its online copy in ${online.vault}: the passphrase was changed on the disk after online protection was enabled.`, {
+        target: online.vault, hint: `Run Enable-AzBackupOnlineProtection -ProtectionGroup ${group.name} (azbackup online enable) again with the current passphrase: it writes a key file for it in the Azure vault and deletes the old one.`,
+      });
+    }
+    throw err;
+  });
   if (repo.vault.manifest.vaultId !== online.vaultId) {
     throw new AzbError('AZB_ONLINE_NOT_ENABLED', `The Azure vault at ${online.vault} is now vault ${repo.vault.manifest.vaultId}, not the vault ${online.vaultId} online protection was enabled for.`, {
       target: online.vault, hint: `Enable online protection for group ${group.name} again.`,
@@ -117,7 +125,9 @@ async function copyDataSource(s: CopyState, name: string): Promise<OnlineDataSou
   }
   // 1. packs (skipping those the online copy has), 2. one index file for them, 3. the point.
   const indexedOnline = new Set(online.index.packIds());
-  const needed = [...await packsOfPoint(disk, point, ctx.signal)].filter((id) => !indexedOnline.has(id)).sort();
+  // A pack the Azure index names is taken as it is only if it is also listed there: one deleted behind
+  // AzBackup's back is put again, so the point never goes up without its data.
+  const needed = [...await packsOfPoint(disk, point, ctx.signal)].filter((id) => !(indexedOnline.has(id) && s.onlinePacks.has(id))).sort();
   const indexed: IndexedPack[] = [];
   let done = 0;
   const activity = `Online copy of ${name}`;
