@@ -36,4 +36,4 @@ export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Com
 
 // Integration of the two branches' seam (grp's core/group/run.ts waits for the online module's copier):
 // without it a group run's online copy is AZB_ONLINE_NOT_ENABLED. Drop this when the online work registers it.
-setOnlineCopier(copyGroupOnline);
+setOnlineCopier(async (ctx, group, o) => ({ ...(await copyGroupOnline(ctx, group, o)) }));
