@@ -167,7 +167,18 @@ Describe 'A protection group with two members' {
         $result = Get-AzRecoveryPoint -ProtectionGroup web -DataSource $wwwSource -Passphrase $pp | Start-AzRecovery -ComputerName web01 -Target $onMember -Passphrase $pp
         $result.PSObject.TypeNames[0] | Should -Be 'AzBackup.RestoreResult'
         Get-RestoredTreeHash $onMember $www | Should -BeExactly (Get-TestTreeHash -Path $www) -Because "the member's folder holds: $((Get-ChildItem -Recurse -LiteralPath $onMember -File).Name -join ', ')"
-        { Start-AzRecovery -PointId latest -ProtectionGroup web -DataSource $wwwSource -ComputerName web01 -Target (Join-Path $root 'not-there') -Passphrase $pp -ErrorAction Stop } | Should -Throw
+    }
+
+    It 'refuses a restore onto a member into a folder that is not there, or a relative one, writing nothing' {
+        $missing = Join-Path $root 'not-there'
+        { Start-AzRecovery -PointId latest -ProtectionGroup web -DataSource $wwwSource -ComputerName web01 -Target $missing -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_DIRECTORY_NOT_FOUND,Start-AzRecovery'
+        Test-Path -LiteralPath $missing | Should -BeFalse
+        # The member's path is not resolved on this server: a relative one reaches the engine as written.
+        { Start-AzRecovery -PointId latest -ProtectionGroup web -DataSource $wwwSource -ComputerName web01 -Target 'relative/folder' -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_ARGS_INVALID,Start-AzRecovery'
+        { Start-AzRecovery -PointId latest -ProtectionGroup web -DataSource $wwwSource -ComputerName ghost -Target $root -Passphrase $pp -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AZB_MEMBER_NOT_FOUND,Start-AzRecovery'
     }
 
     It 'goes on with the other data sources when one member is down, and reports the failure' {
@@ -284,7 +295,7 @@ Describe 'Online protection of the group to an Azure vault (Azurite)' {
         $report.OverSizeLimit | Should -BeTrue
         $report.SizeLimitBytes | Should -Be 1000000
         $report.LastError.Code | Should -Be 'AZB_ONLINE_SIZE_LIMIT'
-        $report.DiskPoints | Should -Be 3
+        $report.DiskPoints | Should -Be 4 # the four runs of this file, none expired (14 days)
         $report.OnlinePoints | Should -Be 1
         ($report | Out-String -Width 200) | Should -BeLike '*(over the limit)*'
     }
