@@ -212,6 +212,8 @@ export const groupRemoveSourceCommand: Command<{ group: string; dataSource: stri
 export const groupRunCommand: Command<GroupRunArgs> = {
   name: 'group.run',
   argsSchema: 'azbackup:args.group.run',
+  // A run that fails before any backup job starts (no stored passphrase) is still in the job history.
+  job: { operation: 'Backup' },
   secrets: ['passphrase', ...STORAGE_SECRETS],
   human: {
     result: (_k, d) => `Protection group ${String(d['group'])}: ` + (d['dataSources'] as { name: string; status: string; code?: string }[]).map((s) => `${s.name} ${s.status}${s.code ? ` (${s.code})` : ''}`).join(', '),

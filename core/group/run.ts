@@ -20,8 +20,8 @@ import type { DataSource, ProtectionGroup } from './group.js';
 import { groupPointsToExpire } from './retention.js';
 import { readGroupStatus, updateGroupStatus, type GroupStatus } from './store.js';
 
-/** What an online copy reports (result kind OnlineCopy, core/online/copy.ts in the online work). */
-export type OnlineCopyResult = Record<string, unknown>;
+/** What an online copy reports (result kind OnlineCopy, core/online/copy.ts in the online work); any object type fits. */
+export type OnlineCopyResult = object;
 
 /** Copies a group's newest disk points to its online vault: `copyGroupOnline` of core/online/copy.ts. */
 export type OnlineCopier = (ctx: CommandContext, group: ProtectionGroup, o: { dataSources?: string[] }) => Promise<OnlineCopyResult>;
@@ -132,7 +132,18 @@ export async function runGroup(ctx: CommandContext, g: ProtectionGroup, args: Gr
     throw new AzbError('AZB_ONLINE_NOT_ENABLED', `Online protection is not enabled for protection group ${g.name}.`, { target: g.name, hint: 'Enable it with Enable-AzBackupOnlineProtection, or run without -Online.' });
   }
   if (sources.length === 0) ctx.sink.log(`Protection group ${g.name} has no data source to back up.`);
-  const c = sources.length > 0 ? await openForGroup(ctx, g) : ctx;
+  let c = ctx;
+  try {
+    if (sources.length > 0) c = await openForGroup(ctx, g);
+  } catch (err) {
+    // A scheduled run that cannot start (no stored passphrase, vault gone) shows in the group's report.
+    const e = toAzbError(err);
+    await updateGroupStatus(g.name, (s) => {
+      for (const ds of sources) (s.dataSources[ds.name] ??= {}).lastError = { code: e.code, message: e.message, time: clockNow().toISOString(), phase: 'Disk' };
+      s.lastRun = started.toISOString();
+    }).catch(() => undefined);
+    throw err;
+  }
   const runs: DataSourceRun[] = [];
   let repo: ServerRepo | undefined;
   for (const ds of sources) {
@@ -200,6 +211,6 @@ export async function runGroup(ctx: CommandContext, g: ProtectionGroup, args: Gr
     }
   }
   await updateGroupStatus(g.name, (s) => { s.lastRun = started.toISOString(); });
-  ctx.sink.result('ProtectionGroupRun', { group: g.name, dataSources: runs, pointsExpired, bytesFreed, online });
+  ctx.sink.result('ProtectionGroupRun', { group: g.name, dataSources: runs, pointsExpired, bytesFreed, online: online as Record<string, unknown> | null });
   return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
 }

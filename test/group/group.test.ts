@@ -284,6 +284,13 @@ describe('protection groups', () => {
   it('installs its schedule (cron and systemd), runs scheduled with the stored passphrase, and shares that passphrase with policies', async () => {
     const unitRoot = join(root, 'units');
     const cron = join(unitRoot, 'etc/cron.d/azbackup-group-dpm1');
+    // Before a passphrase is stored, a scheduled run fails, and says so in the report and the job history.
+    const noPass = await az(['group', 'run', 'dpm1', '--scheduled', '--data-source', DUMP], { env: { AZBACKUP_PASSPHRASE: undefined } });
+    expect(onlyError(noPass).code).toBe('AZB_PASSPHRASE_REQUIRED');
+    const report = items(await az(['group', 'get', 'dpm1']), 'ProtectionGroup')[0]!;
+    expect((report['dataSources'] as Record<string, unknown>[]).find((x) => x['name'] === DUMP)!['lastError']).toMatchObject({ code: 'AZB_PASSPHRASE_REQUIRED' });
+    const jobs = items(await az(['jobs', '--previous', '1']), 'Job');
+    expect(jobs[0]).toMatchObject({ operation: 'Backup', status: 'Failed' });
     const set = await az(['group', 'set', 'dpm1', '--synchronization-frequency', '30', '--store-passphrase']);
     expect(set.code, set.stdout).toBe(0);
     expect(resultOf(set, 'ProtectionGroup')).toMatchObject({ scheduler: 'cron', scheduleFiles: [cron], shortTerm: { synchronizationFrequencyMinutes: 30 } });
@@ -298,6 +305,8 @@ describe('protection groups', () => {
     const scheduled = await az(['group', 'run', 'dpm1', '--scheduled', '--data-source', DUMP], { env: { AZBACKUP_PASSPHRASE: undefined } });
     expect(scheduled.code, scheduled.stdout).toBe(0);
     expect(items(scheduled, 'RecoveryPoint')).toHaveLength(1);
+    const cleared = items(await az(['group', 'get', 'dpm1']), 'ProtectionGroup')[0]!;
+    expect((cleared['dataSources'] as Record<string, unknown>[]).find((x) => x['name'] === DUMP)!['lastError']).toBeNull();
 
     // systemd units of the same group, checked by systemd-analyze where it exists.
     const sd = await az(['group', 'set', 'dpm1', '--days', 'Mon', 'wed', '--times', '21:00', '09:00'], { env: { AZBACKUP_SCHEDULER: 'systemd' } });
