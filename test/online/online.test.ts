@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type AzuriteServer } from '../helpers/azurite.js';
 import { describeTree } from '../helpers/data-tree.js';
@@ -49,9 +50,9 @@ function items(run: EngineRun): Record<string, unknown>[] {
   return run.events.filter((e) => e.type === 'item').map((e) => (e as { data: Record<string, unknown> }).data);
 }
 
-/** check of the online copy: every point's data is there. */
-async function checkOnline(ps: ProtectionServer): Promise<Record<string, unknown>> {
-  const c = await ps.fx.az(['check', '--vault', ps.azure, '--read-data']);
+/** check of the online copy: every point's data is there (`structureOnly`: without reading every byte). */
+async function checkOnline(ps: ProtectionServer, o: { structureOnly?: boolean } = {}): Promise<Record<string, unknown>> {
+  const c = await ps.fx.az(['check', '--vault', ps.azure, ...(o.structureOnly ? [] : ['--read-data'])]);
   expect(c.code, c.stdout.slice(-1500)).toBe(0);
   return resultOf(c, 'CheckResult');
 }
@@ -189,17 +190,17 @@ describe('online protection: interrupted copies resume and never leave a point w
     let packPuts = 0;
     await killDuring(ps, (m, u) => m === 'PUT' && u.includes('/packs/') && ++packPuts >= 2);
     expect(await onlinePoints(ps)).toEqual([]);
-    await checkOnline(ps);
+    await checkOnline(ps, { structureOnly: true });
 
     // 2. Killed while the index file is written: every pack online, no point.
     await killDuring(ps, (m, u) => m === 'PUT' && u.includes('/index/'));
     expect(await onlinePoints(ps)).toEqual([]);
-    await checkOnline(ps);
+    await checkOnline(ps, { structureOnly: true });
 
     // 3. Killed while the point is written (packs and index are there): still no point.
     await killDuring(ps, (m, u) => m === 'PUT' && u.includes('/points/'));
     expect(await onlinePoints(ps)).toEqual([]);
-    await checkOnline(ps);
+    await checkOnline(ps, { structureOnly: true });
 
     // The next copy puts no pack again (they are all there), writes the points, and everything checks.
     const resumed = await ps.fx.az(['online', 'copy', ps.group]);
@@ -212,6 +213,22 @@ describe('online protection: interrupted copies resume and never leave a point w
     const out = join(ps.fx.root, 'after-kills');
     expect((await ps.fx.az(['restore', web1.slice(0, 12), '--group', ps.group, '--online', '--target', out])).code).toBe(0);
     expect(describeTree(join(out, src))).toEqual(describeTree(src));
+
+    // A pack deleted from the Azure vault behind AzBackup's back: the next point that needs it puts it again.
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(ps.azure.slice(ps.azure.lastIndexOf('/') + 1));
+    let victim: string | undefined;
+    for await (const b of container.listBlobsFlat({ prefix: 'servers/' })) if (b.name.includes('/packs/') && (b.properties.contentLength ?? 0) > 8 * 1024 * 1024) victim = b.name;
+    expect(victim).toBeDefined();
+    await container.deleteBlob(victim!);
+    appendFileSync(join(src, 'index.html'), 'changed after the pack was lost\n');
+    const web2 = await groupPoint(ps, FILES_DS, { src });
+    const refilled = await ps.fx.az(['online', 'copy', ps.group]);
+    expect(refilled.code, refilled.stdout.slice(-1500)).toBe(0);
+    expect(byName(refilled, FILES_DS)).toMatchObject({ status: 'Copied', pointId: web2, packsCopied: 2 });
+    expect(await container.getBlobClient(victim!).exists()).toBe(true);
+    const out2 = join(ps.fx.root, 'after-refill');
+    expect((await ps.fx.az(['restore', 'latest', '--group', ps.group, '--data-source', FILES_DS, '--online', '--target', out2])).code).toBe(0);
+    expect(describeTree(join(out2, src))).toEqual(describeTree(src));
   }, 300_000);
 
   it('fails clearly when the Azure vault refuses uploads mid-copy, and the next copy resumes without putting the stored packs again', async () => {
