@@ -121,7 +121,10 @@ export async function exportToMember(repo: ServerRepo, plan: TarExportPlan, memb
   try {
     let stats: TarExportStats;
     try {
-      stats = await writeTarExport(repo, plan, stdin, { signal: stop.signal, sink: o.sink, progress, clearSetuid: o.clearSetuid });
+      const exporting = writeTarExport(repo, plan, stdin, { signal: stop.signal, sink: o.sink, progress, clearSetuid: o.clearSetuid });
+      exporting.catch(() => undefined);
+      // ssh ending first fails the restore at once, whatever the export is waiting for.
+      stats = await Promise.race([exporting, done.then(() => { throw new Error('ssh ended before the tar stream did'); })]);
       await new Promise<void>((resolve) => stdin.end(() => resolve()));
     } catch (err) {
       if (ended !== undefined || stdin.destroyed) {
