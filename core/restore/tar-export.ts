@@ -4,9 +4,9 @@
 // member is whole and the consumer's tar fails.
 //
 // Names, link targets and attribute values are bytes, not always UTF-8 text, and tar-stream writes pax
-// records as UTF-8 strings only. So each entry's pax header is built here from the bytes (with
-// hdrcharset=BINARY, as POSIX asks for values that are not UTF-8; GNU tar takes them as they are) and
-// swapped in for the body tar-stream would write, which is given placeholders of the same length so
+// records as UTF-8 strings only. So each entry's pax header is built here from the bytes (GNU tar takes
+// them as they are; it does not know POSIX's hdrcharset=BINARY and warns about it, so that is left out)
+// and swapped in for the body tar-stream would write, which is given placeholders of the same length so
 // that its header block (size, checksum) fits the swapped body. tar-stream still writes every block.
 import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
@@ -33,12 +33,6 @@ export interface TarExportPlan {
 }
 
 const SETUID_SETGID = 0o6000;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isUtf8(bytes: Buffer): boolean {
-  try { utf8.decode(bytes); return true; } catch { return false; }
-}
 
 /** ns since the epoch as a pax time ("s.nnnnnnnnn"). */
 function paxTime(ns: string): string {
@@ -80,7 +74,7 @@ function packWithRawPax(rawPax: WeakMap<object, Buffer>): Pack {
   const encodePax = internals._encodePax.bind(tar);
   internals._encodePax = (h: Header) => {
     const raw = rawPax.get(h);
-    if (!raw) { encodePax(h); return; }
+    if (!raw) throw new Error('an entry without its pax body reached tar-stream');
     const push = internals.push;
     let n = 0;
     internals.push = (chunk: unknown) => push.call(tar, n++ === 1 ? raw : chunk);
@@ -157,7 +151,7 @@ export async function writeTarExport(repo: ServerRepo, plan: TarExportPlan, out:
     else tar.entry(h, (err) => (err ? reject(err) : resolve()));
   });
   /** The tar-stream header of a member, its pax body (built from bytes) registered for the swap. */
-  const headerOf = (m: Member, type: Header['type'], linkTarget?: Buffer): Header => {
+  const headerOf = (m: Member, type: Header['type'], linkTarget?: Buffer, size = 0): Header => {
     const n = m.node;
     const records = [paxRecord('path', m.path)];
     if (linkTarget) records.push(paxRecord('linkpath', linkTarget));
@@ -168,7 +162,6 @@ export async function writeTarExport(repo: ServerRepo, plan: TarExportPlan, out:
       const name = x.name !== undefined ? Buffer.from(x.name) : Buffer.from(x.nameB64 ?? '', 'base64');
       records.push(paxRecord(`SCHILY.xattr.${xattrKeyword(name).toString('latin1')}`, Buffer.from(x.value, 'base64')));
     }
-    if (!isUtf8(m.path) || (linkTarget && !isUtf8(linkTarget))) records.unshift(paxRecord('hdrcharset', Buffer.from('BINARY')));
     const raw = Buffer.concat(records);
     // Placeholders whose records add up to the raw body's length (see packWithRawPax).
     const forPath = raw.length - (linkTarget ? linkPlaceholderLength : 0);
@@ -176,7 +169,7 @@ export async function writeTarExport(repo: ServerRepo, plan: TarExportPlan, out:
     const v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((d) => forPath - d - 7).find((x) => x >= 1 && pathRecordLength(x) === forPath);
     if (v === undefined) throw new Error(`no placeholder of ${forPath} bytes for a pax path record`);
     const h = {
-      name: 'a'.repeat(v), type, ...(linkTarget ? { linkname: linkPlaceholder } : {}),
+      name: 'a'.repeat(v), type, size, ...(linkTarget ? { linkname: linkPlaceholder } : {}),
       // With its type bits: tar-stream takes a mode of 0 for "none given" (644); they are masked off.
       mode: (type === 'file' && o.clearSetuid ? n.mode & ~SETUID_SETGID : n.mode) | (type === 'directory' ? 0o40000 : type === 'symlink' ? 0o120000 : 0o100000),
       // Ids too large for the ustar field are in the pax header; the field gets 0 then.
@@ -231,11 +224,21 @@ export async function writeTarExport(repo: ServerRepo, plan: TarExportPlan, out:
       throw new AzbError('AZB_RESTORE_VERIFY_FAILED', `${shown}: the recovery point has no content digest for this file, so its bytes cannot be verified; the tar stream was cut.`, { target: shown, hint: "Run 'azbackup check --read-data'." });
     }
     const size = n.size ?? 0;
-    const sink = tar.entry({ ...headerOf(m, 'file'), size } as Header);
+    const sink = tar.entry(headerOf(m, 'file', undefined, size));
     if (o.progress) o.progress.openFile = m.path;
-    const done = new Promise<void>((resolve, reject) => { sink.on('close', () => resolve()); sink.on('error', reject); });
+    // The pack is destroyed when `out` fails (the reader went away); its entry's sink is not, so every
+    // wait on the sink also ends when the pack closes.
+    const gone = () => outError ?? new Error('the tar stream was closed');
+    const done = new Promise<void>((resolve, reject) => { sink.on('close', () => resolve()); sink.on('error', reject); tar.once('close', () => reject(gone())); });
     done.catch(() => undefined);
-    const write = (b: Buffer) => new Promise<void>((resolve) => { if (sink.write(b)) resolve(); else sink.once('drain', () => resolve()); });
+    const write = (b: Buffer) => new Promise<void>((resolve, reject) => {
+      if (sink.write(b)) { resolve(); return; }
+      const settle = (err?: Error) => { sink.off('drain', onDrain); tar.off('close', onClose); if (err) reject(err); else resolve(); };
+      const onDrain = () => settle();
+      const onClose = () => settle(gone());
+      sink.once('drain', onDrain);
+      tar.once('close', onClose);
+    });
     const digest = createHash('sha256');
     const ids = n.content ?? [];
     let pos = 0;

@@ -49,7 +49,6 @@ export function checkMemberTarget(target: string | undefined): string {
   if (!target.startsWith('/')) {
     throw new AzbError('AZB_ARGS_INVALID', `The target '${target}' is not an absolute path; on a member it would depend on the account's home folder.`, { target: 'target', hint: 'Give an absolute path of a folder on the member, e.g. /srv/restore.' });
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(target)) {
     throw new AzbError('AZB_ARGS_INVALID', 'The target path holds a control character.', { target: 'target', hint: 'Give the path of a folder on the member.' });
   }
@@ -121,7 +120,10 @@ export async function exportToMember(repo: ServerRepo, plan: TarExportPlan, memb
   try {
     let stats: TarExportStats;
     try {
-      stats = await writeTarExport(repo, plan, stdin, { signal: stop.signal, sink: o.sink, progress, clearSetuid: o.clearSetuid });
+      const exporting = writeTarExport(repo, plan, stdin, { signal: stop.signal, sink: o.sink, progress, clearSetuid: o.clearSetuid });
+      exporting.catch(() => undefined);
+      // ssh ending first fails the restore at once, whatever the export is waiting for.
+      stats = await Promise.race([exporting, done.then(() => { throw new Error('ssh ended before the tar stream did'); })]);
       await new Promise<void>((resolve) => stdin.end(() => resolve()));
     } catch (err) {
       if (ended !== undefined || stdin.destroyed) {
