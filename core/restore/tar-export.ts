@@ -162,12 +162,18 @@ export async function writeTarExport(repo: ServerRepo, plan: TarExportPlan, out:
       const name = x.name !== undefined ? Buffer.from(x.name) : Buffer.from(x.nameB64 ?? '', 'base64');
       records.push(paxRecord(`SCHILY.xattr.${xattrKeyword(name).toString('latin1')}`, Buffer.from(x.value, 'base64')));
     }
-    const raw = Buffer.concat(records);
-    // Placeholders whose records add up to the raw body's length (see packWithRawPax).
-    const forPath = raw.length - (linkTarget ? linkPlaceholderLength : 0);
-    // A record is LEN + " path=" + v bytes + "\n", LEN having d digits.
-    const v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((d) => forPath - d - 7).find((x) => x >= 1 && pathRecordLength(x) === forPath);
-    if (v === undefined) throw new Error(`no placeholder of ${forPath} bytes for a pax path record`);
+    // Placeholders whose records add up to the raw body's length (see packWithRawPax). A record is
+    // LEN + " path=" + v bytes + "\n", LEN having d digits; tar-stream never writes one of 10^k bytes
+    // (it takes the shorter LEN then), so a body that needs one gets a comment record (which readers
+    // ignore) and fits then.
+    const placeholderFor = (length: number) => [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((d) => length - d - 7).find((x) => x >= 1 && pathRecordLength(x) === length);
+    let raw = Buffer.concat(records);
+    let v = placeholderFor(raw.length - (linkTarget ? linkPlaceholderLength : 0));
+    if (v === undefined) {
+      raw = Buffer.concat([...records, paxRecord('comment', Buffer.from('azbackup'))]);
+      v = placeholderFor(raw.length - (linkTarget ? linkPlaceholderLength : 0));
+    }
+    if (v === undefined) throw new Error(`no placeholder for a pax body of ${raw.length} bytes`);
     const h = {
       name: 'a'.repeat(v), type, size, ...(linkTarget ? { linkname: linkPlaceholder } : {}),
       // With its type bits: tar-stream takes a mode of 0 for "none given" (644); they are masked off.
@@ -229,7 +235,12 @@ export async function writeTarExport(repo: ServerRepo, plan: TarExportPlan, out:
     // The pack is destroyed when `out` fails (the reader went away); its entry's sink is not, so every
     // wait on the sink also ends when the pack closes.
     const gone = () => outError ?? new Error('the tar stream was closed');
-    const done = new Promise<void>((resolve, reject) => { sink.on('close', () => resolve()); sink.on('error', reject); tar.once('close', () => reject(gone())); });
+    const done = new Promise<void>((resolve, reject) => {
+      const onPackClose = () => reject(gone());
+      sink.on('close', () => { tar.off('close', onPackClose); resolve(); });
+      sink.on('error', (err) => { tar.off('close', onPackClose); reject(err); });
+      tar.once('close', onPackClose);
+    });
     done.catch(() => undefined);
     const write = (b: Buffer) => new Promise<void>((resolve, reject) => {
       if (sink.write(b)) { resolve(); return; }

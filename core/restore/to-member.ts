@@ -22,10 +22,11 @@ const CUT_GRACE_MS = 60_000;
  * as the bytes they are (no conversion from UTF-8 to the member's charset) and messages are English.
  * --numeric-owner: owners by number, as the point has them (a root login sets them; another account
  * gets its own). -p: modes as archived, not less the umask. --xattrs only when the stream carries
- * attributes, all of them (GNU tar sets only user.* unless told).
+ * attributes, all of them (GNU tar sets only user.* unless told) but SELinux labels, which are left to
+ * the member's policy as a restore to a folder leaves them by default.
  */
 export function memberTarArgv(target: string, hasXattrs: boolean): string[] {
-  return ['env', 'LC_ALL=C', 'tar', '-x', '-f', '-', '-C', target, '--numeric-owner', '-p', ...(hasXattrs ? ['--xattrs', '--xattrs-include=*'] : [])];
+  return ['env', 'LC_ALL=C', 'tar', '-x', '-f', '-', '-C', target, '--numeric-owner', '-p', ...(hasXattrs ? ['--xattrs', '--xattrs-include=*', '--xattrs-exclude=security.selinux'] : [])];
 }
 
 // Exit statuses of the target check (below 100 are the shell's and ssh's own).
