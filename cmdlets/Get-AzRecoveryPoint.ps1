@@ -14,6 +14,17 @@ function Get-AzRecoveryPoint {
     .PARAMETER Server
         Server whose points to list: its ID, an ID prefix of at least 8 characters, or its host name.
         Default: this server. Another server's points need that server's passphrase. Binds by property name (ServerId).
+    .PARAMETER ProtectionGroup
+        The recovery points of a protection group (New-AzBackupProtectionGroup): those in its disk vault,
+        or with -Online in its Azure vault, that a data source of the group made. Not with -Vault or
+        -Server: the group names its vaults. Binds by property name (alias Group, from
+        AzBackup.DataSource objects).
+    .PARAMETER DataSource
+        With -ProtectionGroup: only this data source's points (<member>:<path> or <member>:<stream name>;
+        AZB_DATASOURCE_NOT_FOUND when the group has none of that name). Binds by property name.
+    .PARAMETER Online
+        With -ProtectionGroup: the online points, in the group's Azure vault (AZB_ONLINE_NOT_ENABLED
+        without online protection). They restore as the disk ones do: pipe them to Start-AzRecovery.
     .PARAMETER Path
         Only points whose backed-up sources contain this path (a file or folder of the server; a
         relative path is resolved against the current location). Position 0: Get-AzRecoveryPoint /etc.
@@ -46,23 +57,39 @@ function Get-AzRecoveryPoint {
 
         Lists the points of another server that hold /srv/data.
     .EXAMPLE
+        Get-AzRecoveryPoint -ProtectionGroup web -DataSource web01:/srv/www -Online | Select-Object -Last 1 | Start-AzRecovery -ComputerName web01 -Target /srv/restore
+
+        Restores the newest online point of web01's /srv/www into /srv/restore on web01 itself.
+    .EXAMPLE
         Get-AzRecoveryPoint -Deleted | Where-Object Time -ge (Get-Date).AddDays(-2) | Restore-AzRecoveryPoint
 
         Brings back the deleted points made in the past two days.
     .OUTPUTS
         AzBackup.RecoveryPoint (with -Deleted: also AzBackup.DeletedRecoveryPoint)
     #>
-    [CmdletBinding()]
+    [CmdletBinding(DefaultParameterSetName = 'Vault')]
     [OutputType('AzBackup.RecoveryPoint')]
     param(
-        [Parameter(ValueFromPipelineByPropertyName)]
+        [Parameter(ParameterSetName = 'Vault', ValueFromPipelineByPropertyName)]
         [ValidateNotNullOrEmpty()]
         [string]$Vault,
 
-        [Parameter(ValueFromPipelineByPropertyName)]
+        [Parameter(ParameterSetName = 'Vault', ValueFromPipelineByPropertyName)]
         [Alias('ServerId')]
         [ValidateNotNullOrEmpty()]
         [string]$Server,
+
+        [Parameter(Mandatory, ParameterSetName = 'ProtectionGroup', ValueFromPipelineByPropertyName)]
+        [Alias('Group')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ProtectionGroup,
+
+        [Parameter(ParameterSetName = 'ProtectionGroup', ValueFromPipelineByPropertyName)]
+        [ValidateNotNullOrEmpty()]
+        [string]$DataSource,
+
+        [Parameter(ParameterSetName = 'ProtectionGroup')]
+        [switch]$Online,
 
         [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty()]
@@ -84,6 +111,9 @@ function Get-AzRecoveryPoint {
     )
     process {
         $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $Vault -Server $Server
+        if ($ProtectionGroup) { $arguments.group = $ProtectionGroup }
+        if ($DataSource) { $arguments.dataSource = $DataSource }
+        if ($Online) { $arguments.online = $true }
         if ($Path) { $arguments.path = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Path) }
         if ($PSBoundParameters.ContainsKey('After')) { $arguments.after = $After.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }
         if ($PSBoundParameters.ContainsKey('Before')) { $arguments.before = $Before.ToUniversalTime().ToString('o', [cultureinfo]::InvariantCulture) }

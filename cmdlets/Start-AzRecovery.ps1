@@ -39,6 +39,21 @@ function Start-AzRecovery {
     .PARAMETER OriginalLocation
         Restore the points of another server (-Server) to their original paths on this machine. Without it,
         such a restore needs -Target (AZB_RESTORE_TARGET_REQUIRED). Cannot be combined with -Target.
+    .PARAMETER ComputerName
+        Restore onto a member (Add-AzBackupMember) over SSH instead of this server: the items are streamed
+        as a tar, each file verified, into GNU tar on the member, which unpacks them into -Target, an
+        absolute path of a folder that exists there (it is not resolved on this server). What is there
+        is overwritten; -OriginalLocation, -Conflict, -Force and -RestoreSELinuxLabel do not go with it
+        (AZB_USAGE). A refused host key (AZB_MEMBER_HOST_KEY_CHANGED) or a missing folder fails before
+        the vault is opened.
+    .PARAMETER ProtectionGroup
+        Find -PointId (latest, or an ID) among a protection group's points: in its disk vault, or with
+        -Online in its Azure vault. Points piped from Get-AzRecoveryPoint -ProtectionGroup carry their
+        vault and need none of this.
+    .PARAMETER DataSource
+        With -ProtectionGroup: latest is this data source's newest point.
+    .PARAMETER Online
+        With -ProtectionGroup: restore from the group's online copy.
     .PARAMETER Conflict
         What to do when an item to restore already exists: OverwriteIfChanged (the default in place:
         replace files that differ from the backed-up version), CreateCopy (the default into -Target;
@@ -73,6 +88,10 @@ function Start-AzRecovery {
         readable by its owner only (else AZB_SECRET_FILE_UNPROTECTED); one trailing newline is ignored.
         The engine reads it: the passphrase never passes through PowerShell.
     .EXAMPLE
+        Start-AzRecovery -PointId latest -ProtectionGroup web -DataSource web01:/srv/www -Online -ComputerName web01 -Target /srv/restore
+
+        Restores the newest online point of web01's /srv/www onto web01, into /srv/restore.
+    .EXAMPLE
         Get-AzRecoveryPoint | Select-Object -Last 1 | Get-AzRecoverableItem -Path /srv/data -Filter '*.docx' | Start-AzRecovery -Target /tmp/restore
 
         Restores the Word documents of the newest point into /tmp/restore.
@@ -103,6 +122,18 @@ function Start-AzRecovery {
         [string]$Target,
 
         [switch]$OriginalLocation,
+
+        [Alias('Member')]
+        [ValidateNotNullOrEmpty()]
+        [string]$ComputerName,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$ProtectionGroup,
+
+        [ValidateNotNullOrEmpty()]
+        [string]$DataSource,
+
+        [switch]$Online,
 
         [ValidateSet('Overwrite', 'OverwriteIfChanged', 'Skip', 'CreateCopy')]
         [string]$Conflict,
@@ -144,7 +175,12 @@ function Start-AzRecovery {
         foreach ($restore in $restores.Values) {
             $arguments = New-AzBackupVaultArgument -Caller $PSCmdlet -Vault $restore.Vault -Server $restore.Server
             $arguments.point = $restore.PointId
-            if ($Target) { $arguments.target = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Target) }
+            # A member's folder is the member's path, not one of this server's locations.
+            if ($Target) { $arguments.target = if ($ComputerName) { $Target } else { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Target) } }
+            if ($ComputerName) { $arguments.toMember = $ComputerName }
+            if ($ProtectionGroup) { $arguments.group = $ProtectionGroup }
+            if ($DataSource) { $arguments.dataSource = $DataSource }
+            if ($Online) { $arguments.online = $true }
             if ($OriginalLocation) { $arguments.originalLocation = $true }
             if ($Conflict) { $arguments.conflict = $Conflict }
             if ($PreserveSetuid) { $arguments.preserveSetuid = $true }
@@ -157,12 +193,12 @@ function Start-AzRecovery {
                 $arguments.items = @($restore.Items)
                 $what = if ($restore.Items.Count -eq 1) { $restore.Items[0] } else { "$($restore.Items.Count) items" }
             }
-            $where = if ($Target) { "to $($arguments.target)" } else { 'to the original location' }
+            $where = if ($ComputerName) { "to $($arguments.target) on member $ComputerName" } elseif ($Target) { "to $($arguments.target)" } else { 'to the original location' }
             $shown = "recovery point $($restore.PointId)"
             if ($WhatIfPreference -and $restore.PointId -eq 'latest') {
                 # Name the point 'latest' stands for (scoped by the items, as the restore itself scopes it).
                 $probe = $arguments.Clone()
-                foreach ($k in 'target', 'originalLocation', 'conflict', 'preserveSetuid', 'ignoreFreeSpace', 'items') { $probe.Remove($k) }
+                foreach ($k in 'target', 'originalLocation', 'conflict', 'preserveSetuid', 'ignoreFreeSpace', 'items', 'toMember') { $probe.Remove($k) }
                 if (-not $restore.Whole) { $probe.path = $restore.Items[0] }
                 $first = Invoke-AzBackupEngine -Command 'ls' -Arguments $probe -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Items | Select-Object -First 1
                 if ($first) { $shown = "recovery point latest ($($first.PointId.Substring(0, 12))…)" }
@@ -170,7 +206,7 @@ function Start-AzRecovery {
             if ($PSCmdlet.ShouldProcess($shown, "Restore $what $where")) {
                 # In place is High impact: existing files at the original paths are at stake.
                 $quiet = $Force -or ($PSBoundParameters.ContainsKey('Confirm') -and -not $PSBoundParameters['Confirm'])
-                if (-not $Target -and -not $quiet -and -not $PSCmdlet.ShouldContinue("Restore $what of $shown to its original location on this machine? Existing files there are handled by -Conflict ($(if ($Conflict) { $Conflict } else { 'OverwriteIfChanged' })).", 'Restore to the original location (High impact)')) {
+                if (-not $Target -and -not $ComputerName -and -not $quiet -and -not $PSCmdlet.ShouldContinue("Restore $what of $shown to its original location on this machine? Existing files there are handled by -Conflict ($(if ($Conflict) { $Conflict } else { 'OverwriteIfChanged' })).", 'Restore to the original location (High impact)')) {
                     continue
                 }
                 Invoke-AzBackupEngine -Command 'restore' -Arguments $arguments -Secrets $secrets -SecretFiles @{ passphrase = $PassphraseFile } -Caller $PSCmdlet -Output Result

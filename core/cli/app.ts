@@ -327,13 +327,15 @@ export async function main(argv: string[]): Promise<number> {
       .option('data-source', { type: 'string', describe: "With --group: 'latest' is this data source's newest point" })
       .option('online', { type: 'boolean', describe: "With --group: restore from the group's online copy (Azure vault)" })
       .example('azbackup restore latest --group pg1 --data-source web01:/srv/www --online --target /tmp/www', "Restore a data source's newest online point")
+      .option('to-member', { type: 'string', describe: 'Unpack the items with GNU tar on this member (azbackup member add) over SSH, into --target, a folder that exists there; each file verified' })
       .example('azbackup restore latest /srv/data/report.docx --target /tmp/restore', 'Restore one file to another folder')
-      .example('azbackup restore latest /srv/data --to-tar - | ssh member tar -x -C /', 'Restore a folder to a member through tar'),
+      .example('azbackup restore latest /srv/data --to-tar - | ssh member tar -x -C /', 'Restore a folder to a member through tar')
+      .example('azbackup restore latest /srv/data --to-member db01 --target /srv/restore', 'Restore a folder into /srv/restore on member db01 over SSH'),
     async (a) => {
       const items = a.items?.map(String);
       const toTar = a.toTar;
       if (toTar !== undefined && toTar !== '-') throw new AzbError('AZB_USAGE', `--to-tar takes '-' (the tar goes to stdout), not '${toTar}'.`, { target: 'toTar', hint: 'azbackup restore POINT [ITEMS] --to-tar - | tar -x -C DEST' });
-      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items, target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace, toTar: a.toTar, group: a.group, dataSource: a.dataSource, online: a.online }), globals(a), await passphrase(a), undefined, a.toTar !== undefined ? process.stdout : undefined);
+      exitCode = await run('restore', defined({ ...vaultArgs(a), point: a.point, items, target: a.target, originalLocation: a.originalLocation, conflict: a.conflict, preserveSetuid: a.preserveSetuid, restoreSelinuxLabels: a.restoreSelinuxLabels, ignoreFreeSpace: a.ignoreFreeSpace, toTar: a.toTar, group: a.group, dataSource: a.dataSource, online: a.online, toMember: a.toMember }), globals(a), await passphrase(a), undefined, a.toTar !== undefined ? process.stdout : undefined);
     })
     .command('check', 'Check the vault: structure, and with --read-data every byte', (y) => y
       .option('read-data', { type: 'string', describe: 'Also read and verify data: all of it, or --read-data=PERCENT of the packs' }),

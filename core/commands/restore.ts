@@ -9,7 +9,8 @@ import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context
 import { findPointFor } from './points.js';
 import { resolveGroupArgs, type GroupArgs } from './online.js';
 import { findRegistration } from '../config/home.js';
-import { exportTar } from '../restore/tar-export.js';
+import { exportTar, planTarExport } from '../restore/tar-export.js';
+import { checkMemberTarget, exportToMember, prepareMemberTarget } from '../restore/to-member.js';
 import type { CommandContext } from './command.js';
 
 /** `restore --to-tar -`: the items as a pax tar on stdout (core/restore/tar-export.ts), events on stderr. */
@@ -31,7 +32,29 @@ async function restoreToTar(ctx: CommandContext, args: RestoreArgs): Promise<num
   return ctx.sink.warnings > 0 ? 3 : 0;
 }
 
-export interface RestoreArgs extends VaultArgs, GroupArgs { point: string; target?: string; originalLocation?: boolean; items?: string[]; conflict?: ConflictAction; preserveSetuid?: boolean; ignoreFreeSpace?: boolean; restoreSelinuxLabels?: boolean; toTar?: '-' }
+/**
+ * `restore --to-member NAME --target PATH`: the items as a verified tar stream into GNU tar on a member
+ * over SSH (core/restore/to-member.ts).
+ */
+async function restoreToMember(ctx: CommandContext, args: RestoreArgs, memberName: string): Promise<number> {
+  const other = args.toTar !== undefined ? '--to-tar' : args.originalLocation ? '--original-location' : args.conflict !== undefined ? '--conflict' : args.ignoreFreeSpace ? '--ignore-free-space' : args.restoreSelinuxLabels ? '--restore-selinux-labels' : undefined;
+  if (other) throw new AzbError('AZB_USAGE', `--to-member unpacks the items with tar on the member, which overwrites what is there; ${other} cannot go with it.`, { target: 'toMember', hint: 'Leave it out, or restore into a folder on this server instead.' });
+  const target = checkMemberTarget(args.target);
+  // The member first: a refused host key or a missing folder fails before the vault is opened.
+  const member = await prepareMemberTarget(memberName, target, ctx.signal);
+  const { vault, repo } = await openServerFor(ctx, args);
+  const stats = await asJob(ctx, 'Restore', vault.store.location, repo.serverId, async () => withLock(repo, 'read', 'restore to member', undefined, async () => {
+    await repo.loadIndexForReading((code, message, t) => ctx.sink.warning(code, message, t));
+    const point = await findPointFor(repo, args.point, ctx.sink, args.items ?? [], args.dataSource);
+    const plan = await planTarExport(repo, point, args.items ?? []);
+    const s = await exportToMember(repo, plan, member, target, { signal: ctx.signal, sink: ctx.sink, clearSetuid: args.preserveSetuid !== true });
+    return { stats: { ...s, pointId: point.id } };
+  }));
+  ctx.sink.result('RestoreResult', { ...stats.stats, target, member: member.name, vault: vault.store.location });
+  return ctx.sink.warnings > 0 ? 3 : 0;
+}
+
+export interface RestoreArgs extends VaultArgs, GroupArgs { point: string; target?: string; originalLocation?: boolean; items?: string[]; conflict?: ConflictAction; preserveSetuid?: boolean; ignoreFreeSpace?: boolean; restoreSelinuxLabels?: boolean; toTar?: '-'; toMember?: string }
 
 export const restoreCommand: Command<RestoreArgs> = {
   name: 'restore',
@@ -43,6 +66,7 @@ export const restoreCommand: Command<RestoreArgs> = {
     if (args.target !== undefined && args.originalLocation) {
       throw new AzbError('AZB_USAGE', 'Give either a target folder or --original-location, not both.', { target: 'originalLocation', hint: 'Drop -Target / --target to restore to the original location, or drop -OriginalLocation / --original-location.' });
     }
+    if (args.toMember !== undefined) return restoreToMember(ctx, args, args.toMember);
     if (args.toTar !== undefined) return restoreToTar(ctx, args);
     const { vault, repo } = await openServerFor(ctx, args);
     const target = args.target === undefined ? undefined : isAbsolute(args.target) ? args.target : resolve(args.target);

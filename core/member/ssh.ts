@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { writePrivate } from '../config/home.js';
 import { AzbError, fileError } from '../protocol/errors.js';
 import { childEnvironment } from '../child-env.js';
@@ -67,20 +67,31 @@ export interface MemberRunEnd {
   connectionError?: AzbError;
 }
 
-/** A command running on a member: its output, and how it ends (never rejects). */
-export interface MemberRun { stdout: Readable; done: Promise<MemberRunEnd> }
+/**
+ * A command running on a member: its output, and how it ends (never rejects). `stdin` is the
+ * command's input when it was asked for (an error on it, such as EPIPE once ssh ended, is the
+ * writer's to handle; `done` reports the end either way).
+ */
+export interface MemberRun { stdout: Readable; stdin?: Writable; done: Promise<MemberRunEnd> }
+
+export interface MemberRunOptions {
+  signal?: AbortSignal;
+  connectTimeoutSeconds?: number;
+  /** Give the command an input stream (MemberRun.stdin); otherwise its input is empty. */
+  stdin?: boolean;
+}
 
 /**
  * Runs argv on a member (each argument quoted for its shell) and hands back its output as a stream.
  * `done` settles once ssh has ended and its output pipes are closed; a `signal` abort ends ssh.
  */
-export function runOnMember(member: Member, argv: readonly string[], opts: { signal?: AbortSignal; connectTimeoutSeconds?: number } = {}): MemberRun {
+export function runOnMember(member: Member, argv: readonly string[], opts: MemberRunOptions = {}): MemberRun {
   if (argv.length === 0) throw new AzbError('AZB_ARGS_INVALID', 'No command to run on the member.', { target: 'remoteCommand' });
   return runRemoteLine(member, remoteCommandLine(argv), opts);
 }
 
-function runRemoteLine(member: Member, line: string, opts: { signal?: AbortSignal; connectTimeoutSeconds?: number }): MemberRun {
-  const child = spawn('ssh', [...sshArguments(member, opts.connectTimeoutSeconds), line], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment(), windowsHide: true });
+function runRemoteLine(member: Member, line: string, opts: MemberRunOptions): MemberRun {
+  const child = spawn('ssh', [...sshArguments(member, opts.connectTimeoutSeconds), line], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: childEnvironment(), windowsHide: true });
   let stopped = false;
   const onAbort = () => { stopped = true; child.kill('SIGTERM'); };
   if (opts.signal?.aborted) onAbort(); else opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -94,7 +105,7 @@ function runRemoteLine(member: Member, line: string, opts: { signal?: AbortSigna
     // more than the tail are kept until the end.
     if (tail.length > 40) tail.shift();
   };
-  child.stderr.setEncoding('utf8').on('data', (t: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => {
     const lines = (partial + t).split('\n');
     partial = lines.pop() ?? '';
     if (partial.length > MAX_LINE) { keep(partial); partial = ''; }
@@ -115,7 +126,7 @@ function runRemoteLine(member: Member, line: string, opts: { signal?: AbortSigna
       resolve({ status, signal, stopped, stderrTail: tail.slice(-TAIL_LINES), ...(connectionError ? { connectionError } : {}) });
     });
   });
-  return { stdout: child.stdout, done };
+  return { stdout: child.stdout!, ...(opts.stdin && child.stdin ? { stdin: child.stdin } : {}), done };
 }
 
 /**
@@ -192,7 +203,7 @@ export async function scanHostKeys(m: { host: string; port: number; name: string
     let error: NodeJS.ErrnoException | undefined;
     child.on('error', (err) => { error = err as NodeJS.ErrnoException; });
     child.stdout.setEncoding('utf8').on('data', (t: string) => { stdout += t; });
-    child.stderr.setEncoding('utf8').on('data', (t: string) => { stderr += t; });
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => { stderr += t; });
     child.on('close', () => resolve({ stdout, stderr, ...(error ? { error } : {}) }));
   });
   if (out.error) {

@@ -38,6 +38,18 @@ function Add-AzBackupDisplayProperty {
             if ($null -ne $Properties['LostBytes']) { $Properties['LostBytesText'] = Format-AzBackupBytes $Properties['LostBytes'] }
             if ($null -ne $Properties['Size']) { $Properties['SizeText'] = Format-AzBackupBytes $Properties['Size'] }
         }
+        'DataSource' {
+            # One line each for the report: newest point and count, size against the online limit, last error.
+            $time = { param($t) if ($t -is [datetime]) { $t.ToLocalTime().ToString('yyyy-MM-dd HH:mm') } else { "$t" } }
+            $disk = $Properties['DiskPoint']
+            $Properties['DiskText'] = if ($disk) { '{0} ({1}{2} points)' -f (& $time $disk.Time), $Properties['DiskPoints'], $(if ($Properties['MaxDiskPoints']) { " of $($Properties['MaxDiskPoints'])" }) } else { 'none' }
+            $online = $Properties['OnlinePoint']
+            $Properties['OnlineText'] = if ($online) { '{0} ({1} points)' -f (& $time $online.Time), $Properties['OnlinePoints'] } else { 'none' }
+            $size = if ($null -ne $Properties['SizeBytes']) { Format-AzBackupBytes $Properties['SizeBytes'] } else { '-' }
+            $Properties['SizeText'] = if ($Properties['SizeLimitBytes']) { "$size of $(Format-AzBackupBytes $Properties['SizeLimitBytes'])$(if ($Properties['OverSizeLimit']) { ' (over the limit)' })" } else { $size }
+            $lastError = $Properties['LastError']
+            $Properties['LastErrorText'] = if ($lastError) { '{0} {1}: {2}' -f (& $time $lastError.Time), $lastError.Code, $lastError.Message } else { '' }
+        }
         'RepairResult' {
             $Properties['BytesLostText'] = Format-AzBackupBytes $Properties['BytesLost']
         }

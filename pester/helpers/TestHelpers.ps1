@@ -228,3 +228,58 @@ function Invoke-TestChildPwsh([string]$Command, [string]$Answer) {
     $arguments = @($self | Select-Object -Skip 1) + @('-NoProfile') + $(if ($Answer) { @() } else { @('-NonInteractive') }) + @('-Command', "Import-Module '$module'; $Command")
     if ($Answer) { "$Answer" | & $self[0] @arguments 2>&1 | Out-String } else { & $self[0] @arguments 2>&1 | Out-String }
 }
+
+# ---- A member over SSH: Debian's sshd on loopback -------------------------------------------------------
+
+function Start-TestSshd {
+    <#
+        Starts a real sshd on 127.0.0.1 as a stand-in member (as test/helpers/mounts.ts startSshd does):
+        root logs in with a client key made here. -Port reuses a port (a restart), -NewHostKey makes a
+        new host key first (a member whose host key changed). Returns the port, the client key, the host
+        key's SHA256 fingerprint and the process (stop it with Stop-TestSshd).
+    #>
+    param([Parameter(Mandatory)][string]$Directory, [int]$Port, [switch]$NewHostKey)
+    $sshd = @('/usr/sbin/sshd', '/usr/bin/sshd') | Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
+    if (-not $sshd) { throw 'sshd is not installed (tools/setup.sh installs openssh-server)' }
+    $null = New-Item -ItemType Directory -Path $Directory -Force
+    $null = New-Item -ItemType Directory -Path '/run/sshd' -Force # its privilege-separation folder
+    $hostKey = Join-Path $Directory 'host_ed25519'
+    $clientKey = Join-Path $Directory 'client_ed25519'
+    if ($NewHostKey) { Remove-Item -LiteralPath $hostKey, "$hostKey.pub" -Force -ErrorAction SilentlyContinue }
+    foreach ($key in $hostKey, $clientKey) {
+        if (-not (Test-Path -LiteralPath $key)) {
+            $out = ssh-keygen -q -t ed25519 -N '' -f $key 2>&1
+            if ($LASTEXITCODE -ne 0) { throw "ssh-keygen failed: $out" }
+        }
+    }
+    Copy-Item -LiteralPath "$clientKey.pub" -Destination (Join-Path $Directory 'authorized_keys') -Force
+    if (-not $Port) {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start(); $Port = $listener.LocalEndpoint.Port; $listener.Stop()
+    }
+    $config = Join-Path $Directory 'sshd_config'
+    Set-Content -LiteralPath $config -Value @(
+        "Port $Port", 'ListenAddress 127.0.0.1', "HostKey $hostKey", "PidFile $(Join-Path $Directory 'sshd.pid')",
+        "AuthorizedKeysFile $(Join-Path $Directory 'authorized_keys')", 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no', 'StrictModes no', 'UsePAM no')
+    $startInfo = [System.Diagnostics.ProcessStartInfo]::new($sshd)
+    foreach ($a in '-D', '-e', '-f', $config) { $startInfo.ArgumentList.Add($a) }
+    $startInfo.RedirectStandardError = $true
+    $startInfo.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($startInfo)
+    $stderr = $process.StandardError.ReadToEndAsync()
+    $deadline = (Get-Date).AddSeconds(10)
+    do {
+        Start-Sleep -Milliseconds 50
+        $client = [System.Net.Sockets.TcpClient]::new()
+        try { $client.Connect('127.0.0.1', $Port); $up = $true } catch { $up = $false } finally { $client.Dispose() }
+    } until ($up -or (Get-Date) -gt $deadline -or $process.HasExited)
+    if (-not $up) { throw "sshd does not accept on port ${Port}: $(if ($process.HasExited) { $stderr.Result })" }
+    $fingerprint = [regex]::Match((ssh-keygen -lf "$hostKey.pub"), 'SHA256:[A-Za-z0-9+/]{43}').Value
+    [pscustomobject]@{ Port = $Port; ClientKey = $clientKey; HostKey = $hostKey; Fingerprint = $fingerprint; Process = $process; Directory = $Directory }
+}
+
+function Stop-TestSshd($Sshd) {
+    # The listener only: its session processes end with their connections.
+    if ($Sshd -and -not $Sshd.Process.HasExited) { $Sshd.Process.Kill(); $null = $Sshd.Process.WaitForExit(5000) }
+}

@@ -63,7 +63,7 @@ Describe 'Command <_.Name>' -ForEach $commands {
         'New-AzBackupSchedule', 'Set-AzBackupSchedule', 'New-AzBackupRetentionPolicy', 'Set-AzBackupRetentionPolicy'
         if ($_.Name -in $objectBuilders) {
             $_.Parameters.Keys | Should -Not -Contain 'WhatIf'
-        } elseif ($_.Verb -in 'New', 'Set', 'Remove', 'Add', 'Register', 'Unregister', 'Update', 'Start', 'Stop', 'Restore', 'Suspend', 'Resume', 'Repair') {
+        } elseif ($_.Verb -in 'New', 'Set', 'Remove', 'Add', 'Register', 'Unregister', 'Update', 'Start', 'Stop', 'Restore', 'Suspend', 'Resume', 'Repair', 'Enable') {
             $_.Parameters.Keys | Should -Contain 'WhatIf'
         } else {
             $_.Parameters.Keys | Should -Not -Contain 'WhatIf'
