@@ -127,6 +127,25 @@ function signingKeyKey(masterKey: Buffer): Buffer {
 }
 
 /**
+ * A JSON file of the configuration home: undefined when it does not exist, AZB_HOME_UNUSABLE (with the
+ * caller's hint on how to make it again) when it does not parse.
+ */
+export async function readHomeJson<T>(path: string, what: string, hint: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileError(err, path, what);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new AzbError('AZB_HOME_UNUSABLE', `${what} ${path} is damaged: ${(err as Error).message}.`, { target: path, hint });
+  }
+}
+
+/**
  * Replaces a file of the configuration home atomically (temp + rename), readable by its owner only
  * (0600 whatever the umask: the mode is set on the open file, not left to the umask).
  */

@@ -1,9 +1,9 @@
 // Where this machine keeps its protection groups (FORMAT.md section 11): <home>/groups/<name>.json, and
 // beside it <name>.status.json, what the last runs did per data source (Get-AzBackupProtectionGroup reads
 // it without the vault or the passphrase). Owner-only, like the whole home.
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { homeDir, writePrivate } from '../config/home.js';
+import { homeDir, readHomeJson, writePrivate } from '../config/home.js';
 import { AzbError, fileError } from '../protocol/errors.js';
 import { listPolicies } from '../policy/store.js';
 import { forgetStoredPassphrase } from '../policy/stored-passphrase.js';
@@ -40,19 +40,8 @@ function statusPath(name: string): string {
   return join(groupsDir(), `${name}.status.json`);
 }
 
-async function readJson<T>(path: string, what: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fileError(err, path, what);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new AzbError('AZB_HOME_UNUSABLE', `${what} ${path} is damaged: ${(err as Error).message}.`, { target: path, hint: 'Remove the file; a group file is made again with New-AzBackupProtectionGroup, a status file by the next run.' });
-  }
+function readJson<T>(path: string, what: string): Promise<T | undefined> {
+  return readHomeJson<T>(path, what, 'Remove the file; a group file is made again with New-AzBackupProtectionGroup, a status file by the next run.');
 }
 
 export async function readGroup(name: string): Promise<ProtectionGroup | undefined> {

@@ -1,8 +1,8 @@
 // Where this machine keeps its policies (FORMAT.md section 11): <home>/policies/<name>.json, and the
 // outcome of each policy's last run beside it (<name>.last.json), both owner-only like the whole home.
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { homeDir, writePrivate } from '../config/home.js';
+import { homeDir, readHomeJson, writePrivate } from '../config/home.js';
 import { AzbError, fileError } from '../protocol/errors.js';
 import type { Policy } from './policy.js';
 
@@ -29,19 +29,8 @@ function lastRunPath(name: string): string {
   return join(policiesDir(), `${name}.last.json`);
 }
 
-async function readJson<T>(path: string, what: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fileError(err, path, what);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new AzbError('AZB_HOME_UNUSABLE', `${what} ${path} is damaged: ${(err as Error).message}.`, { target: path, hint: 'Remove the file and save the policy again with Set-AzBackupPolicy / azbackup policy set.' });
-  }
+function readJson<T>(path: string, what: string): Promise<T | undefined> {
+  return readHomeJson<T>(path, what, 'Remove the file and save the policy again with Set-AzBackupPolicy / azbackup policy set.');
 }
 
 /** The saved policy of that name, or undefined. */
