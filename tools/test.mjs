@@ -4,6 +4,7 @@
 // and every test works in its own temp folders, homes, mounts and ports, so neither can see the other.
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,11 +34,15 @@ for (const [name, args] of [
   if (step(name, args) !== 0) { console.log(`\n0 passed, 1 failed (${name} failed)`); process.exit(1); }
 }
 
-// Runs a suite with its output going to `log` (and to this console too when `live`); settles on its end.
-function suite(args, log, live) {
+// Runs a suite with its output going to `log` (and to this console too when `live`), at `nice` (its
+// processes, pwsh and engines included, inherit it); settles on its end.
+function suite(args, log, live, nice = 0) {
   return new Promise((resolve) => {
     const out = createWriteStream(log);
     const child = spawn(node, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (nice !== 0 && child.pid !== undefined) {
+      try { setPriority(child.pid, nice); } catch { /* not permitted here: the suite runs at normal priority */ }
+    }
     for (const stream of [child.stdout, child.stderr]) {
       stream.on('data', (chunk) => { out.write(chunk); if (live) process.stdout.write(chunk); });
     }
@@ -50,16 +55,28 @@ function suite(args, log, live) {
 const vitestJson = join(results, 'vitest.json');
 const pesterJson = join(results, 'pester.json');
 const pesterLog = join(results, 'pester.log');
-console.log('\n=== vitest (engine), with Pester (module and cmdlets) running beside it ===');
-// vitest streams here; Pester's output goes to its log and is printed whole once it ends, so that
-// the two never interleave.
-const [vitestRun, pesterRun] = await Promise.all([
-  suite([join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`], join(results, 'vitest.log'), true),
-  suite([join(root, 'tools', 'pester.mjs'), pesterJson], pesterLog, false),
-]);
-console.log('\n=== pester (module and cmdlets) ===');
-process.stdout.write(readFileSync(pesterLog));
-console.log(`\nvitest ran ${vitestRun.seconds} s (exit ${vitestRun.status}), Pester ${pesterRun.seconds} s (exit ${pesterRun.status}), side by side`);
+const vitestArgs = [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`];
+const pesterArgs = [join(root, 'tools', 'pester.mjs'), pesterJson];
+let vitestRun, pesterRun;
+if (process.env['AZBACKUP_TEST_SERIAL'] === '1') {
+  // One suite after the other, as before: to compare, or where two suites at once overload the machine.
+  console.log('\n=== vitest (engine) ===');
+  vitestRun = await suite(vitestArgs, join(results, 'vitest.log'), true);
+  console.log('\n=== pester (module and cmdlets) ===');
+  pesterRun = await suite(pesterArgs, pesterLog, true);
+} else {
+  console.log('\n=== vitest (engine), with Pester (module and cmdlets) running beside it ===');
+  // vitest streams here; Pester's output goes to its log and is printed whole once it ends, so that the
+  // two never interleave. Pester runs niced: it takes the CPU vitest leaves idle (waits on daemons,
+  // time-outs, child processes) and slows vitest's tests, which have time limits, as little as it can.
+  [vitestRun, pesterRun] = await Promise.all([
+    suite(vitestArgs, join(results, 'vitest.log'), true),
+    suite(pesterArgs, pesterLog, false, 5),
+  ]);
+  console.log('\n=== pester (module and cmdlets) ===');
+  process.stdout.write(readFileSync(pesterLog));
+}
+console.log(`\nvitest ran ${vitestRun.seconds} s (exit ${vitestRun.status}), Pester ${pesterRun.seconds} s (exit ${pesterRun.status})`);
 // Leave a release build behind: a test build must never be the engine a server runs.
 const releaseBuilt = step('build (release, left in bundle/dist)', [join(root, 'bundle', 'build.mjs')]) === 0;
 
