@@ -1,7 +1,10 @@
 // `npm test`: build the engine, run vitest (engine) and Pester (module and cmdlets) against it, then
 // print one closing line "N passed, N failed". Skipped tests fail the run: none are expected.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+// vitest and Pester run at the same time: both spend most of their time waiting on engine processes,
+// and every test works in its own temp folders, homes, mounts and ports, so neither can see the other.
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,10 +34,49 @@ for (const [name, args] of [
   if (step(name, args) !== 0) { console.log(`\n0 passed, 1 failed (${name} failed)`); process.exit(1); }
 }
 
+// Runs a suite with its output going to `log` (and to this console too when `live`), at `nice` (its
+// processes, pwsh and engines included, inherit it); settles on its end.
+function suite(args, log, live, nice = 0) {
+  return new Promise((resolve) => {
+    const out = createWriteStream(log);
+    const child = spawn(node, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (nice !== 0 && child.pid !== undefined) {
+      try { setPriority(child.pid, nice); } catch { /* not permitted here: the suite runs at normal priority */ }
+    }
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on('data', (chunk) => { out.write(chunk); if (live) process.stdout.write(chunk); });
+    }
+    const started = Date.now();
+    const seconds = () => Math.round((Date.now() - started) / 1000);
+    child.on('error', (err) => { out.end(`\n${err.message}\n`); resolve({ status: 1, seconds: seconds() }); });
+    child.on('close', (code) => { out.end(() => resolve({ status: code ?? 1, seconds: seconds() })); });
+  });
+}
 const vitestJson = join(results, 'vitest.json');
-step('vitest (engine)', [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`]);
 const pesterJson = join(results, 'pester.json');
-step('pester (module and cmdlets)', [join(root, 'tools', 'pester.mjs'), pesterJson]);
+const pesterLog = join(results, 'pester.log');
+const vitestArgs = [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`];
+const pesterArgs = [join(root, 'tools', 'pester.mjs'), pesterJson];
+let vitestRun, pesterRun;
+if (process.env['AZBACKUP_TEST_SERIAL'] === '1') {
+  // One suite after the other, as before: to compare, or where two suites at once overload the machine.
+  console.log('\n=== vitest (engine) ===');
+  vitestRun = await suite(vitestArgs, join(results, 'vitest.log'), true);
+  console.log('\n=== pester (module and cmdlets) ===');
+  pesterRun = await suite(pesterArgs, pesterLog, true);
+} else {
+  console.log('\n=== vitest (engine), with Pester (module and cmdlets) running beside it ===');
+  // vitest streams here; Pester's output goes to its log and is printed whole once it ends, so that the
+  // two never interleave. Pester runs niced: it takes the CPU vitest leaves idle (waits on daemons,
+  // time-outs, child processes) and slows vitest's tests, which have time limits, as little as it can.
+  [vitestRun, pesterRun] = await Promise.all([
+    suite(vitestArgs, join(results, 'vitest.log'), true),
+    suite(pesterArgs, pesterLog, false, 5),
+  ]);
+  console.log('\n=== pester (module and cmdlets) ===');
+  process.stdout.write(readFileSync(pesterLog));
+}
+console.log(`\nvitest ran ${vitestRun.seconds} s (exit ${vitestRun.status}), Pester ${pesterRun.seconds} s (exit ${pesterRun.status})`);
 // Leave a release build behind: a test build must never be the engine a server runs.
 const releaseBuilt = step('build (release, left in bundle/dist)', [join(root, 'bundle', 'build.mjs')]) === 0;
 
@@ -56,9 +98,14 @@ function vitestFailures(j) {
 }
 const v = read(vitestJson, (j) => ({ failures: vitestFailures(j), passed: j.numPassedTests, failed: j.numFailedTests + (j.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length + (j.testResults ? 0 : 1), skipped: j.numPendingTests + j.numTodoTests }));
 const p = read(pesterJson, (j) => j);
+// A suite that exits non-zero with no failed test in its results (vitest's unhandled errors, a crash
+// after the results were written) still fails the run.
+const exitedBadly = [[vitestRun, v, 'vitest'], [pesterRun, p, 'Pester']]
+  .filter(([run, r]) => run.status !== 0 && r.failed === 0 && r.skipped === 0)
+  .map(([run, , name]) => `${name} exited ${run.status} with no failed test in its results (see its output above)`);
 const passed = v.passed + p.passed;
-const failed = v.failed + p.failed + v.skipped + p.skipped + (passed === 0 ? 1 : 0) + (releaseBuilt ? 0 : 1);
-const failures = [...(v.failures ?? []), ...(p.failures ?? []), ...(releaseBuilt ? [] : ['the release build after the tests failed'])];
+const failed = v.failed + p.failed + v.skipped + p.skipped + (passed === 0 ? 1 : 0) + (releaseBuilt ? 0 : 1) + exitedBadly.length;
+const failures = [...(v.failures ?? []), ...(p.failures ?? []), ...exitedBadly, ...(releaseBuilt ? [] : ['the release build after the tests failed'])];
 if (failures.length > 0) console.log(`\nfailed tests:\n${failures.map((f) => `  - ${f}`).join('\n')}`);
 console.log(`\nvitest: ${v.passed} passed, ${v.failed} failed, ${v.skipped} skipped${v.missing ? ' (no results: vitest did not finish)' : ''}`);
 console.log(`pester: ${p.passed} passed, ${p.failed} failed, ${p.skipped} skipped${p.missing ? ' (no results: pester did not finish)' : ''}`);
