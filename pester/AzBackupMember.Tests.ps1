@@ -17,7 +17,10 @@ BeforeAll {
     function script:Add-TestMember {
         [CmdletBinding()]
         param([string]$Name, [hashtable]$Extra = @{})
-        Add-AzBackupMember -Name $Name -ComputerName 127.0.0.1 -Port $sshd.Port -UserName root -IdentityFile $sshd.ClientKey @Extra
+        # Preferences do not reach into a module's functions (pester/run.ps1 sets Stop): pass the actions on.
+        $actions = @{}
+        foreach ($p in 'ErrorAction', 'WarningAction') { if ($PSBoundParameters.ContainsKey($p)) { $actions[$p] = $PSBoundParameters[$p] } }
+        Add-AzBackupMember -Name $Name -ComputerName 127.0.0.1 -Port $sshd.Port -UserName root -IdentityFile $sshd.ClientKey @Extra @actions
     }
     function script:Get-MemberFile([string]$Name) { Join-Path $memberHome "members/$Name.json" }
 }
