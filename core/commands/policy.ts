@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { now as clockNow } from '../clock.js';
 import { listJobs } from '../jobs/jobs.js';
-import { expirePoints, pointsToExpire } from '../policy/enforce.js';
+import { expirePoints, livePoints, pointsToExpire } from '../policy/enforce.js';
 import { DAYS_OF_WEEK, isRunWeek, minutesOf, mondayOf, validatePolicy, type CommandSource, type Policy } from '../policy/policy.js';
 import { installSchedule, nextRunAfter, presentScheduleFiles, removeSchedule, scheduleContext, schedulerTarget, secretsLeftBehind } from '../policy/scheduler.js';
 import { deletePolicy, listPolicies, readLastRun, readPolicy, recordLastRun, requirePolicy, savePolicy, type LastRun } from '../policy/store.js';
@@ -19,7 +19,7 @@ import { writeMetricsFile } from '../policy/metrics.js';
 import { refusalError, testSource, type SourceVerdict } from '../source/eligibility.js';
 import { AzbError, ExitCode, toAzbError } from '../protocol/errors.js';
 import { withLock } from '../repo/locks.js';
-import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
+import type { ServerRepo } from '../repo/server.js';
 import type { Command, CommandContext } from './command.js';
 import { backupAsJob } from './backup.js';
 import { asJob, openServerFor, openVaultFor, requireRegistration, STORAGE_SECRETS } from './context.js';
@@ -95,17 +95,6 @@ function runningJob(name: string) {
   return listJobs({ status: 'InProgress' }).find((j) => j.policy === name && j.pid !== process.pid);
 }
 
-/**
- * The live points of the namespace; damaged ones are named and left out (retention never guesses about
- * them), and soft-deleted ones are gone already. For retention, points an admin brought back from soft
- * delete are left out too: they are not expired again.
- */
-async function readPoints(ctx: CommandContext, repo: ServerRepo, o: { forRetention: boolean }): Promise<RecoveryPoint[]> {
-  const { live, states } = await repo.readPointsByState(
-    (id, err) => ctx.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read and is left to the admin: ${err.message}`, repo.pointObject(id)),
-    (code, message, target) => ctx.sink.warning(code, message, target));
-  return o.forRetention ? live.filter((p) => states.get(p.id)?.state !== 'restored') : live;
-}
 
 /** JSON with object keys sorted, so that two documents that differ only in key order compare equal. */
 function canonical(v: unknown): string {
@@ -158,7 +147,7 @@ export const policySetCommand: Command<PolicySetArgs> = {
     // What a shorter retention would expire now: said before it is done (Set-AzBackupPolicy asks first).
     let expiring: number | null = null;
     if (before && ctx.secrets['passphrase']) {
-      expiring = pointsToExpire(await readPoints(ctx, await namespace(), { forRetention: true }), p).expire.filter((x) => x.manifest.policy === p.name).length;
+      expiring = pointsToExpire(await livePoints(ctx.sink, await namespace(), { forRetention: true }), p).expire.filter((x) => x.manifest.policy === p.name).length;
     }
     if (args.whatIf) {
       ctx.sink.result('Policy', { ...(await policyData(p)), ...(expiring !== null ? { pointsExpiring: expiring } : {}) });
@@ -251,7 +240,7 @@ export const policyRemoveCommand: Command<{ name: string; deleteBackup?: boolean
     let expired = 0;
     if (args.deleteBackup) {
       const { ctx: c, repo } = await openForPolicy(ctx, p);
-      const own = (await readPoints(c, repo, { forRetention: false })).filter((x) => x.manifest.policy === p.name);
+      const own = (await livePoints(c.sink, repo, { forRetention: false })).filter((x) => x.manifest.policy === p.name);
       expired = own.length;
       if (!args.whatIf && own.length > 0) {
         await asJob(c, 'RemovePolicy', repo.location, repo.serverId, async () => {
@@ -397,7 +386,7 @@ export const policyRunCommand: Command<{ name: string; scheduled?: boolean; cach
         const repo = backup.repo;
         await asJob(c, 'Retention', repo.location, repo.serverId, async () => {
           return withLock(repo, 'exclusive', `retention of policy ${p.name}`, (code, message, target) => c.sink.warning(code, message, target), async (lock) => {
-            const plan = pointsToExpire(await readPoints(c, repo, { forRetention: true }), p, clockNow());
+            const plan = pointsToExpire(await livePoints(c.sink, repo, { forRetention: true }), p, clockNow());
             kept = plan.kept;
             expired = await expirePoints(repo, plan.expire, { sink: c.sink, lock, why: (x) => (x.manifest.policy ? `past the retention of policy ${p.name}` : `its RetainUntil ${x.manifest.retainUntil} has passed`) });
             if (expired > 0) bytesFreed = (await runPrune(repo, { dryRun: false, sink: c.sink, signal: c.signal, lock })).bytesFreed;

@@ -9,13 +9,13 @@ import { asJob, openServerFor } from '../commands/context.js';
 import { pointData } from '../commands/points.js';
 import { requireMember } from '../member/members.js';
 import { memberCommandStream } from '../member/stream.js';
-import { expirePoints } from '../policy/enforce.js';
+import { expirePoints, livePoints } from '../policy/enforce.js';
 import { minutesOf } from '../policy/policy.js';
 import { readStoredPassphrase } from '../policy/stored-passphrase.js';
 import { AzbError, ExitCode, toAzbError } from '../protocol/errors.js';
 import { runPrune } from '../prune/pruner.js';
 import { withLock } from '../repo/locks.js';
-import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
+import type { ServerRepo } from '../repo/server.js';
 import type { DataSource, ProtectionGroup } from './group.js';
 import { groupPointsToExpire } from './retention.js';
 import { readGroupStatus, updateGroupStatus, type GroupStatus } from './store.js';
@@ -87,13 +87,6 @@ export function onlineDue(g: ProtectionGroup, status: GroupStatus, now: Date): b
   return !(last >= latest);
 }
 
-/** The live points of a namespace for retention (damaged ones named and left out, brought-back ones too). */
-async function pointsForRetention(c: CommandContext, repo: ServerRepo): Promise<RecoveryPoint[]> {
-  const { live, states } = await repo.readPointsByState(
-    (id, err) => c.sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read and is left to the admin: ${err.message}`, repo.pointObject(id)),
-    (code, message, target) => c.sink.warning(code, message, target));
-  return live.filter((p) => states.get(p.id)?.state !== 'restored');
-}
 
 export interface GroupRunArgs { name: string; scheduled?: boolean; dataSource?: string; online?: boolean; cacheDir?: string }
 
@@ -168,7 +161,7 @@ export async function runGroup(ctx: CommandContext, g: ProtectionGroup, args: Gr
     const r = repo;
     try {
       await asJob(c, 'Retention', r.location, r.serverId, async () => withLock(r, 'exclusive', `retention of protection group ${g.name}`, (code, message, target) => c.sink.warning(code, message, target), async (lock) => {
-        const plan = groupPointsToExpire(await pointsForRetention(c, r), g, new Set(sources.map((d) => d.name)));
+        const plan = groupPointsToExpire(await livePoints(c.sink, r, { forRetention: true }), g, new Set(sources.map((d) => d.name)));
         pointsExpired = await expirePoints(r, plan.expire, { sink: c.sink, lock, why: (p) => `past the short-term retention of data source ${p.manifest.dataSource} in protection group ${g.name}` });
         if (pointsExpired > 0) bytesFreed = (await runPrune(r, { dryRun: false, sink: c.sink, signal: c.signal, lock })).bytesFreed;
         await updateGroupStatus(g.name, (s) => { for (const [name, kept] of plan.kept) (s.dataSources[name] ??= {}).diskPoints = kept; });

@@ -47,3 +47,15 @@ export async function expirePoints(repo: ServerRepo, points: readonly RecoveryPo
   }
   return deleted;
 }
+
+/**
+ * The live points of the namespace; damaged ones are named and left out (retention never guesses about
+ * them), and soft-deleted ones are gone already. For retention, points an admin brought back from soft
+ * delete are left out too: they are not expired again.
+ */
+export async function livePoints(sink: EventSink, repo: ServerRepo, o: { forRetention: boolean }): Promise<RecoveryPoint[]> {
+  const { live, states } = await repo.readPointsByState(
+    (id, err) => sink.warning('AZB_POINT_DAMAGED', `Recovery point ${id.slice(0, 12)}… cannot be read and is left to the admin: ${err.message}`, repo.pointObject(id)),
+    (code, message, target) => sink.warning(code, message, target));
+  return o.forRetention ? live.filter((p) => states.get(p.id)?.state !== 'restored') : live;
+}
