@@ -2,13 +2,14 @@
 // schedules in the OS scheduler, and the unattended run that backs up and then enforces retention.
 import { childEnvironment } from '../child-env.js';
 import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { now as clockNow } from '../clock.js';
 import { listJobs } from '../jobs/jobs.js';
 import { expirePoints, livePoints, pointsToExpire } from '../policy/enforce.js';
 import { DAYS_OF_WEEK, isRunWeek, minutesOf, mondayOf, validatePolicy, type CommandSource, type Policy } from '../policy/policy.js';
-import { installSchedule, nextRunAfter, presentScheduleFiles, removeSchedule, scheduleContext, schedulerTarget, secretsLeftBehind } from '../policy/scheduler.js';
+import { installSchedule, nextRunAfter, presentScheduleFiles, removeSchedule, scheduleContext, schedulerTarget, secretsLeftBehind, unitFiles, unitName } from '../policy/scheduler.js';
 import { deletePolicy, listPolicies, readLastRun, readPolicy, recordLastRun, requirePolicy, savePolicy, type LastRun } from '../policy/store.js';
 import { credentialFile, readStoredPassphrase, storedPassphraseInfo, storePassphrase } from '../policy/stored-passphrase.js';
 import { runPrune } from '../prune/pruner.js';
@@ -154,6 +155,8 @@ export const policySetCommand: Command<PolicySetArgs> = {
       return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
     }
     let credential: string | undefined;
+    // Saving the same policy again (GPO, DSC) changes nothing and says so: `changed` in the result.
+    let changed = !before || !samePolicy(before, p) || before.state !== p.state;
     if (args.storePassphrase) {
       const passphrase = ctx.secrets['passphrase'];
       if (!passphrase) throw new AzbError('AZB_PASSPHRASE_REQUIRED', 'Storing the passphrase for unattended runs needs the passphrase.', { hint: 'Give it with -Passphrase (or AZBACKUP_PASSPHRASE / --passphrase-file).' });
@@ -161,24 +164,43 @@ export const policySetCommand: Command<PolicySetArgs> = {
       const t = schedulerTarget();
       // Windows: DPAPI, machine scope (the task runs as SYSTEM); systemd: an encrypted credential; else a file.
       const method = process.platform === 'win32' ? 'dpapi' : t.kind === 'systemd' ? 'systemd-creds' : 'file';
-      const stored = await storePassphrase(reg.vaultId, passphrase, method);
-      const how = { file: 'readable by this account only', 'systemd-creds': 'encrypted by systemd-creds', dpapi: 'encrypted with DPAPI, machine scope' }[stored.method];
-      ctx.sink.log(`The passphrase for unattended runs is stored in ${stored.path} (${how}).`);
+      const already = await storedPassphraseInfo(reg.vaultId);
+      // A stored copy that cannot be read back counts as different: it is stored again.
+      const same = already?.method === method && (await readStoredPassphrase(reg.vaultId).catch(() => undefined)) === passphrase;
+      if (same) {
+        ctx.sink.log(`The passphrase for unattended runs is already stored in ${already.path}.`);
+      } else {
+        const stored = await storePassphrase(reg.vaultId, passphrase, method);
+        const how = { file: 'readable by this account only', 'systemd-creds': 'encrypted by systemd-creds', dpapi: 'encrypted with DPAPI, machine scope' }[stored.method];
+        ctx.sink.log(`The passphrase for unattended runs is stored in ${stored.path} (${how}).`);
+        changed = true;
+      }
     }
     const info = await storedPassphraseInfo(reg.vaultId);
     if (info?.method === 'systemd-creds') credential = credentialFile(reg.vaultId);
-    await savePolicy(p);
+    const scheduleBefore = await readFiles(unitFiles(unitName(p.name), schedulerTarget()));
+    if (changed) await savePolicy(p);
+    // The schedule is written again even when the policy is the same: a file removed by hand comes back.
     if (p.state === 'Active') await installSchedule(p, scheduleContext(credential)); else await removeSchedule(p.name);
+    if (!isDeepStrictEqual(scheduleBefore, await readFiles(unitFiles(unitName(p.name), schedulerTarget())))) changed = true;
+    if (!changed) ctx.sink.log(`Policy ${p.name} is already saved as given, and its schedule is in place: nothing changed.`);
     const left = secretsLeftBehind();
     if (left.length > 0) {
       ctx.sink.warning('AZB_SCHEDULE_NO_CREDENTIAL', `${left.join(', ')} ${left.length === 1 ? 'is' : 'are'} set here, but scheduled runs get no secret from this environment: `
         + 'put the credential in an owner-only file and set AZBACKUP_STORAGE_KEY_FILE (or _SAS_FILE, _CONNECTION_STRING_FILE) before saving the policy, or sign in with Entra ID (AZBACKUP_STORAGE_AUTH=entra).', left[0]);
     }
     if (!info) ctx.sink.warning('AZB_PASSPHRASE_NOT_STORED', `No passphrase is stored for unattended runs of policy ${p.name}: its scheduled runs will fail until one is.`, p.name);
-    ctx.sink.result('Policy', { ...(await policyData(p)), ...(expiring !== null ? { pointsExpiring: expiring } : {}) });
+    ctx.sink.result('Policy', { ...(await policyData(p)), ...(expiring !== null ? { pointsExpiring: expiring } : {}), changed });
     return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;
   },
 };
+
+/** The contents of files by path (undefined for one that does not exist), to tell whether writing them changed anything. */
+async function readFiles(paths: string[]): Promise<Record<string, string | undefined>> {
+  const out: Record<string, string | undefined> = {};
+  for (const f of paths) out[f] = await readFile(f, 'utf8').catch(() => undefined);
+  return out;
+}
 
 export const policyGetCommand: Command<{ name?: string }> = {
   name: 'policy.get',

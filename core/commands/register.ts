@@ -6,14 +6,15 @@ import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { loadCertificateFile, thumbprintOf } from '../cert/load.js';
 import { evaluateRules } from '../cert/rules.js';
-import { cacheDir, findRegistration, saveRegistration } from '../config/home.js';
+import { cacheDir, findRegistration, saveRegistration, withRegistrationLock, type Registration } from '../config/home.js';
 import { CERT_EXPIRY_WARNING_DAYS, renewHint } from './cert-expiry.js';
 import { AzbError, ExitCode, fileError } from '../protocol/errors.js';
 import { checkNewPassphrase, listServers, registerServer } from '../repo/registration.js';
 import { getCertificate } from '../repo/vault.js';
 import { storedPassphraseInfo, storePassphrase } from '../policy/stored-passphrase.js';
-import type { Command } from './command.js';
+import type { Command, CommandContext } from './command.js';
 import { openServerFor, openVaultFor, ownRegistration, type VaultArgs, STORAGE_SECRETS } from './context.js';
+import type { Vault } from '../repo/vault.js';
 import { makeDirs } from '../fs/make-dirs.js';
 
 /** Least free space required in the cache location at registration. */
@@ -54,6 +55,26 @@ async function checkCacheLocation(dir: string): Promise<void> {
   }
 }
 
+/**
+ * A registration asked for again (a GPO startup script, DSC, a fan-out run twice): the same when it has
+ * the same certificate and host name, its namespace is still in the vault and, unless the passphrase is
+ * to be generated, the passphrase given opens it. Anything else is AZB_SERVER_ALREADY_REGISTERED (or the
+ * passphrase's own error), saying what differs; nothing is written either way.
+ */
+async function sameRegistration(ctx: CommandContext, vault: Vault, existing: Registration, o: { thumbprint: string; host: string; checkPassphrase: boolean }): Promise<void> {
+  const differs: string[] = [];
+  if (existing.certificate !== o.thumbprint) differs.push(`its certificate is ${existing.certificate}, not ${o.thumbprint}`);
+  if (existing.hostname.toLowerCase() !== o.host.toLowerCase()) differs.push(`its host name is ${existing.hostname}, not ${o.host}`);
+  if (differs.length === 0 && !(await listServers(vault)).some((s) => s.serverId === existing.serverId)) differs.push('its namespace is no longer in the vault');
+  if (differs.length > 0) {
+    throw new AzbError('AZB_SERVER_ALREADY_REGISTERED', `This server is already registered with this vault as ${existing.hostname} (${existing.serverId.slice(0, 12)}…), and ${differs.join(' and ')}.`, {
+      target: vault.store.location, hint: 'Register with the same certificate and host name (that changes nothing), renew the certificate with Update-AzBackupServerCertificate, or unregister first (Unregister-AzBackupServer).',
+    });
+  }
+  // A wrong passphrase is refused with its own code: the configuration would not open the backups.
+  if (o.checkPassphrase) await openServerFor(ctx, { vault: vault.store.location });
+}
+
 export interface RegisterArgs extends VaultArgs { certificate: string; hostname?: string; generatePassphrase?: boolean; passphraseFile?: string }
 
 export const registerCommand: Command<RegisterArgs> = {
@@ -86,31 +107,39 @@ export const registerCommand: Command<RegisterArgs> = {
         target: thumbprint, hint: 'Upload its .cer first with Add-AzBackupVaultCertificate / azbackup vault add-cert.',
       });
     }
-    const existing = await findRegistration(vault.manifest.vaultId);
-    if (existing) {
-      throw new AzbError('AZB_SERVER_ALREADY_REGISTERED', `This server is already registered with this vault as ${existing.hostname} (${existing.serverId.slice(0, 12)}…).`, {
-        target: vault.store.location, hint: 'Use the existing registration; to start over, remove the registration file from the AzBackup home folder.',
-      });
-    }
-    await checkCacheLocation(cacheDir(args.cacheDir));
-    if (args.generatePassphrase) await writeSecretFile(resolve(args.passphraseFile!), passphrase);
-
     const host = args.hostname ?? osHostname();
-    // Allowed (host names repeat across domains), but then -Server <name> is ambiguous: say so now.
-    const namesake = (await listServers(vault).catch(() => [])).find((s) => s.hostname.toLowerCase() === host.toLowerCase());
-    if (namesake) {
-      ctx.sink.warning('AZB_HOSTNAME_IN_USE', `Another server of this vault is also named ${host} (ID ${namesake.serverId.slice(0, 12)}…); -Server ${host} will be ambiguous, so name these servers by ID.`, host);
-    }
-    const { record, masterKey, keyId } = await registerServer(vault, { hostname: host, thumbprint, privateKey: cert.privateKey, passphrase, signal: ctx.signal });
-    const registration = { vaultId: vault.manifest.vaultId, vault: vault.store.location, serverId: record.serverId, hostname: host, certificate: thumbprint, registered: record.created };
-    // The key file and certificate pinned here are the only ones this server accepts (FORMAT.md section 11).
-    await saveRegistration({ ...registration, keyId, lastPoint: null }, cert.privateKey, masterKey);
+    // One registration per vault at a time on this machine: a second one started meanwhile waits, then
+    // finds this one and changes nothing.
+    const registered = await withRegistrationLock(vault.manifest.vaultId, async () => {
+      const existing = await findRegistration(vault.manifest.vaultId);
+      if (existing) {
+        await sameRegistration(ctx, vault, existing, { thumbprint, host, checkPassphrase: !args.generatePassphrase });
+        ctx.sink.log(`This server is already registered with this vault as ${existing.hostname} (${existing.serverId.slice(0, 12)}…) with certificate ${existing.certificate}: nothing changed.`);
+        ctx.sink.result('Registration', { vaultId: existing.vaultId, vault: existing.vault, serverId: existing.serverId, hostname: existing.hostname, certificate: existing.certificate, registered: existing.registered, changed: false });
+        return false;
+      }
+      await checkCacheLocation(cacheDir(args.cacheDir));
+      if (args.generatePassphrase) await writeSecretFile(resolve(args.passphraseFile!), passphrase);
+
+      // Allowed (host names repeat across domains), but then -Server <name> is ambiguous: say so now.
+      const namesake = (await listServers(vault).catch(() => [])).find((s) => s.hostname.toLowerCase() === host.toLowerCase());
+      if (namesake) {
+        ctx.sink.warning('AZB_HOSTNAME_IN_USE', `Another server of this vault is also named ${host} (ID ${namesake.serverId.slice(0, 12)}…); -Server ${host} will be ambiguous, so name these servers by ID.`, host);
+      }
+      const { record, masterKey, keyId } = await registerServer(vault, { hostname: host, thumbprint, privateKey: cert.privateKey!, passphrase, signal: ctx.signal });
+      const registration = { vaultId: vault.manifest.vaultId, vault: vault.store.location, serverId: record.serverId, hostname: host, certificate: thumbprint, registered: record.created };
+      // The key file and certificate pinned here are the only ones this server accepts (FORMAT.md section 11).
+      await saveRegistration({ ...registration, keyId, lastPoint: null }, cert.privateKey!, masterKey);
+      return registration;
+    });
+    if (!registered) return 0;
+    const registration = registered;
     ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', `Keep the passphrase${args.generatePassphrase ? ` saved in ${resolve(args.passphraseFile!)}` : ''} in a safe place away from this server. It is not stored in the vault: if it is lost, the backups of this server cannot be recovered by anyone.`);
     const daysLeft = Math.floor((cert.facts.notAfter.getTime() - Date.now()) / 86_400_000);
     if (daysLeft < CERT_EXPIRY_WARNING_DAYS) {
       ctx.sink.warning('AZB_CERT_EXPIRING', `The certificate ${registration.certificate} expires on ${cert.facts.notAfter.toISOString()} (in ${daysLeft} day${daysLeft === 1 ? '' : 's'}); from then on this server can make no new recovery point. ${renewHint()}`, registration.certificate);
     }
-    ctx.sink.result('Registration', { ...registration, ...(args.generatePassphrase ? { passphraseFile: resolve(args.passphraseFile!) } : {}) });
+    ctx.sink.result('Registration', { ...registration, ...(args.generatePassphrase ? { passphraseFile: resolve(args.passphraseFile!) } : {}), changed: true });
     return 0;
   },
 };

@@ -6,6 +6,7 @@ import {
 } from '../config/settings.js';
 import { access, constants, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { cacheDir } from '../config/home.js';
 import { makeDirs } from '../fs/make-dirs.js';
 import { listJobs } from '../jobs/jobs.js';
@@ -102,6 +103,8 @@ export const settingsSetCommand: Command<SettingsArgs> = {
   secrets: ['proxyPassword'],
   async run(ctx, args) {
     const current = await readSettings();
+    // What was there, to say whether this call changed anything (GPO and DSC scripts set the same again).
+    const before = structuredClone(current);
     const proxyPassword = ctx.secrets['proxyPassword'];
     const throttleArgs = [args.workDays, args.startWorkHour, args.endWorkHour, args.workHourBandwidth, args.nonWorkHourBandwidth].some((v) => v !== undefined);
     if (args.noThrottle && throttleArgs) throw new AzbError('AZB_ARGS_INVALID', 'Give either no-throttle or throttle settings, not both.', { target: 'noThrottle' });
@@ -149,9 +152,15 @@ export const settingsSetCommand: Command<SettingsArgs> = {
       if (process.env['AZBACKUP_CACHE']) ctx.sink.warning('AZB_CACHE_SETTING_OVERRIDDEN', `AZBACKUP_CACHE is set (${process.env['AZBACKUP_CACHE']}) and wins over the cache location setting in this environment.`, 'AZBACKUP_CACHE');
     }
     // A new proxy replaces the stored password too: the old one belonged to the old proxy or user.
-    if (args.noProxy || proxyArgs) await writeProxyPassword(proxyArgs ? proxyPassword : undefined);
-    await writeSettings(current);
-    ctx.sink.result('MachineSetting', await settingData(current));
+    let passwordChanged = false;
+    if (args.noProxy || proxyArgs) {
+      const next = proxyArgs ? proxyPassword : undefined;
+      passwordChanged = (await readProxyPassword()) !== next;
+      if (passwordChanged) await writeProxyPassword(next);
+    }
+    const changed = passwordChanged || !isDeepStrictEqual(before, current);
+    if (changed) await writeSettings(current); else ctx.sink.log('The machine settings are already as given: nothing changed.');
+    ctx.sink.result('MachineSetting', { ...(await settingData(current)), changed });
     return ctx.sink.warnings > 0 ? 3 : 0;
   },
 };

@@ -51,10 +51,10 @@ export const vaultAddCertCommand: Command<VaultArgs & { path: string }> = {
     const thumbprint = thumbprintOf(cert.x509);
     // Only the public certificate goes to the vault, never a private key.
     const uploaded = await putCertificate(vault, thumbprint, cert.x509.raw);
-    if (!uploaded) ctx.sink.log(`Certificate ${thumbprint} was already in the vault.`);
+    if (!uploaded) ctx.sink.log(`Certificate ${thumbprint} was already in the vault: nothing changed.`);
     ctx.sink.result('VaultCertificate', {
       thumbprint, subject: subjectOf(cert.x509), notBefore: cert.facts.notBefore.toISOString(), notAfter: cert.facts.notAfter.toISOString(),
-      keySize: cert.facts.keyBits ?? 0, vault: vault.store.location, uploaded,
+      keySize: cert.facts.keyBits ?? 0, vault: vault.store.location, uploaded, changed: uploaded,
     });
     return 0;
   },

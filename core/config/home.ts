@@ -2,7 +2,7 @@
 // vault, and the default cache location. Nothing here is needed to restore; it saves typing and time.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmodSync, readFileSync, statSync } from 'node:fs';
-import { chmod, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, link, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -229,4 +229,62 @@ export async function loadSigningKey(reg: Registration, masterKey: Buffer): Prom
   const der = decrypt(signingKeyKey(masterKey), Buffer.from(`azbackup-local-key:${reg.serverId}`, 'utf8'), sealed);
   if (!der) throw new AzbError('AZB_HOME_UNUSABLE', `The signing key ${path} does not open with this server's key.`, { target: path, hint: 'Register this server again.' });
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+}
+
+/** How long a registration waits for another one of the same vault on this machine before it gives up. */
+const REGISTRATION_LOCK_WAIT_MS = 120_000;
+const REGISTRATION_LOCK_POLL_MS = 100;
+
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/**
+ * Runs `fn` while this machine holds the registration lock of a vault (`registrations/<vaultId>.lock`,
+ * created exclusively, holding the owner's pid and a nonce; FORMAT.md section 11), so that registrations
+ * started at once (a startup script and an admin, a fan-out run twice) make one namespace, not several.
+ * Waits for a live holder, up to two minutes (then AZB_REGISTRATION_IN_PROGRESS); takes over the lock of
+ * a process that is gone.
+ */
+export async function withRegistrationLock<T>(vaultId: string, fn: () => Promise<T>): Promise<T> {
+  await ensureDir(registrationsDir());
+  const path = join(registrationsDir(), `${vaultId}.lock`);
+  const mine = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
+  const deadline = Date.now() + REGISTRATION_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx', HOME_FILE_MODE);
+      try { await fh.writeFile(mine); } finally { await fh.close(); }
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError(err, path, 'Registration lock');
+    }
+    const held = await readFile(path, 'utf8').catch(() => undefined);
+    if (held === undefined) continue; // released between our attempt and the read
+    const pid = Number.parseInt(held, 10);
+    if (!Number.isInteger(pid) || !processAlive(pid)) {
+      // Its holder is gone. Move it aside first, and drop it only if it is still the stale one we read:
+      // another process may have taken over and written a fresh lock in the meantime.
+      const aside = `${path}.${randomBytes(6).toString('hex')}.stale`;
+      if (await rename(path, aside).then(() => true, () => false)) {
+        const moved = await readFile(aside, 'utf8').catch(() => undefined);
+        // link, not rename: it never replaces a lock that appeared meanwhile.
+        if (moved !== held) await link(aside, path).catch(() => undefined);
+        await unlink(aside).catch(() => undefined);
+      }
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new AzbError('AZB_REGISTRATION_IN_PROGRESS', `Another registration with this vault is in progress on this machine (process ${pid}) and has not ended within ${REGISTRATION_LOCK_WAIT_MS / 1000} s.`, {
+        target: path, hint: `Let that registration end (or stop process ${pid}), then run this one again: once this server is registered, registering again with the same certificate and host name changes nothing.`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, REGISTRATION_LOCK_POLL_MS));
+  }
+  try {
+    return await fn();
+  } finally {
+    // Only our own lock: never one another process took over.
+    if ((await readFile(path, 'utf8').catch(() => undefined)) === mine) await unlink(path).catch(() => undefined);
+  }
 }

@@ -83,6 +83,7 @@ export const ERROR_CODES = {
   AZB_TREE_DAMAGED: { category: 'InvalidData', exit: ExitCode.Failed },
   AZB_SERVER_NOT_REGISTERED: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_SERVER_ALREADY_REGISTERED: { category: 'ResourceExists', exit: ExitCode.Failed },
+  AZB_REGISTRATION_IN_PROGRESS: { category: 'ResourceUnavailable', exit: ExitCode.Failed },
   AZB_SERVER_NOT_FOUND: { category: 'ObjectNotFound', exit: ExitCode.Failed },
   AZB_SERVER_AMBIGUOUS: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
   AZB_PASSPHRASE_REQUIRED: { category: 'InvalidArgument', exit: ExitCode.BadRequest },
