@@ -112,12 +112,7 @@ export const registerCommand: Command<RegisterArgs> = {
     // finds this one and changes nothing.
     const registered = await withRegistrationLock(vault.manifest.vaultId, async () => {
       const existing = await findRegistration(vault.manifest.vaultId);
-      if (existing) {
-        await sameRegistration(ctx, vault, existing, { thumbprint, host, checkPassphrase: !args.generatePassphrase });
-        ctx.sink.log(`This server is already registered with this vault as ${existing.hostname} (${existing.serverId.slice(0, 12)}…) with certificate ${existing.certificate}: nothing changed.`);
-        ctx.sink.result('Registration', { vaultId: existing.vaultId, vault: existing.vault, serverId: existing.serverId, hostname: existing.hostname, certificate: existing.certificate, registered: existing.registered, changed: false });
-        return false;
-      }
+      if (existing) return { existing };
       await checkCacheLocation(cacheDir(args.cacheDir));
       if (args.generatePassphrase) await writeSecretFile(resolve(args.passphraseFile!), passphrase);
 
@@ -132,7 +127,14 @@ export const registerCommand: Command<RegisterArgs> = {
       await saveRegistration({ ...registration, keyId, lastPoint: null }, cert.privateKey!, masterKey);
       return registration;
     });
-    if (!registered) return 0;
+    if ('existing' in registered) {
+      // Checked outside the lock: the key derivation of one rerun need not hold up the others.
+      const { existing } = registered;
+      await sameRegistration(ctx, vault, existing, { thumbprint, host, checkPassphrase: !args.generatePassphrase });
+      ctx.sink.log(`This server is already registered with this vault as ${existing.hostname} (${existing.serverId.slice(0, 12)}…) with certificate ${existing.certificate}: nothing changed.`);
+      ctx.sink.result('Registration', { vaultId: existing.vaultId, vault: existing.vault, serverId: existing.serverId, hostname: existing.hostname, certificate: existing.certificate, registered: existing.registered, changed: false });
+      return 0;
+    }
     const registration = registered;
     ctx.sink.warning('AZB_PASSPHRASE_KEEP_SAFE', `Keep the passphrase${args.generatePassphrase ? ` saved in ${resolve(args.passphraseFile!)}` : ''} in a safe place away from this server. It is not stored in the vault: if it is lost, the backups of this server cannot be recovered by anyone.`);
     const daysLeft = Math.floor((cert.facts.notAfter.getTime() - Date.now()) / 86_400_000);

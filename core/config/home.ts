@@ -233,7 +233,7 @@ export async function loadSigningKey(reg: Registration, masterKey: Buffer): Prom
 
 /** How long a registration waits for another one of the same vault on this machine before it gives up. */
 const REGISTRATION_LOCK_WAIT_MS = 120_000;
-const REGISTRATION_LOCK_POLL_MS = 100;
+const REGISTRATION_LOCK_POLL_MS = 50;
 
 function processAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
@@ -279,7 +279,8 @@ export async function withRegistrationLock<T>(vaultId: string, fn: () => Promise
         target: path, hint: `Let that registration end (or stop process ${pid}), then run this one again: once this server is registered, registering again with the same certificate and host name changes nothing.`,
       });
     }
-    await new Promise((r) => setTimeout(r, REGISTRATION_LOCK_POLL_MS));
+    // Jittered, so that waiters started together do not all retry together.
+    await new Promise((r) => setTimeout(r, REGISTRATION_LOCK_POLL_MS * (0.5 + Math.random())));
   }
   try {
     return await fn();
