@@ -102,10 +102,14 @@ Describe 'Register-AzBackupServer' {
         Join-Path $homePath 'registrations' | Should -Not -Exist
     }
 
-    It 'refuses a second registration of the same machine with the same vault' {
-        $null = Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -CertificatePassword $password -Passphrase $passphrase -WarningAction SilentlyContinue
+    It 'changes nothing when registered again with the same input, and refuses a second registration that differs' {
+        $first = Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -CertificatePassword $password -Passphrase $passphrase -WarningAction SilentlyContinue
+        $first.Changed | Should -BeTrue
         $before = Get-ServerCount
-        { Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -CertificatePassword $password -Passphrase $passphrase -ErrorAction Stop } |
+        $again = Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -CertificatePassword $password -Passphrase $passphrase -ErrorAction Stop
+        $again.Changed | Should -BeFalse
+        $again.ServerId | Should -Be $first.ServerId
+        { Register-AzBackupServer -Vault $vault -Certificate $cert.PrivateKeyPath -CertificatePassword $password -Passphrase $passphrase -HostName 'other-name' -ErrorAction Stop } |
             Should -Throw -ErrorId 'AZB_SERVER_ALREADY_REGISTERED,Register-AzBackupServer'
         Get-ServerCount | Should -Be $before
     }
