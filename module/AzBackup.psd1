@@ -24,6 +24,7 @@
         'Get-AzBackupVaultCertificate'
         'Get-AzRecoverableItem'
         'Get-AzRecoveryPoint'
+        'Invoke-AzBackupCommand'
         'New-AzBackupCertificate'
         'New-AzBackupFileSpec'
         'New-AzBackupPolicy'

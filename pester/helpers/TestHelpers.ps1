@@ -237,8 +237,10 @@ function Start-TestSshd {
         root logs in with a client key made here. -Port reuses a port (a restart), -NewHostKey makes a
         new host key first (a member whose host key changed). Returns the port, the client key, the host
         key's SHA256 fingerprint and the process (stop it with Stop-TestSshd).
+        -PowerShellSubsystem adds the powershell subsystem (this pwsh with -sshs), for PowerShell SSH
+        remoting; -Environment sets variables in every session (SetEnv): a server's own configuration.
     #>
-    param([Parameter(Mandatory)][string]$Directory, [int]$Port, [switch]$NewHostKey)
+    param([Parameter(Mandatory)][string]$Directory, [int]$Port, [switch]$NewHostKey, [switch]$PowerShellSubsystem, [hashtable]$Environment = @{})
     $sshd = @('/usr/sbin/sshd', '/usr/bin/sshd') | Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
     if (-not $sshd) { throw 'sshd is not installed (tools/setup.sh installs openssh-server)' }
     $null = New-Item -ItemType Directory -Path $Directory -Force
@@ -262,6 +264,13 @@ function Start-TestSshd {
         "Port $Port", 'ListenAddress 127.0.0.1', "HostKey $hostKey", "PidFile $(Join-Path $Directory 'sshd.pid')",
         "AuthorizedKeysFile $(Join-Path $Directory 'authorized_keys')", 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
         'KbdInteractiveAuthentication no', 'StrictModes no', 'UsePAM no')
+    if ($PowerShellSubsystem) {
+        $pwshCommand = ((Get-TestPwshCommand) | ForEach-Object { "'$_'" }) -join ' '
+        Add-Content -LiteralPath $config -Value "Subsystem powershell $pwshCommand -sshs -NoLogo -NoProfile"
+    }
+    if ($Environment.Count) {
+        Add-Content -LiteralPath $config -Value ('SetEnv ' + (($Environment.GetEnumerator() | Sort-Object Key | ForEach-Object { '"{0}={1}"' -f $_.Key, $_.Value }) -join ' '))
+    }
     $startInfo = [System.Diagnostics.ProcessStartInfo]::new($sshd)
     foreach ($a in '-D', '-e', '-f', $config) { $startInfo.ArgumentList.Add($a) }
     $startInfo.RedirectStandardError = $true
