@@ -188,27 +188,28 @@ function Invoke-AzBackupCommand {
                 $prompted = @{}
                 while ($job.ChildJobs | Where-Object { $_.State -in 'NotStarted', 'Running', 'Blocked' }) {
                     # No one can answer a prompt on a server: a server that asks is stopped and says so.
-                    foreach ($child in @($job.ChildJobs | Where-Object { $_.State -eq 'Blocked' })) {
-                        $prompted[$child.Runspace.InstanceId] = $true
+                        foreach ($child in @($job.ChildJobs | Where-Object { $_.State -eq 'Blocked' })) {
+                        $prompted[$child.InstanceId] = $true
                         $child.StopJob()
                     }
                     $done = @($job.ChildJobs | Where-Object { $_.State -notin 'NotStarted', 'Running', 'Blocked' }).Count
                     Write-Progress -Activity 'Invoke-AzBackupCommand' -Status "$done of $($ready.Count) servers done" -PercentComplete ([int](100 * $done / $ready.Count))
-                    $null = Wait-Job -Job $job.ChildJobs -Any -Timeout 1 -ErrorAction SilentlyContinue
-                    if (-not ($job.ChildJobs | Where-Object { $_.State -eq 'Blocked' })) { $null = Wait-Job -Job $job -Timeout 1 -ErrorAction SilentlyContinue }
+                    # Wait-Job refuses (throws) while a job is blocked on a prompt: the next turn stops that one.
+                    try { $null = Wait-Job -Job $job -Timeout 1 } catch [System.ArgumentException] { Write-Debug "Invoke-AzBackupCommand: $($_.Exception.Message)" }
                 }
                 Write-Progress -Activity 'Invoke-AzBackupCommand' -Completed
                 foreach ($child in $job.ChildJobs) {
-                    $childErrors = $null
-                    $childWarnings = $null
-                    $output = Receive-Job -Job $child -ErrorAction SilentlyContinue -ErrorVariable childErrors -WarningAction SilentlyContinue -WarningVariable childWarnings
+                    # The job's own collections, not Receive-Job: that would replay a prompt here, after the fact.
+                    $output = @($child.Output.ReadAll())
+                    $childErrors = @($child.Error.ReadAll())
+                    $childWarnings = @($child.Warning.ReadAll())
                     $reason = $child.JobStateInfo.Reason
                     $broken = $reason -is [System.Management.Automation.Remoting.PSRemotingTransportException]
                     $errors = @($childErrors)
                     if ($reason -and -not ($errors | Where-Object { $_.Exception.Message -eq $reason.Message })) {
                         $errors += if ($reason -is [System.Management.Automation.IContainsErrorRecord]) { $reason.ErrorRecord } else { [System.Management.Automation.ErrorRecord]::new($reason, 'AZB_REMOTE_SCRIPT_FAILED', 'NotSpecified', $null) }
                     }
-                    $code = if ($prompted[$child.Runspace.InstanceId]) {
+                    $code = if ($prompted[$child.InstanceId]) {
                         $errors = @(New-AzBackupErrorRecord -Code 'AZB_REMOTE_INTERACTION_REQUIRED' -Category 'InvalidOperation' -Target $child.Location `
                             -Message "The script block asked for an answer on $($child.Location) (a confirmation or Read-Host), and no one can answer there: it was stopped." `
                             -Hint 'Give -Confirm:$false (or -Force) to cmdlets that ask, and pass secrets with -ArgumentList or as files on the server.') + $errors
