@@ -71,7 +71,7 @@ Describe 'Invoke-AzBackupCommand over SSH remoting' {
     It 'shows deserialized objects with the same views as live ones' {
         $point = $setup[0].Output | Where-Object { $_.PSObject.TypeNames[0] -eq 'Deserialized.AzBackup.RecoveryPoint' }
         $registration = $setup[0].Output | Where-Object { $_.PSObject.TypeNames[0] -eq 'Deserialized.AzBackup.Registration' }
-        $engine = (Invoke-AzBackupCommand -Session $sessions[1] -ModuleName $modulePath -ScriptBlock { Get-AzBackupEngine }).Output
+        $engine = @((Invoke-AzBackupCommand -Session $sessions[1] -ModuleName $modulePath -ScriptBlock { Get-AzBackupEngine }).Output)[0]
         foreach ($object in $point, $registration, $engine, $setup[0]) {
             $object | Should -Not -BeNullOrEmpty
             $live = $object.PSObject.TypeNames[0] -replace '^Deserialized\.'
@@ -160,12 +160,14 @@ Describe 'The module inside a plain Invoke-Command' {
         }
         $null = Wait-Job -Job $job -Timeout 120
         $child = $job.ChildJobs[0]
-        # -Keep: Receive-Job would otherwise empty the job's progress and verbose collections read below.
-        $output = Receive-Job -Job $job -Keep -ErrorAction SilentlyContinue -ErrorVariable remoteErrors -Verbose:$false
+        # Read before Receive-Job, which empties them (even with -Keep).
+        $progress = @($child.Progress)
+        $verbose = @($child.Verbose)
+        $output = Receive-Job -Job $job -ErrorAction SilentlyContinue -ErrorVariable remoteErrors
         Remove-Job -Job $job -Force
         @($output | Where-Object { $_.PSObject.TypeNames[0] -eq 'Deserialized.AzBackup.RecoveryPoint' }).Count | Should -Be 1
-        @($child.Progress | Where-Object { $_.Activity -eq 'Backup' }).Count | Should -BeGreaterThan 0 -Because "activities: $(($child.Progress.Activity | Select-Object -Unique) -join ', ')" 
-        $child.Verbose.Count | Should -BeGreaterThan 0
+        @($progress | Where-Object { $_.Activity -eq 'Backup' }).Count | Should -BeGreaterThan 0 -Because "activities: $(($progress.Activity | Select-Object -Unique) -join ', ')"
+        @($verbose | Where-Object { $_.Message -match '^Job \S+ started: Backup' }).Count | Should -Be 1
         $remoteErrors.Count | Should -Be 1
         $remoteErrors[0].FullyQualifiedErrorId | Should -Be 'AZB_PASSPHRASE_WRONG,Get-AzRecoveryPoint'
         $remoteErrors[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
