@@ -84,6 +84,8 @@ function ConvertTo-AzBackupPolicyObject {
             ScheduleFiles    = [string[]]@($Data.ScheduleFiles | Where-Object { $_ })
             PassphraseStored = $Data.PassphraseStored
             PointsExpiring   = $Data.PointsExpiring
+            # Set-AzBackupPolicy: whether the save changed anything (false when the same policy was saved again).
+            Changed          = $Data.Changed
         }
     }
 }
