@@ -4,7 +4,7 @@
 // (AZBACKUP_UNIT_ROOT) so that tests never touch the real /etc; the scheduler too (AZBACKUP_SCHEDULER).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSea } from 'node:sea';
 import { homeDir } from '../config/home.js';
@@ -237,6 +237,9 @@ export async function installRun(r: ScheduledRun, c: ScheduleContext, t = schedu
   try {
     await mkdir(join(files[0]!, '..'), { recursive: true, mode: 0o755 });
     for (const [i, f] of files.entries()) {
+      // A file already as it should be is left alone: saving the same policy again writes nothing.
+      const now = await readFile(f, 'utf8').catch(() => undefined);
+      if (now === contents[i] && ((await stat(f)).mode & 0o777) === 0o644) continue;
       // cron ignores a cron.d file that others can write; units are read by systemd only.
       await writeFile(f, contents[i]!, { mode: 0o644 });
       await chmod(f, 0o644);
