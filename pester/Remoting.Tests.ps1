@@ -195,4 +195,12 @@ Describe 'The module inside a plain Invoke-Command' {
         }
         ($remoteItems.Name | Sort-Object) | Should -Be ($items.Name | Sort-Object)
     }
+
+    It 'a deserialized policy does not pipe into Set-AzBackupPolicy: AZB_POLICY_INVALID, nothing saved' {
+        $policy = Invoke-Command -Session $sessions[0] -ArgumentList $modulePath -ScriptBlock { param($module) Import-Module $module; New-AzBackupPolicy -Name 'pushed' }
+        $policy.PSObject.TypeNames[0] | Should -Be 'Deserialized.AzBackup.Policy'
+        $env:AZBACKUP_HOME = $adminHome
+        { $policy | Set-AzBackupPolicy -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'AZB_POLICY_INVALID,Set-AzBackupPolicy'
+        Join-Path $adminHome 'policies' | Should -Not -Exist
+    }
 }
