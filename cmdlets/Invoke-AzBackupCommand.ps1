@@ -60,7 +60,7 @@ function Invoke-AzBackupCommand {
 
         The newest job of every server in a list, ten at a time.
     .EXAMPLE
-        Invoke-AzBackupCommand -Session $sessions -ScriptBlock { param($days) Set-AzBackupMachineSetting -UploadConcurrency $days } -ArgumentList 8 |
+        Invoke-AzBackupCommand -Session $sessions -ScriptBlock { param($uploads) Set-AzBackupMachineSetting -UploadConcurrency $uploads } -ArgumentList 8 |
             Select-Object ComputerName, Success, @{ n = 'Changed'; e = { $_.Output.Changed } }
 
         Pushes one machine setting everywhere; Changed says where it was not already so.

@@ -1,7 +1,8 @@
 // 50 registrations of one host name at once into one vault (issue 15): 50 servers that share a name
 // (cloned images, one GPO) become 50 distinct namespaces; one machine that registers 50 times at once
 // (a startup script beside an admin's fan-out) gets exactly one. Never a damaged vault or home.
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerCommand } from '../../core/commands/register.js';
@@ -101,6 +102,19 @@ describe('50 concurrent registrations of one host name', () => {
     expect((await listServers(await openVault(new LocalFolderStore(vault)))).length).toBe(before + 5);
     const ambiguous = await az(['points', '--vault', vault, '--server', 'web01'], { AZBACKUP_HOME: join(root, 'home-proc') });
     expect(onlyError(ambiguous).code).toBe('AZB_SERVER_AMBIGUOUS');
+  });
+
+  it('takes over the lock of a registration whose process is gone, and leaves no lock behind', async () => {
+    const home = join(root, 'home-stale');
+    const vaultId = (JSON.parse(readFileSync(join(vault, 'vault.json'), 'utf8')) as { vaultId: string }).vaultId;
+    mkdirSync(join(home, 'registrations'), { recursive: true, mode: 0o700 });
+    // A process that has ended: its pid is free (and not reused within this test).
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(join(home, 'registrations', `${vaultId}.lock`), `${gone} 0123456789abcdef\n`, { mode: 0o600 });
+    const r = await az(['register', '--vault', vault, '--certificate', cert.pemPath, '--hostname', 'web01'], { AZBACKUP_HOME: home, AZBACKUP_CACHE: join(root, 'cache') });
+    expect(r.code, r.stdout).toBe(0);
+    expect(resultOf(r, 'Registration')['changed']).toBe(true);
+    expect(readdirSync(join(home, 'registrations')).filter((f) => !/\.(json|key)$/.test(f))).toEqual([]);
   });
 
   it('a second registration that differs is refused and names the difference; a wrong passphrase is refused with its own code', async () => {
