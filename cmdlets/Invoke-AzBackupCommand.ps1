@@ -51,12 +51,12 @@ function Invoke-AzBackupCommand {
         How many servers run at once. Default 32.
     .EXAMPLE
         $sessions = New-PSSession -HostName web01, web02, db01 -UserName root
-        Invoke-AzBackupCommand -Session $sessions -ScriptBlock { Start-AzBackup -Policy (Get-AzBackupPolicy files) } |
+        Invoke-AzBackupCommand -Session $sessions -ScriptBlock { Start-AzBackup -PolicyName files } |
             Where-Object { -not $_.Success } | Format-Table ComputerName, ErrorCode, Error
 
         Backs up three servers at once and lists those that failed, and why.
     .EXAMPLE
-        Invoke-AzBackupCommand -HostName (Get-Content servers.txt) -UserName root -ScriptBlock { Get-AzBackupJob -Newest 1 } -ThrottleLimit 10
+        Invoke-AzBackupCommand -HostName (Get-Content servers.txt) -UserName root -ScriptBlock { Get-AzBackupJob -Previous 1 } -ThrottleLimit 10
 
         The newest job of every server in a list, ten at a time.
     .EXAMPLE
