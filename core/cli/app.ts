@@ -1,7 +1,8 @@
 // The human and scripting command line (yargs). Each command maps its options onto the same args object
 // that an rpc request carries, then goes through the same dispatcher.
 import yargs, { type Argv } from 'yargs';
-import { COMMANDS } from '../commands/index.js';
+import { loadCommand } from '../commands/index.js';
+import type { Command } from '../commands/command.js';
 import { processSignal, runCommand } from '../protocol/dispatch.js';
 import { AzbError } from '../protocol/errors.js';
 import { HumanSink, JsonSink, type EventSink } from '../protocol/events.js';
@@ -12,18 +13,20 @@ import { DEFAULT_HOOK_TIMEOUT_SECONDS, type HookCommand } from '../backup/hooks.
 
 interface GlobalOptions { json: boolean; debug: boolean; verbose: boolean }
 
-function sinkFor(name: string, g: GlobalOptions, toStderr = false): EventSink {
+function sinkFor(command: Command<never>, g: GlobalOptions, toStderr = false): EventSink {
   // When stdout carries data (restore --to-tar -), every event goes to stderr.
   const err = (s: string) => process.stderr.write(s);
-  if (toStderr) return g.json ? new JsonSink(err) : new HumanSink(COMMANDS.get(name)?.human, g.verbose || g.debug, err, err);
-  return g.json ? new JsonSink() : new HumanSink(COMMANDS.get(name)?.human, g.verbose || g.debug);
+  if (toStderr) return g.json ? new JsonSink(err) : new HumanSink(command.human, g.verbose || g.debug, err, err);
+  return g.json ? new JsonSink() : new HumanSink(command.human, g.verbose || g.debug);
 }
 
 const signal = processSignal();
 
 async function run(name: string, args: Record<string, unknown>, g: GlobalOptions, secrets: Record<string, string> = {}, stdin?: AsyncIterable<Uint8Array>, dataOut?: NodeJS.WriteStream): Promise<number> {
-  const sink = sinkFor(name, g, dataOut !== undefined);
-  return runCommand(COMMANDS.get(name)!, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}), ...(dataOut ? { dataOut } : {}) });
+  const command = await loadCommand(name);
+  if (!command) throw new Error(`the CLI maps to an unknown command '${name}'`);
+  const sink = sinkFor(command, g, dataOut !== undefined);
+  return runCommand(command, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}), ...(dataOut ? { dataOut } : {}) });
 }
 
 interface VaultOptions { vault?: string | undefined; server?: string | undefined; cacheDir?: string | undefined; passphraseFile?: string | undefined; passphraseStdin?: boolean | undefined }
