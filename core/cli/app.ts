@@ -133,6 +133,25 @@ async function readPolicyFile(path: string): Promise<string> {
   }
 }
 
+/** The JSON instance DSC writes on stdin (empty: no properties). Never echoed: only the position of a JSON error. */
+async function readDscInstance(): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 1024 * 1024) throw new AzbError('AZB_REQUEST_TOO_LARGE', 'The instance on stdin is larger than 1 MiB.', { hint: 'Send one JSON object with the resource\'s properties.' });
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new AzbError('AZB_REQUEST_INVALID_JSON', `The instance on stdin is not valid JSON${pos ? ` (at position ${pos})` : ''}.`, { hint: 'Send one JSON object with the resource\'s properties, e.g. {"uploadConcurrency": 8}.' });
+  }
+}
+
 /** Runs the CLI with the given arguments (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   // yargs reads the '-' of "--to-tar -" as a positional, not the option's value.
@@ -592,6 +611,25 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('settings.show', {}, globals(a));
       })
       .demandCommand(1, 'Name a settings command: set or show.'))
+    .command('dsc <operation>', 'DSC v3 command resource (azbackup.dsc.resource.json): the instance as JSON on stdin, its state as JSON on stdout, events on stderr', (y) => y
+      .positional('operation', { type: 'string', choices: ['get', 'test', 'set', 'export'], demandOption: true })
+      .option('resource', { type: 'string', choices: ['MachineSetting'], default: 'MachineSetting', describe: 'The resource type (AzBackup/MachineSetting)' })
+      .example('echo \'{"uploadConcurrency": 8}\' | azbackup dsc test', 'Whether this machine uploads 8 packs at once (the state, then the properties that differ)'),
+    async (a) => {
+      const name = `dsc.${String(a.operation)}`;
+      // stdout is DSC's: the state lines only. Events, errors included, go to stderr as NDJSON.
+      const g = { json: true, debug: a.debug === true, verbose: a.verbose === true };
+      let instance: unknown;
+      try {
+        instance = a.operation === 'export' ? undefined : await readDscInstance();
+      } catch (err) {
+        const e = err instanceof AzbError ? err : new AzbError('AZB_REQUEST_INVALID', (err as Error).message);
+        sinkFor(name, g, true).error(e);
+        exitCode = e.exitCode;
+        return;
+      }
+      exitCode = await run(name, defined({ resource: a.resource, instance }), g, {}, undefined, process.stdout);
+    })
     .command('rpc', 'Read one JSON request on stdin and write NDJSON events on stdout (used by the PowerShell module)', (y) => y, async (a) => {
       const { text, rest } = await readRequest();
       exitCode = await handleRequest(text, new JsonSink(), a.debug === true, signal, rest);
