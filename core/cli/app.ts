@@ -621,7 +621,7 @@ export async function main(argv: string[]): Promise<number> {
       const g = { json: true, debug: a.debug === true, verbose: a.verbose === true };
       let instance: unknown;
       try {
-        instance = a.operation === 'export' ? undefined : await readDscInstance();
+        instance = await readDscInstance();
       } catch (err) {
         const e = err instanceof AzbError ? err : new AzbError('AZB_REQUEST_INVALID', (err as Error).message);
         sinkFor(name, g, true).error(e);

@@ -136,6 +136,7 @@ function dscCommand(operation: 'get' | 'test' | 'set' | 'export', run: (ctx: Com
 
 export const dscGetCommand = dscCommand('get', async (ctx) => { report(ctx, await actualState()); return 0; });
 
+// A machine has one instance of its settings: export returns it whatever the (validated) input.
 export const dscExportCommand = dscCommand('export', async (ctx) => { report(ctx, await actualState()); return 0; });
 
 export const dscTestCommand = dscCommand('test', async (ctx, desired) => {
