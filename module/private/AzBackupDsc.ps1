@@ -50,19 +50,18 @@ function Set-AzBackupDscRegistration {
 }
 
 function Get-AzBackupDscPolicyState {
-    <# The saved policy as the resource's properties, or Ensure Absent. #>
-    param([Parameter(Mandatory)][string]$Name)
-    $policy = Get-AzBackupPolicy -ErrorAction Stop | Where-Object Name -EQ $Name
-    if (-not $policy) { return @{ Ensure = 'Absent'; State = ''; PassphraseStored = $false } }
+    <# The saved policy as the resource's properties, or Ensure Absent. -Policy: the saved policy already read (or $null). #>
+    param([Parameter(Mandatory)][string]$Name, [object]$Policy = (Get-AzBackupPolicy -ErrorAction Stop | Where-Object Name -EQ $Name))
+    if (-not $Policy) { return @{ Ensure = 'Absent'; State = ''; PassphraseStored = $false } }
     @{
         Ensure           = 'Present'
-        FileSpec         = [string[]]@($policy.FileSpecs | ForEach-Object FileSpec)
-        Exclude          = [string[]]@($policy.FileSpecs | ForEach-Object { $_.Exclude } | Where-Object { $_ } | Sort-Object -Unique)
-        DaysOfWeek       = [string[]]@($policy.Schedule.DaysOfWeek | ForEach-Object { "$_" })
-        TimesOfDay       = [string[]]@(ConvertTo-AzBackupTimeText $policy.Schedule.TimesOfDay)
-        RetentionDays    = [int]$policy.RetentionPolicy.RetentionDays
-        State            = "$($policy.State)"
-        PassphraseStored = [bool]$policy.PassphraseStored
+        FileSpec         = [string[]]@($Policy.FileSpecs | ForEach-Object FileSpec)
+        Exclude          = [string[]]@($Policy.FileSpecs | ForEach-Object { $_.Exclude } | Where-Object { $_ } | Sort-Object -Unique)
+        DaysOfWeek       = [string[]]@($Policy.Schedule.DaysOfWeek | ForEach-Object { "$_" })
+        TimesOfDay       = [string[]]@(ConvertTo-AzBackupTimeText $Policy.Schedule.TimesOfDay)
+        RetentionDays    = [int]$Policy.RetentionPolicy.RetentionDays
+        State            = "$($Policy.State)"
+        PassphraseStored = [bool]$Policy.PassphraseStored
     }
 }
 
@@ -76,8 +75,8 @@ function Test-AzBackupDscSameSet {
 
 function Test-AzBackupDscPolicy {
     <# In the desired state when the policy exists (or not) and every property the resource gives matches. #>
-    param([Parameter(Mandatory)][object]$Resource)
-    $state = Get-AzBackupDscPolicyState -Name $Resource.Name
+    param([Parameter(Mandatory)][object]$Resource, [hashtable]$State = (Get-AzBackupDscPolicyState -Name $Resource.Name))
+    $state = $State
     if ("$($Resource.Ensure)" -eq 'Absent') { return $state.Ensure -eq 'Absent' }
     if ($state.Ensure -eq 'Absent') { return $false }
     if ($Resource.FileSpec -and -not (Test-AzBackupDscSameSet $Resource.FileSpec $state.FileSpec)) { return $false }
@@ -100,13 +99,13 @@ function Set-AzBackupDscPolicy {
         Absent: Remove-AzBackupPolicy (its points stay).
     #>
     param([Parameter(Mandatory)][object]$Resource)
-    if (Test-AzBackupDscPolicy -Resource $Resource) { return }
-    $exists = (Get-AzBackupDscPolicyState -Name $Resource.Name).Ensure -eq 'Present'
+    $saved = Get-AzBackupPolicy -ErrorAction Stop | Where-Object Name -EQ $Resource.Name
+    if (Test-AzBackupDscPolicy -Resource $Resource -State (Get-AzBackupDscPolicyState -Name $Resource.Name -Policy $saved)) { return }
     if ("$($Resource.Ensure)" -eq 'Absent') {
         $null = Remove-AzBackupPolicy -Name $Resource.Name -Confirm:$false -ErrorAction Stop
         return
     }
-    $policy = if ($exists) { Get-AzBackupPolicy -Name $Resource.Name -ErrorAction Stop } else { New-AzBackupPolicy -Name $Resource.Name -ErrorAction Stop }
+    $policy = if ($saved) { $saved } else { New-AzBackupPolicy -Name $Resource.Name -ErrorAction Stop }
     if ($Resource.FileSpec) {
         if (@($policy.FileSpecs).Count -gt 0) { $policy = $policy | Remove-AzBackupFileSpec -FileSpec @($policy.FileSpecs) -ErrorAction Stop }
         $spec = @{ FileSpec = $Resource.FileSpec }
@@ -126,9 +125,9 @@ function Set-AzBackupDscPolicy {
     if ($null -ne $passphrase) { $save.Passphrase = $passphrase }
     if ($Resource.PassphraseFile) { $save.PassphraseFile = $Resource.PassphraseFile }
     if ($save.Passphrase -or $save.PassphraseFile) { $save.StorePassphrase = $true }
-    $null = $policy | Set-AzBackupPolicy @save
-    # A suspended policy the configuration wants: saving it activates it (the engine keeps its state otherwise).
-    if ((Get-AzBackupDscPolicyState -Name $Resource.Name).State -eq 'Suspended') { $null = Resume-AzBackupPolicy -Name $Resource.Name -Confirm:$false -ErrorAction Stop }
+    $result = $policy | Set-AzBackupPolicy @save
+    # A suspended policy stays suspended when saved; the configuration wants it running.
+    if ("$($result.State)" -eq 'Suspended') { $null = Resume-AzBackupPolicy -Name $Resource.Name -Confirm:$false -ErrorAction Stop }
 }
 
 function Get-AzBackupDscMachineSettingState {
@@ -188,7 +187,7 @@ function Set-AzBackupDscMachineSetting {
     switch (Get-AzBackupDscMachineSettingDrift -Resource $Resource -State $state) {
         'UploadConcurrency' { $null = Set-AzBackupMachineSetting -UploadConcurrency $Resource.UploadConcurrency @common }
         'Throttle' {
-            if ($Resource.NoThrottle) { $null = Set-AzBackupMachineSetting -NoThrottle @common; break }
+            if ($Resource.NoThrottle) { $null = Set-AzBackupMachineSetting -NoThrottle @common; continue }
             $throttle = @{}
             foreach ($name in 'WorkHourBandwidth', 'NonWorkHourBandwidth', 'StartWorkHour', 'EndWorkHour') {
                 $value = if ($null -ne $Resource.$name) { $Resource.$name } else { $state[$name] }
@@ -199,12 +198,12 @@ function Set-AzBackupDscMachineSetting {
             $null = Set-AzBackupMachineSetting @throttle @common
         }
         'Proxy' {
-            if ($Resource.NoProxy) { $null = Set-AzBackupMachineSetting -NoProxy @common; break }
+            if ($Resource.NoProxy) { $null = Set-AzBackupMachineSetting -NoProxy @common; continue }
             $port = if ($null -ne $Resource.ProxyPort) { $Resource.ProxyPort } else { $state.ProxyPort }
             $null = Set-AzBackupMachineSetting -ProxyServer $Resource.ProxyServer -ProxyPort $port @common
         }
         'Metrics' {
-            if ($Resource.NoMetricsFile) { $null = Set-AzBackupMachineSetting -NoMetricsFile @common; break }
+            if ($Resource.NoMetricsFile) { $null = Set-AzBackupMachineSetting -NoMetricsFile @common; continue }
             $null = Set-AzBackupMachineSetting -MetricsFile $Resource.MetricsFile @common
         }
     }
