@@ -9,7 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import draft07 from 'ajv/dist/refs/json-schema-draft-07.json' with { type: 'json' };
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireEngine } from '../helpers/engine.js';
+import { requireEngine, resultOf, rpc } from '../helpers/engine.js';
 import { tempDir } from '../helpers/tmp.js';
 import instanceSchema from '../../core/schemas/dsc.MachineSetting.schema.json' with { type: 'json' };
 
@@ -143,6 +143,15 @@ describe('the manifest\'s commands, run as declared', () => {
     expect(reset.lines[1]).toEqual(['_exist']);
     const test = invoke(manifest.test, { _exist: false });
     expect(test.lines[0]).toMatchObject({ _inDesiredState: true });
+  });
+
+  it('through rpc (as the module would call it): one DscState result, checked against its schema', async () => {
+    const r = await rpc({ protocolVersion: 1, command: 'dsc.test', args: { resource: 'MachineSetting', instance: { uploadConcurrency: 4, metricsFile: '' } } }, { env });
+    expect(r.code, r.stdout).toBe(0);
+    const state = resultOf(r, 'DscState');
+    expect(state['resource']).toBe('AzBackup/MachineSetting');
+    expect(state['instance']).toMatchObject({ _inDesiredState: true, _exist: false });
+    expect(state['diff']).toEqual([]);
   });
 
   it('bad input: not JSON, an unknown property, a value out of range, a contradiction — exit 2, nothing on stdout, one coded error on stderr, nothing changed', () => {
