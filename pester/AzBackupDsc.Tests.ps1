@@ -100,6 +100,16 @@ Describe 'AzBackupRegistration, AzBackupPolicy, AzBackupMachineSetting' {
         $policy.Test() | Should -BeTrue
         (Get-AzBackupPolicy -Name files).Schedule.DaysOfWeek | Sort-Object | Should -Be @('Monday', 'Thursday')
         $policy.Get().FileSpec | Should -Be @($data.FullName)
+
+        # Exclusions alone: the saved paths stay, the exclusions change; the full configuration then drifts and is put back.
+        $exclusions = & $NewResource AzBackupPolicy @{ Name = 'files'; Exclude = @('*.bak', '*.tmp') }
+        $exclusions.Test() | Should -BeFalse
+        $exclusions.Set()
+        $exclusions.Test() | Should -BeTrue
+        $exclusions.Get().FileSpec | Should -Be @($data.FullName)
+        $policy.Test() | Should -BeFalse
+        $policy.Set()
+        $policy.Get().Exclude | Should -Be @('*.tmp')
     }
 
     It 'AzBackupPolicy: a Set with a passphrase that does not open the key fails with AZB_PASSPHRASE_WRONG and changes nothing' {

@@ -106,10 +106,13 @@ function Set-AzBackupDscPolicy {
         return
     }
     $policy = if ($saved) { $saved } else { New-AzBackupPolicy -Name $Resource.Name -ErrorAction Stop }
-    if ($Resource.FileSpec) {
+    if ($Resource.FileSpec -or $null -ne $Resource.Exclude) {
+        # The specs are replaced whole: the configuration's paths (else the saved ones) with its exclusions (else the saved ones).
+        $paths = if ($Resource.FileSpec) { $Resource.FileSpec } else { @($policy.FileSpecs | ForEach-Object FileSpec) }
+        $exclude = if ($null -ne $Resource.Exclude) { $Resource.Exclude } else { @($policy.FileSpecs | ForEach-Object { $_.Exclude } | Where-Object { $_ } | Sort-Object -Unique) }
         if (@($policy.FileSpecs).Count -gt 0) { $policy = $policy | Remove-AzBackupFileSpec -FileSpec @($policy.FileSpecs) -ErrorAction Stop }
-        $spec = @{ FileSpec = $Resource.FileSpec }
-        if ($Resource.Exclude) { $spec.Exclude = $Resource.Exclude }
+        $spec = @{ FileSpec = $paths }
+        if ($exclude) { $spec.Exclude = $exclude }
         $policy = $policy | Add-AzBackupFileSpec -FileSpec (New-AzBackupFileSpec @spec -ErrorAction Stop) -ErrorAction Stop
     }
     if ($Resource.DaysOfWeek -or $Resource.TimesOfDay) {
