@@ -62,6 +62,7 @@
         'Update-AzBackupServerCertificate'
     )
     CmdletsToExport      = @()
+    DscResourcesToExport = @('AzBackupRegistration', 'AzBackupPolicy', 'AzBackupMachineSetting')
     VariablesToExport    = @()
     AliasesToExport      = @()
     FormatsToProcess     = @('AzBackup.Format.ps1xml')

@@ -2,10 +2,9 @@
 // that an rpc request carries, then goes through the same dispatcher.
 import yargs, { type Argv } from 'yargs';
 import { loadCommand } from '../commands/index.js';
-import type { Command } from '../commands/command.js';
 import { processSignal, runCommand } from '../protocol/dispatch.js';
 import { AzbError } from '../protocol/errors.js';
-import { HumanSink, JsonSink, type EventSink } from '../protocol/events.js';
+import { HumanSink, JsonSink, type EventSink, type HumanFormat } from '../protocol/events.js';
 import { handleRequest, readRequest } from '../protocol/rpc.js';
 import { readSecret } from './secrets.js';
 import { versionLine } from '../commands/version.js';
@@ -13,11 +12,11 @@ import { DEFAULT_HOOK_TIMEOUT_SECONDS, type HookCommand } from '../backup/hooks.
 
 interface GlobalOptions { json: boolean; debug: boolean; verbose: boolean }
 
-function sinkFor(command: Command<never>, g: GlobalOptions, toStderr = false): EventSink {
+function sinkFor(human: HumanFormat | undefined, g: GlobalOptions, toStderr = false): EventSink {
   // When stdout carries data (restore --to-tar -), every event goes to stderr.
   const err = (s: string) => process.stderr.write(s);
-  if (toStderr) return g.json ? new JsonSink(err) : new HumanSink(command.human, g.verbose || g.debug, err, err);
-  return g.json ? new JsonSink() : new HumanSink(command.human, g.verbose || g.debug);
+  if (toStderr) return g.json ? new JsonSink(err) : new HumanSink(human, g.verbose || g.debug, err, err);
+  return g.json ? new JsonSink() : new HumanSink(human, g.verbose || g.debug);
 }
 
 const signal = processSignal();
@@ -25,7 +24,7 @@ const signal = processSignal();
 async function run(name: string, args: Record<string, unknown>, g: GlobalOptions, secrets: Record<string, string> = {}, stdin?: AsyncIterable<Uint8Array>, dataOut?: NodeJS.WriteStream): Promise<number> {
   const command = await loadCommand(name);
   if (!command) throw new Error(`the CLI maps to an unknown command '${name}'`);
-  const sink = sinkFor(command, g, dataOut !== undefined);
+  const sink = sinkFor(command.human, g, dataOut !== undefined);
   return runCommand(command, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}), ...(dataOut ? { dataOut } : {}) });
 }
 
@@ -133,6 +132,25 @@ async function readPolicyFile(path: string): Promise<string> {
   } catch (err) {
     const { fileError } = await import('../protocol/errors.js');
     throw fileError(err, path, 'Policy file');
+  }
+}
+
+/** The JSON instance DSC writes on stdin (empty: no properties). Never echoed: only the position of a JSON error. */
+async function readDscInstance(): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 1024 * 1024) throw new AzbError('AZB_REQUEST_TOO_LARGE', 'The instance on stdin is larger than 1 MiB.', { hint: 'Send one JSON object with the resource\'s properties.' });
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new AzbError('AZB_REQUEST_INVALID_JSON', `The instance on stdin is not valid JSON${pos ? ` (at position ${pos})` : ''}.`, { hint: 'Send one JSON object with the resource\'s properties, e.g. {"uploadConcurrency": 8}.' });
   }
 }
 
@@ -595,6 +613,25 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('settings.show', {}, globals(a));
       })
       .demandCommand(1, 'Name a settings command: set or show.'))
+    .command('dsc <operation>', 'DSC v3 command resource (azbackup.dsc.resource.json): the instance as JSON on stdin, its state as JSON on stdout, events on stderr', (y) => y
+      .positional('operation', { type: 'string', choices: ['get', 'test', 'set', 'export'], demandOption: true })
+      .option('resource', { type: 'string', choices: ['MachineSetting'], default: 'MachineSetting', describe: 'The resource type (AzBackup/MachineSetting)' })
+      .example('echo \'{"uploadConcurrency": 8}\' | azbackup dsc test', 'Whether this machine uploads 8 packs at once (the state, then the properties that differ)'),
+    async (a) => {
+      const name = `dsc.${String(a.operation)}`;
+      // stdout is DSC's: the state lines only. Events, errors included, go to stderr as NDJSON.
+      const g = { json: true, debug: a.debug === true, verbose: a.verbose === true };
+      let instance: unknown;
+      try {
+        instance = await readDscInstance();
+      } catch (err) {
+        const e = err instanceof AzbError ? err : new AzbError('AZB_REQUEST_INVALID', (err as Error).message);
+        sinkFor(undefined, g, true).error(e); // JSON events: no human format needed
+        exitCode = e.exitCode;
+        return;
+      }
+      exitCode = await run(name, defined({ resource: a.resource, instance }), g, {}, undefined, process.stdout);
+    })
     .command('rpc', 'Read one JSON request on stdin and write NDJSON events on stdout (used by the PowerShell module)', (y) => y, async (a) => {
       const { text, rest } = await readRequest();
       exitCode = await handleRequest(text, new JsonSink(), a.debug === true, signal, rest);

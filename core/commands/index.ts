@@ -52,6 +52,10 @@ const LOADERS: ReadonlyMap<string, Loader> = new Map<string, Loader>([
   ['group.run', () => import('./group.js').then((m) => m.groupRunCommand)],
   ['online.enable', () => import('./online.js').then((m) => m.onlineEnableCommand)],
   ['online.copy', () => import('./online.js').then((m) => m.onlineCopyCommand)],
+  ['dsc.get', () => import('./dsc.js').then((m) => m.dscGetCommand)],
+  ['dsc.test', () => import('./dsc.js').then((m) => m.dscTestCommand)],
+  ['dsc.set', () => import('./dsc.js').then((m) => m.dscSetCommand)],
+  ['dsc.export', () => import('./dsc.js').then((m) => m.dscExportCommand)],
 ]);
 
 /** Every request name the engine answers. */
