@@ -19,6 +19,7 @@ import { sourceTestCommand } from './source.js';
 import { memberAddCommand, memberListCommand, memberRemoveCommand, memberTestCommand } from './member.js';
 import { groupAddSourceCommand, groupGetCommand, groupNewCommand, groupRemoveCommand, groupRemoveSourceCommand, groupRunCommand, groupSetCommand } from './group.js';
 import { onlineCopyCommand, onlineEnableCommand } from './online.js';
+import { fleetReportCommand } from './fleet.js';
 import { policyGetCommand, policyRemoveCommand, policyResumeCommand, policyRunCommand, policySetCommand, policySuspendCommand } from './policy.js';
 
 /** Every command the engine answers, by its request name. */
@@ -30,5 +31,5 @@ export const COMMANDS: ReadonlyMap<string, Command<never>> = new Map<string, Com
     serverUnregisterCommand, serverRenewCertCommand, sourceTestCommand,
     memberAddCommand, memberListCommand, memberRemoveCommand, memberTestCommand,
     groupNewCommand, groupGetCommand, groupSetCommand, groupRemoveCommand, groupAddSourceCommand, groupRemoveSourceCommand, groupRunCommand,
-    onlineEnableCommand, onlineCopyCommand].map((c) => [c.name, c as Command<never>]),
+    onlineEnableCommand, onlineCopyCommand, fleetReportCommand].map((c) => [c.name, c as Command<never>]),
 );
