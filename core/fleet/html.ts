@@ -94,8 +94,8 @@ function row(s: FleetServer): string {
   const cells = [
     `<td><span class="status" style="background:${colour}">${symbol} ${s.status}</span></td>`,
     `<td class="host">${escapeHtml(hostOf(s))}</td>`,
-    `<td class="mono" title="${s.serverId}">${s.serverId.slice(0, 12)}…</td>`,
-    `<td>${s.lastPoint ? escapeHtml(s.lastPoint.slice(0, 16).replace('T', ' ')) + ' UTC' : 'never'}</td>`,
+    `<td class="mono" title="${s.serverId}">${s.serverId.slice(0, 8)}…</td>`,
+    `<td class="when">${s.lastPoint ? escapeHtml(s.lastPoint.slice(0, 16).replace('T', ' ')) + ' UTC' : 'never'}</td>`,
     `<td class="num">${ageText(s)}</td>`,
     `<td class="num">${s.pointCount}</td>`,
     `<td class="num">${formatBytes(s.storedBytes)}</td>`,
@@ -126,7 +126,7 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 24px 0 8p
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid #ddd; padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; position: sticky; top: 0; }
-td.num { text-align: right; white-space: nowrap; } .mono { font-family: ui-monospace, Consolas, monospace; }
+td.num { text-align: right; white-space: nowrap; } td.when { white-space: nowrap; } .mono { font-family: ui-monospace, Consolas, monospace; }
 td.host { font-weight: 600; overflow-wrap: anywhere; max-width: 16em; }
 .codes { font-family: ui-monospace, Consolas, monospace; font-size: 12px; color: #555; margin-top: 2px; }
 svg text { font-size: 12px; fill: #1f1f1f; } svg text.never { fill: #b00020; font-style: italic; }
