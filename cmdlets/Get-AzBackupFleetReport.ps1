@@ -42,7 +42,7 @@ function Get-AzBackupFleetReport {
     .OUTPUTS
         AzBackup.FleetServer, or System.IO.FileInfo with -Html
     #>
-    [CmdletBinding(SupportsShouldProcess)]
+    [CmdletBinding()]
     [OutputType('AzBackup.FleetServer')]
     [OutputType([System.IO.FileInfo])]
     param(
@@ -63,7 +63,6 @@ function Get-AzBackupFleetReport {
             return
         }
         $arguments.html = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($Html)
-        if (-not $PSCmdlet.ShouldProcess($arguments.html, 'Write the fleet report page')) { return }
         $summary = Invoke-AzBackupEngine -Command 'fleet.report' -Arguments $arguments -Caller $PSCmdlet -Output Result
         if ($summary -and $summary.Html) { Get-Item -LiteralPath $summary.Html }
     }
