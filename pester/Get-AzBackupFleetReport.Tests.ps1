@@ -28,7 +28,7 @@ Describe 'Get-AzBackupFleetReport' {
         $rows[0].ServerId | Should -Be $broken.ServerId
         $rows[0].Status | Should -Be 'Critical'
         $rows[0].Codes | Should -Contain 'AZB_SERVER_RECORD_DAMAGED'
-        $rows[0].Reason | Should -Match 'server\.json is damaged: its serverId is missing'
+        $rows[0].Reason | Should -Match 'server\.json is damaged: its serverId is not the ID of its folder'
         $rows[0].Hostname | Should -BeNullOrEmpty
         # The other server still reports: registered just now, no point yet, so a warning, not critical.
         $rows[1].Hostname | Should -Be 'fleet-one'

@@ -35,13 +35,10 @@ export const fleetReportCommand: Command<FleetReportArgs> = {
   async run(ctx, args) {
     const vault = await openVaultFor(args, ctx.secrets);
     const maxAgeHours = args.maxAgeHours ?? DEFAULT_MAX_AGE_HOURS;
-    const report = await readFleetReport(vault, { now: now(), maxAgeHours, signal: ctx.signal });
-    for (const s of report.servers) {
-      ctx.sink.item('FleetServer', { ...s, vault: report.vault });
-      // Damage of vault objects is a warning of the run too (exit code 3), not only a row's code.
-      if (s.codes.includes('AZB_SERVER_RECORD_DAMAGED')) ctx.sink.warning('AZB_SERVER_RECORD_DAMAGED', `Server ${s.serverId}: ${s.reason}`, `servers/${s.serverId}/server.json`);
-      if (s.codes.includes('AZB_LOCK_UNREADABLE')) ctx.sink.warning('AZB_LOCK_UNREADABLE', `Server ${s.hostname ?? s.serverId} has a lock object that cannot be read as a lock (see its row).`, `servers/${s.serverId}/locks/`);
-    }
+    // Damage of vault objects is a warning of the run too (exit code 3), not only a row's code.
+    const warn = (code: string, message: string, target: string) => ctx.sink.warning(code, message, target);
+    const report = await readFleetReport(vault, { now: now(), maxAgeHours, signal: ctx.signal, warn });
+    for (const s of report.servers) ctx.sink.item('FleetServer', { ...s, vault: report.vault });
     let html: string | undefined;
     if (args.html !== undefined) {
       html = resolve(args.html);

@@ -70,13 +70,16 @@ export interface FleetReport {
   growth: GrowthDay[];
 }
 
+/** How to read the report. `warn`: damage of vault objects (a server record, a lock object), besides its row's code. */
+export interface FleetOptions { now: Date; maxAgeHours: number; signal?: AbortSignal; warn?: (code: string, message: string, target: string) => void }
+
 /** What the listing shows of one namespace. */
 interface Listed { serverJson?: ObjectInfo; points: ObjectInfo[]; packs: ObjectInfo[]; locks: ObjectInfo[] }
 
 const THUMBPRINT = /^[0-9A-F]{40}$/;
 
 /** Reads the report of a vault, as of `now`. Storage failures (denied, unreachable) fail it; damage does not. */
-export async function readFleetReport(vault: Vault, o: { now: Date; maxAgeHours: number; signal?: AbortSignal }): Promise<FleetReport> {
+export async function readFleetReport(vault: Vault, o: FleetOptions): Promise<FleetReport> {
   const namespaces = new Map<string, Listed>();
   const allPacks: ObjectInfo[] = [];
   try {
@@ -94,7 +97,7 @@ export async function readFleetReport(vault: Vault, o: { now: Date; maxAgeHours:
   } catch (err) {
     throw vaultError(err, vault.store.location, 'the list of server namespaces');
   }
-  o.signal?.throwIfAborted();
+  stopIfCancelled(o.signal);
   // A namespace with neither server.json nor data is a registration cut short (FORMAT.md section 3).
   const ids = [...namespaces.keys()].filter((id) => { const ns = namespaces.get(id)!; return ns.serverJson || ns.points.length > 0 || ns.packs.length > 0; });
   const certificates = new Map<string, Promise<X509Certificate | AzbError | undefined>>();
@@ -108,7 +111,7 @@ export async function readFleetReport(vault: Vault, o: { now: Date; maxAgeHours:
   };
   const rows: FleetServer[] = [];
   await forEachLimit(ids, SERVER_READ_CONCURRENCY, async (id) => {
-    o.signal?.throwIfAborted();
+    stopIfCancelled(o.signal);
     rows.push(await serverRow(vault, id, namespaces.get(id)!, o, certificate));
   });
   rows.sort((a, b) => SEVERITY[b.status] - SEVERITY[a.status] || (b.ageHours ?? Infinity) - (a.ageHours ?? Infinity)
@@ -117,6 +120,11 @@ export async function readFleetReport(vault: Vault, o: { now: Date; maxAgeHours:
     vault: vault.store.location, vaultId: vault.manifest.vaultId, generated: o.now.toISOString(), maxAgeHours: o.maxAgeHours,
     servers: rows, growth: growthByDay(allPacks),
   };
+}
+
+/** A report asked to stop (Ctrl+C, Stop-AzBackupJob) stops between servers; it has written nothing. */
+function stopIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AzbError('AZB_CANCELLED', 'The fleet report was cancelled.');
 }
 
 /** Packs' bytes by the UTC day each was written, with the running total (packs without a time are left out). */
@@ -138,7 +146,7 @@ export function growthByDay(packs: readonly ObjectInfo[]): GrowthDay[] {
 function recordProblem(v: unknown, serverId: string): string | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'it is not a JSON object';
   const r = v as Record<string, unknown>;
-  if (r['serverId'] !== serverId) return `its serverId is ${typeof r['serverId'] === 'string' ? `'${r['serverId'].slice(0, 64)}'` : 'missing'}, not the ID of its folder`;
+  if (r['serverId'] !== serverId) return r['serverId'] === undefined ? 'it has no serverId' : 'its serverId is not the ID of its folder';
   if (typeof r['hostname'] !== 'string' || r['hostname'].length === 0 || r['hostname'].length > 253) return 'it has no host name of 1 to 253 characters';
   if (typeof r['created'] !== 'string' || Number.isNaN(Date.parse(r['created']))) return 'it has no registration time';
   if (typeof r['certificate'] !== 'string' || !THUMBPRINT.test(r['certificate'])) return 'it names no certificate thumbprint';
@@ -158,17 +166,21 @@ function hoursText(h: number): string {
 }
 
 async function serverRow(
-  vault: Vault, serverId: string, ns: Listed, o: { now: Date; maxAgeHours: number },
+  vault: Vault, serverId: string, ns: Listed, o: FleetOptions,
   certificate: (thumbprint: string) => Promise<X509Certificate | AzbError | undefined>,
 ): Promise<FleetServer> {
   const now = o.now.getTime();
   const findings: FleetFinding[] = [];
   const prefix = `servers/${serverId}/`;
   // The record: parsed and checked field by field; damage gives a row, never a failed report.
+  const damaged = (text: string) => {
+    findings.push({ code: 'AZB_SERVER_RECORD_DAMAGED', status: 'Critical', text });
+    o.warn?.('AZB_SERVER_RECORD_DAMAGED', `${text} The server is reported by its ID; the other servers are not affected.`, `${prefix}server.json`);
+  };
   let record: ServerRecord | undefined;
   let shownHost: string | null = null;
   if (!ns.serverJson) {
-    findings.push({ code: 'AZB_SERVER_RECORD_DAMAGED', status: 'Critical', text: `${prefix}server.json is missing, but the namespace holds ${ns.points.length} point(s) and ${ns.packs.length} pack(s).` });
+    damaged(`${prefix}server.json is missing, but the namespace holds ${ns.points.length} point(s) and ${ns.packs.length} pack(s).`);
   } else {
     let parsed: unknown;
     let problem: string | undefined;
@@ -181,7 +193,7 @@ async function serverRow(
       else problem = isStorageError(err) ? 'it is larger than a server record may be' : 'it is not JSON';
     }
     shownHost = hostnameOf(parsed);
-    if (problem) findings.push({ code: 'AZB_SERVER_RECORD_DAMAGED', status: 'Critical', text: `${prefix}server.json is damaged: ${problem}.` });
+    if (problem) damaged(`${prefix}server.json is damaged: ${problem}.`);
     else record = await foldRenewals(vault, parsed as ServerRecord);
   }
 
@@ -237,7 +249,9 @@ async function serverRow(
       const isOld = now - written > 30 * 60_000;
       if (isOld) stale++; else active++;
       lockLines.push(`unreadable lock object ${obj.name.slice(prefix.length)}${isOld ? ' (stale)' : ''}`);
-      findings.push({ code: 'AZB_LOCK_UNREADABLE', status: 'Warning', text: `Lock object ${obj.name} cannot be read as a lock; it counts as an exclusive lock until 30 minutes after it was written${isOld ? ' (it is past that: the next backup or prune removes it)' : ', and blocks backups until then'}.` });
+      const text = `Lock object ${obj.name} cannot be read as a lock; it counts as an exclusive lock until 30 minutes after it was written${isOld ? ' (it is past that: the next backup or prune removes it)' : ', and blocks backups until then'}.`;
+      findings.push({ code: 'AZB_LOCK_UNREADABLE', status: 'Warning', text });
+      o.warn?.('AZB_LOCK_UNREADABLE', text, obj.name);
       continue;
     }
     const lock: LockRecord = parsed;
