@@ -74,32 +74,54 @@ export interface FleetReport {
 export interface FleetOptions { now: Date; maxAgeHours: number; signal?: AbortSignal; warn?: (code: string, message: string, target: string) => void }
 
 /** What the listing shows of one namespace. */
-interface Listed { serverJson?: ObjectInfo; points: ObjectInfo[]; packs: ObjectInfo[]; locks: ObjectInfo[] }
+interface Listed {
+  serverJson: boolean;
+  pointCount: number;
+  /** Write time of the newest point object (ms), where the store tells it. */
+  lastPoint?: number;
+  packCount: number;
+  storedBytes: number;
+  added7: number;
+  added30: number;
+  locks: ObjectInfo[];
+}
 
 const THUMBPRINT = /^[0-9A-F]{40}$/;
 
 /** Reads the report of a vault, as of `now`. Storage failures (denied, unreachable) fail it; damage does not. */
 export async function readFleetReport(vault: Vault, o: FleetOptions): Promise<FleetReport> {
+  // Totals are summed while listing: a vault of many servers can hold millions of packs.
   const namespaces = new Map<string, Listed>();
-  const allPacks: ObjectInfo[] = [];
+  const byDay = new Map<string, number>();
+  const now = o.now.getTime();
   try {
     for await (const obj of vault.store.list('servers/')) {
       const m = /^servers\/([0-9a-f]{64})\/(server\.json|points\/[^/]+|packs\/[0-9a-f]{2}\/[^/]+|locks\/[^/]+)$/.exec(obj.name);
       if (!m) continue;
       let ns = namespaces.get(m[1]!);
-      if (!ns) namespaces.set(m[1]!, ns = { points: [], packs: [], locks: [] });
+      if (!ns) namespaces.set(m[1]!, ns = { serverJson: false, pointCount: 0, packCount: 0, storedBytes: 0, added7: 0, added30: 0, locks: [] });
       const what = m[2]!;
-      if (what === 'server.json') ns.serverJson = obj;
-      else if (what.startsWith('points/')) ns.points.push(obj);
-      else if (what.startsWith('packs/')) { ns.packs.push(obj); allPacks.push(obj); }
-      else ns.locks.push(obj);
+      if (what === 'server.json') ns.serverJson = true;
+      else if (what.startsWith('points/')) {
+        ns.pointCount++;
+        if (obj.modified !== undefined && (ns.lastPoint === undefined || obj.modified > ns.lastPoint)) ns.lastPoint = obj.modified;
+      } else if (what.startsWith('packs/')) {
+        ns.packCount++;
+        ns.storedBytes += obj.size;
+        if (obj.modified !== undefined) {
+          if (obj.modified > now - 30 * DAY_MS) ns.added30 += obj.size;
+          if (obj.modified > now - 7 * DAY_MS) ns.added7 += obj.size;
+          const day = new Date(obj.modified).toISOString().slice(0, 10);
+          byDay.set(day, (byDay.get(day) ?? 0) + obj.size);
+        }
+      } else ns.locks.push(obj);
     }
   } catch (err) {
     throw vaultError(err, vault.store.location, 'the list of server namespaces');
   }
   stopIfCancelled(o.signal);
   // A namespace with neither server.json nor data is a registration cut short (FORMAT.md section 3).
-  const ids = [...namespaces.keys()].filter((id) => { const ns = namespaces.get(id)!; return ns.serverJson || ns.points.length > 0 || ns.packs.length > 0; });
+  const ids = [...namespaces.keys()].filter((id) => { const ns = namespaces.get(id)!; return ns.serverJson || ns.pointCount > 0 || ns.packCount > 0; });
   const certificates = new Map<string, Promise<X509Certificate | AzbError | undefined>>();
   const certificate = (thumbprint: string) => {
     let p = certificates.get(thumbprint);
@@ -118,7 +140,7 @@ export async function readFleetReport(vault: Vault, o: FleetOptions): Promise<Fl
     || (a.hostname ?? '').localeCompare(b.hostname ?? '') || a.serverId.localeCompare(b.serverId));
   return {
     vault: vault.store.location, vaultId: vault.manifest.vaultId, generated: o.now.toISOString(), maxAgeHours: o.maxAgeHours,
-    servers: rows, growth: growthByDay(allPacks),
+    servers: rows, growth: growthByDay(byDay),
   };
 }
 
@@ -127,14 +149,8 @@ function stopIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AzbError('AZB_CANCELLED', 'The fleet report was cancelled.');
 }
 
-/** Packs' bytes by the UTC day each was written, with the running total (packs without a time are left out). */
-export function growthByDay(packs: readonly ObjectInfo[]): GrowthDay[] {
-  const byDay = new Map<string, number>();
-  for (const p of packs) {
-    if (p.modified === undefined) continue;
-    const day = new Date(p.modified).toISOString().slice(0, 10);
-    byDay.set(day, (byDay.get(day) ?? 0) + p.size);
-  }
+/** Packs' bytes by the UTC day each was written (packs without a time are left out), with the running total. */
+function growthByDay(byDay: ReadonlyMap<string, number>): GrowthDay[] {
   let total = 0;
   return [...byDay.keys()].sort().map((date) => {
     total += byDay.get(date)!;
@@ -148,6 +164,7 @@ function recordProblem(v: unknown, serverId: string): string | undefined {
   const r = v as Record<string, unknown>;
   if (r['serverId'] !== serverId) return r['serverId'] === undefined ? 'it has no serverId' : 'its serverId is not the ID of its folder';
   if (typeof r['hostname'] !== 'string' || r['hostname'].length === 0 || r['hostname'].length > 253) return 'it has no host name of 1 to 253 characters';
+  if (new RegExp(CONTROL.source).test(r['hostname'])) return 'its host name holds control characters';
   if (typeof r['created'] !== 'string' || Number.isNaN(Date.parse(r['created']))) return 'it has no registration time';
   if (typeof r['certificate'] !== 'string' || !THUMBPRINT.test(r['certificate'])) return 'it names no certificate thumbprint';
   const proof = r['proof'] as Record<string, unknown> | undefined;
@@ -155,10 +172,17 @@ function recordProblem(v: unknown, serverId: string): string | undefined {
   return undefined;
 }
 
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Text from a plain vault object as the report shows it: no control characters (terminal escapes), at most `max` characters. */
+function shown(text: string, max = 253): string {
+  return text.replace(CONTROL, '?').slice(0, max);
+}
+
 /** A host name as a damaged record may still show it (for the admin to recognise), or null. */
 function hostnameOf(v: unknown): string | null {
   const h = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)['hostname'] : undefined;
-  return typeof h === 'string' && h.length > 0 ? h.slice(0, 253) : null;
+  return typeof h === 'string' && h.length > 0 ? shown(h) : null;
 }
 
 function hoursText(h: number): string {
@@ -180,7 +204,7 @@ async function serverRow(
   let record: ServerRecord | undefined;
   let shownHost: string | null = null;
   if (!ns.serverJson) {
-    damaged(`${prefix}server.json is missing, but the namespace holds ${ns.points.length} point(s) and ${ns.packs.length} pack(s).`);
+    damaged(`${prefix}server.json is missing, but the namespace holds ${ns.pointCount} point(s) and ${ns.packCount} pack(s).`);
   } else {
     let parsed: unknown;
     let problem: string | undefined;
@@ -219,10 +243,9 @@ async function serverRow(
   }
 
   // Points: the newest object's write time (the point's own time is sealed).
-  const times = ns.points.map((p) => p.modified).filter((t): t is number => t !== undefined);
-  const last = times.length > 0 ? Math.max(...times) : undefined;
+  const last = ns.lastPoint;
   const ageHours = last === undefined ? null : Math.round(((now - last) / HOUR_MS) * 10) / 10;
-  if (ns.points.length === 0) {
+  if (ns.pointCount === 0) {
     const created = record ? Date.parse(record.created) : NaN;
     const since = Number.isNaN(created) ? '' : ` since it registered ${hoursText((now - created) / HOUR_MS)} ago`;
     const due = Number.isNaN(created) || now - created > o.maxAgeHours * HOUR_MS;
@@ -257,26 +280,16 @@ async function serverRow(
     const lock: LockRecord = parsed;
     const lapsed = leasing !== undefined && now - Date.parse(lock.refreshed) > LOCK_LEASE_SECONDS * 1000 && !(await leasing.isLeased(obj.name).catch(() => true));
     const isStaleLock = lapsed || isStale(lock, now, osHostname());
-    const who = `${lock.type} lock for ${lock.operation} on ${lock.hostname} (pid ${lock.pid}) since ${lock.created}`;
+    const who = `${lock.type} lock for ${shown(lock.operation, 100)} on ${shown(lock.hostname)} (pid ${lock.pid}) since ${shown(lock.created, 40)}`;
     lockLines.push(`${who}${isStaleLock ? ', stale' : ''}`);
     if (isStaleLock) {
       stale++;
       findings.push({ code: 'AZB_LOCK_STALE', status: 'Warning', text: `A stale ${who}: its holder stopped without releasing it (the next backup or prune removes it).` });
     } else {
       active++;
-      findings.push({ code: 'AZB_LOCK_HELD', status: 'OK', text: `${lock.type === 'backup' ? 'A backup is running' : lock.type === 'exclusive' ? `An exclusive ${lock.operation} is running` : `A ${lock.operation} is reading`} on ${lock.hostname} since ${lock.created}.` });
+      const operation = shown(lock.operation, 100);
+      findings.push({ code: 'AZB_LOCK_HELD', status: 'OK', text: `${lock.type === 'backup' ? 'A backup is running' : lock.type === 'exclusive' ? `An exclusive ${operation} is running` : `A ${operation} is reading`} on ${shown(lock.hostname)} since ${shown(lock.created, 40)}.` });
     }
-  }
-
-  const day7 = now - 7 * DAY_MS;
-  const day30 = now - 30 * DAY_MS;
-  let storedBytes = 0;
-  let added7 = 0;
-  let added30 = 0;
-  for (const p of ns.packs) {
-    storedBytes += p.size;
-    if (p.modified !== undefined && p.modified > day30) added30 += p.size;
-    if (p.modified !== undefined && p.modified > day7) added7 += p.size;
   }
 
   findings.sort((a, b) => SEVERITY[b.status] - SEVERITY[a.status]);
@@ -286,8 +299,8 @@ async function serverRow(
   return {
     serverId, hostname: record?.hostname ?? shownHost, status, reason, codes: findings.map((f) => f.code),
     registered: record?.created ?? null, certificate: record?.certificate ?? null, certificateExpires, proofValid,
-    lastPoint: last === undefined ? null : new Date(last).toISOString(), ageHours, pointCount: ns.points.length,
-    packCount: ns.packs.length, storedBytes, bytesPerDay7: Math.round(added7 / 7), bytesPerDay30: Math.round(added30 / 30),
+    lastPoint: last === undefined ? null : new Date(last).toISOString(), ageHours, pointCount: ns.pointCount,
+    packCount: ns.packCount, storedBytes: ns.storedBytes, bytesPerDay7: Math.round(ns.added7 / 7), bytesPerDay30: Math.round(ns.added30 / 30),
     activeLocks: active, staleLocks: stale, locks: lockLines,
   };
 }

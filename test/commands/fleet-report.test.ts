@@ -76,6 +76,11 @@ describe('fleet report on a folder vault', () => {
     mkdirSync(join(vault, 'servers', ids['planted'], 'points'), { recursive: true });
     writeFileSync(join(vault, 'servers', ids['planted'], 'server.json'), JSON.stringify({ serverId: ids['planted'], hostname: '<script>alert(1)</script>', created: 'yesterday' }));
     writeFileSync(join(vault, 'servers', ids['planted'], 'points', 'f'.repeat(64)), 'x');
+    // ... and a lock whose host name and operation carry terminal escape sequences.
+    mkdirSync(join(vault, 'servers', ids['planted'], 'locks'));
+    writeFileSync(join(vault, 'servers', ids['planted'], 'locks', randomBytes(16).toString('hex')), JSON.stringify({
+      type: 'read', hostname: 'evil\u001b[2Jhost', pid: 1, created: new Date().toISOString(), refreshed: new Date().toISOString(), operation: 'restore\u001b]0;owned\u0007',
+    }));
   }, 180_000);
 
   it('reports every server, worst first, with the reasons, and no passphrase', async () => {
@@ -119,7 +124,10 @@ describe('fleet report on a folder vault', () => {
     expect(damaged.reason).toContain('server.json is damaged: it is not JSON');
     const planted = by('planted');
     expect(planted).toMatchObject({ hostname: '<script>alert(1)</script>', status: 'Critical', pointCount: 1, proofValid: null });
-    expect(planted.codes).toEqual(['AZB_SERVER_RECORD_DAMAGED']);
+    expect(planted.codes).toEqual(['AZB_SERVER_RECORD_DAMAGED', 'AZB_LOCK_HELD']);
+    // Text from plain vault objects never reaches a terminal with its control characters.
+    expect(planted['locks']).toEqual([expect.stringMatching(/^read lock for restore\?]0;owned\? on evil\?\[2Jhost \(pid 1\) since /)]);
+    expect(run.stdout).not.toMatch(/\\u001b|\\u0007/);
     expect(planted.reason).toContain('it has no registration time');
 
     expect(warnings(run).map((w) => w.code).sort()).toEqual(['AZB_LOCK_UNREADABLE', 'AZB_SERVER_RECORD_DAMAGED', 'AZB_SERVER_RECORD_DAMAGED']);
