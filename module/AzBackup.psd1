@@ -15,6 +15,7 @@
         'Add-AzBackupVaultCertificate'
         'Enable-AzBackupOnlineProtection'
         'Get-AzBackupEngine'
+        'Get-AzBackupFleetReport'
         'Get-AzBackupJob'
         'Get-AzBackupMachineSetting'
         'Get-AzBackupMember'

@@ -564,6 +564,14 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('online.copy', defined({ group: a.group, dataSource: a.dataSource }), globals(a), await passphrase(a));
       })
       .demandCommand(1, 'Name an online command: enable or copy.'))
+    .command('fleet', 'Reports on every server of a vault (README "Fleet report")', (y) => y
+      .command('report', 'One row per server: last point, age, size and growth, locks, certificate, and why it needs a look; no passphrase needed', (c) => c
+        .option('max-age-hours', { type: 'number', describe: 'A server whose last point is older than this is Critical (default 24)' })
+        .option('html', { type: 'string', describe: 'Also write the report as one self-contained HTML page to this file' }),
+      async (a) => {
+        exitCode = await run('fleet.report', defined({ vault: a.vault, maxAgeHours: a.maxAgeHours, html: a.html }), globals(a));
+      })
+      .demandCommand(1, 'Name a fleet command: report.'))
     .command('jobs', 'Show the job history of this machine', (y) => y
       .option('previous', { type: 'number', describe: 'Only the N most recent jobs' })
       .option('status', { choices: ['InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled'] as const, describe: 'Only jobs with this status' }),

@@ -56,6 +56,7 @@ const LOADERS: ReadonlyMap<string, Loader> = new Map<string, Loader>([
   ['dsc.test', () => import('./dsc.js').then((m) => m.dscTestCommand)],
   ['dsc.set', () => import('./dsc.js').then((m) => m.dscSetCommand)],
   ['dsc.export', () => import('./dsc.js').then((m) => m.dscExportCommand)],
+  ['fleet.report', () => import('./fleet.js').then((m) => m.fleetReportCommand)],
 ]);
 
 /** Every request name the engine answers. */

@@ -93,6 +93,9 @@ import resultOnlineCopy from '../schemas/result.OnlineCopy.schema.json' with { t
 import argsDsc from '../schemas/args.dsc.schema.json' with { type: 'json' };
 import dscMachineSetting from '../schemas/dsc.MachineSetting.schema.json' with { type: 'json' };
 import resultDscState from '../schemas/result.DscState.schema.json' with { type: 'json' };
+import argsFleetReport from '../schemas/args.fleet.report.schema.json' with { type: 'json' };
+import resultFleetServer from '../schemas/result.FleetServer.schema.json' with { type: 'json' };
+import resultFleetReport from '../schemas/result.FleetReport.schema.json' with { type: 'json' };
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
@@ -105,6 +108,7 @@ export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsGroupNew, argsGroupGet, argsGroupSet, argsGroupRemove, argsGroupAddSource, argsGroupRemoveSource, argsGroupRun, resultProtectionGroup, resultDataSource, resultRemovedProtectionGroup, resultRemovedDataSource, resultProtectionGroupRun,
   argsOnlineEnable, argsOnlineCopy, resultOnlineCopy,
   argsDsc, dscMachineSetting, resultDscState,
+  argsFleetReport, resultFleetServer, resultFleetReport,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.
