@@ -38,7 +38,10 @@ if (outIndex >= 0) {
 mkdirSync(dist, { recursive: true });
 
 // Both bundles: one minified CommonJS file for Node 24.
-const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node24', minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning', define: buildDefines(kind) };
+// cliui (under yargs) pins string-width 7, yargs itself 8: one copy in the bundle, not two (each builds an
+// Intl.Segmenter and large Unicode regexes when loaded, on every CLI start). Same API (width of a string).
+const alias = { 'string-width': join(root, 'node_modules', 'string-width') };
+const common = { alias, bundle: true, platform: 'node', format: 'cjs', target: 'node24', minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning', define: buildDefines(kind) };
 
 // The backup read worker (core/backup/read-worker.ts) runs on worker threads; a single executable has
 // no file to start them from, so its bundle is embedded in the engine as text.

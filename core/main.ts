@@ -14,10 +14,17 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // The engine started by itself to derive a key (core/crypto/keys.ts deriveInChild) or to make file system
 // calls that may hang (core/source/probe.ts), or a command. The CLI (yargs, every command and what they
-// import) is loaded only for a command: the children skip most of the engine's start-up.
+// import) is loaded only for a command: the children skip most of the engine's start-up, and the module's
+// plain `rpc` skips yargs.
 setProbeLauncher(process.execPath, isSea() ? [] : [...process.execArgv, process.argv[1]!]);
 const child = { [KDF_CHILD_ARG]: runKdfChild, [PROBE_CHILD_ARG]: runProbeChild }[process.argv[2] ?? ''];
-(child ? child() : import('./cli/app.js').then((cli) => cli.main(process.argv.slice(2)))).then(
+const argv = process.argv.slice(2);
+// `rpc` and `rpc --debug` (what the module and the tests send) go straight to the request handler.
+const isPlainRpc = argv[0] === 'rpc' && argv.length <= 2 && argv.slice(1).every((a) => a === '--debug');
+const work = child ? child()
+  : isPlainRpc ? import('./protocol/rpc-main.js').then((rpc) => rpc.rpcMain(argv))
+  : import('./cli/app.js').then((cli) => cli.main(argv));
+work.then(
   (code) => {
     process.exitCode = code;
     // An unread stdin (an idle producer piped in) would keep the process alive after the work is done.

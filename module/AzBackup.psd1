@@ -15,6 +15,7 @@
         'Add-AzBackupVaultCertificate'
         'Enable-AzBackupOnlineProtection'
         'Get-AzBackupEngine'
+        'Get-AzBackupFleetReport'
         'Get-AzBackupJob'
         'Get-AzBackupMachineSetting'
         'Get-AzBackupMember'
@@ -63,6 +64,7 @@
         'Update-AzBackupServerCertificate'
     )
     CmdletsToExport      = @()
+    DscResourcesToExport = @('AzBackupRegistration', 'AzBackupPolicy', 'AzBackupMachineSetting')
     VariablesToExport    = @()
     AliasesToExport      = @()
     FormatsToProcess     = @('AzBackup.Format.ps1xml')

@@ -61,6 +61,8 @@ prefix=${prefix%/}
 bindir="$prefix/bin"
 moduledir="$prefix/share/powershell/Modules"
 engine="$bindir/azbackup"
+# The DSC v3 resource manifest: DSC finds *.dsc.resource.json files on PATH, so it sits beside the engine.
+dsc_manifest="$bindir/azbackup.dsc.resource.json"
 module="$moduledir/AzBackup"
 # The module's link to the engine, relative so that the prefix can be moved or mounted elsewhere.
 engine_link_target=../../../../../bin/azbackup
@@ -68,6 +70,11 @@ engine_link_target=../../../../../bin/azbackup
 # An AzBackup module folder: holds AzBackup.psd1 with this module's GUID (never delete anything else).
 is_azbackup_module() {
   [ -f "$1/AzBackup.psd1" ] && grep -q "6f0e3a52-7d1c-4b8e-9a57-2c4d8e1b9f30" "$1/AzBackup.psd1"
+}
+
+# AzBackup's DSC v3 resource manifest (never replace or delete another resource's).
+is_azbackup_dsc_manifest() {
+  [ -f "$1" ] && grep -q '"type": "AzBackup/MachineSetting"' "$1"
 }
 
 # An AzBackup engine: answers the version probe with a Version result.
@@ -87,6 +94,10 @@ if [ "$action" = uninstall ]; then
     rm -f "$engine" || fail AZB_INSTALL_DENIED "cannot remove $engine" "Run as a user who can write $bindir (root for /usr/local)."
     echo "removed $engine"; removed=1
   fi
+  if [ -e "$dsc_manifest" ] && is_azbackup_dsc_manifest "$dsc_manifest"; then
+    rm -f "$dsc_manifest" || fail AZB_INSTALL_DENIED "cannot remove $dsc_manifest" "Run as a user who can write $bindir (root for /usr/local)."
+    echo "removed $dsc_manifest"
+  fi
   [ "$removed" = 1 ] || fail AZB_INSTALL_NOT_INSTALLED "AzBackup is not installed under $prefix (no $engine, no $module)" "Give the --prefix it was installed with."
   echo "AzBackup removed from $prefix. Registrations, policies and job history (/var/lib/azbackup for root) and vaults are kept;"
   echo "scheduled policies fail until AzBackup is installed again (remove them first with Remove-AzBackupPolicy if they should go)."
@@ -94,7 +105,7 @@ if [ "$action" = uninstall ]; then
 fi
 
 # The archive must be complete and undamaged before anything is copied.
-for part in SHA256SUMS bin/azbackup modules/AzBackup/AzBackup.psd1; do
+for part in SHA256SUMS bin/azbackup bin/azbackup.dsc.resource.json modules/AzBackup/AzBackup.psd1; do
   [ -f "$here/$part" ] || fail AZB_INSTALL_DAMAGED "this archive has no $part" "Download and unpack the release archive again."
 done
 command -v sha256sum >/dev/null 2>&1 || fail AZB_INSTALL_DAMAGED "sha256sum (coreutils) is needed to check the archive" "Install coreutils, then run install.sh again."
@@ -110,6 +121,9 @@ if [ -e "$engine" ] && ! is_azbackup_engine "$engine"; then
   fail AZB_INSTALL_CONFLICT "$engine exists and is not the AzBackup engine; nothing was installed" "Move it away, or choose another --prefix."
 fi
 
+if [ -e "$dsc_manifest" ] && ! is_azbackup_dsc_manifest "$dsc_manifest"; then
+  fail AZB_INSTALL_CONFLICT "$dsc_manifest exists and is not AzBackup's DSC resource manifest; nothing was installed" "Move it away, or choose another --prefix."
+fi
 mkdir -p "$bindir" "$moduledir" 2>/dev/null && [ -w "$bindir" ] && [ -w "$moduledir" ] ||
   fail AZB_INSTALL_DENIED "cannot write to $bindir and $moduledir" "Run as root (sudo ./install.sh), or choose a --prefix you can write."
 
@@ -117,16 +131,20 @@ mkdir -p "$bindir" "$moduledir" 2>/dev/null && [ -w "$bindir" ] && [ -w "$module
 # install leaves the previous version whole.
 staged_engine="$bindir/.azbackup.new.$$"
 staged_module="$moduledir/.AzBackup.new.$$"
+staged_dsc="$bindir/.azbackup.dsc.resource.json.new.$$"
 old_module="$moduledir/.AzBackup.old.$$"
-trap 'rm -rf "$staged_engine" "$staged_module"' EXIT
+trap 'rm -rf "$staged_engine" "$staged_module" "$staged_dsc"' EXIT
 cp "$here/bin/azbackup" "$staged_engine" || fail AZB_INSTALL_DENIED "cannot copy the engine to $bindir" "Check the free space and permissions of $bindir."
 chmod 0755 "$staged_engine"
+cp "$here/bin/azbackup.dsc.resource.json" "$staged_dsc" || fail AZB_INSTALL_DENIED "cannot copy the DSC resource manifest to $bindir" "Check the free space and permissions of $bindir."
+chmod 0644 "$staged_dsc"
 cp -R "$here/modules/AzBackup" "$staged_module" || fail AZB_INSTALL_DENIED "cannot copy the module to $moduledir" "Check the free space and permissions of $moduledir."
 chmod -R u=rwX,go=rX "$staged_module"
 mkdir -p "$staged_module/bin"
 ln -s "$engine_link_target" "$staged_module/bin/azbackup"
 
 mv -f "$staged_engine" "$engine"
+mv -f "$staged_dsc" "$dsc_manifest"
 if [ -e "$module" ]; then mv "$module" "$old_module"; fi
 mv "$staged_module" "$module"
 rm -rf "$old_module"
@@ -136,6 +154,7 @@ version=$(sed -n "s/^ *ModuleVersion *= *'\(.*\)'.*/\1/p" "$module/AzBackup.psd1
 echo "AzBackup $version installed:"
 echo "  engine  $engine"
 echo "  module  $module"
+echo "  dsc     $dsc_manifest (DSC v3 resource AzBackup/MachineSetting)"
 
 case ":${PATH:-}:" in
   *":$bindir:"*) ;;

@@ -1,7 +1,7 @@
 // `npm run package`: the release of this checkout, in dist/ (or --out DIR):
-//   azbackup-<version>-linux-x64.tar.gz  bin/azbackup, modules/AzBackup, install.sh, README.txt, LICENSE,
+//   azbackup-<version>-linux-x64.tar.gz  bin/azbackup (+ its DSC v3 manifest), modules/AzBackup, install.sh, README.txt, LICENSE,
 //                                        SHA256SUMS (of every file in it; install.sh checks it)
-//   azbackup_<version>_amd64.deb         /usr/bin/azbackup, /usr/local/share/powershell/Modules/AzBackup
+//   azbackup_<version>_amd64.deb         /usr/bin/azbackup (+ azbackup.dsc.resource.json), /usr/local/share/powershell/Modules/AzBackup
 //   SHA256SUMS                           of the two
 // It always builds its own release engine (bundle/build.mjs --out) in a folder of its own: bundle/dist may
 // hold a test build (which honours AZBACKUP_TEST_KDF=fast and must never reach a server), and the tests
@@ -47,6 +47,11 @@ const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).ver
 const moduleVersion = /ModuleVersion\s*=\s*'([^']*)'/.exec(readFileSync(join(root, 'module', 'AzBackup.psd1'), 'utf8'))?.[1];
 if (moduleVersion !== version.replace(/[-+].*$/, '')) {
   fail('AZB_PACKAGE_VERSION_MISMATCH', `package.json says ${version}, module/AzBackup.psd1 says ModuleVersion ${moduleVersion}`, 'Give both the same version, then package again.');
+}
+const dscManifest = join(root, 'core', 'dsc', 'azbackup.dsc.resource.json');
+const dscVersion = JSON.parse(readFileSync(dscManifest, 'utf8')).version;
+if (dscVersion !== version) {
+  fail('AZB_PACKAGE_VERSION_MISMATCH', `package.json says ${version}, core/dsc/azbackup.dsc.resource.json says version ${dscVersion}`, 'Give both the same version, then package again.');
 }
 // Debian sorts "~" before the release ("0.2.0~rc1" < "0.2.0"), as SemVer sorts "-rc1".
 const debVersion = version.replace(/-/g, '~');
@@ -120,6 +125,8 @@ const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH
   const stage = join(work, name);
   mkdirSync(join(stage, 'bin'), { recursive: true });
   cpSync(engine, join(stage, 'bin', 'azbackup'));
+  // DSC v3 finds resource manifests on PATH: the manifest goes beside the engine it names.
+  cpSync(dscManifest, join(stage, 'bin', 'azbackup.dsc.resource.json'));
   copyModule(join(stage, 'modules', 'AzBackup'));
   cpSync(join(root, 'packaging', 'install.sh'), join(stage, 'install.sh'));
   cpSync(join(root, 'packaging', 'LICENSE'), join(stage, 'LICENSE'));
@@ -138,6 +145,7 @@ const sourceDateEpoch = process.env.SOURCE_DATE_EPOCH
   mkdirSync(join(debRoot, 'DEBIAN'), { recursive: true });
   mkdirSync(join(debRoot, 'usr', 'bin'), { recursive: true });
   cpSync(engine, join(debRoot, 'usr', 'bin', 'azbackup'));
+  cpSync(dscManifest, join(debRoot, 'usr', 'bin', 'azbackup.dsc.resource.json'));
   copyModule(debModule);
   mkdirSync(join(debModule, 'bin'));
   symlinkSync('../../../../../../bin/azbackup', join(debModule, 'bin', 'azbackup'));

@@ -80,6 +80,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v sshfs >/dev/null || missing+=(sshfs)
   command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   [ -n "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" ] || missing+=(postgresql)
+  # The fleet report's HTML page is opened in a real headless Chromium (screenshot and rendered DOM).
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} from Debian (apt-get) for the tests that run them"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \

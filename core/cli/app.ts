@@ -1,10 +1,10 @@
 // The human and scripting command line (yargs). Each command maps its options onto the same args object
 // that an rpc request carries, then goes through the same dispatcher.
 import yargs, { type Argv } from 'yargs';
-import { COMMANDS } from '../commands/index.js';
+import { loadCommand } from '../commands/index.js';
 import { processSignal, runCommand } from '../protocol/dispatch.js';
 import { AzbError } from '../protocol/errors.js';
-import { HumanSink, JsonSink, type EventSink } from '../protocol/events.js';
+import { HumanSink, JsonSink, type EventSink, type HumanFormat } from '../protocol/events.js';
 import { handleRequest, readRequest } from '../protocol/rpc.js';
 import { readSecret } from './secrets.js';
 import { versionLine } from '../commands/version.js';
@@ -12,18 +12,20 @@ import { DEFAULT_HOOK_TIMEOUT_SECONDS, type HookCommand } from '../backup/hooks.
 
 interface GlobalOptions { json: boolean; debug: boolean; verbose: boolean }
 
-function sinkFor(name: string, g: GlobalOptions, toStderr = false): EventSink {
+function sinkFor(human: HumanFormat | undefined, g: GlobalOptions, toStderr = false): EventSink {
   // When stdout carries data (restore --to-tar -), every event goes to stderr.
   const err = (s: string) => process.stderr.write(s);
-  if (toStderr) return g.json ? new JsonSink(err) : new HumanSink(COMMANDS.get(name)?.human, g.verbose || g.debug, err, err);
-  return g.json ? new JsonSink() : new HumanSink(COMMANDS.get(name)?.human, g.verbose || g.debug);
+  if (toStderr) return g.json ? new JsonSink(err) : new HumanSink(human, g.verbose || g.debug, err, err);
+  return g.json ? new JsonSink() : new HumanSink(human, g.verbose || g.debug);
 }
 
 const signal = processSignal();
 
 async function run(name: string, args: Record<string, unknown>, g: GlobalOptions, secrets: Record<string, string> = {}, stdin?: AsyncIterable<Uint8Array>, dataOut?: NodeJS.WriteStream): Promise<number> {
-  const sink = sinkFor(name, g, dataOut !== undefined);
-  return runCommand(COMMANDS.get(name)!, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}), ...(dataOut ? { dataOut } : {}) });
+  const command = await loadCommand(name);
+  if (!command) throw new Error(`the CLI maps to an unknown command '${name}'`);
+  const sink = sinkFor(command.human, g, dataOut !== undefined);
+  return runCommand(command, args, sink, { secrets, debug: g.debug, signal, ...(stdin ? { stdin } : {}), ...(dataOut ? { dataOut } : {}) });
 }
 
 interface VaultOptions { vault?: string | undefined; server?: string | undefined; cacheDir?: string | undefined; passphraseFile?: string | undefined; passphraseStdin?: boolean | undefined }
@@ -130,6 +132,25 @@ async function readPolicyFile(path: string): Promise<string> {
   } catch (err) {
     const { fileError } = await import('../protocol/errors.js');
     throw fileError(err, path, 'Policy file');
+  }
+}
+
+/** The JSON instance DSC writes on stdin (empty: no properties). Never echoed: only the position of a JSON error. */
+async function readDscInstance(): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 1024 * 1024) throw new AzbError('AZB_REQUEST_TOO_LARGE', 'The instance on stdin is larger than 1 MiB.', { hint: 'Send one JSON object with the resource\'s properties.' });
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new AzbError('AZB_REQUEST_INVALID_JSON', `The instance on stdin is not valid JSON${pos ? ` (at position ${pos})` : ''}.`, { hint: 'Send one JSON object with the resource\'s properties, e.g. {"uploadConcurrency": 8}.' });
   }
 }
 
@@ -543,6 +564,14 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('online.copy', defined({ group: a.group, dataSource: a.dataSource }), globals(a), await passphrase(a));
       })
       .demandCommand(1, 'Name an online command: enable or copy.'))
+    .command('fleet', 'Reports on every server of a vault (README "Fleet report")', (y) => y
+      .command('report', 'One row per server: last point, age, size and growth, locks, certificate, and why it needs a look; no passphrase needed', (c) => c
+        .option('max-age-hours', { type: 'number', describe: 'A server whose last point is older than this is Critical (default 24)' })
+        .option('html', { type: 'string', describe: 'Also write the report as one self-contained HTML page to this file' }),
+      async (a) => {
+        exitCode = await run('fleet.report', defined({ vault: a.vault, maxAgeHours: a.maxAgeHours, html: a.html }), globals(a));
+      })
+      .demandCommand(1, 'Name a fleet command: report.'))
     .command('jobs', 'Show the job history of this machine', (y) => y
       .option('previous', { type: 'number', describe: 'Only the N most recent jobs' })
       .option('status', { choices: ['InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelled'] as const, describe: 'Only jobs with this status' }),
@@ -592,6 +621,25 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await run('settings.show', {}, globals(a));
       })
       .demandCommand(1, 'Name a settings command: set or show.'))
+    .command('dsc <operation>', 'DSC v3 command resource (azbackup.dsc.resource.json): the instance as JSON on stdin, its state as JSON on stdout, events on stderr', (y) => y
+      .positional('operation', { type: 'string', choices: ['get', 'test', 'set', 'export'], demandOption: true })
+      .option('resource', { type: 'string', choices: ['MachineSetting'], default: 'MachineSetting', describe: 'The resource type (AzBackup/MachineSetting)' })
+      .example('echo \'{"uploadConcurrency": 8}\' | azbackup dsc test', 'Whether this machine uploads 8 packs at once (the state, then the properties that differ)'),
+    async (a) => {
+      const name = `dsc.${String(a.operation)}`;
+      // stdout is DSC's: the state lines only. Events, errors included, go to stderr as NDJSON.
+      const g = { json: true, debug: a.debug === true, verbose: a.verbose === true };
+      let instance: unknown;
+      try {
+        instance = await readDscInstance();
+      } catch (err) {
+        const e = err instanceof AzbError ? err : new AzbError('AZB_REQUEST_INVALID', (err as Error).message);
+        sinkFor(undefined, g, true).error(e); // JSON events: no human format needed
+        exitCode = e.exitCode;
+        return;
+      }
+      exitCode = await run(name, defined({ resource: a.resource, instance }), g, {}, undefined, process.stdout);
+    })
     .command('rpc', 'Read one JSON request on stdin and write NDJSON events on stdout (used by the PowerShell module)', (y) => y, async (a) => {
       const { text, rest } = await readRequest();
       exitCode = await handleRequest(text, new JsonSink(), a.debug === true, signal, rest);

@@ -1,6 +1,6 @@
 // `azbackup rpc`: one JSON request on stdin, NDJSON events on stdout. This is how the PowerShell module
 // talks to the engine; secrets travel in the request's `secrets` object and nowhere else.
-import { COMMANDS } from '../commands/index.js';
+import { COMMAND_NAMES, loadCommand } from '../commands/index.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../version.js';
 import { runCommand } from './dispatch.js';
 import { AzbError } from './errors.js';
@@ -52,10 +52,10 @@ export async function handleRequest(text: string, sink: EventSink = new JsonSink
     sink.error(e);
     return e.exitCode;
   }
-  const command = COMMANDS.get(req.command);
+  const command = await loadCommand(req.command);
   if (!command) {
     const e = new AzbError('AZB_COMMAND_UNKNOWN', `Unknown command '${req.command}'.`, {
-      target: req.command, hint: `Known commands: ${[...COMMANDS.keys()].join(', ')}.`,
+      target: req.command, hint: `Known commands: ${COMMAND_NAMES.join(', ')}.`,
     });
     sink.error(e);
     return e.exitCode;

@@ -90,6 +90,12 @@ import resultProtectionGroupRun from '../schemas/result.ProtectionGroupRun.schem
 import argsOnlineEnable from '../schemas/args.online.enable.schema.json' with { type: 'json' };
 import argsOnlineCopy from '../schemas/args.online.copy.schema.json' with { type: 'json' };
 import resultOnlineCopy from '../schemas/result.OnlineCopy.schema.json' with { type: 'json' };
+import argsDsc from '../schemas/args.dsc.schema.json' with { type: 'json' };
+import dscMachineSetting from '../schemas/dsc.MachineSetting.schema.json' with { type: 'json' };
+import resultDscState from '../schemas/result.DscState.schema.json' with { type: 'json' };
+import argsFleetReport from '../schemas/args.fleet.report.schema.json' with { type: 'json' };
+import resultFleetServer from '../schemas/result.FleetServer.schema.json' with { type: 'json' };
+import resultFleetReport from '../schemas/result.FleetReport.schema.json' with { type: 'json' };
 
 /** Every schema of the protocol, keyed by $id. */
 export const ALL_SCHEMAS: readonly { $id: string }[] = [
@@ -101,6 +107,8 @@ export const ALL_SCHEMAS: readonly { $id: string }[] = [
   argsMemberAdd, argsMemberList, argsMemberRemove, argsMemberTest, resultMember, resultMemberTest, resultRemovedMember,
   argsGroupNew, argsGroupGet, argsGroupSet, argsGroupRemove, argsGroupAddSource, argsGroupRemoveSource, argsGroupRun, resultProtectionGroup, resultDataSource, resultRemovedProtectionGroup, resultRemovedDataSource, resultProtectionGroupRun,
   argsOnlineEnable, argsOnlineCopy, resultOnlineCopy,
+  argsDsc, dscMachineSetting, resultDscState,
+  argsFleetReport, resultFleetServer, resultFleetReport,
 ];
 
 // ajv-formats is published as CommonJS with a default export property.

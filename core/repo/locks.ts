@@ -53,7 +53,7 @@ export function isStale(lock: LockRecord, now = Date.now(), thisHost = hostname(
 }
 
 /** Whether a parsed lock object has every field a lock needs (else it counts as unreadable). */
-function isLockRecord(v: unknown): v is LockRecord {
+export function isLockRecord(v: unknown): v is LockRecord {
   const r = v as Partial<LockRecord> | null;
   return typeof r === 'object' && r !== null && (r.type === 'read' || r.type === 'backup' || r.type === 'exclusive')
     && typeof r.hostname === 'string' && Number.isSafeInteger(r.pid) && typeof r.created === 'string'

@@ -103,7 +103,7 @@ function isRenewal(v: unknown): v is Renewal {
  * renewal that breaks the chain's rules (FORMAT.md section 3) sets `renewalProblem`, which fails the
  * record's proof; the certificate then stays server.json's.
  */
-async function foldRenewals(vault: Vault, rec: ServerRecord): Promise<ServerRecord> {
+export async function foldRenewals(vault: Vault, rec: ServerRecord): Promise<ServerRecord> {
   const base = `${serverPrefix(rec.serverId)}renewals/`;
   const names: string[] = [];
   try {

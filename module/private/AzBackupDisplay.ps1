@@ -24,12 +24,15 @@ function Format-AzBackupMode([string]$Type, [int]$Mode) {
 }
 
 function Add-AzBackupDisplayProperty {
-    <# Adds the text forms the kind's default view shows (SizeText, ModeText, BytesAddedText, LostBytesText, BytesLostText). #>
+    <# Adds the text forms the kind's default view shows (SizeText, ModeText, BytesAddedText, LostBytesText, BytesLostText, StoredText). #>
     param([Parameter(Mandatory)][string]$Kind, [Parameter(Mandatory)][System.Collections.IDictionary]$Properties)
     switch ($Kind) {
         'RecoverableItem' {
             if ($null -ne $Properties['Size']) { $Properties['SizeText'] = Format-AzBackupBytes $Properties['Size'] }
             if ($null -ne $Properties['Mode']) { $Properties['ModeText'] = Format-AzBackupMode $Properties['Type'] $Properties['Mode'] }
+        }
+        'FleetServer' {
+            if ($null -ne $Properties['StoredBytes']) { $Properties['StoredText'] = Format-AzBackupBytes $Properties['StoredBytes'] }
         }
         'RecoveryPoint' {
             if ($null -ne $Properties['BytesAdded']) { $Properties['BytesAddedText'] = Format-AzBackupBytes $Properties['BytesAdded'] }

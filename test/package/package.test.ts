@@ -94,12 +94,13 @@ describe('npm run package', () => {
       return [parts.slice(5).join(' '), { mode: parts[0]!, owner: parts[1]! }] as const;
     }));
     const p = (rel: string) => `${archiveName}/${rel}`;
-    for (const rel of ['bin/azbackup', 'install.sh', 'README.txt', 'LICENSE', 'SHA256SUMS', 'modules/AzBackup/AzBackup.psd1', 'modules/AzBackup/AzBackup.psm1',
+    for (const rel of ['bin/azbackup', 'bin/azbackup.dsc.resource.json', 'install.sh', 'README.txt', 'LICENSE', 'SHA256SUMS', 'modules/AzBackup/AzBackup.psd1', 'modules/AzBackup/AzBackup.psm1',
       'modules/AzBackup/en-US/about_AzBackup.help.txt', 'modules/AzBackup/private/Resolve-AzBackupEngine.ps1', 'modules/AzBackup/cmdlets/Start-AzBackup.ps1', 'modules/AzBackup/AzBackup.Format.ps1xml']) {
       expect(entries.has(p(rel)), `${rel} in the archive`).toBe(true);
     }
     expect(entries.get(p('bin/azbackup'))!.mode).toBe('-rwxr-xr-x');
     expect(entries.get(p('install.sh'))!.mode).toBe('-rwxr-xr-x');
+    expect(entries.get(p('bin/azbackup.dsc.resource.json'))!.mode).toBe('-rw-r--r--');
     expect(entries.get(p('modules/AzBackup/AzBackup.psd1'))!.mode).toBe('-rw-r--r--');
     for (const e of entries.values()) expect(e.owner).toBe('0/0');
     // Every cmdlet file of the checkout is in the module; nothing from the repository besides.
@@ -107,7 +108,9 @@ describe('npm run package', () => {
       .map((f) => (f.startsWith('cmdlets/') ? `modules/AzBackup/${f}` : `modules/AzBackup/${f.slice('module/'.length)}`));
     const files = [...entries.keys()].filter((k) => !k.endsWith('/')).map((k) => k.slice(archiveName.length + 1));
     expect(files.filter((f) => f.startsWith('modules/')).sort()).toEqual(cmdlets.sort());
-    expect(files.filter((f) => !f.startsWith('modules/')).sort()).toEqual(['LICENSE', 'README.txt', 'SHA256SUMS', 'bin/azbackup', 'install.sh']);
+    expect(files.filter((f) => !f.startsWith('modules/')).sort()).toEqual(['LICENSE', 'README.txt', 'SHA256SUMS', 'bin/azbackup', 'bin/azbackup.dsc.resource.json', 'install.sh']);
+    // The DSC v3 manifest beside the engine is the checkout's.
+    expect(readFileSync(join(unpacked, 'bin', 'azbackup.dsc.resource.json'), 'utf8')).toBe(readFileSync(join(root, 'core', 'dsc', 'azbackup.dsc.resource.json'), 'utf8'));
 
     // The inner SHA256SUMS lists every file but itself, and they match.
     const inner = run('sha256sum', ['--strict', '-c', 'SHA256SUMS'], { cwd: unpacked });
@@ -127,6 +130,12 @@ describe('npm run package', () => {
     expect(installed.status, installed.stdout + installed.stderr).toBe(0);
     expect(installed.stdout).toContain(`engine  ${prefix}/bin/azbackup`);
     expect(installed.stdout).toContain(`module  ${prefix}/share/powershell/Modules/AzBackup`);
+    expect(installed.stdout).toContain(`dsc     ${prefix}/bin/azbackup.dsc.resource.json`);
+    // DSC finds the manifest on PATH and runs its executable by name from there: the installed engine answers it.
+    const dscManifest = JSON.parse(readFileSync(join(prefix, 'bin', 'azbackup.dsc.resource.json'), 'utf8')) as { get: { executable: string; args: string[] } };
+    const dscGet = spawnSync(dscManifest.get.executable, dscManifest.get.args, { input: '{}', encoding: 'utf8', env: { PATH: `${prefix}/bin:/usr/bin:/bin`, AZBACKUP_HOME: tempDir('azb-pkg-dsc-') } });
+    expect(dscGet.status, dscGet.stderr).toBe(0);
+    expect(JSON.parse(dscGet.stdout)).toMatchObject({ _exist: false, uploadConcurrency: 4 });
     // Not on this process's PATH or pwsh's default module path: install.sh says how to add them.
     expect(installed.stdout).toContain(`export PATH="${prefix}/bin:$PATH"`);
     expect(installed.stdout).toContain(`is not on PowerShell's default module path`);
@@ -239,6 +248,7 @@ $restored = $points | Select-Object -Last 1 |
     const removed = install(unpacked, '--uninstall', '--prefix', prefix);
     expect(removed.status, removed.stdout + removed.stderr).toBe(0);
     expect(existsSync(join(prefix, 'bin', 'azbackup'))).toBe(false);
+    expect(existsSync(join(prefix, 'bin', 'azbackup.dsc.resource.json'))).toBe(false);
     expect(existsSync(dirname(modulePsd1))).toBe(false);
     expect(readFileSync(join(prefix, 'bin', 'other-tool'), 'utf8')).toBe('keep me');
     expect(removed.stdout).toContain('Registrations, policies and job history');
@@ -311,6 +321,16 @@ $restored = $points | Select-Object -Last 1 |
     expect(readFileSync(join(prefixC, 'bin', 'azbackup'), 'utf8')).toContain('something else');
     expect(existsSync(join(prefixC, 'share'))).toBe(false);
 
+    // Another resource's file where AzBackup's DSC manifest would go: left alone, nothing installed.
+    const prefixD = join(base, 'prefix-d');
+    mkdirSync(join(prefixD, 'bin'), { recursive: true });
+    writeFileSync(join(prefixD, 'bin', 'azbackup.dsc.resource.json'), '{"type": "Contoso/Other"}');
+    const rDsc = install(unpacked, '--prefix', prefixD);
+    expect(rDsc.status).toBe(1);
+    expect(rDsc.stderr).toContain('AZB_INSTALL_CONFLICT');
+    expect(readFileSync(join(prefixD, 'bin', 'azbackup.dsc.resource.json'), 'utf8')).toBe('{"type": "Contoso/Other"}');
+    expect(existsSync(join(prefixD, 'bin', 'azbackup'))).toBe(false);
+
     // A prefix that cannot be a folder (a file is in the way).
     const fileInTheWay = join(base, 'a-file');
     writeFileSync(fileInTheWay, 'x');
@@ -332,6 +352,7 @@ $restored = $points | Select-Object -Last 1 |
     const contents = run('dpkg-deb', ['-c', deb]).stdout.trim().split('\n');
     const byPath = new Map(contents.map((l) => { const parts = l.split(/\s+/); return [parts.slice(5).join(' '), { mode: parts[0]!, owner: parts[1]! }] as const; }));
     expect(byPath.get('./usr/bin/azbackup')?.mode).toBe('-rwxr-xr-x');
+    expect(byPath.get('./usr/bin/azbackup.dsc.resource.json')?.mode).toBe('-rw-r--r--');
     expect(byPath.get('./usr/local/share/powershell/Modules/AzBackup/AzBackup.psd1')?.mode).toBe('-rw-r--r--');
     expect(byPath.has('./usr/local/share/powershell/Modules/AzBackup/cmdlets/Start-AzRecovery.ps1')).toBe(true);
     expect(byPath.has('./usr/local/share/powershell/Modules/AzBackup/en-US/about_AzBackup.help.txt')).toBe(true);

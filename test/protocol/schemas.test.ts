@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { ALL_SCHEMAS, hasSchema, validator } from '../../core/protocol/schemas.js';
+import { COMMAND_NAMES, loadCommand } from '../../core/commands/index.js';
 
 const dir = join(import.meta.dirname, '..', '..', 'core', 'schemas');
 const files = readdirSync(dir).filter((f) => f.endsWith('.schema.json')).sort();
@@ -34,5 +35,18 @@ describe('protocol schemas', () => {
     const ajv = new Ajv({ strict: true });
     expect(ajv.validateSchema({ type: 'objekt' })).toBe(false);
     expect(ajv.validateSchema({ type: 'object', required: 'name' })).toBe(false);
+  });
+});
+
+describe('command registry', () => {
+  it('every request name loads the command of that name, with an args schema the engine knows', async () => {
+    expect(COMMAND_NAMES.length).toBeGreaterThanOrEqual(45);
+    expect(new Set(COMMAND_NAMES).size).toBe(COMMAND_NAMES.length);
+    for (const name of COMMAND_NAMES) {
+      const command = await loadCommand(name);
+      expect(command?.name).toBe(name);
+      expect(hasSchema(command!.argsSchema), `${name}: ${command!.argsSchema}`).toBe(true);
+    }
+    expect(await loadCommand('no.such.command')).toBeUndefined();
   });
 });
