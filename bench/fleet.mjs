@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer as createNetServer, connect as netConnect } from 'node:net';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -37,22 +37,56 @@ export function fleetSection(path) {
   return a >= 0 && b > a ? text.slice(a, b + END.length) : '';
 }
 
-/** Machine memory in use (MemTotal - MemAvailable), sampled every 200 ms; peak per phase and overall. */
+/**
+ * Memory of this process and all its descendants (engines, Azurite, GNU time), from /proc: resident
+ * pages less shared ones (statm), so the engine executable's file pages, mapped by every engine, are not
+ * counted fifty times (they are in the machine's figure once).
+ */
+function treeRss() {
+  const children = new Map();
+  const rss = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state ppid …
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(f[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(d));
+      const [, resident, sharedPages] = readFileSync(`/proc/${d}/statm`, 'utf8').split(' ').map(Number);
+      rss.set(Number(d), (resident - sharedPages) * 4096);
+    } catch { /* exited meanwhile */ }
+  }
+  let total = 0;
+  const todo = [process.pid];
+  while (todo.length) {
+    const pid = todo.pop();
+    total += rss.get(pid) ?? 0;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+/**
+ * Machine memory in use (MemTotal - MemAvailable, other users' processes included) and the resident
+ * memory of the bench's own process tree, sampled every 200 ms; peak per phase and overall.
+ */
 function memorySampler() {
   const used = () => {
     const m = readFileSync('/proc/meminfo', 'utf8');
     const kib = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(m)[1]) * 1024;
     return kib('MemTotal') - kib('MemAvailable');
   };
-  const s = { baseline: used(), peak: 0, phasePeak: 0, samples: 0 };
+  const s = { baseline: used(), peak: 0, phasePeak: 0, treePeak: 0, phaseTreePeak: 0, samples: 0 };
   s.peak = s.baseline;
   const timer = setInterval(() => {
-    const u = used();
+    const u = used(), t = treeRss();
     s.samples++;
-    if (u > s.peak) s.peak = u;
-    if (u > s.phasePeak) s.phasePeak = u;
+    s.peak = Math.max(s.peak, u); s.phasePeak = Math.max(s.phasePeak, u);
+    s.treePeak = Math.max(s.treePeak, t); s.phaseTreePeak = Math.max(s.phaseTreePeak, t);
   }, 200);
-  s.startPhase = () => { s.phasePeak = used(); };
+  s.startPhase = () => { s.phasePeak = used(); s.phaseTreePeak = treeRss(); };
   s.stop = () => clearInterval(timer);
   return s;
 }
@@ -162,6 +196,7 @@ export async function runFleet(o) {
     const [file, argv] = TIME_BIN ? [TIME_BIN, ['-f', '%M %U %S', '-o', tf, bin, ...args]] : [bin, args];
     return new Promise((res) => {
       const t0 = performance.now();
+      const startedAt = Date.now();
       const child = spawn(file, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '', err = '';
       child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
@@ -180,7 +215,7 @@ export async function runFleet(o) {
         }
         const events = [];
         for (const line of out.split('\n')) { if (line.startsWith('{')) { try { events.push(JSON.parse(line)); } catch { /* not an event */ } } }
-        res({ label, code: code ?? (sig ? 128 : -1), timedOut, wallMs, rss, cpuS, out, err, events, result: events.findLast((e) => e.type === 'result')?.data });
+        res({ label, code: code ?? (sig ? 128 : -1), timedOut, wallMs, startedAt, endedAt: Date.now(), rss, cpuS, out, err, events, result: events.findLast((e) => e.type === 'result')?.data });
       });
     });
   }
@@ -204,7 +239,7 @@ export async function runFleet(o) {
     const status = Object.fromEntries(Object.entries(az.counts.status).map(([k, v]) => [k, v - (statusBefore[k] ?? 0)]).filter(([, v]) => v > 0));
     const p = {
       name, what, wallMs, memPeak: mem.phasePeak, loadStart: la, loadEnd: load1(), requests, status,
-      processes: runs.length, failed: runs.filter((r) => r.failed).length,
+      treePeak: mem.phaseTreePeak, processes: runs.length, failed: runs.filter((r) => r.failed).length,
       maxRss: Math.max(0, ...runs.map((r) => r.rss ?? 0)), cpuS: runs.reduce((a, r) => a + (r.cpuS ?? 0), 0),
       slowest: Math.max(0, ...runs.map((r) => r.wallMs ?? 0)),
     };
@@ -260,17 +295,19 @@ export async function runFleet(o) {
     spawnSync('sync');
 
     const pruneResults = [];
+    const secondBackups = [];
     await phase('backups + prune', `${n - pruners.length} servers back up their changed files while ${pruners.length} forget their first point, prune, then back up`, () => all(async (s) => {
       if (!s.prunes) {
         const r = expect(await sAsk(s, ['backup', s.src]));
         if (!r.failed) s.points.push(r.result.pointId);
+        secondBackups.push(r);
         return r;
       }
       if (s.points.length < 2) return { failed: true, wallMs: 0 };
       const f = expect(await sAsk(s, ['forget', s.points[0], '--permanent']));
       const p = expect(await sAsk(s, ['prune']));
       if (!p.failed) {
-        pruneResults.push({ name: s.name, ...p.result });
+        pruneResults.push({ name: s.name, startedAt: p.startedAt, endedAt: p.endedAt, ...p.result });
         if (!(p.result?.packsDeleted > 0)) problem(`${s.name} prune deleted no pack after its first point (with scratch/) was forgotten: ${JSON.stringify(p.result)}`);
       }
       const b = expect(await sAsk(s, ['backup', s.src]));
@@ -321,8 +358,9 @@ export async function runFleet(o) {
     });
 
     // The fleet report (issue 15 item 4) is built on another branch: checked only when this engine has it.
+    // An engine without the command answers --help with its general help (exit 0), which names no `fleet report`.
     const fleetHelp = await engine(['fleet', 'report', '--help'], adminEnv, 'fleet report --help');
-    const hasFleetReport = fleetHelp.code === 0 && /report/.test(fleetHelp.out + fleetHelp.err);
+    const hasFleetReport = fleetHelp.code === 0 && /azbackup fleet report/.test(fleetHelp.out + fleetHelp.err);
     const report = { ran: false };
     if (hasFleetReport) {
       await phase('fleet report', 'the admin runs azbackup fleet report --json', async () => {
@@ -356,10 +394,12 @@ export async function runFleet(o) {
     const reqCell = (r) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmtN(v)}`).join(', ');
     const fleetPhases = phases.filter((p) => !p.comparedOnly);
     const rows = phases.map((p) => (p.comparedOnly
-      ? `| ${p.name} | ${p.what} | ${fmtS(p.wallMs)} | — | — | — | — | — |`
-      : `| ${p.name} | ${p.what} | ${fmtS(p.wallMs)} | ${p.processes - p.failed} of ${p.processes} ok | ${fmtMiB(p.memPeak)} | ${p.maxRss ? fmtMiB(p.maxRss) : '—'} | ${p.cpuS ? `${p.cpuS.toFixed(0)} s` : '—'} | ${p.loadStart.toFixed(1)} → ${p.loadEnd.toFixed(1)} |`));
+      ? `| ${p.name} | ${p.what} | ${fmtS(p.wallMs)} | — | — | — | — | — | — |`
+      : `| ${p.name} | ${p.what} | ${fmtS(p.wallMs)} | ${p.processes - p.failed} of ${p.processes} ok | ${fmtMiB(p.memPeak)} | ${fmtMiB(p.treePeak)} | ${p.maxRss ? fmtMiB(p.maxRss) : '—'} | ${p.cpuS ? `${p.cpuS.toFixed(0)} s` : '—'} | ${p.loadStart.toFixed(1)} → ${p.loadEnd.toFixed(1)} |`));
     const reqRows = fleetPhases.map((p) => `| ${p.name} | ${fmtN(Object.values(p.requests).reduce((a, b) => a + b, 0))} | ${reqCell(p.requests)} | ${Object.entries(p.status).map(([k, v]) => `${k}: ${fmtN(v)}`).join(', ')} |`);
     const pr = pruneResults;
+    // How many other servers' backups were running while each prune ran (the point of the phase).
+    const overlaps = pr.map((p) => secondBackups.filter((b) => b.startedAt < p.endedAt && b.endedAt > p.startedAt).length);
     const stored = servers.map((s) => s.firstStored).filter((v) => v !== undefined);
     const verdict = problems.length === 0 ? 'passed' : `**FAILED** (${problems.length} problem(s))`;
     const section = `${BEGIN}
@@ -368,13 +408,13 @@ export async function runFleet(o) {
 Written by \`npm run bench -- ${o.argv.join(' ')}\` (bench/fleet.mjs) on ${new Date(started).toISOString()}; the whole run took ${fmtS(totalMs)}. Result: ${verdict}.
 
 - **Machine:** ${mc.nproc} CPUs (${mc.cpuModel}), ${mc.memGiB.toFixed(1)} GiB RAM, Linux ${mc.kernel}; shared with other work: 1-minute load average ${loadStart} at the start, ${Math.min(...fleetPhases.map((p) => p.loadStart)).toFixed(1)}–${Math.max(...fleetPhases.map((p) => p.loadEnd)).toFixed(1)} during the phases (most of it the fleet itself). ${o.azbVersion}.
-- **Fleet:** ${n} server identities \`fleet-srv-001\`… (each its own AZBACKUP_HOME, cache, certificate, passphrase file and \`--hostname\`; every step its own engine process; release key derivation, argon2id 64 MiB × 3), one vault in an Azurite container (Azurite ${'3.x'}, one process, loopback). Each server backs up ${fmtMiB(perServer)}: ${fmtMiB(ownBytes)} of its own (about 40 mixed files, ${servers[0]?.ownFiles} with duplicates, seeded per server) and the same ${fmtMiB(shared.bytes)} of shared files (${shared.files} files) in every server. Deduplication is per server namespace by design (ARCHITECTURE §2, chunk IDs are keyed per server), so the shared files are stored once per server: first backups stored ${stored.length ? `${fmtMiB(Math.min(...stored))}–${fmtMiB(Math.max(...stored))}` : '—'} per server, vault ${fmtMiB(vaultBytes)} in Azurite at the end. Data generated in ${fmtS(genMs)}; setup (vault, ${n} certificates made and uploaded, ${fmtN(setupRequests)} requests) ${fmtS(setupMs)}, not part of the phases.
-- **Prune during backups:** every ${PRUNE_EVERY}th server (${pruners.length}: the 1st, 6th, …) backs up twice in the first round (with a scratch/ folder of ${fmtMiB(Math.round(o.mib * MIB / 4))}, then without), then, while the other ${n - pruners.length} back up their changed files, forgets its first point (\`forget --permanent\`), prunes and backs up. Prunes: ${pr.length} ran, ${fmtN(pr.reduce((a, r) => a + (r.packsDeleted ?? 0), 0))} packs deleted, ${fmtN(pr.reduce((a, r) => a + (r.packsRepacked ?? 0), 0))} repacked, ${fmtMiB(pr.reduce((a, r) => a + (r.bytesFreed ?? 0), 0))} freed.
+- **Fleet:** ${n} server identities \`fleet-srv-001\`… (each its own AZBACKUP_HOME, cache, certificate, passphrase file and \`--hostname\`; every step its own engine process; release key derivation, argon2id 64 MiB × 3), one vault in an Azurite container (Azurite ${'3.x'}, one process, loopback). Each server backs up ${fmtMiB(perServer)}: ${fmtMiB(ownBytes)} of its own (${servers[0]?.ownFiles} mixed files, about 5 % of them duplicates of others, seeded per server) and the same ${fmtMiB(shared.bytes)} of shared files (${shared.files} files) in every server. Deduplication is per server namespace by design (ARCHITECTURE §2, chunk IDs are keyed per server), so the shared files are stored once per server: first backups stored ${stored.length ? `${fmtMiB(Math.min(...stored))}–${fmtMiB(Math.max(...stored))}` : '—'} per server, vault ${fmtMiB(vaultBytes)} in Azurite at the end. Data generated in ${fmtS(genMs)}; setup (vault, ${n} certificates made and uploaded, ${fmtN(setupRequests)} requests) ${fmtS(setupMs)}, not part of the phases.
+- **Prune during backups:** every ${PRUNE_EVERY}th server (${pruners.length}: the 1st, 6th, …) backs up twice in the first round (with a scratch/ folder of ${fmtMiB(Math.round(o.mib * MIB / 4))}, then without), then, while the other ${n - pruners.length} back up their changed files, forgets its first point (\`forget --permanent\`), prunes and backs up. Prunes: ${pr.length} ran${overlaps.length ? `, each while ${Math.min(...overlaps) === Math.max(...overlaps) ? Math.min(...overlaps) : `${Math.min(...overlaps)}–${Math.max(...overlaps)}`} other servers' backups were running` : ''}, packs deleted ${fmtN(pr.reduce((a, r) => a + (r.packsDeleted ?? 0), 0))}, repacked ${fmtN(pr.reduce((a, r) => a + (r.packsRepacked ?? 0), 0))}, ${fmtMiB(pr.reduce((a, r) => a + (r.bytesFreed ?? 0), 0))} freed.
 - **Restores:** ${identical} of ${n} byte-identical with their sources (${fmtN(comparedFiles)} files, ${fmtMiB(comparedBytes)}; restore also verifies every file's SHA-256 itself). **check --read-data:** clean for ${cleanChecks} of ${n}. **Server list** (\`azbackup servers\`): ${listing.servers} servers, ${listing.right ? 'each once with its ID and a valid registration proof' : '**wrong**'}. **Fleet report:** ${report.ran ? (report.missing?.length || report.stale?.length || report.rows !== n ? '**wrong**' : `${report.rows} rows, each server once with its latest point`) : 'not checked (this engine has no `fleet report` yet)'}.
-- **Memory of the whole machine** (MemTotal − MemAvailable from /proc/meminfo every 200 ms, other users' processes included): baseline ${fmtMiB(mem.baseline)} before the run, peak ${fmtMiB(mem.peak)} (+${fmtMiB(mem.peak - mem.baseline)}). Azurite's own peak RSS ${fmtMiB(azuriteHwm)}.
+- **Memory of the whole machine** (MemTotal − MemAvailable from /proc/meminfo every 200 ms; other users' work on this shared machine is in it too): baseline ${fmtMiB(mem.baseline)} before the run, peak ${fmtMiB(mem.peak)} (+${fmtMiB(mem.peak - mem.baseline)}). The bench's own process tree (engines, GNU time, Azurite, the bench with its proxy; resident memory less shared file pages, summed, sampled alike) peaked at ${fmtMiB(mem.treePeak)}; Azurite's own peak RSS ${fmtMiB(azuriteHwm)}.
 
-| phase | what | wall | engine processes | machine memory peak | largest engine peak RSS | engine CPU (user+sys) | load avg (1 min) |
-|---|---|---|---|---|---|---|---|
+| phase | what | wall | engine processes | machine memory in use, peak | bench's process tree, private RSS peak | largest engine peak RSS | engine CPU (user+sys) | load avg (1 min) |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Azure requests (counted at a loopback proxy in front of Azurite; kind = method and \`comp\`/\`restype\`; 404s are expected existence probes):
