@@ -278,7 +278,7 @@ export async function runFleet(o) {
     }));
 
     const pruners = servers.filter((s) => s.prunes);
-    await phase('first backups', `${n} servers back up at once${pruners.length ? `; the ${pruners.length} pruning servers then remove scratch/ and back up again` : ''}`, () => all(async (s) => {
+    await phase('first backups', `${n} servers back up at once${pruners.length ? `; the ${pruners.length} pruning server(s) then remove scratch/ and back up again` : ''}`, () => all(async (s) => {
       const r = expect(await sAsk(s, ['backup', s.src]));
       if (r.failed) return r;
       s.points.push(r.result.pointId);
