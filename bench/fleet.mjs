@@ -303,7 +303,7 @@ export async function runFleet(o) {
       if (!s.prunes) {
         const r = expect(await sAsk(s, ['backup', s.src]));
         if (!r.failed) s.points.push(r.result.pointId);
-        s.lastBackupFailed = r.failed;
+        s.lastBackupFailed = r.failed === true;
         secondBackups.push(r);
         return r;
       }
@@ -316,7 +316,7 @@ export async function runFleet(o) {
       }
       const b = expect(await sAsk(s, ['backup', s.src]));
       if (!b.failed) s.points.push(b.result.pointId);
-      s.lastBackupFailed = b.failed;
+      s.lastBackupFailed = b.failed === true;
       return { label: s.name, wallMs: f.wallMs + p.wallMs + b.wallMs, rss: Math.max(f.rss, p.rss, b.rss), cpuS: f.cpuS + p.cpuS + b.cpuS, failed: f.failed || p.failed || b.failed };
     }));
 
