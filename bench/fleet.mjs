@@ -128,8 +128,7 @@ async function startAzurite(root, dir) {
     upReq.on('error', () => { counts.status['proxy error'] = (counts.status['proxy error'] ?? 0) + 1; res.destroy(); });
     req.pipe(upReq);
   });
-  // Fifty engines at once each keep several connections open.
-  proxy.maxConnections = 0;
+  // Fifty engines at once each open several connections: a longer backlog than the default.
   await new Promise((r) => proxy.listen(0, '127.0.0.1', 512, r));
   const endpoint = `http://127.0.0.1:${proxy.address().port}/devstoreaccount1`;
   const hwm = () => { try { return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) * 1024; } catch { return 0; } };
@@ -247,7 +246,7 @@ export async function runFleet(o) {
       slowest: Math.max(0, ...runs.map((r) => r.wallMs ?? 0)),
     };
     phases.push(p);
-    log(`${name}: ${runs.length} processes, ${p.failed} failed, ${fmtS(wallMs)} (slowest ${fmtS(p.slowest)}), memory peak ${fmtMiB(p.memPeak)}, ${Object.values(requests).reduce((a, b) => a + b, 0)} requests, load ${la} → ${p.loadEnd}`);
+    log(`${name}: ${runs.length} servers, ${p.failed} failed, ${fmtS(wallMs)} (slowest ${fmtS(p.slowest)}), memory peak ${fmtMiB(p.memPeak)}, ${Object.values(requests).reduce((a, b) => a + b, 0)} requests, load ${la} → ${p.loadEnd}`);
     return runs;
   }
   /** Marks a failed run (a problem) and returns the run. */
@@ -421,7 +420,7 @@ Written by \`npm run bench -- ${o.argv.join(' ')}\` (bench/fleet.mjs) on ${new D
 - **Restores:** ${identical} of ${n} byte-identical with their sources (${fmtN(comparedFiles)} files, ${fmtMiB(comparedBytes)}; restore also verifies every file's SHA-256 itself). **check --read-data:** clean for ${cleanChecks} of ${n}. **Server list** (\`azbackup servers\`): ${listing.servers} servers, ${listing.right ? 'each once with its ID and a valid registration proof' : '**wrong**'}. **Fleet report:** ${report.ran ? (report.missing?.length || report.stale?.length || report.rows !== n ? '**wrong**' : `${report.rows} rows, each server once with its latest point`) : 'not checked (this engine has no `fleet report` yet)'}.
 - **Memory of the whole machine** (MemTotal − MemAvailable from /proc/meminfo every 200 ms; other users' work on this shared machine is in it too): baseline ${fmtMiB(mem.baseline)} before the run, peak ${fmtMiB(mem.peak)} (+${fmtMiB(mem.peak - mem.baseline)}). The bench's own process tree (engines, GNU time, Azurite, the bench with its proxy; resident memory less shared file pages, summed, sampled alike) peaked at ${fmtMiB(mem.treePeak)}; Azurite's own peak RSS ${fmtMiB(azuriteHwm)}.
 
-| phase | what | wall | engine processes | machine memory in use, peak | bench's process tree, private RSS peak | largest engine peak RSS | engine CPU (user+sys) | load avg (1 min) |
+| phase | what | wall | servers ok | machine memory in use, peak | bench's process tree, private RSS peak | largest engine peak RSS | engine CPU (user+sys) | load avg (1 min) |
 |---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
