@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { compareTrees, generateCorpus, generateSmallFiles, listFiles, modifyFiles } from './corpus.mjs';
+import { fleetSection, runFleet } from './fleet.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MIB = 1024 * 1024;
@@ -42,6 +43,11 @@ const HELP = `npm run bench -- [options]
   --results FILE      where to write the report (default bench/results.md, or results-scale.md with
                       --scale-only; '-' = do not write)
   --keep              keep corpus, vaults, repos and restores in the work folder
+  --fleet N           instead of the comparison: N servers back up into one Azurite vault at once,
+                      some pruning meanwhile; restores compared, check --read-data, server list and
+                      fleet report verified (bench/README.md "Fleet"); writes the fleet section of
+                      --results (default bench/results.md). --fleet 3 --results - is the smoke run
+  --fleet-mib N       data per fleet server in MiB, a third of it the same in every server (default 3)
 `;
 
 // ---------------------------------------------------------------- options
@@ -66,6 +72,8 @@ const { values: opt } = parseArgs({
     warm: { type: 'boolean', default: false },
     results: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    fleet: { type: 'string' },
+    'fleet-mib': { type: 'string', default: '3' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -95,6 +103,8 @@ const RUN_SMALL_FILES = opt.scale === true || SCALE_ONLY;
 const RUN_INDEX_CHECK = opt.scale !== false || SCALE_ONLY;
 const TIMEOUT_MS = Number(opt['timeout-min']) * 60_000;
 if (!(TIMEOUT_MS > 0)) { process.stderr.write(`bench: --timeout-min needs a positive number, not '${opt['timeout-min']}'\n`); process.exit(2); }
+const FLEET = opt.fleet === undefined ? undefined : num('fleet');
+const FLEET_MIB = num('fleet-mib');
 const RESULTS = opt.results ?? join(ROOT, 'bench', SCALE_ONLY ? 'results-scale.md' : 'results.md');
 const PASSPHRASE = 'bench-passphrase-correct-horse-battery';
 const started = Date.now();
@@ -268,7 +278,7 @@ function machine() {
 // ---------------------------------------------------------------- main
 
 /** What the bench creates under --work (and removes at the end unless --keep). */
-const WORK_DIRS = ['corpus', 'azbackup', 'restic', 'restore-azbackup', 'restore-restic', 'scale', 'index-check', 'bin', 'azurite', 'restore-azurite'];
+const WORK_DIRS = ['fleet', 'corpus', 'azbackup', 'restic', 'restore-azbackup', 'restore-restic', 'scale', 'index-check', 'bin', 'azurite', 'restore-azurite'];
 
 /** Removes the bench's folders under --work, never one holding --source (e.g. a corpus kept with --keep). */
 function cleanWork() {
@@ -300,6 +310,15 @@ async function main() {
   if (!azbVersion) throw new Error('bundle/dist/azbackup does not run (being rebuilt?); run `npm run --silent build` and retry.');
   const azbBuilt = statSync(distBin).mtime.toISOString();
 
+  if (FLEET !== undefined) {
+    const code = await runFleet({
+      n: FLEET, root: ROOT, work: WORK, bin, azbVersion: `${azbVersion} (bundle/dist/azbackup built ${azbBuilt})`, timeoutMs: TIMEOUT_MS,
+      results: RESULTS, keep: opt.keep, seed: SEED, mib: FLEET_MIB, log, argv: process.argv.slice(2),
+    });
+    if (!opt.keep) rmrf(join(WORK, 'bin'));
+    return code;
+  }
+
   let resticVersion;
   if (opt.restic) {
     const v = spawnSync('restic', ['version'], { encoding: 'utf8' });
@@ -326,7 +345,9 @@ async function main() {
   if (report.table) process.stdout.write('\n' + report.table + '\n');
   if (report.scale) process.stdout.write('\n' + report.scale + '\n');
   if (problems.length) process.stdout.write(`\n**Problems:**\n\n${problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n')}\n`);
-  if (RESULTS !== '-') { writeFileSync(resolve(RESULTS), report.full); log(`wrote ${resolve(RESULTS)}`); }
+  // The fleet run's section (bench/fleet.mjs) is kept: it is written by `--fleet N` only.
+  const fleet = RESULTS === '-' ? '' : fleetSection(resolve(RESULTS));
+  if (RESULTS !== '-') { writeFileSync(resolve(RESULTS), fleet ? `${report.full.replace(/\s*$/, '')}\n\n${fleet}\n` : report.full); log(`wrote ${resolve(RESULTS)}`); }
 
   if (!opt.keep) {
     cleanWork();

@@ -20,6 +20,13 @@ export interface ProbeAnswer { dev?: string; isSymbolicLink?: boolean; path?: st
 /** The call did not answer within its time. */
 export class ProbeTimedOut extends Error {}
 
+/**
+ * How long a probe child may take to start. Its calls' time limit counts from when it is ready: fifty
+ * engines starting on two cores took longer than the 10 s limit to start a child at all (bench --fleet),
+ * and a local folder was then refused as offline. Starting never touches the probed file systems.
+ */
+export const PROBE_START_LIMIT_MS = 120_000;
+
 /** An error as the child saw it, with its errno code. */
 class ProbeFailed extends Error {
   constructor(message: string, readonly code: string | undefined) { super(message); }
@@ -48,15 +55,22 @@ class ProbeProcess {
   private nextId = 1;
   private readonly child: ProbeChild;
   ended = false;
+  /** Settles when the child says it is ready (its first line), or fails when it ends first. */
+  private readonly ready: Promise<void>;
+  private markReady: () => void = () => undefined;
+  private failReady: (e: Error) => void = () => undefined;
 
   constructor() {
+    this.ready = new Promise<void>((resolve, reject) => { this.markReady = resolve; this.failReady = reject; });
+    this.ready.catch(() => undefined);
     const env = process.platform === 'win32' ? { SystemRoot: process.env['SystemRoot'] ?? 'C:\\Windows' } : {};
     this.child = spawn(launcher!.command, [...launcher!.args, PROBE_CHILD_ARG], { stdio: ['pipe', 'pipe', 'ignore'], env, windowsHide: true });
     this.child.on('error', (err) => this.end(new ProbeFailed(`The file system probe could not start: ${err.message}`, undefined)));
     this.child.on('exit', (code) => this.end(new ProbeFailed(`The file system probe ended (code ${String(code)}).`, undefined)));
     this.child.stdin.on('error', () => undefined);
     createInterface({ input: this.child.stdout }).on('line', (line) => {
-      const answer = JSON.parse(line) as { id: number; ok: boolean; value?: ProbeAnswer; code?: string; message?: string };
+      const answer = JSON.parse(line) as { ready?: true; id: number; ok: boolean; value?: ProbeAnswer; code?: string; message?: string };
+      if (answer.ready) { this.markReady(); return; }
       const p = this.pending.get(answer.id);
       if (!p) return;
       this.pending.delete(answer.id);
@@ -75,10 +89,25 @@ class ProbeProcess {
     });
   }
 
+  /** Resolves once the child is ready; fails when it ends first or is not ready within limitMs (then it is killed). */
+  async started(limitMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_r, reject) => {
+      timer = setTimeout(() => reject(new ProbeFailed(`The file system probe did not start within ${limitMs / 1000} s: the machine is too busy.`, undefined)), limitMs);
+    });
+    try {
+      await Promise.race([this.ready, limit]);
+    } catch (err) {
+      this.end(err as Error);
+      throw err;
+    } finally { clearTimeout(timer); }
+  }
+
   /** Kills the child; its unanswered calls fail with `why`. It is never waited for: a process in an uninterruptible wait may outlive SIGKILL for a while. */
   end(why: Error): void {
     if (!this.ended) { this.ended = true; this.child.kill('SIGKILL'); this.child.stdin.destroy(); this.child.stdout.destroy(); }
     this.hold(false);
+    this.failReady(why);
     for (const p of this.pending.values()) p.reject(why);
     this.pending.clear();
   }
@@ -98,7 +127,8 @@ class ProbeProcess {
 export class FsProbe {
   private process: ProbeProcess | undefined;
 
-  constructor(private readonly timeoutMs: number) {}
+  /** timeoutMs: each call's limit, from when the child is ready; startLimitMs: for the child to get ready. */
+  constructor(private readonly timeoutMs: number, private readonly startLimitMs = PROBE_START_LIMIT_MS) {}
 
   /** The call's answer, ProbeTimedOut, or the error the call gave (with its errno code). */
   async call(op: ProbeOp, path: string): Promise<ProbeAnswer> {
@@ -108,6 +138,9 @@ export class FsProbe {
       if (!this.process || this.process.ended) this.process = new ProbeProcess();
       running = this.process;
       work = running.call(op, path);
+      // Failed with the child's start: then the error is start's, below, and this one is not awaited.
+      work.catch(() => undefined);
+      await running.started(this.startLimitMs);
     } else {
       work = runHere(op, path);
     }
@@ -124,6 +157,8 @@ export class FsProbe {
 
 /** The probe child: one JSON request per line on stdin, one answer per line on stdout, until stdin ends. */
 export async function runProbeChild(): Promise<number> {
+  // The parent's time limits count from here, not from its spawn (see PROBE_START_LIMIT_MS).
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
     const req = JSON.parse(line) as { id: number; op: ProbeOp; path: string };
