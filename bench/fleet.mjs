@@ -364,31 +364,35 @@ export async function runFleet(o) {
       return [r];
     });
 
-    // The fleet report (issue 15 item 4) is built on another branch: checked only when this engine has it.
-    // An engine without the command answers --help with its general help (exit 0), which names no `fleet report`.
-    const fleetHelp = await engine(['fleet', 'report', '--help'], adminEnv, 'fleet report --help');
-    const hasFleetReport = fleetHelp.code === 0 && /azbackup fleet report/.test(fleetHelp.out + fleetHelp.err);
+    // The fleet report (azbackup fleet report --json): one FleetServer item per server, read without any
+    // passphrase. Each row must be the server's (ID, host name, valid proof), count its live points, date its
+    // last point within this run, and call it OK with no locks left behind.
     const report = { ran: false };
-    if (hasFleetReport) {
-      await phase('fleet report', 'the admin runs azbackup fleet report --json', async () => {
-        const r = expect(await engine(['fleet', 'report', '--vault', vault, '--json'], adminEnv, 'fleet report'));
-        report.ran = true;
-        // Its exact shape is the fleet branch's: look for each server's row (item events, or a list in the
-        // result) by its host name, and require that row to name the server's latest point.
-        const rows = [...r.events.filter((e) => e.type === 'item').map((e) => e.data)];
-        const res = r.result;
-        for (const v of [res, res?.servers, res?.items]) if (Array.isArray(v)) rows.push(...v);
-        const missing = [], stale = [];
-        for (const s of servers) {
-          const row = rows.find((x) => JSON.stringify(x).includes(`"${s.name}"`));
-          if (!row) { missing.push(s.name); continue; }
-          if (!JSON.stringify(row).includes(s.points.at(-1))) stale.push(s.name);
-        }
-        report.rows = rows.length; report.missing = missing; report.stale = stale;
-        if (rows.length !== n || missing.length || stale.length) problem(`fleet report: ${rows.length} rows for ${n} servers; missing ${missing.slice(0, 5).join(', ') || 'none'}; without the latest point ${stale.slice(0, 5).join(', ') || 'none'}`);
-        return [r];
-      });
-    } else notes.push('This engine has no `fleet report` (issue 15 item 4 is on another branch): the fleet-report check was skipped. It runs as soon as the engine knows the command.');
+    await phase('fleet report', 'the admin runs azbackup fleet report --json', async () => {
+      const r = expect(await engine(['fleet', 'report', '--vault', vault, '--json'], adminEnv, 'fleet report'));
+      report.ran = true;
+      const rows = r.events.filter((e) => e.type === 'item' && e.kind === 'FleetServer').map((e) => e.data);
+      const now = Date.now();
+      const wrong = [];
+      for (const s of servers) {
+        const mine = rows.filter((x) => x.serverId === s.serverId);
+        const row = mine[0];
+        const live = s.points.length - (s.prunes ? 1 : 0);
+        const last = row?.lastPoint ? Date.parse(row.lastPoint) : NaN;
+        const why = mine.length !== 1 ? `${mine.length} rows`
+          : row.hostname !== s.name ? `host name ${row.hostname}`
+          : row.proofValid !== true ? 'proof not valid'
+          : row.pointCount !== live ? `${row.pointCount} points, not ${live}`
+          : !(last >= started && last <= now) ? `last point ${row.lastPoint} not within this run`
+          : row.status !== 'OK' || row.codes.length ? `${row.status} ${row.codes.join(',')}`
+          : row.activeLocks !== 0 || row.staleLocks !== 0 ? `${row.activeLocks} active, ${row.staleLocks} stale locks`
+          : !(row.storedBytes > 0) ? 'no bytes stored' : undefined;
+        if (why) wrong.push(`${s.name}: ${why}`);
+      }
+      report.rows = rows.length; report.wrong = wrong;
+      if (rows.length !== n || wrong.length) problem(`fleet report: ${rows.length} rows for ${n} servers; wrong: ${wrong.slice(0, 5).join('; ') || 'none'}`);
+      return [r];
+    });
 
     // ---------------------------------------------------------- report
     mem.stop();
@@ -417,7 +421,7 @@ Written by \`npm run bench -- ${o.argv.join(' ')}\` (bench/fleet.mjs) on ${new D
 - **Machine:** ${mc.nproc} CPUs (${mc.cpuModel}), ${mc.memGiB.toFixed(1)} GiB RAM, Linux ${mc.kernel}; shared with other work: 1-minute load average ${loadStart} at the start, ${Math.min(...fleetPhases.map((p) => p.loadStart)).toFixed(1)}–${Math.max(...fleetPhases.map((p) => p.loadEnd)).toFixed(1)} during the phases (most of it the fleet itself). ${o.azbVersion}.
 - **Fleet:** ${n} server identities \`fleet-srv-001\`… (each its own AZBACKUP_HOME, cache, certificate, passphrase file and \`--hostname\`; every step its own engine process; release key derivation, argon2id 64 MiB × 3), one vault in an Azurite container (Azurite ${JSON.parse(readFileSync(join(o.root, 'node_modules', 'azurite', 'package.json'), 'utf8')).version}, one process, loopback). Each server backs up ${fmtMiB(perServer)}: ${fmtMiB(ownBytes)} of its own (${servers[0]?.ownFiles} mixed files, about 5 % of them duplicates of others, seeded per server) and the same ${fmtMiB(shared.bytes)} of shared files (${shared.files} files) in every server. Deduplication is per server namespace by design (ARCHITECTURE §2, chunk IDs are keyed per server), so the shared files are stored once per server: first backups stored ${stored.length ? `${fmtMiB(Math.min(...stored))}–${fmtMiB(Math.max(...stored))}` : '—'} per server, vault ${fmtMiB(vaultBytes)} in Azurite at the end. Data generated in ${fmtS(genMs)}; setup (vault, ${n} certificates made and uploaded, ${fmtN(setupRequests)} requests) ${fmtS(setupMs)}, not part of the phases.
 - **Prune during backups:** every ${PRUNE_EVERY}th server (${pruners.length}: the 1st, 6th, …) backs up twice in the first round (with a scratch/ folder of ${fmtMiB(Math.round(o.mib * MIB / 4))}, then without), then, while the other ${n - pruners.length} back up their changed files, forgets its first point (\`forget --permanent\`), prunes and backs up. Prunes: ${pr.length} ran${overlaps.length ? `, each while ${Math.min(...overlaps) === Math.max(...overlaps) ? Math.min(...overlaps) : `${Math.min(...overlaps)}–${Math.max(...overlaps)}`} other servers' backups were running` : ''}, packs deleted ${fmtN(pr.reduce((a, r) => a + (r.packsDeleted ?? 0), 0))}, repacked ${fmtN(pr.reduce((a, r) => a + (r.packsRepacked ?? 0), 0))}, ${fmtMiB(pr.reduce((a, r) => a + (r.bytesFreed ?? 0), 0))} freed.
-- **Restores:** ${identical} of ${n} byte-identical with their sources (${fmtN(comparedFiles)} files, ${fmtMiB(comparedBytes)}; restore also verifies every file's SHA-256 itself). **check --read-data:** clean for ${cleanChecks} of ${n}. **Server list** (\`azbackup servers\`): ${listing.servers} servers, ${listing.right ? 'each once with its ID and a valid registration proof' : '**wrong**'}. **Fleet report:** ${report.ran ? (report.missing?.length || report.stale?.length || report.rows !== n ? '**wrong**' : `${report.rows} rows, each server once with its latest point`) : 'not checked (this engine has no `fleet report` yet)'}.
+- **Restores:** ${identical} of ${n} byte-identical with their sources (${fmtN(comparedFiles)} files, ${fmtMiB(comparedBytes)}; restore also verifies every file's SHA-256 itself). **check --read-data:** clean for ${cleanChecks} of ${n}. **Server list** (\`azbackup servers\`): ${listing.servers} servers, ${listing.right ? 'each once with its ID and a valid registration proof' : '**wrong**'}. **Fleet report** (\`fleet report --json\`, no passphrase): ${report.ran ? (report.wrong.length || report.rows !== n ? `**wrong** (${report.rows} rows; ${report.wrong.slice(0, 3).join('; ')})` : `${report.rows} rows, each server once with its host name, valid proof, live point count, a last point within this run, status OK and no locks left`) : 'did not run'}.
 - **Memory of the whole machine** (MemTotal − MemAvailable from /proc/meminfo every 200 ms; other users' work on this shared machine is in it too): baseline ${fmtMiB(mem.baseline)} before the run, peak ${fmtMiB(mem.peak)} (+${fmtMiB(mem.peak - mem.baseline)}). The bench's own process tree (engines, GNU time, Azurite, the bench with its proxy; resident memory less shared file pages, summed, sampled alike) peaked at ${fmtMiB(mem.treePeak)}; Azurite's own peak RSS ${fmtMiB(azuriteHwm)}.
 
 | phase | what | wall | servers ok | machine memory in use, peak | bench's process tree, private RSS peak | largest engine peak RSS | engine CPU (user+sys) | load avg (1 min) |
