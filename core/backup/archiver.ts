@@ -6,6 +6,7 @@ import type { BigIntStats } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { rootNameOf } from '../fs/winpath.js';
 import { chunkStream, gearTable } from '../chunker/fastcdc.js';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
@@ -542,8 +543,9 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       if (imported.specials > 0) sink.log(`${imported.specials} FIFO(s) or device(s) in the tar stream left out (only file data is backed up); the skipped-files report lists each.`);
     } else {
       for (const r of scan.roots) {
-        // Root nodes use "/" separators; "\\" separates only on Windows (on Linux it is part of a name).
-        const n = await saveEntry(r.entry, Buffer.from(process.platform === 'win32' ? r.source.replace(/\\/g, '/') : r.source, 'utf8'));
+        // Root nodes are named by the source's path: as it is on Linux ("\\" is part of a name there), in the
+        // recorded Windows form on Windows (FORMAT.md §9, "Windows paths").
+        const n = await saveEntry(r.entry, Buffer.from(rootNameOf(r.source, process.platform), 'utf8'));
         if (n) rootNodes.push(n);
       }
     }
@@ -558,6 +560,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       sources: opts.stdin ? [opts.stdin.name] : opts.tar ? [opts.tar.root] : opts.sources, tree: rootTree, parent: null, tags: opts.tags, stats,
       ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.retainUntil ? { retainUntil: opts.retainUntil } : {}),
       ...(opts.protection ? { protectionGroup: opts.protection.group, dataSource: opts.protection.dataSource } : {}),
+      ...(process.platform === 'win32' && !opts.stdin && !opts.tar ? { pathStyle: 'windows' as const } : {}),
       ...(opts.reads && !opts.stdin && !opts.tar ? { snapshotMode: opts.snapshotMode ?? 'Auto', reads: opts.reads } : {}),
     };
     checkCancelled(signal);

@@ -5,6 +5,7 @@ import { rootComponents } from '../backup/tar-import.js';
 import { SkipReport, type SkipSummary } from '../backup/skip-report.js';
 import { now } from '../clock.js';
 import { invalidGlobReason } from '../fs/glob.js';
+import { rootNameOf } from '../fs/winpath.js';
 import { expandFilesFromLine, readExcludeFiles, readListFile } from '../fs/list-file.js';
 import type { ScanOptions } from '../backup/scanner.js';
 import type { PointManifest } from '../repo/points.js';
@@ -224,6 +225,8 @@ export const backupCommand: Command<BackupArgs> = {
   secrets: ['passphrase', ...STORAGE_SECRETS],
   async run(ctx, args) {
     const given = (args.paths ?? []).map((p) => (isAbsolute(p) ? p : resolve(p)));
+    // A Windows source must have a recorded form (FORMAT.md §9, "Windows paths"): refused here, before any work.
+    for (const p of given) rootNameOf(p, process.platform);
     // "./x" and "../x" are relative to the current folder, as paths are; other patterns match anywhere.
     const excludes = (args.exclude ?? []).map((g) => (/^\.\.?[\\/]/.test(g) ? resolve(g) : g));
     for (const g of args.exclude ?? []) {

@@ -1,6 +1,6 @@
 // `restore`: items of a recovery point to their original location or to another folder, as a job.
 // Works for another server's points too: give --server and that server's passphrase.
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve, win32 } from 'node:path';
 import { AzbError } from '../protocol/errors.js';
 import { withLock } from '../repo/locks.js';
 import { runRestore, type ConflictAction } from '../restore/restorer.js';
@@ -83,7 +83,8 @@ export const restoreCommand: Command<RestoreArgs> = {
         const point = await findPointFor(repo, args.point, ctx.sink, args.items ?? [], args.dataSource);
         if (point.signedBy) ctx.sink.log(`Recovery point ${point.id.slice(0, 12)}… is signed by ${point.signedBy.subject} (certificate ${point.signedBy.thumbprint}${repo.pin ? ', the one this server registered with' : `, the one ${repo.record.hostname}'s registration record names`}).`);
         // A stream backup (a database dump, say) has a name but no place on disk: it needs a target.
-        const placeless = point.manifest.sources.filter((s) => !isAbsolute(s));
+        // A Windows path (C:\\Data, \\\\srv\\share) has a place, on Windows (runRestore says so elsewhere).
+        const placeless = point.manifest.sources.filter((s) => !isAbsolute(s) && !win32.isAbsolute(s));
         if (target === undefined && placeless.length > 0) {
           throw new AzbError('AZB_RESTORE_TARGET_REQUIRED', `Recovery point ${point.id.slice(0, 12)}… holds ${placeless.join(', ')}, backed up from a stream, which has no original location.`, {
             target: placeless[0], hint: 'Give a folder to restore it into with -Target / --target.',

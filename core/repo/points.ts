@@ -38,6 +38,8 @@ export interface PointManifest {
   /** The protection group and data source whose run made the point (FORMAT.md section 9, optional, together). */
   protectionGroup?: string;
   dataSource?: string;
+  /** "windows" on points a Windows engine wrote: root node names are Windows paths (FORMAT.md §9, "Windows paths"). */
+  pathStyle?: 'windows';
 }
 
 /** A recovery point as read from the vault. */

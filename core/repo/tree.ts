@@ -117,10 +117,10 @@ export function decodeTree(data: Uint8Array): TreeNode[] {
  * True when a name is safe to create inside a directory: not empty, not "." or "..", no "/" and no NUL.
  * Restore refuses other names even if a damaged or hostile tree contains them.
  */
-export function isSafeEntryName(bytes: Buffer): boolean {
+export function isSafeEntryName(bytes: Buffer, platform: NodeJS.Platform = process.platform): boolean {
   if (bytes.length === 0 || bytes.includes(0x2f) || bytes.includes(0x00)) return false;
   if (bytes.length === 1 && bytes[0] === 0x2e) return false;
   if (bytes.length === 2 && bytes[0] === 0x2e && bytes[1] === 0x2e) return false;
-  if (process.platform === 'win32' && (bytes.includes(0x5c) || bytes.includes(0x3a))) return false;
+  if (platform === 'win32' && (bytes.includes(0x5c) || bytes.includes(0x3a))) return false;
   return true;
 }

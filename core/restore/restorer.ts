@@ -14,6 +14,7 @@ import { forEachLimit } from '../repo/server.js';
 import { BlobFetcher } from './blob-fetcher.js';
 import { findTool, writeXattrs, XATTR_NODE_LIMIT, type XattrWrite } from '../fs/xattr.js';
 import { makeDirs } from '../fs/make-dirs.js';
+import { plannedNames, rootPlacement, windowsName } from '../fs/winpath.js';
 import { BY_HANDLE, DirChangedError, DirHandles, joinPath, linkInTheWay, type DirHandle } from './dir-handle.js';
 import { isTreeDamaged, readTree } from './tree-reader.js';
 import { checkRestoreSpace } from './space.js';
@@ -240,8 +241,11 @@ function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode): boolean {
   }
 }
 
-/** An item found in a point: its node, the components of its path, and the node of each component where the point has one. */
-export interface ResolvedItem { node: TreeNode; components: Buffer[]; nodes: (TreeNode | undefined)[] }
+/**
+ * An item found in a point: its node, the components of its path, and the node of each component where
+ * the point has one; the name of the root node it lies in, which makes its first `rootCount` components.
+ */
+export interface ResolvedItem { node: TreeNode; components: Buffer[]; nodes: (TreeNode | undefined)[]; rootName: string; rootCount: number }
 
 /**
  * The node at a point path; throws AZB_ITEM_NOT_FOUND, or AZB_TREE_DAMAGED naming the folder on the way
@@ -274,7 +278,7 @@ export async function resolveItem(repo: ServerRepo, point: RecoveryPoint, item: 
       components.push(nodeNameBytes(next));
       nodes.push(next);
     }
-    if (node) return { node, components, nodes };
+    if (node) return { node, components, nodes, rootName: displayNameOf(root), rootCount: rootParts.length };
   }
   throw new AzbError('AZB_ITEM_NOT_FOUND', `'${item}' is not in recovery point ${point.id.slice(0, 12)}….`, {
     target: item, hint: "List the point's items with 'azbackup ls' / Get-AzRecoverableItem.",
@@ -414,15 +418,24 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
 
   async function fillFolder(children: TreeNode[], dir: DirHandle): Promise<void> {
     const seen = new Set<string>();
+    // Duplicates (by bytes) first, so a duplicate never takes a name from a real entry on Windows.
+    const unique = children.filter((c) => {
+      const key = nodeNameBytes(c).toString('hex');
+      if (!seen.has(key)) { seen.add(key); return true; }
+      warnUnsafe(`${showPath(dir.path)}/${displayName(c)}`, 'duplicate name');
+      return false;
+    });
+    // On Windows names are mapped and made unique ignoring case (FORMAT.md §9, "Windows paths").
+    const planned = plannedNames(unique.map(nodeNameBytes), process.platform);
     dir.acquire(); // open while its entries are walked
     try {
-      for (const c of children) {
-        const name = nodeNameBytes(c);
-        const key = name.toString('hex');
-        if (!isSafeEntryName(name)) { warnUnsafe(`${showPath(dir.path)}/${displayName(c)}`, 'unsafe name'); continue; }
-        if (seen.has(key)) { warnUnsafe(`${showPath(dir.path)}/${displayName(c)}`, 'duplicate name'); continue; }
-        seen.add(key);
-        await visit(c, dir, name);
+      for (const [i, c] of unique.entries()) {
+        const plan = planned[i]!;
+        const where = `${showPath(dir.path)}/${displayName(c)}`;
+        if ('unsafe' in plan) { warnUnsafe(where, 'unsafe name'); continue; }
+        if (plan.collidesWith !== undefined) sink.warning('AZB_RESTORE_NAME_COLLISION', `${where} was restored as ${plan.mapped}: its name differs from ${plan.collidesWith} only in case, and the file system ignores case.`, where);
+        else if (plan.mapped !== undefined) sink.warning('AZB_RESTORE_NAME_MAPPED', `${where} was restored as ${plan.mapped}: Windows does not allow that name (FORMAT.md "Names Windows forbids").`, where);
+        await visit(c, dir, plan.name);
       }
     } finally {
       dir.release();
@@ -590,7 +603,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   if (items.length === 0) {
     for (const root of await readTree(repo, opts.point.manifest.tree)) {
       const components = splitPointPath(displayNameOf(root));
-      selected.push({ node: root, components, nodes: components.map((_, i) => (i === components.length - 1 ? root : undefined)) });
+      selected.push({ node: root, components, nodes: components.map((_, i) => (i === components.length - 1 ? root : undefined)), rootName: displayNameOf(root), rootCount: components.length });
     }
   } else {
     // An item inside another selected item (or given twice) would be restored twice: keep the outermost.
@@ -611,19 +624,42 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     }
   }
 
+  // Where each item goes (FORMAT.md §9, "Windows paths"): its root's place (a drive, a share, a POSIX
+  // path; under the target or at the original location), then its own components.
+  const placed: (ResolvedItem & { base: string | undefined })[] = [];
+  for (const item of selected) {
+    const place = rootPlacement(item.rootName, opts.point.manifest.pathStyle, { platform: process.platform, ...(opts.target !== undefined ? { target: opts.target } : {}) });
+    if ('error' in place) {
+      if (place.error === 'needs-target') {
+        throw new AzbError('AZB_RESTORE_TARGET_REQUIRED', `${displayBytes(Buffer.from(item.rootName))} in recovery point ${opts.point.id.slice(0, 12)}… cannot go back to its original location: ${place.why}.`, {
+          target: item.rootName, hint: 'Give a folder to restore into with -Target / --target (a drive C:\\… becomes <target>/C/…, a share \\\\srv\\share becomes <target>/UNC/srv/share).',
+        });
+      }
+      warnUnsafe(displayBytes(Buffer.from(item.rootName)), place.why);
+      continue;
+    }
+    const head = place.parts.map((p) => Buffer.from(p, 'utf8'));
+    const rootNode = item.nodes[item.rootCount - 1];
+    placed.push({
+      ...item, base: place.base,
+      components: [...head, ...item.components.slice(item.rootCount)],
+      nodes: [...head.map((_, i) => (i === head.length - 1 ? rootNode : undefined)), ...item.nodes.slice(item.rootCount)],
+    });
+  }
   // Before anything is written, not even the target folder: is there room for the files?
   if (!opts.ignoreFreeSpace) {
-    const base = opts.target !== undefined ? opts.target.replace(/\/+$/, '') : '';
-    await checkRestoreSpace(repo, selected.map(({ node, components }) => ({
-      node, path: components.length === 0 ? (base || '/') : `${base}/${components.map((c) => c.toString('utf8')).join('/')}`,
+    await checkRestoreSpace(repo, placed.map(({ node, components, base }) => ({
+      node, path: components.length === 0 ? (base ?? '/') : `${(base ?? '').replace(/\/+$/, '')}/${components.map((c) => c.toString('utf8')).join('/')}`,
     })), opts.conflict);
   }
   const targetDir = opts.target !== undefined ? await openTarget(dirs, opts.target, madePlain) : undefined;
 
-  for (const { node, components, nodes } of selected) {
+  for (const { node, components, nodes, base } of placed) {
+    // A base of its own: a drive or share at the original location (Windows only, where folders go by path).
+    const baseDir = targetDir ?? (base !== undefined ? dirs.pathFolder(Buffer.from(base, 'utf8')) : undefined);
     if (components.length === 0 && node.type === 'dir') {
-      // A backup of "/" itself: its content goes into the target (or back into "/").
-      const into = targetDir ?? (BY_HANDLE ? dirs.systemRoot() : dirs.pathFolder(Buffer.from('/')));
+      // A backup of "/" itself (or of a whole drive): its content goes into the target (or back there).
+      const into = baseDir ?? (BY_HANDLE ? dirs.systemRoot() : dirs.pathFolder(Buffer.from('/')));
       try {
         const children = node.subtree ? await readTree(repo, node.subtree) : [];
         if (opts.conflict === 'Overwrite') dirMeta.push({ dir: into, node });
@@ -633,17 +669,19 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       }
       continue;
     }
-    if (components.length === 0 || !components.every(isSafeEntryName)) { warnUnsafe(components.map((c) => displayBytes(c)).join('/'), 'unsafe path'); continue; }
-    const parentParts = components.slice(0, -1);
+    // On Windows each component is mapped as in a folder (FORMAT.md §9); the checks then apply to what is written.
+    const written = process.platform === 'win32' ? components.map((c) => { const w = windowsName(c); return w ? Buffer.from(w.name, 'utf8') : c; }) : components;
+    if (written.length === 0 || !written.every((c) => isSafeEntryName(c))) { warnUnsafe(components.map((c) => displayBytes(c)).join('/'), 'unsafe path'); continue; }
+    const parentParts = written.slice(0, -1);
     let parent: DirHandle | undefined;
     try {
-      parent = await enterItemParents(parentParts, nodes);
+      parent = await enterItemParents(parentParts, nodes, baseDir);
     } catch (err) {
-      if (skippedItem(err, components.reduce(joinPath, targetDir?.path ?? Buffer.from('/')))) continue;
+      if (skippedItem(err, written.reduce(joinPath, baseDir?.path ?? Buffer.from('/')))) continue;
       throw err;
     }
     if (!parent) continue; // warned
-    await visit(node, parent, components[components.length - 1]!);
+    await visit(node, parent, written[written.length - 1]!);
   }
 
   function enterParents(start: DirHandle, parts: Buffer[], nodes: (TreeNode | undefined)[], o: { followTrustedLinks: boolean }): DirHandle | undefined {
@@ -668,11 +706,11 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   // Alternate location: every component below the target must be a real folder, never a link.
   // Original location: the parent path comes from the point and is walked by handle from "/", created
   // where missing; a link on it is followed only when no other user could have placed it (isTrustedLink).
-  async function enterItemParents(parts: Buffer[], nodes: (TreeNode | undefined)[]): Promise<DirHandle | undefined> {
+  async function enterItemParents(parts: Buffer[], nodes: (TreeNode | undefined)[], baseDir: DirHandle | undefined): Promise<DirHandle | undefined> {
     if (targetDir) return enterParents(targetDir, parts, nodes, { followTrustedLinks: false });
     if (!BY_HANDLE) {
-      // Not hardened: plain paths, created as needed (the admin's own path).
-      let parent: Buffer = Buffer.from(process.platform === 'win32' ? '' : '/');
+      // Not hardened: plain paths, created as needed (the admin's own path; on Windows from the drive or share).
+      let parent: Buffer = baseDir?.path ?? Buffer.from(process.platform === 'win32' ? '' : '/');
       for (const c of parts) parent = joinPath(parent, c);
       try { await makeDirs(parent); } catch (err) { throw writeError(err, parent); }
       return dirs.pathFolder(parent);
