@@ -55,8 +55,7 @@ export function rootKind(name: string, pathStyle: string | undefined): RootKind 
     const rest = drive[2]!.split('/').filter((c) => c !== '');
     return dots(rest) ? { kind: 'invalid', why: 'it holds "." or ".."' } : { kind: 'drive', letter: drive[1]!.toUpperCase(), rest };
   }
-  // A stream's name (no "/") has no place of its own; POSIX writers' roots begin with "/".
-  if (!windows || !name.includes('/')) return { kind: 'posix' };
+  if (!windows) return { kind: 'posix' };
   const unc = /^\/\/([^/]+)\/([^/]+)(?:\/(.*))?$/s.exec(name);
   if (unc) {
     const [server, share] = [unc[1]!, unc[2]!];

@@ -34,6 +34,22 @@ export async function savePointOf(fx: VaultFixture, source: string, build: (save
   }
 }
 
+/** A format-2 point whose root tree is the nodes `build` returns (several roots, any names), with `extra` manifest fields; returns its ID. */
+export async function savePointOfRoots(fx: VaultFixture, build: (saveTree: (nodes: TreeNode[]) => Promise<string>, saveData: (bytes: Buffer) => Promise<string>) => Promise<TreeNode[]>, extra: Partial<PointManifest> = {}): Promise<string> {
+  const { vault, repo, key, saver } = await craftingPoints(fx);
+  try {
+    const saveTree = async (nodes: TreeNode[]) => (await saver.save('tree', encodeTree(nodes))).toString('hex');
+    const saveData = async (bytes: Buffer) => (await saver.save('data', bytes)).toString('hex');
+    const roots = await build(saveTree, saveData);
+    const root = await saveTree(roots);
+    await saver.finish(true);
+    const stats = { filesNew: 0, filesChanged: 0, filesUnchanged: 0, filesSkipped: 0, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, blobsAdded: 0, durationMs: 0 };
+    return await repo.savePoint({ version: 2, serverId: repo.serverId, hostname: 'srv01', time: new Date().toISOString(), sources: roots.map((r) => r.name!), tree: root, parent: null, tags: [], stats, ...extra }, key);
+  } finally {
+    await vault.store.close();
+  }
+}
+
 /** Rewrites the newest point with `edit` applied to every node of its single source folder; returns the new point's ID. */
 export async function rewriteNewestPoint(fx: VaultFixture, edit: (n: TreeNode) => TreeNode): Promise<string> {
   const { vault, repo, key, saver } = await craftingPoints(fx);
