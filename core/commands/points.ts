@@ -10,6 +10,7 @@ import { vaultError } from '../repo/storage-errors.js';
 import { isUnreadablePoint, type RecoveryPoint, type ServerRepo } from '../repo/server.js';
 import { displayBytes, displayName, nodeTargetBytes, type TreeNode } from '../repo/tree.js';
 import { resolveItem, splitPointPath } from '../restore/restorer.js';
+import { rootNameOf } from '../fs/winpath.js';
 import { isTreeDamaged, readTree } from '../restore/tree-reader.js';
 import type { Command } from './command.js';
 import { asJob, openServerFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
@@ -45,10 +46,16 @@ function deletedError(repo: ServerRepo, state: PointState): AzbError {
   });
 }
 
+/** The components of a point's source as its root node names it (a Windows point records C:\\Data as C:/Data). */
+function sourceParts(p: RecoveryPoint, source: string): Buffer[] {
+  if (p.manifest.pathStyle === 'windows') { try { return splitPointPath(rootNameOf(source, 'win32')); } catch { /* as written */ } }
+  return splitPointPath(source);
+}
+
 /** Whether a point holds this path: one of its sources is the path or a folder above it. */
 function pointHolds(p: RecoveryPoint, path: string): boolean {
   const want = splitPointPath(path);
-  return p.manifest.sources.some((s) => { const sp = splitPointPath(s); return sp.length <= want.length && sp.every((c, i) => c.equals(want[i]!)); });
+  return p.manifest.sources.some((s) => { const sp = sourceParts(p, s); return sp.length <= want.length && sp.every((c, i) => c.equals(want[i]!)); });
 }
 
 /**
@@ -139,7 +146,7 @@ export const pointsCommand: Command<PointsArgs> = {
       if (args.tag && !p.manifest.tags.includes(args.tag)) continue;
       // A group's points: those of its data sources (or of the one named).
       if (group && (args.dataSource !== undefined ? p.manifest.dataSource !== args.dataSource : !group.dataSources.some((d) => d.name === p.manifest.dataSource))) continue;
-      if (want && !p.manifest.sources.some((s) => { const sp = splitPointPath(s); const n = Math.min(sp.length, want.length); return sp.slice(0, n).every((c, i) => c.equals(want[i]!)); })) continue;
+      if (want && !p.manifest.sources.some((s) => { const sp = sourceParts(p, s); const n = Math.min(sp.length, want.length); return sp.slice(0, n).every((c, i) => c.equals(want[i]!)); })) continue;
       ctx.sink.item('RecoveryPoint', pointData(repo.location, p, byState.states.get(p.id)));
     }
     return ctx.sink.warnings > 0 ? ExitCode.CompletedWithWarnings : 0;

@@ -38,7 +38,7 @@ describe('restoring points written on Windows', () => {
       dirNode('//./PhysicalDrive0/x', await saveTree([await fileNode('dev.txt', Buffer.from('device\n'), saveData)])),
       dirNode('C:/../etc', await saveTree([await fileNode('passwd', Buffer.from('escaped\n'), saveData)])),
       dirNode('C:..', await saveTree([await fileNode('up.txt', Buffer.from('up\n'), saveData)])),
-    ], { pathStyle: 'windows' });
+    ], { pathStyle: 'windows', sources: ['\\\\srv\\share\\docs', '\\\\.\\PhysicalDrive0\\x', 'C:\\..\\etc', 'C:..'] });
   });
 
   it('restores a drive root under --target as <target>/Z/…, bit for bit, names as they are on Linux', async () => {
@@ -78,5 +78,10 @@ describe('restoring points written on Windows', () => {
     expect(warnings(r, 'AZB_RESTORE_UNSAFE_ENTRY').map((w) => w.target).sort()).toEqual(['//./PhysicalDrive0/x', 'C:..', 'C:/../etc']);
     expect(resultOf(r, 'RestoreResult')).toMatchObject({ files: 1, skipped: 3 });
     expect(existsSync(join(fx.root, 'etc'))).toBe(false);
+    // "latest" holding a path: the point's sources as Windows wrote them (\\srv\share\docs) are matched in their recorded form.
+    const one = join(fx.root, 'r4');
+    const item = await fx.az(['restore', 'latest', '//srv/share/docs/c.txt', '--target', one]);
+    expect(item.code, item.stdout).toBe(0);
+    expect(readFileSync(join(one, 'UNC', 'srv', 'share', 'docs', 'c.txt'), 'utf8')).toBe('share\n');
   });
 });
