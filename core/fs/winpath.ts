@@ -67,9 +67,10 @@ export function rootKind(name: string, pathStyle: string | undefined): RootKind 
   return { kind: 'invalid', why: 'not an absolute Windows path (X:/… or //server/share/…)' };
 }
 
-/** True for a name Windows accepts as it is, and not "." or "..". */
+/** True for a name Windows accepts as it is (so not "." or ".."). */
 function isPlainWindowsName(name: string): boolean {
-  return name !== '.' && name !== '..' && windowsName(Buffer.from(name, 'utf8')) !== undefined && !windowsName(Buffer.from(name, 'utf8'))!.mapped;
+  const w = windowsName(Buffer.from(name, 'utf8'));
+  return w !== undefined && !w.mapped;
 }
 
 /**

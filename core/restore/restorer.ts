@@ -199,9 +199,10 @@ async function restoreXattrs(jobs: XattrJob[], o: { isRoot: boolean; selinux: bo
 }
 
 /** Splits a point path into components (empty components and "." dropped). */
-export function splitPointPath(path: string): Buffer[] {
-  // On Windows "\" separates too; on Linux it is an ordinary character of a name.
-  return (process.platform === 'win32' ? path.replace(/\\/g, '/') : path).split('/').filter((c) => c !== '' && c !== '.').map((c) => Buffer.from(c, 'utf8'));
+export function splitPointPath(path: string, platform: NodeJS.Platform = process.platform): Buffer[] {
+  // On Windows "\" separates too, and a drive letter is recorded upper case (FORMAT.md §9, "Windows
+  // paths"), so c:\data finds C:/data; on Linux "\" is an ordinary character of a name.
+  return (platform === 'win32' ? path.replace(/\\/g, '/').replace(/^[a-z]:(?=\/|$)/, (d) => d.toUpperCase()) : path).split('/').filter((c) => c !== '' && c !== '.').map((c) => Buffer.from(c, 'utf8'));
 }
 
 /** A path for messages: every name as `ls` shows it (control characters and bytes that are not UTF-8 as \xNN). */

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { caseKey, plannedNames, resolveCaseCollisions, rootKind, rootNameOf, rootPlacement, windowsName } from '../../core/fs/winpath.js';
 import { isSafeEntryName } from '../../core/repo/tree.js';
+import { splitPointPath } from '../../core/restore/restorer.js';
 
 const pua = (c: string) => String.fromCharCode(0xf000 + c.charCodeAt(0));
 const mapped = (name: string) => windowsName(Buffer.from(name, 'utf8'));
@@ -144,5 +145,15 @@ describe('case-insensitive collisions', () => {
     expect(isSafeEntryName(Buffer.from('a\\b'), 'linux')).toBe(true);
     expect(isSafeEntryName(Buffer.from('a:b'), 'win32')).toBe(false);
     expect(isSafeEntryName(Buffer.from('a\\b'), 'win32')).toBe(false);
+  });
+});
+
+describe('splitPointPath (item paths)', () => {
+  it('on Windows "\\" separates and a drive letter matches in either case; on Linux both are name characters', () => {
+    const text = (parts: Buffer[]) => parts.map((p) => p.toString());
+    expect(text(splitPointPath('c:\\Data\\a.txt', 'win32'))).toEqual(['C:', 'Data', 'a.txt']);
+    expect(text(splitPointPath('\\\\srv\\share\\x', 'win32'))).toEqual(['srv', 'share', 'x']);
+    expect(text(splitPointPath('c:\\Data', 'linux'))).toEqual(['c:\\Data']);
+    expect(text(splitPointPath('/srv/c:/x', 'win32'))).toEqual(['srv', 'c:', 'x']);
   });
 });
