@@ -673,6 +673,10 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     // On Windows each component is mapped as in a folder (FORMAT.md §9); the checks then apply to what is written.
     const written = process.platform === 'win32' ? components.map((c) => { const w = windowsName(c); return w ? Buffer.from(w.name, 'utf8') : c; }) : components;
     if (written.length === 0 || !written.every((c) => isSafeEntryName(c))) { warnUnsafe(components.map((c) => displayBytes(c)).join('/'), 'unsafe path'); continue; }
+    if (written.some((w, i) => !w.equals(components[i]!))) {
+      const where = components.map((c) => displayBytes(c)).join('/');
+      sink.warning('AZB_RESTORE_NAME_MAPPED', `${where} was restored as ${written.map((c) => displayBytes(c)).join('/')}: Windows does not allow that name (FORMAT.md "Names Windows forbids").`, where);
+    }
     const parentParts = written.slice(0, -1);
     let parent: DirHandle | undefined;
     try {
