@@ -22,7 +22,7 @@ describe('rootNameOf: the recorded form of a source', () => {
 
   it('refuses device and volume namespaces, relative forms and "." or ".." with AZB_ARGS_INVALID', () => {
     for (const bad of ['\\\\.\\PhysicalDrive0', '\\\\?\\Volume{0b1c2d3e-0000-0000-0000-000000000000}\\x', '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\x',
-      'C:foo', '\\foo', 'foo', '\\\\srv', 'C:\\a\\..\\b', '\\\\srv\\..\\x', '\\\\?\\C:\\..']) {
+      '\\\\?\\..', 'C:foo', '\\foo', 'foo', '\\\\srv', 'C:\\a\\..\\b', '\\\\srv\\..\\x', '\\\\?\\C:\\..']) {
       expect(() => rootNameOf(bad, 'win32'), bad).toThrow(expect.objectContaining({ code: 'AZB_ARGS_INVALID' }));
     }
   });
@@ -59,7 +59,7 @@ describe('rootKind and rootPlacement: where a root restores', () => {
   });
 
   it('refuses Windows roots that would leave the drive or reach a device namespace', () => {
-    for (const bad of ['C:..', 'C:x', 'C:/../etc', 'C:/a/./b', '//srv', '//./PhysicalDrive0/x', '//?/C:/x', '//?/UNC/srv', '//srv/../x', '//srv/sh:are/x', '//s*v/share', '/etc/passwd']) {
+    for (const bad of ['C:..', 'C:x', 'C:/../etc', 'C:/a/./b', '//srv', '//./PhysicalDrive0/x', '//?/C:/x', '//?/..', '//?/UNC/srv', '//srv/../x', '//srv/sh:are/x', '//s*v/share', '/etc/passwd']) {
       expect(rootKind(bad, 'windows'), bad).toMatchObject({ kind: 'invalid' });
       expect(rootPlacement(bad, 'windows', { platform: 'win32', target: 'C:/t' }), bad).toMatchObject({ error: 'invalid' });
       expect(rootPlacement(bad, 'windows', { platform: 'linux', target: '/t' }), bad).toMatchObject({ error: 'invalid' });
