@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const chroot = join(realpathSync(join(root, '.tools')), 'wine', 'trixie');
-const exe = join(root, 'bundle', 'dist', 'azbackup.exe');
+// AZBACKUP_ENGINE_WIN tests another Windows executable (e.g. one built with --out).
+const exe = process.env.AZBACKUP_ENGINE_WIN ?? join(root, 'bundle', 'dist', 'azbackup.exe');
 const STEP_TIMEOUT_MS = 180_000;
 
 if (process.env.AZB_WINE_NAMESPACE !== '1') {
@@ -24,6 +25,7 @@ if (process.env.AZB_WINE_NAMESPACE !== '1') {
   const setup = spawnSync('bash', [join(root, 'tools', 'wine-setup.sh')], { stdio: 'inherit' });
   if (setup.status !== 0) fail('Wine 10 could not be set up (tools/wine-setup.sh above says why); the Windows smoke test did not run');
   if (!existsSync(exe)) {
+    if (process.env.AZBACKUP_ENGINE_WIN) fail(`no executable at ${exe}`);
     const built = spawnSync(process.execPath, [join(root, 'bundle', 'build.mjs'), '--win'], { stdio: 'inherit' });
     if (built.status !== 0) fail('npm run build:win failed');
   }
