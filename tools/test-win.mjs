@@ -81,7 +81,7 @@ mkdirSync(join(chroot, 'tmp', 'xdg-azb'), { recursive: true, mode: 0o700 });
 // the pipe and hold it open (the command would seem to hang until it timed out).
 const wineLog = join(zHost, 'out', 'wine.log');
 const inChroot = (args, opts = {}) => {
-  const log = openSync(wineLog, 'a');
+  const log = openSync(existsSync(dirname(wineLog)) ? wineLog : '/dev/null', 'a');
   try {
     return spawnSync('chroot', [chroot, '/usr/bin/env', '-i', ...Object.entries({ ...wineEnv, ...opts.env }).map(([k, v]) => `${k}=${v}`), ...args], {
       stdio: ['ignore', log, log], timeout: opts.timeout ?? STEP_TIMEOUT_MS,
@@ -96,6 +96,18 @@ const inChroot = (args, opts = {}) => {
 const log = openSync(wineLog, 'a');
 spawn('chroot', [chroot, '/usr/bin/env', '-i', ...Object.entries(wineEnv).map(([k, v]) => `${k}=${v}`), 'wineserver', '-p'], { stdio: ['ignore', log, log], detached: true }).unref();
 closeSync(log);
+// Also when this script fails on its way: a persistent wineserver would keep the namespace alive. The
+// run's folders go too, unless a step failed (then they are kept for a look, and named).
+let keepFolders = true;
+process.on('exit', () => {
+  inChroot(['wineserver', '-k'], { timeout: 20_000 });
+  if (!keepFolders) {
+    rmSync(zHost, { recursive: true, force: true });
+    rmSync(cHost, { recursive: true, force: true });
+  } else {
+    console.log(`test:win: kept ${zHost} (Z:\\${zName}: engine output in out/) and ${cHost} (C:\\${cName})`);
+  }
+});
 
 let count = 0;
 /** Runs the engine with `args` (no spaces or quotes in them); returns its exit code, stdout and stderr. */
@@ -246,9 +258,7 @@ step('restore to the original location (bit-identical)', () => {
 });
 step('check --read-data', () => { expectOk(azb(['check', '--read-data', '--json']), 'check --read-data'); });
 
-inChroot(['wineserver', '-k']);
-rmSync(zHost, { recursive: true, force: true });
-rmSync(cHost, { recursive: true, force: true });
 const failed = steps.filter((s) => !s.ok);
+keepFolders = failed.length > 0;
 console.log(`test:win: ${steps.length - failed.length} of ${steps.length} steps passed under ${readFileSync(join(chroot, '.azb-ready'), 'utf8').trim()}`);
 process.exit(failed.length === 0 ? 0 : 1);

@@ -27,7 +27,9 @@ if ! command -v debootstrap >/dev/null; then
   apt-get install -y --no-install-recommends debootstrap >/dev/null || fail "cannot install debootstrap (apt-get install debootstrap)"
 fi
 
-# A half-made chroot from an interrupted run is never reused.
+# A half-made chroot from an interrupted run is never reused. (Its binds live in private namespaces only;
+# one visible here would make rm -rf reach the host's /proc or /dev.)
+if grep -q " $chroot_dir/" /proc/self/mountinfo; then fail "something is mounted under $chroot_dir; unmount it first"; fi
 rm -rf "$chroot_dir"
 mkdir -p "$cache"
 say "debootstrap trixie into $chroot_dir (about a minute)"
