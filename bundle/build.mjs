@@ -5,19 +5,12 @@
 // else bundle/dist holds: the same bundle and blob, made by this Node, injected into the pinned win-x64
 // node.exe (win-node.mjs).
 import { build } from 'esbuild';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildDefines, buildKind } from './defines.mjs';
+import { IMPORT_META_URL_BANNER, buildDefines, buildKind } from './defines.mjs';
 import { winNodeExe } from './win-node.mjs';
-
-// import.meta.url of the bundled ESM dependencies (see the banner below).
-const IMPORT_META_URL_BANNER = String.raw`var __azbImportMetaUrl = (() => {
-  if (process.platform !== 'win32') return 'file:///azbackup-engine/bundle/dist/azbackup.cjs';
-  const windowsFolder = /^[A-Za-z]:\\[^\\]/.test(process.env.SystemRoot || '') ? process.env.SystemRoot : 'C:\\Windows';
-  return require('node:url').pathToFileURL(require('node:path').win32.join(windowsFolder, 'azbackup-engine', 'bundle', 'dist', 'azbackup.cjs')).href;
-})();`;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // --out DIR builds elsewhere (tools/package.mjs builds its release engine apart from bundle/dist, which may
@@ -47,9 +40,9 @@ if (outIndex >= 0) {
     process.exit(2);
   }
 } else if (!crossBuild) {
+  // A cross-build leaves the native engine (and the tests using it) alone: it replaces only its own files.
   rmSync(dist, { recursive: true, force: true });
 }
-// A cross-build leaves the native engine (and the tests using it) alone: it replaces only its own files.
 mkdirSync(dist, { recursive: true });
 
 // Both bundles: one minified CommonJS file for Node 24.
@@ -63,7 +56,9 @@ const common = { alias, bundle: true, platform: 'node', format: 'cjs', target: '
 const workerBundle = await build({ ...common, entryPoints: [join(root, 'core', 'backup', 'read-worker.ts')], write: false });
 const workerSource = workerBundle.outputFiles[0].text;
 
-const bundleFile = join(dist, crossBuild ? 'azbackup-win.cjs' : 'azbackup.cjs');
+// Its intermediate files have names of their own, so a native build may run into the same folder at once.
+const stem = crossBuild ? 'azbackup-win' : 'azbackup';
+const bundleFile = join(dist, `${stem}.cjs`);
 await build({
   ...common,
   entryPoints: [join(root, 'core', 'main.ts')],
@@ -83,8 +78,8 @@ await build({
 // SEA: execArgvExtension "none" so NODE_OPTIONS on a server cannot inject code into the agent.
 // useCodeCache: V8's code cache is specific to the V8 build that made it, and a Windows node.exe rejects
 // the Linux one (and says so on every run), so a cross-built executable goes without.
-const blobFile = join(dist, 'azbackup.blob');
-const seaConfig = join(dist, 'sea-config.json');
+const blobFile = join(dist, `${stem}.blob`);
+const seaConfig = join(dist, `${stem}.sea-config.json`);
 writeFileSync(seaConfig, JSON.stringify({
   main: bundleFile,
   output: blobFile,
@@ -92,7 +87,11 @@ writeFileSync(seaConfig, JSON.stringify({
   execArgvExtension: 'none',
   useCodeCache: !crossBuild,
 }, null, 2));
-execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+// Node says where it wrote the blob (on stderr); only other output is shown.
+const blobbed = spawnSync(process.execPath, ['--experimental-sea-config', seaConfig], { encoding: 'utf8' });
+const blobOutput = `${blobbed.stderr}`.split('\n').filter((l) => l && !l.startsWith('Wrote single executable preparation blob'));
+if (blobOutput.length > 0) console.error(blobOutput.join('\n'));
+if (blobbed.status !== 0) process.exit(1);
 
 const exe = join(dist, forWindows ? 'azbackup.exe' : 'azbackup');
 rmSync(exe, { force: true });
