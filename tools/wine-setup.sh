@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-cache="$root/.tools/wine"
+# The real path: .tools may be a link, and /proc/self/mountinfo names real paths.
+cache=$(realpath -m "$root/.tools/wine")
 chroot_dir="$cache/trixie"
 marker="$chroot_dir/.azb-ready"
 mirror="${AZB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
