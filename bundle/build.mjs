@@ -1,12 +1,16 @@
 // Builds the engine: esbuild bundles core/ into one CommonJS file, then Node's SEA machinery
 // turns that file into one native executable (bundle/dist/azbackup[.exe]).
 // Runs on the pinned Node 24 (npm scripts put node_modules/.bin first on PATH).
+// --win (npm run build:win) cross-builds the Windows engine, bundle/dist/azbackup.exe, next to whatever
+// else bundle/dist holds: the same bundle and blob, made by this Node, injected into the pinned win-x64
+// node.exe (win-node.mjs).
 import { build } from 'esbuild';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildDefines, buildKind } from './defines.mjs';
+import { IMPORT_META_URL_BANNER, buildDefines, buildKind } from './defines.mjs';
+import { winNodeExe } from './win-node.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // --out DIR builds elsewhere (tools/package.mjs builds its release engine apart from bundle/dist, which may
@@ -20,6 +24,9 @@ const dist = outIndex >= 0 ? resolve(process.argv[outIndex + 1]) : join(root, 'b
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 // release (default) or test (--test): see defines.mjs.
 const kind = buildKind();
+// The platform the executable is for: this machine's, or Windows (--win) from any.
+const forWindows = process.argv.includes('--win') || process.platform === 'win32';
+const crossBuild = forWindows && process.platform !== 'win32';
 
 if (!process.version.startsWith('v24.')) {
   console.error(`build: expected the pinned Node 24, got ${process.version}; run through npm (npm run build)`);
@@ -32,7 +39,8 @@ if (outIndex >= 0) {
     console.error(`build: --out ${dist} is not empty; name a new or empty folder`);
     process.exit(2);
   }
-} else {
+} else if (!crossBuild) {
+  // A cross-build leaves the native engine (and the tests using it) alone: it replaces only its own files.
   rmSync(dist, { recursive: true, force: true });
 }
 mkdirSync(dist, { recursive: true });
@@ -48,7 +56,9 @@ const common = { alias, bundle: true, platform: 'node', format: 'cjs', target: '
 const workerBundle = await build({ ...common, entryPoints: [join(root, 'core', 'backup', 'read-worker.ts')], write: false });
 const workerSource = workerBundle.outputFiles[0].text;
 
-const bundleFile = join(dist, 'azbackup.cjs');
+// Its intermediate files have names of their own, so a native build may run into the same folder at once.
+const stem = crossBuild ? 'azbackup-win' : 'azbackup';
+const bundleFile = join(dist, `${stem}.cjs`);
 await build({
   ...common,
   entryPoints: [join(root, 'core', 'main.ts')],
@@ -58,28 +68,37 @@ await build({
   // executable's own path: yargs's y18n then reads <exe>/../../../locales/en_US.json, which lets a stray
   // file change the engine's messages and fails the whole command with EACCES when that folder is
   // unreadable to the user running it. A fixed path under / that nothing creates gives y18n ENOENT
-  // (= built-in English strings) everywhere.
-  banner: { js: "var __azbImportMetaUrl = 'file:///azbackup-engine/bundle/dist/azbackup.cjs';" },
+  // (= built-in English strings) everywhere. It must be absolute on the platform it runs on (createRequire
+  // throws otherwise), so it is made at start: under / elsewhere, under the Windows folder on Windows,
+  // which like / only administrators may add folders to (C:\ itself lets any user make one).
+  banner: { js: IMPORT_META_URL_BANNER },
   define: { ...buildDefines(kind), AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), AZBACKUP_READ_WORKER_SOURCE: JSON.stringify(workerSource), 'import.meta.url': '__azbImportMetaUrl' },
 });
 
 // SEA: execArgvExtension "none" so NODE_OPTIONS on a server cannot inject code into the agent.
-const blobFile = join(dist, 'azbackup.blob');
-const seaConfig = join(dist, 'sea-config.json');
+// useCodeCache: V8's code cache is specific to the V8 build that made it, and a Windows node.exe rejects
+// the Linux one (and says so on every run), so a cross-built executable goes without.
+const blobFile = join(dist, `${stem}.blob`);
+const seaConfig = join(dist, `${stem}.sea-config.json`);
 writeFileSync(seaConfig, JSON.stringify({
   main: bundleFile,
   output: blobFile,
   disableExperimentalSEAWarning: true,
   execArgvExtension: 'none',
-  useCodeCache: true,
+  useCodeCache: !crossBuild,
 }, null, 2));
-execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+// Node says where it wrote the blob (on stderr); only other output is shown.
+const blobbed = spawnSync(process.execPath, ['--experimental-sea-config', seaConfig], { encoding: 'utf8' });
+const blobOutput = `${blobbed.stderr}`.split('\n').filter((l) => l && !l.startsWith('Wrote single executable preparation blob'));
+if (blobOutput.length > 0) console.error(blobOutput.join('\n'));
+if (blobbed.status !== 0) process.exit(1);
 
-const exe = join(dist, process.platform === 'win32' ? 'azbackup.exe' : 'azbackup');
-copyFileSync(process.execPath, exe);
+const exe = join(dist, forWindows ? 'azbackup.exe' : 'azbackup');
+rmSync(exe, { force: true });
+copyFileSync(crossBuild ? winNodeExe(root) : process.execPath, exe);
 chmodSync(exe, 0o755);
 const postjectArgs = [exe, 'NODE_SEA_BLOB', blobFile, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'];
-if (process.platform === 'darwin') postjectArgs.push('--macho-segment-name', 'NODE_SEA');
+if (process.platform === 'darwin' && !crossBuild) postjectArgs.push('--macho-segment-name', 'NODE_SEA');
 const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
 // postject warns about ELF note sections it cannot name; harmless, so only other output is shown.
 const injected = spawnSync(process.execPath, [postject, ...postjectArgs], { encoding: 'utf8' });
@@ -88,4 +107,5 @@ const shown = `${injected.stdout}${injected.stderr}`.split('\n').filter((l) => l
 if (injected.status !== 0) { console.error(shown.join('\n')); process.exit(1); }
 rmSync(blobFile);
 rmSync(seaConfig);
-console.log(`build: ${exe} (engine ${pkg.version}, ${kind} build, Node ${process.version})`);
+if (crossBuild) rmSync(bundleFile);
+console.log(`build: ${exe} (engine ${pkg.version}, ${kind} build, Node ${process.version}${crossBuild ? ', win-x64' : ''})`);

@@ -16,3 +16,14 @@ export function buildKind(argv = process.argv.slice(2)) {
 export function buildDefines(kind) {
   return { AZBACKUP_TEST_BUILD: kind === 'test' ? 'true' : 'false' };
 }
+
+/**
+ * The engine bundle's first line: import.meta.url for its bundled ESM dependencies (yargs), made at start
+ * (see build.mjs). A fixed absolute path nothing creates: under / elsewhere, under the Windows folder on
+ * Windows (like /, only administrators may add folders there; C:\ lets any user make one).
+ */
+export const IMPORT_META_URL_BANNER = String.raw`var __azbImportMetaUrl = (() => {
+  if (process.platform !== 'win32') return 'file:///azbackup-engine/bundle/dist/azbackup.cjs';
+  const windowsFolder = /^[A-Za-z]:\\[^\\]/.test(process.env.SystemRoot || '') ? process.env.SystemRoot : 'C:\\Windows';
+  return require('node:url').pathToFileURL(require('node:path').win32.join(windowsFolder, 'azbackup-engine', 'bundle', 'dist', 'azbackup.cjs'), { windows: true }).href;
+})();`;

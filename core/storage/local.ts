@@ -88,17 +88,15 @@ export class LocalFolderStore implements ObjectStore {
     const path = this.pathOf(name);
     try {
       await this.prepareFolders(name);
-      const src = await open(source, 'r');
-      try {
-        // The object will be this very file (a second name of it): it must be as private as put()'s.
-        if (process.platform !== 'win32' && ((await src.stat()).mode & 0o077) !== 0) await src.chmod(VAULT_FILE_MODE);
-        await src.sync(); // on disk before the name points at it
-      } finally {
-        await src.close();
-      }
+      await flushStaged(source);
+    } catch (err) {
+      throw nativeError(err, name, 'write', 'io');
+    }
+    try {
       await this.linkCreateOnly(name, source, path);
     } catch (err) {
-      if (!CANNOT_LINK.has(errnoOf(err) ?? '') || err instanceof StorageError) throw nativeError(err, name, 'write', 'io');
+      // Only link() failing for want of hard links falls back to a copy; its folders exist by now.
+      if (err instanceof StorageError || !CANNOT_LINK.has(errnoOf(err) ?? '')) throw nativeError(err, name, 'write', 'io');
       await this.putViaTemp(name, async (tmp) => {
         await copyFile(source, tmp, fsConstants.COPYFILE_EXCL);
         const fh = await open(tmp, fsConstants.O_RDWR | O_NOFOLLOW);
@@ -491,6 +489,19 @@ function checkRange(name: string, { offset, length }: ByteRange, size: number): 
 }
 
 /** Flushes a folder's entries (the new link) to disk. Best effort: Windows cannot open a folder for fsync. */
+// Flushes a staged file before the object's name points at it. Opened for writing: Windows flushes only
+// through a handle with write access (FlushFileBuffers; a read-only one fails with EPERM).
+async function flushStaged(source: string): Promise<void> {
+  const fh = await open(source, fsConstants.O_RDWR | O_NOFOLLOW);
+  try {
+    // The object will be this very file (a second name of it): it must be as private as put()'s.
+    if (process.platform !== 'win32' && ((await fh.stat()).mode & 0o077) !== 0) await fh.chmod(VAULT_FILE_MODE);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 async function syncFolder(dir: string): Promise<void> {
   if (process.platform === 'win32') return;
   try {

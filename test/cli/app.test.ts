@@ -1,7 +1,9 @@
 // The human/scripting CLI of the built executable: --version, --help, text and --json output, exit codes.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, win32 } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { onlyError, requireEngine, resultOf, runEngine } from '../helpers/engine.js';
@@ -114,6 +116,23 @@ describe('azbackup CLI', () => {
     const help = execFileSync(placed, ['--help'], { cwd: dir, env: { PATH: '/usr/bin:/bin', LANG: 'en_US.UTF-8' } }).toString();
     expect(help).toContain('Commands:');
     expect(help).not.toContain('PLANTED');
+  });
+
+  it("gives its bundled modules an absolute import.meta.url on Windows too, never near the executable", async () => {
+    // createRequire throws on a URL that is not absolute where the engine runs: on Windows the Linux
+    // placeholder failed every command at start. The first line of the bundle, run as each platform.
+    const { IMPORT_META_URL_BANNER: banner } = await import(join(import.meta.dirname, '..', '..', 'bundle', 'defines.mjs')) as { IMPORT_META_URL_BANNER: string };
+    const urlOn = (platform: string, env: Record<string, string>) =>
+      new Function('process', 'require', `${banner}\nreturn __azbImportMetaUrl;`)({ platform, env }, createRequire(import.meta.url)) as string;
+    expect(urlOn('linux', {})).toBe('file:///azbackup-engine/bundle/dist/azbackup.cjs');
+    expect(urlOn('win32', { SystemRoot: 'D:\\WINNT' })).toBe('file:///D:/WINNT/azbackup-engine/bundle/dist/azbackup.cjs');
+    // A missing, relative or UNC SystemRoot (the engine's environment is not the place to choose it) gives C:\Windows.
+    for (const systemRoot of [undefined, 'Windows', '\\\\server\\share', 'C:', '']) {
+      const url = urlOn('win32', systemRoot === undefined ? {} : { SystemRoot: systemRoot });
+      expect(url, String(systemRoot)).toBe('file:///C:/Windows/azbackup-engine/bundle/dist/azbackup.cjs');
+    }
+    const path = fileURLToPath(urlOn('win32', {}), { windows: true });
+    expect(win32.isAbsolute(path) && /^[A-Z]:\\/.test(path)).toBe(true);
   });
 
   it('is one self-contained executable that runs from any directory', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -173,6 +173,30 @@ describe('LocalFolderStore.putFile (staged packs)', () => {
       expect(statSync(join(base, 'v2', 'packs', 'ab', 'copied')).dev).not.toBe(statSync(staged).dev);
       expect(filesUnder(join(base, 'v2')).filter((f) => f.includes(TEMP_PREFIX))).toEqual([]);
       await expectKind(store.putFile('packs/ab/copied', staged), 'exists');
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
+    }
+  });
+
+  it('falls back to a copy into pack folders it creates, private, when no hard link can be made', async () => {
+    // The fallback a vault on a file system without hard links takes (and Windows took when its flush
+    // failed): the object's folders are made first, and the copy is flushed and made owner-only.
+    const shm = mkdtempSync('/dev/shm/azb-putfile-');
+    try {
+      const store = await vaultAt('v4');
+      const staged = join(shm, 'pack');
+      const data = stage(staged, 200_000);
+      chmodSync(staged, 0o644);
+      await store.putFile('servers/0123/packs/9f/pack1', staged);
+      const object = join(base, 'v4', 'servers', '0123', 'packs', '9f', 'pack1');
+      expect(readFileSync(object).equals(data)).toBe(true);
+      expect(statSync(object).mode & 0o777).toBe(0o600);
+      for (const folder of ['servers', 'servers/0123', 'servers/0123/packs', 'servers/0123/packs/9f']) {
+        expect(statSync(join(base, 'v4', folder)).mode & 0o777, folder).toBe(0o700);
+      }
+      // The staged file is read, never changed, and the store leaves no temp file behind.
+      expect(readFileSync(staged).equals(data)).toBe(true);
+      expect(filesUnder(join(base, 'v4')).filter((f) => f.includes(TEMP_PREFIX))).toEqual([]);
     } finally {
       rmSync(shm, { recursive: true, force: true });
     }
