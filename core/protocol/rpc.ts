@@ -10,7 +10,7 @@ import { describeErrors, validator } from './schemas.js';
 /** Largest request accepted; requests carry parameters, never data. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 
-interface Request { protocolVersion: number; command: string; args: Record<string, unknown>; secrets?: Record<string, string>; secretFiles?: Record<string, string> }
+interface Request { protocolVersion: number; command: string; args: Record<string, unknown>; secrets?: Record<string, string>; secretFiles?: Record<string, string>; control?: 'stdin' }
 
 /** Parses and checks a request; throws a coded error describing what is wrong. */
 export function parseRequest(text: string): Request {
@@ -60,7 +60,54 @@ export async function handleRequest(text: string, sink: EventSink = new JsonSink
     sink.error(e);
     return e.exitCode;
   }
-  return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, ...(req.secretFiles ? { secretFiles: req.secretFiles } : {}), debug, ...(signal ? { signal } : {}), ...(stdin ? { stdin } : {}) });
+  // With control "stdin", what follows the request line is control messages, never data for the command.
+  let runSignal = signal;
+  let data = stdin;
+  if (req.control === 'stdin' && stdin) {
+    const cancel = new AbortController();
+    void readControl(stdin, cancel);
+    runSignal = signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal;
+    data = undefined;
+  }
+  return runCommand(command, req.args, sink, { secrets: req.secrets ?? {}, ...(req.secretFiles ? { secretFiles: req.secretFiles } : {}), debug, ...(runSignal ? { signal: runSignal } : {}), ...(data ? { stdin: data } : {}) });
+}
+
+/** Largest control line kept; longer ones (not from the module) are dropped whole. */
+const MAX_CONTROL_LINE = 4096;
+
+/**
+ * Reads control messages, one JSON object a line, until stdin ends: {"type":"cancel"} aborts `cancel`
+ * (the command stops at a safe point, its job recorded Cancelled). The end of stdin cancels nothing: a
+ * caller that closes its end has not asked for anything. Other lines are ignored.
+ */
+export async function readControl(input: AsyncIterable<Uint8Array>, cancel: AbortController): Promise<void> {
+  let line = '';
+  let dropping = false;
+  try {
+    for await (const chunk of input) {
+      for (const ch of Buffer.from(chunk).toString('utf8')) {
+        if (ch !== '\n') {
+          if (!dropping) line += ch;
+          if (line.length > MAX_CONTROL_LINE) { dropping = true; line = ''; }
+          continue;
+        }
+        if (!dropping && isCancel(line)) { cancel.abort(); return; }
+        line = '';
+        dropping = false;
+      }
+    }
+  } catch {
+    // stdin destroyed at exit, or a closed pipe: no more control messages.
+  }
+}
+
+function isCancel(line: string): boolean {
+  try {
+    const message = JSON.parse(line) as unknown;
+    return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'cancel';
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -36,12 +36,26 @@ function Invoke-AzBackupEngine {
     $engine = Resolve-AzBackupEngine -Caller $Caller
     if (-not $engine) { return }
 
-    function Stop-EngineProcess([System.Diagnostics.Process]$Process) {
-        # SIGTERM (the engine cancels at a safe point and records the job Cancelled), then up to 30 s for
-        # it to finish; only then, or on Windows where there is no such signal, the process is killed.
+    function Stop-EngineProcess([System.Diagnostics.Process]$Process, [bool]$ControlChannel) {
+        # Asks the engine to cancel at a safe point (its job then ends Cancelled, nothing half-written),
+        # waits up to 30 s for it to finish, and only then kills it. The ask: a cancel message on stdin when
+        # stdin is the request's control channel (every platform; Windows has no SIGTERM), else SIGTERM;
+        # on Windows with stdin carrying data there is no way to ask, so the process is killed.
         try {
             if ($Process.HasExited) { return }
-            if (-not $IsWindows) {
+            $asked = $false
+            if ($ControlChannel) {
+                try {
+                    $Process.StandardInput.Write('{"type":"cancel"}' + "`n")
+                    $Process.StandardInput.Flush()
+                    $asked = $true
+                } catch [System.IO.IOException] {
+                    Write-Debug "AzBackup engine: cancel message not delivered: $($_.Exception.Message)"
+                } catch [System.ObjectDisposedException] {
+                    Write-Debug "AzBackup engine: cancel message not delivered: $($_.Exception.Message)"
+                }
+            }
+            if (-not $asked -and -not $IsWindows) {
                 # kill's own output (the engine may end just before the signal) goes nowhere near the user.
                 $kill = [System.Diagnostics.ProcessStartInfo]::new('kill')
                 $kill.ArgumentList.Add('-TERM')
@@ -52,8 +66,9 @@ function Invoke-AzBackupEngine {
                 $terminate = [System.Diagnostics.Process]::Start($kill)
                 $null = $terminate.StandardError.ReadToEnd()
                 $terminate.WaitForExit()
-                if ($Process.WaitForExit(30000)) { return }
+                $asked = $true
             }
+            if ($asked -and $Process.WaitForExit(30000)) { return }
             $Process.Kill()
         } catch {
             Write-Debug "AzBackup engine: $($_.Exception.Message)"
@@ -117,6 +132,7 @@ function Invoke-AzBackupEngine {
         throw
     }
     $stderrTask = $process.StandardError.ReadToEndAsync()
+    $controlChannel = $false
     try {
         $plain = @{}
         foreach ($name in $Secrets.Keys) {
@@ -134,8 +150,11 @@ function Invoke-AzBackupEngine {
             $process.StandardInput.Write(($request | ConvertTo-Json -Depth 32 -Compress) + "`n")
             $process.StandardInput.Flush()
         } else {
-            $process.StandardInput.Write(($request | ConvertTo-Json -Depth 32 -Compress))
-            $process.StandardInput.Close()
+            # stdin stays open as the control channel: a stopped pipeline sends the cancel message there.
+            $request.control = 'stdin'
+            $process.StandardInput.Write(($request | ConvertTo-Json -Depth 32 -Compress) + "`n")
+            $process.StandardInput.Flush()
+            $controlChannel = $true
         }
     } catch [System.IO.IOException] {
         # The engine closed stdin early (it crashed or refused); what it printed tells why.
@@ -231,7 +250,7 @@ function Invoke-AzBackupEngine {
             # The pipeline was stopped (Ctrl+C, Stop()) while the engine works: ask it to cancel as
             # Stop-AzBackupJob does, so the job ends Cancelled with nothing half-written. The source (if
             # any) is stopped only after that: an engine that saw its stream end would store it as whole.
-            Stop-EngineProcess $process
+            Stop-EngineProcess $process $controlChannel
         }
         if ($source -and $pumpState -ne 'Done') {
             # The engine ended before the data did: stop both sides.
@@ -240,6 +259,7 @@ function Invoke-AzBackupEngine {
         }
     }
     $process.WaitForExit()
+    if ($controlChannel) { try { $process.StandardInput.Close() } catch { Write-Debug "AzBackup engine: $($_.Exception.Message)" } }
     foreach ($id in $activityIds.Values) {
         $done = [System.Management.Automation.ProgressRecord]::new($id, 'AzBackup', 'Done')
         $done.RecordType = [System.Management.Automation.ProgressRecordType]::Completed

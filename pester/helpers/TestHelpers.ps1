@@ -50,7 +50,7 @@ function New-FakeEngine {
     )
     $path = Join-Path $Directory ("fake-engine-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
     $version = '{"type":"result","kind":"Version","data":{"engineVersion":"0.0.0-fake","protocolVersion":' + $ProtocolVersion + ',"nodeVersion":"v24.0.0","platform":"fake"}}'
-    $body = @('#!/bin/sh', 'if [ "$1" = "--version" ]; then', "  echo '$version'", '  exit 0', 'fi', 'cat > /dev/null')
+    $body = @('#!/bin/sh', 'if [ "$1" = "--version" ]; then', "  echo '$version'", '  exit 0', 'fi', '# the request line; stdin then stays open as the control channel (it never ends before we do)', 'IFS= read -r request')
     foreach ($line in $Lines) { $body += "echo '$line'" }
     if ($Stderr) { $body += "echo '$Stderr' >&2" }
     $body += "exit $ExitCode"

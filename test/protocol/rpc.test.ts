@@ -1,8 +1,9 @@
 // The rpc entry point against the built executable: request validation, exit codes, event shapes.
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, ftruncateSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { onlyError, resultOf, rpc } from '../helpers/engine.js';
+import { onlyError, resultOf, rpc, startEngine } from '../helpers/engine.js';
+import { registeredServer, type VaultFixture } from '../helpers/vault-fixture.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('azbackup rpc', () => {
@@ -87,5 +88,49 @@ describe('azbackup rpc', () => {
       expect(run.stdout).not.toContain(secret);
       expect(run.stderr).not.toContain(secret);
     }
+  });
+});
+
+// The control channel: how the module stops an engine on Windows (no SIGTERM there) and, since it is
+// one path for every platform, on Linux too (pester/Start-AzBackup.Tests.ps1 "stopped with Ctrl+C").
+describe('azbackup rpc with control "stdin"', () => {
+  const backupRequest = (fx: VaultFixture, paths: string[]) => JSON.stringify({
+    protocolVersion: 1, command: 'backup', args: { paths }, secrets: { passphrase: fx.passphrase }, control: 'stdin',
+  }) + '\n';
+
+  it('stops a running backup at a safe point on {"type":"cancel"}: exit 5, AZB_CANCELLED, no point; other lines change nothing', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'big');
+    mkdirSync(src);
+    // 64 GiB of holes: far more than the test lets it read.
+    const fd = openSync(join(src, 'sparse.img'), 'w');
+    ftruncateSync(fd, 64 * 1024 ** 3);
+    closeSync(fd);
+    const engine = startEngine(['rpc'], { ...fx.env, AZBACKUP_PASSPHRASE: undefined });
+    engine.write(Buffer.from(backupRequest(fx, [src])));
+    for (let i = 0; i < 1200 && !engine.stdout().includes('"type":"progress"'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(engine.stdout()).toContain('"type":"progress"');
+    engine.write(Buffer.from('not json\n{"type":"hello"}\n' + 'x'.repeat(10_000) + '\n'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(engine.child.exitCode).toBeNull(); // still running: none of those lines is a cancel
+    engine.write(Buffer.from('{"type":"cancel"}\n'));
+    const done = await engine.done;
+    expect(done.code, done.stdout.slice(-500)).toBe(5);
+    expect(done.stdout).toContain('"code":"AZB_CANCELLED"');
+    expect(done.stdout).not.toContain('"type":"result"');
+    const points = await fx.az(['points']);
+    expect(points.events.filter((e) => e.type === 'item')).toHaveLength(0);
+  });
+
+  it('cancels nothing when stdin ends: a request whose caller closes the channel at once runs to the end', async () => {
+    const fx = await registeredServer();
+    const src = join(fx.root, 'small');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.txt'), 'a');
+    const engine = startEngine(['rpc'], { ...fx.env, AZBACKUP_PASSPHRASE: undefined });
+    engine.end(Buffer.from(backupRequest(fx, [src])));
+    const done = await engine.done;
+    expect(done.code, done.stdout.slice(-500)).toBe(0);
+    expect(done.stdout).toContain('"kind":"RecoveryPoint"');
   });
 });
