@@ -147,6 +147,29 @@ Describe 'Invoke-AzBackupCommand over SSH remoting' {
         $results[1].Error | Should -Match 'no-such-host\.invalid'
         @(Get-PSSession).Count | Should -Be $before
     }
+
+    It 'a session closed before the run is AZB_REMOTE_SESSION_UNAVAILABLE and one that breaks during it AZB_REMOTE_SESSION_BROKEN; the other server goes on' {
+        $closed = New-PSSession -HostName 127.0.0.1 -Port $servers[0].Port -UserName root -KeyFilePath $servers[0].ClientKey -Options $sshOptions -ErrorAction Stop
+        Remove-PSSession -Session $closed
+        $breaking = New-PSSession -HostName 127.0.0.1 -Port $servers[2].Port -UserName root -KeyFilePath $servers[2].ClientKey -Options $sshOptions -ErrorAction Stop
+        try {
+            # The server's pwsh ends itself mid-run: the session breaks under the script block.
+            $results = Invoke-AzBackupCommand -Session $closed, $sessions[1], $breaking -ModuleName $modulePath -ScriptBlock {
+                if ($env:AZBACKUP_HOME -like '*home-srv3') { [System.Environment]::Exit(9) }
+                $env:AZBACKUP_HOME
+            }
+        } finally {
+            Remove-PSSession -Session $breaking -ErrorAction SilentlyContinue
+        }
+        $results.Count | Should -Be 3
+        $results[0].Success | Should -BeFalse
+        $results[0].ErrorCode | Should -Be 'AZB_REMOTE_SESSION_UNAVAILABLE'
+        $results[0].Error | Should -Match 'Closed'
+        $results[1].Success | Should -BeTrue
+        $results[1].Output | Should -Be (Join-Path $root 'home-srv2')
+        $results[2].Success | Should -BeFalse
+        $results[2].ErrorCode | Should -Be 'AZB_REMOTE_SESSION_BROKEN'
+    }
 }
 
 Describe 'The module inside a plain Invoke-Command' {

@@ -6,6 +6,7 @@ import { chmod, link, open, readdir, readFile, rename, stat, unlink } from 'node
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { pidAlive } from '../pid-alive.js';
 import { decrypt, encrypt } from '../crypto/aead.js';
 import { AzbError, fileError } from '../protocol/errors.js';
 import { hkdfSync } from 'node:crypto';
@@ -235,10 +236,6 @@ export async function loadSigningKey(reg: Registration, masterKey: Buffer): Prom
 const REGISTRATION_LOCK_WAIT_MS = 120_000;
 const REGISTRATION_LOCK_POLL_MS = 50;
 
-function processAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
-}
-
 /**
  * Runs `fn` while this machine holds the registration lock of a vault (`registrations/<vaultId>.lock`,
  * created exclusively, holding the owner's pid and a nonce; FORMAT.md section 11), so that registrations
@@ -246,11 +243,11 @@ function processAlive(pid: number): boolean {
  * Waits for a live holder, up to two minutes (then AZB_REGISTRATION_IN_PROGRESS); takes over the lock of
  * a process that is gone.
  */
-export async function withRegistrationLock<T>(vaultId: string, fn: () => Promise<T>): Promise<T> {
+export async function withRegistrationLock<T>(vaultId: string, fn: () => Promise<T>, waitMs = REGISTRATION_LOCK_WAIT_MS): Promise<T> {
   await ensureDir(registrationsDir());
   const path = join(registrationsDir(), `${vaultId}.lock`);
   const mine = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
-  const deadline = Date.now() + REGISTRATION_LOCK_WAIT_MS;
+  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       const fh = await open(path, 'wx', HOME_FILE_MODE);
@@ -262,7 +259,7 @@ export async function withRegistrationLock<T>(vaultId: string, fn: () => Promise
     const held = await readFile(path, 'utf8').catch(() => undefined);
     if (held === undefined) continue; // released between our attempt and the read
     const pid = Number.parseInt(held, 10);
-    if (!Number.isInteger(pid) || !processAlive(pid)) {
+    if (!Number.isInteger(pid) || !pidAlive(pid)) {
       // Its holder is gone. Move it aside first, and drop it only if it is still the stale one we read:
       // another process may have taken over and written a fresh lock in the meantime.
       const aside = `${path}.${randomBytes(6).toString('hex')}.stale`;
@@ -275,7 +272,7 @@ export async function withRegistrationLock<T>(vaultId: string, fn: () => Promise
       continue;
     }
     if (Date.now() > deadline) {
-      throw new AzbError('AZB_REGISTRATION_IN_PROGRESS', `Another registration with this vault is in progress on this machine (process ${pid}) and has not ended within ${REGISTRATION_LOCK_WAIT_MS / 1000} s.`, {
+      throw new AzbError('AZB_REGISTRATION_IN_PROGRESS', `Another registration with this vault is in progress on this machine (process ${pid}) and has not ended within ${Math.round(waitMs / 1000)} s.`, {
         target: path, hint: `Let that registration end (or stop process ${pid}), then run this one again: once this server is registered, registering again with the same certificate and host name changes nothing.`,
       });
     }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { HOME_DIR_MODE, HOME_FILE_MODE, homeDir, secureHomeSync } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
+import { pidAlive } from '../pid-alive.js';
 import type { KeptWarning } from '../protocol/events.js';
 import { makeDirsSync } from '../fs/make-dirs.js';
 import { jobFilePath } from './job-files.js';
@@ -144,7 +145,7 @@ export function recordFailedAttempt(operation: string, vault: string, policy: st
 
 /** Whether the engine process that started a job still runs: its pid, and the same process instance. */
 function running(pid: number, identity: string | null): boolean {
-  try { process.kill(pid, 0); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; }
+  if (!pidAlive(pid)) return false;
   if (identity === null) return true;
   const now = processIdentity(pid);
   return now === undefined || now === identity;

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AzbError } from '../protocol/errors.js';
+import { pidAlive } from '../pid-alive.js';
 import { isStorageError, leasingOf, type ObjectLease } from '../storage/storage.js';
 import { vaultError } from './storage-errors.js';
 import type { ServerRepo, Warn } from './server.js';
@@ -31,15 +32,6 @@ export const LOCK_LEASE_SECONDS = 60;
 export function conflicts(held: LockType, wanted: LockType): boolean {
   if (held === 'exclusive' || wanted === 'exclusive') return true;
   return held === 'backup' && wanted === 'backup';
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { writeTestCertificate } from '../helpers/certs.js';
 import { onlyError, resultOf, runEngine } from '../helpers/engine.js';
 import { testCertificate } from '../helpers/memory-server.js';
 import { tempDir } from '../helpers/tmp.js';
+import { withRegistrationLock } from '../../core/config/home.js';
 
 const COUNT = 50;
 const PASSPHRASE = 'a good long passphrase 1';
@@ -123,5 +124,23 @@ describe('50 concurrent registrations of one host name', () => {
     expect(onlyError(renamed)).toMatchObject({ code: 'AZB_SERVER_ALREADY_REGISTERED', message: expect.stringContaining('its host name is web01, not web02') });
     const wrong = await az(['register', '--vault', vault, '--certificate', cert.pemPath, '--hostname', 'web01'], { ...env, AZBACKUP_PASSPHRASE: 'not the passphrase of it' });
     expect(onlyError(wrong).code).toBe('AZB_PASSPHRASE_WRONG');
+  });
+
+  it('a registration lock held by a live process makes a registration wait, then give up with AZB_REGISTRATION_IN_PROGRESS naming it', async () => {
+    const home = join(root, 'home-held');
+    const saved = process.env['AZBACKUP_HOME'];
+    process.env['AZBACKUP_HOME'] = home;
+    try {
+      mkdirSync(join(home, 'registrations'), { recursive: true, mode: 0o700 });
+      const lock = join(home, 'registrations', 'a1b2c3.lock');
+      writeFileSync(lock, `${process.pid} 0123456789abcdef\n`, { mode: 0o600 }); // this live process holds it
+      let ran = false;
+      const err = await withRegistrationLock('a1b2c3', async () => { ran = true; }, 300).catch((e: unknown) => e);
+      expect(ran).toBe(false);
+      expect(err).toMatchObject({ code: 'AZB_REGISTRATION_IN_PROGRESS', target: lock, message: expect.stringContaining(`process ${process.pid}`) });
+      expect(readFileSync(lock, 'utf8')).toBe(`${process.pid} 0123456789abcdef\n`); // never taken from a live holder
+    } finally {
+      if (saved === undefined) delete process.env['AZBACKUP_HOME']; else process.env['AZBACKUP_HOME'] = saved;
+    }
   });
 });
