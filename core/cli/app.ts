@@ -663,6 +663,13 @@ export async function main(argv: string[]): Promise<number> {
     return run('version', {}, globals({ json: true }));
   }
   try {
+    // yargs answers `--help` before it checks the command, so `azbackup bogus --help` would print the
+    // general help and exit 0: an unknown command is a usage error with or without --help.
+    const first = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
+    if (first !== undefined && (flags.has('--help') || flags.has('-h'))) {
+      const known: string[] = (parser as unknown as { getInternalMethods(): { getCommandInstance(): { getCommands(): string[] } } }).getInternalMethods().getCommandInstance().getCommands();
+      if (!known.includes(first)) throw new AzbError('AZB_USAGE', `Unknown command: ${first}`, { hint: "Run 'azbackup --help' for the list of commands." });
+    }
     await parser.parseAsync();
   } catch (err) {
     const e = err instanceof AzbError ? err : new AzbError('AZB_USAGE', (err as Error).message);

@@ -34,6 +34,14 @@ describe('azbackup CLI', () => {
     expect(run.stdout).toContain('--json');
   });
 
+  it('an unknown command is a usage error with --help too', async () => {
+    const run = await runEngine(['bogus', '--help'], { json: false });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('AZB_USAGE');
+    expect(run.stderr).toContain('Unknown command: bogus');
+    expect(run.stdout).toBe('');
+  });
+
   it('creates and tests a certificate in text mode, password from a file', async () => {
     const made = await runEngine(['cert', 'new', '--subject', 'CN=cli01', '-o', dir, '--password-file', pwFile], { json: false });
     expect(made.code, made.stderr).toBe(0);
