@@ -26,6 +26,16 @@ Describe 'Set-AzBackupMachineSetting' {
         (Get-Content (Join-Path $homePath 'settings.json') -Raw | ConvertFrom-Json).throttle.workHourBandwidth | Should -Be 2MB
     }
 
+    It 'keeps the work days and hours set before when only the bandwidths change' {
+        $null = Set-AzBackupMachineSetting -WorkDay Tuesday, Saturday -StartWorkHour 7 -EndWorkHour 15 -WorkHourBandwidth 2MB -NonWorkHourBandwidth 50MB
+        $s = Set-AzBackupMachineSetting -WorkHourBandwidth 4MB -NonWorkHourBandwidth 50MB
+        $s.WorkDays | Should -Be @('Tuesday', 'Saturday')
+        $s.StartWorkHour | Should -Be 7
+        $s.EndWorkHour | Should -Be 15
+        $s.WorkHourBandwidth | Should -Be 4MB
+        $s.NonWorkHourBandwidth | Should -Be 50MB
+    }
+
     It 'removes throttling with -NoThrottle' {
         (Set-AzBackupMachineSetting -NoThrottle).Throttled | Should -BeFalse
         (Get-AzBackupMachineSetting).CurrentBandwidth | Should -Be 0

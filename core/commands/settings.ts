@@ -120,12 +120,13 @@ export const settingsSetCommand: Command<SettingsArgs> = {
     if (args.noThrottle) {
       delete current.throttle;
     } else if (throttleArgs) {
-      const days = (args.workDays ?? DAY_NAMES.slice(1, 6)).map((name) => {
+      const before = current.throttle;
+      // Work days not given keep the ones set before (Monday to Friday the first time).
+      const days = args.workDays === undefined ? before?.workDays ?? [1, 2, 3, 4, 5] : args.workDays.map((name) => {
         const i = DAY_NAMES.findIndex((d) => d.toLowerCase().startsWith(name.toLowerCase().slice(0, 3)) && name.length >= 3);
         if (i < 0) throw new AzbError('AZB_ARGS_INVALID', `'${name}' is not a day of the week.`, { target: 'workDays', hint: 'Use Monday…Sunday (or Mon…Sun).' });
         return i;
       });
-      const before = current.throttle;
       current.throttle = checkThrottle({
         workDays: [...new Set(days)].sort(),
         startWorkHour: args.startWorkHour ?? before?.startWorkHour ?? 9,
