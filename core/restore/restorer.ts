@@ -56,6 +56,8 @@ export interface RestoreStats {
   files: number; dirs: number; symlinks: number; bytes: number; skipped: number; copies: number; verified: number; unverified: number; verifyFailed: number; durationMs: number;
   /** Files already there with the backed-up content, left as they were. */
   unchanged: number;
+  /** Distinct packs the restore read from the vault (data and trees): what a partial restore had to fetch. */
+  packsRead: number;
 }
 
 /**
@@ -320,7 +322,7 @@ interface RestoreProgress { stats?: RestoreStats; finishFolders?: () => void }
 async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHandles, progress: RestoreProgress): Promise<RestoreStats> {
   const started = Date.now();
   const { sink, signal } = opts;
-  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0 };
+  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0, packsRead: 0 };
   // Format 2 points carry a digest on every file node; one that lacks it there is damage, not age.
   const digestsRequired = opts.point.manifest.version >= 2;
   /** Restored files and folders that repair marked damaged (shown paths). */
@@ -784,6 +786,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   await restoreXattrs(xattrJobs, { isRoot, selinux: opts.restoreSelinuxLabels === true, sink });
   if (setuidCleared > 0) sink.log(`Cleared the setuid/setgid bits of ${setuidCleared} file(s); restore with --preserve-setuid (-PreserveSetuid) to keep them.`);
   stats.durationMs = Date.now() - started;
+  stats.packsRead = new Set([...fetcher.packsRead, ...repo.trees.packsRead]).size;
   // Files repair marked (FORMAT.md section 10): what remains was restored and verified, but it is not
   // the whole file that was backed up, and a restore never says so silently.
   if (damagedItems.length > 0) {
