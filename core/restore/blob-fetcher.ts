@@ -42,35 +42,39 @@ export class BlobFetcher {
 
   constructor(private readonly repo: ServerRepo) {}
 
-  /** Plans the reads for every use of every blob (a blob used twice counts twice). */
+  /**
+   * Plans the reads for every use of every blob (a blob used twice counts twice), given in the order
+   * the restore will use them: segments are read ahead in the order of their first use.
+   */
   plan(blobIds: Iterable<string>): void {
-    const uses = new Map<string, number>();
+    const uses = new Map<string, number>(); // in order of first use
     for (const id of blobIds) uses.set(id, (uses.get(id) ?? 0) + 1);
-    const byPack = new Map<string, { id: string; loc: BlobLocation; uses: number }[]>();
+    const byPack = new Map<string, { id: string; loc: BlobLocation; uses: number; rank: number }[]>();
+    let rank = 0;
     for (const [id, n] of uses) {
       const loc = this.repo.index.get(Buffer.from(id, 'hex'));
       if (!loc) continue; // reported as damage when the file is restored
       let list = byPack.get(loc.packId);
       if (!list) byPack.set(loc.packId, (list = []));
-      list.push({ id, loc, uses: n });
+      list.push({ id, loc, uses: n, rank: rank++ });
     }
-    const order: Segment[] = [];
-    for (const packId of [...byPack.keys()].sort()) {
-      const blobs = byPack.get(packId)!;
+    const order: (Segment & { rank: number })[] = [];
+    for (const [packId, blobs] of byPack) {
       blobs.sort((a, b) => a.loc.offset - b.loc.offset);
-      let seg: Segment | undefined;
+      let seg: (Segment & { rank: number }) | undefined;
       for (const b of blobs) {
         const end = b.loc.offset + b.loc.length;
         if (!seg || b.loc.offset - seg.end > MAX_GAP || end - seg.start > MAX_SEGMENT) {
-          seg = { packId, start: b.loc.offset, end, uses: 0 };
+          seg = { packId, start: b.loc.offset, end, uses: 0, rank: b.rank };
           order.push(seg);
         }
         seg.end = Math.max(seg.end, end);
         seg.uses += b.uses;
+        seg.rank = Math.min(seg.rank, b.rank);
         this.segmentOf.set(b.id, seg);
       }
     }
-    this.order = order;
+    this.order = order.sort((a, b) => a.rank - b.rank);
     this.ahead = 0;
   }
 

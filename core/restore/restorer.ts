@@ -826,15 +826,31 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     if (signal.aborted) throw cancelled();
     try { prepared.set(j, j.dir.use(() => prepareFile(repo, j, opts.conflict))); } catch { /* restoreFile meets the problem and reports it */ }
   }
-  // Plan the reads (segments per pack), and restore files in the order their data lies in the packs,
-  // so a segment is read once and its blobs are used while it is in memory.
-  fetcher.plan(firsts.flatMap((j) => { const p = prepared.get(j); return p?.unchanged ? [] : (j.node.content ?? []).slice(p?.resume?.chunks ?? 0); }));
+  // Restore files in the order their data lies in the packs, so a segment is read once and its blobs
+  // are used while it is in memory.
   const where = new Map(firsts.map((j) => {
     const id = j.node.content?.[0];
     const loc = id ? repo.index.get(Buffer.from(id, 'hex')) : undefined;
     return [j, loc ? `${loc.packId}:${String(loc.offset).padStart(12, '0')}` : ''] as const;
   }));
   firsts.sort((a, b) => (where.get(a)! < where.get(b)! ? -1 : where.get(a)! > where.get(b)! ? 1 : 0));
+  // Plan the reads (segments per pack) in the order the blobs will be used: FILES_IN_FLIGHT files are
+  // written at once at about the same pace, so a chunk is used about when the bytes before it in its
+  // file, and those of the files written before on the same worker, are done. The read-ahead follows it.
+  const workers = new Array<number>(FILES_IN_FLIGHT).fill(0);
+  const useAt: { id: string; t: number }[] = [];
+  for (const j of firsts) {
+    const p = prepared.get(j);
+    if (p?.unchanged) continue;
+    const w = workers.indexOf(Math.min(...workers));
+    let t = workers[w]!;
+    for (const id of (j.node.content ?? []).slice(p?.resume?.chunks ?? 0)) {
+      useAt.push({ id, t });
+      t += repo.index.get(Buffer.from(id, 'hex'))?.rawLength ?? 0;
+    }
+    workers[w] = t + 1; // an empty file still takes its turn
+  }
+  fetcher.plan(useAt.sort((a, b) => a.t - b.t).map((u) => u.id));
   // A damaged file is reported and skipped; the rest of the restore goes on.
   const restoreOrReport = async (job: FileJob) => {
     const shown = showPath(job.dir.shown(job.name));

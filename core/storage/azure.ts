@@ -345,7 +345,8 @@ type Operation = 'open' | 'put' | 'get' | 'stat' | 'list' | 'delete';
 
 /** A read that came back incomplete or corrupted: worth another attempt. */
 class TransientReadError extends Error {
-  constructor(message: string) {
+  /** `cutOff`: the connection broke while the body came (reset, aborted): the network, not the store. */
+  constructor(message: string, readonly cutOff = false) {
     super(message);
     this.name = 'TransientReadError';
   }
@@ -429,7 +430,7 @@ function toStorageError(err: unknown, op: Operation, name: string): StorageError
   const status = isRestError(err) ? err.statusCode : undefined;
   const code = errorCodeOf(err) ?? '';
   let kind: StorageErrorKind = 'io';
-  if (err instanceof StallTimeout) kind = 'unreachable';
+  if (err instanceof StallTimeout || (err instanceof TransientReadError && err.cutOff)) kind = 'unreachable';
   else if (status === 401 || status === 403 || status === 407) kind = 'denied';
   else if (status === 404) kind = code === 'BlobNotFound' && op !== 'put' && op !== 'list' ? 'not-found' : 'unavailable';
   else if ((status === 409 || status === 412) && op === 'put') kind = code.startsWith('Container') ? 'unavailable' : 'exists';
@@ -468,12 +469,20 @@ async function readBody(stream: Readable | undefined, expected: number | undefin
   }
   const pieces: Buffer[] = [];
   let got = 0;
-  for await (const piece of stream as AsyncIterable<Buffer>) {
-    a.progress();
-    pieces.push(piece);
-    got += piece.length;
-    if (expected !== undefined && got > expected) throw new StorageError('io', name, `Read of ${name} returned more than the ${expected} bytes announced`);
-    if (expected === undefined) checkObjectSize(name, got); // no length announced: stop at the object's bound
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      a.progress();
+      pieces.push(piece);
+      got += piece.length;
+      if (expected !== undefined && got > expected) throw new StorageError('io', name, `Read of ${name} returned more than the ${expected} bytes announced`);
+      if (expected === undefined) checkObjectSize(name, got); // no length announced: stop at the object's bound
+    }
+  } catch (err) {
+    // The body stream fails when the connection is reset or aborted half-way (an AbortError, ECONNRESET):
+    // worth another attempt, and in the end the network's failure, not the store's. A stalled attempt
+    // (its signal aborted by the watchdog) is told apart by withRetries.
+    if (err instanceof StorageError || a.signal.aborted) throw err;
+    throw new TransientReadError(`Read of ${name} was cut off after ${got} bytes (${(err as NodeJS.ErrnoException).code ?? (err as Error).name})`, true);
   }
   if (expected !== undefined && got !== expected) throw new TransientReadError(`Read of ${name} ended after ${got} of ${expected} bytes`);
   return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, got);

@@ -1,7 +1,7 @@
 // A reverse proxy in front of Azurite shaped like a WAN link: each request waits `delayMs` before it is
 // forwarded and each response `delayMs` before it is sent back (a round trip of twice that), and the
 // proxy counts what passes: requests by kind and object, how many were in flight at once, body bytes.
-// It can also cut the link: once `cutWhen` says so (checked as each response ends), every connection is
+// It can also cut the link: once `cutWhen` says so (checked as requests come and responses go), every connection is
 // reset and every later request refused until reset(). For deterministic assertions (counts,
 // concurrency), never for timing ones.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,7 +16,7 @@ export interface WanProxy {
   endpoint: string;
   connectionString: string;
   delayMs: number;
-  /** Checked as each response ends: true cuts the link (every connection reset, later requests refused). */
+  /** Checked as each request comes and each piece of a response goes: true cuts the link (every connection reset, later requests refused). */
   cutWhen: ((p: WanProxy) => boolean) | undefined;
   /** Whether the link is cut. */
   isCut: boolean;
@@ -66,6 +66,7 @@ export async function startWanProxy(targetPort: number, o: { delayMs?: number } 
           up.on('data', (b: Buffer) => {
             entry.responseBytes += b.length;
             proxy.responseBytes += b.length;
+            if (cut()) return;
             res.write(b);
           });
           up.on('end', () => { res.end(); entry.done = true; cut(); });
