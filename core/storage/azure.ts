@@ -468,13 +468,16 @@ async function readBody(stream: Readable | undefined, expected: number | undefin
     throw new TransientReadError(`Read of ${name} returned no body`);
   }
   const pieces: Buffer[] = [];
+  // With its length known, the body is copied into one buffer as it comes: a 16 MiB pack segment then
+  // costs 16 MiB, not its pieces and their concatenation at once (the restore's peak memory).
+  const whole = expected !== undefined && expected > 0 ? Buffer.allocUnsafe(expected) : undefined;
   let got = 0;
   try {
     for await (const piece of stream as AsyncIterable<Buffer>) {
       a.progress();
-      pieces.push(piece);
+      if (expected !== undefined && got + piece.length > expected) throw new StorageError('io', name, `Read of ${name} returned more than the ${expected} bytes announced`);
+      if (whole) piece.copy(whole, got); else pieces.push(piece);
       got += piece.length;
-      if (expected !== undefined && got > expected) throw new StorageError('io', name, `Read of ${name} returned more than the ${expected} bytes announced`);
       if (expected === undefined) checkObjectSize(name, got); // no length announced: stop at the object's bound
     }
   } catch (err) {
@@ -485,6 +488,7 @@ async function readBody(stream: Readable | undefined, expected: number | undefin
     throw new TransientReadError(`Read of ${name} was cut off after ${got} bytes (${(err as NodeJS.ErrnoException).code ?? (err as Error).name})`, true);
   }
   if (expected !== undefined && got !== expected) throw new TransientReadError(`Read of ${name} ended after ${got} of ${expected} bytes`);
+  if (whole) return whole;
   return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, got);
 }
 

@@ -34,7 +34,7 @@ beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
     for (let f = 0; f < 3; f++) { const b = randomBytes(3000 + d * 100 + f); writeFileSync(join(dir, `f${f}`), b); files.set(join(dir, `f${f}`), sha(b)); }
   }
-  // More than READ_AHEAD_BUDGET (48 MiB) in all, so later packs are asked for while big.bin is written.
+  // More than READ_AHEAD_BUDGET (32 MiB) in all, so later packs are asked for while big.bin is written.
   for (const [name, size] of [['big.bin', 40 * MIB], ['big2.bin', 32 * MIB]] as const) {
     const big = randomBytes(size);
     writeFileSync(join(src, name), big);
@@ -72,7 +72,7 @@ describe('Azure path under latency', () => {
     expect(packs.size).toBe(result['packsRead']);
     expect(packGets.length).toBe(packs.size); // one read per pack: header and trees included
     expect(packs.size).toBeGreaterThanOrEqual(6); // 72 MiB of random data in packs of at most 16 MiB, and a tree pack
-    expect(proxy.maxInFlight.get('GET blob')).toBeGreaterThanOrEqual(3);
+    expect(proxy.maxInFlight.get('GET blob')).toBeGreaterThanOrEqual(2); // READ_AHEAD_BUDGET: two whole packs
   }, 120_000);
 
   it('a restore cut off from the vault resumes: what it wrote is not read again, and it ends identical and verified', async () => {
