@@ -26,7 +26,8 @@ export const READ_AHEAD_BUDGET = 32 * 1024 * 1024;
 /** Segments kept for later uses beyond this many bytes are dropped and read again when needed. */
 export const KEEP_BUDGET = 48 * 1024 * 1024;
 
-interface Segment { packId: string; start: number; end: number; uses: number; data?: Promise<Buffer>; done?: boolean }
+/** `rank`: position of its first use in the plan; `lastRank`: of its last use. */
+interface Segment { packId: string; start: number; end: number; uses: number; rank: number; lastRank: number; data?: Promise<Buffer>; done?: boolean }
 
 /** Fetches data blobs for a restore planned in advance with plan(). */
 export class BlobFetcher {
@@ -50,30 +51,35 @@ export class BlobFetcher {
    * the restore will use them: segments are read ahead in the order of their first use.
    */
   plan(blobIds: Iterable<string>): void {
-    const uses = new Map<string, number>(); // in order of first use
-    for (const id of blobIds) uses.set(id, (uses.get(id) ?? 0) + 1);
-    const byPack = new Map<string, { id: string; loc: BlobLocation; uses: number; rank: number }[]>();
-    let rank = 0;
-    for (const [id, n] of uses) {
+    const uses = new Map<string, { n: number; first: number; last: number }>(); // in order of first use
+    let at = 0;
+    for (const id of blobIds) {
+      const u = uses.get(id);
+      if (u) { u.n++; u.last = at; } else uses.set(id, { n: 1, first: at, last: at });
+      at++;
+    }
+    const byPack = new Map<string, { id: string; loc: BlobLocation; uses: number; first: number; last: number }[]>();
+    for (const [id, u] of uses) {
       const loc = this.repo.index.get(Buffer.from(id, 'hex'));
       if (!loc) continue; // reported as damage when the file is restored
       let list = byPack.get(loc.packId);
       if (!list) byPack.set(loc.packId, (list = []));
-      list.push({ id, loc, uses: n, rank: rank++ });
+      list.push({ id, loc, uses: u.n, first: u.first, last: u.last });
     }
-    const order: (Segment & { rank: number })[] = [];
+    const order: Segment[] = [];
     for (const [packId, blobs] of byPack) {
       blobs.sort((a, b) => a.loc.offset - b.loc.offset);
-      let seg: (Segment & { rank: number }) | undefined;
+      let seg: Segment | undefined;
       for (const b of blobs) {
         const end = b.loc.offset + b.loc.length;
         if (!seg || b.loc.offset - seg.end > MAX_GAP || end - seg.start > MAX_SEGMENT) {
-          seg = { packId, start: b.loc.offset, end, uses: 0, rank: b.rank };
+          seg = { packId, start: b.loc.offset, end, uses: 0, rank: b.first, lastRank: b.last };
           order.push(seg);
         }
         seg.end = Math.max(seg.end, end);
         seg.uses += b.uses;
-        seg.rank = Math.min(seg.rank, b.rank);
+        seg.rank = Math.min(seg.rank, b.first);
+        seg.lastRank = Math.max(seg.lastRank, b.last);
         this.segmentOf.set(b.id, seg);
       }
     }
@@ -103,9 +109,11 @@ export class BlobFetcher {
       const stored = bytes.subarray(loc.offset - seg.start, loc.offset - seg.start + loc.length);
       return this.repo.openStoredBlob(await this.repo.keyOfPack(loc.packId), id, stored, loc);
     } finally {
-      // Last use: let the segment go. Over the budget, let it go anyway; a later use reads it again.
+      // Last use: let the segment go. Over the budget, let it go anyway when it is next needed only
+      // after the segments read ahead (a blob used again much later); a later use reads it again. One
+      // still in use by the files being written is kept: dropping it would read it again for each blob.
       if (--seg.uses <= 0) seg.done = true;
-      if (seg.done || this.kept > KEEP_BUDGET) this.release(seg);
+      if (seg.done || (this.kept > KEEP_BUDGET && seg.lastRank > this.frontier())) this.release(seg);
       this.readAhead();
     }
   }
@@ -123,6 +131,15 @@ export class BlobFetcher {
     data.then(() => { this.inFlight--; }, () => { this.inFlight--; if (seg.data === data) this.release(seg); });
     data.catch(() => undefined);
     return data;
+  }
+
+  // The first-use rank of the next segment not read ahead yet (beyond it, uses are far off).
+  private frontier(): number {
+    for (let i = this.ahead; i < this.order.length; i++) {
+      const seg = this.order[i]!;
+      if (seg.data === undefined && !seg.done) return seg.rank;
+    }
+    return Number.POSITIVE_INFINITY;
   }
 
   private release(seg: Segment): void {
