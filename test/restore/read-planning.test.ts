@@ -8,7 +8,7 @@ import { PACK_HEADER_SIZE } from '../../core/repo/pack.js';
 import { HEADER_FOLD_GAP, readPackSpan } from '../../core/repo/pack-objects.js';
 import type { ServerRepo } from '../../core/repo/server.js';
 import { TREE_CACHE_BUDGET, TREE_GAP, TREE_SEGMENT, TreeBlobs } from '../../core/repo/tree-blobs.js';
-import { BlobFetcher, MAX_GAP, MAX_SEGMENT, READ_AHEAD_BUDGET } from '../../core/restore/blob-fetcher.js';
+import { BlobFetcher, KEEP_BUDGET, MAX_GAP, MAX_SEGMENT, READ_AHEAD_BUDGET } from '../../core/restore/blob-fetcher.js';
 import type { ByteRange } from '../../core/storage/storage.js';
 
 const MIB = 1024 * 1024;
@@ -67,6 +67,48 @@ describe('data read planning', () => {
       void f.blob(ids[0]!).catch(() => undefined);
       expect(gets.map((g) => g.name)).toEqual(ids.slice(0, started).map((_, i) => `packs/${pack(String(i + 1))}`));
       expect(f.maxInFlight).toBe(started);
+    }
+  });
+});
+
+describe('segments kept for later uses', () => {
+  // Reads that finish at once (zero bytes), blobs that open to one byte: only the reads are of interest.
+  // Reads of the packs in `held` wait until free() is called.
+  function answering(held: Set<string> = new Set()) {
+    const t = standIn();
+    const waiting: (() => void)[] = [];
+    const store = (t.repo.vault as { store: { get: unknown } }).store;
+    store.get = (name: string, range?: ByteRange) => {
+      t.gets.push({ name, ...(range ? { range } : {}) });
+      const bytes = Buffer.alloc(range?.length ?? 0);
+      return held.has(name) ? new Promise<Buffer>((resolve) => waiting.push(() => resolve(bytes))) : Promise.resolve(bytes);
+    };
+    Object.assign(t, { free: () => { for (const w of waiting.splice(0)) w(); } });
+    Object.assign(t.repo, { keyOfPack: () => Promise.resolve({}), openStoredBlob: () => Buffer.alloc(1) });
+    return t as typeof t & { free: () => void };
+  }
+
+  it('over KEEP_BUDGET, drops a segment after a use when it is next needed only after the read-ahead, and keeps one needed before', async () => {
+    const size = MAX_SEGMENT;
+    expect(3 * size).toBeLessThanOrEqual(KEEP_BUDGET); // three segments are within the budget…
+    expect(4 * size).toBeGreaterThan(KEEP_BUDGET); // …four are over it
+    for (const [lateUse, reads] of [[true, 2], [false, 1]] as const) {
+      const { repo, gets, add, free } = answering(new Set(['3', '4', '5'].map((p) => `packs/${pack(p)}`)));
+      const a1 = add(pack('1'), H, size / 2);
+      const a2 = add(pack('1'), H + size / 2, size / 2);
+      const [b, c, d, e] = ['2', '3', '4', '5'].map((p) => add(pack(p), H, size));
+      const f = new BlobFetcher(repo);
+      // a2 used last (after every other pack), or right after a1 (before pack 2, the read-ahead frontier).
+      f.plan(lateUse ? [a1, b!, c!, d!, e!, a2] : [a1, a2, b!, c!, d!, e!]);
+      // Three files in flight ask for packs 3, 4, 5 out of plan order (their reads still under way):
+      // with pack 1, four segments are held when a1's use ends.
+      const inFlight = [f.blob(c!), f.blob(d!), f.blob(e!)];
+      await f.blob(a1);
+      free();
+      await Promise.all(inFlight);
+      await f.blob(a2);
+      await f.blob(b!);
+      expect(gets.filter((g) => g.name === `packs/${pack('1')}`)).toHaveLength(reads);
     }
   });
 });
