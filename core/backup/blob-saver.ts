@@ -27,7 +27,11 @@ const INDEX_EVERY_MS = 5 * 60 * 1000;
 /** Saves blobs of one backup run. Call finish() at the end (also after a cancel) to index what was uploaded. */
 export class BlobSaver {
   readonly stats: SaverStats = { blobsAdded: 0, bytesAdded: 0, bytesStored: 0, packsUploaded: 0 };
-  private writer: PackWriter | undefined;
+  /**
+   * The open pack of each blob type: trees go in packs of their own (FORMAT.md section 7), so a restore
+   * reads every tree of a point in a request or two instead of one request per folder.
+   */
+  private readonly writers: Partial<Record<BlobType, PackWriter>> = {};
   /** Blobs saved by this run and not yet in the index: ID (hex) → plain length. */
   private readonly pending = new Map<string, number>();
   private readonly uploads = new Set<Promise<void>>();
@@ -62,9 +66,10 @@ export class BlobSaver {
     return this.newPacks;
   }
 
-  /** Most bytes a saver of this repo stages at once: the open pack, one sealed and those uploading. */
+  /** Most bytes a saver of this repo stages at once: the open packs (data, tree), one sealed and those uploading. */
   static stagingBound(repo: ServerRepo): number {
-    return ((repo.vault.store.uploadConcurrency ?? UPLOADS_IN_FLIGHT) + 2) * (PACK_TARGET_SIZE + 64 * 1024);
+    // The open data pack, the open tree pack, one sealed, and those uploading.
+    return ((repo.vault.store.uploadConcurrency ?? UPLOADS_IN_FLIGHT) + 3) * (PACK_TARGET_SIZE + 64 * 1024);
   }
 
   /**
@@ -126,20 +131,21 @@ export class BlobSaver {
     this.stats.bytesAdded += rawLength;
     this.addEncoded(type, id, encoded, rawLength);
     if (this.finished.length > 0) await this.startUploads();
-    if (this.writer && this.writer.unwritten > UNWRITTEN_LIMIT) await this.writer.drain().catch((err: unknown) => { this.uploadError ??= stagingError(err, this.stagingDir!); });
+    const writer = this.writers[type];
+    if (writer && writer.unwritten > UNWRITTEN_LIMIT) await writer.drain().catch((err: unknown) => { this.uploadError ??= stagingError(err, this.stagingDir!); });
     if (this.uploadError) throw this.uploadError;
   }
 
   // Runs synchronously (no await), so packs are filled one blob at a time whatever order encodes finish in.
   private addEncoded(type: BlobType, id: Buffer, encoded: { flag: number; body: Uint8Array }, rawLength: number): void {
-    if (this.writer && !this.writer.fits(encoded.body.length)) this.sealPack();
-    this.writer ??= new PackWriter(this.repo.keys, this.stagingDir !== undefined ? join(this.stagingDir, `pack-${randomBytes(8).toString('hex')}`) : undefined);
-    this.stats.bytesStored += this.writer.add(type, id, encoded, rawLength);
+    if (this.writers[type] && !this.writers[type].fits(encoded.body.length)) this.sealPack(type);
+    const writer = (this.writers[type] ??= new PackWriter(this.repo.keys, this.stagingDir !== undefined ? join(this.stagingDir, `pack-${randomBytes(8).toString('hex')}`) : undefined));
+    this.stats.bytesStored += writer.add(type, id, encoded, rawLength);
   }
 
-  private sealPack(): void {
-    const writer = this.writer;
-    this.writer = undefined;
+  private sealPack(type: BlobType): void {
+    const writer = this.writers[type];
+    delete this.writers[type];
     if (!writer) return;
     if (writer.count === 0) { void writer.discard(); return; }
     const finished = this.stagingDir !== undefined
@@ -150,7 +156,8 @@ export class BlobSaver {
   }
 
   private async closePack(): Promise<void> {
-    this.sealPack();
+    this.sealPack('data');
+    this.sealPack('tree');
     await this.startUploads();
   }
 
@@ -208,8 +215,10 @@ export class BlobSaver {
       // Blobs not yet in an uploaded pack are dropped; packs already sealed may still go up.
       while (this.encodes.size > 0) await Promise.race(this.encodes);
       const dropped = this.finished.splice(0);
-      await this.writer?.discard().catch(() => undefined);
-      this.writer = undefined;
+      for (const type of ['data', 'tree'] as const) {
+        await this.writers[type]?.discard().catch(() => undefined);
+        delete this.writers[type];
+      }
       for (const p of dropped) await p.then((pack) => (pack.path !== undefined ? unlink(pack.path) : undefined)).catch(() => undefined);
       while (this.uploads.size > 0) await Promise.race(this.uploads);
     }

@@ -5,7 +5,7 @@ import { evaluateRules } from '../cert/rules.js';
 import { findRegistration } from '../config/home.js';
 import { AzbError } from '../protocol/errors.js';
 import { listServers, verifyRegistration } from '../repo/registration.js';
-import { certificateObject, createVault, getCertificate, listCertificates, putCertificate } from '../repo/vault.js';
+import { certificateObject, createVault, forgetCertificate, getCertificate, listCertificates, putCertificate } from '../repo/vault.js';
 import { vaultError } from '../repo/storage-errors.js';
 import type { Command } from './command.js';
 import { isAzureLocation, openStore, openVaultFor, type VaultArgs, STORAGE_SECRETS } from './context.js';
@@ -80,6 +80,7 @@ export const vaultRemoveCertCommand: Command<VaultArgs & { thumbprint: string }>
     }
     try {
       await vault.store.delete(certificateObject(thumbprint));
+      forgetCertificate(vault, thumbprint);
     } catch (err) {
       throw vaultError(err, vault.store.location, `certificate ${thumbprint}`);
     }

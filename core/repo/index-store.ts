@@ -45,6 +45,7 @@ export async function loadIndex(repo: ServerRepo, unreadable?: (indexId: string,
   let total = 0;
   for (const [id, f] of files) if (!superseded.has(id)) for (const p of f.packs) total += p.blobs.length;
   repo.index = new BlobIndex(Math.max(1024, total));
+  repo.trees.reset();
   repo.indexFiles = [];
   for (const [id, f] of files) {
     if (superseded.has(id)) continue;
@@ -59,6 +60,7 @@ export function addPackToIndex(repo: ServerRepo, p: IndexedPack): void {
   for (const b of p.blobs) {
     if (repo.damage.excludes(p.id, b.id)) { repo.damage.noteLeftOut(b.id); continue; }
     repo.index.add(Buffer.from(b.id, 'hex'), { packId: p.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength });
+    if (b.type === 'tree') repo.trees.note(p.id, b.offset, b.length);
   }
 }
 

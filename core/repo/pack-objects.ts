@@ -79,6 +79,36 @@ export async function packKeyOf(repo: ServerRepo, packId: string): Promise<KeyOb
   return key;
 }
 
+/**
+ * A pack's header is read with the first range of the pack when that range starts this close to it:
+ * one request instead of two, for at most 1 MiB more, about what one more round trip costs on a WAN
+ * (40 ms at 25–50 MiB/s). A range further in costs a separate header read.
+ */
+export const HEADER_FOLD_GAP = 1024 * 1024;
+
+/**
+ * Bytes [start, end) of a pack. When the pack's key is not known yet and the range starts near the
+ * header, the header is read in the same request and the key taken from it.
+ */
+export async function readPackSpan(repo: ServerRepo, packId: string, start: number, end: number): Promise<Buffer> {
+  const fold = !repo.packKeys.has(packId) && start <= PACK_HEADER_SIZE + HEADER_FOLD_GAP;
+  const from = fold ? 0 : start;
+  let data: Buffer;
+  try {
+    data = await repo.vault.store.get(repo.packObject(packId), { offset: from, length: end - from });
+  } catch (err) {
+    throw vaultError(err, repo.location, `pack ${packId.slice(0, 12)}`);
+  }
+  if (fold && !repo.packKeys.has(packId)) {
+    try {
+      repo.packKeys.set(packId, packKeyFromHeader(repo.keys, data));
+    } catch {
+      throw new AzbError('AZB_OBJECT_DAMAGED', `Pack ${packId.slice(0, 12)}… is damaged: bad header.`, { target: repo.packObject(packId) });
+    }
+  }
+  return from === start ? data : data.subarray(start - from);
+}
+
 /** Location of a blob, or a coded error when the index does not have it. */
 export function locateBlob(repo: ServerRepo, id: Buffer): BlobLocation {
   const loc = repo.index.get(id);

@@ -8,7 +8,7 @@ import { createKeyFile, deriveKeys, MIN_PASSPHRASE_LENGTH } from '../crypto/keys
 import { sealJson } from '../crypto/seal.js';
 import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from '../chunker/fastcdc.js';
 import { vaultError } from './storage-errors.js';
-import { certificateObject, type Vault } from './vault.js';
+import { certificateObject, readCertificateDer, type Vault } from './vault.js';
 
 /** Contents of servers/<id>/server.json, with its renewals folded in by readServerRecord. */
 export interface ServerRecord {
@@ -230,13 +230,8 @@ export function thumbprintOfDer(der: Uint8Array): string {
  */
 export async function loadCertificate(vault: Vault, thumbprint: string): Promise<X509Certificate | undefined> {
   const name = certificateObject(thumbprint);
-  let der: Buffer;
-  try {
-    der = await vault.store.get(name);
-  } catch (err) {
-    if (isStorageError(err, 'not-found')) return undefined;
-    throw vaultError(err, vault.store.location, `certificate ${thumbprint}`);
-  }
+  const der = await readCertificateDer(vault, thumbprint);
+  if (der === undefined) return undefined;
   const actual = thumbprintOfDer(der);
   if (actual !== thumbprint) {
     throw new AzbError('AZB_OBJECT_DAMAGED', `Certificate object ${name} does not match its thumbprint: its content has thumbprint ${actual}. It was replaced or damaged, and verifies nothing.`, {

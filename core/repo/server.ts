@@ -19,6 +19,7 @@ import type { PointManifest, RecoveryPoint } from './points.js';
 import { readServerRecord, serverPrefix, type ServerConfig, type ServerPin, type ServerRecord } from './registration.js';
 import { readSealedObject, writeSealedObject } from './sealed-objects.js';
 import { vaultError } from './storage-errors.js';
+import { TreeBlobs } from './tree-blobs.js';
 import { updateRegistration } from '../config/home.js';
 import type { Vault } from './vault.js';
 
@@ -84,6 +85,8 @@ export class ServerRepo {
   indexFiles: string[] = [];
   /** Damage recorded by check (damage.ts), read with the index: these blob copies are left out of it. */
   damage = new DamageSet();
+  /** Where the tree blobs lie, and tree segments read (tree-blobs.ts). */
+  readonly trees: TreeBlobs = new TreeBlobs(this);
   /** Pack keys read from pack headers (pack-objects.ts). */
   readonly packKeys = new Map<string, KeyObject>();
   private blobIdKey: KeyObject | undefined;
@@ -167,6 +170,8 @@ export class ServerRepo {
   savePack(pack: FinishedPack): Promise<void> { return packObjects.savePack(this, pack); }
   locate(id: Buffer): BlobLocation { return packObjects.locateBlob(this, id); }
   readBlob(id: Buffer, expectType?: BlobType): Promise<Buffer> { return packObjects.readBlob(this, id, expectType); }
+  /** A tree blob, read with the tree blobs around it in its pack and cached (tree-blobs.ts). */
+  readTreeBlob(id: Buffer): Promise<Buffer> { return this.trees.read(id); }
   openStoredBlob(key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation): Buffer { return packObjects.openStoredBlob(this, key, id, stored, loc); }
   /** The key of a pack (cached), for readers that fetch several blobs of one pack at once. */
   keyOfPack(packId: string): Promise<KeyObject> { return packObjects.packKeyOf(this, packId); }

@@ -79,15 +79,39 @@ export async function putCertificate(vault: Vault, thumbprint: string, der: Buff
   }
 }
 
-/** Reads an uploaded certificate, or undefined when it was never uploaded. */
-export async function getCertificate(vault: Vault, thumbprint: string): Promise<X509Certificate | undefined> {
-  let der: Buffer;
+// Certificates read by this process, per opened vault: a backup checks its signing certificate, the
+// registration proof and the newest point's signature with the same one, and each read was a request.
+// Safe to keep: a certificate object is put create-only and never changed, and its bytes are checked
+// against its thumbprint by whoever verifies with it (registration.ts loadCertificate).
+const certificatesRead = new WeakMap<Vault, Map<string, Promise<Buffer>>>();
+
+/** The DER bytes of an uploaded certificate (read once per process and vault), or undefined when absent. */
+export async function readCertificateDer(vault: Vault, thumbprint: string): Promise<Buffer | undefined> {
+  let read = certificatesRead.get(vault);
+  if (!read) certificatesRead.set(vault, (read = new Map()));
+  let der = read.get(thumbprint);
+  if (!der) {
+    der = vault.store.get(certificateObject(thumbprint));
+    read.set(thumbprint, der);
+  }
   try {
-    der = await vault.store.get(certificateObject(thumbprint));
+    return await der;
   } catch (err) {
+    read.delete(thumbprint); // not kept: absent now may be uploaded later, a failure is tried again
     if (isStorageError(err, 'not-found')) return undefined;
     throw vaultError(err, vault.store.location, `certificate ${thumbprint}`);
   }
+}
+
+/** Forgets a certificate read before (it was removed from the vault). */
+export function forgetCertificate(vault: Vault, thumbprint: string): void {
+  certificatesRead.get(vault)?.delete(thumbprint);
+}
+
+/** Reads an uploaded certificate, or undefined when it was never uploaded. */
+export async function getCertificate(vault: Vault, thumbprint: string): Promise<X509Certificate | undefined> {
+  const der = await readCertificateDer(vault, thumbprint);
+  if (der === undefined) return undefined;
   try {
     return new X509Certificate(der);
   } catch {

@@ -3,7 +3,7 @@
 // through a symbolic link restore did not create. Folders are walked by handle (dir-handle.ts), so a
 // hostile or damaged point, or a local user swapping folders for links while root restores their home,
 // cannot make restore write, chmod or chown anything outside the tree.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { AzbError } from '../protocol/errors.js';
@@ -56,6 +56,8 @@ export interface RestoreStats {
   files: number; dirs: number; symlinks: number; bytes: number; skipped: number; copies: number; verified: number; unverified: number; verifyFailed: number; durationMs: number;
   /** Files already there with the backed-up content, left as they were. */
   unchanged: number;
+  /** Distinct packs the restore read from the vault (data and trees): what a partial restore had to fetch. */
+  packsRead: number;
 }
 
 /**
@@ -242,6 +244,66 @@ function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode): boolean {
   }
 }
 
+/** A file before its reads are planned: already there with its content, or partly written before. */
+interface Prepared { unchanged: boolean; resume?: { chunks: number; bytes: number; hash: Hash } }
+
+/**
+ * The name a file with a digest is written under until it is complete and verified: in its folder,
+ * `.azb-partial-` and the first 16 hex digits of its digest, then its name (at most 100 bytes of it).
+ * A restore cut off from the vault leaves it there; a restore run again finds it by this name.
+ */
+export function partialName(name: Buffer, digest: string): Buffer {
+  return Buffer.concat([Buffer.from(`.azb-partial-${digest.slice(0, 16)}-`), name.subarray(0, 100)]);
+}
+
+/** A partial file restore made: a regular file of this user, owner-only, with no other name. */
+function isOwnPartial(st: Stats): boolean {
+  return st.isFile() && st.nlink === 1 && (st.mode & 0o077) === 0 && (process.getuid === undefined || st.uid === process.getuid());
+}
+
+/**
+ * Whether file `job` is already there with its content (the same-content check of CreateCopy and
+ * OverwriteIfChanged), else how much of its partial file is good: the partial file is read chunk by
+ * chunk against the point's chunk list (each chunk's keyed ID recomputed here; lengths from the index,
+ * no vault read) up to the first chunk that differs or is missing; the rest is cut off by the writer.
+ * A partial file that is not ours, or has no good chunk, is removed. `job.dir` is in use.
+ */
+function prepareFile(repo: ServerRepo, job: FileJob, conflict: RestoreOptions['conflict']): Prepared {
+  const { dir, name, node } = job;
+  if ((conflict === 'CreateCopy' || conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node)) return { unchanged: true };
+  if (node.digest === undefined) return { unchanged: false };
+  const partial = dir.at(partialName(name, node.digest));
+  let fd: number;
+  try { fd = openSync(partial, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0)); } catch (err) {
+    // A link or something else in the way of the partial name: removed, so the writer can create it.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') { try { unlinkSync(partial); } catch { /* not there */ } }
+    return { unchanged: false };
+  }
+  const hash = createHash('sha256');
+  let chunks = 0;
+  let bytes = 0;
+  try {
+    if (!isOwnPartial(fstatSync(fd))) throw new Error('not a partial file of this restore');
+    const ids = node.content ?? [];
+    for (; chunks < ids.length; chunks++) {
+      const loc = repo.index.get(Buffer.from(ids[chunks]!, 'hex'));
+      if (!loc) break;
+      const chunk = Buffer.allocUnsafe(loc.rawLength);
+      let got = 0;
+      for (let n; got < chunk.length && (n = readSync(fd, chunk, got, chunk.length - got, bytes + got)) > 0;) got += n;
+      if (got < chunk.length || !repo.blobId(chunk, 'data').equals(Buffer.from(ids[chunks]!, 'hex'))) break;
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
+  } catch {
+    chunks = 0;
+  } finally {
+    closeSync(fd);
+  }
+  if (chunks === 0) { try { unlinkSync(partial); } catch { /* gone */ } return { unchanged: false }; }
+  return { unchanged: false, resume: { chunks, bytes, hash } };
+}
+
 /**
  * An item found in a point: its node, the components of its path, and the node of each component where
  * the point has one; the name of the root node it lies in, which makes its first `rootCount` components.
@@ -320,7 +382,7 @@ interface RestoreProgress { stats?: RestoreStats; finishFolders?: () => void }
 async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHandles, progress: RestoreProgress): Promise<RestoreStats> {
   const started = Date.now();
   const { sink, signal } = opts;
-  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0 };
+  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0, packsRead: 0 };
   // Format 2 points carry a digest on every file node; one that lacks it there is damage, not age.
   const digestsRequired = opts.point.manifest.version >= 2;
   /** Restored files and folders that repair marked damaged (shown paths). */
@@ -370,6 +432,8 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   progress.finishFolders = finishFolders;
 
   const fetcher = new BlobFetcher(repo);
+  /** What prepareFile found for each file to write, before any read was planned. */
+  const prepared = new Map<FileJob, Prepared>();
 
   const skip = (code: string, message: string, target: string) => {
     stats.skipped++;
@@ -518,34 +582,48 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       return;
     }
     // A file already there with this very content is left as it is (no copy of an identical file).
-    if ((opts.conflict === 'CreateCopy' || opts.conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node)) {
+    const prep = prepared.get(job);
+    if (prep ? prep.unchanged : (opts.conflict === 'CreateCopy' || opts.conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node)) {
       stats.unchanged++;
       return;
     }
     const final = resolveConflict(dir, name);
     if (!final) return;
     const shownFinal = showPath(dir.shown(final));
-    const tmp = tempName(final);
+    // A file with a digest is written under its partial name (kept when the vault is cut off, so a run
+    // again resumes it); others under a new temp name.
+    const tmp = node.digest !== undefined ? partialName(name, node.digest) : tempName(final);
+    const resume = prep?.resume;
     // File system calls here are synchronous on purpose: they hit the page cache, and each async call
     // costs more in promise overhead than the work (ten thousand files made that the restore's cost).
     // O_NOFOLLOW|O_EXCL: the temp name is new and never a link; rename() then replaces the final name itself.
+    // A partial file to resume was checked by prepareFile (ours: owner-only, one link) and is checked again here.
     let fd: number;
     try {
-      fd = openSync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+      if (resume) {
+        fd = openSync(dir.at(tmp), FS.O_WRONLY | (FS.O_NOFOLLOW ?? 0));
+        if (!isOwnPartial(fstatSync(fd))) { closeSync(fd); throw Object.assign(new Error('partial file changed'), { code: 'EEXIST' }); }
+        ftruncateSync(fd, resume.bytes);
+      } else {
+        fd = openSync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+      }
     } catch (err) {
       throw writeError(err, dir.shown(tmp));
     }
     let ok = false;
+    let keepPartial = false;
     let clearedBits = false;
     let made: { dev: bigint; ino: bigint } | undefined;
-    const digest = node.digest !== undefined || digestsRequired ? createHash('sha256') : undefined;
+    const digest = resume?.hash ?? (node.digest !== undefined || digestsRequired ? createHash('sha256') : undefined);
     try {
-      let pos = 0;
+      let pos = resume?.bytes ?? 0;
+      bytesDone += pos;
       const ids = node.content ?? [];
+      const first = resume?.chunks ?? 0;
       // One blob ahead: the next read and decrypt overlap with this write.
       const fetch = (i: number) => { const p = fetcher.blob(ids[i]!); p.catch(() => undefined); return p; };
-      let next = ids.length > 0 ? fetch(0) : undefined;
-      for (let i = 0; i < ids.length; i++) {
+      let next = ids.length > first ? fetch(first) : undefined;
+      for (let i = first; i < ids.length; i++) {
         if (signal.aborted) throw cancelled();
         const chunk = await next!;
         next = i + 1 < ids.length ? fetch(i + 1) : undefined;
@@ -583,11 +661,14 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       if (node.xattrs !== undefined) { const st = fstatSync(fd, { bigint: true }); made = { dev: st.dev, ino: st.ino }; }
       ok = true;
     } catch (err) {
+      // Cut off from the vault, or cancelled: what is written is kept under the partial name, and a
+      // restore run again continues from it (prepareFile). Any other failure removes it.
+      keepPartial = node.digest !== undefined && err instanceof AzbError && (err.code === 'AZB_VAULT_UNREACHABLE' || err.code === 'AZB_CANCELLED');
       if (err instanceof AzbError) throw err;
       throw writeError(err, dir.shown(final));
     } finally {
       closeSync(fd);
-      if (!ok) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } }
+      if (!ok && !keepPartial) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } }
     }
     try { renameSync(dir.at(tmp), dir.at(final)); } catch (err) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } throw writeError(err, dir.shown(final)); }
     if (node.hardlink) hardlinks.set(node.hardlink, { dir, name: final });
@@ -739,15 +820,37 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     if (key === undefined) { firsts.push(j); continue; }
     if (j.node.content && !writerOf.has(key)) { writerOf.set(key, j); firsts.push(j); } else links.push(j);
   }
-  // Plan the reads (segments per pack), and restore files in the order their data lies in the packs,
-  // so a segment is read once and its blobs are used while it is in memory.
-  fetcher.plan(firsts.flatMap((j) => j.node.content ?? []));
+  // Before the reads are planned: a file already there with its content is left alone, and one a
+  // restore cut off left partly written is checked chunk by chunk; neither is read from the vault again.
+  for (const j of firsts) {
+    if (signal.aborted) throw cancelled();
+    try { prepared.set(j, j.dir.use(() => prepareFile(repo, j, opts.conflict))); } catch { /* restoreFile meets the problem and reports it */ }
+  }
+  // Restore files in the order their data lies in the packs, so a segment is read once and its blobs
+  // are used while it is in memory.
   const where = new Map(firsts.map((j) => {
     const id = j.node.content?.[0];
     const loc = id ? repo.index.get(Buffer.from(id, 'hex')) : undefined;
     return [j, loc ? `${loc.packId}:${String(loc.offset).padStart(12, '0')}` : ''] as const;
   }));
   firsts.sort((a, b) => (where.get(a)! < where.get(b)! ? -1 : where.get(a)! > where.get(b)! ? 1 : 0));
+  // Plan the reads (segments per pack) in the order the blobs will be used: FILES_IN_FLIGHT files are
+  // written at once at about the same pace, so a chunk is used about when the bytes before it in its
+  // file, and those of the files written before on the same worker, are done. The read-ahead follows it.
+  const workers = new Array<number>(FILES_IN_FLIGHT).fill(0);
+  const useAt: { id: string; t: number }[] = [];
+  for (const j of firsts) {
+    const p = prepared.get(j);
+    if (p?.unchanged) continue;
+    const w = workers.indexOf(Math.min(...workers));
+    let t = workers[w]!;
+    for (const id of (j.node.content ?? []).slice(p?.resume?.chunks ?? 0)) {
+      useAt.push({ id, t });
+      t += repo.index.get(Buffer.from(id, 'hex'))?.rawLength ?? 0;
+    }
+    workers[w] = t + 1; // an empty file still takes its turn
+  }
+  fetcher.plan(useAt.sort((a, b) => a.t - b.t).map((u) => u.id));
   // A damaged file is reported and skipped; the rest of the restore goes on.
   const restoreOrReport = async (job: FileJob) => {
     const shown = showPath(job.dir.shown(job.name));
@@ -784,6 +887,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   await restoreXattrs(xattrJobs, { isRoot, selinux: opts.restoreSelinuxLabels === true, sink });
   if (setuidCleared > 0) sink.log(`Cleared the setuid/setgid bits of ${setuidCleared} file(s); restore with --preserve-setuid (-PreserveSetuid) to keep them.`);
   stats.durationMs = Date.now() - started;
+  stats.packsRead = new Set([...fetcher.packsRead, ...repo.trees.packsRead]).size;
   // Files repair marked (FORMAT.md section 10): what remains was restored and verified, but it is not
   // the whole file that was backed up, and a restore never says so silently.
   if (damagedItems.length > 0) {
@@ -907,7 +1011,7 @@ export function copyName(dest: Buffer, n: number): Buffer {
 }
 
 function cancelled(): AzbError {
-  return new AzbError('AZB_CANCELLED', 'The restore was cancelled; files restored so far are complete, the rest were not written.', { hint: 'Run the restore again with -Conflict Skip to finish it.' });
+  return new AzbError('AZB_CANCELLED', 'The restore was cancelled; files restored so far are complete, the rest were not written (a file cut off in the middle is kept as .azb-partial-… beside its name).', { hint: 'Run the restore again to the same place to finish it: files already restored, and the written part of a file cut off, are not read from the vault again.' });
 }
 
 function writeError(err: unknown, path: Buffer): Error {

@@ -134,7 +134,7 @@ export async function writeTarExport(repo: ServerRepo, plan: TarExportPlan, out:
   const { members } = plan;
   const fetcher = new BlobFetcher(repo);
   fetcher.plan(members.flatMap((m) => (m.node.type === 'file' ? m.node.content ?? [] : [])));
-  const stats: TarExportStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0 };
+  const stats: TarExportStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, copies: 0, verified: 0, unverified: 0, verifyFailed: 0, durationMs: 0, unchanged: 0, packsRead: 0 };
   const rawPax = new WeakMap<object, Buffer>();
   const tar = packWithRawPax(rawPax);
   let outError: Error | undefined;
@@ -222,6 +222,7 @@ export async function writeTarExport(repo: ServerRepo, plan: TarExportPlan, out:
     throw err;
   }
   stats.durationMs = Date.now() - started;
+  stats.packsRead = new Set([...fetcher.packsRead, ...repo.trees.packsRead]).size;
   return stats;
 
   async function writeFile(m: Member, n: TreeNode): Promise<void> {

@@ -9,7 +9,7 @@ import { decodeTree, type TreeNode } from '../repo/tree.js';
 export async function readTree(repo: ServerRepo, treeId: string): Promise<TreeNode[]> {
   let blob: Buffer;
   try {
-    blob = await repo.readBlob(Buffer.from(treeId, 'hex'), 'tree');
+    blob = await repo.readTreeBlob(Buffer.from(treeId, 'hex'));
   } catch (err) {
     if (err instanceof AzbError && err.code === 'AZB_OBJECT_DAMAGED') throw treeDamaged(treeId, err.message);
     throw err;

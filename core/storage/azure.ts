@@ -345,7 +345,8 @@ type Operation = 'open' | 'put' | 'get' | 'stat' | 'list' | 'delete';
 
 /** A read that came back incomplete or corrupted: worth another attempt. */
 class TransientReadError extends Error {
-  constructor(message: string) {
+  /** `cutOff`: the connection broke while the body came (reset, aborted): the network, not the store. */
+  constructor(message: string, readonly cutOff = false) {
     super(message);
     this.name = 'TransientReadError';
   }
@@ -429,7 +430,7 @@ function toStorageError(err: unknown, op: Operation, name: string): StorageError
   const status = isRestError(err) ? err.statusCode : undefined;
   const code = errorCodeOf(err) ?? '';
   let kind: StorageErrorKind = 'io';
-  if (err instanceof StallTimeout) kind = 'unreachable';
+  if (err instanceof StallTimeout || (err instanceof TransientReadError && err.cutOff)) kind = 'unreachable';
   else if (status === 401 || status === 403 || status === 407) kind = 'denied';
   else if (status === 404) kind = code === 'BlobNotFound' && op !== 'put' && op !== 'list' ? 'not-found' : 'unavailable';
   else if ((status === 409 || status === 412) && op === 'put') kind = code.startsWith('Container') ? 'unavailable' : 'exists';
@@ -467,15 +468,27 @@ async function readBody(stream: Readable | undefined, expected: number | undefin
     throw new TransientReadError(`Read of ${name} returned no body`);
   }
   const pieces: Buffer[] = [];
+  // With its length known, the body is copied into one buffer as it comes: a 16 MiB pack segment then
+  // costs 16 MiB, not its pieces and their concatenation at once (the restore's peak memory).
+  const whole = expected !== undefined && expected > 0 ? Buffer.allocUnsafe(expected) : undefined;
   let got = 0;
-  for await (const piece of stream as AsyncIterable<Buffer>) {
-    a.progress();
-    pieces.push(piece);
-    got += piece.length;
-    if (expected !== undefined && got > expected) throw new StorageError('io', name, `Read of ${name} returned more than the ${expected} bytes announced`);
-    if (expected === undefined) checkObjectSize(name, got); // no length announced: stop at the object's bound
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      a.progress();
+      if (expected !== undefined && got + piece.length > expected) throw new StorageError('io', name, `Read of ${name} returned more than the ${expected} bytes announced`);
+      if (whole) piece.copy(whole, got); else pieces.push(piece);
+      got += piece.length;
+      if (expected === undefined) checkObjectSize(name, got); // no length announced: stop at the object's bound
+    }
+  } catch (err) {
+    // The body stream fails when the connection is reset or aborted half-way (an AbortError, ECONNRESET):
+    // worth another attempt, and in the end the network's failure, not the store's. A stalled attempt
+    // (its signal aborted by the watchdog) is told apart by withRetries.
+    if (err instanceof StorageError || a.signal.aborted) throw err;
+    throw new TransientReadError(`Read of ${name} was cut off after ${got} bytes (${(err as NodeJS.ErrnoException).code ?? (err as Error).name})`, true);
   }
   if (expected !== undefined && got !== expected) throw new TransientReadError(`Read of ${name} ended after ${got} of ${expected} bytes`);
+  if (whole) return whole;
   return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, got);
 }
 
