@@ -114,9 +114,19 @@ export function openStoredBlob(repo: ServerRepo, key: KeyObject, id: Buffer, sto
   try {
     chunk = openBlob(key, id, stored, loc.rawLength);
   } catch (err) {
-    if (err instanceof PackError) throw new AzbError('AZB_OBJECT_DAMAGED', `Pack ${loc.packId.slice(0, 12)}… is damaged: ${err.message}.`, { target: repo.packObject(loc.packId), hint: "Run 'azbackup check' to see what is affected." });
+    if (err instanceof PackError) throw packDamaged(repo, loc, err.message);
     throw err;
   }
-  if (!repo.blobMatchesId(chunk, id, loc.type)) throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… does not match its ID.`, { target: repo.packObject(loc.packId) });
+  if (!repo.blobMatchesId(chunk, id, loc.type)) throw blobIdMismatch(repo, id, loc);
   return chunk;
+}
+
+/** The error of a blob that does not open (authentication, encoding, length): the same inline and on a decode worker. */
+export function packDamaged(repo: ServerRepo, loc: BlobLocation, why: string): AzbError {
+  return new AzbError('AZB_OBJECT_DAMAGED', `Pack ${loc.packId.slice(0, 12)}… is damaged: ${why}.`, { target: repo.packObject(loc.packId), hint: "Run 'azbackup check' to see what is affected." });
+}
+
+/** The error of a blob whose plaintext does not match its ID: the same inline and on a decode worker. */
+export function blobIdMismatch(repo: ServerRepo, id: Buffer, loc: BlobLocation): AzbError {
+  return new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… does not match its ID.`, { target: repo.packObject(loc.packId) });
 }

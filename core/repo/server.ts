@@ -4,11 +4,13 @@
 // pack-objects.ts (packs and blobs), index-store.ts (index files, unindexed packs) and points.ts
 // (recovery points), point-states.ts (their soft delete) — and ServerRepo's methods delegate there, so callers keep one handle.
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { AzbError } from '../protocol/errors.js';
 import { deriveKeys, type DerivedKeys } from '../crypto/keys.js';
 import { unsealJson, type SealedKind } from '../crypto/seal.js';
 import { BlobIndex, type BlobLocation, type BlobType } from './blob-index.js';
 import { DamageSet } from './damage.js';
+import { builtInDecodeWorker, DECODE_ON_WORKER_FROM, DecodePool } from './decode-pool.js';
 import * as indexStore from './index-store.js';
 import type { IndexFile, IndexedPack } from './index-store.js';
 import { keyIdOf, openMasterKey, replaceKeyFile } from './key-files.js';
@@ -86,6 +88,8 @@ export class ServerRepo {
   damage = new DamageSet();
   /** Pack keys read from pack headers (pack-objects.ts). */
   readonly packKeys = new Map<string, KeyObject>();
+  /** Decode workers while startDecodeWorkers() is in effect. */
+  decodePool: DecodePool | undefined;
   private blobIdKey: KeyObject | undefined;
   private treeIdKey: KeyObject | undefined;
 
@@ -168,6 +172,28 @@ export class ServerRepo {
   locate(id: Buffer): BlobLocation { return packObjects.locateBlob(this, id); }
   readBlob(id: Buffer, expectType?: BlobType): Promise<Buffer> { return packObjects.readBlob(this, id, expectType); }
   openStoredBlob(key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation): Buffer { return packObjects.openStoredBlob(this, key, id, stored, loc); }
+  /**
+   * The one decode point of reads of many blobs (BlobFetcher): openStoredBlob, on a decode worker while
+   * startDecodeWorkers() is in effect (data blobs of DECODE_ON_WORKER_FROM stored bytes or more), inline
+   * otherwise. The same checks and errors either way.
+   */
+  decodeStoredBlob(key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation): Promise<Buffer> | Buffer {
+    return this.decodePool && loc.type === 'data' && stored.length >= DECODE_ON_WORKER_FROM ? this.decodePool.open(this, key, id, stored, loc) : this.openStoredBlob(key, id, stored, loc);
+  }
+  /**
+   * Starts decode workers for a read of many blobs; stopDecodeWorkers() when it is done. Not on a single
+   * core, nor without the worker code (the TypeScript sources in tests): `o.source` gives it there.
+   */
+  startDecodeWorkers(o: { source?: string; workers?: number } = {}): void {
+    const source = o.source ?? builtInDecodeWorker();
+    if (this.decodePool || source === undefined || (o.workers ?? availableParallelism()) < 2) return;
+    this.decodePool = new DecodePool(this.keys.blobId, { source, ...(o.workers !== undefined ? { workers: o.workers } : {}) });
+  }
+  async stopDecodeWorkers(): Promise<void> {
+    const pool = this.decodePool;
+    this.decodePool = undefined;
+    await pool?.close();
+  }
   /** The key of a pack (cached), for readers that fetch several blobs of one pack at once. */
   keyOfPack(packId: string): Promise<KeyObject> { return packObjects.packKeyOf(this, packId); }
 

@@ -65,7 +65,7 @@ export class BlobFetcher {
     try {
       const data = await seg.data;
       const stored = data.subarray(loc.offset - seg.start, loc.offset - seg.start + loc.length);
-      return this.repo.openStoredBlob(await this.repo.keyOfPack(loc.packId), id, stored, loc);
+      return await this.repo.decodeStoredBlob(await this.repo.keyOfPack(loc.packId), id, stored, loc);
     } finally {
       // Last use: let the segment go. Over the budget, let it go anyway; a later use reads it again.
       if (--seg.uses <= 0 || this.kept > KEEP_BUDGET) {
