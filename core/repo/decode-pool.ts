@@ -16,7 +16,7 @@ declare const AZBACKUP_DECODE_WORKER_SOURCE: string | undefined;
 /** What each worker is started with (in memory only: the key never leaves the process). */
 export interface DecodeWorkerData { blobIdKey: Uint8Array }
 /** One blob to open: `stored` in an ArrayBuffer of its own, transferred to the worker. */
-export interface DecodeJob { n: number; id: Uint8Array; stored: Uint8Array; rawLength: number; packId: string }
+export interface DecodeJob { n: number; id: Uint8Array; stored: Uint8Array; rawLength: number; packId: string; idCheck: boolean }
 /**
  * What goes to a worker in one message: the keys of packs it has not been sent yet (raw bytes, once per
  * pack and worker: cloning a KeyObject with every message cost more than the decoding), then the jobs.
@@ -56,8 +56,11 @@ export class DecodePool {
   private queued = 0;
   private next = 1;
   private failure: AzbError | undefined;
-  /** Blobs sent to the workers so far (tests). */
+  /** Blobs sent to the workers so far, and the most stored bytes they held at once (tests). */
   sent = 0;
+  peakQueuedBytes = 0;
+  /** Stored bytes handed to the workers and not yet answered. */
+  get queuedBytes(): number { return this.queued; }
 
   /** `o.source`: the worker code (tests give their own); `o.workers`: default one per core, at most 4. */
   constructor(blobIdKey: Buffer, o: { source: string; workers?: number }) {
@@ -75,7 +78,7 @@ export class DecodePool {
   }
 
   /** openStoredBlob for a data blob, on a worker: its plaintext, or AZB_OBJECT_DAMAGED / AZB_WORKER_FAILED. */
-  async open(repo: ServerRepo, key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation): Promise<Buffer> {
+  async open(repo: ServerRepo, key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation, idCheck = true): Promise<Buffer> {
     while (this.queued > 0 && this.queued + stored.length > DECODE_QUEUE_BYTES && !this.failure) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
@@ -88,9 +91,10 @@ export class DecodePool {
     const n = this.next++;
     slot.bytes += own.length;
     this.queued += own.length;
+    this.peakQueuedBytes = Math.max(this.peakQueuedBytes, this.queued);
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(n, { resolve, reject, repo, id, loc, slot, bytes: own.length });
-      this.send(slot, key, { n, id: new Uint8Array(id), stored: own, rawLength: loc.rawLength, packId: loc.packId });
+      this.send(slot, key, { n, id: new Uint8Array(id), stored: own, rawLength: loc.rawLength, packId: loc.packId, idCheck });
     });
   }
 

@@ -175,10 +175,11 @@ export class ServerRepo {
   /**
    * The one decode point of reads of many blobs (BlobFetcher): openStoredBlob, on a decode worker while
    * startDecodeWorkers() is in effect (data blobs of DECODE_ON_WORKER_FROM stored bytes or more), inline
-   * otherwise. The same checks and errors either way.
+   * otherwise. The same checks and errors either way. `idCheck` false: see openStoredBlob.
    */
-  decodeStoredBlob(key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation): Promise<Buffer> | Buffer {
-    return this.decodePool && loc.type === 'data' && stored.length >= DECODE_ON_WORKER_FROM ? this.decodePool.open(this, key, id, stored, loc) : this.openStoredBlob(key, id, stored, loc);
+  decodeStoredBlob(key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation, idCheck = true): Promise<Buffer> | Buffer {
+    if (this.decodePool && loc.type === 'data' && stored.length >= DECODE_ON_WORKER_FROM) return this.decodePool.open(this, key, id, stored, loc, idCheck);
+    return packObjects.openStoredBlob(this, key, id, stored, loc, idCheck);
   }
   /**
    * Starts decode workers for a read of many blobs; stopDecodeWorkers() when it is done. Not on a single
@@ -186,7 +187,7 @@ export class ServerRepo {
    */
   startDecodeWorkers(o: { source?: string; workers?: number } = {}): void {
     const source = o.source ?? builtInDecodeWorker();
-    if (this.decodePool || source === undefined || (o.workers ?? availableParallelism()) < 2) return;
+    if (this.decodePool || source === undefined || (o.workers === undefined && availableParallelism() < 2)) return;
     this.decodePool = new DecodePool(this.keys.blobId, { source, ...(o.workers !== undefined ? { workers: o.workers } : {}) });
   }
   async stopDecodeWorkers(): Promise<void> {

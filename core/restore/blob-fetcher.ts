@@ -48,8 +48,11 @@ export class BlobFetcher {
     }
   }
 
-  /** One data blob, decrypted and checked against its ID; blobs outside the plan are read alone. */
-  async blob(idHex: string): Promise<Buffer> {
+  /**
+   * One data blob, decrypted and checked against its ID (`o.idCheck` false: not checked, for a file
+   * whose digest is checked, FORMAT.md section 9); blobs outside the plan are read alone.
+   */
+  async blob(idHex: string, o: { idCheck?: boolean } = {}): Promise<Buffer> {
     const id = Buffer.from(idHex, 'hex');
     const seg = this.segmentOf.get(idHex);
     if (!seg) return this.repo.readBlob(id, 'data');
@@ -65,7 +68,7 @@ export class BlobFetcher {
     try {
       const data = await seg.data;
       const stored = data.subarray(loc.offset - seg.start, loc.offset - seg.start + loc.length);
-      return await this.repo.decodeStoredBlob(await this.repo.keyOfPack(loc.packId), id, stored, loc);
+      return await this.repo.decodeStoredBlob(await this.repo.keyOfPack(loc.packId), id, stored, loc, o.idCheck ?? true);
     } finally {
       // Last use: let the segment go. Over the budget, let it go anyway; a later use reads it again.
       if (--seg.uses <= 0 || this.kept > KEEP_BUDGET) {
