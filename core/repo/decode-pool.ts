@@ -62,9 +62,13 @@ export class DecodePool {
   /** Stored bytes handed to the workers and not yet answered. */
   get queuedBytes(): number { return this.queued; }
 
-  /** `o.source`: the worker code (tests give their own); `o.workers`: default one per core, at most 4. */
+  /**
+   * `o.source`: the worker code (tests give their own); `o.workers`: default one per core but the one
+   * this thread keeps busy (reading packs, hashing and writing files), at most 3: on 2 cores one worker
+   * took the decoding off this thread, and a second only added a V8 isolate's memory.
+   */
   constructor(blobIdKey: Buffer, o: { source: string; workers?: number }) {
-    const workers = o.workers ?? Math.max(1, Math.min(4, availableParallelism()));
+    const workers = o.workers ?? Math.max(1, Math.min(3, availableParallelism() - 1));
     for (let i = 0; i < workers; i++) {
       const data: DecodeWorkerData = { blobIdKey: new Uint8Array(blobIdKey) };
       const worker = new Worker(o.source, { eval: true, workerData: data, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: WORKER_OLD_GENERATION_MB } });
