@@ -55,6 +55,9 @@ const common = { alias, bundle: true, platform: 'node', format: 'cjs', target: '
 // no file to start them from, so its bundle is embedded in the engine as text.
 const workerBundle = await build({ ...common, entryPoints: [join(root, 'core', 'backup', 'read-worker.ts')], write: false });
 const workerSource = workerBundle.outputFiles[0].text;
+// The same for the decode worker (core/repo/decode-worker.ts): restore's decrypt, decompress and ID check.
+const decodeBundle = await build({ ...common, entryPoints: [join(root, 'core', 'repo', 'decode-worker.ts')], write: false });
+const decodeSource = decodeBundle.outputFiles[0].text;
 
 // Its intermediate files have names of their own, so a native build may run into the same folder at once.
 const stem = crossBuild ? 'azbackup-win' : 'azbackup';
@@ -72,7 +75,7 @@ await build({
   // throws otherwise), so it is made at start: under / elsewhere, under the Windows folder on Windows,
   // which like / only administrators may add folders to (C:\ itself lets any user make one).
   banner: { js: IMPORT_META_URL_BANNER },
-  define: { ...buildDefines(kind), AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), AZBACKUP_READ_WORKER_SOURCE: JSON.stringify(workerSource), 'import.meta.url': '__azbImportMetaUrl' },
+  define: { ...buildDefines(kind), AZBACKUP_ENGINE_VERSION: JSON.stringify(pkg.version), AZBACKUP_READ_WORKER_SOURCE: JSON.stringify(workerSource), AZBACKUP_DECODE_WORKER_SOURCE: JSON.stringify(decodeSource), 'import.meta.url': '__azbImportMetaUrl' },
 });
 
 // SEA: execArgvExtension "none" so NODE_OPTIONS on a server cannot inject code into the agent.

@@ -138,15 +138,28 @@ export async function readBlob(repo: ServerRepo, id: Buffer, expectType?: BlobTy
   return openStoredBlob(repo, key, id, stored, loc);
 }
 
-/** Decrypts a blob already read from its pack, and checks its content against its ID. */
-export function openStoredBlob(repo: ServerRepo, key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation): Buffer {
+/**
+ * Decrypts a blob already read from its pack, and checks its content against its ID unless `idCheck`
+ * is false (only for the data of a file whose digest is checked, FORMAT.md section 9).
+ */
+export function openStoredBlob(repo: ServerRepo, key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation, idCheck = true): Buffer {
   let chunk: Buffer;
   try {
     chunk = openBlob(key, id, stored, loc.rawLength);
   } catch (err) {
-    if (err instanceof PackError) throw new AzbError('AZB_OBJECT_DAMAGED', `Pack ${loc.packId.slice(0, 12)}… is damaged: ${err.message}.`, { target: repo.packObject(loc.packId), hint: "Run 'azbackup check' to see what is affected." });
+    if (err instanceof PackError) throw packDamaged(repo, loc, err.message);
     throw err;
   }
-  if (!repo.blobMatchesId(chunk, id, loc.type)) throw new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… does not match its ID.`, { target: repo.packObject(loc.packId) });
+  if (idCheck && !repo.blobMatchesId(chunk, id, loc.type)) throw blobIdMismatch(repo, id, loc);
   return chunk;
+}
+
+/** The error of a blob that does not open (authentication, encoding, length): the same inline and on a decode worker. */
+export function packDamaged(repo: ServerRepo, loc: BlobLocation, why: string): AzbError {
+  return new AzbError('AZB_OBJECT_DAMAGED', `Pack ${loc.packId.slice(0, 12)}… is damaged: ${why}.`, { target: repo.packObject(loc.packId), hint: "Run 'azbackup check' to see what is affected." });
+}
+
+/** The error of a blob whose plaintext does not match its ID: the same inline and on a decode worker. */
+export function blobIdMismatch(repo: ServerRepo, id: Buffer, loc: BlobLocation): AzbError {
+  return new AzbError('AZB_OBJECT_DAMAGED', `Blob ${id.toString('hex').slice(0, 12)}… does not match its ID.`, { target: repo.packObject(loc.packId) });
 }

@@ -4,11 +4,13 @@
 // pack-objects.ts (packs and blobs), index-store.ts (index files, unindexed packs) and points.ts
 // (recovery points), point-states.ts (their soft delete) — and ServerRepo's methods delegate there, so callers keep one handle.
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { AzbError } from '../protocol/errors.js';
 import { deriveKeys, type DerivedKeys } from '../crypto/keys.js';
 import { unsealJson, type SealedKind } from '../crypto/seal.js';
 import { BlobIndex, type BlobLocation, type BlobType } from './blob-index.js';
 import { DamageSet } from './damage.js';
+import { builtInDecodeWorker, DECODE_ON_WORKER_FROM, DecodePool } from './decode-pool.js';
 import * as indexStore from './index-store.js';
 import type { IndexFile, IndexedPack } from './index-store.js';
 import { keyIdOf, openMasterKey, replaceKeyFile } from './key-files.js';
@@ -89,6 +91,8 @@ export class ServerRepo {
   readonly trees: TreeBlobs = new TreeBlobs(this);
   /** Pack keys read from pack headers (pack-objects.ts). */
   readonly packKeys = new Map<string, KeyObject>();
+  /** Decode workers while startDecodeWorkers() is in effect. */
+  decodePool: DecodePool | undefined;
   private blobIdKey: KeyObject | undefined;
   private treeIdKey: KeyObject | undefined;
 
@@ -173,6 +177,29 @@ export class ServerRepo {
   /** A tree blob, read with the tree blobs around it in its pack and cached (tree-blobs.ts). */
   readTreeBlob(id: Buffer): Promise<Buffer> { return this.trees.read(id); }
   openStoredBlob(key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation): Buffer { return packObjects.openStoredBlob(this, key, id, stored, loc); }
+  /**
+   * The one decode point of reads of many blobs (BlobFetcher): openStoredBlob, on a decode worker while
+   * startDecodeWorkers() is in effect (data blobs of DECODE_ON_WORKER_FROM stored bytes or more), inline
+   * otherwise. The same checks and errors either way. `idCheck` false: see openStoredBlob.
+   */
+  decodeStoredBlob(key: KeyObject, id: Buffer, stored: Uint8Array, loc: BlobLocation, idCheck = true): Promise<Buffer> | Buffer {
+    if (this.decodePool && loc.type === 'data' && stored.length >= DECODE_ON_WORKER_FROM) return this.decodePool.open(this, key, id, stored, loc, idCheck);
+    return packObjects.openStoredBlob(this, key, id, stored, loc, idCheck);
+  }
+  /**
+   * Starts decode workers for a read of many blobs; stopDecodeWorkers() when it is done. Not on a single
+   * core, nor without the worker code (the TypeScript sources in tests): `o.source` gives it there.
+   */
+  startDecodeWorkers(o: { source?: string; workers?: number } = {}): void {
+    const source = o.source ?? builtInDecodeWorker();
+    if (this.decodePool || source === undefined || (o.workers === undefined && availableParallelism() < 2)) return;
+    this.decodePool = new DecodePool(this.keys.blobId, { source, ...(o.workers !== undefined ? { workers: o.workers } : {}) });
+  }
+  async stopDecodeWorkers(): Promise<void> {
+    const pool = this.decodePool;
+    this.decodePool = undefined;
+    await pool?.close();
+  }
   /** The key of a pack (cached), for readers that fetch several blobs of one pack at once. */
   keyOfPack(packId: string): Promise<KeyObject> { return packObjects.packKeyOf(this, packId); }
 

@@ -90,8 +90,11 @@ export class BlobFetcher {
   /** The segments plan() made, in read order (tests check the thresholds). */
   get segments(): readonly { packId: string; start: number; end: number }[] { return this.order; }
 
-  /** One data blob, decrypted and checked against its ID; blobs outside the plan are read alone. */
-  async blob(idHex: string): Promise<Buffer> {
+  /**
+   * One data blob, decrypted and checked against its ID (`o.idCheck` false: not checked, for a file
+   * whose digest is checked, FORMAT.md section 9); blobs outside the plan are read alone.
+   */
+  async blob(idHex: string, o: { idCheck?: boolean } = {}): Promise<Buffer> {
     const id = Buffer.from(idHex, 'hex');
     const seg = this.segmentOf.get(idHex);
     if (!seg) {
@@ -107,7 +110,7 @@ export class BlobFetcher {
     try {
       const bytes = await data;
       const stored = bytes.subarray(loc.offset - seg.start, loc.offset - seg.start + loc.length);
-      return this.repo.openStoredBlob(await this.repo.keyOfPack(loc.packId), id, stored, loc);
+      return await this.repo.decodeStoredBlob(await this.repo.keyOfPack(loc.packId), id, stored, loc, o.idCheck ?? true);
     } finally {
       // Last use: let the segment go. Over the budget, let it go anyway when it is next needed only
       // after the segments read ahead (a blob used again much later); a later use reads it again. One

@@ -4,8 +4,10 @@
 // hostile or damaged point, or a local user swapping folders for links while root restores their home,
 // cannot make restore write, chmod or chown anything outside the tree.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeSync, type BigIntStats, type Stats } from 'node:fs';
+import { open as openCb, rename as renameCb, write as writeCb } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { AzbError } from '../protocol/errors.js';
 import type { EventSink } from '../protocol/events.js';
 import type { RecoveryPoint, ServerRepo } from '../repo/server.js';
@@ -220,12 +222,11 @@ export function showPath(path: Buffer): string {
 /**
  * Whether the regular file `name` in `dir` (in use) has the content of file node `node`: the same size
  * and modification time (to within the microsecond restore sets), and the same digest, read without
- * following a link. A node without a digest (format 1) can never be shown to match.
+ * following a link. A node without a digest (format 1) can never be shown to match. `st`: its lstat
+ * (existingEntry), undefined when there is none.
  */
-function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode): boolean {
-  if (node.digest === undefined) return false;
-  let st;
-  try { st = lstatSync(dir.at(name), { bigint: true }); } catch { return false; }
+function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode, st: BigIntStats | undefined): boolean {
+  if (node.digest === undefined || st === undefined) return false;
   // Restore sets times through a microsecond interface from a floating-point second, which can land one
   // microsecond off: the time is a cheap first filter, the digest decides.
   const apartUs = st.mtimeNs / 1000n - BigInt(node.mtimeNs) / 1000n;
@@ -270,7 +271,7 @@ function isOwnPartial(st: Stats): boolean {
  */
 function prepareFile(repo: ServerRepo, job: FileJob, conflict: RestoreOptions['conflict']): Prepared {
   const { dir, name, node } = job;
-  if ((conflict === 'CreateCopy' || conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node)) return { unchanged: true };
+  if ((conflict === 'CreateCopy' || conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node, existingEntry(dir, name))) return { unchanged: true };
   if (node.digest === undefined) return { unchanged: false };
   const partial = dir.at(partialName(name, node.digest));
   let fd: number;
@@ -302,6 +303,15 @@ function prepareFile(repo: ServerRepo, job: FileJob, conflict: RestoreOptions['c
   }
   if (chunks === 0) { try { unlinkSync(partial); } catch { /* gone */ } return { unchanged: false }; }
   return { unchanged: false, resume: { chunks, bytes, hash } };
+}
+
+/**
+ * What is at `name` in `dir` (in use), by lstat; undefined when nothing is. Asked without an exception
+ * for "not there" (the common case in a restore to a new folder, and an exception per file is costly);
+ * any other error is a write error.
+ */
+function existingEntry(dir: DirHandle, name: Buffer): BigIntStats | undefined {
+  try { return lstatSync(dir.at(name), { bigint: true, throwIfNoEntry: false }); } catch (err) { throw writeError(err, dir.shown(name)); }
 }
 
 /**
@@ -363,6 +373,9 @@ interface FileJob { dir: DirHandle; name: Buffer; node: TreeNode }
 export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promise<RestoreStats> {
   const dirs = new DirHandles();
   const progress: RestoreProgress = {};
+  // Blobs are opened (decrypted, decompressed, checked against their IDs) on worker threads while this
+  // thread reads packs and writes files (core/repo/decode-pool.ts).
+  repo.startDecodeWorkers();
   try {
     return await restoreWith(repo, opts, dirs, progress);
   } catch (err) {
@@ -373,6 +386,7 @@ export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promis
     throw err;
   } finally {
     dirs.closeAll();
+    await repo.stopDecodeWorkers();
   }
 }
 
@@ -528,9 +542,8 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   }
 
   // Decides the final name for an entry that may already exist in `dir` (in use); undefined means skip it.
-  function resolveConflict(dir: DirHandle, name: Buffer): Buffer | undefined {
-    let existing: Stats | undefined;
-    try { existing = lstatSync(dir.at(name)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, dir.shown(name)); }
+  // `existing`: what existingEntry() found at `name` (it is looked at once per file).
+  function resolveConflict(dir: DirHandle, name: Buffer, existing: BigIntStats | undefined = existingEntry(dir, name)): Buffer | undefined {
     if (!existing) return name;
     if (opts.conflict === 'Overwrite' || opts.conflict === 'OverwriteIfChanged') {
       // Overwrite replaces files and links, never a whole directory that sits where a file was.
@@ -542,10 +555,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     if (opts.conflict === 'Skip') { stats.skipped++; return undefined; }
     for (let n = 1; ; n++) {
       const candidate = copyName(name, n);
-      try { lstatSync(dir.at(candidate)); } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') { stats.copies++; return candidate; }
-        throw writeError(err, dir.shown(candidate));
-      }
+      if (!existingEntry(dir, candidate)) { stats.copies++; return candidate; }
     }
   }
 
@@ -583,19 +593,24 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     }
     // A file already there with this very content is left as it is (no copy of an identical file).
     const prep = prepared.get(job);
-    if (prep ? prep.unchanged : (opts.conflict === 'CreateCopy' || opts.conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node)) {
+    const existing = prep?.unchanged === true ? undefined : existingEntry(dir, name);
+    if (prep ? prep.unchanged : (opts.conflict === 'CreateCopy' || opts.conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node, existing)) {
       stats.unchanged++;
       return;
     }
-    const final = resolveConflict(dir, name);
+    const final = resolveConflict(dir, name, existing);
     if (!final) return;
-    const shownFinal = showPath(dir.shown(final));
+    // Made only when a message needs it: turning the path into text costs more than a small file's write.
+    let shownCache: string | undefined;
+    const shownFinal = () => (shownCache ??= showPath(dir.shown(final)));
     // A file with a digest is written under its partial name (kept when the vault is cut off, so a run
     // again resumes it); others under a new temp name.
     const tmp = node.digest !== undefined ? partialName(name, node.digest) : tempName(final);
     const resume = prep?.resume;
-    // File system calls here are synchronous on purpose: they hit the page cache, and each async call
-    // costs more in promise overhead than the work (ten thousand files made that the restore's cost).
+    // Creating, writing and renaming run on libuv's threads (FILES_IN_FLIGHT at once): making a file
+    // costs 0.1–0.5 ms of kernel time on a busy ext4, which on this thread was the largest cost of a
+    // restore (profiles in README "Restore performance"), while this thread opens blobs meanwhile. The
+    // cheap calls that follow (fchmod, futimes, close) stay synchronous: a promise costs more than they do.
     // O_NOFOLLOW|O_EXCL: the temp name is new and never a link; rename() then replaces the final name itself.
     // A partial file to resume was checked by prepareFile (ours: owner-only, one link) and is checked again here.
     let fd: number;
@@ -605,7 +620,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
         if (!isOwnPartial(fstatSync(fd))) { closeSync(fd); throw Object.assign(new Error('partial file changed'), { code: 'EEXIST' }); }
         ftruncateSync(fd, resume.bytes);
       } else {
-        fd = openSync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+        fd = await openAsync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
       }
     } catch (err) {
       throw writeError(err, dir.shown(tmp));
@@ -620,24 +635,26 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       bytesDone += pos;
       const ids = node.content ?? [];
       const first = resume?.chunks ?? 0;
-      // One blob ahead: the next read and decrypt overlap with this write.
-      const fetch = (i: number) => { const p = fetcher.blob(ids[i]!); p.catch(() => undefined); return p; };
+      // One blob ahead: the next read and decrypt overlap with this write. The file's digest proves its
+      // bytes, so its blobs are not each checked against their IDs too (FORMAT.md section 9).
+      const idCheck = node.digest === undefined;
+      const fetch = (i: number) => { const p = fetcher.blob(ids[i]!, { idCheck }); p.catch(() => undefined); return p; };
       let next = ids.length > first ? fetch(first) : undefined;
       for (let i = first; i < ids.length; i++) {
         if (signal.aborted) throw cancelled();
         const chunk = await next!;
         next = i + 1 < ids.length ? fetch(i + 1) : undefined;
         digest?.update(chunk);
-        if (node.sparse) writeSparse(fd, chunk, pos); else writeAll(fd, chunk, pos);
+        if (node.sparse) writeSparse(fd, chunk, pos); else await writeAllAsync(fd, chunk, pos);
         pos += chunk.length;
         bytesDone += chunk.length;
         if (Date.now() - lastProgress > 250) {
           lastProgress = Date.now();
-          sink.progress('Restore', `${stats.files}/${fileJobs.length} files, ${bytesDone}/${total} bytes`, total > 0 ? Math.min(99, (bytesDone / total) * 100) : 0, shownFinal);
+          sink.progress('Restore', `${stats.files}/${fileJobs.length} files, ${bytesDone}/${total} bytes`, total > 0 ? Math.min(99, (bytesDone / total) * 100) : 0, shownFinal());
         }
       }
       if (pos !== (node.size ?? 0)) {
-        throw new AzbError('AZB_OBJECT_DAMAGED', `${shownFinal}: the recovery point has ${pos} bytes for a file of ${node.size} bytes.`, { target: shownFinal, hint: "Run 'azbackup check --read-data'." });
+        throw new AzbError('AZB_OBJECT_DAMAGED', `${shownFinal()}: the recovery point has ${pos} bytes for a file of ${node.size} bytes.`, { target: shownFinal(), hint: "Run 'azbackup check --read-data'." });
       }
       // The bytes written must be the bytes backed up: a wrong chunk list (content, order, a chunk
       // missing) is caught here, and the file is never put in place under its name.
@@ -645,9 +662,9 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
         const got = digest.digest('hex');
         if (got !== node.digest) {
           throw new AzbError('AZB_RESTORE_VERIFY_FAILED', node.digest === undefined
-            ? `${shownFinal}: the recovery point has no content digest for this file, so its bytes cannot be verified; it was not restored.`
-            : `${shownFinal}: the restored bytes do not match the file's digest in the recovery point (SHA-256 ${got.slice(0, 12)}…, expected ${node.digest.slice(0, 12)}…); it was not restored.`, {
-            target: shownFinal, hint: "Run 'azbackup check --read-data' and restore the file from another recovery point.",
+            ? `${shownFinal()}: the recovery point has no content digest for this file, so its bytes cannot be verified; it was not restored.`
+            : `${shownFinal()}: the restored bytes do not match the file's digest in the recovery point (SHA-256 ${got.slice(0, 12)}…, expected ${node.digest.slice(0, 12)}…); it was not restored.`, {
+            target: shownFinal(), hint: "Run 'azbackup check --read-data' and restore the file from another recovery point.",
           });
         }
       }
@@ -670,14 +687,14 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       closeSync(fd);
       if (!ok && !keepPartial) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } }
     }
-    try { renameSync(dir.at(tmp), dir.at(final)); } catch (err) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } throw writeError(err, dir.shown(final)); }
+    try { await renameAsync(dir.at(tmp), dir.at(final)); } catch (err) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } throw writeError(err, dir.shown(final)); }
     if (node.hardlink) hardlinks.set(node.hardlink, { dir, name: final });
     if (made) xattrJobs.push({ dir, name: final, node, made });
     if (clearedBits) setuidCleared++;
     stats.files++;
     stats.bytes += node.size ?? 0;
     if (digest) stats.verified++; else stats.unverified++;
-    if (node.damage) damagedItems.push(shownFinal);
+    if (node.damage) damagedItems.push(shownFinal());
   }
 
   const items = opts.items.length > 0 ? opts.items : [];
@@ -853,20 +870,20 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   fetcher.plan(useAt.sort((a, b) => a.t - b.t).map((u) => u.id));
   // A damaged file is reported and skipped; the rest of the restore goes on.
   const restoreOrReport = async (job: FileJob) => {
-    const shown = showPath(job.dir.shown(job.name));
+    const shown = () => showPath(job.dir.shown(job.name));
     try {
       await restoreFile(job);
     } catch (err) {
       if (err instanceof AzbError && err.code === 'AZB_RESTORE_VERIFY_FAILED') {
         stats.skipped++;
         stats.verifyFailed++;
-        verifyFailures.push(shown);
-        sink.warning('AZB_RESTORE_VERIFY_FAILED', err.message, shown);
+        verifyFailures.push(shown());
+        sink.warning('AZB_RESTORE_VERIFY_FAILED', err.message, shown());
         return;
       }
       if (skippedItem(err, job.dir.shown(job.name))) return;
       if (!(err instanceof AzbError) || err.code !== 'AZB_OBJECT_DAMAGED') throw err;
-      skip('AZB_RESTORE_FILE_DAMAGED', `Not restored: ${shown}: ${err.message}`, shown);
+      skip('AZB_RESTORE_FILE_DAMAGED', `Not restored: ${shown()}: ${err.message}`, shown());
     }
   };
   // A failure that stops the restore (out of space, say) lets the files in flight end, each complete or
@@ -966,6 +983,15 @@ async function openTarget(dirs: DirHandles, target: string, madePlain: DirHandle
     throw notWritable((err as NodeJS.ErrnoException).code ?? (err as Error).message);
   }
   return dir;
+}
+
+const openAsync = promisify(openCb);
+const renameAsync = promisify(renameCb);
+const writeAsync = promisify(writeCb);
+
+async function writeAllAsync(fd: number, data: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += (await writeAsync(fd, data, off, data.length - off, position + off)).bytesWritten;
 }
 
 function writeAll(fd: number, data: Buffer, position: number): void {
