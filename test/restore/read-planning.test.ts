@@ -84,7 +84,7 @@ describe('segments kept for later uses', () => {
       return held.has(name) ? new Promise<Buffer>((resolve) => waiting.push(() => resolve(bytes))) : Promise.resolve(bytes);
     };
     Object.assign(t, { free: () => { for (const w of waiting.splice(0)) w(); } });
-    Object.assign(t.repo, { keyOfPack: () => Promise.resolve({}), openStoredBlob: () => Buffer.alloc(1) });
+    Object.assign(t.repo, { keyOfPack: () => Promise.resolve({}), openStoredBlob: () => Buffer.alloc(1), decodeStoredBlob: () => Promise.resolve(Buffer.alloc(1)) });
     return t as typeof t & { free: () => void };
   }
 
