@@ -17,7 +17,7 @@ import { BlobSaver } from './blob-saver.js';
 import { FileCache } from './file-cache.js';
 import { now } from '../clock.js';
 import type { SnapshotMode, SourceRead } from '../snapshot/snapshots.js';
-import { bytesOf, recordedPath, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
+import { bytesOf, recordedPath, ScanDir, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
 import type { ChunkJobEvent } from './file-chunks.js';
 import { ReaderPool } from './reader-pool.js';
 import { importTar } from './tar-import.js';
@@ -152,10 +152,17 @@ function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type'], xattrs: Re
  * stack of its own, not recursion: trees may be thousands of levels deep.
  */
 function* scanPaths(entries: ScanEntry[]): Generator<string> {
+  // Folders' entries are read packed (ScanDir.childPaths): listing the paths makes no entry objects.
   const stack: ScanEntry[] = [...entries].reverse();
   for (let e = stack.pop(); e !== undefined; e = stack.pop()) {
     yield e.path;
-    if (e.children) for (let i = e.children.length - 1; i >= 0; i--) stack.push(e.children[i]!);
+    if (!(e instanceof ScanDir)) continue;
+    const dirs: ScanEntry[] = [];
+    for (const c of e.childPaths()) {
+      if (c.dir === undefined) yield c.path;
+      else dirs.push(c.dir);
+    }
+    for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i]!);
   }
 }
 
@@ -171,7 +178,7 @@ async function scanXattrs(scan: ScanResult, sink: EventSink, signal: AbortSignal
     sink.warning('AZB_XATTR_TOOLS_MISSING', 'getfattr is not installed: this recovery point holds no extended attributes (POSIX ACLs, file capabilities, SELinux labels, user.* attributes).', 'getfattr');
     return new Map();
   }
-  const { byPath, failures } = await readXattrs(getfattr, [...scanPaths(scan.roots.map((r) => r.entry))], signal);
+  const { byPath, failures } = await readXattrs(getfattr, scanPaths(scan.roots.map((r) => r.entry)), signal);
   if (failures.length > 0) {
     sink.warning('AZB_XATTR_UNREADABLE', `The extended attributes of ${failures.length} entr${failures.length === 1 ? 'y' : 'ies'} could not be read; they are backed up without them: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; ...' : ''}`, failures[0]);
   }
@@ -484,11 +491,13 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   // folder and writes each folder's tree when its entries are done.
   const startedFiles = new Map<ScanEntry, Promise<TreeNode | undefined>>();
   // Each folder's files, then its sub-folders' (depth first), with a stack of its own: no recursion.
+  // A folder's children are made into entries (ScanDir) only when this walk reaches it.
   function* fileOrder(entries: ScanEntry[]): Generator<ScanEntry> {
-    const stack: ScanEntry[][] = [entries];
-    for (let level = stack.pop(); level !== undefined; level = stack.pop()) {
+    const stack: (ScanEntry | ScanEntry[])[] = [entries];
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      const level = Array.isArray(next) ? next : next.children ?? [];
       for (const c of level) if (c.kind !== 'dir') yield c;
-      for (let i = level.length - 1; i >= 0; i--) if (level[i]!.kind === 'dir') stack.push(level[i]!.children ?? []);
+      for (let i = level.length - 1; i >= 0; i--) if (level[i]!.kind === 'dir') stack.push(level[i]!);
     }
   }
   const ahead = fileOrder(scan.roots.flatMap((r) => (r.entry.kind === 'dir' ? r.entry.children ?? [] : [])));
