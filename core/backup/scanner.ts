@@ -51,6 +51,8 @@ const SPARSE_BIT = 4;
  * of the memory. Reading `children` twice gives the same objects until they are dropped.
  */
 export class ScanDir implements ScanEntry {
+  /** Entries made from packed folders and not yet dropped, in this process, and the most at once (tests). */
+  static readonly unpacked = { now: 0, peak: 0 };
   readonly kind = 'dir' as const;
   private packed: PackedEntries | undefined;
   private unpacked: ScanEntry[] | undefined;
@@ -60,12 +62,17 @@ export class ScanDir implements ScanEntry {
   }
 
   get children(): ScanEntry[] | undefined {
-    if (this.unpacked === undefined && this.packed !== undefined) this.unpacked = unpackEntries(this.packed, this.path);
+    if (this.unpacked === undefined && this.packed !== undefined) {
+      this.unpacked = unpackEntries(this.packed, this.path);
+      ScanDir.unpacked.now += this.unpacked.length;
+      ScanDir.unpacked.peak = Math.max(ScanDir.unpacked.peak, ScanDir.unpacked.now);
+    }
     return this.unpacked ?? (this.packed === undefined && !this.dropped ? [] : undefined);
   }
 
   /** Dropped (undefined): the folder is done with and its entries can go. */
   set children(list: ScanEntry[] | undefined) {
+    if (this.packed !== undefined && this.unpacked !== undefined) ScanDir.unpacked.now -= this.unpacked.length;
     this.unpacked = list;
     this.packed = undefined;
     this.dropped = list === undefined;
