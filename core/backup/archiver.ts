@@ -337,6 +337,10 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
 
   // A file whose chunks cannot be proved to be its content is left out of the point, loudly: an engine
   // defect must never be stored as if it were the file.
+  // The metadata cache's answer for the entry unchangedFile last found changed (one at a time: saveFile
+  // follows it in the same turn).
+  let lookedUp: { e: ScanEntry; cached: CachedFile | undefined } | undefined;
+
   // Whether the cache's record of a file still describes it (same device, inode, size and times) and its
   // chunks are all stored and add up to its size (contentFault), so it need not be read.
   function isUnchanged(e: ScanEntry, cached: CachedFile | undefined): cached is CachedFile {
@@ -353,7 +357,10 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   function unchangedFile(e: ScanEntry, name: Buffer): TreeNode | undefined {
     if (e.st.nlink > 1) return undefined;
     const cached = cache.get(bytesOf(recordedPath(scan.readRoots, e.path)));
-    if (!isUnchanged(e, cached)) return undefined;
+    if (!isUnchanged(e, cached)) {
+      lookedUp = { e, cached }; // saveFileContent, called next for this entry, needs not look again
+      return undefined;
+    }
     const node = baseNode(name, e, 'file', xattrs);
     node.size = e.st.size;
     node.content = cached.content;
@@ -409,7 +416,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   // Reads (or takes from the metadata cache) the content of one file into `node`; undefined when skipped.
   async function saveFileContent(e: ScanEntry, node: TreeNode, shown: string, pathBytes: Buffer, readBytes: Buffer): Promise<TreeNode | undefined> {
     const sparse = e.st.sparse;
-    const cached = cache.get(pathBytes);
+    const cached = lookedUp?.e === e ? lookedUp.cached : cache.get(pathBytes);
+    lookedUp = undefined;
     const unchanged = isUnchanged(e, cached);
     if (unchanged) {
       node.content = cached.content;
