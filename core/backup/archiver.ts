@@ -14,10 +14,10 @@ import { type PointManifest, type PointStats, type ServerRepo } from '../repo/se
 import { encodeTree, nameFields, type TreeNode, type XattrEntry } from '../repo/tree.js';
 import { findTool, readXattrs, XATTR_NODE_LIMIT, xattrBytes } from '../fs/xattr.js';
 import { BlobSaver } from './blob-saver.js';
-import { FileCache } from './file-cache.js';
+import { FileCache, type CachedFile } from './file-cache.js';
 import { now } from '../clock.js';
 import type { SnapshotMode, SourceRead } from '../snapshot/snapshots.js';
-import { bytesOf, recordedPath, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
+import { bytesOf, recordedPath, ScanDir, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
 import type { ChunkJobEvent } from './file-chunks.js';
 import { ReaderPool } from './reader-pool.js';
 import { importTar } from './tar-import.js';
@@ -152,10 +152,17 @@ function baseNode(name: Buffer, e: ScanEntry, type: TreeNode['type'], xattrs: Re
  * stack of its own, not recursion: trees may be thousands of levels deep.
  */
 function* scanPaths(entries: ScanEntry[]): Generator<string> {
+  // Folders' entries are read packed (ScanDir.childPaths): listing the paths makes no entry objects.
   const stack: ScanEntry[] = [...entries].reverse();
   for (let e = stack.pop(); e !== undefined; e = stack.pop()) {
     yield e.path;
-    if (e.children) for (let i = e.children.length - 1; i >= 0; i--) stack.push(e.children[i]!);
+    if (!(e instanceof ScanDir)) continue;
+    const dirs: ScanEntry[] = [];
+    for (const c of e.childPaths()) {
+      if (c.dir === undefined) yield c.path;
+      else dirs.push(c.dir);
+    }
+    for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i]!);
   }
 }
 
@@ -171,7 +178,7 @@ async function scanXattrs(scan: ScanResult, sink: EventSink, signal: AbortSignal
     sink.warning('AZB_XATTR_TOOLS_MISSING', 'getfattr is not installed: this recovery point holds no extended attributes (POSIX ACLs, file capabilities, SELinux labels, user.* attributes).', 'getfattr');
     return new Map();
   }
-  const { byPath, failures } = await readXattrs(getfattr, [...scanPaths(scan.roots.map((r) => r.entry))], signal);
+  const { byPath, failures } = await readXattrs(getfattr, scanPaths(scan.roots.map((r) => r.entry)), signal);
   if (failures.length > 0) {
     sink.warning('AZB_XATTR_UNREADABLE', `The extended attributes of ${failures.length} entr${failures.length === 1 ? 'y' : 'ies'} could not be read; they are backed up without them: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; ...' : ''}`, failures[0]);
   }
@@ -258,7 +265,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   let filesDone = 0;
   let bytesDone = 0;
   let lastProgress = 0;
-  const progress = (current: string) => {
+  // `current`: the path shown, or the entry whose path it is (made into text only when an event is sent).
+  const progress = (current: string | ScanEntry) => {
     const now = Date.now();
     if (now - lastProgress < 250) return;
     lastProgress = now;
@@ -268,7 +276,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
     const pct = scan.bytes > 0 ? (bytesDone / scan.bytes) * 100 : (scan.files > 0 ? (filesDone / scan.files) * 100 : 0);
     const secondsLeft = rate > 0 && scan.bytes > 0 ? Math.ceil(left / rate) : undefined;
     const eta = secondsLeft !== undefined ? ` ETA ${secondsLeft} s` : '';
-    sink.progress('Backup', `${filesDone}/${scan.files} files, ${formatBytes(bytesDone)}/${formatBytes(scan.bytes)} at ${formatBytes(rate)}/s${eta}`, Math.min(pct, 99), current, secondsLeft);
+    const shown = typeof current === 'string' ? current : showPath(recordedPath(scan.readRoots, current.path));
+    sink.progress('Backup', `${filesDone}/${scan.files} files, ${formatBytes(bytesDone)}/${formatBytes(scan.bytes)} at ${formatBytes(rate)}/s${eta}`, Math.min(pct, 99), shown, secondsLeft);
   };
 
   // A stream's content, with the digest of its bytes as they came (before the chunker saw them) and the
@@ -310,9 +319,11 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   // exactly [0, size) (their plain lengths add up to the size) and it carries a digest. Undefined when
   // it holds, else what is wrong.
   function fileNodeFault(node: TreeNode, rawLengths?: readonly number[]): string | undefined {
-    const content = node.content ?? [];
-    if (!Number.isSafeInteger(node.size) || node.size! < 0) return `size ${String(node.size)} is not a byte count`;
-    if (typeof node.digest !== 'string' || !/^[0-9a-f]{64}$/.test(node.digest)) return 'no content digest';
+    return contentFault(node.size, node.digest, node.content ?? [], rawLengths);
+  }
+  function contentFault(size: number | undefined, digest: string | undefined, content: readonly string[], rawLengths?: readonly number[]): string | undefined {
+    if (!Number.isSafeInteger(size) || size! < 0) return `size ${String(size)} is not a byte count`;
+    if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) return 'no content digest';
     let sum = 0;
     for (let i = 0; i < content.length; i++) {
       const len = rawLengths?.[i] ?? saver.rawLengthOf(Buffer.from(content[i]!, 'hex'));
@@ -320,12 +331,48 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
       sum += len;
     }
     if (rawLengths && rawLengths.length !== content.length) return `${content.length} chunk IDs for ${rawLengths.length} chunk lengths`;
-    if (sum !== node.size) return `chunks cover ${sum} bytes of a ${node.size}-byte file`;
+    if (sum !== size) return `chunks cover ${sum} bytes of a ${size}-byte file`;
     return undefined;
   }
 
   // A file whose chunks cannot be proved to be its content is left out of the point, loudly: an engine
   // defect must never be stored as if it were the file.
+  // The metadata cache's answer for the entry unchangedFile last found changed (one at a time: saveFile
+  // follows it in the same turn).
+  let lookedUp: { e: ScanEntry; cached: CachedFile | undefined } | undefined;
+
+  // Whether the cache's record of a file still describes it (same device, inode, size and times) and its
+  // chunks are all stored and add up to its size (contentFault), so it need not be read.
+  function isUnchanged(e: ScanEntry, cached: CachedFile | undefined): cached is CachedFile {
+    return cached !== undefined && cached.dev === e.st.dev && cached.ino === e.st.ino && cached.size === e.st.size
+      && cached.mtimeNs === e.st.mtimeNs && cached.ctimeNs === e.st.ctimeNs
+      && contentFault(e.st.size, cached.digest, cached.content) === undefined;
+  }
+
+  /**
+   * The node of a file the metadata cache shows unchanged, made without a promise (an unchanged re-run
+   * of many small files is mostly this); undefined when the file must go through saveFile (changed, not
+   * cached, or one of several hard links, which wait for each other there).
+   */
+  function unchangedFile(e: ScanEntry, name: Buffer): TreeNode | undefined {
+    if (e.st.nlink > 1) return undefined;
+    const cached = cache.get(bytesOf(recordedPath(scan.readRoots, e.path)));
+    if (!isUnchanged(e, cached)) {
+      lookedUp = { e, cached }; // saveFileContent, called next for this entry, needs not look again
+      return undefined;
+    }
+    const node = baseNode(name, e, 'file', xattrs);
+    node.size = e.st.size;
+    node.content = cached.content;
+    node.digest = cached.digest;
+    if (cached.sparse) node.sparse = true;
+    stats.filesUnchanged++;
+    filesDone++;
+    bytesDone += e.st.size;
+    progress(e);
+    return node;
+  }
+
   function invariantFault(shown: string, detail: string): void {
     sink.warning('AZB_INTERNAL_INVARIANT', `Not backed up: ${shown}: its chunks do not prove its content (${detail}). This is an engine defect; the file is left out of this recovery point.`, shown);
   }
@@ -369,11 +416,9 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   // Reads (or takes from the metadata cache) the content of one file into `node`; undefined when skipped.
   async function saveFileContent(e: ScanEntry, node: TreeNode, shown: string, pathBytes: Buffer, readBytes: Buffer): Promise<TreeNode | undefined> {
     const sparse = e.st.sparse;
-    const cached = cache.get(pathBytes);
-    const unchanged = cached !== undefined && cached.dev === e.st.dev && cached.ino === e.st.ino && cached.size === e.st.size
-      && cached.mtimeNs === e.st.mtimeNs && cached.ctimeNs === e.st.ctimeNs
-      && cached.content.every((id) => saver.has(Buffer.from(id, 'hex')))
-      && fileNodeFault({ ...node, content: cached.content, digest: cached.digest }) === undefined;
+    const cached = lookedUp?.e === e ? lookedUp.cached : cache.get(pathBytes);
+    lookedUp = undefined;
+    const unchanged = isUnchanged(e, cached);
     if (unchanged) {
       node.content = cached.content;
       node.digest = cached.digest;
@@ -482,25 +527,31 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   // Files are started ahead of the tree walk, in the order it will ask for them (up to FILES_AHEAD not
   // yet taken), so the read workers stay busy across folder boundaries; the walk itself goes folder by
   // folder and writes each folder's tree when its entries are done.
-  const startedFiles = new Map<ScanEntry, Promise<TreeNode | undefined>>();
+  const startedFiles = new Map<ScanEntry, TreeNode | Promise<TreeNode | undefined>>();
   // Each folder's files, then its sub-folders' (depth first), with a stack of its own: no recursion.
+  // A folder's children are made into entries (ScanDir) only when this walk reaches it.
   function* fileOrder(entries: ScanEntry[]): Generator<ScanEntry> {
-    const stack: ScanEntry[][] = [entries];
-    for (let level = stack.pop(); level !== undefined; level = stack.pop()) {
+    const stack: (ScanEntry | ScanEntry[])[] = [entries];
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      const level = Array.isArray(next) ? next : next.children ?? [];
       for (const c of level) if (c.kind !== 'dir') yield c;
-      for (let i = level.length - 1; i >= 0; i--) if (level[i]!.kind === 'dir') stack.push(level[i]!.children ?? []);
+      for (let i = level.length - 1; i >= 0; i--) if (level[i]!.kind === 'dir') stack.push(level[i]!);
     }
   }
   const ahead = fileOrder(scan.roots.flatMap((r) => (r.entry.kind === 'dir' ? r.entry.children ?? [] : [])));
   // Entries already started (by the walk ahead or by take): never started twice.
   const begun = new WeakSet<ScanEntry>();
-  function start(c: ScanEntry): Promise<TreeNode | undefined> {
+  function start(c: ScanEntry): TreeNode | Promise<TreeNode | undefined> {
     begun.add(c);
+    if (c.kind === 'file' && !signal.aborted) {
+      const node = unchangedFile(c, bytesOf(c.name));
+      if (node !== undefined) return node;
+    }
     const p = saveEntry(c, bytesOf(c.name));
     p.catch(() => undefined); // reported when taken
     return p;
   }
-  function take(c: ScanEntry): Promise<TreeNode | undefined> {
+  function take(c: ScanEntry): TreeNode | Promise<TreeNode | undefined> {
     // Refilled in halves, so files are started (and sent to the workers) in batches, not one by one.
     if (startedFiles.size < FILES_AHEAD / 2 || !startedFiles.has(c)) while (startedFiles.size < FILES_AHEAD && !signal.aborted) {
       const next = ahead.next();
@@ -514,7 +565,11 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
 
   async function saveDir(children: ScanEntry[]): Promise<string> {
     const nodes: (TreeNode | undefined)[] = new Array(children.length);
-    for (let i = 0; i < children.length; i++) if (children[i]!.kind !== 'dir') nodes[i] = await take(children[i]!);
+    for (let i = 0; i < children.length; i++) {
+      if (children[i]!.kind === 'dir') continue;
+      const taken = take(children[i]!);
+      nodes[i] = taken instanceof Promise ? await taken : taken;
+    }
     for (let i = 0; i < children.length; i++) if (children[i]!.kind === 'dir') nodes[i] = await saveEntry(children[i]!, bytesOf(children[i]!.name));
     return (await saver.save('tree', encodeTree(nodes.filter((n): n is TreeNode => n !== undefined)))).toString('hex');
   }

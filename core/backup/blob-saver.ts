@@ -88,7 +88,7 @@ export class BlobSaver {
 
   /** Plain length of a blob that is stored or being stored, else undefined. */
   rawLengthOf(id: Buffer): number | undefined {
-    return this.repo.index.get(id)?.rawLength ?? this.pending.get(id.toString('hex'));
+    return this.repo.index.rawLengthOf(id) ?? this.pending.get(id.toString('hex'));
   }
 
   /** Whether a blob with this ID is already stored or on its way. */

@@ -39,6 +39,132 @@ export interface ScanEntry {
   children?: ScanEntry[];
 }
 
+const KIND_CODES = { file: 0, dir: 1, symlink: 2 } as const;
+const KINDS = ['file', 'dir', 'symlink'] as const;
+const SPARSE_BIT = 4;
+
+/**
+ * A scanned folder. Its files and links are kept packed (names in one string, numbers in typed arrays:
+ * about 70 bytes an entry instead of about 360 as objects), and become ScanEntry objects only when
+ * `children` is read: the backup reads a folder's children when it reaches it and drops them
+ * (`children = undefined`) when the folder is done, so a scan of millions of files is held in a fraction
+ * of the memory. Reading `children` twice gives the same objects until they are dropped.
+ */
+export class ScanDir implements ScanEntry {
+  /** Entries made from packed folders and not yet dropped, in this process, and the most at once (tests). */
+  static readonly unpacked = { now: 0, peak: 0 };
+  readonly kind = 'dir' as const;
+  private packed: PackedEntries | undefined;
+  private unpacked: ScanEntry[] | undefined;
+
+  constructor(readonly name: string, readonly path: string, readonly st: EntryStat, children: { name: string; st: BigIntStats; kind: ScanEntry['kind']; dir?: ScanEntry }[], devAlias?: { from: bigint; to: bigint }) {
+    this.packed = children.length > 0 ? packEntries(children, devAlias) : undefined;
+  }
+
+  get children(): ScanEntry[] | undefined {
+    if (this.unpacked === undefined && this.packed !== undefined) {
+      this.unpacked = unpackEntries(this.packed, this.path);
+      ScanDir.unpacked.now += this.unpacked.length;
+      ScanDir.unpacked.peak = Math.max(ScanDir.unpacked.peak, ScanDir.unpacked.now);
+    }
+    return this.unpacked ?? (this.packed === undefined && !this.dropped ? [] : undefined);
+  }
+
+  /** Dropped (undefined): the folder is done with and its entries can go. */
+  set children(list: ScanEntry[] | undefined) {
+    if (this.packed !== undefined && this.unpacked !== undefined) ScanDir.unpacked.now -= this.unpacked.length;
+    this.unpacked = list;
+    this.packed = undefined;
+    this.dropped = list === undefined;
+  }
+  private dropped = false;
+
+  /** Number of entries held (packed or not). */
+  get childCount(): number {
+    return this.unpacked?.length ?? this.packed?.kinds.length ?? 0;
+  }
+
+  /** Paths of the children (sub-folders as their entries), without making or keeping ScanEntry objects. */
+  *childPaths(): Generator<{ path: string; dir?: ScanEntry }> {
+    if (this.unpacked !== undefined) {
+      for (const c of this.unpacked) yield c.kind === 'dir' ? { path: c.path, dir: c } : { path: c.path };
+      return;
+    }
+    const p = this.packed;
+    if (p === undefined) return;
+    const prefix = this.path === '/' ? '/' : `${this.path}/`;
+    let pos = 0;
+    for (let i = 0; i < p.kinds.length; i++) {
+      const end = p.names.indexOf('/', pos);
+      const dir = p.dirs.get(i);
+      if (dir !== undefined) yield { path: dir.path, dir };
+      else yield { path: prefix + p.names.slice(pos, end) };
+      pos = end + 1;
+    }
+  }
+}
+
+/** A folder's entries in typed arrays; sub-folders (and entries read elsewhere) are ScanEntry objects of their own (`dirs`, by position). */
+interface PackedEntries {
+  /** Every name followed by "/" (no name holds one). */
+  names: string;
+  /** KIND_CODES, with SPARSE_BIT. */
+  kinds: Uint8Array;
+  /** mode, uid, gid, nlink of each entry. */
+  ints: Uint32Array;
+  sizes: Float64Array;
+  /** mtime and ctime (ns) of each entry. */
+  times: BigInt64Array;
+  /** st_dev and inode of each entry. */
+  ids: BigUint64Array;
+  dirs: Map<number, ScanEntry>;
+}
+
+function packEntries(children: { name: string; st: BigIntStats; kind: ScanEntry['kind']; dir?: ScanEntry }[], devAlias?: { from: bigint; to: bigint }): PackedEntries {
+  const n = children.length;
+  const p: PackedEntries = { names: '', kinds: new Uint8Array(n), ints: new Uint32Array(4 * n), sizes: new Float64Array(n), times: new BigInt64Array(2 * n), ids: new BigUint64Array(2 * n), dirs: new Map() };
+  const names: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = children[i]!;
+    names[i] = c.name;
+    p.kinds[i] = KIND_CODES[c.kind];
+    if (c.dir !== undefined) { p.dirs.set(i, c.dir); continue; }
+    const st = c.st;
+    if (st.blocks * 512n < st.size) p.kinds[i]! |= SPARSE_BIT;
+    p.ints[4 * i] = Number(st.mode); p.ints[4 * i + 1] = Number(st.uid); p.ints[4 * i + 2] = Number(st.gid); p.ints[4 * i + 3] = Number(st.nlink);
+    p.sizes[i] = Number(st.size);
+    p.times[2 * i] = st.mtimeNs; p.times[2 * i + 1] = st.ctimeNs;
+    p.ids[2 * i] = devAlias && st.dev === devAlias.from ? devAlias.to : st.dev; p.ids[2 * i + 1] = st.ino;
+  }
+  p.names = names.length > 0 ? `${names.join('/')}/` : '';
+  return p;
+}
+
+function unpackEntries(p: PackedEntries, path: string): ScanEntry[] {
+  const prefix = path === '/' ? '/' : `${path}/`;
+  const out: ScanEntry[] = new Array(p.kinds.length);
+  let pos = 0;
+  let devText = '';
+  let devOf = -1n;
+  for (let i = 0; i < p.kinds.length; i++) {
+    const end = p.names.indexOf('/', pos);
+    const name = p.names.slice(pos, end);
+    pos = end + 1;
+    const dir = p.dirs.get(i);
+    if (dir !== undefined) { out[i] = dir; continue; }
+    const dev = p.ids[2 * i]!;
+    if (dev !== devOf) { devOf = dev; devText = dev.toString(); } // one string for the many entries of one device
+    out[i] = {
+      name, path: prefix + name, kind: KINDS[p.kinds[i]! & 3]!,
+      st: {
+        mode: p.ints[4 * i]!, uid: p.ints[4 * i + 1]!, gid: p.ints[4 * i + 2]!, nlink: p.ints[4 * i + 3]!, size: p.sizes[i]!, sparse: (p.kinds[i]! & SPARSE_BIT) !== 0,
+        mtimeNs: p.times[2 * i]!.toString(), ctimeNs: p.times[2 * i + 1]!.toString(), dev: devText, ino: p.ids[2 * i + 1]!.toString(),
+      },
+    };
+  }
+  return out;
+}
+
 /** The raw bytes of a scan name or path. */
 export function bytesOf(latin1: string): Buffer {
   return Buffer.from(latin1, 'latin1');
@@ -202,12 +328,11 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
       result.skipped.push(skippedSpecial(recorded(path, rules), st));
       return undefined;
     }
-    const entry: ScanEntry = { name, path, st: compact(st, rules.devAlias), kind };
-    if (kind === 'file') {
-      result.files++;
-      result.bytes += entry.st.size;
-      if (result.files % 1000 === 0) onEntry?.(result.files, result.bytes);
-    } else if (kind === 'dir') {
+    if (kind !== 'dir') {
+      countLeaf(kind, st);
+      return { name, path, st: compact(st, rules.devAlias), kind };
+    }
+    {
       result.dirs++;
       let names: string[];
       try {
@@ -222,7 +347,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         result.cacheFolders.push(showPath(recorded(path, rules)));
         names = [CACHEDIR_TAG];
       }
-      const children: ScanEntry[] = [];
+      const children: { name: string; st: BigIntStats; kind: ScanEntry['kind']; dir?: ScanEntry }[] = [];
       // lstat a directory's entries concurrently: on large trees this is where the time goes.
       const stats = await Promise.all(names.map(async (n) => {
         const childPath = path === '/' ? `/${n}` : `${path}/${n}`;
@@ -273,7 +398,7 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
         if (!s) continue;
         if ('mountPoint' in s) {
           result.dirs++;
-          children.push({ name: s.n, path: s.childPath, st: compact(s.st, rules.devAlias), kind: 'dir', children: [] });
+          children.push({ name: s.n, st: s.st, kind: 'dir', dir: new ScanDir(s.n, s.childPath, compact(s.st, rules.devAlias), []) });
           continue;
         }
         if ('live' in s && s.live !== undefined) {
@@ -281,15 +406,30 @@ export async function scanSources(sources: string[], excludes: string[], onEntry
           const liveRules: SourceRules = { ...rules, dev: s.st.dev, root: s.childPath, recordedRoot: s.childPath, canonicalRoot: s.live, inSnapshot: false };
           delete liveRules.devAlias;
           const child = await visit(s.childPath, s.n, s.st, false, liveRules);
-          if (child) children.push(child);
+          if (child) children.push({ name: s.n, st: s.st, kind: child.kind, dir: child });
           continue;
         }
-        const child = await visit(s.childPath, s.n, s.st, false, rules);
-        if (child) children.push(child);
+        const childKind = kindOf(s.st);
+        if (childKind === 'dir') {
+          const child = await visit(s.childPath, s.n, s.st, false, rules);
+          if (child) children.push({ name: s.n, st: s.st, kind: 'dir', dir: child });
+        } else if (childKind === undefined) {
+          result.skipped.push(skippedSpecial(recorded(s.childPath, rules), s.st));
+        } else {
+          // Files and links are kept packed in their folder (ScanDir), not as objects of their own.
+          countLeaf(childKind, s.st);
+          children.push({ name: s.n, st: s.st, kind: childKind });
+        }
       }
-      entry.children = children;
+      return new ScanDir(name, path, compact(st, rules.devAlias), children, rules.devAlias);
     }
-    return entry;
+  }
+
+  function countLeaf(kind: ScanEntry['kind'], st: BigIntStats): void {
+    if (kind !== 'file') return;
+    result.files++;
+    result.bytes += Number(st.size);
+    if (result.files % 1000 === 0) onEntry?.(result.files, result.bytes);
   }
 
   for (const source of sources) {

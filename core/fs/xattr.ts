@@ -126,7 +126,7 @@ export interface XattrRead { byPath: Map<string, XattrEntry[]>; failures: string
  * links, in batches. Names that are not UTF-8 cannot be process arguments: those entries are opened by
  * handle (O_PATH|O_NOFOLLOW) and read through /proc/<pid>/fd/<fd>, which reaches the entry itself.
  */
-export async function readXattrs(getfattr: string, paths: readonly string[], signal?: AbortSignal): Promise<XattrRead> {
+export async function readXattrs(getfattr: string, paths: Iterable<string>, signal?: AbortSignal): Promise<XattrRead> {
   const byPath = new Map<string, XattrEntry[]>();
   const failures: string[] = [];
   const base = ['-d', '-m', '-', '-e', 'base64', '--absolute-names'];
@@ -135,16 +135,24 @@ export async function readXattrs(getfattr: string, paths: readonly string[], sig
     for (const [p, list] of parseGetfattr(run.stdout)) if (list.length > 0) byPath.set(rename?.get(p) ?? p, list);
     for (const l of failureLines(run.stderr, true)) failures.push(asText(l));
   };
-  const text: string[] = [];
   const odd: string[] = [];
-  for (const p of paths) (bytesAsText(Buffer.from(p, 'latin1')) !== undefined ? text : odd).push(p);
-  // A cancelled backup stops between batches (the caller then reports the cancel).
-  for (let i = 0; i < text.length && !signal?.aborted;) {
-    const batch: string[] = [];
-    let bytes = 0;
-    while (i < text.length && (batch.length === 0 || bytes < BATCH_BYTES)) { const p = Buffer.from(text[i]!, 'latin1').toString('utf8'); batch.push(p); bytes += p.length + 1; i++; }
+  // Paths are taken as they come (a generator over the scan: no list of every path is made), a batch at
+  // a time. A cancelled backup stops between batches (the caller then reports the cancel).
+  let batch: string[] = [];
+  let bytes = 0;
+  for (const p of paths) {
+    if (signal?.aborted) break;
+    const raw = Buffer.from(p, 'latin1');
+    if (bytesAsText(raw) === undefined) { odd.push(p); continue; }
+    const text = raw.toString('utf8');
+    batch.push(text);
+    bytes += text.length + 1;
+    if (bytes < BATCH_BYTES) continue;
     collect(await runTool(getfattr, ['-h', ...base, '--', ...batch]));
+    batch = [];
+    bytes = 0;
   }
+  if (batch.length > 0 && !signal?.aborted) collect(await runTool(getfattr, ['-h', ...base, '--', ...batch]));
   for (let i = 0; i < odd.length && !signal?.aborted; i += FD_BATCH) {
     const fds: number[] = [];
     const rename = new Map<string, string>();

@@ -113,6 +113,13 @@ export class BlobIndex {
     };
   }
 
+  /** The blob's plain length, or undefined when the index has not got it: get() without making a location. */
+  rawLengthOf(id: Uint8Array): number | undefined {
+    checkId(id);
+    const at = this.find(word(id, 0), word(id, 4), word(id, 8), word(id, 12));
+    return at < 0 ? undefined : this.slots[at * WORDS_PER_SLOT + 7]!;
+  }
+
   /** Whether the index has the blob. */
   has(id: Uint8Array): boolean {
     checkId(id);
