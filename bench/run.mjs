@@ -37,7 +37,10 @@ const HELP = `npm run bench -- [options]
   --scale             also run the scale checks: 200,000 small files backup, 10M-blob index memory
   --no-scale          skip them (default: run the index memory check only; see bench/README.md)
   --scale-only        run only the scale checks (report goes to bench/results-scale.md by default)
-  --scale-files N     file count of the small-files scale run (default 200000)
+  --scale-files N     file count of the small-files scale run (default 200000); above --scale-base
+                      (e.g. 1000000) only azbackup's initial backup runs, of --scale-base files and of
+                      N files, and the report compares their peak RSS (memory must not grow with the count)
+  --scale-base N      the baseline file count for that comparison (default 200000)
   --timeout-min N     kill a timed step that runs longer than N minutes (default 60) and report it
   --no-restic         do not run restic even if it is installed
   --warm              do not drop the page cache before each timed step
@@ -74,6 +77,7 @@ const { values: opt } = parseArgs({
     'scale-only': { type: 'boolean', default: false },
     'timeout-min': { type: 'string', default: '60' },
     'scale-files': { type: 'string', default: '200000' },
+    'scale-base': { type: 'string', default: '200000' },
     'index-blobs': { type: 'string', default: '10000000' },
     restic: { type: 'boolean', default: true },
     azurite: { type: 'boolean', default: true },
@@ -108,6 +112,7 @@ const LARGE_MIB = opt.large === 'none' ? [] : opt.large.split(',').map((v) => {
   return n;
 });
 const SCALE_FILES = num('scale-files');
+const SCALE_BASE = num('scale-base');
 const INDEX_BLOBS = num('index-blobs');
 /** Full scale run (200k files) only with --scale; the index memory check unless --no-scale. */
 const SCALE_ONLY = opt['scale-only'];
@@ -139,6 +144,8 @@ function problem(msg) { problems.push(msg); log(`PROBLEM: ${msg.split('\n')[0]}`
 const fmtS = (ms) => (ms === undefined ? '—' : ms >= 100_000 ? `${(ms / 1000).toFixed(0)} s` : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`);
 const fmtMiB = (b) => (b === undefined ? '—' : b >= 10 * GIB ? `${(b / GIB).toFixed(1)} GiB` : `${(b / MIB).toFixed(1)} MiB`);
 const fmtN = (n) => n.toLocaleString('en');
+/** Sizes that may be small (single files): KiB below 1 MiB. */
+const fmtSize = (b) => (b < MIB ? `${(b / 1024).toFixed(1)} KiB` : fmtMiB(b));
 
 function du(path) {
   if (!existsSync(path)) return 0;
@@ -359,11 +366,11 @@ async function main() {
   const ctx = { azbVersion, azbBuilt, resticVersion, bin };
   if (RUN_MAIN) Object.assign(ctx, await mainComparison(bin, resticVersion));
   if (RUN_MAIN && opt.startup) { log('start-up: azbackup --version ...'); ctx.startup = startupRun(bin); }
-  if (RUN_SMALL_FILES && SCALE_FILES <= 200_000) ctx.small = await smallFilesRun(bin, resticVersion, SCALE_FILES, false);
-  if (RUN_SMALL_FILES && SCALE_FILES > 200_000) {
-    // Many files: azbackup's backup only, against its own 200,000-file run (memory must not grow with the count).
-    notes.push(`--scale-files ${fmtN(SCALE_FILES)}: azbackup's initial backup only, of 200,000 files and of ${fmtN(SCALE_FILES)}; restic and the restores are left out.`);
-    ctx.small = await smallFilesRun(bin, undefined, 200_000, true);
+  if (RUN_SMALL_FILES && SCALE_FILES <= SCALE_BASE) ctx.small = await smallFilesRun(bin, resticVersion, SCALE_FILES, false);
+  if (RUN_SMALL_FILES && SCALE_FILES > SCALE_BASE) {
+    // Many files: azbackup's backup only, against its own --scale-base run (memory must not grow with the count).
+    notes.push(`--scale-files ${fmtN(SCALE_FILES)}: azbackup's initial backup only, of ${fmtN(SCALE_BASE)} files and of ${fmtN(SCALE_FILES)}; restic and the restores are left out.`);
+    ctx.small = await smallFilesRun(bin, undefined, SCALE_BASE, true);
     ctx.many = await smallFilesRun(bin, undefined, SCALE_FILES, true);
   }
   if (RUN_INDEX_CHECK) ctx.indexCheck = await indexMemoryCheck();
@@ -687,9 +694,9 @@ function azureSection(d) {
     // A file under the chunker's minimum is one chunk, so one data pack; a large file's data packs are not
     // known without the engine's help (its restore result gives no pack count).
     const needed = x.size < 16 * 1024 ? treePacks + 1 : undefined;
-    if (needed !== undefined) issue.push([`single-file restore (${x.what}, ${fmtMiB(x.size)}): packs read`, `${m.wire.packs.size}`, `≤ packs it needs: ${needed} (${treePacks} tree + 1 data)`, !m.failed && ok && m.wire.packs.size <= needed]);
-    else issue.push([`single-file restore (${x.what}, ${fmtMiB(x.size)}): packs read`, `${m.wire.packs.size} packs, ${fmtMiB(m.wire.packBytes)} of pack data for ${fmtMiB(x.size)} of file`, 'only the packs it needs', undefined]);
-    return `| ${x.what}: ${x.path} | ${fmtMiB(x.size)} | ${cell(m, (q) => q.wallMs, fmtS)} | ${fmtN(m.wire.requests)} | ${fmtN(m.wire.packs.size)} in ${fmtN(m.wire.packGets)} GETs, ${fmtMiB(m.wire.packBytes)} | ${fmtN(treePacks)} (${fmtN(ls.wire.requests)} requests) | ${needed ?? 'not known (see below)'} | ${ok ? 'identical' : '**MISMATCH**'} |`;
+    if (needed !== undefined) issue.push([`single-file restore (${x.what}, ${fmtSize(x.size)}): packs read`, `${m.wire.packs.size}`, `≤ packs it needs: ${needed} (${treePacks} tree + 1 data)`, !m.failed && ok && m.wire.packs.size <= needed]);
+    else issue.push([`single-file restore (${x.what}, ${fmtSize(x.size)}): packs read`, `${m.wire.packs.size} packs, ${fmtSize(m.wire.packBytes)} of pack data for ${fmtSize(x.size)} of file`, 'only the packs it needs', undefined]);
+    return `| ${x.what}: ${x.path} | ${fmtSize(x.size)} | ${cell(m, (q) => q.wallMs, fmtS)} | ${fmtN(m.wire.requests)} | ${fmtN(m.wire.packs.size)} in ${fmtN(m.wire.packGets)} GETs, ${fmtSize(m.wire.packBytes)} | ${fmtN(treePacks)} (${fmtN(ls.wire.requests)} requests) | ${needed ?? 'not known (see below)'} | ${ok ? 'identical' : '**MISMATCH**'} |`;
   });
 
   let inter = '';
