@@ -721,7 +721,7 @@ function azureSection(d) {
 
 The same engine backs up the corpus as it stands after the change phase into an Azurite container and restores it, through bench/wan-proxy.mjs: ${z.delayMs > 0 || z.mibPerS > 0 ? `${z.delayMs} ms each way (${2 * z.delayMs} ms round trip, and one more round trip for each new connection's handshake; TLS is not modelled), bandwidth capped at ${z.mibPerS || '∞'} MiB/s per direction by one token bucket shared by all connections` : 'bare loopback (--wan-delay-ms 0 --wan-mib-s 0)'}. It counts requests by kind (method and \`comp\`/\`restype\`) and status, bytes each way (headers included), and the pack objects read by GET.
 
-**Calibration** (a ${c.mib} MiB transfer through the same proxy code to a local sink, no Azurite): round trip of an empty request ${fmtS(c.rttNewMs)} on a new connection, ${fmtS(c.rttKeptMs)} on a kept-alive one; one download ${c.downMiBs.toFixed(1)} MiB/s, one upload ${c.upMiBs.toFixed(1)} MiB/s, 4 parallel downloads ${c.down4MiBs.toFixed(1)} MiB/s in all (each includes the first round trip).
+**Calibration** (a ${c.mib} MiB transfer through the same proxy code to a local sink, no Azurite): round trip of an empty request ${fmtS(c.rttNewMs)} on a new connection, ${fmtS(c.rttKeptMs)} on a kept-alive one; one download ${c.downMiBs.toFixed(1)} MiB/s, one upload ${c.upMiBs.toFixed(1)} MiB/s, 4 parallel downloads ${c.down4MiBs.toFixed(1)} MiB/s in all (each includes its first round trip: a perfect link of this delay and cap would give ${z.mibPerS > 0 ? `${(c.mib / (c.mib / z.mibPerS + (2 * z.delayMs) / 1000)).toFixed(1)} MiB/s` : 'no limit'}, and ${fmtS(2 * z.delayMs)} / ${fmtS(4 * z.delayMs)} round trips).
 
 | measurement | local folder vault | Azure Blob (Azurite) over the link |
 |---|---|---|

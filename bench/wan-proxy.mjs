@@ -8,6 +8,8 @@
 import { createServer, request as httpRequest, Agent } from 'node:http';
 
 const PACK_RE = /\/servers\/[^/]+\/packs\/(.+)$/;
+/** How far (ms of line time) one sender may run ahead of the line before the proxy stops reading it. */
+const AHEAD_MS = 60;
 
 /** One direction of the link: a token bucket at `bytesPerS` (0 = no cap) shared by all connections. */
 class Direction {
@@ -23,12 +25,13 @@ class Direction {
 
 /**
  * Delivers actions in order, each at its own time: the head runs when due, then the next is armed.
- * `pending` is how many bytes are queued but not yet delivered.
+ * `lastAt` is when the last action pushed so far is due.
  */
 class Pipe {
-  constructor() { this.queue = []; this.timer = undefined; this.closed = false; }
+  constructor() { this.queue = []; this.timer = undefined; this.closed = false; this.lastAt = 0; }
   push(at, fn) {
     if (this.closed) return;
+    this.lastAt = Math.max(this.lastAt, at);
     this.queue.push({ at, fn });
     if (this.queue.length === 1) this.arm();
   }
@@ -93,10 +96,12 @@ export async function startWanProxy({ target, delayMs = 20, mibPerS = 50 }) {
       rec.upBytes += chunk.length; totals.upBytes += chunk.length;
       const leaves = up.reserve(chunk.length);
       upPipe.push(leaves + delayMs + handshake, () => upstream.write(chunk));
-      // Backpressure: the sender may run ahead of the line by a few ms only.
-      if (leaves - performance.now() > 20) { req.pause(); setTimeout(() => req.resume(), leaves - performance.now() - 10); }
+      // Backpressure: the sender may run ahead of the line by AHEAD_MS (a TCP window's worth); the
+      // queue stays ≥ AHEAD_MS/2 deep so a late timer on a loaded machine does not idle the line.
+      if (leaves - performance.now() > AHEAD_MS) { req.pause(); setTimeout(() => req.resume(), leaves - performance.now() - AHEAD_MS / 2); }
     });
-    req.on('end', () => upPipe.push(up.busyUntil + delayMs + handshake, () => upstream.end()));
+    // The end travels right behind this request's last byte, not behind other connections' data.
+    req.on('end', () => upPipe.push(Math.max(upPipe.lastAt, performance.now() + delayMs), () => upstream.end()));
 
     function onResponse(r) {
       rec.status = r.statusCode ?? 0;
@@ -111,9 +116,9 @@ export async function startWanProxy({ target, delayMs = 20, mibPerS = 50 }) {
           res.write(chunk);
           if (reset && !reset.fired && totals.downBytes - reset.startAt >= reset.afterDownBytes) fireReset();
         });
-        if (leaves - performance.now() > 20) { r.pause(); setTimeout(() => r.resume(), leaves - performance.now() - 10); }
+        if (leaves - performance.now() > AHEAD_MS) { r.pause(); setTimeout(() => r.resume(), leaves - performance.now() - AHEAD_MS / 2); }
       });
-      r.on('end', () => downPipe.push(down.busyUntil + delayMs, () => { res.end(); finish(); }));
+      r.on('end', () => downPipe.push(Math.max(downPipe.lastAt, performance.now() + delayMs), () => { res.end(); finish(); }));
       r.on('error', () => { res.destroy(); finish(); });
     }
     res.on('close', () => {
