@@ -74,7 +74,7 @@ export async function startWanProxy({ target, delayMs = 20, mibPerS = 50 }) {
 
   const server = createServer((req, res) => {
     const t0 = performance.now();
-    const rec = { kind: requestKind(req.method, req.url, req.headers), status: 0, upBytes: 0, downBytes: 0, pack: undefined, t0, t1: undefined };
+    const rec = { kind: requestKind(req.method, req.url, req.headers), status: 0, upBytes: 0, downBytes: 0, downBody: 0, pack: undefined, t0, t1: undefined };
     const m = req.method === 'GET' ? PACK_RE.exec(new URL(req.url, 'http://x').pathname) : null;
     if (m) rec.pack = m[1];
     const upPipe = new Pipe(), downPipe = new Pipe();
@@ -112,7 +112,7 @@ export async function startWanProxy({ target, delayMs = 20, mibPerS = 50 }) {
         const leaves = down.reserve(chunk.length);
         // Bytes count when delivered to the engine, so a reset cuts exactly what went through.
         downPipe.push(leaves + delayMs, () => {
-          rec.downBytes += chunk.length; totals.downBytes += chunk.length;
+          rec.downBytes += chunk.length; rec.downBody += chunk.length; totals.downBytes += chunk.length;
           res.write(chunk);
           if (reset && !reset.fired && totals.downBytes - reset.startAt >= reset.afterDownBytes) fireReset();
         });
@@ -153,7 +153,8 @@ export async function startWanProxy({ target, delayMs = 20, mibPerS = 50 }) {
     totals,
     /** Index into the request log: requests after it belong to the next phase. */
     mark: () => log.length,
-    /** Summary of the requests since `mark`: counts by kind and status, bytes, distinct packs read. */
+    /** Summary of the requests since `mark`: counts by kind and status, bytes (headers included), distinct
+     * packs read and their body bytes. */
     since(mark) {
       const recs = log.slice(mark);
       const byKind = {}, byStatus = {}, packs = new Map();
@@ -163,7 +164,7 @@ export async function startWanProxy({ target, delayMs = 20, mibPerS = 50 }) {
         byStatus[r.status || 'reset'] = (byStatus[r.status || 'reset'] ?? 0) + 1;
         upBytes += r.upBytes; downBytes += r.downBytes;
         if (r.broken) broken++;
-        if (r.pack) { packs.set(r.pack, (packs.get(r.pack) ?? 0) + r.downBytes); packBytes += r.downBytes; }
+        if (r.pack) { packs.set(r.pack, (packs.get(r.pack) ?? 0) + r.downBody); packBytes += r.downBody; }
       }
       return { requests: recs.length, byKind, byStatus, upBytes, downBytes, packs, packGets: recs.filter((r) => r.pack).length, packBytes, broken };
     },
