@@ -1,7 +1,8 @@
 // `npm run bench`: azbackup and restic side by side on the same corpus, in the same run.
 // Measures initial backup, unchanged re-run, re-run after 5 % of the files changed, full restore,
-// repository size and peak RSS; prints a markdown table with ratios against the issue's targets and
-// writes it (with machine, corpus and versions) to bench/results.md. `--help` lists the options.
+// repository size and peak RSS; then the Azure column over a WAN-shaped link (azure-wan.mjs), a 4x
+// corpus, start-up and (with --scale) many small files; prints every row of issue 17 against its target
+// and writes it all (with machine, corpus and versions) to bench/results.md. `--help` lists the options.
 // This is a benchmark, not a test: it never fails on a missed target, only on a broken tool.
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
