@@ -532,6 +532,7 @@ async function corpus4xRun(bin, one) {
 /** `azbackup --version`: median of 21 runs after one warm-up (bundle/startup.mjs), and one with the page cache dropped. */
 function startupRun(bin) {
   const times = [];
+  const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   spawnSync(bin, ['--version']);
   for (let i = 0; i < 21; i++) {
     const t0 = performance.now();
@@ -542,7 +543,7 @@ function startupRun(bin) {
   times.sort((a, b) => a - b);
   let coldMs;
   if (cacheMode === 'cold') { dropCaches(); const t0 = performance.now(); spawnSync(bin, ['--version']); coldMs = performance.now() - t0; }
-  return { medianMs: times[10], minMs: times[0], maxMs: times[20], coldMs };
+  return { medianMs: times[10], minMs: times[0], maxMs: times[20], coldMs, load };
 }
 
 // ---------------------------------------------------------------- scale: many small files
@@ -890,7 +891,7 @@ Command: \`npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(
 ## Setup
 
 ${setup.join('\n')}
-${issueTable ? `\n## Issue 17: every row against its target\n\n${issueTable}\n\nEach row is detailed in the sections below; ratios are azbackup / restic in this run unless the target says otherwise.\n` : ''}${table ? `\n## Results\n\n${table}\n\nTargets are issue 17's: ${TARGETS_TEXT}.\n` : ''}${d.big ? `\n${bigSection(d.big)}\n` : ''}${d.startup ? `\n## Start-up\n\n\`azbackup --version\` (the module's probe), bundle/startup.mjs's method: median ${fmtS(d.startup.medianMs)} of 21 runs after one warm-up (min ${fmtS(d.startup.minMs)}, max ${fmtS(d.startup.maxMs)}); target ≤ ${TARGETS.startupS} s.${d.startup.coldMs !== undefined ? ` With the page cache dropped first (executable read from disk): ${fmtS(d.startup.coldMs)} (one run, information only).` : ''}\n` : ''}${azureTable ? `\n${azureTable}\n` : ''}
+${issueTable ? `\n## Issue 17: every row against its target\n\n${issueTable}\n\nEach row is detailed in the sections below; ratios are azbackup / restic in this run unless the target says otherwise.\n` : ''}${table ? `\n## Results\n\n${table}\n\nTargets are issue 17's: ${TARGETS_TEXT}.\n` : ''}${d.big ? `\n${bigSection(d.big)}\n` : ''}${d.startup ? `\n## Start-up\n\n\`azbackup --version\` (the module's probe), bundle/startup.mjs's method: median ${fmtS(d.startup.medianMs)} of 21 runs after one warm-up (min ${fmtS(d.startup.minMs)}, max ${fmtS(d.startup.maxMs)}; 1-minute load average ${d.startup.load.toFixed(2)} before, so on a shared machine the minimum says more than the median); target ≤ ${TARGETS.startupS} s.${d.startup.coldMs !== undefined ? ` With the page cache dropped first (executable read from disk): ${fmtS(d.startup.coldMs)} (one run, information only).` : ''}\n` : ''}${azureTable ? `\n${azureTable}\n` : ''}
 ## Scale
 
 ${scale || 'Not run in this invocation.'}
