@@ -398,10 +398,11 @@ function sameFile(a, b) {
  * Compares every regular file under src, byte for byte, with the file of the same relative path under
  * restored. Returns counts and the files missing from, or different in, the restored tree.
  */
-export function compareTrees(src, restored) {
+export function compareTrees(src, restored, { only } = {}) {
   const res = { files: 0, bytes: 0, missing: [], different: [], extra: 0 };
   if (!existsSync(restored)) { res.missing.push(`(whole tree: ${restored} does not exist)`); return res; }
-  const want = listFiles(src);
+  // `only`: relative paths of the files that must be there (a partial restore); anything else is extra.
+  const want = only ?? listFiles(src);
   const got = new Set(listFiles(restored));
   for (const rel of want) {
     res.files++;

@@ -1,7 +1,8 @@
 // `npm run bench`: azbackup and restic side by side on the same corpus, in the same run.
 // Measures initial backup, unchanged re-run, re-run after 5 % of the files changed, full restore,
-// repository size and peak RSS; prints a markdown table with ratios against the issue's targets and
-// writes it (with machine, corpus and versions) to bench/results.md. `--help` lists the options.
+// repository size and peak RSS; then the Azure column over a WAN-shaped link (azure-wan.mjs), a 4x
+// corpus, start-up and (with --scale) many small files; prints every row of issue 17 against its target
+// and writes it all (with machine, corpus and versions) to bench/results.md. `--help` lists the options.
 // This is a benchmark, not a test: it never fails on a missed target, only on a broken tool.
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { compareTrees, generateCorpus, generateSmallFiles, listFiles, modifyFiles } from './corpus.mjs';
 import { fleetSection, runFleet } from './fleet.mjs';
+import { azureWanRun, PRICES } from './azure-wan.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MIB = 1024 * 1024;
@@ -36,13 +38,23 @@ const HELP = `npm run bench -- [options]
   --scale             also run the scale checks: 200,000 small files backup, 10M-blob index memory
   --no-scale          skip them (default: run the index memory check only; see bench/README.md)
   --scale-only        run only the scale checks (report goes to bench/results-scale.md by default)
-  --scale-files N     file count of the small-files scale run (default 200000)
+  --scale-files N     file count of the small-files scale run (default 200000); above --scale-base
+                      (e.g. 1000000) only azbackup's initial backup runs, of --scale-base files and of
+                      N files, and the report compares their peak RSS (memory must not grow with the count)
+  --scale-base N      the baseline file count for that comparison (default 200000)
   --timeout-min N     kill a timed step that runs longer than N minutes (default 60) and report it
   --no-restic         do not run restic even if it is installed
   --warm              do not drop the page cache before each timed step
   --results FILE      where to write the report (default bench/results.md, or results-scale.md with
                       --scale-only; '-' = do not write)
   --keep              keep corpus, vaults, repos and restores in the work folder
+  --wan-delay-ms N    one-way delay of the link to the Azure (Azurite) vault, ms (default 20: 40 ms RTT);
+                      0 with --wan-mib-s 0 = bare loopback
+  --wan-mib-s N       bandwidth cap of that link per direction, MiB/s (default 50; 0 = none)
+  --no-azurite        leave out the Azure column
+  --no-interrupt      leave out the interrupted restore (Azure column)
+  --no-corpus4x       leave out the 4x corpus (peak RSS when the corpus is 4 times larger)
+  --no-startup        leave out the start-up row (azbackup --version)
   --fleet N           instead of the comparison: N servers back up into one Azurite vault at once,
                       some pruning meanwhile; restores compared, check --read-data, server list and
                       fleet report verified (bench/README.md "Fleet"); writes the fleet section of
@@ -66,9 +78,15 @@ const { values: opt } = parseArgs({
     'scale-only': { type: 'boolean', default: false },
     'timeout-min': { type: 'string', default: '60' },
     'scale-files': { type: 'string', default: '200000' },
+    'scale-base': { type: 'string', default: '200000' },
     'index-blobs': { type: 'string', default: '10000000' },
     restic: { type: 'boolean', default: true },
     azurite: { type: 'boolean', default: true },
+    interrupt: { type: 'boolean', default: true },
+    corpus4x: { type: 'boolean', default: true },
+    startup: { type: 'boolean', default: true },
+    'wan-delay-ms': { type: 'string', default: '20' },
+    'wan-mib-s': { type: 'string', default: '50' },
     warm: { type: 'boolean', default: false },
     results: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -95,6 +113,7 @@ const LARGE_MIB = opt.large === 'none' ? [] : opt.large.split(',').map((v) => {
   return n;
 });
 const SCALE_FILES = num('scale-files');
+const SCALE_BASE = num('scale-base');
 const INDEX_BLOBS = num('index-blobs');
 /** Full scale run (200k files) only with --scale; the index memory check unless --no-scale. */
 const SCALE_ONLY = opt['scale-only'];
@@ -103,6 +122,13 @@ const RUN_SMALL_FILES = opt.scale === true || SCALE_ONLY;
 const RUN_INDEX_CHECK = opt.scale !== false || SCALE_ONLY;
 const TIMEOUT_MS = Number(opt['timeout-min']) * 60_000;
 if (!(TIMEOUT_MS > 0)) { process.stderr.write(`bench: --timeout-min needs a positive number, not '${opt['timeout-min']}'\n`); process.exit(2); }
+const nonNeg = (name) => {
+  const v = Number(opt[name]);
+  if (!Number.isFinite(v) || v < 0) { process.stderr.write(`bench: --${name} needs a number >= 0, not '${opt[name]}'\n`); process.exit(2); }
+  return v;
+};
+const WAN_DELAY_MS = nonNeg('wan-delay-ms');
+const WAN_MIB_S = nonNeg('wan-mib-s');
 const FLEET = opt.fleet === undefined ? undefined : num('fleet');
 const FLEET_MIB = num('fleet-mib');
 const RESULTS = opt.results ?? join(ROOT, 'bench', SCALE_ONLY ? 'results-scale.md' : 'results.md');
@@ -119,6 +145,8 @@ function problem(msg) { problems.push(msg); log(`PROBLEM: ${msg.split('\n')[0]}`
 const fmtS = (ms) => (ms === undefined ? '—' : ms >= 100_000 ? `${(ms / 1000).toFixed(0)} s` : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`);
 const fmtMiB = (b) => (b === undefined ? '—' : b >= 10 * GIB ? `${(b / GIB).toFixed(1)} GiB` : `${(b / MIB).toFixed(1)} MiB`);
 const fmtN = (n) => n.toLocaleString('en');
+/** Sizes that may be small (single files): KiB below 1 MiB. */
+const fmtSize = (b) => (b < MIB ? `${(b / 1024).toFixed(1)} KiB` : fmtMiB(b));
 
 function du(path) {
   if (!existsSync(path)) return 0;
@@ -166,7 +194,7 @@ function collector(track) {
  * Runs a command once, timed; peak RSS from GNU time's %M (the child's ru_maxrss) or, without
  * /usr/bin/time, from polling VmHWM in /proc/<pid>/status. Drops the page cache first (cold runs).
  */
-async function measure(cmd, args, env, { track = false } = {}) {
+async function measure(cmd, args, env, { track = false, onChild } = {}) {
   dropCaches();
   const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   const tf = join(WORK, `.time-${timeSeq++}`);
@@ -187,13 +215,14 @@ async function measure(cmd, args, env, { track = false } = {}) {
   }, 20);
   // On timeout kill the measured process itself (not /usr/bin/time, so it still reports %M).
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  const killMeasured = () => {
     let pids = [];
     try { pids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* gone */ }
     if (!TIME_BIN || pids.length === 0) pids = [child.pid];
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  }, TIMEOUT_MS);
+  };
+  onChild?.(killMeasured);
+  const timer = setTimeout(() => { timedOut = true; killMeasured(); }, TIMEOUT_MS);
   const code = await new Promise((res, rej) => { child.on('error', rej); child.on('close', (c, sig) => res(c ?? (sig ? 128 : -1))); });
   clearTimeout(timer);
   const wallMs = performance.now() - t0;
@@ -207,7 +236,7 @@ async function measure(cmd, args, env, { track = false } = {}) {
   }
   let result;
   for (const line of out.text.trim().split('\n').reverse()) {
-    try { const j = JSON.parse(line); if (j && (j.type === 'result' || j.message_type === 'summary')) { result = j; break; } } catch { /* not JSON */ }
+    try { const j = JSON.parse(line); if (j && (j.type === 'result' || j.type === 'error' || j.message_type === 'summary')) { result = j; break; } } catch { /* not JSON */ }
   }
   return { code, wallMs, rss: rssKiB * 1024, cpuS, stdout: out.text, stderr: err.text, result, phases: out.phases, firstAt: out.firstAt, load, timedOut, lastStatus: out.lastStatus };
 }
@@ -278,7 +307,8 @@ function machine() {
 // ---------------------------------------------------------------- main
 
 /** What the bench creates under --work (and removes at the end unless --keep). */
-const WORK_DIRS = ['fleet', 'corpus', 'azbackup', 'restic', 'restore-azbackup', 'restore-restic', 'scale', 'index-check', 'bin', 'azurite', 'restore-azurite'];
+const WORK_DIRS = ['fleet', 'corpus', 'azbackup', 'restic', 'restore-azbackup', 'restore-restic', 'scale', 'index-check', 'bin', 'azurite', 'restore-azurite',
+  'restore-single', 'restore-interrupted', 'corpus4x', 'azbackup4x', 'restore-4x'];
 
 /** Removes the bench's folders under --work, never one holding --source (e.g. a corpus kept with --keep). */
 function cleanWork() {
@@ -336,7 +366,14 @@ async function main() {
 
   const ctx = { azbVersion, azbBuilt, resticVersion, bin };
   if (RUN_MAIN) Object.assign(ctx, await mainComparison(bin, resticVersion));
-  if (RUN_SMALL_FILES) ctx.small = await smallFilesRun(bin, resticVersion);
+  if (RUN_MAIN && opt.startup) { log('start-up: azbackup --version ...'); ctx.startup = startupRun(bin); }
+  if (RUN_SMALL_FILES && SCALE_FILES <= SCALE_BASE) ctx.small = await smallFilesRun(bin, resticVersion, SCALE_FILES, false);
+  if (RUN_SMALL_FILES && SCALE_FILES > SCALE_BASE) {
+    // Many files: azbackup's backup only, against its own --scale-base run (memory must not grow with the count).
+    notes.push(`--scale-files ${fmtN(SCALE_FILES)}: azbackup's initial backup only, of ${fmtN(SCALE_BASE)} files and of ${fmtN(SCALE_FILES)}; restic and the restores are left out.`);
+    ctx.small = await smallFilesRun(bin, undefined, SCALE_BASE, true);
+    ctx.many = await smallFilesRun(bin, undefined, SCALE_FILES, true);
+  }
   if (RUN_INDEX_CHECK) ctx.indexCheck = await indexMemoryCheck();
 
   // ------------------------------------------------------------ report
@@ -443,100 +480,91 @@ async function mainComparison(bin, resticVersion) {
     } else log(`  ${t.name} restore is byte-identical: ${fmtN(v.files)} files, ${fmtMiB(v.bytes)}${v.extra ? ` (${v.extra} extra files)` : ''}`);
     if (!opt.keep) rmrf(target);
   }
-  const azure = opt.azurite ? await azuriteRun(bin, corpus, corpusDesc) : undefined;
-  if (!opt.azurite) notes.push('Azurite column skipped (--no-azurite).');
-  return { resticConfig: tools[1]?.repoConfig?.(), corpusDesc, genMs, modified, res, sizes, verify, azure };
+  const azure = opt.azurite ? await azureWanRun({
+    root: ROOT, work: WORK, bin, passphrase: PASSPHRASE, measure, log, problem, keep: opt.keep,
+    delayMs: WAN_DELAY_MS, mibPerS: WAN_MIB_S, interrupt: opt.interrupt,
+  }, corpus, corpusDesc.bytes) : undefined;
+  if (!opt.azurite) notes.push('Azure column skipped (--no-azurite).');
+  if (!opt.keep && !readOnly) rmrf(corpus); // disk: the 4x corpus comes next
+  const big = opt.corpus4x && !opt.source ? await corpus4xRun(bin, res.azbackup) : undefined;
+  if (!opt.corpus4x) notes.push('4x corpus skipped (--no-corpus4x).');
+  return { resticConfig: tools[1]?.repoConfig?.(), corpusDesc, genMs, modified, res, sizes, verify, azure, big };
 }
 
-// ---------------------------------------------------------------- Azure Blob (Azurite) vs local folder
+// ---------------------------------------------------------------- peak RSS when the corpus is 4x larger
 
-/** Starts Azurite and a request-counting HTTP proxy in front of it; backs up and restores the corpus through it. */
-async function azuriteRun(bin, corpus, corpusDesc) {
-  const dir = join(WORK, 'azurite');
-  rmrf(dir);
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  const freePort = () => new Promise((res) => { const srv = createNetServer(); srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => res(port)); }); });
-  const port = await freePort();
-  const main = join(ROOT, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js');
-  const azurite = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', join(dir, 'data'), '--skipApiVersionCheck', '--loose', '--silent'], { stdio: 'ignore' });
-  try {
-    for (let i = 0; i < 200; i++) {
-      const up = await new Promise((res) => { const s = netConnect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); res(true); }); s.once('error', () => res(false)); });
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    // Requests are counted by a forwarding proxy: the engine sees it as the blob endpoint.
-    const counts = {};
-    const proxy = createHttpServer((req, res) => {
-      counts[req.method] = (counts[req.method] ?? 0) + 1;
-      const up = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (r) => { res.writeHead(r.statusCode ?? 502, r.headers); r.pipe(res); });
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    });
-    await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
-    const endpoint = `http://127.0.0.1:${proxy.address().port}/devstoreaccount1`;
-    const key = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-    const env = {
-      ...process.env, AZBACKUP_HOME: join(dir, 'home'), AZBACKUP_CACHE: join(dir, 'cache'), AZBACKUP_PASSPHRASE: PASSPHRASE,
-      AZBACKUP_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${key};BlobEndpoint=${endpoint};`,
-    };
-    const vault = `${endpoint}/bench`;
-    mkdirSync(join(dir, 'cert'), { recursive: true });
-    writeFileSync(join(dir, 'pfx.pw'), 'bench-pfx-password\n', { mode: 0o600 });
-    for (const step of [['vault', 'create', vault], ['cert', 'new', '--subject', 'CN=bench-az', '-o', join(dir, 'cert'), '--password-file', join(dir, 'pfx.pw')],
-      ['vault', 'add-cert', join(dir, 'cert', 'bench-az.cer'), '--vault', vault], ['register', '--vault', vault, '--certificate', join(dir, 'cert', 'bench-az.pfx'), '--password-file', join(dir, 'pfx.pw')]]) {
-      // Not spawnSync: the counting proxy lives in this process and must keep serving meanwhile.
-      const r = await new Promise((res) => {
-        const c = spawn(bin, step, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        c.stdout.on('data', (d) => { out += d; });
-        c.stderr.on('data', (d) => { out += d; });
-        c.on('close', (status) => res({ status, out }));
-      });
-      if (r.status !== 0 && r.status !== 3) throw new Error(`azbackup ${step.join(' ')} (Azurite) exited ${r.status}:\n${r.out}`);
-    }
-    const before = { ...counts };
-    log('Azurite: initial backup ...');
-    const backup = await measure(bin, ['backup', corpus, '--vault', vault, '--json'], env, { track: true });
-    const backupRequests = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-    const target = join(WORK, 'restore-azurite');
-    rmrf(target);
-    mkdirSync(target);
-    const mid = { ...counts };
-    log('Azurite: full restore ...');
-    const restore = await measure(bin, ['restore', 'latest', '--target', target, '--vault', vault, '--json'], env, { track: true });
-    const restoreRequests = Object.values(counts).reduce((a, b) => a + b, 0) - Object.values(mid).reduce((a, b) => a + b, 0);
+/**
+ * azbackup only: the same mix four times larger (4x the mixed files' bytes and count, each large file
+ * 4x as large), backed up into a fresh folder vault and restored; peak RSS against the 1x run's.
+ */
+async function corpus4xRun(bin, one) {
+  const corpus = join(WORK, 'corpus4x');
+  log(`4x corpus: generating ${fmtN(FILES * 4)} files, ${SIZE_MIB * 4} MiB${LARGE_MIB.length ? `, large files of ${LARGE_MIB.map((m) => m * 4).join(', ')} MiB` : ''}`);
+  const t0 = Date.now();
+  const desc = generateCorpus(corpus, { seed: SEED, files: FILES * 4, bytes: SIZE_MIB * 4 * MIB, largeMiB: LARGE_MIB.map((m) => m * 4) }, () => {});
+  spawnSync('sync');
+  const t = makeAzbackup(join(WORK, 'azbackup4x'), bin);
+  t.setup();
+  const out = { desc, genMs: Date.now() - t0 };
+  log('4x corpus: initial backup ...');
+  out.backup = await t.backup(corpus);
+  check(t, out.backup, '4x corpus initial backup');
+  stepLog(t, '4x corpus initial backup', out.backup);
+  const target = join(WORK, 'restore-4x');
+  rmrf(target); mkdirSync(target);
+  if (!out.backup.failed) {
+    log('4x corpus: full restore ...');
+    out.restore = await t.restore(target);
+    check(t, out.restore, '4x corpus full restore');
+    stepLog(t, '4x corpus full restore', out.restore);
     const v = compareTrees(corpus, join(target, corpus));
-    if (v.missing.length + v.different.length > 0) {
-      problem(`RESTORE MISMATCH (Azurite): ${v.missing.length} missing, ${v.different.length} different of ${v.files} files; first: ${[...v.missing, ...v.different].slice(0, 5).join('; ')}`);
-    } else log(`  Azurite restore is byte-identical: ${fmtN(v.files)} files, ${fmtMiB(v.bytes)}`);
-    if (!opt.keep) rmrf(target);
-    proxy.close();
-    log(`Azurite: backup ${fmtS(backup.wallMs)}, restore ${fmtS(restore.wallMs)}`);
-    return { backup, restore, backupRequests, restoreRequests, verified: v, bytes: corpusDesc.bytes };
-  } finally {
-    azurite.kill('SIGKILL');
+    out.verified = v;
+    if (v.missing.length + v.different.length > 0) problem(`RESTORE MISMATCH (4x corpus): ${v.missing.length} missing, ${v.different.length} different of ${v.files} files; first: ${[...v.missing, ...v.different].slice(0, 5).join('; ')}`);
+    else log(`  4x restore is byte-identical: ${fmtN(v.files)} files`);
   }
+  out.one = { backup: one.initial, restore: one.restore };
+  if (!opt.keep) { rmrf(target); rmrf(corpus); rmrf(t.dir); }
+  return out;
+}
+
+// ---------------------------------------------------------------- start-up
+
+/** `azbackup --version`: median of 21 runs after one warm-up (bundle/startup.mjs), and one with the page cache dropped. */
+function startupRun(bin) {
+  const times = [];
+  const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  spawnSync(bin, ['--version']);
+  for (let i = 0; i < 21; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(bin, ['--version']);
+    times.push(performance.now() - t0);
+    if (r.status !== 0) { problem(`azbackup --version exited ${r.status}`); return undefined; }
+  }
+  times.sort((a, b) => a - b);
+  let coldMs;
+  if (cacheMode === 'cold') { dropCaches(); const t0 = performance.now(); spawnSync(bin, ['--version']); coldMs = performance.now() - t0; }
+  return { medianMs: times[10], minMs: times[0], maxMs: times[20], coldMs, load };
 }
 
 // ---------------------------------------------------------------- scale: many small files
 
-async function smallFilesRun(bin, resticVersion) {
+async function smallFilesRun(bin, resticVersion, nFiles, backupOnly) {
   const root = join(WORK, 'scale');
   const src = join(root, 'small');
-  log(`scale: generating ${fmtN(SCALE_FILES)} small files (1-4 KiB)`);
+  rmrf(root);
+  log(`scale: generating ${fmtN(nFiles)} small files (1-4 KiB)`);
   const t0 = Date.now();
-  const d = generateSmallFiles(src, { seed: SEED, files: SCALE_FILES }, (i) => { if (i % 50000 === 0 && i) log(`  ${fmtN(i)} files`); });
+  const d = generateSmallFiles(src, { seed: SEED, files: nFiles }, (i) => { if (i % 50000 === 0 && i) log(`  ${fmtN(i)} files`); });
   spawnSync('sync');
-  const small = { desc: d, genMs: Date.now() - t0, tools: {} };
+  const small = { desc: d, genMs: Date.now() - t0, tools: {}, files: nFiles };
   const stools = [makeAzbackup(join(root, 'azbackup'), bin)];
   if (resticVersion) stools.push(makeRestic(join(root, 'restic')));
   for (const t of stools) {
     t.setup();
     const r = {};
-    for (const key of ['initial', 'unchanged']) {
+    for (const key of backupOnly ? ['initial'] : ['initial', 'unchanged']) {
       if (key === 'unchanged' && r.initial.failed) break;
-      const label = `scale ${key === 'initial' ? 'initial backup' : 'unchanged re-run'} (${fmtN(SCALE_FILES)} files)`;
+      const label = `scale ${key === 'initial' ? 'initial backup' : 'unchanged re-run'} (${fmtN(nFiles)} files)`;
       log(`${label}: ${t.name} ...`);
       const m = await t.backup(src);
       r[key] = m;
@@ -545,6 +573,19 @@ async function smallFilesRun(bin, resticVersion) {
     }
     r.repo = du(t.repo);
     r.failed = r.initial.failed; // no size to compare when the backup did not finish
+    if (!backupOnly && !r.failed) {
+      const target = join(root, `restore-${t.name}`);
+      rmrf(target); mkdirSync(target);
+      const label = `scale full restore (${fmtN(nFiles)} files)`;
+      log(`${label}: ${t.name} ...`);
+      r.restore = await t.restore(target);
+      check(t, r.restore, label);
+      stepLog(t, label, r.restore);
+      const v = compareTrees(src, join(target, src));
+      r.verified = v;
+      if (v.missing.length + v.different.length > 0) problem(`RESTORE MISMATCH (${t.name}, ${fmtN(nFiles)} small files): ${v.missing.length} missing, ${v.different.length} different of ${v.files} files; first: ${[...v.missing, ...v.different].slice(0, 5).join('; ')}`);
+      rmrf(target);
+    }
     small.tools[t.name] = r;
     if (!opt.keep) rmrf(t.dir);
   }
@@ -576,7 +617,14 @@ async function indexMemoryCheck() {
 
 // ---------------------------------------------------------------- report
 
-const TARGETS = { initial: 0.5, unchanged: 0.33, restore: 0.7, repo: 1.0, rss: 1.0 };
+/** Issue 17's targets: ratios to restic in the same run unless said otherwise. */
+const TARGETS = {
+  initial: 0.85, unchanged: 0.5, changed: 0.6, restore: 0.85, repo: 1.0, rss: 2.0,
+  rss4x: 1.1, startupS: 0.15,
+  smallInitial: 0.9, smallUnchanged: 0.5, smallRestore: 0.9, smallRss: 1.5, manyRss: 2.0,
+  linkUse: 0.8, restoreReqPerGiB: 100, unchangedRequests: 10,
+};
+const TARGETS_TEXT = 'initial backup ≤ 0.85× restic\'s time, unchanged re-run ≤ 0.5×, re-run after 5 % changed ≤ 0.6×, full restore ≤ 0.85×, vault size ≤ 1.0×, peak RSS ≤ 2.0× (every backup and the restore)';
 
 /** One table cell of a measurement: killed/failed steps say so instead of showing a number. */
 function cell(m, get, fmt) {
@@ -600,13 +648,107 @@ function tableRow(label, mA, mR, get, fmt, target, hasRestic) {
   return `| ${cols.join(' | ')} |`;
 }
 
+/** The 4x corpus section: azbackup's peak RSS against the 1x run. */
+function bigSection(b) {
+  const row = (label, m, o) => `| ${label} | ${cell(o, (x) => x.wallMs, fmtS)} | ${cell(m, (x) => x.wallMs, fmtS)} | ${cell(o, (x) => x.rss, fmtMiB)} | ${cell(m, (x) => x.rss, fmtMiB)} | ${m && o && !m.failed && !o.failed ? `${(m.rss / o.rss).toFixed(2)}×` : '—'} | ≤ ${TARGETS.rss4x}× |`;
+  const v = b.verified;
+  return `## Peak RSS when the corpus is 4× larger (azbackup only)\n\nThe same mix four times larger (seed ${SEED}: ${fmtN(b.desc.files)} files, ${fmtMiB(b.desc.bytes)}, largest ${fmtMiB(b.desc.largest)}; generated in ${fmtS(b.genMs)}), backed up into a fresh folder vault and restored, cold cache like the 1× run.${v ? ` Restore ${v.missing.length + v.different.length === 0 ? `byte-identical (${fmtN(v.files)} files)` : '**MISMATCH**'}.` : ''}\n\n| step | time 1× | time 4× | peak RSS 1× | peak RSS 4× | RSS 4× / 1× | target |\n|---|---|---|---|---|---|---|\n${row('initial backup', b.backup, b.one.backup)}\n${row('full restore', b.restore, b.one.restore)}`;
+}
+
+/** The Azure column over the WAN-shaped link; also leaves its issue rows in d.azure.issueRows. */
+function azureSection(d) {
+  const z = d.azure, L = d.res?.azbackup ?? {};
+  const gib = z.bytes / GIB;
+  const cap = z.mibPerS * MIB;
+  const kinds = (w) => Object.entries(w.byKind).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmtN(v)}`).join(', ');
+  const wireThr = (bytes, m) => bytes / (m.wallMs / 1000);
+  const use = (thr) => (cap > 0 ? `${((thr / cap) * 100).toFixed(0)} %` : '— (no cap)');
+  const c = z.calibration;
+  const rows = [];
+  const B = z.backup, U = z.unchanged, Rs = z.restore;
+  const upThr = wireThr(B.wire.upBytes, B), downThr = wireThr(Rs.wire.downBytes, Rs);
+  rows.push(`| initial backup: time | ${fmtS(L.initial?.wallMs)} | ${cell(B, (m) => m.wallMs, fmtS)} |`);
+  rows.push(`| initial backup: bytes on the wire (up / down) | — | ${fmtMiB(B.wire.upBytes)} / ${fmtMiB(B.wire.downBytes)} |`);
+  rows.push(`| initial backup: throughput on the wire (up) and link use | — | ${(upThr / MIB).toFixed(1)} MiB/s, ${use(upThr)} of the cap |`);
+  rows.push(`| initial backup: requests | — | ${fmtN(B.wire.requests)} (${Math.round(B.wire.requests / gib)} per GiB of corpus): ${kinds(B.wire)} |`);
+  rows.push(`| initial backup: peak RSS / CPU (user+sys) | ${fmtMiB(L.initial?.rss)} / ${L.initial?.cpuS?.toFixed(1) ?? '—'} s | ${fmtMiB(B.rss)} / ${B.cpuS?.toFixed(1) ?? '—'} s |`);
+  rows.push(`| unchanged re-run: time | ${fmtS(L.unchanged?.wallMs)} | ${cell(U, (m) => m.wallMs, fmtS)} |`);
+  rows.push(`| unchanged re-run: requests in all | — | ${fmtN(U.wire.requests)}: ${kinds(U.wire)} |`);
+  rows.push(`| full restore: time | ${fmtS(L.restore?.wallMs)} | ${cell(Rs, (m) => m.wallMs, fmtS)} |`);
+  rows.push(`| full restore: bytes on the wire (down; of it pack data) | — | ${fmtMiB(Rs.wire.downBytes)}; ${fmtMiB(Rs.wire.packBytes)} from ${fmtN(Rs.wire.packs.size)} packs in ${fmtN(Rs.wire.packGets)} GETs |`);
+  rows.push(`| full restore: throughput on the wire (down) and link use | — | ${(downThr / MIB).toFixed(1)} MiB/s, ${use(downThr)} of the cap |`);
+  rows.push(`| full restore: requests | — | ${fmtN(Rs.wire.requests)} (${Math.round(Rs.wire.requests / gib)} per GiB restored): ${kinds(Rs.wire)} |`);
+  rows.push(`| full restore: peak RSS / CPU (user+sys) | ${fmtMiB(L.restore?.rss)} / ${L.restore?.cpuS?.toFixed(1) ?? '—'} s | ${fmtMiB(Rs.rss)} / ${Rs.cpuS?.toFixed(1) ?? '—'} s |`);
+  rows.push(`| full restore verified byte for byte | — | ${z.verified.missing.length + z.verified.different.length === 0 ? `identical (${fmtN(z.verified.files)} files)` : '**MISMATCH**'} |`);
+  rows.push(`| CPU of the bench process (proxy) during backup / restore | — | ${B.benchCpuS.toFixed(1)} s / ${Rs.benchCpuS.toFixed(1)} s |`);
+  const issue = [];
+  if (cap > 0) {
+    issue.push(['WAN: initial backup keeps the link full', `${(upThr / MIB).toFixed(1)} MiB/s = ${use(upThr)}`, `≥ ${TARGETS.linkUse * 100} % of ${z.mibPerS} MiB/s`, !B.failed && upThr >= TARGETS.linkUse * cap]);
+    issue.push(['WAN: full restore keeps the link full', `${(downThr / MIB).toFixed(1)} MiB/s = ${use(downThr)}`, `≥ ${TARGETS.linkUse * 100} % of ${z.mibPerS} MiB/s`, !Rs.failed && downThr >= TARGETS.linkUse * cap]);
+  }
+  issue.push(['full restore: requests per GiB', fmtN(Math.round(Rs.wire.requests / gib)), `≤ ${TARGETS.restoreReqPerGiB}`, !Rs.failed && Rs.wire.requests / gib <= TARGETS.restoreReqPerGiB]);
+  issue.push(['incremental backup, nothing changed: requests in all', fmtN(U.wire.requests), `≤ ${TARGETS.unchangedRequests}`, !U.failed && U.wire.requests <= TARGETS.unchangedRequests]);
+
+  const single = z.single.map((x) => {
+    const m = x.restore, ls = x.ls;
+    const treePacks = ls.wire.packs.size;
+    const ok = x.verified.missing.length + x.verified.different.length === 0;
+    // A file under the chunker's minimum is one chunk, so one data pack; a large file's data packs are not
+    // known without the engine's help (its restore result gives no pack count).
+    const needed = x.size < 16 * 1024 ? treePacks + 1 : undefined;
+    if (needed !== undefined) issue.push([`single-file restore (${x.what}, ${fmtSize(x.size)}): packs read`, `${m.wire.packs.size}`, `≤ packs it needs: ${needed} (${treePacks} tree + 1 data)`, !m.failed && ok && m.wire.packs.size <= needed]);
+    else issue.push([`single-file restore (${x.what}, ${fmtSize(x.size)}): packs read`, `${m.wire.packs.size} packs, ${fmtSize(m.wire.packBytes)} of pack data for ${fmtSize(x.size)} of file`, 'only the packs it needs', undefined]);
+    return `| ${x.what}: ${x.path} | ${fmtSize(x.size)} | ${cell(m, (q) => q.wallMs, fmtS)} | ${fmtN(m.wire.requests)} | ${fmtN(m.wire.packs.size)} in ${fmtN(m.wire.packGets)} GETs, ${fmtSize(m.wire.packBytes)} | ${fmtN(treePacks)} (${fmtN(ls.wire.requests)} requests) | ${needed ?? 'not known (see below)'} | ${ok ? 'identical' : '**MISMATCH**'} |`;
+  });
+
+  let inter = '';
+  const I = z.interrupted;
+  if (I) {
+    const r1 = I.run1, r2 = I.run2;
+    const ok = I.verified.missing.length + I.verified.different.length === 0;
+    const how = !I.fired ? 'the restore finished before the reset point (nothing was interrupted)'
+      : I.killed ? `the engine was still retrying ${I.giveUpS} s after the reset and was killed by the bench`
+        : `the engine gave up by itself ${r1.gaveUpS?.toFixed(0) ?? '?'} s after the reset, exit code ${r1.code}${r1.result?.code ? ` (${r1.result.code})` : ''}`;
+    const ratio = I.leftPackBytes > 0 ? r2.wire.packBytes / I.leftPackBytes : undefined;
+    inter = `\n\n**Interrupted restore.** The full restore (${fmtMiB(z.bytes)}) again, into a fresh folder with \`--conflict OverwriteIfChanged\`. Run 1: once ${fmtMiB(r1.wire.downBytes)} had reached the engine (half of the full restore's ${fmtMiB(d.azure.restore.wire.downBytes)}), the proxy reset every connection (TCP RST) and then refused every new one (${fmtN(I.refused)} refused), like a link that went down; ${how}. Run 2, the same command into the same target once the link was back: ${cell(r2, (m) => m.wallMs, fmtS)}, exit ${r2.code}, ${fmtN(r2.wire.requests)} requests.\n\n| | pack data read from the vault |\n|---|---|\n| full restore (uninterrupted) | ${fmtMiB(I.fullPackBytes)} |\n| run 1, until the reset | ${fmtMiB(r1.wire.packBytes)} |\n| left after run 1 (full − run 1) | ${fmtMiB(I.leftPackBytes)} |\n| run 2 | ${fmtMiB(r2.wire.packBytes)} (${ratio === undefined ? '—' : `${ratio.toFixed(2)}× of what was left`}) |\n| result after run 2 | ${ok ? `byte-identical (${fmtN(I.verified.files)} files${I.verified.extra ? `, ${I.verified.extra} extra files` : ''})` : `**MISMATCH** (${I.verified.missing.length} missing, ${I.verified.different.length} differ)`} |`;
+    issue.push(['interrupted restore resumes: run 2 reads', ratio === undefined ? 'not interrupted' : `${ratio.toFixed(2)}× of what was left (${fmtMiB(r2.wire.packBytes)} of ${fmtMiB(I.leftPackBytes)})${ok ? ', identical' : ', **MISMATCH**'}`, '≤ 1.0× of what was left, bit-identical', ratio === undefined ? undefined : ok && r2.wire.packBytes <= I.leftPackBytes * 1.02]);
+  }
+
+  const costRows = [['initial backup', B], ['unchanged re-run', U], ['full restore', Rs]].map(([label, m]) => {
+    const k = m.cost;
+    return `| ${label} | ${fmtN(m.wire.requests)} | ${fmtN(k.write)} | ${fmtN(k.read)} | ${fmtN(k.free)} | $${k.usd.toFixed(4)} | $${(k.usd * 1000).toFixed(2)} |`;
+  });
+  z.issueRows = issue;
+  return `## Azure Blob vault over a WAN-shaped link
+
+The same engine backs up the corpus as it stands after the change phase into an Azurite container and restores it, through bench/wan-proxy.mjs: ${z.delayMs > 0 || z.mibPerS > 0 ? `${z.delayMs} ms each way (${2 * z.delayMs} ms round trip, and one more round trip for each new connection's handshake; TLS is not modelled), bandwidth capped at ${z.mibPerS || '∞'} MiB/s per direction by one token bucket shared by all connections` : 'bare loopback (--wan-delay-ms 0 --wan-mib-s 0)'}. It counts requests by kind (method and \`comp\`/\`restype\`) and status, bytes each way (headers included), and the pack objects read by GET.
+
+**Calibration** (a ${c.mib} MiB transfer through the same proxy code to a local sink, no Azurite): round trip of an empty request ${fmtS(c.rttNewMs)} on a new connection, ${fmtS(c.rttKeptMs)} on a kept-alive one; one download ${c.downMiBs.toFixed(1)} MiB/s, one upload ${c.upMiBs.toFixed(1)} MiB/s, 4 parallel downloads ${c.down4MiBs.toFixed(1)} MiB/s in all (each includes its first round trip: a perfect link of this delay and cap would give ${z.mibPerS > 0 ? `${(c.mib / (c.mib / z.mibPerS + (2 * z.delayMs) / 1000)).toFixed(1)} MiB/s` : 'no limit'}, and ${fmtS(2 * z.delayMs)} / ${fmtS(4 * z.delayMs)} round trips).
+
+| measurement | local folder vault | Azure Blob (Azurite) over the link |
+|---|---|---|
+${rows.join('\n')}
+
+**Single-file restores** (\`azbackup restore latest <file>\`): the packs a file needs are its data packs and the packs holding the tree blobs on its path. The tree packs are measured by \`azbackup ls latest <its folder>\`, which reads those trees and no file data. A file under 16 KiB is one chunk (below the chunker's minimum), so one data pack. For a large file the data packs are not known from outside the engine: its restore result has no pack count (the bench needs a \`packsNeeded\`/\`packsRead\` figure in RestoreResult to judge it), so only what was read is reported.
+
+| file | size | time | requests | packs read (GETs, bytes) | tree packs (ls) | packs needed | verified |
+|---|---|---|---|---|---|---|---|
+${single.join('\n')}${inter}
+
+**Cost of the requests** at assumed list prices: Azure Blob Storage, ${PRICES.tier}, ${PRICES.region}, pay-as-you-go, $${PRICES.writePer10k} per 10,000 write operations (Put Blob/Block/Block List, leases; List is billed at the write price in the hot tier), $${PRICES.readPer10k} per 10,000 read and other operations (Get Blob, Get Properties), Delete free; as of ${PRICES.asOf}. Storage, egress and capacity are not included.
+
+| step | requests | write class | read class | delete (free) | USD per run | USD per 1,000 runs |
+|---|---|---|---|---|---|---|
+${costRows.join('\n')}`;
+}
+
 function buildReport(d) {
   const hasRestic = d.resticVersion !== undefined;
   let table = '';
   if (d.res) {
     const A = d.res.azbackup, R = d.res.restic;
     const rows = [];
-    const pairs = [['initial', 'initial backup', TARGETS.initial], ['unchanged', 'unchanged re-run', TARGETS.unchanged], ['changed', 're-run after 5 % changed', undefined], ['restore', 'full restore', TARGETS.restore]];
+    const pairs = [['initial', 'initial backup', TARGETS.initial], ['unchanged', 'unchanged re-run', TARGETS.unchanged], ['changed', 're-run after 5 % changed', TARGETS.changed], ['restore', 'full restore', TARGETS.restore]];
     for (const [key, label, target] of pairs) if (A[key]) rows.push(tableRow(`${label}: time`, A[key], R?.[key], (m) => m.wallMs, fmtS, target, hasRestic));
     const size = (name) => ({ repo: d.sizes[name]?.repo, cache: d.sizes[name]?.cache });
     rows.push(tableRow('vault / repository size after the 3 backups (du -sb)', size('azbackup'), hasRestic ? size('restic') : undefined, (m) => m.repo, fmtMiB, TARGETS.repo, hasRestic));
@@ -625,36 +767,67 @@ function buildReport(d) {
     table = ['| measurement | azbackup | restic | ratio (azbackup / restic) | target | |', '|---|---|---|---|---|---|', ...rows].join('\n');
   }
 
-  // Azure Blob (Azurite) vs the local folder vault
-  let azureTable = '';
-  if (d.azure && d.res?.azbackup?.initial) {
-    const z = d.azure, L = d.res.azbackup;
-    const gib = z.bytes / GIB;
-    const thr = (m) => `${(z.bytes / MIB / (m.wallMs / 1000)).toFixed(1)} MiB/s`;
-    const reqs = Object.values(z.backupRequests).reduce((a, b) => a + b, 0);
-    azureTable = ['| measurement | local folder vault | Azure Blob (Azurite, loopback) | ratio (Azurite / folder) |', '|---|---|---|---|',
-      `| initial backup: time | ${fmtS(L.initial.wallMs)} | ${fmtS(z.backup.wallMs)} | ${(z.backup.wallMs / L.initial.wallMs).toFixed(2)}× |`,
-      `| initial backup: throughput | ${thr(L.initial)} | ${thr(z.backup)} | — |`,
-      `| full restore: time | ${fmtS(L.restore.wallMs)} | ${fmtS(z.restore.wallMs)} | ${(z.restore.wallMs / L.restore.wallMs).toFixed(2)}× |`,
-      `| full restore: throughput | ${thr(L.restore)} | ${thr(z.restore)} | — |`,
-      `| initial backup: peak RSS | ${fmtMiB(L.initial.rss)} | ${fmtMiB(z.backup.rss)} | ${(z.backup.rss / L.initial.rss).toFixed(2)}× |`,
-      `| full restore: peak RSS | ${fmtMiB(L.restore.rss)} | ${fmtMiB(z.restore.rss)} | ${(z.restore.rss / L.restore.rss).toFixed(2)}× |`,
-      `| requests per GiB: backup | — | ${Math.round(reqs / gib)} (${Object.entries(z.backupRequests).map(([k, v]) => `${k} ${v}`).join(', ')}) | — |`,
-      `| requests per GiB: restore | — | ${Math.round(z.restoreRequests / gib)} | — |`,
-      `| restore verified byte for byte | — | ${z.verified.missing.length + z.verified.different.length === 0 ? `identical (${fmtN(z.verified.files)} files)` : '**MISMATCH**'} | — |`].join('\n');
+  const azureTable = d.azure ? azureSection(d) : '';
+  const issueRows = [];
+  const rowIssue = (label, measured, target, met) => issueRows.push(`| ${label} | ${measured} | ${target} | ${met === undefined ? '—' : met ? 'met' : '**not met**'} |`);
+  const ratioRow = (label, a, r, target, get = (m) => m.wallMs) => {
+    if (!a || a.failed || !r || r.failed) { rowIssue(label, a?.failed || r?.failed ? 'failed' : 'not run', `≤ ${target}×`, undefined); return; }
+    const x = get(a) / get(r);
+    rowIssue(label, `${x.toFixed(2)}×`, `≤ ${target}×`, x <= target);
+  };
+  if (d.res) {
+    const A = d.res.azbackup, R = d.res.restic;
+    ratioRow('initial backup time', A.initial, R?.initial, TARGETS.initial);
+    ratioRow('unchanged re-run time', A.unchanged, R?.unchanged, TARGETS.unchanged);
+    ratioRow('re-run after 5 % changed', A.changed, R?.changed, TARGETS.changed);
+    ratioRow('full restore time', A.restore, R?.restore, TARGETS.restore);
+    if (d.sizes.restic) ratioRow('vault size', d.sizes.azbackup, d.sizes.restic, TARGETS.repo, (m) => m.repo);
+    ratioRow('peak RSS, initial backup', A.initial, R?.initial, TARGETS.rss, (m) => m.rss);
+    ratioRow('peak RSS, full restore', A.restore, R?.restore, TARGETS.rss, (m) => m.rss);
   }
+  if (d.big) {
+    for (const k of ['backup', 'restore']) {
+      const b = d.big[k], o = d.big.one[k];
+      if (!b || b.failed || !o || o.failed) { rowIssue(`peak RSS when the corpus is 4× larger: ${k}`, 'failed', `≤ ${TARGETS.rss4x}× of the 1× run`, undefined); continue; }
+      const x = b.rss / o.rss;
+      rowIssue(`peak RSS when the corpus is 4× larger: ${k}`, `${x.toFixed(2)}× (${fmtMiB(b.rss)} vs ${fmtMiB(o.rss)})`, `≤ ${TARGETS.rss4x}× of the 1× run`, x <= TARGETS.rss4x);
+    }
+  }
+  if (d.startup) rowIssue('cold start of `--version` (median of 21, after one warm-up)', `${(d.startup.medianMs / 1000).toFixed(3)} s`, `≤ ${TARGETS.startupS} s`, d.startup.medianMs / 1000 <= TARGETS.startupS);
+  if (d.small && !d.many) {
+    const sA = d.small.tools.azbackup, sR = d.small.tools.restic;
+    const n = fmtN(d.small.files);
+    ratioRow(`${n} small files: initial backup time`, sA?.initial, sR?.initial, TARGETS.smallInitial);
+    ratioRow(`${n} small files: unchanged re-run`, sA?.unchanged, sR?.unchanged, TARGETS.smallUnchanged);
+    ratioRow(`${n} small files: full restore time`, sA?.restore, sR?.restore, TARGETS.smallRestore);
+    ratioRow(`${n} small files: peak RSS, initial backup`, sA?.initial, sR?.initial, TARGETS.smallRss, (m) => m.rss);
+    ratioRow(`${n} small files: peak RSS, full restore`, sA?.restore, sR?.restore, TARGETS.smallRss, (m) => m.rss);
+  }
+  if (d.many) {
+    const b = d.many.tools.azbackup?.initial, o = d.small?.tools.azbackup?.initial;
+    if (b && o && !b.failed && !o.failed) rowIssue(`${fmtN(d.many.files)} small files: peak RSS of the initial backup`, `${(b.rss / o.rss).toFixed(2)}× (${fmtMiB(b.rss)} vs ${fmtMiB(o.rss)})`, `≤ ${TARGETS.manyRss}× of the ${fmtN(d.small.files)}-file run`, b.rss / o.rss <= TARGETS.manyRss);
+    else rowIssue(`${fmtN(d.many.files)} small files: peak RSS`, b?.timedOut ? `killed at ${fmtMiB(b.rss)}` : 'failed', `≤ ${TARGETS.manyRss}×`, undefined);
+  }
+  if (d.azure) for (const r of d.azure.issueRows ?? []) rowIssue(...r);
+  const issueTable = issueRows.length ? ['| row (issue 17) | measured | target | |', '|---|---|---|---|', ...issueRows].join('\n') : '';
 
   // Scale
   const scaleParts = [];
   if (d.small) {
     const sA = d.small.tools.azbackup, sR = d.small.tools.restic;
     const srows = [];
-    for (const [key, label] of [['initial', 'initial backup'], ['unchanged', 'unchanged re-run']]) {
-      srows.push(tableRow(`${label}: time`, sA[key], sR?.[key], (m) => m.wallMs, fmtS, null, hasRestic));
-      srows.push(tableRow(`${label}: peak RSS`, sA[key], sR?.[key], (m) => m.rss, fmtMiB, null, hasRestic));
+    for (const [key, label, target] of [['initial', 'initial backup', TARGETS.smallInitial], ['unchanged', 'unchanged re-run', TARGETS.smallUnchanged], ['restore', 'full restore', TARGETS.smallRestore]]) {
+      if (!sA?.[key]) continue;
+      srows.push(tableRow(`${label}: time`, sA[key], sR?.[key], (m) => m.wallMs, fmtS, hasRestic ? target : undefined, hasRestic));
+      srows.push(tableRow(`${label}: peak RSS`, sA[key], sR?.[key], (m) => m.rss, fmtMiB, hasRestic ? TARGETS.smallRss : undefined, hasRestic));
     }
-    srows.push(tableRow('vault / repository size', sA, sR, (m) => m.repo, fmtMiB, null, hasRestic));
-    scaleParts.push(`**${fmtN(d.small.desc.files)} small files** (1–4 KiB text each, ${fmtN(d.small.desc.dirs)} folders, ${fmtMiB(d.small.desc.bytes)}; generated in ${fmtS(d.small.genMs)}):\n\n| measurement | azbackup | restic | ratio |\n|---|---|---|---|\n${srows.join('\n')}`);
+    srows.push(tableRow('vault / repository size', sA, sR, (m) => m.repo, fmtMiB, undefined, hasRestic));
+    if (sA?.verified) srows.push(`| restore verified byte for byte | ${sA.verified.missing.length + sA.verified.different.length === 0 ? `identical (${fmtN(sA.verified.files)} files)` : '**MISMATCH**'} | ${sR?.verified ? (sR.verified.missing.length + sR.verified.different.length === 0 ? `identical (${fmtN(sR.verified.files)} files)` : '**MISMATCH**') : '—'} | — | — | |`);
+    scaleParts.push(`**${fmtN(d.small.desc.files)} small files** (1–4 KiB text each, ${fmtN(d.small.desc.dirs)} folders, ${fmtMiB(d.small.desc.bytes)}; generated in ${fmtS(d.small.genMs)}):\n\n| measurement | azbackup | restic | ratio | target | |\n|---|---|---|---|---|---|\n${srows.join('\n')}`);
+  }
+  if (d.many) {
+    const m = d.many.tools.azbackup?.initial, o = d.small?.tools.azbackup?.initial;
+    scaleParts.push(`**${fmtN(d.many.files)} small files** (azbackup's initial backup only; ${fmtMiB(d.many.desc.bytes)}, generated in ${fmtS(d.many.genMs)}): ${cell(m, (x) => x.wallMs, fmtS)}, peak RSS ${cell(m, (x) => x.rss, fmtMiB)}, CPU ${m?.cpuS?.toFixed(1) ?? '—'} s; the ${fmtN(d.small?.files ?? 0)}-file run: ${cell(o, (x) => x.wallMs, fmtS)}, peak RSS ${cell(o, (x) => x.rss, fmtMiB)}.`);
   }
   if (d.indexCheck) {
     const lines = [];
@@ -718,7 +891,7 @@ Command: \`npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(
 ## Setup
 
 ${setup.join('\n')}
-${table ? `\n## Results\n\n${table}\n\nTargets are the issue's: initial backup ≤ 0.5× restic's time, unchanged re-run ≤ 0.33×, restore ≤ 0.7×, vault size ≤ 1.0×, peak RSS ≤ 1.0×.\n` : ''}${azureTable ? `\n## Azure Blob vault (Azurite on loopback) vs local folder vault\n\nThe same engine backs up the corpus as it stands after the change phase into an Azurite container, through a loopback proxy that counts requests, then restores it. Loopback has no network latency: this measures the engine's Azure path and its request counts, not a real link.\n\n${azureTable}\n` : ''}
+${issueTable ? `\n## Issue 17: every row against its target\n\n${issueTable}\n\nEach row is detailed in the sections below; ratios are azbackup / restic in this run unless the target says otherwise.\n` : ''}${table ? `\n## Results\n\n${table}\n\nTargets are issue 17's: ${TARGETS_TEXT}.\n` : ''}${d.big ? `\n${bigSection(d.big)}\n` : ''}${d.startup ? `\n## Start-up\n\n\`azbackup --version\` (the module's probe), bundle/startup.mjs's method: median ${fmtS(d.startup.medianMs)} of 21 runs after one warm-up (min ${fmtS(d.startup.minMs)}, max ${fmtS(d.startup.maxMs)}; 1-minute load average ${d.startup.load.toFixed(2)} before, so on a shared machine the minimum says more than the median); target ≤ ${TARGETS.startupS} s.${d.startup.coldMs !== undefined ? ` With the page cache dropped first (executable read from disk): ${fmtS(d.startup.coldMs)} (one run, information only).` : ''}\n` : ''}${azureTable ? `\n${azureTable}\n` : ''}
 ## Scale
 
 ${scale || 'Not run in this invocation.'}
