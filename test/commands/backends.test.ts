@@ -92,7 +92,8 @@ describe.each(backends)('a missing pack on %s', (_name, backend) => {
     expect((await fx.az(['backup', src])).code).toBe(0);
     const { openStore } = await import('../../core/commands/context.js');
     const store = await openStore(fx.vault, b.kind === 'azurite' ? { storageConnectionString: b.connectionString } : {});
-    const packsNow = async () => { const n: string[] = []; for await (const o of store.list('servers/')) if (o.name.includes('/packs/')) n.push(o.name); return n; };
+    // Largest first: trees have packs of their own (FORMAT.md section 7), a.bin's data is the big one.
+    const packsNow = async () => { const n: { name: string; size: number }[] = []; for await (const o of store.list('servers/')) if (o.name.includes('/packs/')) n.push(o); return n.sort((x, y) => y.size - x.size).map((o) => o.name); };
     const firstPacks = await packsNow();
     writeFileSync(join(src, 'b.txt'), 'small file\n');
     expect((await fx.az(['backup', src])).code).toBe(0);

@@ -114,12 +114,13 @@ describe('online protection: copy and restore', () => {
     expect(second.code, second.stdout.slice(-800)).toBe(0);
     expect(copyResult(second).dataSources.map((d) => [d.status, d.packsCopied])).toEqual([['UpToDate', 0], ['UpToDate', 0]]);
 
-    // A changed file: the new point copies only the pack(s) holding the change.
+    // A changed file: the new point copies only the packs holding the change: one data pack and one
+    // tree pack (trees are packed apart from data, FORMAT.md section 7).
     appendFileSync(join(src, 'index.html'), 'changed\n');
     const web2 = await groupPoint(ps, FILES_DS, { src });
     const third = await ps.fx.az(['online', 'copy', ps.group]);
     expect(third.code, third.stdout.slice(-800)).toBe(0);
-    expect(byName(third, FILES_DS)).toMatchObject({ status: 'Copied', pointId: web2, packsCopied: 1 });
+    expect(byName(third, FILES_DS)).toMatchObject({ status: 'Copied', pointId: web2, packsCopied: 2 });
     expect(byName(third, FILES_DS).bytesCopied).toBeLessThan(1024 * 1024);
     expect(byName(third, STREAM_DS)).toMatchObject({ status: 'UpToDate', packsCopied: 0 });
 
@@ -224,7 +225,8 @@ describe('online protection: interrupted copies resume and never leave a point w
     const web2 = await groupPoint(ps, FILES_DS, { src });
     const refilled = await ps.fx.az(['online', 'copy', ps.group]);
     expect(refilled.code, refilled.stdout.slice(-1500)).toBe(0);
-    expect(byName(refilled, FILES_DS)).toMatchObject({ status: 'Copied', pointId: web2, packsCopied: 2 });
+    // The lost pack, and the new point's data pack and tree pack.
+    expect(byName(refilled, FILES_DS)).toMatchObject({ status: 'Copied', pointId: web2, packsCopied: 3 });
     expect(await container.getBlobClient(victim!).exists()).toBe(true);
     const out2 = join(ps.fx.root, 'after-refill');
     expect((await ps.fx.az(['restore', 'latest', '--group', ps.group, '--data-source', FILES_DS, '--online', '--target', out2])).code).toBe(0);
