@@ -25,9 +25,18 @@ export const MAX_SEGMENT = PACK_TARGET_SIZE;
 export const READ_AHEAD_BUDGET = 32 * 1024 * 1024;
 /** Segments kept for later uses beyond this many bytes are dropped and read again when needed. */
 export const KEEP_BUDGET = 48 * 1024 * 1024;
+/**
+ * Over KEEP_BUDGET, a segment is dropped after a use only when its next use comes more than this many
+ * bytes of restored data later (a blob used again far on); one used again sooner is kept, since reading
+ * it again would cost a whole segment for a blob.
+ */
+export const KEEP_HORIZON = 64 * 1024 * 1024;
 
-/** `rank`: position of its first use in the plan; `lastRank`: of its last use. */
-interface Segment { packId: string; start: number; end: number; uses: number; rank: number; lastRank: number; data?: Promise<Buffer>; done?: boolean }
+/**
+ * `rank`: position of its first use in the plan; `useRanks`: of every use, in order, and `used` how many
+ * of them are done, so `useRanks[used]` is the position of its next use.
+ */
+interface Segment { packId: string; start: number; end: number; uses: number; rank: number; useRanks: number[]; used: number; data?: Promise<Buffer>; done?: boolean }
 
 /** Fetches data blobs for a restore planned in advance with plan(). */
 export class BlobFetcher {
@@ -43,6 +52,9 @@ export class BlobFetcher {
   /** Most segment reads in flight at once (tests assert the read-ahead). */
   maxInFlight = 0;
   private inFlight = 0;
+  /** Restored bytes planned before each use position, and the furthest position used so far. */
+  private bytesBefore: number[] = [];
+  private position = 0;
 
   constructor(private readonly repo: ServerRepo) {}
 
@@ -51,20 +63,26 @@ export class BlobFetcher {
    * the restore will use them: segments are read ahead in the order of their first use.
    */
   plan(blobIds: Iterable<string>): void {
-    const uses = new Map<string, { n: number; first: number; last: number }>(); // in order of first use
+    const uses = new Map<string, number[]>(); // positions of each blob's uses, in order of first use
+    const bytesBefore: number[] = []; // restored bytes planned before each position
     let at = 0;
+    let bytes = 0;
     for (const id of blobIds) {
       const u = uses.get(id);
-      if (u) { u.n++; u.last = at; } else uses.set(id, { n: 1, first: at, last: at });
+      if (u) u.push(at); else uses.set(id, [at]);
+      bytesBefore.push(bytes);
+      bytes += this.repo.index.get(Buffer.from(id, 'hex'))?.rawLength ?? 0;
       at++;
     }
-    const byPack = new Map<string, { id: string; loc: BlobLocation; uses: number; first: number; last: number }[]>();
-    for (const [id, u] of uses) {
+    this.bytesBefore = bytesBefore;
+    this.position = 0;
+    const byPack = new Map<string, { id: string; loc: BlobLocation; ranks: number[] }[]>();
+    for (const [id, ranks] of uses) {
       const loc = this.repo.index.get(Buffer.from(id, 'hex'));
       if (!loc) continue; // reported as damage when the file is restored
       let list = byPack.get(loc.packId);
       if (!list) byPack.set(loc.packId, (list = []));
-      list.push({ id, loc, uses: u.n, first: u.first, last: u.last });
+      list.push({ id, loc, ranks });
     }
     const order: Segment[] = [];
     for (const [packId, blobs] of byPack) {
@@ -73,16 +91,17 @@ export class BlobFetcher {
       for (const b of blobs) {
         const end = b.loc.offset + b.loc.length;
         if (!seg || b.loc.offset - seg.end > MAX_GAP || end - seg.start > MAX_SEGMENT) {
-          seg = { packId, start: b.loc.offset, end, uses: 0, rank: b.first, lastRank: b.last };
+          seg = { packId, start: b.loc.offset, end, uses: 0, rank: b.ranks[0]!, useRanks: [], used: 0 };
           order.push(seg);
         }
         seg.end = Math.max(seg.end, end);
-        seg.uses += b.uses;
-        seg.rank = Math.min(seg.rank, b.first);
-        seg.lastRank = Math.max(seg.lastRank, b.last);
+        seg.uses += b.ranks.length;
+        seg.rank = Math.min(seg.rank, b.ranks[0]!);
+        for (const r of b.ranks) seg.useRanks.push(r);
         this.segmentOf.set(b.id, seg);
       }
     }
+    for (const seg of order) seg.useRanks.sort((a, b) => a - b);
     this.order = order.sort((a, b) => a.rank - b.rank);
     this.ahead = 0;
   }
@@ -112,11 +131,15 @@ export class BlobFetcher {
       const stored = bytes.subarray(loc.offset - seg.start, loc.offset - seg.start + loc.length);
       return await this.repo.decodeStoredBlob(await this.repo.keyOfPack(loc.packId), id, stored, loc, o.idCheck ?? true);
     } finally {
-      // Last use: let the segment go. Over the budget, let it go anyway when it is next needed only
-      // after the segments read ahead (a blob used again much later); a later use reads it again. One
-      // still in use by the files being written is kept: dropping it would read it again for each blob.
+      // Last use: let the segment go. Over the budget, let it go anyway when its NEXT use is far off (a
+      // blob used again much later); a later use reads it again. One the files being written still use is
+      // kept: its next use is near. (Neither its last use nor the read-ahead frontier is a guide: a large
+      // file's segment is used while 8 files write 16 MiB each, and the frontier stands still while the
+      // budget is full; dropping by them read a segment again per blob, 17 times the vault in a bench.)
+      this.position = Math.max(this.position, seg.useRanks[seg.used] ?? 0);
+      seg.used++;
       if (--seg.uses <= 0) seg.done = true;
-      if (seg.done || (this.kept > KEEP_BUDGET && seg.lastRank > this.frontier())) this.release(seg);
+      if (seg.done || (this.kept > KEEP_BUDGET && this.nextUseIsFar(seg))) this.release(seg);
       this.readAhead();
     }
   }
@@ -136,13 +159,11 @@ export class BlobFetcher {
     return data;
   }
 
-  // The first-use rank of the next segment not read ahead yet (beyond it, uses are far off).
-  private frontier(): number {
-    for (let i = this.ahead; i < this.order.length; i++) {
-      const seg = this.order[i]!;
-      if (seg.data === undefined && !seg.done) return seg.rank;
-    }
-    return Number.POSITIVE_INFINITY;
+  // Whether the segment's next use comes more than KEEP_HORIZON restored bytes after the furthest use yet.
+  private nextUseIsFar(seg: Segment): boolean {
+    const next = seg.useRanks[seg.used];
+    if (next === undefined) return true;
+    return this.bytesBefore[next]! - this.bytesBefore[this.position]! > KEEP_HORIZON;
   }
 
   private release(seg: Segment): void {

@@ -144,3 +144,34 @@ describe('restore requests', () => {
     expect(packGets.length).toBe(need.size + far);
   });
 });
+
+describe('restore reads with many large files in flight', () => {
+  it('reads each pack byte about once when the files written at once hold more than KEEP_BUDGET of segments', async () => {
+    // Ten 12 MiB files: the eight written at once each use a different segment of up to 16 MiB, 128 MiB
+    // in all, well over KEEP_BUDGET (48 MiB). A segment is kept while its next use is near; dropping it
+    // by its last use read a segment again for each of its blobs (17 times the vault in a bench restore).
+    const fx = await memoryServer();
+    const root = tempDir();
+    const src = join(root, 'src');
+    mkdirSync(src);
+    const digests = new Map<string, string>();
+    for (let i = 0; i < 10; i++) {
+      const data = randomBytes(12 * MIB);
+      writeFileSync(join(src, `large${i}.bin`), data);
+      digests.set(`large${i}.bin`, sha(data));
+    }
+    mkdirSync(join(root, 'cache'));
+    const r = await runBackup(fx.repo, { sources: [src], excludes: [], cacheDir: join(root, 'cache'), signingKey: fx.privateKey, tags: [], signal: new AbortController().signal, sink: new JsonSink(() => undefined) });
+    await fx.repo.loadIndex();
+    let packBytes = 0;
+    for await (const o of fx.repo.vault.store.list('servers/')) if (o.name.includes('/packs/')) packBytes += o.size;
+    const counted = countReads(fx.repo);
+    const target = tempDir();
+    const stats = await runRestore(fx.repo, { point: await fx.repo.readPoint(r.pointId), items: [], target, conflict: 'CreateCopy', signal: new AbortController().signal, sink: new JsonSink(() => undefined) });
+    expect(stats.files).toBe(10);
+    for (const [name, digest] of digests) expect(sha(readFileSync(join(target, src, name)))).toBe(digest);
+    const read = counted.gets.filter((g) => g.name.includes('/packs/')).reduce((a, g) => a + (g.range?.length ?? 0), 0);
+    expect(read).toBeGreaterThan(120 * MIB);
+    expect(read).toBeLessThanOrEqual(packBytes * 1.05);
+  }, 120_000);
+});
