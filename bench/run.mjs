@@ -732,7 +732,7 @@ The same engine backs up the corpus as it stands after the change phase into an 
 |---|---|---|
 ${rows.join('\n')}
 
-**Single-file restores** (\`azbackup restore latest <file>\`): the packs a file needs are its data packs and the packs holding the tree blobs on its path. The tree packs are measured by \`azbackup ls latest <its folder>\`, which reads those trees and no file data. A file under 16 KiB is one chunk (below the chunker's minimum), so one data pack. For a large file the data packs are not known from outside the engine: its restore result has no pack count (the bench needs a \`packsNeeded\`/\`packsRead\` figure in RestoreResult to judge it), so only what was read is reported.
+**Single-file restores** (\`azbackup restore latest <file>\`): the packs a file needs are its data packs and the packs holding the tree blobs on its path. The tree packs are measured by \`azbackup ls latest <its folder>\`, which reads those trees and no file data. A file under 16 KiB is one chunk (below the chunker's minimum), so one data pack. For a large file the data packs are not known from outside the engine: the bench shows the packs seen on the wire beside the engine's own count (\`packsRead\` in its RestoreResult); that a one-file restore reads exactly the packs of its chunks and trees is asserted in test/restore/restore-requests.test.ts.
 
 | file | size | time | requests | packs read (GETs, bytes) | tree packs (ls) | packs needed | verified |
 |---|---|---|---|---|---|---|---|
