@@ -4,8 +4,7 @@
 // hostile or damaged point, or a local user swapping folders for links while root restores their home,
 // cannot make restore write, chmod or chown anything outside the tree.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, openSync, readSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeSync, type BigIntStats, type Stats } from 'node:fs';
-import { open as openCb, rename as renameCb, write as writeCb } from 'node:fs';
+import { chmodSync, closeSync, constants as FS, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, open as openCb, openSync, readSync, rename as renameCb, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, write as writeCb, writeSync, type BigIntStats, type Stats } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { AzbError } from '../protocol/errors.js';
@@ -274,6 +273,10 @@ function prepareFile(repo: ServerRepo, job: FileJob, conflict: RestoreOptions['c
   if ((conflict === 'CreateCopy' || conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node, existingEntry(dir, name))) return { unchanged: true };
   if (node.digest === undefined) return { unchanged: false };
   const partial = dir.at(partialName(name, node.digest));
+  // Looked for without an exception: in most restores there is none, and an exception per file is costly.
+  let found: unknown = true;
+  try { found = lstatSync(partial, { throwIfNoEntry: false }); } catch { /* the open below meets it */ }
+  if (found === undefined) return { unchanged: false };
   let fd: number;
   try { fd = openSync(partial, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0)); } catch (err) {
     // A link or something else in the way of the partial name: removed, so the writer can create it.
