@@ -7,7 +7,7 @@ BeforeDiscovery {
         @{ Kind = 'Server'; Shape = 'Table'; Shown = '6e5f97dae9c4'; Data = @{ serverId = '6e5f97dae9c4d460c58c9b2b140f8cb689f9f530237c05d92623ecc0030c7d16'; hostname = 'srv01'; created = [datetime]::UtcNow; certificate = 'E4BA2FD4099BCB4BCD671FAA0BEAD53D5DA226E6'; proofValid = $true; thisServer = $true; vault = '/v' } }
         @{ Kind = 'RecoveryPoint'; Shape = 'Table'; Shown = 'fe48b0c78099 '; Data = @{ pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; serverId = '6e5f97dae9c4d460c58c9b2b140f8cb689f9f530237c05d92623ecc0030c7d16'; hostname = 'srv01'; time = [datetime]::UtcNow; sources = @('/srv/data', '/etc'); tags = @(); filesNew = 1234; filesChanged = 0; filesUnchanged = 0; filesSkipped = 0; dirs = 3; bytesRead = 1; bytesAdded = 123456789; bytesStored = 1; blobsAdded = 1; durationMs = 1; vault = '/v' } }
         @{ Kind = 'RecoverableItem'; Shape = 'Table'; Shown = '/srv/data/reports/2024/q1.docx'; Data = @{ pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; serverId = 'x'; vault = '/v'; path = '/srv/data/reports/2024/q1.docx'; name = 'q1.docx'; type = 'file'; size = 48213; mode = 420; modified = [datetime]::UtcNow } }
-        @{ Kind = 'RestoreResult'; Shape = 'List'; Shown = '/tmp/restore'; Data = @{ files = 3; dirs = 1; symlinks = 0; bytes = 10; skipped = 0; copies = 0; verified = 3; unverified = 0; verifyFailed = 0; durationMs = 5; pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; target = '/tmp/restore'; vault = '/v' } }
+        @{ Kind = 'RestoreResult'; Shape = 'List'; Shown = '/tmp/restore'; Data = @{ files = 3; dirs = 1; symlinks = 0; bytes = 10; skipped = 0; copies = 0; verified = 3; unverified = 0; verifyFailed = 0; durationMs = 5; unchanged = 2; packsRead = 4; pointId = 'fe48b0c78099c4753704e1aced90a6d2925b63605dea69e760713926f91d837b'; target = '/tmp/restore'; vault = '/v' } }
         @{ Kind = 'CheckProblem'; Shape = 'Table'; Shown = 'packs/f7/f7265dc8f26d'; Data = @{ object = 'servers/6e5f97dae9c4d460c58c9b2b140f8cb689f9f530237c05d92623ecc0030c7d16/packs/f7/f7265dc8f26db4761518e1fcf213ddad52512c669c0265528528df11ed7a5bc8'; problem = '1 blob(s) fail authentication'; affectedPoints = @('a', 'b'); affectedFiles = @('/srv/data/a.txt') } }
         @{ Kind = 'CheckResult'; Shape = 'List'; Shown = 'Problems'; Data = @{ serverId = '6e5f97dae9c4d460c58c9b2b140f8cb689f9f530237c05d92623ecc0030c7d16'; indexFiles = 1; packs = 2; points = 3; trees = 4; blobsReferenced = 5; packsRead = 2; bytesRead = 6; filesVerified = 7; pointsUnverifiable = 0; problems = 0; readDataPercent = 100; vault = '/v' } }
         @{ Kind = 'PruneResult'; Shape = 'List'; Shown = 'BytesFreed'; Data = @{ points = 1; packsKept = 1; packsDeleted = 2; bytesFreed = 3; indexFilesDeleted = 1; dryRun = $false; vault = '/v' } }
@@ -45,6 +45,15 @@ Describe 'View of AzBackup.<Kind>' -ForEach $samples {
         $lines | ForEach-Object { $_.Length | Should -BeLessOrEqual 80 }
         $text | Should -BeLike "*$Shown*"
         if ($Shape -eq 'Table') { $lines.Count | Should -Be 3 } # header, dashes, one row with values
+    }
+}
+
+Describe 'RestoreResult view details' {
+    It 'shows the files left as they were (Unchanged) and the packs read from the vault (PacksRead)' {
+        $result = & (Get-Module AzBackup) { ConvertTo-AzBackupObject -Kind RestoreResult -Data ([pscustomobject]@{ files = 5; unchanged = 3; packsRead = 7; pointId = 'abcdef0123456789'; target = '/t'; vault = '/v' }) }
+        $text = $result | Out-String -Width 80
+        $text | Should -Match '(?m)^Unchanged\s+: 3\s*$'
+        $text | Should -Match '(?m)^PacksRead\s+: 7\s*$'
     }
 }
 
