@@ -58,7 +58,7 @@ function Start-AzRecovery {
         What to do when an item to restore already exists: OverwriteIfChanged (the default in place:
         replace files that differ from the backed-up version), CreateCopy (the default into -Target;
         restore as "name (1).ext"), Overwrite, or Skip. A file identical to the backed-up one (same size,
-        time and digest) is left as it is under CreateCopy and OverwriteIfChanged. Folders that already exist keep their owner, mode and times unless Overwrite
+        time, digest and mode, and owner when run as root) is left as it is under CreateCopy and OverwriteIfChanged. Folders that already exist keep their owner, mode and times unless Overwrite
         is given; Overwrite never replaces a folder with a file (that item is skipped with a warning).
     .PARAMETER PreserveSetuid
         Keep the setuid and setgid bits of restored files. Without it they are cleared (one log line, shown

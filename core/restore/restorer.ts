@@ -219,20 +219,38 @@ export function showPath(path: Buffer): string {
 }
 
 /**
- * Whether the regular file `name` in `dir` (in use) has the content of file node `node`: the same size
- * and modification time (to within the microsecond restore sets), and the same digest, read without
- * following a link. A node without a digest (format 1) can never be shown to match. `st`: its lstat
- * (existingEntry), undefined when there is none.
+ * What "already there" compares besides the content: the mode (`modes`, not on Windows, whose modes
+ * are not the point's), and the owner (`owners`: a restore as root, the only one that sets owners).
  */
-function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode, st: BigIntStats | undefined): boolean {
+interface MetaCheck { modes: boolean; owners: boolean; preserveSetuid: boolean }
+
+/** The permission bits a restored file gets: the point's, without setuid/setgid unless kept. */
+function restoredMode(node: TreeNode, preserveSetuid: boolean): number {
+  const mode = node.mode & 0o7777;
+  return preserveSetuid ? mode : mode & ~SETUID_SETGID;
+}
+
+/**
+ * Whether the regular file `name` in `dir` (in use) is the file node `node` restored: the same size
+ * and modification time (to within the microsecond restore sets), mode and owner (MetaCheck), and the
+ * same digest, read without following a link. A node without a digest (format 1) can never be shown to
+ * match. `st`: its lstat (existingEntry), undefined when there is none.
+ */
+function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode, st: BigIntStats | undefined, meta: MetaCheck): boolean {
   if (node.digest === undefined || st === undefined) return false;
   // Restore sets times through a microsecond interface from a floating-point second, which can land one
   // microsecond off: the time is a cheap first filter, the digest decides.
   const apartUs = st.mtimeNs / 1000n - BigInt(node.mtimeNs) / 1000n;
   if (!st.isFile() || st.size !== BigInt(node.size ?? 0) || apartUs > 1n || apartUs < -1n) return false;
+  // The same bytes under another mode or owner are not the backed-up file: a copy someone else made (in a
+  // folder others can write) would keep their ownership and could be changed by them after the restore.
+  if (meta.modes && Number(st.mode & 0o7777n) !== restoredMode(node, meta.preserveSetuid)) return false;
+  if (meta.owners && node.uid !== undefined && (st.uid !== BigInt(node.uid) || st.gid !== BigInt(node.gid ?? 0))) return false;
   let fd: number;
-  try { fd = openSync(dir.at(name), FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0)); } catch { return false; }
+  // O_NONBLOCK: a FIFO put in its place since the lstat would otherwise block the restore on open.
+  try { fd = openSync(dir.at(name), FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0)); } catch { return false; }
   try {
+    if (!fstatSync(fd).isFile()) return false;
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(1024 * 1024);
     for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
@@ -247,13 +265,21 @@ function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode, st: BigIntSt
 /** A file before its reads are planned: already there with its content, or partly written before. */
 interface Prepared { unchanged: boolean; resume?: { chunks: number; bytes: number; hash: Hash } }
 
+/** Bytes of a file's name kept in its partial name (which must stay within the 255 bytes a name may have). */
+const PARTIAL_NAME_BYTES = 100;
+
 /**
  * The name a file with a digest is written under until it is complete and verified: in its folder,
- * `.azb-partial-` and the first 16 hex digits of its digest, then its name (at most 100 bytes of it).
- * A restore cut off from the vault leaves it there; a restore run again finds it by this name.
+ * `.azb-partial-` and the first 16 hex digits of its digest, then its name. A name longer than 100
+ * bytes keeps its first 83 and ends in `~` and 16 hex digits of its SHA-256, so two names that differ
+ * only after 100 bytes still get partial names of their own. A restore cut off from the vault leaves
+ * the partial file there; a restore run again finds it by this name.
  */
 export function partialName(name: Buffer, digest: string): Buffer {
-  return Buffer.concat([Buffer.from(`.azb-partial-${digest.slice(0, 16)}-`), name.subarray(0, 100)]);
+  const prefix = Buffer.from(`.azb-partial-${digest.slice(0, 16)}-`);
+  if (name.length <= PARTIAL_NAME_BYTES) return Buffer.concat([prefix, name]);
+  const tail = Buffer.from(`~${createHash('sha256').update(name).digest('hex').slice(0, 16)}`);
+  return Buffer.concat([prefix, name.subarray(0, PARTIAL_NAME_BYTES - tail.length), tail]);
 }
 
 /** A partial file restore made: a regular file of this user, owner-only, with no other name. */
@@ -268,17 +294,19 @@ function isOwnPartial(st: Stats): boolean {
  * no vault read) up to the first chunk that differs or is missing; the rest is cut off by the writer.
  * A partial file that is not ours, or has no good chunk, is removed. `job.dir` is in use.
  */
-function prepareFile(repo: ServerRepo, job: FileJob, conflict: RestoreOptions['conflict']): Prepared {
+function prepareFile(repo: ServerRepo, job: FileJob, conflict: RestoreOptions['conflict'], meta: MetaCheck): Prepared {
   const { dir, name, node } = job;
-  if ((conflict === 'CreateCopy' || conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node, existingEntry(dir, name))) return { unchanged: true };
+  if ((conflict === 'CreateCopy' || conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node, existingEntry(dir, name), meta)) return { unchanged: true };
   if (node.digest === undefined) return { unchanged: false };
   const partial = dir.at(partialName(name, node.digest));
   // Looked for without an exception: in most restores there is none, and an exception per file is costly.
-  let found: unknown = true;
+  let found: Stats | undefined;
   try { found = lstatSync(partial, { throwIfNoEntry: false }); } catch { /* the open below meets it */ }
   if (found === undefined) return { unchanged: false };
+  // Anything but a regular file (a FIFO would block the open, a link is never followed) is not ours.
+  if (!found.isFile()) { try { unlinkSync(partial); } catch { /* not there */ } return { unchanged: false }; }
   let fd: number;
-  try { fd = openSync(partial, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0)); } catch (err) {
+  try { fd = openSync(partial, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0)); } catch (err) {
     // A link or something else in the way of the partial name: removed, so the writer can create it.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') { try { unlinkSync(partial); } catch { /* not there */ } }
     return { unchanged: false };
@@ -406,6 +434,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   const damagedItems: string[] = [];
   const verifyFailures: string[] = [];
   const isRoot = process.platform !== 'win32' && process.getuid?.() === 0;
+  const metaCheck: MetaCheck = { modes: process.platform !== 'win32', owners: isRoot, preserveSetuid: opts.preserveSetuid === true };
   const hardlinks = new Map<string, { dir: DirHandle; name: Buffer }>(); // hard-link key → the name written for it
   const writerOf = new Map<string, FileJob>(); // key → the job that writes it
   // Folders whose owner, mode and times are set last (children change a folder's mtime), deepest first.
@@ -597,7 +626,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     // A file already there with this very content is left as it is (no copy of an identical file).
     const prep = prepared.get(job);
     const existing = prep?.unchanged === true ? undefined : existingEntry(dir, name);
-    if (prep ? prep.unchanged : (opts.conflict === 'CreateCopy' || opts.conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node, existing)) {
+    if (prep ? prep.unchanged : (opts.conflict === 'CreateCopy' || opts.conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node, existing, metaCheck)) {
       stats.unchanged++;
       return;
     }
@@ -619,7 +648,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     let fd: number;
     try {
       if (resume) {
-        fd = openSync(dir.at(tmp), FS.O_WRONLY | (FS.O_NOFOLLOW ?? 0));
+        fd = openSync(dir.at(tmp), FS.O_WRONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0));
         if (!isOwnPartial(fstatSync(fd))) { closeSync(fd); throw Object.assign(new Error('partial file changed'), { code: 'EEXIST' }); }
         ftruncateSync(fd, resume.bytes);
       } else {
@@ -673,8 +702,8 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       }
       if (node.sparse) ftruncateSync(fd, pos); // holes at the end are not written
       if (isRoot && node.uid !== undefined) fchownSync(fd, node.uid, node.gid ?? 0);
-      let mode = node.mode & 0o7777;
-      if (!opts.preserveSetuid && (mode & SETUID_SETGID) !== 0) { mode &= ~SETUID_SETGID; clearedBits = true; }
+      const mode = restoredMode(node, opts.preserveSetuid === true);
+      if (mode !== (node.mode & 0o7777)) clearedBits = true;
       fchmodSync(fd, mode);
       const t = fsTime(node.mtimeNs);
       futimesSync(fd, t, t);
@@ -844,7 +873,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   // restore cut off left partly written is checked chunk by chunk; neither is read from the vault again.
   for (const j of firsts) {
     if (signal.aborted) throw cancelled();
-    try { prepared.set(j, j.dir.use(() => prepareFile(repo, j, opts.conflict))); } catch { /* restoreFile meets the problem and reports it */ }
+    try { prepared.set(j, j.dir.use(() => prepareFile(repo, j, opts.conflict, metaCheck))); } catch { /* restoreFile meets the problem and reports it */ }
   }
   // Restore files in the order their data lies in the packs, so a segment is read once and its blobs
   // are used while it is in memory.
