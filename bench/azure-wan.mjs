@@ -39,6 +39,16 @@ function cpuNow() { const u = process.cpuUsage(); return (u.user + u.system) / 1
  * `h`: helpers from run.mjs { root, work, bin, passphrase, measure, log, problem, notes, keep,
  * delayMs, mibPerS, interrupt }. `corpus`: folder backed up; `bytes`: its size.
  */
+/**
+ * One step's requests as a table (--wan-trace): when each started and ended (s from the step's start),
+ * its kind, status and response body bytes, and the pack it read; a gap between reads is link time lost.
+ */
+function writeTrace(dir, label, t0, recs) {
+  mkdirSync(dir, { recursive: true });
+  const rows = recs.slice().sort((a, b) => a.t0 - b.t0).map((r) => [((r.t0 - t0) / 1000).toFixed(3), (((r.t1 ?? r.t0) - t0) / 1000).toFixed(3), r.kind, r.status || 'reset', r.downBody, r.pack ?? ''].join('\t'));
+  writeFileSync(join(dir, `${label.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.tsv`), ['start_s\tend_s\tkind\tstatus\tbody_bytes\tpack', ...rows].join('\n') + '\n');
+}
+
 export async function azureWanRun(h, corpus, bytes) {
   const dir = join(h.work, 'azurite');
   rmSync(dir, { recursive: true, force: true });
@@ -85,9 +95,11 @@ export async function azureWanRun(h, corpus, bytes) {
       h.log(`Azure (WAN): ${label} ...`);
       const mark = proxy.mark();
       const c0 = cpuNow();
+      const started = performance.now();
       const m = await h.measure(h.bin, args, env, { track: true });
       m.benchCpuS = cpuNow() - c0;
       m.wire = proxy.since(mark);
+      if (h.trace) writeTrace(h.trace, label, started, proxy.records(mark));
       m.cost = priceRequests(m.wire.byKind);
       if (m.code !== 0 && m.code !== 3) { m.failed = true; h.problem(`azbackup ${label} (Azure, WAN) failed with exit code ${m.code}:\n${m.stderr.slice(-2000)}${m.stdout.slice(-1500)}`); }
       h.log(`  ${m.failed ? 'FAILED' : 'done'} in ${(m.wallMs / 1000).toFixed(1)} s, ${m.wire.requests} requests, up ${(m.wire.upBytes / MIB).toFixed(1)} MiB, down ${(m.wire.downBytes / MIB).toFixed(1)} MiB`);

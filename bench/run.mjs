@@ -53,6 +53,8 @@ const HELP = `npm run bench -- [options]
   --wan-mib-s N       bandwidth cap of that link per direction, MiB/s (default 50; 0 = none)
   --no-azurite        leave out the Azure column
   --no-interrupt      leave out the interrupted restore (Azure column)
+  --wan-trace DIR     write each Azure step's requests (kind, start and end in s from the step's
+                      start, bytes, pack) to DIR/<step>.tsv: shows when the link is idle
   --no-corpus4x       leave out the 4x corpus (peak RSS when the corpus is 4 times larger)
   --no-startup        leave out the start-up row (azbackup --version)
   --fleet N           instead of the comparison: N servers back up into one Azurite vault at once,
@@ -87,6 +89,7 @@ const { values: opt } = parseArgs({
     startup: { type: 'boolean', default: true },
     'wan-delay-ms': { type: 'string', default: '20' },
     'wan-mib-s': { type: 'string', default: '50' },
+    'wan-trace': { type: 'string' },
     warm: { type: 'boolean', default: false },
     results: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -482,7 +485,7 @@ async function mainComparison(bin, resticVersion) {
   }
   const azure = opt.azurite ? await azureWanRun({
     root: ROOT, work: WORK, bin, passphrase: PASSPHRASE, measure, log, problem, keep: opt.keep,
-    delayMs: WAN_DELAY_MS, mibPerS: WAN_MIB_S, interrupt: opt.interrupt,
+    delayMs: WAN_DELAY_MS, mibPerS: WAN_MIB_S, interrupt: opt.interrupt, trace: opt['wan-trace'],
   }, corpus, corpusDesc.bytes) : undefined;
   if (!opt.azurite) notes.push('Azure column skipped (--no-azurite).');
   if (!opt.keep && !readOnly) rmrf(corpus); // disk: the 4x corpus comes next

@@ -153,6 +153,9 @@ export async function startWanProxy({ target, delayMs = 20, mibPerS = 50 }) {
     totals,
     /** Index into the request log: requests after it belong to the next phase. */
     mark: () => log.length,
+    /** The requests since `mark`, as logged (t0, t1: performance.now() ms). */
+    records: (mark) => log.slice(mark),
+    records: (mark) => log.slice(mark),
     /** Summary of the requests since `mark`: counts by kind and status, bytes (headers included), distinct
      * packs read and their body bytes. */
     since(mark) {
