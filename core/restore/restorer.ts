@@ -237,20 +237,14 @@ function restoredMode(node: TreeNode, preserveSetuid: boolean): number {
  * match. `st`: its lstat (existingEntry), undefined when there is none.
  */
 function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode, st: BigIntStats | undefined, meta: MetaCheck): boolean {
-  if (node.digest === undefined || st === undefined) return false;
-  // Restore sets times through a microsecond interface from a floating-point second, which can land one
-  // microsecond off: the time is a cheap first filter, the digest decides.
-  const apartUs = st.mtimeNs / 1000n - BigInt(node.mtimeNs) / 1000n;
-  if (!st.isFile() || st.size !== BigInt(node.size ?? 0) || apartUs > 1n || apartUs < -1n) return false;
-  // The same bytes under another mode or owner are not the backed-up file: a copy someone else made (in a
-  // folder others can write) would keep their ownership and could be changed by them after the restore.
-  if (meta.modes && Number(st.mode & 0o7777n) !== restoredMode(node, meta.preserveSetuid)) return false;
-  if (meta.owners && node.uid !== undefined && (st.uid !== BigInt(node.uid) || st.gid !== BigInt(node.gid ?? 0))) return false;
+  if (node.digest === undefined || st === undefined || !looksRestored(st, node, meta)) return false;
   let fd: number;
   // O_NONBLOCK: a FIFO put in its place since the lstat would otherwise block the restore on open.
   try { fd = openSync(dir.at(name), FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0)); } catch { return false; }
   try {
-    if (!fstatSync(fd).isFile()) return false;
+    // What was opened must be what was looked at: another file renamed into its place meanwhile is not it.
+    const opened = fstatSync(fd, { bigint: true });
+    if (opened.dev !== st.dev || opened.ino !== st.ino || !looksRestored(opened, node, meta)) return false;
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(1024 * 1024);
     for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
@@ -262,78 +256,106 @@ function holdsContent(dir: DirHandle, name: Buffer, node: TreeNode, st: BigIntSt
   }
 }
 
-/** A file before its reads are planned: already there with its content, or partly written before. */
-interface Prepared { unchanged: boolean; resume?: { chunks: number; bytes: number; hash: Hash } }
+/**
+ * Whether `st` has what restore gives file node `node`: a regular file of its size and modification
+ * time (restore sets times through a microsecond interface from a floating-point second, which can
+ * land one microsecond off), mode and owner (MetaCheck). The same bytes under another mode or owner are
+ * not the backed-up file: a copy someone else made (in a folder others can write) would keep their
+ * ownership and could be changed by them after the restore.
+ */
+function looksRestored(st: BigIntStats, node: TreeNode, meta: MetaCheck): boolean {
+  const apartUs = st.mtimeNs / 1000n - BigInt(node.mtimeNs) / 1000n;
+  if (!st.isFile() || st.size !== BigInt(node.size ?? 0) || apartUs > 1n || apartUs < -1n) return false;
+  if (meta.modes && Number(st.mode & 0o7777n) !== restoredMode(node, meta.preserveSetuid)) return false;
+  if (meta.owners && node.uid !== undefined && (st.uid !== BigInt(node.uid) || st.gid !== BigInt(node.gid ?? 0))) return false;
+  return true;
+}
 
-/** Bytes of a file's name kept in its partial name (which must stay within the 255 bytes a name may have). */
-const PARTIAL_NAME_BYTES = 100;
+/**
+ * A file before its reads are planned: already there with its content, or partly written before
+ * (`resume`: its good chunks, and the partial file's identity, which the writer checks again), or its
+ * partial name is taken by something that is not a partial file of ours (`partialTaken`: it is left
+ * alone and the file is written under a temp name).
+ */
+interface Prepared { unchanged: boolean; resume?: { chunks: number; bytes: number; hash: Hash; dev: bigint; ino: bigint }; partialTaken?: boolean }
+
+const PARTIAL_PREFIX = Buffer.from('.azb-partial-');
+/** Bytes of a file's name kept whole in its partial name (which must stay within the 255 bytes a name may have). */
+const PARTIAL_WHOLE_NAME_BYTES = 83;
 
 /**
  * The name a file with a digest is written under until it is complete and verified: in its folder,
- * `.azb-partial-` and the first 16 hex digits of its digest, then its name. A name longer than 100
- * bytes keeps its first 83 and ends in `~` and 16 hex digits of its SHA-256, so two names that differ
- * only after 100 bytes still get partial names of their own. A restore cut off from the vault leaves
- * the partial file there; a restore run again finds it by this name.
+ * `.azb-partial-` and the first 16 hex digits of its digest, then its name. A name longer than 83
+ * bytes keeps its first 83 and ends in `~` and 16 hex digits of its SHA-256 (100 bytes, never a whole
+ * name), so names that differ only further on still get partial names of their own. A restore cut off
+ * from the vault leaves the partial file there; a restore run again finds it by this name.
  */
 export function partialName(name: Buffer, digest: string): Buffer {
   const prefix = Buffer.from(`.azb-partial-${digest.slice(0, 16)}-`);
-  if (name.length <= PARTIAL_NAME_BYTES) return Buffer.concat([prefix, name]);
+  if (name.length <= PARTIAL_WHOLE_NAME_BYTES) return Buffer.concat([prefix, name]);
   const tail = Buffer.from(`~${createHash('sha256').update(name).digest('hex').slice(0, 16)}`);
-  return Buffer.concat([prefix, name.subarray(0, PARTIAL_NAME_BYTES - tail.length), tail]);
+  return Buffer.concat([prefix, name.subarray(0, PARTIAL_WHOLE_NAME_BYTES), tail]);
 }
 
-/** A partial file restore made: a regular file of this user, owner-only, with no other name. */
-function isOwnPartial(st: Stats): boolean {
-  return st.isFile() && st.nlink === 1 && (st.mode & 0o077) === 0 && (process.getuid === undefined || st.uid === process.getuid());
+/**
+ * A partial file restore made: a regular file of this user, owner-only, with no other name. Windows
+ * reports the owner's permissions for group and others too, and no owner: there, a regular file with
+ * one name (its prefix is checked chunk by chunk all the same).
+ */
+function isOwnPartial(st: BigIntStats): boolean {
+  if (!st.isFile() || st.nlink !== 1n) return false;
+  if (process.platform === 'win32' || process.getuid === undefined) return true;
+  return (st.mode & 0o077n) === 0n && st.uid === BigInt(process.getuid());
 }
 
 /**
  * Whether file `job` is already there with its content (the same-content check of CreateCopy and
  * OverwriteIfChanged), else how much of its partial file is good: the partial file is read chunk by
  * chunk against the point's chunk list (each chunk's keyed ID recomputed here; lengths from the index,
- * no vault read) up to the first chunk that differs or is missing; the rest is cut off by the writer.
- * A partial file that is not ours, or has no good chunk, is removed. `job.dir` is in use.
+ * no vault read) up to the first chunk that differs or is missing; the writer cuts off the rest. What
+ * is under the partial name and is not a partial file of ours is never read, written or removed: it may
+ * be anybody's. `job.dir` is in use.
  */
 function prepareFile(repo: ServerRepo, job: FileJob, conflict: RestoreOptions['conflict'], meta: MetaCheck): Prepared {
-  const { dir, name, node } = job;
+  const { dir, name, node, partial } = job;
   if ((conflict === 'CreateCopy' || conflict === 'OverwriteIfChanged') && holdsContent(dir, name, node, existingEntry(dir, name), meta)) return { unchanged: true };
-  if (node.digest === undefined) return { unchanged: false };
-  const partial = dir.at(partialName(name, node.digest));
+  if (partial === undefined) return { unchanged: false };
+  const at = dir.at(partial);
   // Looked for without an exception: in most restores there is none, and an exception per file is costly.
-  let found: Stats | undefined;
-  try { found = lstatSync(partial, { throwIfNoEntry: false }); } catch { /* the open below meets it */ }
+  let found: BigIntStats | undefined;
+  try { found = lstatSync(at, { bigint: true, throwIfNoEntry: false }); } catch { return { unchanged: false, partialTaken: true }; }
   if (found === undefined) return { unchanged: false };
-  // Anything but a regular file (a FIFO would block the open, a link is never followed) is not ours.
-  if (!found.isFile()) { try { unlinkSync(partial); } catch { /* not there */ } return { unchanged: false }; }
+  if (!isOwnPartial(found)) return { unchanged: false, partialTaken: true };
   let fd: number;
-  try { fd = openSync(partial, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0)); } catch (err) {
-    // A link or something else in the way of the partial name: removed, so the writer can create it.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') { try { unlinkSync(partial); } catch { /* not there */ } }
-    return { unchanged: false };
-  }
+  // O_NOFOLLOW and O_NONBLOCK: a link or a FIFO renamed in since the lstat is neither followed nor waited on.
+  try { fd = openSync(at, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0)); } catch { return { unchanged: false, partialTaken: true }; }
   const hash = createHash('sha256');
   let chunks = 0;
   let bytes = 0;
   try {
-    if (!isOwnPartial(fstatSync(fd))) throw new Error('not a partial file of this restore');
+    const opened = fstatSync(fd, { bigint: true });
+    if (!isOwnPartial(opened) || opened.dev !== found.dev || opened.ino !== found.ino) return { unchanged: false, partialTaken: true };
     const ids = node.content ?? [];
-    for (; chunks < ids.length; chunks++) {
-      const loc = repo.index.get(Buffer.from(ids[chunks]!, 'hex'));
-      if (!loc) break;
-      const chunk = Buffer.allocUnsafe(loc.rawLength);
-      let got = 0;
-      for (let n; got < chunk.length && (n = readSync(fd, chunk, got, chunk.length - got, bytes + got)) > 0;) got += n;
-      if (got < chunk.length || !repo.blobId(chunk, 'data').equals(Buffer.from(ids[chunks]!, 'hex'))) break;
-      hash.update(chunk);
-      bytes += chunk.length;
+    try {
+      for (; chunks < ids.length; chunks++) {
+        const loc = repo.index.get(Buffer.from(ids[chunks]!, 'hex'));
+        if (!loc) break;
+        const chunk = Buffer.allocUnsafe(loc.rawLength);
+        let got = 0;
+        for (let n; got < chunk.length && (n = readSync(fd, chunk, got, chunk.length - got, bytes + got)) > 0;) got += n;
+        if (got < chunk.length || !repo.blobId(chunk, 'data').equals(Buffer.from(ids[chunks]!, 'hex'))) break;
+        hash.update(chunk);
+        bytes += chunk.length;
+      }
+    } catch {
+      chunks = 0;
+      bytes = 0;
     }
-  } catch {
-    chunks = 0;
+    // Ours even with no good chunk: the writer reuses it from the start.
+    return { unchanged: false, resume: { chunks, bytes, hash: chunks === 0 ? createHash('sha256') : hash, dev: opened.dev, ino: opened.ino } };
   } finally {
     closeSync(fd);
   }
-  if (chunks === 0) { try { unlinkSync(partial); } catch { /* gone */ } return { unchanged: false }; }
-  return { unchanged: false, resume: { chunks, bytes, hash } };
 }
 
 /**
@@ -398,7 +420,8 @@ class ItemSkipped extends Error {
   constructor(readonly code: string, message: string, readonly target: string) { super(message); }
 }
 
-interface FileJob { dir: DirHandle; name: Buffer; node: TreeNode }
+/** `partial`: the name it is written under until verified (partialName), or none: a temp name. */
+interface FileJob { dir: DirHandle; name: Buffer; node: TreeNode; partial?: Buffer | undefined }
 
 /** Restores items of a recovery point. The caller has loaded the index (ServerRepo.loadIndexForReading). */
 export async function runRestore(repo: ServerRepo, opts: RestoreOptions): Promise<RestoreStats> {
@@ -496,13 +519,16 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   }
 
   // Walks a node into folder `dir` under `name`.
-  async function visit(node: TreeNode, dir: DirHandle, name: Buffer): Promise<void> {
+  // `reserved`: names in the same folder of the point that look like partial names (hex); a file whose
+  // partial name is one of them is written under a temp name instead, or the two would meet.
+  async function visit(node: TreeNode, dir: DirHandle, name: Buffer, reserved?: ReadonlySet<string>): Promise<void> {
     if (signal.aborted) throw cancelled();
     try {
       if (node.type === 'dir') {
         await visitFolder(node, dir, name);
       } else if (node.type === 'file') {
-        fileJobs.push({ dir, name, node });
+        const partial = node.digest === undefined ? undefined : partialName(name, node.digest);
+        fileJobs.push({ dir, name, node, partial: partial && reserved?.has(partial.toString('hex')) ? undefined : partial });
         total += node.size ?? 0;
       } else {
         dir.use(() => restoreSymlink(node, dir, name));
@@ -538,6 +564,10 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     });
     // On Windows names are mapped and made unique ignoring case (FORMAT.md §9, "Windows paths").
     const planned = plannedNames(unique.map(nodeNameBytes), process.platform);
+    let reserved: Set<string> | undefined;
+    for (const plan of planned) {
+      if (!('unsafe' in plan) && plan.name.subarray(0, PARTIAL_PREFIX.length).equals(PARTIAL_PREFIX)) (reserved ??= new Set()).add(plan.name.toString('hex'));
+    }
     dir.acquire(); // open while its entries are walked
     try {
       for (const [i, c] of unique.entries()) {
@@ -546,7 +576,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
         if ('unsafe' in plan) { warnUnsafe(where, 'unsafe name'); continue; }
         if (plan.collidesWith !== undefined) sink.warning('AZB_RESTORE_NAME_COLLISION', `${where} was restored as ${plan.mapped}: its name differs from ${plan.collidesWith} only in case, and the file system ignores case.`, where);
         else if (plan.mapped !== undefined) sink.warning('AZB_RESTORE_NAME_MAPPED', `${where} was restored as ${plan.mapped}: Windows does not allow that name (FORMAT.md "Names Windows forbids").`, where);
-        await visit(c, dir, plan.name);
+        await visit(c, dir, plan.name, reserved);
       }
     } finally {
       dir.release();
@@ -636,31 +666,51 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     let shownCache: string | undefined;
     const shownFinal = () => (shownCache ??= showPath(dir.shown(final)));
     // A file with a digest is written under its partial name (kept when the vault is cut off, so a run
-    // again resumes it); others under a new temp name.
-    const tmp = node.digest !== undefined ? partialName(name, node.digest) : tempName(final);
-    const resume = prep?.resume;
+    // again resumes it); others, and one whose partial name is taken by something not ours, under a new
+    // temp name.
+    let tmp = job.partial !== undefined && !prep?.partialTaken ? job.partial : tempName(final);
+    let atPartial = tmp === job.partial;
+    let resume = prep?.resume;
     // Creating, writing and renaming run on libuv's threads (FILES_IN_FLIGHT at once): making a file
     // costs 0.1–0.5 ms of kernel time on a busy ext4, which on this thread was the largest cost of a
     // restore (profiles in README "Restore performance"), while this thread opens blobs meanwhile. The
     // cheap calls that follow (fchmod, futimes, close) stay synchronous: a promise costs more than they do.
     // O_NOFOLLOW|O_EXCL: the temp name is new and never a link; rename() then replaces the final name itself.
-    // A partial file to resume was checked by prepareFile (ours: owner-only, one link) and is checked again here.
-    let fd: number;
-    try {
+    const openTarget = async (): Promise<number> => {
+      let fd: number | undefined;
       if (resume) {
-        fd = openSync(dir.at(tmp), FS.O_WRONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0));
-        if (!isOwnPartial(fstatSync(fd))) { closeSync(fd); throw Object.assign(new Error('partial file changed'), { code: 'EEXIST' }); }
-        ftruncateSync(fd, resume.bytes);
-      } else {
-        fd = await openAsync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+        // The partial file prepareFile checked, and no other: the same inode, still ours. Anything else
+        // found there now is left alone and the file is written whole under a temp name.
+        try {
+          fd = openSync(dir.at(tmp), FS.O_WRONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0));
+          const opened = fstatSync(fd, { bigint: true });
+          if (isOwnPartial(opened) && opened.dev === resume.dev && opened.ino === resume.ino) ftruncateSync(fd, resume.bytes);
+          else { closeSync(fd); fd = undefined; }
+        } catch {
+          if (fd !== undefined) closeSync(fd);
+          fd = undefined;
+        }
+        if (fd !== undefined) return fd;
+        resume = undefined;
+        tmp = tempName(final);
+        atPartial = false;
       }
-    } catch (err) {
-      throw writeError(err, dir.shown(tmp));
-    }
+      try {
+        return await openAsync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !atPartial) throw err;
+        // Its partial name was taken since prepareFile looked (or it did not look): a temp name then.
+        tmp = tempName(final);
+        atPartial = false;
+        return await openAsync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+      }
+    };
+    let fd: number;
+    try { fd = await openTarget(); } catch (err) { throw writeError(err, dir.shown(tmp)); }
     let ok = false;
     let keepPartial = false;
     let clearedBits = false;
-    let made: { dev: bigint; ino: bigint } | undefined;
+    let written: BigIntStats | undefined;
     const digest = resume?.hash ?? (node.digest !== undefined || digestsRequired ? createHash('sha256') : undefined);
     try {
       let pos = resume?.bytes ?? 0;
@@ -707,21 +757,28 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       fchmodSync(fd, mode);
       const t = fsTime(node.mtimeNs);
       futimesSync(fd, t, t);
-      if (node.xattrs !== undefined) { const st = fstatSync(fd, { bigint: true }); made = { dev: st.dev, ino: st.ino }; }
+      written = fstatSync(fd, { bigint: true });
       ok = true;
     } catch (err) {
       // Cut off from the vault, or cancelled: what is written is kept under the partial name, and a
       // restore run again continues from it (prepareFile). Any other failure removes it.
-      keepPartial = node.digest !== undefined && err instanceof AzbError && (err.code === 'AZB_VAULT_UNREACHABLE' || err.code === 'AZB_CANCELLED');
+      keepPartial = atPartial && err instanceof AzbError && (err.code === 'AZB_VAULT_UNREACHABLE' || err.code === 'AZB_CANCELLED');
       if (err instanceof AzbError) throw err;
       throw writeError(err, dir.shown(final));
     } finally {
       closeSync(fd);
       if (!ok && !keepPartial) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } }
     }
+    // rename() moves a name, not the file written: what is under the temp name must still be that file
+    // (a point's own file of the same name, or another user in a folder they can write, could have put
+    // something else there), or other bytes would take the name unverified.
+    const there = lstatSync(dir.at(tmp), { bigint: true, throwIfNoEntry: false });
+    if (there === undefined || there.dev !== written!.dev || there.ino !== written!.ino) {
+      throw new ItemSkipped('AZB_RESTORE_UNSAFE_ENTRY', `Not restored: ${shownFinal()} (the file it was written to was replaced while the restore wrote it).`, shownFinal());
+    }
     try { await renameAsync(dir.at(tmp), dir.at(final)); } catch (err) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } throw writeError(err, dir.shown(final)); }
     if (node.hardlink) hardlinks.set(node.hardlink, { dir, name: final });
-    if (made) xattrJobs.push({ dir, name: final, node, made });
+    if (node.xattrs !== undefined) xattrJobs.push({ dir, name: final, node, made: { dev: written!.dev, ino: written!.ino } });
     if (clearedBits) setuidCleared++;
     stats.files++;
     stats.bytes += node.size ?? 0;

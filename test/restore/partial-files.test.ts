@@ -1,8 +1,9 @@
 // Partial files (FORMAT.md §9): a file is written under `.azb-partial-<digest16>-<name>` until it is
 // complete and verified, and a restore run again resumes a partial file it left, after checking its
 // prefix chunk by chunk. What is found under that name may also be somebody else's: a restore as root
-// into a folder a user can write must then neither trust it, nor follow it, nor block on it. And a file
-// "already there" must be the backed-up file, mode and owner included, not a user's copy of its bytes.
+// into a folder a user can write must then neither trust it, nor follow it, nor block on it, nor remove
+// it; the file is written under a temp name instead. And a file "already there" must be the backed-up
+// file, mode and owner included, not a user's copy of its bytes. (Races: partial-races.test.ts.)
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -86,11 +87,12 @@ function wholeChunkBytes(n: number): number {
   return at;
 }
 
-function expectAllRestored(dir: string): void {
+/** Every file restored with its bytes, and no partial or temp file left but those in `foreign`. */
+function expectAllRestored(dir: string, foreign: string[] = []): void {
   expect(sha(readFileSync(join(dir, 'big.bin')))).toBe(sha(big));
   expect(sha(readFileSync(join(dir, longA)))).toBe(sha(shared));
   expect(sha(readFileSync(join(dir, longB)))).toBe(sha(shared));
-  expect(readdirSync(dir).filter((n) => n.startsWith('.azb-partial-'))).toEqual([]);
+  expect(readdirSync(dir).filter((n) => n.startsWith('.azb-')).sort()).toEqual(foreign.slice().sort());
 }
 
 beforeAll(async () => {
@@ -113,17 +115,21 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('partial names', () => {
-  it('keep a name of up to 100 bytes whole, and give names that differ only after 100 bytes names of their own', () => {
+  it('keep a name of up to 83 bytes whole, and give names that differ only further on names of their own', () => {
     const digest = sha(shared);
     expect(partialName(Buffer.from('big.bin'), digest).toString()).toBe(`.azb-partial-${digest.slice(0, 16)}-big.bin`);
-    const hundred = 'x'.repeat(100);
-    expect(partialName(Buffer.from(hundred), digest).toString()).toBe(`.azb-partial-${digest.slice(0, 16)}-${hundred}`);
     const a = partialName(Buffer.from(longA), digest);
     const b = partialName(Buffer.from(longB), digest);
     expect(a.equals(b)).toBe(false);
     expect(a.length).toBe(`.azb-partial-${digest.slice(0, 16)}-`.length + 100);
     expect(partialName(Buffer.from('n'.repeat(255)), digest).length).toBeLessThanOrEqual(255);
     expect(a.toString()).toMatch(/^\.azb-partial-[0-9a-f]{16}-l{83}~[0-9a-f]{16}$/);
+    // 83 bytes are kept whole, 84 are hashed: a hashed form (100 bytes) is never a name kept whole, so a
+    // name made to look like another's hashed form still gets a partial name of its own.
+    expect(partialName(Buffer.from('y'.repeat(83)), digest).toString()).toBe(`.azb-partial-${digest.slice(0, 16)}-${'y'.repeat(83)}`);
+    expect(partialName(Buffer.from('y'.repeat(84)), digest).toString()).toMatch(/^\.azb-partial-[0-9a-f]{16}-y{83}~[0-9a-f]{16}$/);
+    const lookalike = a.subarray(`.azb-partial-${digest.slice(0, 16)}-`.length);
+    expect(partialName(lookalike, digest).equals(a)).toBe(false);
   });
 });
 
@@ -157,15 +163,25 @@ describe('resuming a partial file', () => {
     expect(read).toBeLessThanOrEqual(fullRead - firstLen + 64 * 1024);
   });
 
-  it('does not trust a partial file others could read or write: it is removed and the file read whole', async () => {
+  it('does not trust or remove a file others could read or write under the partial name: the file is read whole', async () => {
     const target = tempDir();
     const dir = restoredDir(target);
     const name = join(dir, partialOf('big.bin', big));
     writeFileSync(name, big.subarray(0, 7 * MIB));
     chmodSync(name, 0o644);
     const { read } = await restore(target);
-    expectAllRestored(dir);
+    expectAllRestored(dir, [partialOf('big.bin', big)]);
+    expect(sha(readFileSync(name))).toBe(sha(big.subarray(0, 7 * MIB)));
     expect(read).toBeGreaterThanOrEqual(fullRead - 64 * 1024);
+  });
+
+  it('leaves a folder under the partial name alone and restores the file beside it', async () => {
+    const target = tempDir();
+    const dir = restoredDir(target);
+    mkdirSync(join(dir, partialOf(longA, shared)));
+    const { stats } = await restore(target);
+    expectAllRestored(dir, [partialOf(longA, shared)]);
+    expect(stats.verified).toBe(3);
   });
 
   it('does not write through a partial name that is a hard link: the other name keeps its bytes', async () => {
@@ -175,9 +191,9 @@ describe('resuming a partial file', () => {
     writeFileSync(elsewhere, big.subarray(0, 7 * MIB), { mode: 0o600 });
     linkSync(elsewhere, join(dir, partialOf('big.bin', big)));
     const { read } = await restore(target);
-    expectAllRestored(dir);
+    expectAllRestored(dir, [partialOf('big.bin', big)]);
     expect(sha(readFileSync(elsewhere))).toBe(sha(big.subarray(0, 7 * MIB)));
-    expect(statSync(elsewhere).nlink).toBe(1);
+    expect(statSync(elsewhere).nlink).toBe(2);
     expect(read).toBeGreaterThanOrEqual(fullRead - 64 * 1024);
   });
 
@@ -188,7 +204,7 @@ describe('resuming a partial file', () => {
     writeFileSync(elsewhere, 'not yours', { mode: 0o600 });
     symlinkSync(elsewhere, join(dir, partialOf('big.bin', big)));
     await restore(target);
-    expectAllRestored(dir);
+    expectAllRestored(dir, [partialOf('big.bin', big)]);
     expect(readFileSync(elsewhere, 'utf8')).toBe('not yours');
   });
 
@@ -197,7 +213,8 @@ describe('resuming a partial file', () => {
     const dir = restoredDir(target);
     execFileSync('mkfifo', ['-m', '600', join(dir, partialOf('big.bin', big))]);
     await restore(target);
-    expectAllRestored(dir);
+    expectAllRestored(dir, [partialOf('big.bin', big)]);
+    expect(lstatSync(join(dir, partialOf('big.bin', big))).isFIFO()).toBe(true);
   });
 
   it('resumes each of two names that differ only after 100 bytes from its own partial file', async () => {
@@ -211,6 +228,39 @@ describe('resuming a partial file', () => {
     const { stats } = await restore(target);
     expectAllRestored(dir);
     expect(stats.verified).toBe(3);
+  });
+});
+
+describe('names in the point that look like partial names', () => {
+  it('a point file named like the partial name of another is restored, and so is the other, each with its own bytes', async () => {
+    // A folder backed up after a restore was cut off there holds partial files of its own.
+    const fx = await memoryServer();
+    const root = tempDir();
+    const folder = join(root, 'src');
+    mkdirSync(folder);
+    const f = randomBytes(3 * MIB);
+    const lookalike = partialOf('f.bin', f);
+    writeFileSync(join(folder, 'f.bin'), f);
+    writeFileSync(join(folder, lookalike), 'a file of its own\n');
+    mkdirSync(join(root, 'cache'));
+    const point = (await runBackup(fx.repo, { sources: [folder], excludes: [], cacheDir: join(root, 'cache'), signingKey: fx.privateKey, tags: [], signal: new AbortController().signal, sink: new JsonSink(() => undefined) })).pointId;
+    await fx.repo.loadIndex();
+    const target = tempDir();
+    const stats = await runRestore(fx.repo, { point: await fx.repo.readPoint(point), items: [], target, conflict: 'CreateCopy', signal: new AbortController().signal, sink: new JsonSink(() => undefined) });
+    expect(stats.verified).toBe(2);
+    expect(sha(readFileSync(join(target, folder, 'f.bin')))).toBe(sha(f));
+    expect(readFileSync(join(target, folder, lookalike), 'utf8')).toBe('a file of its own\n');
+  });
+
+  it('restoring one file leaves an unrelated file under its partial name as it was', async () => {
+    const target = tempDir();
+    const dir = restoredDir(target);
+    const other = join(dir, partialOf('big.bin', big));
+    writeFileSync(other, 'not a partial file', { mode: 0o644 });
+    const stats = await runRestore(repo, { point: await repo.readPoint(pointId), items: [join(src, 'big.bin')], target, conflict: 'CreateCopy', signal: new AbortController().signal, sink: new JsonSink(() => undefined) });
+    expect(stats.verified).toBe(1);
+    expect(readFileSync(other, 'utf8')).toBe('not a partial file');
+    expect(sha(readFileSync(join(dir, 'big.bin')))).toBe(sha(big));
   });
 });
 
