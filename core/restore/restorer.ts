@@ -297,15 +297,14 @@ export function partialName(name: Buffer, digest: string): Buffer {
   return Buffer.concat([prefix, name.subarray(0, PARTIAL_WHOLE_NAME_BYTES), tail]);
 }
 
-/**
- * A partial file restore made: a regular file of this user, owner-only, with no other name. Windows
- * reports the owner's permissions for group and others too, and no owner: there, a regular file with
- * one name (its prefix is checked chunk by chunk all the same).
- */
+/** A file's identity on this machine, as a key. */
+function inodeKey(st: { dev: bigint; ino: bigint }): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+/** A partial file restore made: a regular file of this user, owner-only, with no other name (not on Windows: FileJob). */
 function isOwnPartial(st: BigIntStats): boolean {
-  if (!st.isFile() || st.nlink !== 1n) return false;
-  if (process.platform === 'win32' || process.getuid === undefined) return true;
-  return (st.mode & 0o077n) === 0n && st.uid === BigInt(process.getuid());
+  return st.isFile() && st.nlink === 1n && (st.mode & 0o077n) === 0n && process.getuid !== undefined && st.uid === BigInt(process.getuid());
 }
 
 /**
@@ -458,6 +457,8 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   const verifyFailures: string[] = [];
   const isRoot = process.platform !== 'win32' && process.getuid?.() === 0;
   const metaCheck: MetaCheck = { modes: process.platform !== 'win32', owners: isRoot, preserveSetuid: opts.preserveSetuid === true };
+  /** Files open for writing (inodeKey): a partial file is resumed only when no other writer has it. */
+  const inUse = new Set<string>();
   const hardlinks = new Map<string, { dir: DirHandle; name: Buffer }>(); // hard-link key → the name written for it
   const writerOf = new Map<string, FileJob>(); // key → the job that writes it
   // Folders whose owner, mode and times are set last (children change a folder's mtime), deepest first.
@@ -509,6 +510,14 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     sink.warning(code, message, target);
   };
   const warnUnsafe = (where: string, why: string) => skip('AZB_RESTORE_UNSAFE_ENTRY', `Not restored: ${where} (${why}).`, where);
+  // An error putting an item under its name: something put there while the restore ran (a folder, a
+  // name that appeared) fails that item only; anything else is a write error.
+  const placeError = (err: unknown, dir: DirHandle, name: Buffer): Error => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') return writeError(err, dir.shown(name));
+    const shown = showPath(dir.shown(name));
+    return new ItemSkipped('AZB_RESTORE_UNSAFE_ENTRY', `Not restored: ${shown} (something was put in its place while the restore ran: ${code}).`, shown);
+  };
 
   // Reports an error that fails one item only; false for errors that fail the restore.
   function skippedItem(err: unknown, shown: Buffer): boolean {
@@ -527,7 +536,9 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       if (node.type === 'dir') {
         await visitFolder(node, dir, name);
       } else if (node.type === 'file') {
-        const partial = node.digest === undefined ? undefined : partialName(name, node.digest);
+        // Not on Windows: there the engine cannot tell a partial file of its own from another user's (no
+        // owner, and modes that say nothing), so a file cut off is removed and read whole next time.
+        const partial = node.digest === undefined || process.platform === 'win32' ? undefined : partialName(name, node.digest);
         fileJobs.push({ dir, name, node, partial: partial && reserved?.has(partial.toString('hex')) ? undefined : partial });
         total += node.size ?? 0;
       } else {
@@ -595,10 +606,10 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       const t = fsTime(node.mtimeNs);
       try { lutimesSync(dir.at(tmp), t, t); } catch { /* kept as made */ }
       if (node.xattrs !== undefined) { const st = lstatSync(dir.at(tmp), { bigint: true }); xattrJobs.push({ dir, name: final, node, made: { dev: st.dev, ino: st.ino } }); }
-      renameSync(dir.at(tmp), dir.at(final));
+      try { renameSync(dir.at(tmp), dir.at(final)); } catch (err) { throw placeError(err, dir, final); }
     } catch (err) {
       try { unlinkSync(dir.at(tmp)); } catch { /* not made */ }
-      throw writeError(err, dir.shown(final));
+      throw err instanceof ItemSkipped ? err : writeError(err, dir.shown(final));
     }
     stats.symlinks++;
   }
@@ -649,7 +660,7 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       const final = resolveConflict(dir, name);
       if (!final) return;
       if (final.equals(name) && opts.conflict === 'Overwrite') { try { unlinkSync(dir.at(final)); } catch { /* not there */ } }
-      try { written.dir.use(() => linkSync(written.dir.at(written.name), dir.at(final))); } catch (err) { throw writeError(err, dir.shown(final)); }
+      try { written.dir.use(() => linkSync(written.dir.at(written.name), dir.at(final))); } catch (err) { throw placeError(err, dir, final); }
       stats.files++;
       return;
     }
@@ -676,6 +687,8 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     // restore (profiles in README "Restore performance"), while this thread opens blobs meanwhile. The
     // cheap calls that follow (fchmod, futimes, close) stay synchronous: a promise costs more than they do.
     // O_NOFOLLOW|O_EXCL: the temp name is new and never a link; rename() then replaces the final name itself.
+    // The file being written (from its open): the name it ends up under must still be this file.
+    let madeStat: BigIntStats | undefined;
     const openTarget = async (): Promise<number> => {
       let fd: number | undefined;
       if (resume) {
@@ -684,8 +697,13 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
         try {
           fd = openSync(dir.at(tmp), FS.O_WRONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0));
           const opened = fstatSync(fd, { bigint: true });
-          if (isOwnPartial(opened) && opened.dev === resume.dev && opened.ino === resume.ino) ftruncateSync(fd, resume.bytes);
-          else { closeSync(fd); fd = undefined; }
+          // Not one another writer has open: a user moving one file between two partial names would
+          // have two writers write into it.
+          if (isOwnPartial(opened) && opened.dev === resume.dev && opened.ino === resume.ino && !inUse.has(inodeKey(opened))) {
+            ftruncateSync(fd, resume.bytes);
+            inUse.add(inodeKey(opened));
+            madeStat = opened;
+          } else { closeSync(fd); fd = undefined; }
         } catch {
           if (fd !== undefined) closeSync(fd);
           fd = undefined;
@@ -696,21 +714,24 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
         atPartial = false;
       }
       try {
-        return await openAsync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+        fd = await openAsync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !atPartial) throw err;
         // Its partial name was taken since prepareFile looked (or it did not look): a temp name then.
         tmp = tempName(final);
         atPartial = false;
-        return await openAsync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
+        fd = await openAsync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
       }
+      madeStat = fstatSync(fd, { bigint: true });
+      inUse.add(inodeKey(madeStat));
+      return fd;
     };
     let fd: number;
     try { fd = await openTarget(); } catch (err) { throw writeError(err, dir.shown(tmp)); }
     let ok = false;
     let keepPartial = false;
     let clearedBits = false;
-    let written: BigIntStats | undefined;
+    const written = madeStat!;
     const digest = resume?.hash ?? (node.digest !== undefined || digestsRequired ? createHash('sha256') : undefined);
     try {
       let pos = resume?.bytes ?? 0;
@@ -757,7 +778,6 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       fchmodSync(fd, mode);
       const t = fsTime(node.mtimeNs);
       futimesSync(fd, t, t);
-      written = fstatSync(fd, { bigint: true });
       ok = true;
     } catch (err) {
       // Cut off from the vault, or cancelled: what is written is kept under the partial name, and a
@@ -767,18 +787,19 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
       throw writeError(err, dir.shown(final));
     } finally {
       closeSync(fd);
+      inUse.delete(inodeKey(written));
       if (!ok && !keepPartial) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } }
     }
     // rename() moves a name, not the file written: what is under the temp name must still be that file
     // (a point's own file of the same name, or another user in a folder they can write, could have put
     // something else there), or other bytes would take the name unverified.
     const there = lstatSync(dir.at(tmp), { bigint: true, throwIfNoEntry: false });
-    if (there === undefined || there.dev !== written!.dev || there.ino !== written!.ino) {
+    if (there === undefined || there.dev !== written.dev || there.ino !== written.ino) {
       throw new ItemSkipped('AZB_RESTORE_UNSAFE_ENTRY', `Not restored: ${shownFinal()} (the file it was written to was replaced while the restore wrote it).`, shownFinal());
     }
-    try { await renameAsync(dir.at(tmp), dir.at(final)); } catch (err) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } throw writeError(err, dir.shown(final)); }
+    try { await renameAsync(dir.at(tmp), dir.at(final)); } catch (err) { try { unlinkSync(dir.at(tmp)); } catch { /* already gone */ } throw placeError(err, dir, final); }
     if (node.hardlink) hardlinks.set(node.hardlink, { dir, name: final });
-    if (node.xattrs !== undefined) xattrJobs.push({ dir, name: final, node, made: { dev: written!.dev, ino: written!.ino } });
+    if (node.xattrs !== undefined) xattrJobs.push({ dir, name: final, node, made: { dev: written.dev, ino: written.ino } });
     if (clearedBits) setuidCleared++;
     stats.files++;
     stats.bytes += node.size ?? 0;
@@ -928,9 +949,22 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
   }
   // Before the reads are planned: a file already there with its content is left alone, and one a
   // restore cut off left partly written is checked chunk by chunk; neither is read from the vault again.
+  const resumedInodes = new Map<string, FileJob | undefined>();
   for (const j of firsts) {
     if (signal.aborted) throw cancelled();
-    try { prepared.set(j, j.dir.use(() => prepareFile(repo, j, opts.conflict, metaCheck))); } catch { /* restoreFile meets the problem and reports it */ }
+    try {
+      const p = j.dir.use(() => prepareFile(repo, j, opts.conflict, metaCheck));
+      // One partial file found under two partial names (moved between the looks) is resumed by neither.
+      const key = p.resume ? inodeKey(p.resume) : undefined;
+      if (key !== undefined && resumedInodes.has(key)) {
+        prepared.set(j, { unchanged: false, partialTaken: true });
+        const other = resumedInodes.get(key)!;
+        if (other) { prepared.set(other, { unchanged: false, partialTaken: true }); resumedInodes.set(key, undefined); }
+      } else {
+        if (key !== undefined) resumedInodes.set(key, j);
+        prepared.set(j, p);
+      }
+    } catch { /* restoreFile meets the problem and reports it */ }
   }
   // Restore files in the order their data lies in the packs, so a segment is read once and its blobs
   // are used while it is in memory.

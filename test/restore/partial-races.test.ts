@@ -102,6 +102,52 @@ describe('a restore raced by a user who can write its folder', () => {
     expect(sha(readFileSync(join(dir, 'g.bin')))).toBe(sha(g));
   });
 
+  it('one partial file moved between two partial names while they are looked at is resumed by neither', async () => {
+    const a = randomBytes(MIB);
+    const b = randomBytes(20 * MIB);
+    const { src, restore } = await backedUp({ 'a.bin': a, 'b.bin': b });
+    const target = tempDir();
+    const dir = join(target, src);
+    mkdirSync(dir, { recursive: true });
+    const pa = join(dir, partialName(Buffer.from('a.bin'), sha(a)).toString());
+    const pb = join(dir, partialName(Buffer.from('b.bin'), sha(b)).toString());
+    // A root-owned, owner-only file with one name (a partial file left by a cut-off restore, or any
+    // restored 0600 file), which the user moves to whichever partial name the restore looks at or opens.
+    writeFileSync(pa, randomBytes(1000), { mode: 0o600 });
+    let at = pa;
+    const moveTo = (to: string) => { if (at !== to) { renameSync(at, to); at = to; } };
+    const which = (p: string) => [pa, pb].find((q) => p.endsWith(q.slice(q.lastIndexOf('/'))));
+    hook.lstat = (p) => { const n = which(p); if (n) moveTo(n); };
+    hook.open = (p, flags) => { const n = which(p); if (n && (flags & C.O_WRONLY) !== 0 && (flags & C.O_CREAT) === 0) moveTo(n); };
+    const stats = await restore(target);
+    hook.lstat = undefined;
+    hook.open = undefined;
+    expect(stats.verified).toBe(2);
+    expect(sha(readFileSync(join(dir, 'a.bin')))).toBe(sha(a));
+    expect(sha(readFileSync(join(dir, 'b.bin')))).toBe(sha(b));
+    expect(statSync(at).size).toBe(1000); // left as it was
+  });
+
+  it('a folder put at the name of a file being written fails that file only', async () => {
+    const f = randomBytes(2 * MIB);
+    const files: Record<string, Buffer> = { 'f.bin': f };
+    for (let i = 0; i < 5; i++) files[`z${i}.txt`] = randomBytes(1000);
+    const { src, restore, warnings } = await backedUp(files);
+    const target = tempDir();
+    const dir = join(target, src);
+    mkdirSync(dir, { recursive: true });
+    const pf = partialName(Buffer.from('f.bin'), sha(f)).toString();
+    let looks = 0;
+    // The second look at its partial name is the check just before the rename.
+    hook.lstat = (p) => { if (p.endsWith(`/${pf}`) && ++looks === 2) mkdirSync(join(dir, 'f.bin')); };
+    const stats = await restore(target);
+    expect(looks).toBe(2);
+    expect(stats.files).toBe(5);
+    expect(lstatSync(join(dir, 'f.bin')).isDirectory()).toBe(true);
+    expect(warnings.find((w) => w.code === 'AZB_RESTORE_UNSAFE_ENTRY')?.target).toContain('f.bin');
+    expect(existsSync(join(dir, pf))).toBe(false); // its partial file is not left behind
+  });
+
   it('a file written, then replaced under its temporary name before the rename, is not put in place', async () => {
     const f = randomBytes(2 * MIB);
     const { src, restore, warnings } = await backedUp({ 'f.bin': f, 'other.txt': Buffer.from('other') });
