@@ -176,7 +176,7 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
         await snapshots?.release();
         await hooks.runPost(ctx.signal.aborted ? 'Cancelled' : 'Failed');
       }
-    });
+    }, { listNamespace: true }); // the backup lists damage/, index/ and packs/ next: one listing serves the lock and them
   }, work.policy ?? null);
   return { repo, pointId: result.pointId, manifest: result.manifest, skipped: result.skipped, otherFileSystems: result.otherFileSystems };
 }

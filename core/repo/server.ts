@@ -24,6 +24,7 @@ import { vaultError } from './storage-errors.js';
 import { TreeBlobs } from './tree-blobs.js';
 import { updateRegistration } from '../config/home.js';
 import type { Vault } from './vault.js';
+import type { ObjectInfo } from '../storage/storage.js';
 
 // Re-exported for the callers that import them from here.
 export type { IndexFile, IndexedPack } from './index-store.js';
@@ -33,6 +34,8 @@ export type { ServerConfig, ServerPin, ServerRecord } from './registration.js';
 export { forEachLimit } from './for-each-limit.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** The folders listNamespace() keeps for the lock holder: those a backup lists right after its lock. */
+const KEPT_LISTINGS = ['damage/', 'index/', 'packs/'];
 
 /** A warning callback (an EventSink's warning). */
 export type Warn = (code: string, message: string, target: string) => void;
@@ -94,6 +97,8 @@ export class ServerRepo {
   /** Decode workers while startDecodeWorkers() is in effect. */
   decodePool: DecodePool | undefined;
   private blobIdKey: KeyObject | undefined;
+  /** Folders of the namespace listing made under the lock, each until its first listUnder(). */
+  private namespaceListing: Map<string, ObjectInfo[]> | undefined;
   private treeIdKey: KeyObject | undefined;
 
   constructor(
@@ -138,11 +143,45 @@ export class ServerRepo {
   pointObject(pointId: string): string { return `${this.prefix}points/${pointId}`; }
   pointStateObject(pointId: string, stateId: string): string { return `${this.prefix}point-states/${pointId}/${stateId}`; }
 
+  /**
+   * Lists the whole namespace in one go (one request a page on Azure, instead of one a folder), grouped by
+   * first folder (`locks/`, `index/`, … ; objects at the top under ''). The folders a lock holder reads
+   * next (damage/, index/, packs/) are kept for its first listUnder() of each: acquireLock lists after its
+   * lock is in place, so under a backup or exclusive lock nobody else changes them meanwhile.
+   */
+  async listNamespace(): Promise<Map<string, ObjectInfo[]>> {
+    const bySub = new Map<string, ObjectInfo[]>();
+    try {
+      for await (const o of this.vault.store.list(this.prefix)) {
+        const rest = o.name.slice(this.prefix.length);
+        const slash = rest.indexOf('/');
+        const sub = slash < 0 ? '' : rest.slice(0, slash + 1);
+        let group = bySub.get(sub);
+        if (!group) bySub.set(sub, group = []);
+        group.push(o);
+      }
+    } catch (err) {
+      throw vaultError(err, this.location, 'the namespace listing');
+    }
+    this.namespaceListing = new Map(KEPT_LISTINGS.map((sub) => [sub, bySub.get(sub) ?? []]));
+    return bySub;
+  }
+
+  /** Drops what listNamespace() kept (the lock it was made under is released or refused). */
+  forgetNamespaceListing(): void { this.namespaceListing = undefined; }
+
+  /** The objects under a sub-folder (`index/`): what listNamespace() kept for it, once, else a new listing. */
+  listUnder(sub: string): AsyncIterable<ObjectInfo> | Iterable<ObjectInfo> {
+    const kept = this.namespaceListing?.get(sub);
+    if (kept) { this.namespaceListing!.delete(sub); return kept; }
+    return this.vault.store.list(`${this.prefix}${sub}`);
+  }
+
   /** IDs (64 hex) of the objects under a sub-folder of the namespace (`index/`, `points/`), sorted. */
   async listObjectIds(sub: string): Promise<string[]> {
     const out: string[] = [];
     try {
-      for await (const o of this.vault.store.list(`${this.prefix}${sub}`)) {
+      for await (const o of this.listUnder(sub)) {
         const id = o.name.slice(o.name.lastIndexOf('/') + 1);
         if (HEX64.test(id)) out.push(id);
       }

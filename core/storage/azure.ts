@@ -41,6 +41,8 @@ export interface AzureBlobStoreOptions {
    * for Azurite). A query string is ignored (and never shown); credentials come from `credential`. */
   containerUrl: string;
   credential: AzureCredential;
+  /** false: openAzureBlobStore leaves the container check to the caller (probe()), who saves its request when its first read works. */
+  probe?: boolean;
   /** Blocks in flight at once for a staged (large) put. Default 4. */
   uploadConcurrency?: number;
   /** Access tier for pack objects (names containing "/packs/"); other objects get the account default. */
@@ -81,7 +83,7 @@ export async function openAzureBlobStore(o: AzureBlobStoreOptions): Promise<Azur
   const { location, containerName } = parseContainerUrl(o.containerUrl);
   const container = containerClientFor(location, containerName, o.credential, o.proxy);
   const store = new AzureBlobStore(container, location, o);
-  await store.probe();
+  if (o.probe !== false) await store.probe();
   return store;
 }
 
