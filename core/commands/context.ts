@@ -248,7 +248,9 @@ export async function openVaultFor(args: VaultArgs, secrets: Readonly<Record<str
   try {
     return await openVault(opened.store);
   } catch (err) {
-    await opened.check(); // the container missing or the credential refused, said as openStore says it
+    // The container missing or the credential refused, said as openStore says it; an unreachable service
+    // was tried long enough already.
+    if (!(err instanceof AzbError && err.code === 'AZB_VAULT_UNREACHABLE')) await opened.check();
     throw err;
   }
 }
