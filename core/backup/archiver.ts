@@ -15,6 +15,7 @@ import { encodeTree, nameFields, type TreeNode, type XattrEntry } from '../repo/
 import { findTool, readXattrs, XATTR_NODE_LIMIT, xattrBytes } from '../fs/xattr.js';
 import { BlobSaver } from './blob-saver.js';
 import { FileCache, type CachedFile } from './file-cache.js';
+import { IndexCache } from '../repo/index-cache.js';
 import { now } from '../clock.js';
 import type { SnapshotMode, SourceRead } from '../snapshot/snapshots.js';
 import { bytesOf, recordedPath, ScanDir, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
@@ -211,6 +212,7 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   const params = repo.config.chunker;
 
   sink.progress('Backup', 'Reading the vault index', 0);
+  repo.indexCache ??= new IndexCache(join(opts.cacheDir, 'index'));
   // A damaged index file is skipped; its packs are then in no index, and indexOrphanPacks below indexes
   // them anew from their footers (a new index file), so their data is neither lost nor uploaded again.
   await repo.loadIndexSkippingDamaged((code, message, target) => sink.warning(code, message, target));

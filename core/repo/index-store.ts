@@ -2,6 +2,7 @@
 // (skipping damaged ones when asked), writing new ones, and indexing packs no index names
 // ("unindexed packs", left by an interrupted backup or a lost index file) from their own footers.
 import { AzbError } from '../protocol/errors.js';
+import { unsealJson } from '../crypto/seal.js';
 import { BlobIndex } from './blob-index.js';
 import { readDamage } from './damage.js';
 import { forEachLimit } from './for-each-limit.js';
@@ -29,10 +30,12 @@ export async function loadIndex(repo: ServerRepo, unreadable?: (indexId: string,
   // Damage a check recorded is left out (FORMAT.md section 10): no reader or backup uses those copies.
   repo.damage = (await readDamage(repo)).set;
   const ids = await listIndexIds(repo);
+  // Copies of index files that are gone from the vault (superseded, pruned) are not kept.
+  await repo.indexCache?.retain(new Set(ids));
   const files = new Map<string, IndexFile>();
   await forEachLimit(ids, 8, async (id) => {
     try {
-      files.set(id, await repo.readSealed<IndexFile>('index', repo.indexObject(id), id));
+      files.set(id, await readIndexFile(repo, id));
     } catch (err) {
       // Gone since the listing: a backup running alongside replaced its partial index files.
       if (err instanceof AzbError && (await repo.vault.store.stat(repo.indexObject(id)).catch(() => null)) === undefined) return;
@@ -53,6 +56,23 @@ export async function loadIndex(repo: ServerRepo, unreadable?: (indexId: string,
     for (const p of f.packs) addPackToIndex(repo, p);
   }
   return files;
+}
+
+/**
+ * One index file, from the local copy when the repo has an index cache holding it (its bytes hash to
+ * its name, so they are the vault's object), else from the vault (then copied there).
+ */
+async function readIndexFile(repo: ServerRepo, id: string): Promise<IndexFile> {
+  const cache = repo.indexCache;
+  const cached = await cache?.read(id);
+  if (cached) return unsealIndex(repo, id, cached);
+  return repo.readSealed<IndexFile>('index', repo.indexObject(id), id, cache ? (data) => cache.write(id, data) : undefined);
+}
+
+function unsealIndex(repo: ServerRepo, id: string, data: Buffer): IndexFile {
+  const opened = unsealJson<IndexFile>(repo.keys.seal, 'index', data);
+  if (!('value' in opened)) throw new AzbError('AZB_OBJECT_DAMAGED', `index ${id.slice(0, 12)}… is damaged (${opened.failure}).`, { target: repo.indexObject(id), hint: "Run 'azbackup check' to see what is affected." });
+  return opened.value;
 }
 
 /** Adds a pack's blobs to the in-memory index, except copies recorded damaged. */
@@ -115,7 +135,8 @@ export async function loadIndexSkippingDamaged(repo: ServerRepo, warn: Warn): Pr
 /** Writes an index file for packs (and superseding older files); returns its ID. */
 export async function saveIndex(repo: ServerRepo, packs: IndexedPack[], supersedes: string[] = []): Promise<string> {
   const file: IndexFile = { version: 1, supersedes, packs };
-  const id = await repo.writeSealed('index', file, (i) => repo.indexObject(i));
+  const cache = repo.indexCache;
+  const id = await repo.writeSealed('index', file, (i) => repo.indexObject(i), cache ? (i, data) => cache.write(i, data) : undefined);
   repo.indexFiles.push(id);
   return id;
 }

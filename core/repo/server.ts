@@ -12,6 +12,7 @@ import { BlobIndex, type BlobLocation, type BlobType } from './blob-index.js';
 import { DamageSet } from './damage.js';
 import { builtInDecodeWorker, DECODE_ON_WORKER_FROM, DecodePool } from './decode-pool.js';
 import * as indexStore from './index-store.js';
+import type { IndexCache } from './index-cache.js';
 import type { IndexFile, IndexedPack } from './index-store.js';
 import { keyIdOf, openMasterKey, replaceKeyFile } from './key-files.js';
 import * as packObjects from './pack-objects.js';
@@ -88,6 +89,8 @@ export class ServerRepo {
   index = new BlobIndex();
   /** Names of the index files loaded. */
   indexFiles: string[] = [];
+  /** Local copies of index files (index-cache.ts), when the caller gives a cache location (backup). */
+  indexCache: IndexCache | undefined;
   /** Damage recorded by check (damage.ts), read with the index: these blob copies are left out of it. */
   damage = new DamageSet();
   /** Where the tree blobs lie, and tree segments read (tree-blobs.ts). */
@@ -193,9 +196,9 @@ export class ServerRepo {
 
   // Sealed objects (sealed-objects.ts).
   /** Reads a sealed object and checks its name (storage ID) and authentication. */
-  readSealed<T>(kind: SealedKind, name: string, id: string): Promise<T> { return readSealedObject<T>(this.vault.store, this.keys.seal, kind, name, id); }
+  readSealed<T>(kind: SealedKind, name: string, id: string, verified?: (data: Buffer) => Promise<void>): Promise<T> { return readSealedObject<T>(this.vault.store, this.keys.seal, kind, name, id, verified); }
   /** Writes a sealed object under its storage ID; an identical object already there is fine. */
-  writeSealed(kind: SealedKind, value: unknown, nameOf: (id: string) => string): Promise<string> { return writeSealedObject(this.vault.store, this.keys.seal, kind, value, nameOf); }
+  writeSealed(kind: SealedKind, value: unknown, nameOf: (id: string) => string, written?: (id: string, data: Buffer) => Promise<void>): Promise<string> { return writeSealedObject(this.vault.store, this.keys.seal, kind, value, nameOf, written); }
 
   // Index files (index-store.ts).
   listIndexIds(): Promise<string[]> { return indexStore.listIndexIds(this); }
