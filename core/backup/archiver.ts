@@ -211,6 +211,8 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   const gear = gearTable(repo.keys.chunker);
   const params = repo.config.chunker;
 
+  // A config taken from the local copy must have been proved the vault's (ServerRepo.listNamespace) before anything is written.
+  if (repo.configUnproved) throw new AzbError('AZB_INTERNAL_INVARIANT', 'The backup started before the config copy it opened with was proved to be the vault\'s; nothing was written.');
   sink.progress('Backup', 'Reading the vault index', 0);
   repo.indexCache ??= new IndexCache(join(opts.cacheDir, 'index'));
   // A damaged index file is skipped; its packs are then in no index, and indexOrphanPacks below indexes

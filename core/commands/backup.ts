@@ -138,7 +138,8 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   const scan = eligible && !snapshotsToMake && !work.hooks?.pre ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible, mountGate: await mountPointGate() }) : undefined;
   // A source that is missing fails the job, not the walk that nobody waits for.
   scan?.catch(() => undefined);
-  const { vault, repo } = await openServerFor(ctx, args, work.accessTier ? { accessTier: work.accessTier } : {});
+  // The config from the cache location's copy, proved the vault's by the listing the lock makes (withLock below).
+  const { vault, repo } = await openServerFor(ctx, args, { configCopy: true, ...(work.accessTier ? { accessTier: work.accessTier } : {}) });
   const signingKey = await signingKeyFor(repo);
   const cacheDir = serverCacheDir(args, repo);
   try { await makeDirs(cacheDir, 0o700); } catch (err) {

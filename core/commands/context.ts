@@ -289,18 +289,25 @@ export async function serverIdFor(vault: Vault, server: string | undefined): Pro
  * own namespace, its registration pins what may open it and sign its points (FORMAT.md section 11);
  * another server's (--server) is judged by its server.json and proof alone.
  */
-export async function openServerFor(ctx: CommandContext, args: VaultArgs, o: { accessTier?: 'Hot' | 'Cool' | 'Cold' } = {}): Promise<{ vault: Vault; repo: ServerRepo }> {
+export async function openServerFor(ctx: CommandContext, args: VaultArgs, o: { accessTier?: 'Hot' | 'Cool' | 'Cold'; configCopy?: boolean } = {}): Promise<{ vault: Vault; repo: ServerRepo }> {
   const vault = await openVaultFor(args, ctx.secrets, o);
   const serverId = await serverIdFor(vault, args.server);
   const reg = await findRegistration(vault.manifest.vaultId);
   const pin = reg && reg.serverId === serverId ? reg : undefined;
-  const repo = await openServer(vault, serverId, ctx.secrets['passphrase'], { ...(pin ? { pin } : {}), signal: ctx.signal });
+  const repo = await openServer(vault, serverId, ctx.secrets['passphrase'], {
+    ...(pin ? { pin } : {}), signal: ctx.signal,
+    ...(o.configCopy ? { configCopy: join(namespaceCacheDir(args, vault.manifest.vaultId, serverId), 'config') } : {}),
+  });
   return { vault, repo };
 }
 
 /** The cache folder of one server namespace. */
 export function serverCacheDir(args: VaultArgs, repo: ServerRepo): string {
-  return join(cacheDir(args.cacheDir), `${repo.vault.manifest.vaultId}-${repo.serverId.slice(0, 16)}`);
+  return namespaceCacheDir(args, repo.vault.manifest.vaultId, repo.serverId);
+}
+
+function namespaceCacheDir(args: VaultArgs, vaultId: string, serverId: string): string {
+  return join(cacheDir(args.cacheDir), `${vaultId}-${serverId.slice(0, 16)}`);
 }
 
 /** This machine's registration when `repo` is its own namespace, else AZB_SERVER_NOT_REGISTERED saying only that server may `what`. */

@@ -3,7 +3,9 @@
 // (server.json, creating a namespace), key-files.ts (opening with the passphrase), sealed-objects.ts,
 // pack-objects.ts (packs and blobs), index-store.ts (index files, unindexed packs) and points.ts
 // (recovery points), point-states.ts (their soft delete) — and ServerRepo's methods delegate there, so callers keep one handle.
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { AzbError } from '../protocol/errors.js';
 import { deriveKeys, type DerivedKeys } from '../crypto/keys.js';
@@ -51,6 +53,13 @@ export interface OpenServerOptions {
   pin?: ServerPin;
   /** Stops a key derivation under way (SIGTERM): AZB_CANCELLED. */
   signal?: AbortSignal;
+  /**
+   * A local copy of the sealed config (a file in the cache location; backup): used instead of reading
+   * the config when it opens with the master key, then proved the vault's by listNamespace() (its size and
+   * MD5 in the listing, else a read), which must come before anything but a lock is written. Written
+   * when the config is read from the vault.
+   */
+  configCopy?: string;
 }
 
 /** Opens a server namespace with its passphrase. */
@@ -65,21 +74,47 @@ export async function openServer(vault: Vault, serverId: string, passphrase: str
   const pin = o.pin && o.pin.serverId === serverId ? o.pin : undefined;
   const { masterKey, keyName } = await openMasterKey(vault, record, passphrase, { ...(pin?.keyId !== undefined ? { keyId: pin.keyId } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   const keys = deriveKeys(masterKey);
-  let configBytes: Buffer;
-  try {
-    configBytes = await vault.store.get(`${prefix}config`);
-  } catch (err) {
-    throw vaultError(err, vault.store.location, 'the server config');
+  const openConfig = (bytes: Buffer) => {
+    const opened = unsealJson<ServerConfig>(keys.seal, 'config', bytes);
+    return 'value' in opened && opened.value.serverId === serverId ? opened.value : undefined;
+  };
+  // The config never changes once written (FORMAT.md section 2): a copy that opens is the config.
+  const copy = o.configCopy ? await readFile(o.configCopy).catch(() => undefined) : undefined;
+  let config = copy ? openConfig(copy) : undefined;
+  const fromCopy = config !== undefined;
+  if (!config) {
+    const configBytes = await readConfig(vault, prefix);
+    config = openConfig(configBytes);
+    if (!config) throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${record.hostname} is damaged.`, { target: `${prefix}config` });
+    if (o.configCopy) await writeFileAtomic(o.configCopy, configBytes).catch(() => undefined);
   }
-  const opened = unsealJson<ServerConfig>(keys.seal, 'config', configBytes);
-  if (!('value' in opened) || opened.value.serverId !== serverId) {
-    throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${record.hostname} is damaged.`, { target: `${prefix}config` });
-  }
-  const repo = new ServerRepo(vault, record, masterKey, keys, opened.value, keyName, pin);
+  const repo = new ServerRepo(vault, record, masterKey, keys, config, keyName, pin);
+  if (fromCopy) repo.configUnproved = copy;
   // A registration of an earlier engine names no key file: from now on, the one that opened is this
   // server's (a home that cannot be written leaves it unpinned; the next open tries again).
   if (pin && pin.keyId === undefined) await repo.pinKey(keyIdOf(keyName)).catch(() => undefined);
   return repo;
+}
+
+async function readConfig(vault: Vault, prefix: string): Promise<Buffer> {
+  try {
+    return await vault.store.get(`${prefix}config`);
+  } catch (err) {
+    throw vaultError(err, vault.store.location, 'the server config');
+  }
+}
+
+/** Writes a file of the cache location whole or not at all (temp + rename), owner-only. */
+async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
+  try {
+    await writeFile(tmp, data, { mode: 0o600 });
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** An opened server namespace. */
@@ -100,6 +135,11 @@ export class ServerRepo {
   /** Decode workers while startDecodeWorkers() is in effect. */
   decodePool: DecodePool | undefined;
   private blobIdKey: KeyObject | undefined;
+  /**
+   * The local copy of the config this namespace was opened with, until listNamespace() has proved it
+   * the vault's (OpenServerOptions.configCopy); nothing but a lock may be written while it is set.
+   */
+  configUnproved: Buffer | undefined;
   /** Folders of the namespace listing made under the lock, each until its first listUnder(). */
   private namespaceListing: Map<string, ObjectInfo[]> | undefined;
   private treeIdKey: KeyObject | undefined;
@@ -166,8 +206,29 @@ export class ServerRepo {
     } catch (err) {
       throw vaultError(err, this.location, 'the namespace listing');
     }
+    await this.proveConfig(bySub.get('')?.find((o) => o.name === `${this.prefix}config`));
     this.namespaceListing = new Map(KEPT_LISTINGS.map((sub) => [sub, bySub.get(sub) ?? []]));
     return bySub;
+  }
+
+  /**
+   * Proves the local copy of the config (configUnproved) is the vault's: the listing gives its size and
+   * MD5 (as the store recorded them at the put), else the vault's config is read and compared. A config
+   * missing from the vault, or another one, stops the work (AZB_OBJECT_DAMAGED): the namespace could not
+   * be opened from the vault, so nothing may be written into it.
+   */
+  private async proveConfig(listed: ObjectInfo | undefined): Promise<void> {
+    const copy = this.configUnproved;
+    if (!copy) return;
+    const name = `${this.prefix}config`;
+    if (listed === undefined) {
+      throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${this.record.hostname} is missing from the vault at ${this.location}; nothing was written.`, { target: name, hint: "Put it back from a copy of the vault; 'azbackup check' names what is affected." });
+    }
+    const sameByListing = listed.size === copy.length && listed.md5 !== undefined && listed.md5 === createHash('md5').update(copy).digest('base64');
+    if (!sameByListing && !(await readConfig(this.vault, this.prefix)).equals(copy)) {
+      throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${this.record.hostname} in the vault at ${this.location} is not the one this server has used (a config is never rewritten); nothing was written.`, { target: name, hint: "Put it back from a copy of the vault, and run 'azbackup check'." });
+    }
+    this.configUnproved = undefined;
   }
 
   /** Drops what listNamespace() kept (the lock it was made under is released or refused). */

@@ -225,7 +225,8 @@ export class AzureBlobStore implements ObjectStore, LeasingStore {
         // Skipped: blobs someone else put into the container under names that are no object names (as the
         // local store skips such files), and the folder entries of hierarchical-namespace (Data Lake) accounts.
         if (item.metadata?.['hdi_isfolder'] === 'true' || !isObjectName(item.name)) continue;
-        yield { name: item.name, size: item.properties.contentLength ?? 0, modified: item.properties.lastModified.getTime() };
+        const md5 = item.properties.contentMD5;
+        yield { name: item.name, size: item.properties.contentLength ?? 0, modified: item.properties.lastModified.getTime(), ...(md5 && md5.length === 16 ? { md5: Buffer.from(md5).toString('base64') } : {}) };
       }
       continuationToken = page.continuationToken || undefined;
     } while (continuationToken !== undefined);

@@ -4,7 +4,7 @@
 // process is read, one a repair superseded is not used, and a lock held by someone else still refuses
 // the backup, leaving no lock object of its own.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,13 +58,14 @@ describe('unchanged backup to an Azure vault', () => {
     expect(r.code, r.stdout.slice(-400)).toBe(0);
     const point = resultOf(r, 'RecoveryPoint');
     const requests = proxy.requests.map(named);
-    // Read the vault and this server's record, key file, config and certificate; lock (put, lease,
-    // then one listing of the namespace: other locks, damage, index files, packs); write the point; unlock.
+    // Read the vault and this server's record, key file and certificate; lock (put, lease, then one
+    // listing of the namespace: other locks, damage, index files, packs, and the config's MD5 that proves
+    // the local copy); write the point; unlock.
     expect(requests).toEqual([
-      'GET blob vault.json', 'GET blob server.json', 'GET list renewals/', 'GET blob keys/…', 'GET blob config', 'GET blob certificates/….cer',
+      'GET blob vault.json', 'GET blob server.json', 'GET list renewals/', 'GET blob keys/…', 'GET blob certificates/….cer',
       'PUT blob locks/…', 'PUT lease locks/…', 'GET list (namespace)', 'PUT blob points/…', 'DELETE blob locks/…',
     ]);
-    expect(byKind(proxy.requests)).toEqual({ 'GET blob': 5, 'GET list': 2, 'PUT blob': 2, 'PUT lease': 1, 'DELETE blob': 1 });
+    expect(byKind(proxy.requests)).toEqual({ 'GET blob': 4, 'GET list': 2, 'PUT blob': 2, 'PUT lease': 1, 'DELETE blob': 1 });
     expect(proxy.requests.every((q) => q.status >= 200 && q.status < 300)).toBe(true);
     expect(proxy.requests.find((q) => q.path.includes('/points/'))?.path).toContain(String(point['pointId']));
     expect(await listIds('points/')).toContain(point['pointId']);
@@ -104,6 +105,35 @@ describe('unchanged backup to an Azure vault', () => {
     expect(proxy.requests.filter((q) => q.kind === 'PUT blob').map(named)).toEqual(['PUT blob locks/…', 'PUT blob points/…']);
     // The copies of the superseded files are gone; the cache holds what the vault lists, nothing else.
     expect(readdirSync(cacheIndexDir(fx.env['AZBACKUP_CACHE']!))).toEqual(after);
+  }, 60_000);
+
+  it('reads the config from the vault when the local copy does not open, and writes nothing when the vault has none or another one', async () => {
+    const copy = join(cacheIndexDir(fx.env['AZBACKUP_CACHE']!), '..', 'config');
+    const vaultConfig = (await container.getBlobClient(`${ns}config`).downloadToBuffer());
+    writeFileSync(copy, randomBytes(vaultConfig.length));
+    proxy.reset();
+    const r = await fx.az(['backup', src]);
+    expect(r.code, r.stdout.slice(-400)).toBe(0);
+    expect(proxy.requests.map(named)).toContain('GET blob config');
+    expect(readFileSync(copy).equals(vaultConfig)).toBe(true);
+    // The config gone from the vault: the copy opens, but the listing does not show the config, so the
+    // backup stops under its lock and writes no point (and releases the lock).
+    await container.getBlobClient(`${ns}config`).delete();
+    try {
+      const points = await listIds('points/');
+      const gone = await fx.az(['backup', src]);
+      expect(gone.code).not.toBe(0);
+      expect(gone.events.find((e) => e.type === 'error')).toMatchObject({ code: 'AZB_OBJECT_DAMAGED', target: `${ns}config` });
+      expect(await listIds('points/')).toEqual(points);
+      expect(await listIds('locks/')).toEqual([]);
+      // Another config of the same size in the vault: its MD5 in the listing differs, so it is read, and refused.
+      await container.getBlockBlobClient(`${ns}config`).uploadData(randomBytes(vaultConfig.length));
+      const other = await fx.az(['backup', src]);
+      expect(other.events.find((e) => e.type === 'error')).toMatchObject({ code: 'AZB_OBJECT_DAMAGED', target: `${ns}config` });
+      expect(await listIds('points/')).toEqual(points);
+    } finally {
+      await container.getBlockBlobClient(`${ns}config`).uploadData(vaultConfig);
+    }
   }, 60_000);
 
   it('is refused by an exclusive lock another host holds, and leaves no lock object of its own', async () => {
