@@ -1,7 +1,8 @@
 // Local copies of a namespace's index files (FORMAT.md section 11), so a backup does not read again
 // the index files it read or wrote before. An index file is named by the SHA-256 of its bytes and never
-// changes, so a copy whose bytes hash to its name is that object exactly; which index files exist is
-// still decided by the vault's listing each time, never by the cache. Best effort: a copy that cannot be
+// changes, so a copy whose bytes hash to its name is that object as written; which index files exist,
+// and whether the vault's object still has those bytes (size and MD5 in the listing), is decided by the
+// vault's listing each time, never by the cache. Best effort: a copy that cannot be
 // read or written costs a read from the vault, never an error.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Copies of index files in one folder of the cache location, one file per index ID. */
 export class IndexCache {
-  /** Copies used instead of a read from the vault, and copies written, since this object was made. */
+  /** Copies used instead of a read from the vault (counted by the reader), and copies written, since this object was made. */
   hits = 0;
   stored = 0;
 
@@ -24,7 +25,6 @@ export class IndexCache {
     let data: Buffer;
     try { data = await readFile(join(this.dir, id)); } catch { return undefined; }
     if (storageId(data) !== id) { await unlink(join(this.dir, id)).catch(() => undefined); return undefined; }
-    this.hits++;
     return data;
   }
 

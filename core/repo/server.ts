@@ -243,16 +243,21 @@ export class ServerRepo {
 
   /** IDs (64 hex) of the objects under a sub-folder of the namespace (`index/`, `points/`), sorted. */
   async listObjectIds(sub: string): Promise<string[]> {
-    const out: string[] = [];
+    return [...(await this.listObjects(sub)).keys()].sort();
+  }
+
+  /** The objects (64-hex IDs) under a sub-folder of the namespace, by ID, as listed. */
+  async listObjects(sub: string): Promise<Map<string, ObjectInfo>> {
+    const out = new Map<string, ObjectInfo>();
     try {
       for await (const o of this.listUnder(sub)) {
         const id = o.name.slice(o.name.lastIndexOf('/') + 1);
-        if (HEX64.test(id)) out.push(id);
+        if (HEX64.test(id)) out.set(id, o);
       }
     } catch (err) {
       throw vaultError(err, this.location, sub.replace(/\/$/, ''));
     }
-    return out.sort();
+    return out;
   }
 
   // Sealed objects (sealed-objects.ts).

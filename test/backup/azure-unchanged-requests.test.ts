@@ -155,4 +155,21 @@ describe('unchanged backup to an Azure vault', () => {
       await container.getBlobClient(held).delete();
     }
   }, 60_000);
+
+  it('reads an index file the vault holds other bytes of (same size, other MD5) instead of its copy, and warns', async () => {
+    const [id] = await listIds('index/');
+    const blob = container.getBlockBlobClient(`${ns}index/${id}`);
+    const good = await blob.downloadToBuffer();
+    const bad = Buffer.from(good);
+    bad[bad.length >> 1]! ^= 0xff;
+    await blob.uploadData(bad);
+    try {
+      proxy.reset();
+      const r = await fx.az(['backup', src]);
+      expect(indexReads(proxy.requests)).toEqual([id]);
+      expect(r.events.find((e) => e.type === 'warning')).toMatchObject({ code: 'AZB_INDEX_DAMAGED', target: `${ns}index/${id}` });
+    } finally {
+      await blob.uploadData(good);
+    }
+  }, 60_000);
 });
