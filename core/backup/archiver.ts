@@ -15,6 +15,7 @@ import { encodeTree, nameFields, type TreeNode, type XattrEntry } from '../repo/
 import { findTool, readXattrs, XATTR_NODE_LIMIT, xattrBytes } from '../fs/xattr.js';
 import { BlobSaver } from './blob-saver.js';
 import { FileCache, type CachedFile } from './file-cache.js';
+import { IndexCache } from '../repo/index-cache.js';
 import { now } from '../clock.js';
 import type { SnapshotMode, SourceRead } from '../snapshot/snapshots.js';
 import { bytesOf, recordedPath, ScanDir, scanSources, showPath, type ScanEntry, type ScanOptions, type ScanResult, type Skipped } from './scanner.js';
@@ -210,7 +211,10 @@ export async function runBackup(repo: ServerRepo, opts: BackupOptions): Promise<
   const gear = gearTable(repo.keys.chunker);
   const params = repo.config.chunker;
 
+  // A config taken from the local copy must have been proved the vault's (ServerRepo.listNamespace) before anything is written.
+  if (repo.configUnproved) throw new AzbError('AZB_INTERNAL_INVARIANT', 'The backup started before the config copy it opened with was proved to be the vault\'s; nothing was written.');
   sink.progress('Backup', 'Reading the vault index', 0);
+  repo.indexCache ??= new IndexCache(join(opts.cacheDir, 'index'));
   // A damaged index file is skipped; its packs are then in no index, and indexOrphanPacks below indexes
   // them anew from their footers (a new index file), so their data is neither lost nor uploaded again.
   await repo.loadIndexSkippingDamaged((code, message, target) => sink.warning(code, message, target));

@@ -138,7 +138,8 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
   const scan = eligible && !snapshotsToMake && !work.hooks?.pre ? startScan(work.paths, work.excludes, ctx.sink, work.shallow, { ...work.scanOptions, ...eligible, mountGate: await mountPointGate() }) : undefined;
   // A source that is missing fails the job, not the walk that nobody waits for.
   scan?.catch(() => undefined);
-  const { vault, repo } = await openServerFor(ctx, args, work.accessTier ? { accessTier: work.accessTier } : {});
+  // The config from the cache location's copy, proved the vault's by the listing the lock makes (withLock below).
+  const { vault, repo } = await openServerFor(ctx, args, { configCopy: true, ...(work.accessTier ? { accessTier: work.accessTier } : {}) });
   const signingKey = await signingKeyFor(repo);
   const cacheDir = serverCacheDir(args, repo);
   try { await makeDirs(cacheDir, 0o700); } catch (err) {
@@ -176,7 +177,7 @@ export async function backupAsJob(ctx: CommandContext, args: VaultArgs, work: Ba
         await snapshots?.release();
         await hooks.runPost(ctx.signal.aborted ? 'Cancelled' : 'Failed');
       }
-    });
+    }, { listNamespace: true }); // the backup lists damage/, index/ and packs/ next: one listing serves the lock and them
   }, work.policy ?? null);
   return { repo, pointId: result.pointId, manifest: result.manifest, skipped: result.skipped, otherFileSystems: result.otherFileSystems };
 }

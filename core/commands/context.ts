@@ -163,6 +163,17 @@ function azureTuning(): { tryTimeoutMs?: number; retryDelayMs?: number; maxTries
 
 /** Opens the object store at a vault location: a folder path, or an Azure Blob container URL. */
 export async function openStore(location: string, secrets: Readonly<Record<string, string>> = {}, o: { create?: boolean; accessTier?: 'Hot' | 'Cool' | 'Cold' } = {}): Promise<ObjectStore> {
+  const opened = await openStoreUnchecked(location, secrets, o);
+  await opened.check();
+  return opened.store;
+}
+
+/**
+ * openStore without the Azure container check (a HEAD request): `check()` makes it, with the same
+ * errors. A caller whose first read succeeds has its proof that the container is there and may be read,
+ * and calls check() only when that read fails, to say why.
+ */
+async function openStoreUnchecked(location: string, secrets: Readonly<Record<string, string>>, o: { create?: boolean; accessTier?: 'Hot' | 'Cool' | 'Cold' }): Promise<{ store: ObjectStore; check: () => Promise<void> }> {
   if (isAzureLocation(location)) {
     if (/\?/.test(location)) {
       throw new AzbError('AZB_ARGS_INVALID', 'The vault URL carries a query string; a SAS token must not be given as an argument.', {
@@ -171,27 +182,32 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
     }
     const credential = await azureCredential(location, secrets);
     const azure = await import('../storage/azure.js'); // loaded only for Azure vaults: it is large
+    const openError = (err: unknown): unknown => {
+      const signIn = credential.kind === 'tokenCredential' ? entraFailure(err) : undefined;
+      if (signIn) {
+        return new AzbError('AZB_STORAGE_AUTH_FAILED', `Entra ID sign-in for ${shownLocation(location)} failed${signIn.reason ? `: ${signIn.reason}` : ''}.`, {
+          target: shownLocation(location), hint: entraHint(signIn.text) ?? 'Check AZURE_TENANT_ID, AZURE_CLIENT_ID and that the certificate is registered for the app in Entra ID; run with --debug for the sign-in details.',
+        });
+      }
+      if (isStorageError(err, 'unreachable')) return new AzbError('AZB_VAULT_UNREACHABLE', err.message, { target: shownLocation(location), hint: UNREACHABLE_HINT });
+      if (isStorageError(err, 'unavailable')) return new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });
+      const entra = credential.kind === 'tokenCredential' ? entraHint(`${(err as Error).message} ${((err as { cause?: Error }).cause)?.message ?? ''}`) : undefined;
+      if (entra) return new AzbError('AZB_STORAGE_AUTH_FAILED', `Entra ID sign-in for ${shownLocation(location)} failed.`, { target: shownLocation(location), hint: entra });
+      if (isStorageError(err, 'denied') && err.deniedBy === 'proxy') return new AzbError('AZB_PROXY_AUTH_FAILED', err.message, { target: shownLocation(location), hint: PROXY_AUTH_HINT });
+      if (isStorageError(err, 'denied')) return new AzbError('AZB_VAULT_ACCESS_DENIED', err.message, { target: shownLocation(location), hint: 'Check the credential: key, SAS (permissions, expiry) or connection string.' });
+      return err;
+    };
     try {
       // Machine settings: a proxy, and throttling of uploads (read once per command; hours are checked as it runs).
       const settings = await readSettings();
       const proxy = await proxyFor(settings);
       const store = await (o.create ? azure.createAzureContainer : azure.openAzureBlobStore)({ containerUrl: location, credential, ...(proxy ? { proxy } : {}),
-        uploadConcurrency: settings.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY, ...(o.accessTier ? { accessTier: o.accessTier } : {}), ...azureTuning() });
-      return settings.throttle ? throttled(store, () => rateAt(settings)) : store;
+        uploadConcurrency: settings.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY, ...(o.accessTier ? { accessTier: o.accessTier } : {}), ...azureTuning(), probe: false });
+      // createAzureContainer has made the check already.
+      const check = o.create ? async () => undefined : async () => { try { await store.probe(); } catch (err) { throw openError(err); } };
+      return { store: settings.throttle ? throttled(store, () => rateAt(settings)) : store, check };
     } catch (err) {
-      const signIn = credential.kind === 'tokenCredential' ? entraFailure(err) : undefined;
-      if (signIn) {
-        throw new AzbError('AZB_STORAGE_AUTH_FAILED', `Entra ID sign-in for ${shownLocation(location)} failed${signIn.reason ? `: ${signIn.reason}` : ''}.`, {
-          target: shownLocation(location), hint: entraHint(signIn.text) ?? 'Check AZURE_TENANT_ID, AZURE_CLIENT_ID and that the certificate is registered for the app in Entra ID; run with --debug for the sign-in details.',
-        });
-      }
-      if (isStorageError(err, 'unreachable')) throw new AzbError('AZB_VAULT_UNREACHABLE', err.message, { target: shownLocation(location), hint: UNREACHABLE_HINT });
-      if (isStorageError(err, 'unavailable')) throw new AzbError('AZB_VAULT_NOT_FOUND', err.message, { target: shownLocation(location), hint: 'Check the URL and that the container exists; New-AzBackupVault / azbackup vault create creates it.' });
-      const entra = credential.kind === 'tokenCredential' ? entraHint(`${(err as Error).message} ${((err as { cause?: Error }).cause)?.message ?? ''}`) : undefined;
-      if (entra) throw new AzbError('AZB_STORAGE_AUTH_FAILED', `Entra ID sign-in for ${shownLocation(location)} failed.`, { target: shownLocation(location), hint: entra });
-      if (isStorageError(err, 'denied') && err.deniedBy === 'proxy') throw new AzbError('AZB_PROXY_AUTH_FAILED', err.message, { target: shownLocation(location), hint: PROXY_AUTH_HINT });
-      if (isStorageError(err, 'denied')) throw new AzbError('AZB_VAULT_ACCESS_DENIED', err.message, { target: shownLocation(location), hint: 'Check the credential: key, SAS (permissions, expiry) or connection string.' });
-      throw err;
+      throw openError(err);
     }
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
@@ -201,7 +217,7 @@ export async function openStore(location: string, secrets: Readonly<Record<strin
   }
   const path = isAbsolute(location) ? location : resolve(location);
   try {
-    return await openLocalFolderStore(path);
+    return { store: await openLocalFolderStore(path), check: async () => undefined };
   } catch (err) {
     if (isStorageError(err, 'unavailable')) {
       throw new AzbError('AZB_VAULT_NOT_FOUND', `No vault folder at ${path}.`, { target: path, hint: "Check the path, or create a vault with 'azbackup vault create'." });
@@ -228,7 +244,15 @@ export async function openVaultFor(args: VaultArgs, secrets: Readonly<Record<str
   if (o.accessTier && !isAzureLocation(location)) {
     throw new AzbError('AZB_ARGS_INVALID', 'An access tier applies only to Azure Blob vaults.', { target: 'accessTier', hint: 'Leave the access tier out for a folder vault.' });
   }
-  return openVault(await openStore(location, secrets, o));
+  const opened = await openStoreUnchecked(location, secrets, o);
+  try {
+    return await openVault(opened.store);
+  } catch (err) {
+    // The container missing or the credential refused, said as openStore says it; an unreachable service
+    // was tried long enough already.
+    if (!(err instanceof AzbError && err.code === 'AZB_VAULT_UNREACHABLE')) await opened.check();
+    throw err;
+  }
 }
 
 /** This machine's registration with a vault, or AZB_SERVER_NOT_REGISTERED. */
@@ -265,18 +289,25 @@ export async function serverIdFor(vault: Vault, server: string | undefined): Pro
  * own namespace, its registration pins what may open it and sign its points (FORMAT.md section 11);
  * another server's (--server) is judged by its server.json and proof alone.
  */
-export async function openServerFor(ctx: CommandContext, args: VaultArgs, o: { accessTier?: 'Hot' | 'Cool' | 'Cold' } = {}): Promise<{ vault: Vault; repo: ServerRepo }> {
+export async function openServerFor(ctx: CommandContext, args: VaultArgs, o: { accessTier?: 'Hot' | 'Cool' | 'Cold'; configCopy?: boolean } = {}): Promise<{ vault: Vault; repo: ServerRepo }> {
   const vault = await openVaultFor(args, ctx.secrets, o);
   const serverId = await serverIdFor(vault, args.server);
   const reg = await findRegistration(vault.manifest.vaultId);
   const pin = reg && reg.serverId === serverId ? reg : undefined;
-  const repo = await openServer(vault, serverId, ctx.secrets['passphrase'], { ...(pin ? { pin } : {}), signal: ctx.signal });
+  const repo = await openServer(vault, serverId, ctx.secrets['passphrase'], {
+    ...(pin ? { pin } : {}), signal: ctx.signal,
+    ...(o.configCopy ? { configCopy: join(namespaceCacheDir(args, vault.manifest.vaultId, serverId), 'config') } : {}),
+  });
   return { vault, repo };
 }
 
 /** The cache folder of one server namespace. */
 export function serverCacheDir(args: VaultArgs, repo: ServerRepo): string {
-  return join(cacheDir(args.cacheDir), `${repo.vault.manifest.vaultId}-${repo.serverId.slice(0, 16)}`);
+  return namespaceCacheDir(args, repo.vault.manifest.vaultId, repo.serverId);
+}
+
+function namespaceCacheDir(args: VaultArgs, vaultId: string, serverId: string): string {
+  return join(cacheDir(args.cacheDir), `${vaultId}-${serverId.slice(0, 16)}`);
 }
 
 /** This machine's registration when `repo` is its own namespace, else AZB_SERVER_NOT_REGISTERED saying only that server may `what`. */

@@ -2,6 +2,9 @@
 // (skipping damaged ones when asked), writing new ones, and indexing packs no index names
 // ("unindexed packs", left by an interrupted backup or a lost index file) from their own footers.
 import { AzbError } from '../protocol/errors.js';
+import { createHash } from 'node:crypto';
+import { unsealJson } from '../crypto/seal.js';
+import type { ObjectInfo } from '../storage/storage.js';
 import { BlobIndex } from './blob-index.js';
 import { readDamage } from './damage.js';
 import { forEachLimit } from './for-each-limit.js';
@@ -28,11 +31,14 @@ export async function listIndexIds(repo: ServerRepo): Promise<string[]> {
 export async function loadIndex(repo: ServerRepo, unreadable?: (indexId: string, err: AzbError) => void): Promise<Map<string, IndexFile>> {
   // Damage a check recorded is left out (FORMAT.md section 10): no reader or backup uses those copies.
   repo.damage = (await readDamage(repo)).set;
-  const ids = await listIndexIds(repo);
+  const listed = await repo.listObjects('index/');
+  const ids = [...listed.keys()].sort();
+  // Copies of index files that are gone from the vault (superseded, pruned) are not kept.
+  await repo.indexCache?.retain(new Set(ids));
   const files = new Map<string, IndexFile>();
   await forEachLimit(ids, 8, async (id) => {
     try {
-      files.set(id, await repo.readSealed<IndexFile>('index', repo.indexObject(id), id));
+      files.set(id, await readIndexFile(repo, id, listed.get(id)!));
     } catch (err) {
       // Gone since the listing: a backup running alongside replaced its partial index files.
       if (err instanceof AzbError && (await repo.vault.store.stat(repo.indexObject(id)).catch(() => null)) === undefined) return;
@@ -53,6 +59,28 @@ export async function loadIndex(repo: ServerRepo, unreadable?: (indexId: string,
     for (const p of f.packs) addPackToIndex(repo, p);
   }
   return files;
+}
+
+/**
+ * One index file, from the local copy when the repo has an index cache holding it, its bytes hash to
+ * its name, and the listing shows the vault's object with the same size and MD5 (as the store recorded
+ * it at the put: so a damaged or replaced object in the vault is read, and reported, as before); else
+ * from the vault (then copied there). A store whose listing gives no MD5 (a folder) is always read.
+ */
+async function readIndexFile(repo: ServerRepo, id: string, listed: ObjectInfo): Promise<IndexFile> {
+  const cache = repo.indexCache;
+  const cached = listed.md5 !== undefined ? await cache?.read(id) : undefined;
+  if (cached && cached.length === listed.size && createHash('md5').update(cached).digest('base64') === listed.md5) {
+    cache!.hits++;
+    return unsealIndex(repo, id, cached);
+  }
+  return repo.readSealed<IndexFile>('index', repo.indexObject(id), id, cache ? (data) => cache.write(id, data) : undefined);
+}
+
+function unsealIndex(repo: ServerRepo, id: string, data: Buffer): IndexFile {
+  const opened = unsealJson<IndexFile>(repo.keys.seal, 'index', data);
+  if (!('value' in opened)) throw new AzbError('AZB_OBJECT_DAMAGED', `index ${id.slice(0, 12)}… is damaged (${opened.failure}).`, { target: repo.indexObject(id), hint: "Run 'azbackup check' to see what is affected." });
+  return opened.value;
 }
 
 /** Adds a pack's blobs to the in-memory index, except copies recorded damaged. */
@@ -115,7 +143,8 @@ export async function loadIndexSkippingDamaged(repo: ServerRepo, warn: Warn): Pr
 /** Writes an index file for packs (and superseding older files); returns its ID. */
 export async function saveIndex(repo: ServerRepo, packs: IndexedPack[], supersedes: string[] = []): Promise<string> {
   const file: IndexFile = { version: 1, supersedes, packs };
-  const id = await repo.writeSealed('index', file, (i) => repo.indexObject(i));
+  const cache = repo.indexCache;
+  const id = await repo.writeSealed('index', file, (i) => repo.indexObject(i), cache ? (i, data) => cache.write(i, data) : undefined);
   repo.indexFiles.push(id);
   return id;
 }

@@ -35,20 +35,11 @@ const cancelled = () => new AzbError('AZB_CANCELLED', 'The operation was cancell
 export async function openMasterKey(vault: Vault, record: ServerRecord, passphrase: string, o: OpenKeyOptions = {}): Promise<{ masterKey: Buffer; keyName: string }> {
   const serverId = record.serverId;
   const prefix = serverPrefix(serverId);
-  const keyNames: string[] = [];
-  try {
-    for await (const obj of vault.store.list(`${prefix}keys/`)) keyNames.push(obj.name);
-  } catch (err) {
-    throw vaultError(err, vault.store.location, 'the key files');
-  }
-  if (keyNames.length === 0) throw new AzbError('AZB_OBJECT_DAMAGED', `Server ${record.hostname} has no key file in the vault.`, { target: `${prefix}keys/` });
   const pinned = o.keyId === undefined ? undefined : `${prefix}keys/${o.keyId}`;
-  const ordered = keyNames.sort().sort((a, b) => Number(b === pinned) - Number(a === pinned));
-  let masterKey: Buffer | undefined;
-  let keyName: string | undefined;
   const damaged: string[] = [];
   let unsafe: AzbError | undefined;
-  for (const name of ordered) {
+  /** Reads one key file and tries the passphrase on it: the master key, or undefined (noted in damaged/unsafe). */
+  const attempt = async (name: string): Promise<Buffer | undefined> => {
     if (o.signal?.aborted) throw cancelled();
     let file: KeyFile;
     try {
@@ -56,19 +47,36 @@ export async function openMasterKey(vault: Vault, record: ServerRecord, passphra
     } catch (err) {
       if (isStorageError(err) && !isStorageError(err, 'not-found')) throw vaultError(err, vault.store.location, 'a key file');
       if (!isStorageError(err)) damaged.push(name);
-      continue; // a damaged or vanished key file: another may open
+      return undefined; // a damaged or vanished key file: another may open
     }
-    if (!keyFileIntact(file)) { damaged.push(name); continue; }
+    if (!keyFileIntact(file)) { damaged.push(name); return undefined; }
     try {
       checkKdfParams(file.kdf, name);
     } catch (err) {
       unsafe ??= err as AzbError;
-      continue;
+      return undefined;
     }
-    masterKey = await openKeyFile(file, passphrase, serverId, { name, ...(o.signal ? { signal: o.signal } : {}) }).catch((err: unknown) => {
+    return openKeyFile(file, passphrase, serverId, { name, ...(o.signal ? { signal: o.signal } : {}) }).catch((err: unknown) => {
       if (err instanceof AzbError) throw err; // cancelled
       return undefined;
     });
+  };
+  // The pinned key file is read by its name: when it opens, no listing is needed (the common case).
+  const pinnedKey = pinned === undefined ? undefined : await attempt(pinned);
+  if (pinnedKey && pinned) return { masterKey: pinnedKey, keyName: pinned };
+  const keyNames: string[] = [];
+  try {
+    for await (const obj of vault.store.list(`${prefix}keys/`)) keyNames.push(obj.name);
+  } catch (err) {
+    throw vaultError(err, vault.store.location, 'the key files');
+  }
+  if (keyNames.length === 0) throw new AzbError('AZB_OBJECT_DAMAGED', `Server ${record.hostname} has no key file in the vault.`, { target: `${prefix}keys/` });
+  let masterKey: Buffer | undefined;
+  let keyName: string | undefined;
+  // The pinned one was tried above (whatever it gave is in damaged/unsafe): the others, in name order.
+  for (const name of keyNames.sort()) {
+    if (name === pinned) continue;
+    masterKey = await attempt(name);
     if (masterKey) { keyName = name; break; }
   }
   if (masterKey && keyName && pinned !== undefined && keyName !== pinned) {

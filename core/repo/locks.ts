@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AzbError } from '../protocol/errors.js';
 import { pidAlive } from '../pid-alive.js';
-import { isStorageError, leasingOf, type ObjectLease } from '../storage/storage.js';
+import { isStorageError, leasingOf, type ObjectInfo, type ObjectLease } from '../storage/storage.js';
 import { vaultError } from './storage-errors.js';
 import type { ServerRepo, Warn } from './server.js';
 
@@ -98,6 +98,8 @@ export class Lock {
    */
   async assertHeld(): Promise<void> {
     this.noteGap();
+    // A lease held without a gap proves the object is there: nobody can delete a leased object (FORMAT.md §10).
+    if (!this.lost && !this.released && this.lease && Date.now() - this.heldAt < LOCK_LEASE_SECONDS * 1000) return;
     if (!this.lost && !this.released) {
       // A refresh may replace the lock object while it is looked up: then the new one is looked up.
       for (let name = this.name; ; name = this.name) {
@@ -134,6 +136,7 @@ export class Lock {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    this.repo.forgetNamespaceListing();
     if (this.timer) clearInterval(this.timer);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     await removeLockObject(this.repo, this.name, this.lease).catch(() => undefined);
@@ -148,10 +151,13 @@ async function removeLockObject(repo: ServerRepo, name: string, lease: ObjectLea
 /** A lock object as read: `unreadable` when it could not be read or parsed as a lock. */
 interface ListedLock { name: string; lock: LockRecord; unreadable: boolean }
 
-async function readLocks(repo: ServerRepo, except?: string): Promise<ListedLock[]> {
+/**
+ * The lock objects of the namespace, read. `listed`: a listing of locks/ the caller has already made.
+ */
+async function readLocks(repo: ServerRepo, except?: string, listed?: Iterable<ObjectInfo>): Promise<ListedLock[]> {
   const out: ListedLock[] = [];
   try {
-    for await (const o of repo.vault.store.list(`${repo.prefix}locks/`)) {
+    for await (const o of listed ?? repo.vault.store.list(`${repo.prefix}locks/`)) {
       if (o.name === except) continue;
       let parsed: unknown;
       try {
@@ -200,23 +206,13 @@ function refusal(wanted: LockType, holder: LockRecord, name: string): AzbError {
 /**
  * Takes a lock, or refuses with AZB_BACKUP_RUNNING / AZB_VAULT_LOCKED. Stale locks are removed;
  * unreadable lock objects are reported through `warn` (AZB_LOCK_UNREADABLE) when they are passed over.
+ * The own lock object is put (and leased) first and the others are judged after it (FORMAT.md §10): of
+ * two takers at once, at least one sees the other, which is what a look before the put could not add.
+ * `o.listNamespace`: the look after the put lists the whole namespace, and the listing is kept for the
+ * holder's first list of each folder (ServerRepo.listUnder): under the lock nobody else changes them.
  */
-export async function acquireLock(repo: ServerRepo, type: LockType, operation: string, warn?: Warn): Promise<Lock> {
+export async function acquireLock(repo: ServerRepo, type: LockType, operation: string, warn?: Warn, o: { listNamespace?: boolean } = {}): Promise<Lock> {
   const leasing = leasingOf(repo.vault.store);
-  // `report`: the first look reports unreadable objects; the second (after our put) would repeat it.
-  const check = async (except?: string, report?: Warn) => {
-    for (const listed of await readLocks(repo, except)) {
-      const { name, lock } = listed;
-      // Where the store leases, a lock whose lease has lapsed is stale: its holder stopped renewing it.
-      // A just-written lock is not leased yet for a moment, so that rule waits a minute after `created`.
-      const lapsed = leasing !== undefined && Date.now() - Date.parse(lock.refreshed) > LOCK_LEASE_SECONDS * 1000 && !(await leasing.isLeased(name).catch(() => true));
-      if (lapsed || isStale(lock)) { await removeStaleLock(repo, listed, report); continue; }
-      if (conflicts(lock.type, type)) return { name, lock };
-    }
-    return undefined;
-  };
-  const before = await check(undefined, warn);
-  if (before) throw refusal(type, before.lock, before.name);
   const now = new Date().toISOString();
   const record: LockRecord = { type, hostname: hostname(), pid: process.pid, created: now, refreshed: now, operation };
   const name = `${repo.prefix}locks/${randomBytes(16).toString('hex')}`;
@@ -232,18 +228,32 @@ export async function acquireLock(repo: ServerRepo, type: LockType, operation: s
     await repo.vault.store.delete(name).catch(() => undefined);
     throw vaultError(err, repo.location, 'a lock lease');
   }
-  // Someone may have taken a conflicting lock between our check and our put: look again.
-  const after = await check(name);
-  if (after) {
+  let conflict: { name: string; lock: LockRecord } | undefined;
+  try {
+    const listed = o.listNamespace ? await repo.listNamespace() : undefined;
+    for (const found of await readLocks(repo, name, listed?.get('locks/'))) {
+      // Where the store leases, a lock whose lease has lapsed is stale: its holder stopped renewing it.
+      // A just-written lock is not leased yet for a moment, so that rule waits a minute after `created`.
+      const lapsed = leasing !== undefined && Date.now() - Date.parse(found.lock.refreshed) > LOCK_LEASE_SECONDS * 1000 && !(await leasing.isLeased(found.name).catch(() => true));
+      if (lapsed || isStale(found.lock)) { await removeStaleLock(repo, found, warn); continue; }
+      if (conflicts(found.lock.type, type)) { conflict = found; break; }
+    }
+  } catch (err) {
+    repo.forgetNamespaceListing();
     await removeLockObject(repo, name, lease).catch(() => undefined);
-    throw refusal(type, after.lock, after.name);
+    throw err;
+  }
+  if (conflict) {
+    repo.forgetNamespaceListing();
+    await removeLockObject(repo, name, lease).catch(() => undefined);
+    throw refusal(type, conflict.lock, conflict.name);
   }
   return new Lock(repo, name, record, lease);
 }
 
 /** Runs `work` holding a lock (acquireLock), released however `work` ends. */
-export async function withLock<T>(repo: ServerRepo, type: LockType, operation: string, warn: Warn | undefined, work: (lock: Lock) => Promise<T>): Promise<T> {
-  const lock = await acquireLock(repo, type, operation, warn);
+export async function withLock<T>(repo: ServerRepo, type: LockType, operation: string, warn: Warn | undefined, work: (lock: Lock) => Promise<T>, o: { listNamespace?: boolean } = {}): Promise<T> {
+  const lock = await acquireLock(repo, type, operation, warn, o);
   try {
     return await work(lock);
   } finally {

@@ -16,7 +16,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export async function listPackIds(repo: ServerRepo): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   try {
-    for await (const o of repo.vault.store.list(`${repo.prefix}packs/`)) {
+    for await (const o of repo.listUnder('packs/')) {
       const id = o.name.slice(o.name.lastIndexOf('/') + 1);
       if (HEX64.test(id)) out.set(id, o.size);
     }

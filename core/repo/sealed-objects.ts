@@ -6,7 +6,7 @@ import { sealJson, storageId, unsealJson, type SealedKind } from '../crypto/seal
 import { vaultError } from './storage-errors.js';
 
 /** Reads a sealed object and checks its name (storage ID) and authentication. */
-export async function readSealedObject<T>(store: ObjectStore, sealKey: Buffer, kind: SealedKind, name: string, id: string): Promise<T> {
+export async function readSealedObject<T>(store: ObjectStore, sealKey: Buffer, kind: SealedKind, name: string, id: string, verified?: (data: Buffer) => Promise<void>): Promise<T> {
   let data: Buffer;
   try {
     data = await store.get(name);
@@ -16,11 +16,12 @@ export async function readSealedObject<T>(store: ObjectStore, sealKey: Buffer, k
   if (storageId(data) !== id) throw new AzbError('AZB_OBJECT_DAMAGED', `${kind} ${id.slice(0, 12)}… is damaged: its content does not match its name.`, { target: name, hint: "Run 'azbackup check' to see what is affected." });
   const opened = unsealJson<T>(sealKey, kind, data);
   if (!('value' in opened)) throw new AzbError('AZB_OBJECT_DAMAGED', `${kind} ${id.slice(0, 12)}… is damaged (${opened.failure}).`, { target: name, hint: "Run 'azbackup check' to see what is affected." });
+  await verified?.(data);
   return opened.value;
 }
 
 /** Writes a sealed object under its storage ID; an identical object already there is fine. */
-export async function writeSealedObject(store: ObjectStore, sealKey: Buffer, kind: SealedKind, value: unknown, nameOf: (id: string) => string): Promise<string> {
+export async function writeSealedObject(store: ObjectStore, sealKey: Buffer, kind: SealedKind, value: unknown, nameOf: (id: string) => string, written?: (id: string, data: Buffer) => Promise<void>): Promise<string> {
   const data = sealJson(sealKey, kind, value);
   const id = storageId(data);
   try {
@@ -28,5 +29,6 @@ export async function writeSealedObject(store: ObjectStore, sealKey: Buffer, kin
   } catch (err) {
     if (!isStorageError(err, 'exists')) throw vaultError(err, store.location, kind);
   }
+  await written?.(id, data);
   return id;
 }

@@ -3,7 +3,9 @@
 // (server.json, creating a namespace), key-files.ts (opening with the passphrase), sealed-objects.ts,
 // pack-objects.ts (packs and blobs), index-store.ts (index files, unindexed packs) and points.ts
 // (recovery points), point-states.ts (their soft delete) — and ServerRepo's methods delegate there, so callers keep one handle.
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { AzbError } from '../protocol/errors.js';
 import { deriveKeys, type DerivedKeys } from '../crypto/keys.js';
@@ -12,6 +14,7 @@ import { BlobIndex, type BlobLocation, type BlobType } from './blob-index.js';
 import { DamageSet } from './damage.js';
 import { builtInDecodeWorker, DECODE_ON_WORKER_FROM, DecodePool } from './decode-pool.js';
 import * as indexStore from './index-store.js';
+import type { IndexCache } from './index-cache.js';
 import type { IndexFile, IndexedPack } from './index-store.js';
 import { keyIdOf, openMasterKey, replaceKeyFile } from './key-files.js';
 import * as packObjects from './pack-objects.js';
@@ -24,6 +27,7 @@ import { vaultError } from './storage-errors.js';
 import { TreeBlobs } from './tree-blobs.js';
 import { updateRegistration } from '../config/home.js';
 import type { Vault } from './vault.js';
+import type { ObjectInfo } from '../storage/storage.js';
 
 // Re-exported for the callers that import them from here.
 export type { IndexFile, IndexedPack } from './index-store.js';
@@ -33,6 +37,8 @@ export type { ServerConfig, ServerPin, ServerRecord } from './registration.js';
 export { forEachLimit } from './for-each-limit.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** The folders listNamespace() keeps for the lock holder: those a backup lists right after its lock. */
+const KEPT_LISTINGS = ['damage/', 'index/', 'packs/'];
 
 /** A warning callback (an EventSink's warning). */
 export type Warn = (code: string, message: string, target: string) => void;
@@ -47,6 +53,13 @@ export interface OpenServerOptions {
   pin?: ServerPin;
   /** Stops a key derivation under way (SIGTERM): AZB_CANCELLED. */
   signal?: AbortSignal;
+  /**
+   * A local copy of the sealed config (a file in the cache location; backup): used instead of reading
+   * the config when it opens with the master key, then proved the vault's by listNamespace() (its size and
+   * MD5 in the listing, else a read), which must come before anything but a lock is written. Written
+   * when the config is read from the vault.
+   */
+  configCopy?: string;
 }
 
 /** Opens a server namespace with its passphrase. */
@@ -61,21 +74,47 @@ export async function openServer(vault: Vault, serverId: string, passphrase: str
   const pin = o.pin && o.pin.serverId === serverId ? o.pin : undefined;
   const { masterKey, keyName } = await openMasterKey(vault, record, passphrase, { ...(pin?.keyId !== undefined ? { keyId: pin.keyId } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   const keys = deriveKeys(masterKey);
-  let configBytes: Buffer;
-  try {
-    configBytes = await vault.store.get(`${prefix}config`);
-  } catch (err) {
-    throw vaultError(err, vault.store.location, 'the server config');
+  const openConfig = (bytes: Buffer) => {
+    const opened = unsealJson<ServerConfig>(keys.seal, 'config', bytes);
+    return 'value' in opened && opened.value.serverId === serverId ? opened.value : undefined;
+  };
+  // The config never changes once written (FORMAT.md section 2): a copy that opens is the config.
+  const copy = o.configCopy ? await readFile(o.configCopy).catch(() => undefined) : undefined;
+  let config = copy ? openConfig(copy) : undefined;
+  const fromCopy = config !== undefined;
+  if (!config) {
+    const configBytes = await readConfig(vault, prefix);
+    config = openConfig(configBytes);
+    if (!config) throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${record.hostname} is damaged.`, { target: `${prefix}config` });
+    if (o.configCopy) await writeFileAtomic(o.configCopy, configBytes).catch(() => undefined);
   }
-  const opened = unsealJson<ServerConfig>(keys.seal, 'config', configBytes);
-  if (!('value' in opened) || opened.value.serverId !== serverId) {
-    throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${record.hostname} is damaged.`, { target: `${prefix}config` });
-  }
-  const repo = new ServerRepo(vault, record, masterKey, keys, opened.value, keyName, pin);
+  const repo = new ServerRepo(vault, record, masterKey, keys, config, keyName, pin);
+  if (fromCopy) repo.configUnproved = copy;
   // A registration of an earlier engine names no key file: from now on, the one that opened is this
   // server's (a home that cannot be written leaves it unpinned; the next open tries again).
   if (pin && pin.keyId === undefined) await repo.pinKey(keyIdOf(keyName)).catch(() => undefined);
   return repo;
+}
+
+async function readConfig(vault: Vault, prefix: string): Promise<Buffer> {
+  try {
+    return await vault.store.get(`${prefix}config`);
+  } catch (err) {
+    throw vaultError(err, vault.store.location, 'the server config');
+  }
+}
+
+/** Writes a file of the cache location whole or not at all (temp + rename), owner-only. */
+async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
+  try {
+    await writeFile(tmp, data, { mode: 0o600 });
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** An opened server namespace. */
@@ -85,6 +124,8 @@ export class ServerRepo {
   index = new BlobIndex();
   /** Names of the index files loaded. */
   indexFiles: string[] = [];
+  /** Local copies of index files (index-cache.ts), when the caller gives a cache location (backup). */
+  indexCache: IndexCache | undefined;
   /** Damage recorded by check (damage.ts), read with the index: these blob copies are left out of it. */
   damage = new DamageSet();
   /** Where the tree blobs lie, and tree segments read (tree-blobs.ts). */
@@ -94,6 +135,13 @@ export class ServerRepo {
   /** Decode workers while startDecodeWorkers() is in effect. */
   decodePool: DecodePool | undefined;
   private blobIdKey: KeyObject | undefined;
+  /**
+   * The local copy of the config this namespace was opened with, until listNamespace() has proved it
+   * the vault's (OpenServerOptions.configCopy); nothing but a lock may be written while it is set.
+   */
+  configUnproved: Buffer | undefined;
+  /** Folders of the namespace listing made under the lock, each until its first listUnder(). */
+  private namespaceListing: Map<string, ObjectInfo[]> | undefined;
   private treeIdKey: KeyObject | undefined;
 
   constructor(
@@ -138,25 +186,85 @@ export class ServerRepo {
   pointObject(pointId: string): string { return `${this.prefix}points/${pointId}`; }
   pointStateObject(pointId: string, stateId: string): string { return `${this.prefix}point-states/${pointId}/${stateId}`; }
 
+  /**
+   * Lists the whole namespace in one go (one request a page on Azure, instead of one a folder), grouped by
+   * first folder (`locks/`, `index/`, … ; objects at the top under ''). The folders a lock holder reads
+   * next (damage/, index/, packs/) are kept for its first listUnder() of each: acquireLock lists after its
+   * lock is in place, so under a backup or exclusive lock nobody else changes them meanwhile.
+   */
+  async listNamespace(): Promise<Map<string, ObjectInfo[]>> {
+    const bySub = new Map<string, ObjectInfo[]>();
+    try {
+      for await (const o of this.vault.store.list(this.prefix)) {
+        const rest = o.name.slice(this.prefix.length);
+        const slash = rest.indexOf('/');
+        const sub = slash < 0 ? '' : rest.slice(0, slash + 1);
+        let group = bySub.get(sub);
+        if (!group) bySub.set(sub, group = []);
+        group.push(o);
+      }
+    } catch (err) {
+      throw vaultError(err, this.location, 'the namespace listing');
+    }
+    await this.proveConfig(bySub.get('')?.find((o) => o.name === `${this.prefix}config`));
+    this.namespaceListing = new Map(KEPT_LISTINGS.map((sub) => [sub, bySub.get(sub) ?? []]));
+    return bySub;
+  }
+
+  /**
+   * Proves the local copy of the config (configUnproved) is the vault's: the listing gives its size and
+   * MD5 (as the store recorded them at the put), else the vault's config is read and compared. A config
+   * missing from the vault, or another one, stops the work (AZB_OBJECT_DAMAGED): the namespace could not
+   * be opened from the vault, so nothing may be written into it.
+   */
+  private async proveConfig(listed: ObjectInfo | undefined): Promise<void> {
+    const copy = this.configUnproved;
+    if (!copy) return;
+    const name = `${this.prefix}config`;
+    if (listed === undefined) {
+      throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${this.record.hostname} is missing from the vault at ${this.location}; nothing was written.`, { target: name, hint: "Put it back from a copy of the vault; 'azbackup check' names what is affected." });
+    }
+    const sameByListing = listed.size === copy.length && listed.md5 !== undefined && listed.md5 === createHash('md5').update(copy).digest('base64');
+    if (!sameByListing && !(await readConfig(this.vault, this.prefix)).equals(copy)) {
+      throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${this.record.hostname} in the vault at ${this.location} is not the one this server has used (a config is never rewritten); nothing was written.`, { target: name, hint: "Put it back from a copy of the vault, and run 'azbackup check'." });
+    }
+    this.configUnproved = undefined;
+  }
+
+  /** Drops what listNamespace() kept (the lock it was made under is released or refused). */
+  forgetNamespaceListing(): void { this.namespaceListing = undefined; }
+
+  /** The objects under a sub-folder (`index/`): what listNamespace() kept for it, once, else a new listing. */
+  listUnder(sub: string): AsyncIterable<ObjectInfo> | Iterable<ObjectInfo> {
+    const kept = this.namespaceListing?.get(sub);
+    if (kept) { this.namespaceListing!.delete(sub); return kept; }
+    return this.vault.store.list(`${this.prefix}${sub}`);
+  }
+
   /** IDs (64 hex) of the objects under a sub-folder of the namespace (`index/`, `points/`), sorted. */
   async listObjectIds(sub: string): Promise<string[]> {
-    const out: string[] = [];
+    return [...(await this.listObjects(sub)).keys()].sort();
+  }
+
+  /** The objects (64-hex IDs) under a sub-folder of the namespace, by ID, as listed. */
+  async listObjects(sub: string): Promise<Map<string, ObjectInfo>> {
+    const out = new Map<string, ObjectInfo>();
     try {
-      for await (const o of this.vault.store.list(`${this.prefix}${sub}`)) {
+      for await (const o of this.listUnder(sub)) {
         const id = o.name.slice(o.name.lastIndexOf('/') + 1);
-        if (HEX64.test(id)) out.push(id);
+        if (HEX64.test(id)) out.set(id, o);
       }
     } catch (err) {
       throw vaultError(err, this.location, sub.replace(/\/$/, ''));
     }
-    return out.sort();
+    return out;
   }
 
   // Sealed objects (sealed-objects.ts).
   /** Reads a sealed object and checks its name (storage ID) and authentication. */
-  readSealed<T>(kind: SealedKind, name: string, id: string): Promise<T> { return readSealedObject<T>(this.vault.store, this.keys.seal, kind, name, id); }
+  readSealed<T>(kind: SealedKind, name: string, id: string, verified?: (data: Buffer) => Promise<void>): Promise<T> { return readSealedObject<T>(this.vault.store, this.keys.seal, kind, name, id, verified); }
   /** Writes a sealed object under its storage ID; an identical object already there is fine. */
-  writeSealed(kind: SealedKind, value: unknown, nameOf: (id: string) => string): Promise<string> { return writeSealedObject(this.vault.store, this.keys.seal, kind, value, nameOf); }
+  writeSealed(kind: SealedKind, value: unknown, nameOf: (id: string) => string, written?: (id: string, data: Buffer) => Promise<void>): Promise<string> { return writeSealedObject(this.vault.store, this.keys.seal, kind, value, nameOf, written); }
 
   // Index files (index-store.ts).
   listIndexIds(): Promise<string[]> { return indexStore.listIndexIds(this); }

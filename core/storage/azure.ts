@@ -41,6 +41,8 @@ export interface AzureBlobStoreOptions {
    * for Azurite). A query string is ignored (and never shown); credentials come from `credential`. */
   containerUrl: string;
   credential: AzureCredential;
+  /** false: openAzureBlobStore leaves the container check to the caller (probe()), who saves its request when its first read works. */
+  probe?: boolean;
   /** Blocks in flight at once for a staged (large) put. Default 4. */
   uploadConcurrency?: number;
   /** Access tier for pack objects (names containing "/packs/"); other objects get the account default. */
@@ -81,7 +83,7 @@ export async function openAzureBlobStore(o: AzureBlobStoreOptions): Promise<Azur
   const { location, containerName } = parseContainerUrl(o.containerUrl);
   const container = containerClientFor(location, containerName, o.credential, o.proxy);
   const store = new AzureBlobStore(container, location, o);
-  await store.probe();
+  if (o.probe !== false) await store.probe();
   return store;
 }
 
@@ -223,7 +225,8 @@ export class AzureBlobStore implements ObjectStore, LeasingStore {
         // Skipped: blobs someone else put into the container under names that are no object names (as the
         // local store skips such files), and the folder entries of hierarchical-namespace (Data Lake) accounts.
         if (item.metadata?.['hdi_isfolder'] === 'true' || !isObjectName(item.name)) continue;
-        yield { name: item.name, size: item.properties.contentLength ?? 0, modified: item.properties.lastModified.getTime() };
+        const md5 = item.properties.contentMD5;
+        yield { name: item.name, size: item.properties.contentLength ?? 0, modified: item.properties.lastModified.getTime(), ...(md5 && md5.length === 16 ? { md5: Buffer.from(md5).toString('base64') } : {}) };
       }
       continuationToken = page.continuationToken || undefined;
     } while (continuationToken !== undefined);

@@ -10,6 +10,8 @@ export interface ObjectInfo {
   size: number;
   /** Last write, in ms since the epoch, where the store tells it (lists and stats). */
   modified?: number;
+  /** MD5 of the content (base64) as the store recorded it at the put, where its listing tells it (Azure). */
+  md5?: string;
 }
 
 /** A byte range of an object. */

@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from './azurite.js';
 
 /** One request as the proxy saw it. */
-export interface WanRequest { method: string; path: string; kind: string; status: number; responseBytes: number; done?: boolean }
+export interface WanRequest { method: string; path: string; query: string; kind: string; status: number; responseBytes: number; done?: boolean }
 
 export interface WanProxy {
   /** Blob endpoint through the proxy (use it in a connection string, see connectionString). */
@@ -47,7 +47,7 @@ export async function startWanProxy(targetPort: number, o: { delayMs?: number } 
     if (cut()) { req.socket.destroy(); return; }
     const url = new URL(req.url ?? '/', 'http://x');
     const kind = kindOf(req.method ?? '', url);
-    const entry: WanRequest = { method: req.method ?? '', path: decodeURIComponent(url.pathname), kind, status: 0, responseBytes: 0 };
+    const entry: WanRequest = { method: req.method ?? '', path: decodeURIComponent(url.pathname), query: decodeURIComponent(url.search), kind, status: 0, responseBytes: 0 };
     proxy.requests.push(entry);
     const now = (inFlight.get(kind) ?? 0) + 1;
     inFlight.set(kind, now);
