@@ -4,10 +4,10 @@
 // and whether the vault's object still has those bytes (size and MD5 in the listing), is decided by the
 // vault's listing each time, never by the cache. Best effort: a copy that cannot be
 // read or written costs a read from the vault, never an error.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { storageId } from '../crypto/seal.js';
+import { writePrivate } from '../config/home.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -31,15 +31,10 @@ export class IndexCache {
   /** Keeps a copy of index file `id` (bytes already checked against the name by the caller). */
   async write(id: string, data: Buffer): Promise<void> {
     if (!HEX64.test(id)) return;
-    const tmp = join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await writeFile(tmp, data, { mode: 0o600 });
-      await rename(tmp, join(this.dir, id));
+      await writePrivate(join(this.dir, id), data);
       this.stored++;
-    } catch {
-      await unlink(tmp).catch(() => undefined);
-    }
+    } catch { /* a read from the vault next time */ }
   }
 
   /** Removes the copies of index files no longer in the vault (superseded and deleted), and stray temp files. */

@@ -3,9 +3,8 @@
 // (server.json, creating a namespace), key-files.ts (opening with the passphrase), sealed-objects.ts,
 // pack-objects.ts (packs and blobs), index-store.ts (index files, unindexed packs) and points.ts
 // (recovery points), point-states.ts (their soft delete) — and ServerRepo's methods delegate there, so callers keep one handle.
-import { createHash, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { AzbError } from '../protocol/errors.js';
 import { deriveKeys, type DerivedKeys } from '../crypto/keys.js';
@@ -25,7 +24,7 @@ import { readServerRecord, serverPrefix, type ServerConfig, type ServerPin, type
 import { readSealedObject, writeSealedObject } from './sealed-objects.js';
 import { vaultError } from './storage-errors.js';
 import { TreeBlobs } from './tree-blobs.js';
-import { updateRegistration } from '../config/home.js';
+import { updateRegistration, writePrivate } from '../config/home.js';
 import type { Vault } from './vault.js';
 import type { ObjectInfo } from '../storage/storage.js';
 
@@ -86,7 +85,7 @@ export async function openServer(vault: Vault, serverId: string, passphrase: str
     const configBytes = await readConfig(vault, prefix);
     config = openConfig(configBytes);
     if (!config) throw new AzbError('AZB_OBJECT_DAMAGED', `The config of server ${record.hostname} is damaged.`, { target: `${prefix}config` });
-    if (o.configCopy) await writeFileAtomic(o.configCopy, configBytes).catch(() => undefined);
+    if (o.configCopy) await writePrivate(o.configCopy, configBytes).catch(() => undefined);
   }
   const repo = new ServerRepo(vault, record, masterKey, keys, config, keyName, pin);
   if (fromCopy) repo.configUnproved = copy;
@@ -101,19 +100,6 @@ async function readConfig(vault: Vault, prefix: string): Promise<Buffer> {
     return await vault.store.get(`${prefix}config`);
   } catch (err) {
     throw vaultError(err, vault.store.location, 'the server config');
-  }
-}
-
-/** Writes a file of the cache location whole or not at all (temp + rename), owner-only. */
-async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
-  try {
-    await writeFile(tmp, data, { mode: 0o600 });
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
   }
 }
 

@@ -687,9 +687,8 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     // restore (profiles in README "Restore performance"), while this thread opens blobs meanwhile. The
     // cheap calls that follow (fchmod, futimes, close) stay synchronous: a promise costs more than they do.
     // O_NOFOLLOW|O_EXCL: the temp name is new and never a link; rename() then replaces the final name itself.
-    // The file being written (from its open): the name it ends up under must still be this file.
-    let madeStat: BigIntStats | undefined;
-    const openTarget = async (): Promise<number> => {
+    // Opens the file to write and says which file it is: the name it ends up under must still be this one.
+    const openTarget = async (): Promise<{ fd: number; made: BigIntStats }> => {
       let fd: number | undefined;
       if (resume) {
         // The partial file prepareFile checked, and no other: the same inode, still ours. Anything else
@@ -702,13 +701,14 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
           if (isOwnPartial(opened) && opened.dev === resume.dev && opened.ino === resume.ino && !inUse.has(inodeKey(opened))) {
             ftruncateSync(fd, resume.bytes);
             inUse.add(inodeKey(opened));
-            madeStat = opened;
-          } else { closeSync(fd); fd = undefined; }
+            return { fd, made: opened };
+          }
+          closeSync(fd);
+          fd = undefined;
         } catch {
           if (fd !== undefined) closeSync(fd);
           fd = undefined;
         }
-        if (fd !== undefined) return fd;
         resume = undefined;
         tmp = tempName(final);
         atPartial = false;
@@ -722,16 +722,16 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
         atPartial = false;
         fd = await openAsync(dir.at(tmp), FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | (FS.O_NOFOLLOW ?? 0), 0o600);
       }
-      madeStat = fstatSync(fd, { bigint: true });
-      inUse.add(inodeKey(madeStat));
-      return fd;
+      const made = fstatSync(fd, { bigint: true });
+      inUse.add(inodeKey(made));
+      return { fd, made };
     };
     let fd: number;
-    try { fd = await openTarget(); } catch (err) { throw writeError(err, dir.shown(tmp)); }
+    let written: BigIntStats;
+    try { ({ fd, made: written } = await openTarget()); } catch (err) { throw writeError(err, dir.shown(tmp)); }
     let ok = false;
     let keepPartial = false;
     let clearedBits = false;
-    const written = madeStat!;
     const digest = resume?.hash ?? (node.digest !== undefined || digestsRequired ? createHash('sha256') : undefined);
     try {
       let pos = resume?.bytes ?? 0;
@@ -793,7 +793,8 @@ async function restoreWith(repo: ServerRepo, opts: RestoreOptions, dirs: DirHand
     // rename() moves a name, not the file written: what is under the temp name must still be that file
     // (a point's own file of the same name, or another user in a folder they can write, could have put
     // something else there), or other bytes would take the name unverified.
-    const there = lstatSync(dir.at(tmp), { bigint: true, throwIfNoEntry: false });
+    let there: BigIntStats | undefined;
+    try { there = lstatSync(dir.at(tmp), { bigint: true, throwIfNoEntry: false }); } catch (err) { throw writeError(err, dir.shown(tmp)); }
     if (there === undefined || there.dev !== written.dev || there.ino !== written.ino) {
       throw new ItemSkipped('AZB_RESTORE_UNSAFE_ENTRY', `Not restored: ${shownFinal()} (the file it was written to was replaced while the restore wrote it).`, shownFinal());
     }
