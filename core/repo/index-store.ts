@@ -3,11 +3,11 @@
 // ("unindexed packs", left by an interrupted backup or a lost index file) from their own footers.
 import { AzbError } from '../protocol/errors.js';
 import { createHash } from 'node:crypto';
-import { unsealJson } from '../crypto/seal.js';
 import type { ObjectInfo } from '../storage/storage.js';
 import { BlobIndex } from './blob-index.js';
 import { readDamage } from './damage.js';
 import { forEachLimit } from './for-each-limit.js';
+import { openSealedBytes } from './sealed-objects.js';
 import { listPackIds, readPackBlobs } from './pack-objects.js';
 import type { PackedBlob } from './pack.js';
 import type { ServerRepo, Warn } from './server.js';
@@ -72,15 +72,9 @@ async function readIndexFile(repo: ServerRepo, id: string, listed: ObjectInfo): 
   const cached = listed.md5 !== undefined ? await cache?.read(id) : undefined;
   if (cached && cached.length === listed.size && createHash('md5').update(cached).digest('base64') === listed.md5) {
     cache!.hits++;
-    return unsealIndex(repo, id, cached);
+    return openSealedBytes<IndexFile>(repo.keys.seal, 'index', repo.indexObject(id), id, cached);
   }
   return repo.readSealed<IndexFile>('index', repo.indexObject(id), id, cache ? (data) => cache.write(id, data) : undefined);
-}
-
-function unsealIndex(repo: ServerRepo, id: string, data: Buffer): IndexFile {
-  const opened = unsealJson<IndexFile>(repo.keys.seal, 'index', data);
-  if (!('value' in opened)) throw new AzbError('AZB_OBJECT_DAMAGED', `index ${id.slice(0, 12)}… is damaged (${opened.failure}).`, { target: repo.indexObject(id), hint: "Run 'azbackup check' to see what is affected." });
-  return opened.value;
 }
 
 /** Adds a pack's blobs to the in-memory index, except copies recorded damaged. */

@@ -13,10 +13,16 @@ export async function readSealedObject<T>(store: ObjectStore, sealKey: Buffer, k
   } catch (err) {
     throw vaultError(err, store.location, `${kind} ${id.slice(0, 12)}`);
   }
+  const value = openSealedBytes<T>(sealKey, kind, name, id, data);
+  await verified?.(data);
+  return value;
+}
+
+/** Opens the stored bytes of sealed object `name` (read from the vault or a checked copy): name, then authentication. */
+export function openSealedBytes<T>(sealKey: Buffer, kind: SealedKind, name: string, id: string, data: Buffer): T {
   if (storageId(data) !== id) throw new AzbError('AZB_OBJECT_DAMAGED', `${kind} ${id.slice(0, 12)}… is damaged: its content does not match its name.`, { target: name, hint: "Run 'azbackup check' to see what is affected." });
   const opened = unsealJson<T>(sealKey, kind, data);
   if (!('value' in opened)) throw new AzbError('AZB_OBJECT_DAMAGED', `${kind} ${id.slice(0, 12)}… is damaged (${opened.failure}).`, { target: name, hint: "Run 'azbackup check' to see what is affected." });
-  await verified?.(data);
   return opened.value;
 }
 
